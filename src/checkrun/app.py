@@ -1,0 +1,65 @@
+"""The ASGI app: every domain's routes at /api/... and at /... (the SDK's base has no /api)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from checkrun import __version__
+from checkrun.config import Settings
+from checkrun.db import make_engine, make_sessionmaker
+from checkrun.files.routes import router as files_router
+from checkrun.kit.errors import install_error_handlers
+from checkrun.members.routes import router as members_router
+from checkrun.orgs.routes import router as orgs_router
+from checkrun.runs.routes import router as runs_router
+from checkrun.storage import make_store
+from checkrun.tasks.routes import router as tasks_router
+from checkrun.templates.routes import router as templates_router
+
+DOMAIN_ROUTERS = (
+    members_router, orgs_router, templates_router, runs_router, tasks_router, files_router,
+)
+
+
+def api_router() -> APIRouter:
+    router = APIRouter()
+    for domain in DOMAIN_ROUTERS:
+        router.include_router(domain)
+    return router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = make_engine(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="checkrun", version=__version__, lifespan=lifespan,
+        openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.store = make_store(settings.resolved_storage_url)
+    install_error_handlers(app)
+    routes = api_router()
+    app.include_router(routes, prefix="/api")
+    app.include_router(routes, include_in_schema=False)
+
+    @app.get("/api/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` (and for workers, which read CHECKRUN_* from the env)."""
+    return create_app(Settings())

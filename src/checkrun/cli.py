@@ -1,0 +1,182 @@
+"""`checkrun serve | init | token create | db upgrade | storage gc` (a contract: scripts use it)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from checkrun import migrate
+from checkrun.config import Settings
+from checkrun.db import make_engine, make_sessionmaker
+from checkrun.members import service as members
+
+T = TypeVar("T")
+DEFAULT_EMAIL = "admin@example.com"
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Flags win over CHECKRUN_* variables; both end up in the env so that workers see them."""
+    for flag in ("data_dir", "host", "port", "workers"):
+        value = getattr(args, flag, None)
+        if value is not None:
+            os.environ[f"CHECKRUN_{flag.upper()}"] = str(value)
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run() -> T:
+        engine = make_engine(settings.resolved_database_url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _base_url(settings: Settings) -> str:
+    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/") + "/api"
+
+
+def _bootstrap(settings: Settings, org_name: str, email: str) -> members.Bootstrap:
+    migrate.upgrade(settings.resolved_database_url)
+    return _with_session(settings, lambda db: members.bootstrap(db, org_name, email.lower()))
+
+
+def _print_json(settings: Settings, result: members.Bootstrap) -> None:
+    print(json.dumps({
+        "base_url": _base_url(settings), "org_id": result.org_id, "user_id": result.user_id,
+        "email": result.email, "token": result.token,
+    }))
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    result = _bootstrap(settings, args.org_name, args.email)
+    if args.json:
+        _print_json(settings, result)
+    else:
+        state = "created" if result.created else "already existed; issued a new token"
+        print(f"Organization {result.org_id} {state}.\n"
+              f"Admin: {result.email} (user {result.user_id})\nToken: {result.token}")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    migrate.upgrade(settings.resolved_database_url)
+    try:
+        result = _with_session(settings, lambda db: members.token_for_email(db, args.email))
+    except LookupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json(settings, result)
+    else:
+        print(result.token)
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    migrate.upgrade(settings.resolved_database_url)
+    print("database is at the latest schema")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings(args)
+    migrate.upgrade(settings.resolved_database_url)
+    result = _with_session(settings, _first_start)
+    print(f"checkrun is serving the Tallyfy API at {_base_url(settings)}")
+    if result is not None:
+        print("First start: created an organization and its administrator.\n"
+              f"  org id : {result.org_id}\n  admin  : {result.email}\n"
+              f"  token  : {result.token}\n(The token is shown once; "
+              "`checkrun token create --email EMAIL` issues another.)", flush=True)
+    uvicorn.run("checkrun.app:create_app_from_env", factory=True, host=settings.host,
+                port=settings.port, workers=settings.workers, log_level="info")
+    return 0
+
+
+async def _first_start(db: AsyncSession) -> members.Bootstrap | None:
+    from checkrun.members.repository import MembersRepository
+
+    if await MembersRepository(db).default_admin() is not None:
+        return None
+    return await members.bootstrap(db, "My Organization", DEFAULT_EMAIL)
+
+
+def cmd_storage_gc(args: argparse.Namespace) -> int:
+    from checkrun.files.gc import collect
+
+    settings = _settings(args)
+    migrate.upgrade(settings.resolved_database_url)
+    report = asyncio.run(collect(settings, dry_run=args.dry_run))
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="data directory (env CHECKRUN_DATA_DIR, default ./checkrun-data)")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="checkrun", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="start the API server")
+    serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, default=None, help="worker processes (default 1)")
+    _data_dir(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    init = sub.add_parser("init", help="create the organization, admin and a token")
+    _data_dir(init)
+    init.add_argument("--org-name", default="My Organization")
+    init.add_argument("--email", default=DEFAULT_EMAIL)
+    init.add_argument("--json", action="store_true")
+    init.set_defaults(func=cmd_init)
+
+    token = sub.add_parser("token", help="access tokens").add_subparsers(dest="action",
+                                                                         required=True)
+    create = token.add_parser("create", help="issue a personal access token for a user")
+    create.add_argument("--email", required=True)
+    _data_dir(create)
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(func=cmd_token_create)
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
+    up = db.add_parser("upgrade", help="apply schema migrations")
+    _data_dir(up)
+    up.set_defaults(func=cmd_db_upgrade)
+
+    storage = sub.add_parser("storage", help="file storage").add_subparsers(dest="action",
+                                                                           required=True)
+    gc = storage.add_parser("gc", help="find and remove orphaned bytes and records")
+    _data_dir(gc)
+    gc.add_argument("--dry-run", action="store_true")
+    gc.set_defaults(func=cmd_storage_gc)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args: Any = parser().parse_args(argv)
+    return int(args.func(args))

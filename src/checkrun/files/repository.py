@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from checkrun.files.models import Asset
+from checkrun.tasks.models import Task
+
+
+def _of_parent(run_id: str | None, task_id: str | None) -> ColumnElement[bool]:
+    if run_id is not None:
+        # A run's files: those uploaded against the run and those of its tasks.
+        return or_(
+            Asset.run_id == run_id,
+            Asset.task_id.in_(select(Task.id).where(Task.run_id == run_id)),
+        )
+    return Asset.task_id == task_id
+
+
+class FilesRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def get(self, org_id: str, asset_id: str, archived: bool = False) -> Asset | None:
+        stmt = select(Asset).where(Asset.org_id == org_id, Asset.id == asset_id)
+        if not archived:
+            stmt = stmt.where(Asset.deleted_at.is_(None))
+        return (await self.db.execute(stmt)).scalar_one_or_none()
+
+    async def storage_keys(
+        self, run_id: str | None = None, task_ids: list[str] | None = None
+    ) -> list[str]:
+        conditions: list[Any] = []
+        if run_id is not None:
+            conditions.append(_of_parent(run_id, None))
+        if task_ids:
+            conditions.append(Asset.task_id.in_(task_ids))
+        if not conditions:
+            return []
+        rows = await self.db.execute(select(Asset.storage_key).where(or_(*conditions)))
+        return list(rows.scalars())
+
+    async def set_archived(
+        self, when: datetime, run_id: str | None = None, task_id: str | None = None
+    ) -> None:
+        await self.db.execute(
+            update(Asset)
+            .where(_of_parent(run_id, task_id), Asset.deleted_at.is_(None))
+            .values(deleted_at=when, archived_with_parent=True)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def restore_archived(self, run_id: str | None = None, task_id: str | None = None) -> None:
+        await self.db.execute(
+            update(Asset)
+            .where(_of_parent(run_id, task_id), Asset.archived_with_parent.is_(True))
+            .values(deleted_at=None, archived_with_parent=False)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def purge(self, asset_id: str) -> None:
+        await self.purge_many([asset_id])
+
+    async def purge_many(self, asset_ids: list[str]) -> None:
+        if asset_ids:
+            await self.db.execute(delete(Asset).where(Asset.id.in_(asset_ids)))
+
+    async def all_storage_keys(self) -> dict[str, str]:
+        """storage key -> asset id, over every organization (for gc)."""
+        rows = await self.db.execute(select(Asset.storage_key, Asset.id))
+        return {key: asset_id for key, asset_id in rows.all()}
+
+    def add(self, *objs: object) -> None:
+        self.db.add_all(objs)

@@ -1,0 +1,163 @@
+"""File rules: subject checks, allowed types and size, record/bytes ordering, safe serving."""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from checkrun.files.blobs import commit_then_discard
+from checkrun.files.models import Asset
+from checkrun.files.repository import FilesRepository
+from checkrun.kit.auth import Actor
+from checkrun.kit.errors import AppError, bad_request, forbidden, invalid, invalid_field, not_found
+from checkrun.kit.ids import new_id
+from checkrun.runs.repository import RunsRepository
+from checkrun.storage import BlobStore, TooLarge
+from checkrun.tasks.repository import TasksRepository
+from checkrun.templates.repository import TemplatesRepository
+
+ALLOWED_EXTENSIONS = frozenset(
+    "xlsx xls pptx docx ppt doc rtf pdf txt mpga mov qt mp4 webm jpg jpeg gif png ai psd zip "
+    "xml xps dwg csv tif bmp".split()
+)
+SUBJECT_TYPES = ("Run", "Checklist", "Task")
+# Types a browser would render or execute: never served inline.
+ACTIVE_TYPES = frozenset({
+    "text/html", "application/xhtml+xml", "image/svg+xml", "text/javascript",
+    "application/javascript", "text/xml", "application/xml",
+})
+
+
+@dataclass(frozen=True)
+class UploadFields:
+    subject_type: str | None
+    subject_id: str | None
+    uploaded_from: str | None
+    step_id: str | None
+    checklist_id: str | None
+    source: str | None
+    system: str | None
+
+
+def clean_filename(raw: str | None) -> str:
+    name = re.split(r"[\\/]", raw or "")[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    return name[:255]
+
+
+def extension_of(filename: str) -> str:
+    return filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+
+
+def mime_type_of(filename: str) -> str:
+    return mimetypes.guess_type(filename, strict=False)[0] or "application/octet-stream"
+
+
+def _check_fields(fields: UploadFields, filename: str | None) -> None:
+    errors: dict[str, list[str]] = {}
+    if fields.subject_type not in SUBJECT_TYPES:
+        errors["subject_type"] = ["The selected subject type is invalid."]
+    if not fields.subject_id:
+        errors["subject_id"] = ["The subject id field is required."]
+    if fields.subject_type == "Run":
+        for name in ("step_id", "checklist_id"):
+            if not getattr(fields, name):
+                errors[name] = [f"The {name.replace('_', ' ')} field is required when subject type is Run."]
+    if not filename:
+        errors["name"] = ["The name field is required."]
+    elif extension_of(filename) not in ALLOWED_EXTENSIONS:
+        allowed = ", ".join(sorted(ALLOWED_EXTENSIONS))
+        errors["name"] = [f"The name must be a file of type: {allowed}."]
+    if errors:
+        raise invalid(errors)
+
+
+async def _subject_columns(db: AsyncSession, actor: Actor, fields: UploadFields) -> dict[str, str]:
+    sid = fields.subject_id or ""
+    if fields.subject_type == "Run":
+        run = await RunsRepository(db).get(actor.org_id, sid)
+        if run is not None and run.deleted_at is None:
+            return {"run_id": run.id}
+    elif fields.subject_type == "Task":
+        task = await TasksRepository(db).get(actor.org_id, sid)
+        if task is not None and task.deleted_at is None:
+            return {"task_id": task.id}
+    else:
+        checklist = await TemplatesRepository(db).get(actor.org_id, sid)
+        if checklist is not None:
+            return {"checklist_id": checklist.id}
+    raise invalid_field("subject_id", "Subject not found")
+
+
+async def upload(
+    db: AsyncSession, store: BlobStore, actor: Actor, fields: UploadFields,
+    raw_filename: str | None, chunks: AsyncIterator[bytes], max_bytes: int,
+) -> Asset:
+    filename = clean_filename(raw_filename)
+    _check_fields(fields, filename)
+    subject = await _subject_columns(db, actor, fields)
+    asset_id = new_id()
+    key = f"{actor.org_id}/{asset_id}"
+    try:
+        blob = await store.put(key, chunks, max_bytes)
+    except TooLarge:
+        raise AppError(413, f"The file may not be greater than {max_bytes // (1024 * 1024)} MB.",
+                       "FILE_TOO_LARGE") from None
+    asset = Asset(
+        id=asset_id, org_id=actor.org_id, subject_type=fields.subject_type or "",
+        subject_id=fields.subject_id or "", step_id=fields.step_id,
+        uploaded_from=fields.uploaded_from, filename=filename, mime_type=mime_type_of(filename),
+        size=blob.size, sha256=blob.sha256, storage_key=key, source=fields.source or "local",
+        system=fields.system, uploaded_by=actor.user_id, **subject,
+    )
+    FilesRepository(db).add(asset)
+    try:
+        await db.commit()
+    except BaseException:
+        await store.delete(key)
+        raise
+    return asset
+
+
+async def get_asset(db: AsyncSession, actor: Actor, asset_id: str) -> Asset:
+    asset = await FilesRepository(db).get(actor.org_id, asset_id)
+    if asset is None:
+        raise not_found()
+    return asset
+
+
+async def purge(db: AsyncSession, store: BlobStore, actor: Actor, asset_id: str) -> None:
+    asset = await FilesRepository(db).get(actor.org_id, asset_id, archived=True)
+    if asset is None:
+        raise not_found()
+    if not (actor.is_admin or asset.uploaded_by == actor.user_id):
+        raise forbidden("Only an administrator or the uploader can delete this file.")
+    if asset.is_org_logo:
+        raise bad_request("The organization logo can't be deleted.")
+    await FilesRepository(db).purge(asset.id)
+    await commit_then_discard(db, store, [asset.storage_key])
+
+
+def content_disposition(kind: str, filename: str) -> str:
+    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in filename)
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def serving_headers(asset: Asset, download: bool) -> tuple[str, dict[str, str]]:
+    """Media type and headers: inline keeps the real type unless a browser would run it."""
+    inline = not download and asset.mime_type not in ACTIVE_TYPES
+    media_type = asset.mime_type if inline else "application/octet-stream"
+    headers = {
+        "Content-Disposition": content_disposition("inline" if inline else "attachment",
+                                                   asset.filename),
+        "Content-Length": str(asset.size),
+        "ETag": f'"{asset.sha256}"',
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-cache",
+    }
+    return media_type, headers

@@ -1,0 +1,95 @@
+"""Bearer tokens and the X-Tallyfy-Client header; the org in the path must be the caller's."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from checkrun.db import get_session
+from checkrun.kit.clock import now
+from checkrun.kit.errors import AppError, forbidden, unauthenticated
+from checkrun.members.models import User
+from checkrun.members.repository import MembersRepository
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User
+    token_org_id: str
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The caller inside the organization named by the path."""
+
+    user: User
+    org_id: str
+    role: str
+
+    @property
+    def user_id(self) -> int:
+        return self.user.id
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_light(self) -> bool:
+        return self.role == "light"
+
+
+Db = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def current_principal(request: Request, db: Db) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthenticated("Unauthenticated. Send Authorization: Bearer <access token>.")
+    found = await MembersRepository(db).user_by_token_hash(hash_token(token.strip()))
+    if found is None:
+        raise unauthenticated("Unauthenticated. The access token is invalid or revoked.")
+    user, access = found
+    if access.expires_at is not None and access.expires_at <= now():
+        raise unauthenticated("Unauthenticated. The access token has expired.")
+    if not request.headers.get("x-tallyfy-client", "").strip():
+        raise AppError(
+            401,
+            "The X-Tallyfy-Client header is required (for example X-Tallyfy-Client: APIClient).",
+            "CLIENT_HEADER_MISSING",
+        )
+    return Principal(user=user, token_org_id=access.org_id)
+
+
+async def current_actor(
+    db: Db,
+    principal: Annotated[Principal, Depends(current_principal)],
+    org_id: Annotated[str, Path()],
+) -> Actor:
+    membership = await MembersRepository(db).membership(org_id, principal.user.id)
+    if membership is None or membership.status == "disabled":
+        raise forbidden("You don't have access to this organization.")
+    return Actor(user=principal.user, org_id=org_id, role=membership.role)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise forbidden("Only administrators can perform this action.")
+
+
+def require_not_light(actor: Actor) -> None:
+    if actor.is_light:
+        raise forbidden("Light members can't perform this action.")

@@ -1,0 +1,101 @@
+"""One error type and its renderers: every refusal leaves as a Tallyfy-shaped JSON body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from checkrun.kit.validation import laravel_errors
+
+
+class AppError(Exception):
+    """A refusal with its HTTP status; services raise these, the app renders them."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        errors: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.errors = errors
+        self.headers = headers
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": True, "message": self.message}
+        if self.code:
+            body["code"] = self.code
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
+
+def not_found() -> AppError:
+    return AppError(404, "Resource not found", "RESOURCE_NOT_FOUND")
+
+
+def forbidden(message: str = "You don't have permission to perform this action.") -> AppError:
+    return AppError(403, message, "FORBIDDEN")
+
+
+def bad_request(message: str) -> AppError:
+    return AppError(400, message, "BAD_REQUEST")
+
+
+def unauthenticated(message: str = "Unauthenticated.") -> AppError:
+    return AppError(401, message, "UNAUTHENTICATED")
+
+
+def invalid(errors: dict[str, list[str]]) -> AppError:
+    first = next(iter(errors.values()))[0]
+    return AppError(422, first, "VALIDATION_ERROR", errors=errors)
+
+
+def invalid_field(field: str, message: str) -> AppError:
+    return invalid({field: [message]})
+
+
+def _render(err: AppError) -> JSONResponse:
+    return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
+
+
+async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return _render(exc)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        return _render(AppError(404, "API endpoint not found", "ENDPOINT_NOT_FOUND"))
+    if exc.status_code == 405:
+        return _render(AppError(405, "Method not allowed for this endpoint", "METHOD_NOT_ALLOWED"))
+    return _render(AppError(exc.status_code, str(exc.detail), headers=exc.headers))
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return _render(bad_request("The request body is not valid JSON."))
+    return _render(invalid(laravel_errors(errors)))
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    return _render(AppError(500, "Internal server error", "SERVER_ERROR"))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

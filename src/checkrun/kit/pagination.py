@@ -1,0 +1,70 @@
+"""The one list helper: page/per_page in, Fractal-style meta.pagination with absolute links out."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Query, Request
+
+MAX_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class PageParams:
+    page: int
+    per_page: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+
+def _int_or(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value not in (None, "") else default
+    except (TypeError, ValueError):
+        return default
+
+
+def page_params(default_per_page: int = 10) -> Any:
+    """A dependency factory; lenient like the real service (garbage means the default)."""
+
+    def dependency(
+        page: str | None = Query(None), per_page: str | None = Query(None)
+    ) -> PageParams:
+        p = max(1, _int_or(page, 1))
+        pp = min(MAX_PER_PAGE, max(1, _int_or(per_page, default_per_page)))
+        return PageParams(page=p, per_page=pp)
+
+    return dependency
+
+
+def _link(request: Request, base_url: str | None, page: int) -> str:
+    url = request.url.include_query_params(page=page)
+    if base_url:
+        return base_url.rstrip("/") + url.path + ("?" + url.query if url.query else "")
+    return str(url)
+
+
+def pagination_meta(
+    request: Request, params: PageParams, total: int, count: int, base_url: str | None = None
+) -> dict[str, Any]:
+    total_pages = max(1, math.ceil(total / params.per_page)) if total else 0
+    links: dict[str, str] = {}
+    if params.page > 1:
+        links["previous"] = _link(request, base_url, min(params.page - 1, max(total_pages, 1)))
+    if params.page < total_pages:
+        links["next"] = _link(request, base_url, params.page + 1)
+    return {
+        "pagination": {
+            "total": total,
+            "count": count,
+            "per_page": params.per_page,
+            "current_page": params.page,
+            "total_pages": total_pages,
+            "has_more_pages": params.page < total_pages,
+            "links": links,
+        }
+    }

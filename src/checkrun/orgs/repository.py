@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from checkrun.members.models import Membership
+from checkrun.orgs.models import Organization
+
+_SEQUENCES = {
+    "checklist": Organization.checklist_seq,
+    "run": Organization.run_seq,
+    "task": Organization.task_seq,
+}
+
+
+class OrgsRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def get(self, org_id: str) -> Organization | None:
+        return await self.db.get(Organization, org_id)
+
+    async def next_number(self, org_id: str, kind: str) -> int:
+        """The next increment_id of this kind; the row lock serializes concurrent callers."""
+        column = _SEQUENCES[kind]
+        result = await self.db.execute(
+            update(Organization)
+            .where(Organization.id == org_id)
+            .values({column: column + 1})
+            .returning(column)
+        )
+        return int(result.scalar_one())
+
+    async def active_members(self, org_id: str) -> int:
+        result = await self.db.execute(
+            select(func.count()).where(Membership.org_id == org_id, Membership.status == "active")
+        )
+        return int(result.scalar_one())

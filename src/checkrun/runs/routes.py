@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from checkrun.kit import responses
+from checkrun.kit.auth import CurrentActor, Db
+from checkrun.kit.includes import Includes, includes
+from checkrun.kit.pagination import PageParams, page_params, pagination_meta
+from checkrun.runs import service
+from checkrun.runs.models import Run
+from checkrun.runs.schemas import RunLaunch
+from checkrun.storage import Store
+from checkrun.tasks import service as tasks_service
+
+router = APIRouter(tags=["runs"])
+With = Annotated[Includes, Depends(includes)]
+RUN = "/organizations/{org_id}/runs/{run_id}"
+
+
+async def _one(db: Db, run: Run, with_: Includes, status: int = 200) -> JSONResponse:
+    (read,) = await service.read_runs(db, [run], with_)
+    return responses.item(read, status=status)
+
+
+@router.post("/organizations/{org_id}/runs", status_code=201)
+async def launch_run(db: Db, actor: CurrentActor, body: RunLaunch, with_: With) -> JSONResponse:
+    run = await service.launch(db, actor, body)
+    await db.commit()
+    return await _one(db, run, with_, status=201)
+
+
+@router.get("/organizations/{org_id}/runs")
+async def list_runs(
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
+    with_: With,
+    page: Annotated[PageParams, Depends(page_params(10))],
+    status: str | None = None,
+    q: str | None = None,
+    archived: str | None = None,
+    checklist_id: str | None = None,
+) -> JSONResponse:
+    runs, total = await service.list_runs(
+        db, actor, page, status=status, q=q, archived=archived, checklist_id=checklist_id
+    )
+    reads = await service.read_runs(db, runs, with_)
+    return responses.listing(reads, pagination_meta(request, page, total, len(reads)))
+
+
+@router.get(RUN)
+async def get_run(db: Db, actor: CurrentActor, run_id: str, with_: With) -> JSONResponse:
+    return await _one(db, await service.get_run(db, actor, run_id), with_)
+
+
+@router.get(RUN + "/tasks")
+async def list_run_tasks(
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
+    run_id: str,
+    with_: With,
+    page: Annotated[PageParams, Depends(page_params(10))],
+    status: str | None = None,
+) -> JSONResponse:
+    tasks, total = await service.list_tasks_of_run(db, actor, run_id, page, status)
+    reads = await tasks_service.read_tasks(db, tasks, with_)
+    return responses.listing(reads, pagination_meta(request, page, total, len(reads)))
+
+
+@router.delete(RUN)
+async def archive_run(db: Db, actor: CurrentActor, run_id: str, with_: With) -> JSONResponse:
+    run = await service.archive(db, actor, run_id)
+    await db.commit()
+    return await _one(db, run, with_)
+
+
+@router.put(RUN + "/activate")
+async def activate_run(db: Db, actor: CurrentActor, run_id: str, with_: With) -> JSONResponse:
+    run = await service.activate(db, actor, run_id)
+    await db.commit()
+    return await _one(db, run, with_)
+
+
+@router.delete(RUN + "/delete")
+async def delete_run(db: Db, store: Store, actor: CurrentActor, run_id: str) -> Response:
+    await service.purge(db, store, actor, run_id)
+    return responses.empty(200)

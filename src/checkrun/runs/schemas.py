@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from checkrun.kit.clock import iso, parse_datetime
+from checkrun.runs.models import Run
+from checkrun.tasks.schemas import Owners
+
+
+class TaskOverride(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    deadline: str | None = None
+    owners: Owners | None = None
+
+    @field_validator("deadline")
+    @classmethod
+    def _datetime(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_datetime(value)
+            except (ValueError, TypeError) as exc:
+                raise ValueError("not a valid date") from exc
+        return value
+
+
+class RunLaunch(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    checklist_id: str = Field(min_length=1, max_length=64)
+    name: str | None = Field(None, max_length=550)
+    summary: str | None = None
+    owner_id: int | None = None
+    starred: bool = False
+    is_public: bool = False
+    prerun: dict[str, Any] | list[Any] = Field(default_factory=dict)
+    tasks: dict[str, TaskOverride] = Field(default_factory=dict)
+
+    @field_validator("prerun")
+    @classmethod
+    def _prerun_object(cls, value: dict[str, Any] | list[Any]) -> dict[str, Any] | list[Any]:
+        if isinstance(value, list) and value:
+            raise ValueError("must be an object keyed by kick-off field id")
+        return value
+
+
+class Progress(BaseModel):
+    complete: int
+    total: int
+    percent: float
+
+    @classmethod
+    def of(cls, complete: int, total: int) -> Progress:
+        percent = round(complete * 100 / total, 2) if total else 0
+        return cls(complete=complete, total=total, percent=percent)
+
+
+class RunRead(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    increment_id: int
+    checklist_id: str
+    checklist_title: str
+    name: str
+    summary: str | None
+    status: str
+    type: str
+    progress: Progress
+    whole_progress: Progress
+    started_by: int
+    owner_id: int
+    prerun: dict[str, Any]
+    prerun_status: str
+    starred: bool
+    is_public: bool
+    can_add_oot: bool
+    has_open_issue: bool
+    users: list[Any] = Field(default_factory=list)
+    groups: list[Any] = Field(default_factory=list)
+    created_at: str | None
+    started_at: str | None
+    last_updated: str | None
+    completed_at: str | None
+    archived_at: str | None
+
+    @classmethod
+    def of(cls, r: Run, complete: int, total: int) -> RunRead:
+        progress = Progress.of(complete, total)
+        return cls(
+            id=r.id, increment_id=r.increment_id, checklist_id=r.checklist_id,
+            checklist_title=r.checklist_title, name=r.name, summary=r.summary, status=r.status,
+            type=r.type, progress=progress, whole_progress=progress, started_by=r.started_by,
+            owner_id=r.owner_id, prerun=r.prerun or {}, prerun_status="complete",
+            starred=r.starred, is_public=r.is_public, can_add_oot=r.can_add_oot,
+            has_open_issue=r.status in ("problem", "issue"),
+            created_at=iso(r.created_at), started_at=iso(r.started_at),
+            last_updated=iso(r.updated_at), completed_at=iso(r.completed_at),
+            archived_at=iso(r.deleted_at),
+        )

@@ -1,0 +1,32 @@
+"""Blob stores for file bytes, chosen by CHECKRUN_STORAGE_URL."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from checkrun.storage.base import BlobStore, StoredBlob, TooLarge
+from checkrun.storage.local import LocalBlobStore
+
+
+def make_store(url: str) -> BlobStore:
+    if url.startswith("file://"):
+        return LocalBlobStore(url.removeprefix("file://"))
+    if url.startswith("s3://"):
+        from checkrun.storage.s3 import S3BlobStore
+
+        return S3BlobStore.from_url(url)
+    raise ValueError(f"unsupported storage URL scheme: {url!r}")
+
+
+
+
+def get_store(request: Request) -> BlobStore:
+    store: BlobStore = request.app.state.store
+    return store
+
+
+Store = Annotated[BlobStore, Depends(get_store)]
+
+__all__ = ["BlobStore", "Store", "StoredBlob", "TooLarge", "get_store", "make_store"]

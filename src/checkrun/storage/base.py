@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+class TooLarge(Exception):
+    """The stream passed the size limit; nothing was kept."""
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    key: str
+    size: int
+    sha256: str
+
+
+class BlobStore(Protocol):
+    """Where file bytes live. `put` makes the object visible only once it is complete."""
+
+    async def put(self, key: str, chunks: AsyncIterator[bytes], max_bytes: int) -> StoredBlob: ...
+
+    def open(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def exists(self, key: str) -> bool: ...
+
+    def keys(self) -> AsyncIterator[tuple[str, datetime]]:
+        """Every stored key with its last-modified time (UTC)."""
+        ...

@@ -1,0 +1,100 @@
+"""Local filesystem store: bytes go to a temporary name, are fsynced, then renamed into place."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from checkrun.storage.base import StoredBlob, TooLarge
+
+CHUNK = 1024 * 1024
+_TMP = ".tmp"
+
+
+class LocalBlobStore:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        (self.root / _TMP).mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root.resolve() not in path.parents:
+            raise ValueError(f"key escapes the store: {key!r}")
+        return path
+
+    async def put(self, key: str, chunks: AsyncIterator[bytes], max_bytes: int) -> StoredBlob:
+        final = self._path(key)
+        tmp = self.root / _TMP / uuid.uuid4().hex
+        digest = hashlib.sha256()
+        size = 0
+        fh = await asyncio.to_thread(open, tmp, "wb")
+        try:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise TooLarge()
+                digest.update(chunk)
+                await asyncio.to_thread(fh.write, chunk)
+            await asyncio.to_thread(_flush_and_sync, fh)
+        except BaseException:
+            fh.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        fh.close()
+        await asyncio.to_thread(_publish, tmp, final)
+        return StoredBlob(key=key, size=size, sha256=digest.hexdigest())
+
+    async def open(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        path = self._path(key)
+        fh = await asyncio.to_thread(open, path, "rb")
+        try:
+            if start:
+                fh.seek(start)
+            remaining = None if end is None else end - start + 1
+            while remaining is None or remaining > 0:
+                want = CHUNK if remaining is None else min(CHUNK, remaining)
+                data = await asyncio.to_thread(fh.read, want)
+                if not data:
+                    break
+                if remaining is not None:
+                    remaining -= len(data)
+                yield data
+        finally:
+            fh.close()
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._path(key).unlink, True)
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self._path(key).is_file)
+
+    async def keys(self) -> AsyncIterator[tuple[str, datetime]]:
+        for item in await asyncio.to_thread(_walk, self.root):
+            yield item
+
+
+def _flush_and_sync(fh: object) -> None:
+    fh.flush()  # type: ignore[attr-defined]
+    os.fsync(fh.fileno())  # type: ignore[attr-defined]
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, final)
+
+
+def _walk(root: Path) -> list[tuple[str, datetime]]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        if Path(dirpath) == root and _TMP in dirnames:
+            dirnames.remove(_TMP)
+        for name in filenames:
+            path = Path(dirpath) / name
+            modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            out.append((path.relative_to(root).as_posix(), modified))
+    return out

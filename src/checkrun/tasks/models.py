@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from checkrun.db import Base, UTCDateTime
+from checkrun.kit.clock import now
+from checkrun.kit.ids import new_id
+
+TASK_TYPES = ("task", "approval", "expiring", "email", "expiring_email")
+
+
+class Task(Base):
+    """A task of a run (run_id set) or a one-off task (run_id null)."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_org_deleted_status", "org_id", "deleted_at", "status"),
+        Index("ix_tasks_run_position", "run_id", "position"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    increment_id: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[str | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), nullable=True
+    )
+    # No FK to steps/checklists: tasks outlive template edits.
+    step_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    checklist_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    title: Mapped[str] = mapped_column(String(600))
+    alias: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+    task_type: Mapped[str] = mapped_column(String(16), default="task")
+    status: Mapped[str] = mapped_column(String(16), default="not-started")
+    position: Mapped[int] = mapped_column(Integer, default=1)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    starter_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    completer_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    is_approved: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    everyone_must_complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_complete_only_assignees: Mapped[bool] = mapped_column(Boolean, default=False)
+    prevent_guest_comment: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_assignable: Mapped[int] = mapped_column(Integer, default=0)
+    webhook: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    top_secret: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Set when the task was archived together with its run, so `activate` restores only those.
+    archived_with_run: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    owners: Mapped[list[TaskOwner]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="TaskOwner.id"
+    )
+
+
+class TaskOwner(Base):
+    """One assignee of a task: a member (user id), a guest (email) or a group (id)."""
+
+    __tablename__ = "task_owners"
+    __table_args__ = (Index("ix_task_owners_kind_ref", "kind", "ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    ref: Mapped[str] = mapped_column(String(254))
+
+
+class CaptureValue(Base):
+    """A value entered in a form field of a task (or the kick-off form of a run)."""
+
+    __tablename__ = "capture_values"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    capture_id: Mapped[str] = mapped_column(
+        ForeignKey("captures.id", ondelete="CASCADE"), index=True
+    )
+    task_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    run_id: Mapped[str | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from checkrun.kit.filters import archived_filter, count_of, text_filter
+from checkrun.kit.pagination import PageParams
+from checkrun.tasks.models import CaptureValue, Task, TaskOwner
+from checkrun.templates.models import Capture
+
+# Filter aliases clients send for the stored status vocabulary.
+STATUS_FILTERS: dict[str, tuple[str, ...]] = {
+    "complete": ("completed",),
+    "completed": ("completed",),
+    "active": ("not-started", "active", "in-progress"),
+    "incomplete": ("not-started", "active", "in-progress"),
+    "inprogress": ("in-progress",),
+    "in-progress": ("in-progress",),
+    "not-started": ("not-started",),
+}
+
+
+class TasksRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def get(self, org_id: str, task_id: str) -> Task | None:
+        """Archived tasks are found too: archive/restore/delete all address them."""
+        stmt = (
+            select(Task)
+            .where(Task.org_id == org_id, Task.id == task_id)
+            .options(selectinload(Task.owners))
+        )
+        return (await self.db.execute(stmt)).scalar_one_or_none()
+
+    async def list(
+        self,
+        org_id: str,
+        page: PageParams,
+        *,
+        run_id: str | None = None,
+        status: str | None = None,
+        q: str | None = None,
+        archived: str | None = None,
+        is_oneoff: bool | None = None,
+    ) -> tuple[list[Task], int]:
+        stmt = select(Task).where(Task.org_id == org_id)
+        if run_id is not None:
+            stmt = stmt.where(Task.run_id == run_id)
+        if is_oneoff is not None:
+            stmt = stmt.where(Task.run_id.is_(None) if is_oneoff else Task.run_id.is_not(None))
+        if status and status != "all" and status in STATUS_FILTERS:
+            stmt = stmt.where(Task.status.in_(STATUS_FILTERS[status]))
+        stmt = archived_filter(stmt, Task.deleted_at, archived)
+        stmt = text_filter(stmt, Task.title, q)
+        total = await count_of(self.db, stmt)
+        order: list[Any] = (
+            [Task.position, Task.id] if run_id else [Task.created_at.desc(), Task.id]
+        )
+        rows = await self.db.execute(
+            stmt.options(selectinload(Task.owners)).order_by(*order)
+            .offset(page.offset).limit(page.per_page)
+        )
+        return list(rows.scalars()), total
+
+    async def tasks_of_runs(self, run_ids: list[str]) -> dict[str, list[Task]]:
+        out: dict[str, list[Task]] = defaultdict(list)
+        if not run_ids:
+            return out
+        rows = await self.db.execute(
+            select(Task)
+            .where(Task.run_id.in_(run_ids))
+            .options(selectinload(Task.owners))
+            .order_by(Task.position, Task.id)
+        )
+        for task in rows.scalars():
+            out[task.run_id or ""].append(task)
+        return out
+
+    async def form_fields(self, task_ids: list[str]) -> dict[str, list[tuple[Capture, Any]]]:
+        out: dict[str, list[tuple[Capture, Any]]] = defaultdict(list)
+        if not task_ids:
+            return out
+        rows = await self.db.execute(
+            select(Capture, CaptureValue.value)
+            .outerjoin(CaptureValue, CaptureValue.capture_id == Capture.id)
+            .where(Capture.task_id.in_(task_ids))
+            .order_by(Capture.position)
+        )
+        for capture, value in rows.all():
+            out[capture.task_id or ""].append((capture, value))
+        return out
+
+    async def set_archived_with_run(self, run_id: str, when: Any) -> None:
+        await self.db.execute(
+            update(Task)
+            .where(Task.run_id == run_id, Task.deleted_at.is_(None))
+            .values(deleted_at=when, archived_with_run=True)
+        )
+
+    async def restore_with_run(self, run_id: str) -> None:
+        await self.db.execute(
+            update(Task)
+            .where(Task.run_id == run_id, Task.archived_with_run.is_(True))
+            .values(deleted_at=None, archived_with_run=False)
+        )
+
+    async def purge(self, task_id: str) -> None:
+        """Its owners, form fields, values and assets go with it (ON DELETE CASCADE)."""
+        await self.db.execute(delete(Task).where(Task.id == task_id))
+
+    def add(self, *objs: object) -> None:
+        self.db.add_all(objs)
+
+    @staticmethod
+    def owner_rows(users: list[int], guests: list[str], groups: list[str]) -> list[TaskOwner]:
+        return (
+            [TaskOwner(kind="user", ref=str(u)) for u in dict.fromkeys(users)]
+            + [TaskOwner(kind="guest", ref=g) for g in dict.fromkeys(guests)]
+            + [TaskOwner(kind="group", ref=g) for g in dict.fromkeys(groups)]
+        )

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from checkrun.kit.clock import iso, parse_datetime
+from checkrun.tasks.models import Task
+from checkrun.templates.schemas import CaptureCreate, CaptureRead
+
+TaskType = Literal["task", "approval", "expiring", "email", "expiring_email"]
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+STATUS_LABELS = {
+    "not-started": "Not started",
+    "active": "Active",
+    "in-progress": "In progress",
+    "completed": "Completed",
+    "auto-skipped": "Auto skipped",
+}
+
+
+class Owners(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    users: list[int] = Field(default_factory=list)
+    guests: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
+
+    @field_validator("guests")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        import re
+
+        for email in value:
+            if not re.match(EMAIL_PATTERN, email) or len(email) > 254:
+                raise ValueError(f"{email!r} is not a valid email address")
+        return [e.lower() for e in value]
+
+    def is_empty(self) -> bool:
+        return not (self.users or self.guests or self.groups)
+
+
+class OneOffTaskCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    title: str = Field(min_length=1, max_length=600)
+    task_type: TaskType
+    owners: Owners
+    deadline: str
+    summary: str | None = None
+    description: str | None = None
+    started_at: str | None = None
+    everyone_must_complete: bool = False
+    can_complete_only_assignees: bool = False
+    prevent_guest_comment: bool = False
+    max_assignable: int = Field(0, ge=0)
+    webhook: str | None = Field(None, max_length=2000)
+    top_secret: bool = False
+    form_fields: list[CaptureCreate] = Field(default_factory=list)
+
+    @field_validator("deadline", "started_at")
+    @classmethod
+    def _datetime(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_datetime(value)
+            except (ValueError, TypeError) as exc:
+                raise ValueError("not a valid date") from exc
+        return value
+
+
+class TaskRead(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    increment_id: int
+    title: str
+    original_title: str
+    run_id: str | None
+    checklist_id: str | None
+    step_id: str | None
+    alias: str | None
+    status: str
+    status_label: str
+    task_type: str
+    is_oneoff_task: bool
+    is_completable: bool
+    is_approved: bool | None
+    owners: dict[str, list[Any]]
+    position: int
+    started_at: str | None
+    deadline: str | None
+    created_at: str | None
+    last_updated: str | None
+    completed_at: str | None
+    archived_at: str | None
+    starter_id: int | None
+    completer_id: int | None
+    everyone_must_complete: bool
+    can_complete_only_assignees: bool
+    prevent_guest_comment: bool
+    max_assignable: int
+    webhook: str | None
+    top_secret: bool
+    summary: str | None
+
+    @classmethod
+    def of(cls, t: Task) -> TaskRead:
+        owners: dict[str, list[Any]] = {"users": [], "guests": [], "groups": []}
+        for owner in t.owners:
+            if owner.kind == "user":
+                owners["users"].append(int(owner.ref))
+            else:
+                owners[owner.kind + "s"].append(owner.ref)
+        return cls(
+            id=t.id, increment_id=t.increment_id, title=t.title, original_title=t.title,
+            run_id=t.run_id, checklist_id=t.checklist_id, step_id=t.step_id, alias=t.alias,
+            status=t.status, status_label=STATUS_LABELS.get(t.status, t.status),
+            task_type=t.task_type, is_oneoff_task=t.run_id is None,
+            is_completable=t.status not in ("completed", "auto-skipped") and t.deleted_at is None,
+            is_approved=t.is_approved, owners=owners, position=t.position,
+            started_at=iso(t.started_at), deadline=iso(t.deadline),
+            created_at=iso(t.created_at), last_updated=iso(t.updated_at),
+            completed_at=iso(t.completed_at), archived_at=iso(t.deleted_at),
+            starter_id=t.starter_id, completer_id=t.completer_id,
+            everyone_must_complete=t.everyone_must_complete,
+            can_complete_only_assignees=t.can_complete_only_assignees,
+            prevent_guest_comment=t.prevent_guest_comment, max_assignable=t.max_assignable,
+            webhook=t.webhook, top_secret=t.top_secret, summary=t.summary,
+        )
+
+
+class FormFieldRead(CaptureRead):
+    value: Any = None

@@ -1,0 +1,126 @@
+"""Task rules: one-off create, archive/restore/permanent delete, reads with includes."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from checkrun.files.blobs import commit_then_discard
+from checkrun.files.repository import FilesRepository
+from checkrun.kit.auth import Actor, require_admin, require_not_light
+from checkrun.kit.clock import now, parse_datetime
+from checkrun.kit.errors import bad_request, invalid_field, not_found
+from checkrun.kit.includes import Includes
+from checkrun.kit.pagination import PageParams
+from checkrun.members.repository import MembersRepository
+from checkrun.orgs.repository import OrgsRepository
+from checkrun.storage import BlobStore
+from checkrun.tasks.models import Task
+from checkrun.tasks.repository import TasksRepository
+from checkrun.tasks.schemas import FormFieldRead, OneOffTaskCreate, Owners, TaskRead
+from checkrun.templates.schemas import CaptureRead
+from checkrun.templates.service import new_capture
+
+PROCESS_TASK_REFUSAL = (
+    "This task belongs to a process. Process tasks can only be removed with their process."
+)
+
+
+async def check_owners(db: AsyncSession, org_id: str, owners: Owners) -> None:
+    known = await MembersRepository(db).existing_user_ids(org_id, owners.users)
+    for i, user_id in enumerate(owners.users):
+        if user_id not in known:
+            raise invalid_field(f"owners.users.{i}", "The selected owners.users is invalid.")
+
+
+async def create_one_off(db: AsyncSession, actor: Actor, body: OneOffTaskCreate) -> Task:
+    if body.owners.is_empty():
+        raise invalid_field("owners", "The task needs at least one assignee.")
+    await check_owners(db, actor.org_id, body.owners)
+    number = await OrgsRepository(db).next_number(actor.org_id, "task")
+    repo = TasksRepository(db)
+    task = Task(
+        org_id=actor.org_id, increment_id=number, title=body.title,
+        summary=body.summary if body.summary is not None else body.description,
+        task_type=body.task_type, status="not-started", position=1,
+        deadline=parse_datetime(body.deadline),
+        started_at=parse_datetime(body.started_at) if body.started_at else now(),
+        starter_id=actor.user_id, everyone_must_complete=body.everyone_must_complete,
+        can_complete_only_assignees=body.can_complete_only_assignees,
+        prevent_guest_comment=body.prevent_guest_comment, max_assignable=body.max_assignable,
+        webhook=body.webhook, top_secret=body.top_secret,
+        owners=repo.owner_rows(body.owners.users, body.owners.guests, body.owners.groups),
+    )
+    repo.add(task)
+    await db.flush()
+    for i, field in enumerate(body.form_fields, start=1):
+        repo.add(new_capture(actor.org_id, field, i, task_id=task.id))
+    await db.flush()
+    return task
+
+
+async def get_task(db: AsyncSession, actor: Actor, task_id: str) -> Task:
+    task = await TasksRepository(db).get(actor.org_id, task_id)
+    if task is None:
+        raise not_found()
+    return task
+
+
+async def _one_off(db: AsyncSession, actor: Actor, task_id: str, admin_only: bool) -> Task:
+    """The task behind an archive/restore/delete: found (404), permitted (403), one-off (400)."""
+    task = await get_task(db, actor, task_id)
+    if admin_only:
+        require_admin(actor)
+    else:
+        require_not_light(actor)
+    if task.run_id is not None:
+        raise bad_request(PROCESS_TASK_REFUSAL)
+    return task
+
+
+async def archive_one_off(db: AsyncSession, actor: Actor, task_id: str) -> Task:
+    task = await _one_off(db, actor, task_id, admin_only=False)
+    if task.deleted_at is None:
+        task.deleted_at = now()
+        await FilesRepository(db).set_archived(task_id=task.id, when=task.deleted_at)
+        await db.flush()
+    return task
+
+
+async def restore_one_off(db: AsyncSession, actor: Actor, task_id: str) -> Task:
+    task = await _one_off(db, actor, task_id, admin_only=False)
+    if task.deleted_at is not None:
+        await FilesRepository(db).restore_archived(task_id=task.id)
+        task.deleted_at = None
+        await db.flush()
+    return task
+
+
+async def purge_one_off(db: AsyncSession, store: BlobStore, actor: Actor, task_id: str) -> None:
+    task = await _one_off(db, actor, task_id, admin_only=True)
+    keys = await FilesRepository(db).storage_keys(task_ids=[task.id])
+    await TasksRepository(db).purge(task.id)
+    await commit_then_discard(db, store, keys)
+
+
+async def read_tasks(db: AsyncSession, tasks: list[Task], includes: Includes) -> list[TaskRead]:
+    reads = [TaskRead.of(t) for t in tasks]
+    if includes.wants("form_fields"):
+        fields = await TasksRepository(db).form_fields([t.id for t in tasks])
+        for read in reads:
+            read.form_fields = {  # type: ignore[attr-defined]
+                "data": [
+                    FormFieldRead(**CaptureRead.of(c).model_dump(), value=v).model_dump()
+                    for c, v in fields.get(read.id, [])
+                ]
+            }
+    return reads
+
+
+async def list_tasks(
+    db: AsyncSession, actor: Actor, page: PageParams, *, status: str | None, q: str | None,
+    archived: str | None, is_oneoff: str | None,
+) -> tuple[list[Task], int]:
+    oneoff = {"true": True, "1": True, "false": False, "0": False}.get((is_oneoff or "").lower())
+    return await TasksRepository(db).list(
+        actor.org_id, page, status=status, q=q, archived=archived, is_oneoff=oneoff
+    )

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from checkrun.kit.filters import archived_filter, count_of, text_filter
+from checkrun.kit.pagination import PageParams
+from checkrun.templates.models import Capture, Checklist, Step
+
+
+class TemplatesRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def get(self, org_id: str, checklist_id: str, archived: bool = False) -> Checklist | None:
+        stmt = select(Checklist).where(Checklist.org_id == org_id, Checklist.id == checklist_id)
+        if not archived:
+            stmt = stmt.where(Checklist.deleted_at.is_(None))
+        return (await self.db.execute(stmt)).scalar_one_or_none()
+
+    async def list(
+        self, org_id: str, page: PageParams, q: str | None, archived: str | None
+    ) -> tuple[list[Checklist], int]:
+        stmt = select(Checklist).where(Checklist.org_id == org_id)
+        stmt = archived_filter(stmt, Checklist.deleted_at, archived)
+        stmt = text_filter(stmt, Checklist.title, q)
+        total = await count_of(self.db, stmt)
+        rows = await self.db.execute(
+            stmt.order_by(Checklist.updated_at.desc(), Checklist.id)
+            .offset(page.offset).limit(page.per_page)
+        )
+        return list(rows.scalars()), total
+
+    async def steps_of(self, checklist_ids: list[str]) -> dict[str, list[Step]]:
+        out: dict[str, list[Step]] = defaultdict(list)
+        if not checklist_ids:
+            return out
+        rows = await self.db.execute(
+            select(Step).where(Step.checklist_id.in_(checklist_ids)).order_by(Step.position)
+        )
+        for step in rows.scalars():
+            out[step.checklist_id].append(step)
+        return out
+
+    async def step(self, checklist_id: str, step_id: str) -> Step | None:
+        return (
+            await self.db.execute(
+                select(Step).where(Step.checklist_id == checklist_id, Step.id == step_id)
+            )
+        ).scalar_one_or_none()
+
+    async def prerun_of(self, checklist_ids: list[str]) -> dict[str, list[Capture]]:
+        out: dict[str, list[Capture]] = defaultdict(list)
+        if not checklist_ids:
+            return out
+        rows = await self.db.execute(
+            select(Capture)
+            .where(Capture.checklist_id.in_(checklist_ids), Capture.is_prerun.is_(True))
+            .order_by(Capture.position)
+        )
+        for capture in rows.scalars():
+            out[capture.checklist_id or ""].append(capture)
+        return out
+
+    async def captures_of_steps(self, step_ids: list[str]) -> dict[str, list[Capture]]:
+        out: dict[str, list[Capture]] = defaultdict(list)
+        if not step_ids:
+            return out
+        rows = await self.db.execute(
+            select(Capture).where(Capture.step_id.in_(step_ids)).order_by(Capture.position)
+        )
+        for capture in rows.scalars():
+            out[capture.step_id or ""].append(capture)
+        return out
+
+    async def next_step_position(self, checklist_id: str) -> int:
+        result = await self.db.execute(
+            select(func.coalesce(func.max(Step.position), 0)).where(Step.checklist_id == checklist_id)
+        )
+        return int(result.scalar_one()) + 1
+
+    def add(self, *objs: object) -> None:
+        self.db.add_all(objs)

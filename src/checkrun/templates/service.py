@@ -1,0 +1,111 @@
+"""Template rules: who may create, step append order, the read model with its includes."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from checkrun.kit.auth import Actor, require_not_light
+from checkrun.kit.errors import not_found
+from checkrun.kit.includes import Includes
+from checkrun.kit.pagination import PageParams
+from checkrun.kit.text import slugify
+from checkrun.orgs.repository import OrgsRepository
+from checkrun.templates.models import Capture, Checklist, Step
+from checkrun.templates.repository import TemplatesRepository
+from checkrun.templates.schemas import (
+    CaptureCreate,
+    ChecklistCreate,
+    ChecklistRead,
+    StepCreate,
+    StepRead,
+)
+
+
+def new_capture(org_id: str, body: CaptureCreate, position: int, **owner: object) -> Capture:
+    options = [
+        {"id": opt.id or i, "text": opt.text, "value": opt.value}
+        for i, opt in enumerate(body.options, start=1)
+    ]
+    return Capture(
+        org_id=org_id, field_type=body.field_type, label=body.label,
+        alias=slugify(body.label, 40).replace("-", "_"), guidance=body.guidance,
+        position=body.position or position, required=body.required, options=options,
+        columns=body.columns, **owner,
+    )
+
+
+async def read_many(
+    db: AsyncSession, checklists: list[Checklist], includes: Includes
+) -> list[ChecklistRead]:
+    repo = TemplatesRepository(db)
+    ids = [c.id for c in checklists]
+    steps = await repo.steps_of(ids)
+    prerun = await repo.prerun_of(ids)
+    captures: dict[str, list[Capture]] = {}
+    if includes.wants("steps"):
+        captures = await repo.captures_of_steps([s.id for group in steps.values() for s in group])
+    return [
+        ChecklistRead.of(c, steps.get(c.id, []), prerun.get(c.id, []), captures, includes)
+        for c in checklists
+    ]
+
+
+async def create_checklist(db: AsyncSession, actor: Actor, body: ChecklistCreate) -> Checklist:
+    require_not_light(actor)
+    number = await OrgsRepository(db).next_number(actor.org_id, "checklist")
+    checklist = Checklist(
+        org_id=actor.org_id, increment_id=number, title=body.title, summary=body.summary,
+        type=body.type, guidance=body.guidance, webhook=body.webhook, starred=body.starred,
+        is_public=body.is_public, can_add_oot=body.can_add_oot, auto_naming=body.auto_naming,
+        default_process_name_format=body.default_process_name_format,
+        created_by=actor.user_id, owner_id=body.owner_id or actor.user_id,
+    )
+    repo = TemplatesRepository(db)
+    repo.add(checklist)
+    await db.flush()
+    for i, field in enumerate(body.prerun, start=1):
+        repo.add(new_capture(actor.org_id, field, i, checklist_id=checklist.id, is_prerun=True))
+    await db.flush()
+    return checklist
+
+
+async def get_checklist(db: AsyncSession, actor: Actor, checklist_id: str) -> Checklist:
+    checklist = await TemplatesRepository(db).get(actor.org_id, checklist_id)
+    if checklist is None:
+        raise not_found()
+    return checklist
+
+
+async def create_step(
+    db: AsyncSession, actor: Actor, checklist_id: str, body: StepCreate
+) -> StepRead:
+    require_not_light(actor)
+    checklist = await get_checklist(db, actor, checklist_id)
+    repo = TemplatesRepository(db)
+    step = Step(
+        checklist_id=checklist.id, title=body.title, alias=slugify(body.title, 40),
+        summary=body.summary, step_type=body.step_type,
+        position=await repo.next_step_position(checklist.id),
+        deadline=body.deadline.model_dump() if body.deadline else None,
+        assignees=body.assignees, guests=body.guests, groups=body.groups,
+        assign_run_starter=body.assign_run_starter, webhook=body.webhook,
+    )
+    repo.add(step)
+    await db.flush()
+    return StepRead.of(step)
+
+
+async def list_steps(db: AsyncSession, actor: Actor, checklist_id: str) -> list[StepRead]:
+    checklist = await get_checklist(db, actor, checklist_id)
+    repo = TemplatesRepository(db)
+    steps = (await repo.steps_of([checklist.id])).get(checklist.id, [])
+    captures = await repo.captures_of_steps([s.id for s in steps])
+    return [StepRead.of(s, captures.get(s.id)) for s in steps]
+
+
+async def list_checklists(
+    db: AsyncSession, actor: Actor, page: PageParams, q: str | None, archived: str | None,
+    includes: Includes,
+) -> tuple[list[ChecklistRead], int]:
+    rows, total = await TemplatesRepository(db).list(actor.org_id, page, q, archived)
+    return await read_many(db, rows, includes), total

@@ -52,8 +52,16 @@ async def bootstrap(db: AsyncSession, org_name: str, email: str) -> Bootstrap:
         user, membership = existing
         token = await issue_token(db, user, membership.org_id)
         return Bootstrap(membership.org_id, user.id, user.email, token, created=False)
+    return await create_organization(db, org_name, email)
+
+
+async def create_organization(db: AsyncSession, org_name: str, email: str) -> Bootstrap:
+    """A new organization with `email` as its default admin, and a token for them."""
+    repo = MembersRepository(db)
     org = Organization(name=org_name)
-    user = await repo.user_by_email(email) or User(email=email, first_name="Admin", last_name="User")
+    user = await repo.user_by_email(email)
+    if user is None:
+        user = User(email=email.lower(), first_name="Admin", last_name="User")
     repo.add(org, user)
     await db.flush()
     repo.add(Membership(org_id=org.id, user_id=user.id, role="admin", is_default_admin=True))
@@ -82,7 +90,7 @@ async def provision_user(
         raise invalid_field("email", "The email has already been taken.")
     user = await repo.user_by_email(body.email)
     if user is None:
-        user = User(email=body.email, first_name=body.first_name, last_name=body.last_name,
+        user = User(email=body.email.lower(), first_name=body.first_name, last_name=body.last_name,
                     timezone=body.timezone)
         repo.add(user)
         await db.flush()

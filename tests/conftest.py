@@ -1,0 +1,170 @@
+"""Live checkrun servers (SQLite and PostgreSQL) on free loopback ports, and clients for them.
+
+Every test that uses `server` runs once per database. Tests isolate by organization: each gets a
+fresh org (`org` fixture), which also exercises tenancy on every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from checkrun import migrate
+from checkrun.app import create_app
+from checkrun.config import Settings
+from checkrun.db import make_engine, make_sessionmaker
+from checkrun.members.service import Bootstrap, create_organization
+
+PG_ADMIN_URL = os.environ.get("CHECKRUN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REQUIRE_PG = os.environ.get("CHECKRUN_REQUIRE_POSTGRES") == "1"
+CLIENT_HEADERS = {"Accept": "application/json", "X-Tallyfy-Client": "APIClient"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _postgres_url() -> str:
+    name = f"checkrun_test_{uuid.uuid4().hex[:12]}"
+    try:
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any failure to reach PostgreSQL
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL is required (CHECKRUN_REQUIRE_POSTGRES=1) but: {exc}")
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{name}"
+
+
+def _drop_postgres(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    try:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except Exception:  # noqa: BLE001 - best effort cleanup
+        pass
+
+
+@dataclass
+class LiveServer:
+    backend: str
+    settings: Settings
+    base: str  # http://127.0.0.1:PORT
+
+    @property
+    def api(self) -> str:
+        return self.base + "/api"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.settings.data_dir / "files"
+
+    def new_org(self, name: str = "Test Org") -> Bootstrap:
+        email = f"admin-{uuid.uuid4().hex[:10]}@example.com"
+
+        async def work() -> Bootstrap:
+            engine = make_engine(self.settings.resolved_database_url)
+            try:
+                async with make_sessionmaker(engine)() as db:
+                    result = await create_organization(db, name, email)
+                    await db.commit()
+                    return result
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(work())
+
+    def client(self, token: str | None, prefix: str = "/api", **headers: str) -> httpx.Client:
+        merged = dict(CLIENT_HEADERS)
+        if token is not None:
+            merged["Authorization"] = f"Bearer {token}"
+        merged.update(headers)
+        return httpx.Client(base_url=self.base + prefix, headers=merged, timeout=60)
+
+
+def _start(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, int]:
+    port = free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started:
+        if time.time() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.05)
+    return server, thread, port
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[LiveServer]:
+    data_dir = tmp_path_factory.mktemp(f"data-{request.param}")
+    database_url = _postgres_url() if request.param == "postgresql" else None
+    settings = Settings(data_dir=data_dir, database_url=database_url)
+    migrate.upgrade(settings.resolved_database_url)
+    uv, thread, port = _start(settings)
+    try:
+        yield LiveServer(request.param, settings, f"http://127.0.0.1:{port}")
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+        if database_url:
+            _drop_postgres(database_url)
+
+
+@dataclass
+class Org:
+    """A fresh organization with its admin; `api` is an httpx client already authenticated."""
+
+    server: LiveServer
+    id: str
+    admin_id: int
+    admin_email: str
+    token: str
+    api: httpx.Client
+
+    def path(self, suffix: str) -> str:
+        return f"/organizations/{self.id}{suffix}"
+
+    def member(self, role: str) -> tuple[int, httpx.Client]:
+        """A new member with `role` (admin/standard/light) and a client acting as them."""
+        email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+        made = self.api.post(
+            f"/applications/{self.id}/users",
+            json={"email": email, "first_name": role.title(), "last_name": "Member", "role": role},
+        )
+        assert made.status_code == 201, made.text
+        token = self.api.post(f"/applications/{self.id}/users/{email}/token")
+        assert token.status_code == 200, token.text
+        return made.json()["data"]["id"], self.server.client(token.json()["access_token"])
+
+
+@pytest.fixture
+def org(server: LiveServer) -> Iterator[Org]:
+    boot = server.new_org()
+    with server.client(boot.token) as api:
+        yield Org(server, boot.org_id, boot.user_id, boot.email, boot.token, api)

@@ -1,0 +1,46 @@
+"""Small builders over the HTTP API, so tests read as the steps a user takes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import Org
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, f"{response.status_code}: {response.text}"
+    return response.json()["data"] if response.content else None
+
+
+def checklist(org: Org, steps: int = 2, **fields: Any) -> dict[str, Any]:
+    body = {"title": "Onboarding", "type": "procedure", **fields}
+    created = ok(org.api.post(org.path("/checklists"), json=body), 201)
+    for i in range(steps):
+        ok(org.api.post(org.path(f"/checklists/{created['id']}/steps"),
+                        json={"title": f"Step {i + 1}"}), 201)
+    return created
+
+
+def run(org: Org, checklist_id: str | None = None, **fields: Any) -> dict[str, Any]:
+    checklist_id = checklist_id or checklist(org)["id"]
+    return ok(org.api.post(org.path("/runs"), json={"checklist_id": checklist_id, **fields}), 201)
+
+
+def one_off_task(org: Org, **fields: Any) -> dict[str, Any]:
+    body = {
+        "title": "Call the customer", "task_type": "task",
+        "owners": {"users": [org.admin_id]}, "deadline": "2030-01-01T12:00:00Z", **fields,
+    }
+    return ok(org.api.post(org.path("/tasks"), json=body), 201)
+
+
+def upload(
+    org: Org, subject_type: str, subject_id: str, content: bytes = b"hello world",
+    filename: str = "notes.txt", **fields: str,
+) -> dict[str, Any]:
+    data = {"subject_type": subject_type, "subject_id": subject_id, "uploaded_from": "ko_field",
+            **fields}
+    response = org.api.post(org.path("/file"), data=data, files={"name": (filename, content)})
+    return ok(response, 200)

@@ -1,4 +1,4 @@
-"""Python sample from seed page /work/shared/seeds/004_a4a843e72b16fd86.txt (Archive task)."""
+"""Python sample from seed page shared/seeds/004_a4a843e72b16fd86.txt (Archive task)."""
 import requests
 import json
 import os

@@ -1,4 +1,4 @@
-"""Python sample from seed page /work/shared/seeds/000_37053d5e6cb8f24c.txt (Delete file)."""
+"""Python sample from seed page shared/seeds/000_37053d5e6cb8f24c.txt (Delete file)."""
 import requests
 import json
 import os

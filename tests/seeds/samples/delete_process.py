@@ -1,4 +1,4 @@
-"""Python sample from seed page /work/shared/seeds/002_42b83b2f8fbbf58e.txt (Delete process)."""
+"""Python sample from seed page shared/seeds/002_42b83b2f8fbbf58e.txt (Delete process)."""
 import requests
 import json
 import os

@@ -1,6 +1,6 @@
 # NOTE: seed page 001 has NO Python sample (JavaScript only); this script mirrors its JavaScript sample
 # in the style of the other pages' Python `requests` samples.
-"""Python equivalent of the JavaScript sample on seed page /work/shared/seeds/001_2f937016e6412974.txt (Delete task)."""
+"""Python equivalent of the JavaScript sample on seed page shared/seeds/001_2f937016e6412974.txt (Delete task)."""
 import requests
 import json
 import os

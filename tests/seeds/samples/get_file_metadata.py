@@ -1,4 +1,4 @@
-"""Python sample from seed page /work/shared/seeds/003_6bd354ba392d612b.txt (Get file metadata)."""
+"""Python sample from seed page shared/seeds/003_6bd354ba392d612b.txt (Get file metadata)."""
 import requests
 import json
 import os

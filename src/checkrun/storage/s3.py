@@ -1,0 +1,126 @@
+"""S3-compatible object store. Large objects go up as a multipart upload, which S3 makes visible
+only on completion (and aborts on failure), so readers never see a partial object; memory holds at
+most one part."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+from checkrun.storage.base import StoredBlob, TooLarge
+
+PART_SIZE = 8 * 1024 * 1024  # S3 parts must be at least 5 MiB, but for the last
+READ_CHUNK = 1024 * 1024
+
+
+class S3BlobStore:
+    def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.client = client or _client()
+
+    @classmethod
+    def from_url(cls, url: str) -> S3BlobStore:
+        parsed = urlparse(url)
+        if not parsed.netloc:
+            raise ValueError(f"S3 storage URL needs a bucket: {url!r}")
+        return cls(parsed.netloc, parsed.path)
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    async def put(self, key: str, chunks: AsyncIterator[bytes], max_bytes: int) -> StoredBlob:
+        digest = hashlib.sha256()
+        size = 0
+        buffer = bytearray()
+        upload_id: str | None = None
+        parts: list[dict[str, Any]] = []
+        try:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise TooLarge()
+                digest.update(chunk)
+                buffer += chunk
+                if len(buffer) >= PART_SIZE:
+                    upload_id = upload_id or await self._start_multipart(key)
+                    parts.append(await self._part(key, upload_id, len(parts) + 1, bytes(buffer)))
+                    buffer.clear()
+            if upload_id is None:
+                await asyncio.to_thread(self.client.put_object, Bucket=self.bucket,
+                                        Key=self._key(key), Body=bytes(buffer))
+            else:
+                if buffer:
+                    parts.append(await self._part(key, upload_id, len(parts) + 1, bytes(buffer)))
+                await asyncio.to_thread(
+                    self.client.complete_multipart_upload, Bucket=self.bucket,
+                    Key=self._key(key), UploadId=upload_id, MultipartUpload={"Parts": parts},
+                )
+        except BaseException:
+            if upload_id is not None:
+                await asyncio.to_thread(self.client.abort_multipart_upload, Bucket=self.bucket,
+                                        Key=self._key(key), UploadId=upload_id)
+            raise
+        return StoredBlob(key=key, size=size, sha256=digest.hexdigest())
+
+    async def _start_multipart(self, key: str) -> str:
+        created = await asyncio.to_thread(self.client.create_multipart_upload,
+                                          Bucket=self.bucket, Key=self._key(key))
+        return str(created["UploadId"])
+
+    async def _part(self, key: str, upload_id: str, number: int, body: bytes) -> dict[str, Any]:
+        done = await asyncio.to_thread(self.client.upload_part, Bucket=self.bucket,
+                                       Key=self._key(key), UploadId=upload_id,
+                                       PartNumber=number, Body=body)
+        return {"ETag": done["ETag"], "PartNumber": number}
+
+    async def open(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        extra: dict[str, Any] = {}
+        if start or end is not None:
+            extra["Range"] = f"bytes={start}-{'' if end is None else end}"
+        got = await asyncio.to_thread(self.client.get_object, Bucket=self.bucket,
+                                      Key=self._key(key), **extra)
+        body = got["Body"]
+        try:
+            while data := await asyncio.to_thread(body.read, READ_CHUNK):
+                yield data
+        finally:
+            body.close()
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self.client.delete_object, Bucket=self.bucket, Key=self._key(key))
+
+    async def exists(self, key: str) -> bool:
+        try:
+            await asyncio.to_thread(self.client.head_object, Bucket=self.bucket,
+                                    Key=self._key(key))
+        except self.client.exceptions.ClientError:
+            return False
+        return True
+
+    async def keys(self) -> AsyncIterator[tuple[str, datetime]]:
+        pages = await asyncio.to_thread(_list_all, self.client, self.bucket, self.prefix)
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        for key, modified in pages:
+            yield key[strip:], modified.astimezone(UTC)
+
+
+def _list_all(client: Any, bucket: str, prefix: str) -> list[tuple[str, datetime]]:
+    out = []
+    paginator = client.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=f"{prefix}/" if prefix else ""):
+        for item in page.get("Contents", []):
+            out.append((item["Key"], item["LastModified"]))
+    return out
+
+
+def _client() -> Any:
+    import boto3
+
+    endpoint = os.environ.get("CHECKRUN_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
+    return boto3.client("s3", endpoint_url=endpoint or None)

@@ -32,7 +32,8 @@ class Base(DeclarativeBase):
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Stores naive UTC, returns aware UTC: SQLite keeps no zone, PostgreSQL gets the same values."""
+    """Stores naive UTC and returns aware UTC: SQLite keeps no zone, so both databases hold the
+    same values."""
 
     impl = DateTime
     cache_ok = True

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from checkrun.kit.validation import laravel_errors
@@ -79,7 +80,8 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
         return _render(AppError(404, "API endpoint not found", "ENDPOINT_NOT_FOUND"))
     if exc.status_code == 405:
         return _render(AppError(405, "Method not allowed for this endpoint", "METHOD_NOT_ALLOWED"))
-    return _render(AppError(exc.status_code, str(exc.detail), headers=exc.headers))
+    headers = dict(exc.headers) if exc.headers else None
+    return _render(AppError(exc.status_code, str(exc.detail), headers=headers))
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -90,6 +92,18 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return _render(invalid(laravel_errors(errors)))
 
 
+# SQLSTATEs of text the database can't hold (a NUL character, an unsupported escape): the
+# request's fault, not the server's. SQLite stores such text; PostgreSQL refuses it.
+_UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+
+
+async def _database_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if getattr(exc.orig, "sqlstate", None) in _UNSTORABLE_TEXT:
+        return _render(bad_request("The request contains characters that can't be stored."))
+    raise exc  # a real fault: the server error handler logs it and answers 500
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     return _render(AppError(500, "Internal server error", "SERVER_ERROR"))
 
@@ -98,4 +112,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

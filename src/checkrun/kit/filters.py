@@ -25,7 +25,8 @@ def text_filter(
 ) -> Select[Any]:
     if not q or not q.strip():
         return stmt
-    pattern = "%" + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    escaped = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
     return stmt.where(func.lower(column).like(pattern, escape="\\"))
 
 

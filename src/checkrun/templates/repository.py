@@ -20,7 +20,7 @@ class TemplatesRepository:
             stmt = stmt.where(Checklist.deleted_at.is_(None))
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
-    async def list(
+    async def search(
         self, org_id: str, page: PageParams, q: str | None, archived: str | None
     ) -> tuple[list[Checklist], int]:
         stmt = select(Checklist).where(Checklist.org_id == org_id)
@@ -77,7 +77,8 @@ class TemplatesRepository:
 
     async def next_step_position(self, checklist_id: str) -> int:
         result = await self.db.execute(
-            select(func.coalesce(func.max(Step.position), 0)).where(Step.checklist_id == checklist_id)
+            select(func.coalesce(func.max(Step.position), 0))
+            .where(Step.checklist_id == checklist_id)
         )
         return int(result.scalar_one()) + 1
 

@@ -107,5 +107,5 @@ async def list_checklists(
     db: AsyncSession, actor: Actor, page: PageParams, q: str | None, archived: str | None,
     includes: Includes,
 ) -> tuple[list[ChecklistRead], int]:
-    rows, total = await TemplatesRepository(db).list(actor.org_id, page, q, archived)
+    rows, total = await TemplatesRepository(db).search(actor.org_id, page, q, archived)
     return await read_many(db, rows, includes), total

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
+from checkrun.db import make_engine
 from tests.conftest import Org
 
 
@@ -44,3 +48,36 @@ def upload(
             **fields}
     response = org.api.post(org.path("/file"), data=data, files={"name": (filename, content)})
     return ok(response, 200)
+
+
+def stored_bytes(org: Org, asset_id: str) -> Path:
+    """Where the local blob store keeps an asset's bytes."""
+    return org.server.files_dir / org.id / asset_id
+
+
+def run_upload(org: Org, launched: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A file uploaded against a run (which needs its first step and its checklist)."""
+    task = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))[0]
+    return upload(org, "Run", launched["id"], step_id=task["step_id"],
+                  checklist_id=launched["checklist_id"], **fields)
+
+
+def ids(items: list[dict[str, Any]]) -> list[str]:
+    return [item["id"] for item in items]
+
+
+def db_count(org: Org, table: str, where: str, **params: Any) -> int:
+    """Rows of `table` matching `where` in the server's database: for what HTTP can't show."""
+
+    async def work() -> int:
+        engine = make_engine(org.server.settings.resolved_database_url)
+        try:
+            async with engine.connect() as conn:
+                result = await conn.execute(
+                    text(f"SELECT count(*) FROM {table} WHERE {where}"), params
+                )
+                return int(result.scalar_one())
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(work())

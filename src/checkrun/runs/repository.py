@@ -19,7 +19,7 @@ class RunsRepository:
             await self.db.execute(select(Run).where(Run.org_id == org_id, Run.id == run_id))
         ).scalar_one_or_none()
 
-    async def list(
+    async def search(
         self,
         org_id: str,
         page: PageParams,

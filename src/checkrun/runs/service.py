@@ -125,7 +125,7 @@ async def list_tasks_of_run(
     run = await get_run(db, actor, run_id)
     # An archived run still shows its (archived) tasks.
     archived = "true" if run.deleted_at else None
-    return await TasksRepository(db).list(
+    return await TasksRepository(db).search(
         actor.org_id, page, run_id=run.id, status=status, archived=archived
     )
 
@@ -146,7 +146,7 @@ async def read_runs(db: AsyncSession, runs: list[Run], includes: Includes) -> li
 async def list_runs(
     db: AsyncSession, actor: Actor, page: PageParams, **filters: str | None
 ) -> tuple[list[Run], int]:
-    return await RunsRepository(db).list(actor.org_id, page, **filters)  # type: ignore[arg-type]
+    return await RunsRepository(db).search(actor.org_id, page, **filters)  # type: ignore[arg-type]
 
 
 async def archive(db: AsyncSession, actor: Actor, run_id: str) -> Run:

@@ -37,7 +37,7 @@ class TasksRepository:
         )
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
-    async def list(
+    async def search(
         self,
         org_id: str,
         page: PageParams,
@@ -120,6 +120,6 @@ class TasksRepository:
     def owner_rows(users: list[int], guests: list[str], groups: list[str]) -> list[TaskOwner]:
         return (
             [TaskOwner(kind="user", ref=str(u)) for u in dict.fromkeys(users)]
-            + [TaskOwner(kind="guest", ref=g) for g in dict.fromkeys(guests)]
-            + [TaskOwner(kind="group", ref=g) for g in dict.fromkeys(groups)]
+            + [TaskOwner(kind="guest", ref=email) for email in dict.fromkeys(guests)]
+            + [TaskOwner(kind="group", ref=group) for group in dict.fromkeys(groups)]
         )

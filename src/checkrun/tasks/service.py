@@ -121,6 +121,6 @@ async def list_tasks(
     archived: str | None, is_oneoff: str | None,
 ) -> tuple[list[Task], int]:
     oneoff = {"true": True, "1": True, "false": False, "0": False}.get((is_oneoff or "").lower())
-    return await TasksRepository(db).list(
+    return await TasksRepository(db).search(
         actor.org_id, page, status=status, q=q, archived=archived, is_oneoff=oneoff
     )

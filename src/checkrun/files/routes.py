@@ -38,7 +38,7 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 @router.post("/organizations/{org_id}/file")
 @router.post("/organizations/{org_id}/assets")
 async def upload_file(request: Request, db: Db, store: Store, actor: CurrentActor) -> JSONResponse:
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise AppError(415, "Send the file as multipart/form-data in the field 'name'.",
                        "UNSUPPORTED_MEDIA_TYPE")
     form = await request.form()

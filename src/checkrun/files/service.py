@@ -45,7 +45,8 @@ class UploadFields:
 
 
 def clean_filename(raw: str | None) -> str:
-    name = re.split(r"[\\/]", raw or "")[-1]
+    # Browsers and HTTP clients escape '"' in a multipart filename as %22 (HTML multipart rules).
+    name = re.split(r"[\\/]", (raw or "").replace("%22", '"'))[-1]
     name = "".join(ch for ch in name if ch.isprintable()).strip()
     return name[:255]
 
@@ -67,7 +68,8 @@ def _check_fields(fields: UploadFields, filename: str | None) -> None:
     if fields.subject_type == "Run":
         for name in ("step_id", "checklist_id"):
             if not getattr(fields, name):
-                errors[name] = [f"The {name.replace('_', ' ')} field is required when subject type is Run."]
+                human = name.replace("_", " ")
+                errors[name] = [f"The {human} field is required when subject type is Run."]
     if not filename:
         errors["name"] = ["The name field is required."]
     elif extension_of(filename) not in ALLOWED_EXTENSIONS:

@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import Query, Request
 
 MAX_PER_PAGE = 100
+# Keeps the row offset inside a 64-bit integer whatever page a client asks for.
+MAX_PAGE = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ def page_params(default_per_page: int = 10) -> Any:
     def dependency(
         page: str | None = Query(None), per_page: str | None = Query(None)
     ) -> PageParams:
-        p = max(1, _int_or(page, 1))
+        p = min(MAX_PAGE, max(1, _int_or(page, 1)))
         pp = min(MAX_PER_PAGE, max(1, _int_or(per_page, default_per_page)))
         return PageParams(page=p, per_page=pp)
 

@@ -10,13 +10,17 @@ from checkrun.files.models import Asset
 from checkrun.tasks.models import Task
 
 
-def _of_parent(run_id: str | None, task_id: str | None) -> ColumnElement[bool]:
+def _of_parent(
+    run_id: str | None = None, task_id: str | None = None, checklist_id: str | None = None
+) -> ColumnElement[bool]:
     if run_id is not None:
         # A run's files: those uploaded against the run and those of its tasks.
         return or_(
             Asset.run_id == run_id,
             Asset.task_id.in_(select(Task.id).where(Task.run_id == run_id)),
         )
+    if checklist_id is not None:
+        return Asset.checklist_id == checklist_id
     return Asset.task_id == task_id
 
 
@@ -31,11 +35,14 @@ class FilesRepository:
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
     async def storage_keys(
-        self, run_id: str | None = None, task_ids: list[str] | None = None
+        self, run_id: str | None = None, task_ids: list[str] | None = None,
+        checklist_id: str | None = None,
     ) -> list[str]:
         conditions: list[Any] = []
         if run_id is not None:
-            conditions.append(_of_parent(run_id, None))
+            conditions.append(_of_parent(run_id=run_id))
+        if checklist_id is not None:
+            conditions.append(_of_parent(checklist_id=checklist_id))
         if task_ids:
             conditions.append(Asset.task_id.in_(task_ids))
         if not conditions:
@@ -44,19 +51,24 @@ class FilesRepository:
         return list(rows.scalars())
 
     async def set_archived(
-        self, when: datetime, run_id: str | None = None, task_id: str | None = None
+        self, when: datetime, run_id: str | None = None, task_id: str | None = None,
+        checklist_id: str | None = None,
     ) -> None:
         await self.db.execute(
             update(Asset)
-            .where(_of_parent(run_id, task_id), Asset.deleted_at.is_(None))
+            .where(_of_parent(run_id, task_id, checklist_id), Asset.deleted_at.is_(None))
             .values(deleted_at=when, archived_with_parent=True)
             .execution_options(synchronize_session=False)
         )
 
-    async def restore_archived(self, run_id: str | None = None, task_id: str | None = None) -> None:
+    async def restore_archived(
+        self, run_id: str | None = None, task_id: str | None = None,
+        checklist_id: str | None = None,
+    ) -> None:
         await self.db.execute(
             update(Asset)
-            .where(_of_parent(run_id, task_id), Asset.archived_with_parent.is_(True))
+            .where(_of_parent(run_id, task_id, checklist_id),
+                   Asset.archived_with_parent.is_(True))
             .values(deleted_at=None, archived_with_parent=False)
             .execution_options(synchronize_session=False)
         )

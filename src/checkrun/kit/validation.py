@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
 
 _SKIP_LOC = {"body", "query", "path", "header", "form"}
 
@@ -47,3 +49,17 @@ def laravel_errors(errors: Sequence[Any]) -> dict[str, list[str]]:
         name = field_name(err.get("loc", ()))
         out.setdefault(name, []).append(_message(err, name))
     return out or {"body": ["The request is invalid."]}
+
+
+def _valid_datetime(value: str) -> str:
+    from checkrun.kit.clock import parse_datetime
+
+    try:
+        parse_datetime(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError("not a valid date") from exc
+    return value
+
+
+# A request date: ISO 8601 (Z or offset) or `YYYY-MM-DD HH:MM:SS`, kept as sent until used.
+DateTimeText = Annotated[str, AfterValidator(_valid_datetime)]

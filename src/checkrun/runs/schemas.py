@@ -4,7 +4,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from checkrun.kit.clock import iso, parse_datetime
+from checkrun.kit.clock import iso
+from checkrun.kit.validation import DateTimeText
 from checkrun.runs.models import Run
 from checkrun.tasks.schemas import Owners
 
@@ -12,18 +13,8 @@ from checkrun.tasks.schemas import Owners
 class TaskOverride(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    deadline: str | None = None
+    deadline: DateTimeText | None = None
     owners: Owners | None = None
-
-    @field_validator("deadline")
-    @classmethod
-    def _datetime(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parse_datetime(value)
-            except (ValueError, TypeError) as exc:
-                raise ValueError("not a valid date") from exc
-        return value
 
 
 class RunLaunch(BaseModel):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -81,19 +81,55 @@ class TasksRepository:
             out[task.run_id or ""].append(task)
         return out
 
-    async def form_fields(self, task_ids: list[str]) -> dict[str, list[tuple[Capture, Any]]]:
-        out: dict[str, list[tuple[Capture, Any]]] = defaultdict(list)
+    async def fields_of(self, tasks: list[Task]) -> dict[str, list[Capture]]:
+        """Form fields per task: a one-off task's own, or its step's for a process task."""
+        task_ids = [t.id for t in tasks]
+        step_ids = [t.step_id for t in tasks if t.step_id]
+        if not tasks:
+            return {}
+        rows = await self.db.execute(
+            select(Capture)
+            .where(or_(Capture.task_id.in_(task_ids), Capture.step_id.in_(step_ids)))
+            .order_by(Capture.position, Capture.id)
+        )
+        by_owner: dict[str, list[Capture]] = defaultdict(list)
+        for capture in rows.scalars():
+            by_owner[capture.task_id or capture.step_id or ""].append(capture)
+        return {t.id: by_owner.get(t.id, []) + by_owner.get(t.step_id or "", []) for t in tasks}
+
+    async def values_of(self, task_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """taskdata per task: field id -> value."""
+        out: dict[str, dict[str, Any]] = defaultdict(dict)
         if not task_ids:
             return out
         rows = await self.db.execute(
-            select(Capture, CaptureValue.value)
-            .outerjoin(CaptureValue, CaptureValue.capture_id == Capture.id)
-            .where(Capture.task_id.in_(task_ids))
-            .order_by(Capture.position)
+            select(CaptureValue.task_id, CaptureValue.capture_id, CaptureValue.value)
+            .where(CaptureValue.task_id.in_(task_ids))
         )
-        for capture, value in rows.all():
-            out[capture.task_id or ""].append((capture, value))
+        for task_id, capture_id, value in rows.all():
+            out[task_id or ""][capture_id] = value
         return out
+
+    async def save_values(self, task: Task, values: dict[str, Any]) -> None:
+        """Upserts by (field, task); a None value removes the stored one."""
+        if not values:
+            return
+        rows = await self.db.execute(
+            select(CaptureValue).where(
+                CaptureValue.task_id == task.id, CaptureValue.capture_id.in_(list(values))
+            )
+        )
+        existing = {row.capture_id: row for row in rows.scalars()}
+        for capture_id, value in values.items():
+            row = existing.get(capture_id)
+            if value is None:
+                if row is not None:
+                    await self.db.delete(row)
+            elif row is None:
+                self.db.add(CaptureValue(capture_id=capture_id, task_id=task.id,
+                                         run_id=task.run_id, value=value))
+            else:
+                row.value = value
 
     async def set_archived_with_run(self, run_id: str, when: Any) -> None:
         await self.db.execute(

@@ -9,13 +9,15 @@ from checkrun.kit import responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
+from checkrun.kit.urls import api_base
 from checkrun.storage import Store
 from checkrun.tasks import service
-from checkrun.tasks.schemas import OneOffTaskCreate
+from checkrun.tasks.schemas import OneOffTaskCreate, TaskUpdate
 
 router = APIRouter(tags=["tasks"])
 With = Annotated[Includes, Depends(includes)]
 TASK = "/organizations/{org_id}/tasks/{task_id}"
+RUN_TASK = "/organizations/{org_id}/runs/{run_id}/tasks/{task_id}"
 
 
 async def _one(db: Db, task: object, with_: Includes, status: int = 200) -> JSONResponse:
@@ -54,6 +56,32 @@ async def list_tasks(
 @router.get(TASK)
 async def get_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> JSONResponse:
     return await _one(db, await service.get_task(db, actor, task_id), with_)
+
+
+@router.put(TASK)
+async def update_task(
+    request: Request, db: Db, actor: CurrentActor, task_id: str, body: TaskUpdate, with_: With
+) -> JSONResponse:
+    task = await service.update_task(db, actor, task_id, body, api_base(request))
+    await db.commit()
+    return await _one(db, task, with_)
+
+
+@router.get(RUN_TASK)
+async def get_run_task(
+    db: Db, actor: CurrentActor, run_id: str, task_id: str, with_: With
+) -> JSONResponse:
+    return await _one(db, await service.get_task(db, actor, task_id, run_id), with_)
+
+
+@router.put(RUN_TASK)
+async def update_run_task(
+    request: Request, db: Db, actor: CurrentActor, run_id: str, task_id: str, body: TaskUpdate,
+    with_: With,
+) -> JSONResponse:
+    task = await service.update_task(db, actor, task_id, body, api_base(request), run_id=run_id)
+    await db.commit()
+    return await _one(db, task, with_)
 
 
 @router.delete(TASK)

@@ -4,7 +4,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from checkrun.kit.clock import iso, parse_datetime
+from checkrun.kit.clock import iso
+from checkrun.kit.validation import DateTimeText
 from checkrun.tasks.models import Task
 from checkrun.templates.schemas import CaptureCreate, CaptureRead
 
@@ -47,10 +48,10 @@ class OneOffTaskCreate(BaseModel):
     title: str = Field(min_length=1, max_length=600)
     task_type: TaskType
     owners: Owners
-    deadline: str
+    deadline: DateTimeText
     summary: str | None = None
     description: str | None = None
-    started_at: str | None = None
+    started_at: DateTimeText | None = None
     everyone_must_complete: bool = False
     can_complete_only_assignees: bool = False
     prevent_guest_comment: bool = False
@@ -59,15 +60,24 @@ class OneOffTaskCreate(BaseModel):
     top_secret: bool = False
     form_fields: list[CaptureCreate] = Field(default_factory=list)
 
-    @field_validator("deadline", "started_at")
-    @classmethod
-    def _datetime(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parse_datetime(value)
-            except (ValueError, TypeError) as exc:
-                raise ValueError("not a valid date") from exc
-        return value
+
+class TaskUpdate(BaseModel):
+    """All optional here; the service requires title, deadline and owners for one-off tasks."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    title: str | None = Field(None, min_length=1, max_length=600)
+    summary: str | None = None
+    deadline: DateTimeText | None = None
+    started_at: DateTimeText | None = None
+    owners: Owners | None = None
+    taskdata: dict[str, Any] | None = None
+    webhook: str | None = Field(None, max_length=2000)
+    prevent_guest_comment: bool | None = None
+    everyone_must_complete: bool | None = None
+    can_complete_only_assignees: bool | None = None
+    max_assignable: int | None = Field(None, ge=0)
+    top_secret: bool | None = None
 
 
 class TaskRead(BaseModel):
@@ -104,9 +114,10 @@ class TaskRead(BaseModel):
     webhook: str | None
     top_secret: bool
     summary: str | None
+    taskdata: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
-    def of(cls, t: Task) -> TaskRead:
+    def of(cls, t: Task, taskdata: dict[str, Any] | None = None) -> TaskRead:
         owners: dict[str, list[Any]] = {"users": [], "guests": [], "groups": []}
         for owner in t.owners:
             if owner.kind == "user":
@@ -128,6 +139,7 @@ class TaskRead(BaseModel):
             can_complete_only_assignees=t.can_complete_only_assignees,
             prevent_guest_comment=t.prevent_guest_comment, max_assignable=t.max_assignable,
             webhook=t.webhook, top_secret=t.top_secret, summary=t.summary,
+            taskdata=taskdata or {},
         )
 
 

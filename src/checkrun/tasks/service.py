@@ -8,7 +8,7 @@ from checkrun.files.blobs import commit_then_discard
 from checkrun.files.repository import FilesRepository
 from checkrun.kit.auth import Actor, require_admin, require_not_light
 from checkrun.kit.clock import now, parse_datetime
-from checkrun.kit.errors import bad_request, invalid_field, not_found
+from checkrun.kit.errors import bad_request, invalid, invalid_field, not_found
 from checkrun.kit.includes import Includes
 from checkrun.kit.pagination import PageParams
 from checkrun.members.repository import MembersRepository
@@ -16,9 +16,10 @@ from checkrun.orgs.repository import OrgsRepository
 from checkrun.storage import BlobStore
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TasksRepository
-from checkrun.tasks.schemas import FormFieldRead, OneOffTaskCreate, Owners, TaskRead
+from checkrun.tasks.schemas import FormFieldRead, OneOffTaskCreate, Owners, TaskRead, TaskUpdate
 from checkrun.templates.schemas import CaptureRead
 from checkrun.templates.service import new_capture
+from checkrun.templates.values import ValueContext, clean_values
 
 PROCESS_TASK_REFUSAL = (
     "This task belongs to a process. Process tasks can only be removed with their process."
@@ -58,9 +59,12 @@ async def create_one_off(db: AsyncSession, actor: Actor, body: OneOffTaskCreate)
     return task
 
 
-async def get_task(db: AsyncSession, actor: Actor, task_id: str) -> Task:
+async def get_task(
+    db: AsyncSession, actor: Actor, task_id: str, run_id: str | None = None
+) -> Task:
+    """The task, addressed through its run when `run_id` is given (another run's task is 404)."""
     task = await TasksRepository(db).get(actor.org_id, task_id)
-    if task is None:
+    if task is None or (run_id is not None and task.run_id != run_id):
         raise not_found()
     return task
 
@@ -102,15 +106,67 @@ async def purge_one_off(db: AsyncSession, store: BlobStore, actor: Actor, task_i
     await commit_then_discard(db, store, keys)
 
 
+async def update_task(
+    db: AsyncSession, actor: Actor, task_id: str, body: TaskUpdate, api_base: str,
+    run_id: str | None = None,
+) -> Task:
+    task = await get_task(db, actor, task_id, run_id)
+    if task.status == "completed":
+        raise invalid_field("status", "Completed tasks can't be updated. Reopen the task first.")
+    if task.deleted_at is not None:
+        raise invalid_field("archived_at", "Archived tasks can't be updated. Restore it first.")
+    if task.run_id is None:
+        _require_one_off_fields(body)
+    await _apply_changes(db, actor, task, body)
+    if body.taskdata:
+        repo = TasksRepository(db)
+        fields = (await repo.fields_of([task]))[task.id]
+        ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
+        await repo.save_values(task, await clean_values(ctx, fields, body.taskdata, "taskdata"))
+    await db.flush()
+    return task
+
+
+def _require_one_off_fields(body: TaskUpdate) -> None:
+    missing = {
+        name: [f"The {name} field is required."]
+        for name in ("title", "deadline", "owners")
+        if getattr(body, name) is None
+    }
+    if missing:
+        raise invalid(missing)
+
+
+async def _apply_changes(db: AsyncSession, actor: Actor, task: Task, body: TaskUpdate) -> None:
+    if body.owners is not None:
+        await check_owners(db, actor.org_id, body.owners)
+        task.owners = TasksRepository.owner_rows(
+            body.owners.users, body.owners.guests, body.owners.groups
+        )
+    if body.deadline is not None:
+        task.deadline = parse_datetime(body.deadline)
+    if body.started_at is not None:
+        task.started_at = parse_datetime(body.started_at)
+    for name in ("title", "summary", "webhook", "prevent_guest_comment", "everyone_must_complete",
+                 "can_complete_only_assignees", "max_assignable", "top_secret"):
+        value = getattr(body, name)
+        if value is not None:
+            setattr(task, name, value)
+    task.updated_at = now()
+
+
 async def read_tasks(db: AsyncSession, tasks: list[Task], includes: Includes) -> list[TaskRead]:
-    reads = [TaskRead.of(t) for t in tasks]
+    repo = TasksRepository(db)
+    values = await repo.values_of([t.id for t in tasks])
+    reads = [TaskRead.of(t, values.get(t.id)) for t in tasks]
     if includes.wants("form_fields"):
-        fields = await TasksRepository(db).form_fields([t.id for t in tasks])
+        fields = await repo.fields_of(tasks)
         for read in reads:
             read.form_fields = {  # type: ignore[attr-defined]
                 "data": [
-                    FormFieldRead(**CaptureRead.of(c).model_dump(), value=v).model_dump()
-                    for c, v in fields.get(read.id, [])
+                    FormFieldRead(**CaptureRead.of(c).model_dump(),
+                                  value=read.taskdata.get(c.id)).model_dump()
+                    for c in fields.get(read.id, [])
                 ]
             }
     return reads

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.kit.filters import archived_filter, count_of, text_filter
 from checkrun.kit.pagination import PageParams
+from checkrun.tasks.models import CaptureValue
 from checkrun.templates.models import Capture, Checklist, Step
 
 
@@ -74,6 +76,36 @@ class TemplatesRepository:
         for capture in rows.scalars():
             out[capture.step_id or ""].append(capture)
         return out
+
+    async def template_values(self, capture_ids: list[str]) -> dict[str, Any]:
+        """Values set on the template itself (kick-off defaults): no task, no run."""
+        if not capture_ids:
+            return {}
+        rows = await self.db.execute(
+            select(CaptureValue.capture_id, CaptureValue.value).where(
+                CaptureValue.capture_id.in_(capture_ids), CaptureValue.task_id.is_(None),
+                CaptureValue.run_id.is_(None),
+            )
+        )
+        return dict(rows.tuples().all())
+
+    async def set_template_value(self, capture_id: str, value: Any) -> None:
+        await self.db.execute(
+            delete(CaptureValue).where(
+                CaptureValue.capture_id == capture_id, CaptureValue.task_id.is_(None),
+                CaptureValue.run_id.is_(None),
+            )
+        )
+        if value is not None:
+            self.db.add(CaptureValue(capture_id=capture_id, value=value))
+
+    async def delete_captures(self, capture_ids: list[str]) -> None:
+        if capture_ids:
+            await self.db.execute(delete(Capture).where(Capture.id.in_(capture_ids)))
+
+    async def purge(self, checklist_id: str) -> None:
+        """Steps, form fields, their values and the template's files go with it (CASCADE)."""
+        await self.db.execute(delete(Checklist).where(Checklist.id == checklist_id))
 
     async def next_step_position(self, checklist_id: str) -> int:
         result = await self.db.execute(

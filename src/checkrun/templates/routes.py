@@ -9,11 +9,19 @@ from checkrun.kit import responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
+from checkrun.kit.urls import api_base
+from checkrun.storage import Store
 from checkrun.templates import service
-from checkrun.templates.schemas import ChecklistCreate, StepCreate
+from checkrun.templates.schemas import ChecklistCreate, ChecklistUpdate, StepCreate
 
 router = APIRouter(tags=["templates"])
 With = Annotated[Includes, Depends(includes)]
+CHECKLIST = "/organizations/{org_id}/checklists/{checklist_id}"
+# Tallyfy answers archive and permanent delete of a template with this body, not an envelope.
+DELETED = {
+    "message": "The Template was deleted, and references were also deleted from:",
+    "deleted_references": [],
+}
 
 
 @router.post("/organizations/{org_id}/checklists", status_code=201)
@@ -40,13 +48,49 @@ async def list_checklists(
     return responses.listing(rows, pagination_meta(request, page, total, len(rows)))
 
 
-@router.get("/organizations/{org_id}/checklists/{checklist_id}")
+@router.get(CHECKLIST)
 async def get_checklist(
     db: Db, actor: CurrentActor, checklist_id: str, with_: With
 ) -> JSONResponse:
     checklist = await service.get_checklist(db, actor, checklist_id)
     (read,) = await service.read_many(db, [checklist], with_)
     return responses.item(read)
+
+
+@router.put(CHECKLIST)
+async def update_checklist(
+    request: Request, db: Db, actor: CurrentActor, checklist_id: str, body: ChecklistUpdate,
+    with_: With,
+) -> JSONResponse:
+    checklist = await service.update_checklist(db, actor, checklist_id, body, api_base(request))
+    await db.commit()
+    (read,) = await service.read_many(db, [checklist], with_)
+    return responses.item(read)
+
+
+@router.delete(CHECKLIST)
+async def archive_checklist(db: Db, actor: CurrentActor, checklist_id: str) -> JSONResponse:
+    await service.archive_checklist(db, actor, checklist_id)
+    await db.commit()
+    return JSONResponse(DELETED)
+
+
+@router.put(CHECKLIST + "/restore")
+async def restore_checklist(
+    db: Db, actor: CurrentActor, checklist_id: str, with_: With
+) -> JSONResponse:
+    checklist = await service.restore_checklist(db, actor, checklist_id)
+    await db.commit()
+    (read,) = await service.read_many(db, [checklist], with_)
+    return responses.item(read)
+
+
+@router.delete(CHECKLIST + "/delete")
+async def delete_checklist(
+    db: Db, store: Store, actor: CurrentActor, checklist_id: str
+) -> JSONResponse:
+    await service.purge_checklist(db, store, actor, checklist_id)
+    return JSONResponse(DELETED)
 
 
 @router.post("/organizations/{org_id}/checklists/{checklist_id}/steps", status_code=201)

@@ -55,6 +55,30 @@ class ChecklistCreate(Lenient):
     prerun: list[CaptureCreate] = Field(default_factory=list)
 
 
+class PrerunField(CaptureCreate):
+    """A kick-off field in a template PUT: `id` names an existing field; `value` is its value."""
+
+    id: str | None = None
+    value: Any = None
+
+
+class ChecklistUpdate(Lenient):
+    """PUT: `title` is required on every call; `prerun`, when sent, is the whole kick-off form."""
+
+    title: str = Field(min_length=1, max_length=250)
+    type: Literal["procedure", "form", "document"] | None = None
+    summary: str | None = Field(None, max_length=2000)
+    guidance: str | None = None
+    webhook: str | None = Field(None, max_length=2000)
+    starred: bool | None = None
+    is_public: bool | None = None
+    can_add_oot: bool | None = None
+    auto_naming: bool | None = None
+    default_process_name_format: str | None = Field(None, max_length=550)
+    owner_id: int | None = None
+    prerun: list[PrerunField] | None = None
+
+
 class StepDeadline(Lenient):
     value: int = Field(ge=0)
     unit: DeadlineUnit = "days"
@@ -75,6 +99,8 @@ class StepCreate(Lenient):
 
 
 class CaptureRead(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
     id: str
     step_id: str | None
     checklist_id: str | None
@@ -164,6 +190,7 @@ class ChecklistRead(BaseModel):
         prerun: list[Capture],
         captures: dict[str, list[Capture]],
         includes: Includes = Includes(),
+        prerun_values: dict[str, Any] | None = None,
     ) -> ChecklistRead:
         read = cls(
             id=c.id, increment_id=c.increment_id, title=c.title,
@@ -173,10 +200,16 @@ class ChecklistRead(BaseModel):
             default_process_name_format=c.default_process_name_format,
             created_by=c.created_by, owner_id=c.owner_id,
             status="archived" if c.deleted_at else "active", steps_count=len(steps),
-            prerun=[CaptureRead.of(p) for p in prerun],
+            prerun=[_with_value(CaptureRead.of(p), prerun_values or {}) for p in prerun],
             created_at=iso(c.created_at), last_updated=iso(c.updated_at),
             archived_at=iso(c.deleted_at),
         )
         if includes.wants("steps"):
             read.steps = wrapped([StepRead.of(s, captures.get(s.id)) for s in steps])  # type: ignore[attr-defined]
         return read
+
+
+def _with_value(read: CaptureRead, values: dict[str, Any]) -> CaptureRead:
+    if read.id in values:
+        read.value = values[read.id]  # type: ignore[attr-defined]
+    return read

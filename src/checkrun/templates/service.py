@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from checkrun.kit.auth import Actor, require_not_light
-from checkrun.kit.errors import not_found
+from checkrun.files.blobs import commit_then_discard
+from checkrun.files.repository import FilesRepository
+from checkrun.kit.auth import Actor, require_admin, require_not_light
+from checkrun.kit.clock import now
+from checkrun.kit.errors import invalid_field, not_found
 from checkrun.kit.includes import Includes
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.text import slugify
 from checkrun.orgs.repository import OrgsRepository
+from checkrun.storage import BlobStore
 from checkrun.templates.models import Capture, Checklist, Step
 from checkrun.templates.repository import TemplatesRepository
 from checkrun.templates.schemas import (
     CaptureCreate,
     ChecklistCreate,
     ChecklistRead,
+    ChecklistUpdate,
+    PrerunField,
     StepCreate,
     StepRead,
 )
+from checkrun.templates.values import ValueContext, clean_values
 
 
 def new_capture(org_id: str, body: CaptureCreate, position: int, **owner: object) -> Capture:
@@ -44,8 +51,9 @@ async def read_many(
     captures: dict[str, list[Capture]] = {}
     if includes.wants("steps"):
         captures = await repo.captures_of_steps([s.id for group in steps.values() for s in group])
+    values = await repo.template_values([f.id for group in prerun.values() for f in group])
     return [
-        ChecklistRead.of(c, steps.get(c.id, []), prerun.get(c.id, []), captures, includes)
+        ChecklistRead.of(c, steps.get(c.id, []), prerun.get(c.id, []), captures, includes, values)
         for c in checklists
     ]
 
@@ -69,11 +77,100 @@ async def create_checklist(db: AsyncSession, actor: Actor, body: ChecklistCreate
     return checklist
 
 
-async def get_checklist(db: AsyncSession, actor: Actor, checklist_id: str) -> Checklist:
-    checklist = await TemplatesRepository(db).get(actor.org_id, checklist_id)
+async def get_checklist(
+    db: AsyncSession, actor: Actor, checklist_id: str, archived: bool = False
+) -> Checklist:
+    """Archived templates are 404 unless `archived` (restore and permanent delete find them)."""
+    checklist = await TemplatesRepository(db).get(actor.org_id, checklist_id, archived=archived)
     if checklist is None:
         raise not_found()
     return checklist
+
+
+UPDATABLE = ("title", "type", "summary", "guidance", "webhook", "starred", "is_public",
+             "can_add_oot", "auto_naming", "default_process_name_format", "owner_id")
+
+
+async def update_checklist(
+    db: AsyncSession, actor: Actor, checklist_id: str, body: ChecklistUpdate, api_base: str
+) -> Checklist:
+    require_not_light(actor)
+    checklist = await get_checklist(db, actor, checklist_id)
+    for name in UPDATABLE:
+        value = getattr(body, name)
+        if value is not None:
+            setattr(checklist, name, value)
+    checklist.updated_at = now()
+    if body.prerun is not None:
+        await _replace_prerun(db, actor, checklist, body.prerun, api_base)
+    await db.flush()
+    return checklist
+
+
+async def _replace_prerun(
+    db: AsyncSession, actor: Actor, checklist: Checklist, fields: list[PrerunField],
+    api_base: str,
+) -> None:
+    """The sent array is the whole kick-off form: fields left out are removed."""
+    repo = TemplatesRepository(db)
+    existing = {f.id: f for f in (await repo.prerun_of([checklist.id])).get(checklist.id, [])}
+    kept: list[Capture] = []
+    for position, sent in enumerate(fields, start=1):
+        field = existing.get(sent.id or "")
+        if field is None:
+            field = new_capture(actor.org_id, sent, position, checklist_id=checklist.id,
+                                is_prerun=True)
+            repo.add(field)
+        else:
+            _redefine(field, sent, position)
+        kept.append(field)
+    await repo.delete_captures([i for i in existing if i not in {f.id for f in kept}])
+    await db.flush()
+    given = {f.id: sent.value for f, sent in zip(kept, fields, strict=True)
+             if "value" in sent.model_fields_set}
+    ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
+    for capture_id, value in (await clean_values(ctx, kept, given, "prerun")).items():
+        await repo.set_template_value(capture_id, value)
+
+
+def _redefine(field: Capture, sent: CaptureCreate, position: int) -> None:
+    fresh = new_capture(field.org_id, sent, position)
+    for name in ("field_type", "label", "guidance", "position", "required", "options", "columns"):
+        setattr(field, name, getattr(fresh, name))
+
+
+async def archive_checklist(db: AsyncSession, actor: Actor, checklist_id: str) -> Checklist:
+    require_not_light(actor)
+    checklist = await get_checklist(db, actor, checklist_id, archived=True)
+    if checklist.deleted_at is None:
+        checklist.deleted_at = now()
+        await FilesRepository(db).set_archived(checklist.deleted_at, checklist_id=checklist.id)
+        await db.flush()
+    return checklist
+
+
+async def restore_checklist(db: AsyncSession, actor: Actor, checklist_id: str) -> Checklist:
+    require_not_light(actor)
+    checklist = await get_checklist(db, actor, checklist_id, archived=True)
+    if checklist.deleted_at is not None:
+        await FilesRepository(db).restore_archived(checklist_id=checklist.id)
+        checklist.deleted_at = None
+        await db.flush()
+    return checklist
+
+
+async def purge_checklist(
+    db: AsyncSession, store: BlobStore, actor: Actor, checklist_id: str
+) -> None:
+    checklist = await get_checklist(db, actor, checklist_id, archived=True)
+    require_admin(actor)
+    if checklist.deleted_at is None:
+        raise invalid_field("checklist_id",
+                            "Archive the template before deleting it permanently.")
+    files = FilesRepository(db)
+    keys = await files.storage_keys(checklist_id=checklist.id)
+    await TemplatesRepository(db).purge(checklist.id)
+    await commit_then_discard(db, store, keys)
 
 
 async def create_step(

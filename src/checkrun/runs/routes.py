@@ -9,6 +9,7 @@ from checkrun.kit import responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
+from checkrun.kit.urls import api_base
 from checkrun.runs import service
 from checkrun.runs.models import Run
 from checkrun.runs.schemas import RunLaunch
@@ -26,8 +27,10 @@ async def _one(db: Db, run: Run, with_: Includes, status: int = 200) -> JSONResp
 
 
 @router.post("/organizations/{org_id}/runs", status_code=201)
-async def launch_run(db: Db, actor: CurrentActor, body: RunLaunch, with_: With) -> JSONResponse:
-    run = await service.launch(db, actor, body)
+async def launch_run(
+    request: Request, db: Db, actor: CurrentActor, body: RunLaunch, with_: With
+) -> JSONResponse:
+    run = await service.launch(db, actor, body, api_base(request))
     await db.commit()
     return await _one(db, run, with_, status=201)
 

@@ -24,6 +24,7 @@ from checkrun.tasks.repository import TasksRepository
 from checkrun.tasks.service import check_owners, read_tasks
 from checkrun.templates.models import Capture, Checklist, Step
 from checkrun.templates.repository import TemplatesRepository
+from checkrun.templates.values import ValueContext, clean_values, is_empty
 
 DEFAULT_DEADLINE_DAYS = 5
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800, "month": 2592000}
@@ -38,19 +39,20 @@ def step_deadline(step: Step, launched: datetime) -> datetime:
     return launched + timedelta(seconds=sign * seconds)
 
 
-def _prerun_values(body: RunLaunch, fields: list[Capture]) -> dict[str, Any]:
+async def _prerun_values(
+    ctx: ValueContext, body: RunLaunch, fields: list[Capture]
+) -> dict[str, Any]:
     """Keys are kick-off field ids; unknown keys are dropped, as Tallyfy does."""
     given = body.prerun if isinstance(body.prerun, dict) else {}
-    known = {f.id: f for f in fields}
-    values = {k: v for k, v in given.items() if k in known}
     missing = {
         f"prerun.{f.id}": [f"{f.label} is required"]
         for f in fields
-        if f.required and values.get(f.id) in (None, "", [], {})
+        if f.required and is_empty(given.get(f.id))
     }
     if missing:
         raise invalid(missing)
-    return values
+    values = await clean_values(ctx, fields, given, "prerun")
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def _task_for_step(
@@ -83,11 +85,13 @@ async def _launchable(db: AsyncSession, actor: Actor, checklist_id: str) -> Chec
     return checklist
 
 
-async def launch(db: AsyncSession, actor: Actor, body: RunLaunch) -> Run:
+async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str) -> Run:
     checklist = await _launchable(db, actor, body.checklist_id)
     templates = TemplatesRepository(db)
     steps = (await templates.steps_of([checklist.id])).get(checklist.id, [])
-    prerun = _prerun_values(body, (await templates.prerun_of([checklist.id])).get(checklist.id, []))
+    fields = (await templates.prerun_of([checklist.id])).get(checklist.id, [])
+    ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
+    prerun = await _prerun_values(ctx, body, fields)
     for override in body.tasks.values():
         if override.owners:
             await check_owners(db, actor.org_id, override.owners)

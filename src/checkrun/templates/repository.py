@@ -87,7 +87,7 @@ class TemplatesRepository:
                 CaptureValue.run_id.is_(None),
             )
         )
-        return dict(rows.tuples().all())
+        return {capture_id: value for capture_id, value in rows.all()}
 
     async def set_template_value(self, capture_id: str, value: Any) -> None:
         await self.db.execute(

@@ -12,7 +12,12 @@ from checkrun.kit.pagination import PageParams, page_params, pagination_meta
 from checkrun.kit.urls import api_base
 from checkrun.storage import Store
 from checkrun.templates import service
-from checkrun.templates.schemas import ChecklistCreate, ChecklistUpdate, StepCreate
+from checkrun.templates.schemas import (
+    CaptureCreate,
+    ChecklistCreate,
+    ChecklistUpdate,
+    StepCreate,
+)
 
 router = APIRouter(tags=["templates"])
 With = Annotated[Includes, Depends(includes)]
@@ -100,6 +105,15 @@ async def create_step(
     step = await service.create_step(db, actor, checklist_id, body)
     await db.commit()
     return responses.item(step, status=201)
+
+
+@router.post(CHECKLIST + "/steps/{step_id}/captures", status_code=201)
+async def create_capture(
+    db: Db, actor: CurrentActor, checklist_id: str, step_id: str, body: CaptureCreate
+) -> JSONResponse:
+    capture = await service.create_capture(db, actor, checklist_id, step_id, body)
+    await db.commit()
+    return responses.item(capture, status=201)
 
 
 @router.get("/organizations/{org_id}/checklists/{checklist_id}/steps")

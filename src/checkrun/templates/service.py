@@ -18,6 +18,7 @@ from checkrun.templates.models import Capture, Checklist, Step
 from checkrun.templates.repository import TemplatesRepository
 from checkrun.templates.schemas import (
     CaptureCreate,
+    CaptureRead,
     ChecklistCreate,
     ChecklistRead,
     ChecklistUpdate,
@@ -190,6 +191,22 @@ async def create_step(
     repo.add(step)
     await db.flush()
     return StepRead.of(step)
+
+
+async def create_capture(
+    db: AsyncSession, actor: Actor, checklist_id: str, step_id: str, body: CaptureCreate
+) -> CaptureRead:
+    require_not_light(actor)
+    checklist = await get_checklist(db, actor, checklist_id)
+    repo = TemplatesRepository(db)
+    step = await repo.step(checklist.id, step_id)
+    if step is None:
+        raise not_found()
+    position = len((await repo.captures_of_steps([step.id])).get(step.id, [])) + 1
+    capture = new_capture(actor.org_id, body, position, step_id=step.id)
+    repo.add(capture)
+    await db.flush()
+    return CaptureRead.of(capture)
 
 
 async def list_steps(db: AsyncSession, actor: Actor, checklist_id: str) -> list[StepRead]:

@@ -19,8 +19,10 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str) -> None:
-    """Blocking; env.py runs its own event loop, so never call this from inside one."""
-    command.upgrade(alembic_config(url), "head")
+    """Blocking; env.py runs its own event loop, so never call this from inside one.
+    `heads`: branches that parallel work opened are applied too, until a merge revision joins
+    them."""
+    command.upgrade(alembic_config(url), "heads")
 
 
 async def upgrade_async(url: str) -> None:

@@ -4,10 +4,10 @@ from checkrun.files.models import Asset
 from checkrun.members.models import AccessToken, Membership, User
 from checkrun.orgs.models import Organization
 from checkrun.runs.models import Run
-from checkrun.tasks.models import CaptureValue, Task, TaskOwner
+from checkrun.tasks.models import CaptureValue, Task, TaskCompletion, TaskOwner
 from checkrun.templates.models import Capture, Checklist, Step
 
 __all__ = [
     "AccessToken", "Asset", "Capture", "CaptureValue", "Checklist", "Membership",
-    "Organization", "Run", "Step", "Task", "TaskOwner", "User",
+    "Organization", "Run", "Step", "Task", "TaskCompletion", "TaskOwner", "User",
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from checkrun.db import Base, UTCDateTime
@@ -54,10 +54,25 @@ class Task(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Set when the task was archived together with its run, so `activate` restores only those.
     archived_with_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Hidden by an automation rule: shown as `auto-skipped`, left out of progress.
+    hidden_by_rule: Mapped[bool] = mapped_column(Boolean, default=False)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     owners: Mapped[list[TaskOwner]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="TaskOwner.id"
     )
+
+
+class TaskCompletion(Base):
+    """One assignee's completion of an `everyone_must_complete` task."""
+
+    __tablename__ = "task_completions"
+    __table_args__ = (UniqueConstraint("task_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+    completed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
 class TaskOwner(Base):

@@ -32,6 +32,14 @@ class Checklist(Base):
     default_process_name_format: Mapped[str | None] = mapped_column(String(550), nullable=True)
     created_by: Mapped[int] = mapped_column(Integer)
     owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    folder_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    users: Mapped[list[int]] = mapped_column(JSON, default=list)
+    groups: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Automation rules live inline on the template, as the API shows them (no GET route).
+    automated_actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Documented fields that carry no server rule (icon, is_featured, explanation_video, ...),
+    # kept and echoed back.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -61,6 +69,16 @@ class Step(Base):
     groups: Mapped[list[str]] = mapped_column(JSON, default=list)
     assign_run_starter: Mapped[bool] = mapped_column(Boolean, default=True)
     webhook: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    everyone_must_complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_complete_only_assignees: Mapped[bool] = mapped_column(Boolean, default=False)
+    prevent_guest_comment: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_assignable: Mapped[int] = mapped_column(Integer, default=0)
+    top_secret: Mapped[bool] = mapped_column(Boolean, default=False)
+    skip_start_process: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_guest_owners: Mapped[bool] = mapped_column(Boolean, default=False)
+    # {value, unit}: when the task starts, relative to launch.
+    start_date: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
@@ -92,5 +110,7 @@ class Capture(Base):
     required: Mapped[bool] = mapped_column(Boolean, default=False)
     options: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     columns: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # default_value, collect_time, field_validation, prefix, suffix, ...: echoed back.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import mimetypes
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -12,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.files.blobs import commit_then_discard
 from checkrun.files.models import Asset
+from checkrun.files.multipart import MultipartUpload
 from checkrun.files.repository import FilesRepository
 from checkrun.kit.auth import Actor
 from checkrun.kit.errors import AppError, bad_request, forbidden, invalid, invalid_field, not_found
 from checkrun.kit.ids import new_id
 from checkrun.runs.repository import RunsRepository
-from checkrun.storage import BlobStore, TooLarge
+from checkrun.storage import BlobStore, StoredBlob, TooLarge
 from checkrun.tasks.repository import TasksRepository
 from checkrun.templates.repository import TemplatesRepository
 
@@ -65,11 +65,12 @@ def _check_fields(fields: UploadFields, filename: str | None) -> None:
         errors["subject_type"] = ["The selected subject type is invalid."]
     if not fields.subject_id:
         errors["subject_id"] = ["The subject id field is required."]
-    if fields.subject_type == "Run":
-        for name in ("step_id", "checklist_id"):
-            if not getattr(fields, name):
-                human = name.replace("_", " ")
-                errors[name] = [f"The {human} field is required when subject type is Run."]
+    for name in ("step_id", "checklist_id"):
+        human = name.replace("_", " ")
+        if fields.subject_type == "Run" and not getattr(fields, name):
+            errors[name] = [f"The {human} field is required when subject type is Run."]
+        if fields.subject_type == "Task" and getattr(fields, name):
+            errors[name] = [f"A one-off task has no {human}: leave it out for subject type Task."]
     if not filename:
         errors["name"] = ["The name field is required."]
     elif extension_of(filename) not in ALLOWED_EXTENSIONS:
@@ -96,32 +97,65 @@ async def _subject_columns(db: AsyncSession, actor: Actor, fields: UploadFields)
     raise invalid_field("subject_id", "Subject not found")
 
 
-async def upload(
-    db: AsyncSession, store: BlobStore, actor: Actor, fields: UploadFields,
-    raw_filename: str | None, chunks: AsyncIterator[bytes], max_bytes: int,
-) -> Asset:
-    filename = clean_filename(raw_filename)
+UPLOAD_FIELDS = ("subject_type", "subject_id", "uploaded_from", "step_id", "checklist_id",
+                 "source", "system")
+
+
+def upload_fields(raw: dict[str, str]) -> UploadFields:
+    return UploadFields(**{key: (raw.get(key) or "").strip() or None for key in UPLOAD_FIELDS})
+
+
+async def _checked_subject(
+    db: AsyncSession, actor: Actor, fields: UploadFields, filename: str
+) -> dict[str, str]:
     _check_fields(fields, filename)
-    subject = await _subject_columns(db, actor, fields)
-    asset_id = new_id()
-    key = f"{actor.org_id}/{asset_id}"
+    return await _subject_columns(db, actor, fields)
+
+
+async def _store_file(
+    store: BlobStore, key: str, reader: MultipartUpload, max_bytes: int
+) -> StoredBlob:
     try:
-        blob = await store.put(key, chunks, max_bytes)
+        return await store.put(key, reader.file_chunks(), max_bytes)
     except TooLarge:
         raise AppError(413, f"The file may not be greater than {max_bytes // (1024 * 1024)} MB.",
                        "FILE_TOO_LARGE") from None
-    asset = Asset(
-        id=asset_id, org_id=actor.org_id, subject_type=fields.subject_type or "",
-        subject_id=fields.subject_id or "", step_id=fields.step_id,
-        uploaded_from=fields.uploaded_from, filename=filename, mime_type=mime_type_of(filename),
-        size=blob.size, sha256=blob.sha256, storage_key=key, source=fields.source or "local",
-        system=fields.system, uploaded_by=actor.user_id, **subject,
-    )
-    FilesRepository(db).add(asset)
+
+
+async def upload(
+    db: AsyncSession, store: BlobStore, actor: Actor, reader: MultipartUpload, max_bytes: int,
+) -> Asset:
+    """Streams the file part straight into the store. When the subject fields come before the
+    file (as clients send them) a bad request is refused before any byte is stored; otherwise
+    the stored bytes are removed again if the request turns out invalid."""
+    raw_name = await reader.until_file()
+    subject: dict[str, str] | None = None
+    if raw_name is not None and {"subject_type", "subject_id"} <= reader.fields.keys():
+        subject = await _checked_subject(db, actor, upload_fields(reader.fields),
+                                         clean_filename(raw_name))
+    asset_id = new_id()
+    key = f"{actor.org_id}/{asset_id}"
+    blob = await _store_file(store, key, reader, max_bytes) if raw_name is not None else None
     try:
+        await reader.finish()
+        fields = upload_fields(reader.fields)
+        filename = clean_filename(raw_name)
+        if subject is None:
+            subject = await _checked_subject(db, actor, fields, filename)
+        assert blob is not None  # _check_fields refused a request without a file
+        asset = Asset(
+            id=asset_id, org_id=actor.org_id, subject_type=fields.subject_type or "",
+            subject_id=fields.subject_id or "", step_id=fields.step_id,
+            uploaded_from=fields.uploaded_from, filename=filename,
+            mime_type=mime_type_of(filename), size=blob.size, sha256=blob.sha256,
+            storage_key=key, source=fields.source or "local", system=fields.system,
+            uploaded_by=actor.user_id, **subject,
+        )
+        FilesRepository(db).add(asset)
         await db.commit()
     except BaseException:
-        await store.delete(key)
+        if blob is not None:
+            await store.delete(key)
         raise
     return asset
 

@@ -13,18 +13,23 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import boto3
 import httpx
 import pytest
 import uvicorn
+from moto.server import ThreadedMotoServer
 
 from checkrun import migrate
 from checkrun.app import create_app
 from checkrun.config import Settings
 from checkrun.db import make_engine, make_sessionmaker
 from checkrun.members.service import Bootstrap, create_organization
+from checkrun.storage import make_store
 
 PG_ADMIN_URL = os.environ.get("CHECKRUN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("CHECKRUN_REQUIRE_POSTGRES") == "1"
@@ -96,6 +101,15 @@ class LiveServer:
 
         return asyncio.run(work())
 
+    def stored_keys(self) -> set[str]:
+        """Every key in this server's blob store, whichever store it is."""
+        store = make_store(self.settings.resolved_storage_url, self.settings.s3_endpoint_url)
+
+        async def keys() -> set[str]:
+            return {key async for key, _ in store.keys()}
+
+        return asyncio.run(keys())
+
     def client(self, token: str | None, prefix: str = "/api", **headers: str) -> httpx.Client:
         merged = dict(CLIENT_HEADERS)
         if token is not None:
@@ -119,21 +133,57 @@ def _start(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, int]:
     return server, thread, port
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[LiveServer]:
-    data_dir = tmp_path_factory.mktemp(f"data-{request.param}")
-    database_url = _postgres_url() if request.param == "postgresql" else None
-    settings = Settings(data_dir=data_dir, database_url=database_url)
+@contextmanager
+def live_server(backend: str, data_dir: Path, **overrides: Any) -> Iterator[LiveServer]:
+    database_url = _postgres_url() if backend == "postgresql" else None
+    settings = Settings(data_dir=data_dir, database_url=database_url, **overrides)
     migrate.upgrade(settings.resolved_database_url)
     uv, thread, port = _start(settings)
     try:
-        yield LiveServer(request.param, settings, f"http://127.0.0.1:{port}")
+        yield LiveServer(backend, settings, f"http://127.0.0.1:{port}")
     finally:
         uv.should_exit = True
         thread.join(timeout=10)
         if database_url:
             _drop_postgres(database_url)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[LiveServer]:
+    with live_server(request.param, tmp_path_factory.mktemp(f"data-{request.param}")) as live:
+        yield live
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-compatible HTTP server (moto's server mode) on a loopback port."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        moto.stop()
+
+
+def new_bucket(endpoint: str) -> str:
+    bucket = f"checkrun-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+    return bucket
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def s3_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+              s3_endpoint: str) -> Iterator[LiveServer]:
+    """A live server whose files live in an S3 bucket, on each database."""
+    url = f"s3://{new_bucket(s3_endpoint)}/files"
+    with live_server(request.param, tmp_path_factory.mktemp(f"s3-{request.param}"),
+                     storage_url=url, s3_endpoint_url=s3_endpoint) as live:
+        yield live
 
 
 @dataclass
@@ -163,8 +213,21 @@ class Org:
         return made.json()["data"]["id"], self.server.client(token.json()["access_token"])
 
 
-@pytest.fixture
-def org(server: LiveServer) -> Iterator[Org]:
+@contextmanager
+def new_org(server: LiveServer) -> Iterator[Org]:
     boot = server.new_org()
     with server.client(boot.token) as api:
         yield Org(server, boot.org_id, boot.user_id, boot.email, boot.token, api)
+
+
+@pytest.fixture
+def org(server: LiveServer) -> Iterator[Org]:
+    with new_org(server) as made:
+        yield made
+
+
+@pytest.fixture
+def s3_org(s3_server: LiveServer) -> Iterator[Org]:
+    """A fresh organization on a server that keeps files in S3."""
+    with new_org(s3_server) as made:
+        yield made

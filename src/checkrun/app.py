@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.store = make_store(settings.resolved_storage_url)
+    app.state.store = make_store(settings.resolved_storage_url, settings.s3_endpoint_url)
     install_error_handlers(app)
     routes = api_router()
     app.include_router(routes, prefix="/api")

@@ -13,6 +13,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("checkrun-data")
     database_url: str | None = None
     storage_url: str | None = None
+    # Endpoint of an S3-compatible store (MinIO, moto, ...); credentials come from the usual
+    # AWS_* variables.
+    s3_endpoint_url: str | None = None
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000

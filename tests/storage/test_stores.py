@@ -5,28 +5,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from checkrun.storage import BlobStore, TooLarge
 from checkrun.storage.local import LocalBlobStore
 from checkrun.storage.s3 import PART_SIZE, S3BlobStore
-from tests.conftest import free_port
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 def s3_client(endpoint: str) -> object:

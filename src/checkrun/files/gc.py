@@ -16,7 +16,7 @@ GRACE = timedelta(hours=1)
 
 
 async def collect(settings: Settings, dry_run: bool, grace: timedelta = GRACE) -> dict[str, Any]:
-    store = make_store(settings.resolved_storage_url)
+    store = make_store(settings.resolved_storage_url, settings.s3_endpoint_url)
     engine = make_engine(settings.resolved_database_url)
     try:
         async with make_sessionmaker(engine)() as db:

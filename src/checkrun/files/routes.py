@@ -46,20 +46,44 @@ async def get_metadata(
     return responses.item([AssetRead.of(asset, api_base(request))])
 
 
-def _serve(store: Store, asset: Asset, download: bool) -> StreamingResponse:
+def _serve(request: Request, store: Store, asset: Asset, download: bool) -> Response:
     media_type, headers = service.serving_headers(asset, download)
-    return StreamingResponse(store.open(asset.storage_key), media_type=media_type,
-                             headers=headers)
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers={"ETag": headers["ETag"]})
+    wanted = service.byte_range(request.headers.get("range"), asset.size)
+    if wanted is None:
+        return StreamingResponse(store.open(asset.storage_key), media_type=media_type,
+                                 headers=headers)
+    start, end = wanted
+    headers["Content-Length"] = str(end - start + 1)
+    headers["Content-Range"] = f"bytes {start}-{end}/{asset.size}"
+    return StreamingResponse(store.open(asset.storage_key, start, end), status_code=206,
+                             media_type=media_type, headers=headers)
 
 
 @router.get(FILE)
-async def view_file(db: Db, store: Store, actor: CurrentActor, asset_id: str) -> Response:
-    return _serve(store, await service.get_asset(db, actor, asset_id), download=False)
+async def view_file(
+    request: Request, db: Db, store: Store, actor: CurrentActor, asset_id: str
+) -> Response:
+    asset = await service.get_asset(db, actor, asset_id)
+    return _serve(request, store, asset, download=False)
 
 
 @router.get(FILE + "/dl")
-async def download_file(db: Db, store: Store, actor: CurrentActor, asset_id: str) -> Response:
-    return _serve(store, await service.get_asset(db, actor, asset_id), download=True)
+async def download_file(
+    request: Request, db: Db, store: Store, actor: CurrentActor, asset_id: str
+) -> Response:
+    asset = await service.get_asset(db, actor, asset_id)
+    return _serve(request, store, asset, download=True)
+
+
+@router.delete("/organizations/{org_id}/assets/{asset_id}")
+async def archive_asset(
+    request: Request, db: Db, actor: CurrentActor, asset_id: str
+) -> JSONResponse:
+    asset = await service.archive_asset(db, actor, asset_id)
+    await db.commit()
+    return responses.item(AssetRead.of(asset, api_base(request)))
 
 
 @router.delete(FILE)

@@ -14,6 +14,7 @@ from checkrun.files.models import Asset
 from checkrun.files.multipart import MultipartUpload
 from checkrun.files.repository import FilesRepository
 from checkrun.kit.auth import Actor
+from checkrun.kit.clock import now
 from checkrun.kit.errors import AppError, bad_request, forbidden, invalid, invalid_field, not_found
 from checkrun.kit.ids import new_id
 from checkrun.runs.repository import RunsRepository
@@ -179,6 +180,36 @@ async def purge(db: AsyncSession, store: BlobStore, actor: Actor, asset_id: str)
     await commit_then_discard(db, store, [asset.storage_key])
 
 
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The one range asked for, as (start, end) inclusive; None means the whole file (no header,
+    several ranges, or a form we do not serve). Unsatisfiable: 416."""
+    match = _RANGE.match((header or "").replace(" ", ""))
+    if match is None or match.group(1) == match.group(2) == "":
+        return None
+    first, last = match.groups()
+    if first == "":
+        start, end = max(0, size - int(last)), size - 1
+    else:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    if start >= size or start > end:
+        raise AppError(416, "The requested range is not satisfiable.", "RANGE_NOT_SATISFIABLE",
+                       headers={"Content-Range": f"bytes */{size}"})
+    return start, end
+
+
+async def archive_asset(db: AsyncSession, actor: Actor, asset_id: str) -> Asset:
+    """DELETE /assets/{id}: the record is archived, the bytes stay (DELETE /file purges)."""
+    asset = await get_asset(db, actor, asset_id)
+    if not (actor.is_admin or asset.uploaded_by == actor.user_id):
+        raise forbidden("Only an administrator or the uploader can archive this file.")
+    asset.deleted_at = now()
+    await db.flush()
+    return asset
+
+
 def content_disposition(kind: str, filename: str) -> str:
     fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in filename)
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
@@ -193,6 +224,7 @@ def serving_headers(asset: Asset, download: bool) -> tuple[str, dict[str, str]]:
                                                    asset.filename),
         "Content-Length": str(asset.size),
         "ETag": f'"{asset.sha256}"',
+        "Accept-Ranges": "bytes",
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-cache",
     }

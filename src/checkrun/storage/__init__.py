@@ -10,13 +10,13 @@ from checkrun.storage.base import BlobStore, StoredBlob, TooLarge
 from checkrun.storage.local import LocalBlobStore
 
 
-def make_store(url: str) -> BlobStore:
+def make_store(url: str, s3_endpoint_url: str | None = None) -> BlobStore:
     if url.startswith("file://"):
         return LocalBlobStore(url.removeprefix("file://"))
     if url.startswith("s3://"):
         from checkrun.storage.s3 import S3BlobStore
 
-        return S3BlobStore.from_url(url)
+        return S3BlobStore.from_url(url, s3_endpoint_url)
     raise ValueError(f"unsupported storage URL scheme: {url!r}")
 
 

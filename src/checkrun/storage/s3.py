@@ -25,11 +25,11 @@ class S3BlobStore:
         self.client = client or _client()
 
     @classmethod
-    def from_url(cls, url: str) -> S3BlobStore:
+    def from_url(cls, url: str, endpoint_url: str | None = None) -> S3BlobStore:
         parsed = urlparse(url)
         if not parsed.netloc:
             raise ValueError(f"S3 storage URL needs a bucket: {url!r}")
-        return cls(parsed.netloc, parsed.path)
+        return cls(parsed.netloc, parsed.path, client=_client(endpoint_url))
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -119,8 +119,8 @@ def _list_all(client: Any, bucket: str, prefix: str) -> list[tuple[str, datetime
     return out
 
 
-def _client() -> Any:
+def _client(endpoint_url: str | None = None) -> Any:
     import boto3
 
-    endpoint = os.environ.get("CHECKRUN_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
+    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
     return boto3.client("s3", endpoint_url=endpoint or None)

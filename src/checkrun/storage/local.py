@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from checkrun.storage.base import StoredBlob, TooLarge
 
@@ -33,13 +34,19 @@ class LocalBlobStore:
         digest = hashlib.sha256()
         size = 0
         fh = await asyncio.to_thread(open, tmp, "wb")
+        pending = bytearray()
         try:
             async for chunk in chunks:
                 size += len(chunk)
                 if size > max_bytes:
                     raise TooLarge()
-                digest.update(chunk)
-                await asyncio.to_thread(fh.write, chunk)
+                pending += chunk
+                if len(pending) >= CHUNK:
+                    # One thread hop per MiB, not per network read; hashing there too, since
+                    # hashlib releases the GIL while the loop goes on parsing.
+                    await asyncio.to_thread(_hash_and_write, fh, digest, bytes(pending))
+                    pending.clear()
+            await asyncio.to_thread(_hash_and_write, fh, digest, bytes(pending))
             await asyncio.to_thread(_flush_and_sync, fh)
         except BaseException:
             fh.close()
@@ -76,6 +83,11 @@ class LocalBlobStore:
     async def keys(self) -> AsyncIterator[tuple[str, datetime]]:
         for item in await asyncio.to_thread(_walk, self.root):
             yield item
+
+
+def _hash_and_write(fh: Any, digest: Any, data: bytes) -> None:
+    digest.update(data)
+    fh.write(data)
 
 
 def _flush_and_sync(fh: object) -> None:

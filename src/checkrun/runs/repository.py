@@ -45,6 +45,9 @@ class RunsRepository:
         )
         return list(rows.scalars()), total
 
+    async def get_by_id(self, run_id: str) -> Run | None:
+        return await self.db.get(Run, run_id)
+
     async def progress_of(self, run_ids: list[str]) -> dict[str, tuple[int, int]]:
         """(completed, total) per run, auto-skipped tasks left out of both."""
         if not run_ids:

@@ -15,6 +15,7 @@ from checkrun.runs.models import Run
 from checkrun.runs.schemas import RunLaunch
 from checkrun.storage import Store
 from checkrun.tasks import service as tasks_service
+from checkrun.tasks.repository import TaskFilters
 
 router = APIRouter(tags=["runs"])
 With = Annotated[Includes, Depends(includes)]
@@ -67,9 +68,9 @@ async def list_run_tasks(
     run_id: str,
     with_: With,
     page: Annotated[PageParams, Depends(page_params(10))],
-    status: str | None = None,
+    filters: Annotated[TaskFilters, Depends(tasks_service.task_filters)],
 ) -> JSONResponse:
-    tasks, total = await service.list_tasks_of_run(db, actor, run_id, page, status)
+    tasks, total = await service.list_tasks_of_run(db, actor, run_id, page, filters)
     reads = await tasks_service.read_tasks(db, tasks, with_)
     return responses.listing(reads, pagination_meta(request, page, total, len(reads)))
 

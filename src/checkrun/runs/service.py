@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +21,7 @@ from checkrun.runs.repository import RunsRepository
 from checkrun.runs.schemas import RunLaunch, RunRead, TaskOverride
 from checkrun.storage import BlobStore
 from checkrun.tasks.models import Task
-from checkrun.tasks.repository import TasksRepository
+from checkrun.tasks.repository import TaskFilters, TasksRepository
 from checkrun.tasks.service import check_owners, read_tasks
 from checkrun.templates.models import Capture, Checklist, Step
 from checkrun.templates.repository import TemplatesRepository
@@ -124,13 +125,13 @@ async def get_run(db: AsyncSession, actor: Actor, run_id: str) -> Run:
 
 
 async def list_tasks_of_run(
-    db: AsyncSession, actor: Actor, run_id: str, page: PageParams, status: str | None
+    db: AsyncSession, actor: Actor, run_id: str, page: PageParams, filters: TaskFilters
 ) -> tuple[list[Task], int]:
     run = await get_run(db, actor, run_id)
     # An archived run still shows its (archived) tasks.
-    archived = "true" if run.deleted_at else None
+    archived = "true" if run.deleted_at else filters.archived
     return await TasksRepository(db).search(
-        actor.org_id, page, run_id=run.id, status=status, archived=archived
+        actor.org_id, page, replace(filters, run_id=run.id, archived=archived)
     )
 
 

@@ -1,17 +1,22 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Select, delete, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of, text_filter
 from checkrun.kit.pagination import PageParams
-from checkrun.tasks.models import CaptureValue, Task, TaskOwner
+from checkrun.tasks.models import CaptureValue, Task, TaskCompletion, TaskOwner
 from checkrun.templates.models import Capture
 
+OPEN = ("not-started", "active", "in-progress")
+DUE_SOON = timedelta(hours=48)
 # Filter aliases clients send for the stored status vocabulary.
 STATUS_FILTERS: dict[str, tuple[str, ...]] = {
     "complete": ("completed",),
@@ -21,7 +26,79 @@ STATUS_FILTERS: dict[str, tuple[str, ...]] = {
     "inprogress": ("in-progress",),
     "in-progress": ("in-progress",),
     "not-started": ("not-started",),
+    "active_visible": ("not-started", "active", "in-progress"),
 }
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    run_id: str | None = None
+    status: str | None = None
+    q: str | None = None
+    archived: str | None = None
+    is_oneoff: bool | None = None
+    owners: tuple[int, ...] = ()
+    unassigned: bool = False
+    deadline_before: datetime | None = None
+    deadline_after: datetime | None = None
+    sort: str | None = None
+
+
+def _owned_by(kind: str, refs: list[str]) -> Any:
+    return select(TaskOwner.id).where(
+        TaskOwner.task_id == Task.id, TaskOwner.kind == kind, TaskOwner.ref.in_(refs)
+    ).exists()
+
+
+def _status_clause(status: str) -> Any:
+    if status in STATUS_FILTERS:
+        return Task.status.in_(STATUS_FILTERS[status])
+    moment = now()
+    if status == "overdue":
+        return (Task.status.in_(OPEN) & (Task.deadline < moment))
+    if status == "due_soon":
+        return (Task.status.in_(OPEN) & (Task.deadline >= moment)
+                & (Task.deadline < moment + DUE_SOON))
+    if status == "hasproblem":
+        return false()
+    return None
+
+
+def _filtered(stmt: Select[Any], f: TaskFilters) -> Select[Any]:
+    if f.run_id is not None:
+        stmt = stmt.where(Task.run_id == f.run_id)
+    if f.is_oneoff is not None:
+        stmt = stmt.where(Task.step_id.is_(None) if f.is_oneoff else Task.step_id.is_not(None))
+    clause = _status_clause(f.status) if f.status and f.status != "all" else None
+    if clause is not None:
+        stmt = stmt.where(clause)
+    if f.owners:
+        stmt = stmt.where(_owned_by("user", [str(u) for u in f.owners]))
+    if f.unassigned:
+        stmt = stmt.where(~select(TaskOwner.id).where(TaskOwner.task_id == Task.id).exists())
+    if f.deadline_before is not None:
+        stmt = stmt.where(Task.deadline < f.deadline_before)
+    if f.deadline_after is not None:
+        stmt = stmt.where(Task.deadline > f.deadline_after)
+    stmt = archived_filter(stmt, Task.deleted_at, f.archived)
+    return text_filter(stmt, Task.title, f.q)
+
+
+SORTS: dict[str, list[Any]] = {
+    "deadline": [Task.deadline.asc(), Task.id],
+    "-deadline": [Task.deadline.desc(), Task.id],
+    "newest": [Task.created_at.desc(), Task.id],
+    "-newest": [Task.created_at.asc(), Task.id],
+    "position": [Task.position.asc(), Task.id],
+    "-position": [Task.position.desc(), Task.id],
+    "completed_newest": [Task.completed_at.desc(), Task.id],
+}
+
+
+def _order(f: TaskFilters) -> list[Any]:
+    if f.sort in SORTS:
+        return SORTS[f.sort]
+    return SORTS["position"] if f.run_id else SORTS["newest"]
 
 
 class TasksRepository:
@@ -38,31 +115,12 @@ class TasksRepository:
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
     async def search(
-        self,
-        org_id: str,
-        page: PageParams,
-        *,
-        run_id: str | None = None,
-        status: str | None = None,
-        q: str | None = None,
-        archived: str | None = None,
-        is_oneoff: bool | None = None,
+        self, org_id: str, page: PageParams, filters: TaskFilters
     ) -> tuple[list[Task], int]:
-        stmt = select(Task).where(Task.org_id == org_id)
-        if run_id is not None:
-            stmt = stmt.where(Task.run_id == run_id)
-        if is_oneoff is not None:
-            stmt = stmt.where(Task.run_id.is_(None) if is_oneoff else Task.run_id.is_not(None))
-        if status and status != "all" and status in STATUS_FILTERS:
-            stmt = stmt.where(Task.status.in_(STATUS_FILTERS[status]))
-        stmt = archived_filter(stmt, Task.deleted_at, archived)
-        stmt = text_filter(stmt, Task.title, q)
+        stmt = _filtered(select(Task).where(Task.org_id == org_id), filters)
         total = await count_of(self.db, stmt)
-        order: list[Any] = (
-            [Task.position, Task.id] if run_id else [Task.created_at.desc(), Task.id]
-        )
         rows = await self.db.execute(
-            stmt.options(selectinload(Task.owners)).order_by(*order)
+            stmt.options(selectinload(Task.owners)).order_by(*_order(filters))
             .offset(page.offset).limit(page.per_page)
         )
         return list(rows.scalars()), total
@@ -144,6 +202,20 @@ class TasksRepository:
             .where(Task.run_id == run_id, Task.archived_with_run.is_(True))
             .values(deleted_at=None, archived_with_run=False)
         )
+
+    async def record_completion(self, task_id: str, user_id: int) -> set[int]:
+        """Records one assignee's completion; answers everyone who has completed so far."""
+        rows = await self.db.execute(
+            select(TaskCompletion.user_id).where(TaskCompletion.task_id == task_id)
+        )
+        done = set(rows.scalars())
+        if user_id not in done:
+            self.db.add(TaskCompletion(task_id=task_id, user_id=user_id))
+            await self.db.flush()
+        return done | {user_id}
+
+    async def clear_completions(self, task_id: str) -> None:
+        await self.db.execute(delete(TaskCompletion).where(TaskCompletion.task_id == task_id))
 
     async def purge(self, task_id: str) -> None:
         """Its owners, form fields, values and assets go with it (ON DELETE CASCADE)."""

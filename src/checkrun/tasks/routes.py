@@ -7,15 +7,19 @@ from fastapi.responses import JSONResponse, Response
 
 from checkrun.kit import responses
 from checkrun.kit.auth import CurrentActor, Db
+from checkrun.kit.errors import not_found
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
 from checkrun.kit.urls import api_base
 from checkrun.storage import Store
-from checkrun.tasks import service
-from checkrun.tasks.schemas import OneOffTaskCreate, TaskUpdate
+from checkrun.tasks import completion, service
+from checkrun.tasks.models import Task
+from checkrun.tasks.repository import TaskFilters
+from checkrun.tasks.schemas import CompleteTask, OneOffTaskCreate, TaskUpdate
 
 router = APIRouter(tags=["tasks"])
 With = Annotated[Includes, Depends(includes)]
+Filters = Annotated[TaskFilters, Depends(service.task_filters)]
 TASK = "/organizations/{org_id}/tasks/{task_id}"
 RUN_TASK = "/organizations/{org_id}/runs/{run_id}/tasks/{task_id}"
 
@@ -41,16 +45,39 @@ async def list_tasks(
     actor: CurrentActor,
     with_: With,
     page: Annotated[PageParams, Depends(page_params(10))],
-    status: str | None = None,
-    q: str | None = None,
-    archived: str | None = None,
-    is_oneoff: str | None = None,
+    filters: Filters,
 ) -> JSONResponse:
-    tasks, total = await service.list_tasks(
-        db, actor, page, status=status, q=q, archived=archived, is_oneoff=is_oneoff
-    )
+    tasks, total = await service.list_tasks(db, actor, page, filters)
+    return await _page(request, db, tasks, total, page, with_)
+
+
+async def _page(
+    request: Request, db: Db, tasks: list[Task], total: int, page: PageParams, with_: Includes
+) -> JSONResponse:
     reads = await service.read_tasks(db, tasks, with_)
     return responses.listing(reads, pagination_meta(request, page, total, len(reads)))
+
+
+@router.get("/organizations/{org_id}/me/tasks")
+async def list_my_tasks(
+    request: Request, db: Db, actor: CurrentActor, with_: With,
+    page: Annotated[PageParams, Depends(page_params(10))], filters: Filters,
+) -> JSONResponse:
+    # Without a status the real service lists only what is still to do.
+    tasks, total = await service.list_member_tasks(db, actor, page, filters, actor.user_id,
+                                                   default_status="active")
+    return await _page(request, db, tasks, total, page, with_)
+
+
+@router.get("/organizations/{org_id}/users/{user_id}/tasks")
+async def list_member_tasks(
+    request: Request, db: Db, actor: CurrentActor, user_id: str, with_: With,
+    page: Annotated[PageParams, Depends(page_params(10))], filters: Filters,
+) -> JSONResponse:
+    if not user_id.isdigit():
+        raise not_found()
+    tasks, total = await service.list_member_tasks(db, actor, page, filters, int(user_id))
+    return await _page(request, db, tasks, total, page, with_)
 
 
 @router.get(TASK)
@@ -102,3 +129,37 @@ async def restore_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -
 async def delete_task(db: Db, store: Store, actor: CurrentActor, task_id: str) -> Response:
     await service.purge_one_off(db, store, actor, task_id)
     return responses.empty(204)
+
+
+async def _completion(db: Db, task: Task, with_: Includes) -> JSONResponse:
+    await db.commit()
+    (read,) = await service.read_tasks(db, [task], with_)
+    if task.run_id is not None:
+        # Rules re-evaluated by this change (none yet: automations act on form values).
+        read.tasks_changed_by_rules = {}  # type: ignore[attr-defined]
+    return responses.item(read)
+
+
+@router.post("/organizations/{org_id}/runs/{run_id}/completed-tasks")
+async def complete_run_task(
+    db: Db, actor: CurrentActor, run_id: str, body: CompleteTask, with_: With
+) -> JSONResponse:
+    return await _completion(db, await completion.complete(db, actor, body, run_id), with_)
+
+
+@router.delete("/organizations/{org_id}/runs/{run_id}/completed-tasks/{task_id}")
+async def reopen_run_task(
+    db: Db, actor: CurrentActor, run_id: str, task_id: str, with_: With
+) -> JSONResponse:
+    return await _completion(db, await completion.reopen(db, actor, task_id, run_id), with_)
+
+
+@router.post("/organizations/{org_id}/completed-tasks")
+async def complete_task(db: Db, actor: CurrentActor, body: CompleteTask, with_: With
+                        ) -> JSONResponse:
+    return await _completion(db, await completion.complete(db, actor, body), with_)
+
+
+@router.delete("/organizations/{org_id}/completed-tasks/{task_id}")
+async def reopen_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> JSONResponse:
+    return await _completion(db, await completion.reopen(db, actor, task_id), with_)

@@ -80,6 +80,14 @@ class TaskUpdate(BaseModel):
     top_secret: bool | None = None
 
 
+class CompleteTask(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    task_id: str = Field(min_length=1, max_length=64)
+    is_approved: bool | None = None
+    override_user: int | None = None
+
+
 class TaskRead(BaseModel):
     model_config = ConfigDict(extra="allow")
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.files.blobs import commit_then_discard
@@ -15,7 +18,7 @@ from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
 from checkrun.storage import BlobStore
 from checkrun.tasks.models import Task
-from checkrun.tasks.repository import TasksRepository
+from checkrun.tasks.repository import TaskFilters, TasksRepository
 from checkrun.tasks.schemas import FormFieldRead, OneOffTaskCreate, Owners, TaskRead, TaskUpdate
 from checkrun.templates.schemas import CaptureRead
 from checkrun.templates.service import new_capture
@@ -172,11 +175,49 @@ async def read_tasks(db: AsyncSession, tasks: list[Task], includes: Includes) ->
     return reads
 
 
+def _flag(value: str | None) -> bool | None:
+    return {"true": True, "1": True, "false": False, "0": False}.get((value or "").lower())
+
+
+def _date(name: str, value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parse_datetime(value)
+    except ValueError:
+        raise invalid_field(name, f"The {name} is not a valid date.") from None
+
+
+def task_filters(
+    status: str | None = None, q: str | None = None, archived: str | None = None,
+    is_oneoff: str | None = None, owners: str | None = None, unassigned: str | None = None,
+    sort: str | None = None, sort_by: str | None = None, deadline_before: str | None = None,
+    deadline_after: str | None = None,
+) -> TaskFilters:
+    """The documented list query parameters (a FastAPI dependency: names are the API's)."""
+    return TaskFilters(
+        status=status, q=q, archived=archived, is_oneoff=_flag(is_oneoff),
+        owners=tuple(int(o) for o in (owners or "").split(",") if o.strip().isdigit()),
+        unassigned=bool(_flag(unassigned)), sort=sort or sort_by,
+        deadline_before=_date("deadline_before", deadline_before),
+        deadline_after=_date("deadline_after", deadline_after),
+    )
+
+
 async def list_tasks(
-    db: AsyncSession, actor: Actor, page: PageParams, *, status: str | None, q: str | None,
-    archived: str | None, is_oneoff: str | None,
+    db: AsyncSession, actor: Actor, page: PageParams, filters: TaskFilters
 ) -> tuple[list[Task], int]:
-    oneoff = {"true": True, "1": True, "false": False, "0": False}.get((is_oneoff or "").lower())
+    return await TasksRepository(db).search(actor.org_id, page, filters)
+
+
+async def list_member_tasks(
+    db: AsyncSession, actor: Actor, page: PageParams, filters: TaskFilters, user_id: int,
+    default_status: str | None = None,
+) -> tuple[list[Task], int]:
+    """A member's tasks (`/me/tasks`, `/users/{id}/tasks`); an unknown member is 404."""
+    if not await MembersRepository(db).existing_user_ids(actor.org_id, [user_id]):
+        raise not_found()
+    status = filters.status or default_status
     return await TasksRepository(db).search(
-        actor.org_id, page, status=status, q=q, archived=archived, is_oneoff=oneoff
+        actor.org_id, page, replace(filters, owners=(user_id,), status=status)
     )

@@ -1,0 +1,98 @@
+"""Completing and reopening tasks, and what that does to their run."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from checkrun.kit.auth import Actor, forbidden
+from checkrun.kit.clock import now
+from checkrun.kit.errors import bad_request, invalid, invalid_field, not_found
+from checkrun.runs.repository import RunsRepository
+from checkrun.tasks.models import Task
+from checkrun.tasks.repository import TasksRepository
+from checkrun.tasks.schemas import CompleteTask
+from checkrun.templates.values import is_empty
+
+PROCESS_ROUTE = "This task belongs to a process: complete it through its run's completed-tasks."
+
+
+async def _task(db: AsyncSession, actor: Actor, task_id: str, run_id: str | None) -> Task:
+    """Process-scoped routes take only that run's tasks; the org route only tasks of no step."""
+    task = await TasksRepository(db).get(actor.org_id, task_id)
+    if task is None or (run_id is not None and task.run_id != run_id):
+        raise not_found()
+    if run_id is None and task.step_id is not None:
+        raise bad_request(PROCESS_ROUTE)
+    return task
+
+
+def _assignees(task: Task) -> set[int]:
+    return {int(o.ref) for o in task.owners if o.kind == "user"}
+
+
+async def _check_completable(db: AsyncSession, actor: Actor, task: Task,
+                             body: CompleteTask) -> None:
+    if task.deleted_at is not None:
+        raise invalid_field("task_id", "Archived tasks can't be completed.")
+    if task.status in ("completed", "auto-skipped"):
+        raise invalid_field("task_id", f"This task can't be completed: it is {task.status}.")
+    if task.task_type == "approval" and body.is_approved is None:
+        raise invalid_field("is_approved", "The is approved field is required")
+    if task.can_complete_only_assignees and not actor.is_admin \
+            and actor.user_id not in _assignees(task):
+        raise forbidden("Only the assignees of this task can complete it.")
+    repo = TasksRepository(db)
+    fields = (await repo.fields_of([task]))[task.id]
+    values = (await repo.values_of([task.id])).get(task.id, {})
+    missing = {f"taskdata.{f.id}": [f"{f.label} is required"]
+               for f in fields if f.required and is_empty(values.get(f.id))}
+    if missing:
+        raise invalid(missing)
+
+
+async def complete(
+    db: AsyncSession, actor: Actor, body: CompleteTask, run_id: str | None = None
+) -> Task:
+    task = await _task(db, actor, body.task_id, run_id)
+    await _check_completable(db, actor, task, body)
+    completer = body.override_user or actor.user_id
+    if task.everyone_must_complete and _assignees(task):
+        repo = TasksRepository(db)
+        done = await repo.record_completion(task.id, completer)
+        if not _assignees(task) <= done:
+            task.status = "in-progress"
+            await db.flush()
+            return task
+    task.status, task.completed_at, task.completer_id = "completed", now(), completer
+    task.is_approved = body.is_approved
+    await db.flush()
+    await sync_run_status(db, task.run_id)
+    return task
+
+
+async def reopen(db: AsyncSession, actor: Actor, task_id: str, run_id: str | None = None) -> Task:
+    task = await _task(db, actor, task_id, run_id)
+    if task.status != "completed":
+        raise invalid_field("task_id", "This task is not completed.")
+    task.status, task.completed_at, task.completer_id, task.is_approved = (
+        "in-progress", None, None, None)
+    await TasksRepository(db).clear_completions(task.id)
+    await db.flush()
+    await sync_run_status(db, task.run_id)
+    return task
+
+
+async def sync_run_status(db: AsyncSession, run_id: str | None) -> None:
+    """A run is complete once its last visible task is, and active again when one reopens."""
+    if run_id is None:
+        return
+    repo = RunsRepository(db)
+    run = await repo.get_by_id(run_id)
+    if run is None or run.deleted_at is not None:
+        return
+    done, total = (await repo.progress_of([run_id])).get(run_id, (0, 0))
+    if total and done == total and run.status == "active":
+        run.status, run.completed_at = "complete", now()
+    elif done < total and run.status == "complete":
+        run.status, run.completed_at = "active", None
+    await db.flush()

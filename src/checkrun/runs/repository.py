@@ -1,12 +1,58 @@
 from __future__ import annotations
 
-from sqlalchemy import case, delete, func, select
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.kit.filters import archived_filter, count_of, text_filter
 from checkrun.kit.pagination import PageParams
 from checkrun.runs.models import Run
-from checkrun.tasks.models import Task
+from checkrun.tasks.models import Task, TaskOwner
+
+
+@dataclass(frozen=True)
+class RunFilters:
+    status: str | None = None
+    q: str | None = None
+    archived: str | None = None
+    checklist_id: str | None = None
+    owners: tuple[int, ...] = ()
+    starred: bool | None = None
+    type: str | None = None
+    sort: str | None = None
+
+
+def _filtered(stmt: Select[Any], f: RunFilters) -> Select[Any]:
+    archived = f.archived
+    if f.status == "archived":
+        archived = "only"
+    elif f.status == "starred":
+        stmt = stmt.where(Run.starred.is_(True))
+    elif f.status:
+        stmt = stmt.where(Run.status.in_(("problem", "issue") if f.status == "problem"
+                                         else (f.status,)))
+    stmt = text_filter(archived_filter(stmt, Run.deleted_at, archived), Run.name, f.q)
+    if f.checklist_id:
+        stmt = stmt.where(Run.checklist_id == f.checklist_id)
+    if f.starred is not None:
+        stmt = stmt.where(Run.starred.is_(f.starred))
+    if f.type:
+        stmt = stmt.where(Run.type == f.type)
+    if f.owners:
+        # The run's owner, or an assignee of one of its tasks.
+        assigned = select(Task.run_id).join(TaskOwner, TaskOwner.task_id == Task.id).where(
+            TaskOwner.kind == "user", TaskOwner.ref.in_([str(o) for o in f.owners]))
+        stmt = stmt.where(or_(Run.owner_id.in_(f.owners), Run.id.in_(assigned)))
+    return stmt
+
+
+SORTS: dict[str, list[Any]] = {
+    "name": [Run.name.asc(), Run.id], "-name": [Run.name.desc(), Run.id],
+    "created_at": [Run.created_at.asc(), Run.id], "-created_at": [Run.created_at.desc(), Run.id],
+    "updated_at": [Run.updated_at.asc(), Run.id], "-updated_at": [Run.updated_at.desc(), Run.id],
+}
 
 
 class RunsRepository:
@@ -20,28 +66,13 @@ class RunsRepository:
         ).scalar_one_or_none()
 
     async def search(
-        self,
-        org_id: str,
-        page: PageParams,
-        *,
-        status: str | None,
-        q: str | None,
-        archived: str | None,
-        checklist_id: str | None,
+        self, org_id: str, page: PageParams, filters: RunFilters
     ) -> tuple[list[Run], int]:
-        stmt = select(Run).where(Run.org_id == org_id)
-        if status == "archived":
-            archived = "only"
-        elif status:
-            stmt = stmt.where(Run.status.in_(("problem", "issue") if status == "problem"
-                                             else (status,)))
-        stmt = archived_filter(stmt, Run.deleted_at, archived)
-        stmt = text_filter(stmt, Run.name, q)
-        if checklist_id:
-            stmt = stmt.where(Run.checklist_id == checklist_id)
+        stmt = _filtered(select(Run).where(Run.org_id == org_id), filters)
         total = await count_of(self.db, stmt)
         rows = await self.db.execute(
-            stmt.order_by(Run.created_at.desc(), Run.id).offset(page.offset).limit(page.per_page)
+            stmt.order_by(*SORTS.get(filters.sort or "", SORTS["-created_at"]))
+            .offset(page.offset).limit(page.per_page)
         )
         return list(rows.scalars()), total
 

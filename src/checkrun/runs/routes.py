@@ -12,7 +12,8 @@ from checkrun.kit.pagination import PageParams, page_params, pagination_meta
 from checkrun.kit.urls import api_base
 from checkrun.runs import service
 from checkrun.runs.models import Run
-from checkrun.runs.schemas import RunLaunch
+from checkrun.runs.repository import RunFilters
+from checkrun.runs.schemas import RunLaunch, RunUpdate
 from checkrun.storage import Store
 from checkrun.tasks import service as tasks_service
 from checkrun.tasks.repository import TaskFilters
@@ -43,14 +44,9 @@ async def list_runs(
     actor: CurrentActor,
     with_: With,
     page: Annotated[PageParams, Depends(page_params(10))],
-    status: str | None = None,
-    q: str | None = None,
-    archived: str | None = None,
-    checklist_id: str | None = None,
+    filters: Annotated[RunFilters, Depends(service.run_filters)],
 ) -> JSONResponse:
-    runs, total = await service.list_runs(
-        db, actor, page, status=status, q=q, archived=archived, checklist_id=checklist_id
-    )
+    runs, total = await service.list_runs(db, actor, page, filters)
     reads = await service.read_runs(db, runs, with_)
     return responses.listing(reads, pagination_meta(request, page, total, len(reads)))
 
@@ -58,6 +54,29 @@ async def list_runs(
 @router.get(RUN)
 async def get_run(db: Db, actor: CurrentActor, run_id: str, with_: With) -> JSONResponse:
     return await _one(db, await service.get_run(db, actor, run_id), with_)
+
+
+@router.put(RUN)
+async def update_run(
+    request: Request, db: Db, actor: CurrentActor, run_id: str, body: RunUpdate, with_: With
+) -> JSONResponse:
+    run = await service.update_run(db, actor, run_id, body, api_base(request))
+    await db.commit()
+    return await _one(db, run, with_)
+
+
+@router.post(RUN + "/complete-prerun")
+async def complete_prerun(db: Db, actor: CurrentActor, run_id: str, with_: With) -> JSONResponse:
+    run = await service.set_prerun_complete(db, actor, run_id, done=True)
+    await db.commit()
+    return await _one(db, run, with_)
+
+
+@router.delete(RUN + "/complete-prerun")
+async def reopen_prerun(db: Db, actor: CurrentActor, run_id: str, with_: With) -> JSONResponse:
+    run = await service.set_prerun_complete(db, actor, run_id, done=False)
+    await db.commit()
+    return await _one(db, run, with_)
 
 
 @router.get(RUN + "/tasks")

@@ -37,6 +37,21 @@ class RunLaunch(BaseModel):
         return value
 
 
+class RunUpdate(BaseModel):
+    """Partial update: only the keys sent change; `users`/`groups` replace."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = Field(None, min_length=1, max_length=550)
+    summary: str | None = None
+    owner_id: int | None = None
+    starred: bool | None = None
+    is_public: bool | None = None
+    users: list[int] | None = None
+    groups: list[str] | None = None
+    prerun: dict[str, Any] | None = None
+
+
 class Progress(BaseModel):
     complete: int
     total: int
@@ -71,6 +86,8 @@ class RunRead(BaseModel):
     has_open_issue: bool
     users: list[Any] = Field(default_factory=list)
     groups: list[Any] = Field(default_factory=list)
+    prerun_completed_at: str | None = None
+    prerun_completed_by: int | None = None
     created_at: str | None
     started_at: str | None
     last_updated: str | None
@@ -84,9 +101,13 @@ class RunRead(BaseModel):
             id=r.id, increment_id=r.increment_id, checklist_id=r.checklist_id,
             checklist_title=r.checklist_title, name=r.name, summary=r.summary, status=r.status,
             type=r.type, progress=progress, whole_progress=progress, started_by=r.started_by,
-            owner_id=r.owner_id, prerun=r.prerun or {}, prerun_status="complete",
+            owner_id=r.owner_id, prerun=r.prerun or {},
+            prerun_status="complete" if r.prerun_completed_at else "in-progress",
+            prerun_completed_at=iso(r.prerun_completed_at),
+            prerun_completed_by=r.prerun_completed_by,
             starred=r.starred, is_public=r.is_public, can_add_oot=r.can_add_oot,
             has_open_issue=r.status in ("problem", "issue"),
+            users=list(r.users or []), groups=list(r.groups or []),
             created_at=iso(r.created_at), started_at=iso(r.started_at),
             last_updated=iso(r.updated_at), completed_at=iso(r.completed_at),
             archived_at=iso(r.deleted_at),

@@ -17,14 +17,15 @@ from checkrun.kit.includes import Includes
 from checkrun.kit.pagination import PageParams
 from checkrun.orgs.repository import OrgsRepository
 from checkrun.runs.models import Run
-from checkrun.runs.repository import RunsRepository
-from checkrun.runs.schemas import RunLaunch, RunRead, TaskOverride
+from checkrun.runs.repository import RunFilters, RunsRepository
+from checkrun.runs.schemas import RunLaunch, RunRead, RunUpdate, TaskOverride
 from checkrun.storage import BlobStore
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TaskFilters, TasksRepository
 from checkrun.tasks.service import check_owners, read_tasks
 from checkrun.templates.models import Capture, Checklist, Step
 from checkrun.templates.repository import TemplatesRepository
+from checkrun.templates.service import read_many as read_templates
 from checkrun.templates.values import ValueContext, clean_values, is_empty
 
 DEFAULT_DEADLINE_DAYS = 5
@@ -106,6 +107,8 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
         owner_id=body.owner_id or actor.user_id, started_by=actor.user_id, prerun=prerun,
         starred=body.starred, is_public=body.is_public, can_add_oot=checklist.can_add_oot,
         created_at=started, started_at=started,
+        # Launching submits the kick-off form; `complete-prerun` can reopen it.
+        prerun_completed_at=started, prerun_completed_by=actor.user_id,
     )
     repo = RunsRepository(db)
     repo.add(run)
@@ -139,19 +142,87 @@ async def read_runs(db: AsyncSession, runs: list[Run], includes: Includes) -> li
     ids = [r.id for r in runs]
     progress = await RunsRepository(db).progress_of(ids)
     reads = [RunRead.of(r, *progress.get(r.id, (0, 0))) for r in runs]
-    if includes.wants("tasks"):
-        tasks = await TasksRepository(db).tasks_of_runs(ids)
-        task_includes = Includes(i.removeprefix("tasks.") for i in includes if "." in i)
-        for read in reads:
-            task_reads = await read_tasks(db, tasks.get(read.id, []), task_includes)
-            read.tasks = {"data": [t.model_dump() for t in task_reads]}  # type: ignore[attr-defined]
+    await _include_checklists(db, runs, reads, includes)
+    if includes.wants("next_task") or includes.wants("tasks"):
+        await _include_tasks(db, ids, reads, includes)
     return reads
 
 
+async def _include_checklists(
+    db: AsyncSession, runs: list[Run], reads: list[RunRead], includes: Includes
+) -> None:
+    if not includes.wants("checklist"):
+        return
+    found = await TemplatesRepository(db).by_ids([r.checklist_id for r in runs])
+    by_id = {c.id: c for c in await read_templates(db, found, Includes())}
+    for read in reads:
+        template = by_id.get(read.checklist_id)
+        read.checklist = {"data": template.model_dump() if template else None}  # type: ignore[attr-defined]
+
+
+async def _include_tasks(
+    db: AsyncSession, ids: list[str], reads: list[RunRead], includes: Includes
+) -> None:
+    tasks = await TasksRepository(db).tasks_of_runs(ids)
+    task_includes = Includes(i.removeprefix("tasks.") for i in includes if "." in i)
+    for read in reads:
+        mine = tasks.get(read.id, [])
+        task_reads = await read_tasks(db, mine, task_includes)
+        if includes.wants("tasks"):
+            read.tasks = {"data": [t.model_dump() for t in task_reads]}  # type: ignore[attr-defined]
+        if includes.wants("next_task"):
+            upcoming = [t for t in task_reads
+                        if t.status in ("not-started", "active", "in-progress")]
+            read.next_task = {"data": upcoming[0].model_dump() if upcoming else None}  # type: ignore[attr-defined]
+
+
+def run_filters(
+    status: str | None = None, q: str | None = None, archived: str | None = None,
+    checklist_id: str | None = None, blueprint_id: str | None = None, owners: str | None = None,
+    starred: str | None = None, type: str | None = None, sort: str | None = None,
+    sort_by: str | None = None,
+) -> RunFilters:
+    """The documented list query parameters (a FastAPI dependency: names are the API's)."""
+    flag = {"true": True, "1": True, "false": False, "0": False}.get((starred or "").lower())
+    return RunFilters(
+        status=status, q=q, archived=archived, checklist_id=checklist_id or blueprint_id,
+        owners=tuple(int(o) for o in (owners or "").split(",") if o.strip().isdigit()),
+        starred=flag, type=type, sort=sort or sort_by,
+    )
+
+
 async def list_runs(
-    db: AsyncSession, actor: Actor, page: PageParams, **filters: str | None
+    db: AsyncSession, actor: Actor, page: PageParams, filters: RunFilters
 ) -> tuple[list[Run], int]:
-    return await RunsRepository(db).search(actor.org_id, page, **filters)  # type: ignore[arg-type]
+    return await RunsRepository(db).search(actor.org_id, page, filters)
+
+
+async def update_run(
+    db: AsyncSession, actor: Actor, run_id: str, body: RunUpdate, api_base: str
+) -> Run:
+    run = await get_run(db, actor, run_id)
+    for name in ("name", "summary", "owner_id", "starred", "is_public", "users", "groups"):
+        value = getattr(body, name)
+        if value is not None:
+            setattr(run, name, value)
+    if body.prerun is not None:
+        fields = (await TemplatesRepository(db).prerun_of([run.checklist_id])).get(
+            run.checklist_id, [])
+        ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
+        changed = await clean_values(ctx, fields, body.prerun, "prerun")
+        merged = {**run.prerun, **changed}
+        run.prerun = {k: v for k, v in merged.items() if v is not None}
+    run.updated_at = now()
+    await db.flush()
+    return run
+
+
+async def set_prerun_complete(db: AsyncSession, actor: Actor, run_id: str, done: bool) -> Run:
+    run = await get_run(db, actor, run_id)
+    run.prerun_completed_at = now() if done else None
+    run.prerun_completed_by = actor.user_id if done else None
+    await db.flush()
+    return run
 
 
 async def archive(db: AsyncSession, actor: Actor, run_id: str) -> Run:

@@ -22,6 +22,13 @@ class TemplatesRepository:
             stmt = stmt.where(Checklist.deleted_at.is_(None))
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
+    async def by_ids(self, checklist_ids: list[str]) -> list[Checklist]:
+        """Templates by id, archived ones too (a run shows the template it came from)."""
+        if not checklist_ids:
+            return []
+        rows = await self.db.execute(select(Checklist).where(Checklist.id.in_(checklist_ids)))
+        return list(rows.scalars())
+
     async def search(
         self, org_id: str, page: PageParams, q: str | None, archived: str | None
     ) -> tuple[list[Checklist], int]:

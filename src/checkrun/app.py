@@ -18,9 +18,11 @@ from checkrun.runs.routes import router as runs_router
 from checkrun.storage import make_store
 from checkrun.tasks.routes import router as tasks_router
 from checkrun.templates.routes import router as templates_router
+from checkrun.templates.steps_routes import router as steps_router
 
 DOMAIN_ROUTERS = (
-    members_router, orgs_router, templates_router, runs_router, tasks_router, files_router,
+    members_router, orgs_router, templates_router, steps_router, runs_router, tasks_router,
+    files_router,
 )
 
 

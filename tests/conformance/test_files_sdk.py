@@ -23,7 +23,7 @@ def test_upload_to_a_process_task_and_download_by_url(sdk: TallyfySDK, org: Org)
     template = checklist(org, steps=1)
     process = run(org, template["id"])
     step_id = org.api.get(org.path(f"/checklists/{template['id']}?with=steps")).json()[
-        "data"]["steps"]["data"][0]["id"]
+        "data"]["steps"][0]["id"]
     asset = sdk.files.upload_file(org.id, b"%PDF-1.4 tiny", "contract.pdf",
                                   uploaded_from="ko_field", subject_type="Run",
                                   subject_id=process["id"], step_id=step_id,

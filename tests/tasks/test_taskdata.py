@@ -85,7 +85,7 @@ def test_owners_are_replaced(org: Org) -> None:
 def test_process_task_update_through_its_run(org: Org) -> None:
     template = checklist(org, steps=1)
     steps = ok(org.api.get(org.path(f"/checklists/{template['id']}"),
-                           params={"with": "steps"}))["steps"]["data"]
+                           params={"with": "steps"}))["steps"]
     field = ok(org.api.post(
         org.path(f"/checklists/{template['id']}/steps/{steps[0]['id']}/captures"),
         json={"label": "Answer", "field_type": "text"}), 201)

@@ -40,6 +40,8 @@ def _message(err: dict[str, Any], field: str) -> str:
         return f"The {human} must be an object."
     if kind == "string_type":
         return f"The {human} must be a string."
+    if kind == "value_error":
+        return str(err.get("msg", "")).removeprefix("Value error, ") or f"The {human} is invalid."
     return f"The {human} is invalid."
 
 

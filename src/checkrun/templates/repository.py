@@ -106,6 +106,9 @@ class TemplatesRepository:
         if value is not None:
             self.db.add(CaptureValue(capture_id=capture_id, value=value))
 
+    async def delete_step(self, step_id: str) -> None:
+        await self.db.execute(delete(Step).where(Step.id == step_id))
+
     async def delete_captures(self, capture_ids: list[str]) -> None:
         if capture_ids:
             await self.db.execute(delete(Capture).where(Capture.id.in_(capture_ids)))

@@ -12,12 +12,7 @@ from checkrun.kit.pagination import PageParams, page_params, pagination_meta
 from checkrun.kit.urls import api_base
 from checkrun.storage import Store
 from checkrun.templates import service
-from checkrun.templates.schemas import (
-    CaptureCreate,
-    ChecklistCreate,
-    ChecklistUpdate,
-    StepCreate,
-)
+from checkrun.templates.schemas import ChecklistCreate, ChecklistUpdate
 
 router = APIRouter(tags=["templates"])
 With = Annotated[Includes, Depends(includes)]
@@ -98,25 +93,32 @@ async def delete_checklist(
     return JSONResponse(DELETED)
 
 
-@router.post("/organizations/{org_id}/checklists/{checklist_id}/steps", status_code=201)
-async def create_step(
-    db: Db, actor: CurrentActor, checklist_id: str, body: StepCreate
-) -> JSONResponse:
-    step = await service.create_step(db, actor, checklist_id, body)
+@router.post(CHECKLIST + "/clone", status_code=201)
+async def clone_checklist(request: Request, db: Db, actor: CurrentActor, checklist_id: str,
+                          with_: With) -> JSONResponse:
+    body = await form_or_json(request)
+    copy = await service.clone_checklist(db, actor, checklist_id, _text(body.get("title")),
+                                         _text(body.get("tenant")))
     await db.commit()
-    return responses.item(step, status=201)
+    (read,) = await service.read_many(db, [copy], with_)
+    return responses.item(read, status=201)
 
 
-@router.post(CHECKLIST + "/steps/{step_id}/captures", status_code=201)
-async def create_capture(
-    db: Db, actor: CurrentActor, checklist_id: str, step_id: str, body: CaptureCreate
-) -> JSONResponse:
-    capture = await service.create_capture(db, actor, checklist_id, step_id, body)
-    await db.commit()
-    return responses.item(capture, status=201)
+def _text(value: object) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
 
 
-@router.get("/organizations/{org_id}/checklists/{checklist_id}/steps")
-async def list_steps(db: Db, actor: CurrentActor, checklist_id: str) -> JSONResponse:
-    steps = await service.list_steps(db, actor, checklist_id)
-    return responses.item(steps)
+async def form_or_json(request: Request) -> dict[str, object]:
+    """The clone call is sent form-encoded by the SDK and as JSON by others."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        return body if isinstance(body, dict) else {}
+    return dict(await request.form())
+
+
+@router.get(CHECKLIST + "/form-fields")
+async def form_fields(db: Db, actor: CurrentActor, checklist_id: str) -> JSONResponse:
+    return responses.item(await service.form_fields(db, actor, checklist_id))

@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from checkrun.kit.clock import iso
 from checkrun.kit.includes import Includes
-from checkrun.kit.responses import wrapped
 from checkrun.kit.text import slugify
 from checkrun.templates.models import Capture, Checklist, Step
 
@@ -21,13 +20,18 @@ DeadlineUnit = Literal["minute", "minutes", "hour", "hours", "day", "days", "wee
 
 class Lenient(BaseModel):
     # Unknown body fields are stripped, as Tallyfy's validators do.
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
 class FieldOption(Lenient):
     id: int | None = None
     text: str = Field(min_length=1, max_length=600)
     value: Any = None
+
+
+CAPTURE_SETTINGS = ("default_value", "default_value_enabled", "collect_time",
+                    "use_wysiwyg_editor", "field_validation", "prefix", "suffix", "settings",
+                    "list")
 
 
 class CaptureCreate(Lenient):
@@ -38,9 +42,64 @@ class CaptureCreate(Lenient):
     position: int | None = Field(None, ge=1)
     options: list[FieldOption] = Field(default_factory=list)
     columns: list[dict[str, Any]] = Field(default_factory=list)
+    default_value: Any = None
+    default_value_enabled: bool | None = None
+    collect_time: bool | None = None
+    use_wysiwyg_editor: bool | None = None
+    field_validation: Any = None
+    prefix: str | None = None
+    suffix: str | None = None
+    settings: dict[str, Any] | None = None
+    list_: Any = Field(None, alias="list")
+
+    @model_validator(mode="after")
+    def _options_fit_the_type(self) -> CaptureCreate:
+        if self.field_type == "radio" and len(self.options) < 2:
+            raise ValueError("A radio field needs at least two options.")
+        if self.field_type in ("dropdown", "multiselect") and not self.options:
+            raise ValueError(f"A {self.field_type} field needs options.")
+        if self.field_type == "table" and not self.columns:
+            raise ValueError("A table field needs columns.")
+        return self
+
+    def extra_settings(self) -> dict[str, Any]:
+        values = {k: getattr(self, k if k != "list" else "list_") for k in CAPTURE_SETTINGS}
+        return {k: v for k, v in values.items() if v is not None}
 
 
-class ChecklistCreate(Lenient):
+TEMPLATE_SETTINGS = ("icon", "is_featured", "explanation_video", "kickoff_title",
+                     "kickoff_description", "folderize_process", "tag_process",
+                     "allow_launcher_change_name", "is_pinned", "default_folder",
+                     "folder_changeable_by_launcher", "is_public_kickoff",
+                     "dual_version_enabled", "public_cover")
+
+
+class TemplateSettings(Lenient):
+    """Documented template fields with no server rule: kept and echoed back."""
+
+    icon: str | None = None
+    is_featured: bool | None = None
+    explanation_video: str | None = None
+    kickoff_title: str | None = None
+    kickoff_description: str | None = None
+    folderize_process: Any = None
+    tag_process: Any = None
+    allow_launcher_change_name: bool | None = None
+    is_pinned: bool | None = None
+    default_folder: Any = None
+    folder_changeable_by_launcher: bool | None = None
+    is_public_kickoff: bool | None = None
+    dual_version_enabled: bool | None = None
+    public_cover: Any = None
+    folder_id: str | None = Field(None, max_length=64)
+    users: list[int] | None = None
+    groups: list[str] | None = None
+
+    def extra_settings(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in TEMPLATE_SETTINGS if getattr(self, k) is not None}
+
+
+class ChecklistCreate(TemplateSettings):
     title: str = Field(min_length=1, max_length=250)
     type: Literal["procedure", "form", "document"]
     summary: str | None = Field(None, max_length=2000)
@@ -62,7 +121,7 @@ class PrerunField(CaptureCreate):
     value: Any = None
 
 
-class ChecklistUpdate(Lenient):
+class ChecklistUpdate(TemplateSettings):
     """PUT: `title` is required on every call; `prerun`, when sent, is the whole kick-off form."""
 
     title: str = Field(min_length=1, max_length=250)
@@ -96,6 +155,57 @@ class StepCreate(Lenient):
     groups: list[str] = Field(default_factory=list)
     assign_run_starter: bool = True
     webhook: str | None = Field(None, max_length=2000)
+    everyone_must_complete: bool = False
+    can_complete_only_assignees: bool = False
+    prevent_guest_comment: bool = False
+    max_assignable: int = Field(0, ge=0)
+    top_secret: bool = False
+    skip_start_process: bool = False
+    allow_guest_owners: bool = False
+    start_date: dict[str, Any] | None = None
+
+
+STEP_RULES = ("everyone_must_complete", "can_complete_only_assignees", "prevent_guest_comment",
+              "max_assignable", "top_secret", "skip_start_process", "allow_guest_owners",
+              "start_date")
+
+
+class ReorderStep(Lenient):
+    position: int = Field(ge=1)
+
+
+class MoveCapture(Lenient):
+    target_step_id: str = Field(min_length=1, max_length=64)
+    position: int | None = Field(None, ge=1)
+
+
+class CapturePosition(Lenient):
+    capture_id: str = Field(min_length=1, max_length=64)
+    position: int = Field(ge=1)
+
+
+class RuleCondition(Lenient):
+    conditionable_type: str = "Capture"
+    conditionable_id: str = Field(min_length=1, max_length=64)
+    operation: Literal["equals", "not_equals", "contains", "is_empty", "is_not_empty"] = "equals"
+    statement: Any = None
+
+
+class RuleAction(Lenient):
+    action_type: Literal["visibility", "assignment", "deadline"]
+    action_verb: Literal["show", "hide", "assign", "set"]
+    target_step_id: str = Field(min_length=1, max_length=64)
+    users: list[int] = Field(default_factory=list)
+    guests: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
+    deadline: StepDeadline | None = None
+
+
+class RuleWrite(Lenient):
+    automated_alias: str = Field("", max_length=250)
+    condition_logic: Literal["AND", "OR", "and", "or", "all", "any"] = "AND"
+    conditions: list[RuleCondition] = Field(min_length=1)
+    then_actions: list[RuleAction] = Field(min_length=1)
 
 
 class CaptureRead(BaseModel):
@@ -121,7 +231,7 @@ class CaptureRead(BaseModel):
             id=c.id, step_id=c.step_id, checklist_id=c.checklist_id, field_type=c.field_type,
             label=c.label, alias=c.alias, guidance=c.guidance, position=c.position,
             required=c.required, options=c.options or [], columns=c.columns or [],
-            created_at=iso(c.created_at), last_updated=iso(c.updated_at),
+            created_at=iso(c.created_at), last_updated=iso(c.updated_at), **(c.settings or {}),
         )
 
 
@@ -139,6 +249,15 @@ class StepRead(BaseModel):
     groups: list[str]
     assign_run_starter: bool
     webhook: str | None
+    everyone_must_complete: bool
+    can_complete_only_assignees: bool
+    prevent_guest_comment: bool
+    max_assignable: int
+    top_secret: bool
+    skip_start_process: bool
+    allow_guest_owners: bool
+    start_date: dict[str, Any] | None
+    # A bare list, never wrapped: the SDK's Step model requires it.
     captures: list[CaptureRead] = Field(default_factory=list)
     created_at: str | None
     last_updated: str | None
@@ -151,6 +270,7 @@ class StepRead(BaseModel):
             summary=s.summary, step_type=s.step_type, position=s.position, deadline=s.deadline,
             assignees=s.assignees or [], guests=s.guests or [], groups=s.groups or [],
             assign_run_starter=s.assign_run_starter, webhook=s.webhook,
+            **{name: getattr(s, name) for name in STEP_RULES},
             captures=[CaptureRead.of(c) for c in captures or []],
             created_at=iso(s.created_at), last_updated=iso(s.updated_at),
         )
@@ -178,6 +298,9 @@ class ChecklistRead(BaseModel):
     steps_count: int
     prerun: list[CaptureRead]
     automated_actions: list[dict[str, Any]] = Field(default_factory=list)
+    folder_id: str | None = None
+    users: list[int] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
     created_at: str | None
     last_updated: str | None
     archived_at: str | None
@@ -201,11 +324,15 @@ class ChecklistRead(BaseModel):
             created_by=c.created_by, owner_id=c.owner_id,
             status="archived" if c.deleted_at else "active", steps_count=len(steps),
             prerun=[_with_value(CaptureRead.of(p), prerun_values or {}) for p in prerun],
+            automated_actions=list(c.automated_actions or []),
+            folder_id=c.folder_id, users=list(c.users or []), groups=list(c.groups or []),
+            **(c.settings or {}),
             created_at=iso(c.created_at), last_updated=iso(c.updated_at),
             archived_at=iso(c.deleted_at),
         )
         if includes.wants("steps"):
-            read.steps = wrapped([StepRead.of(s, captures.get(s.id)) for s in steps])  # type: ignore[attr-defined]
+            # Bare, as the docs' example and the SDK's get_template_with_steps read it.
+            read.steps = [StepRead.of(s, captures.get(s.id)).model_dump() for s in steps]  # type: ignore[attr-defined]
         return read
 
 

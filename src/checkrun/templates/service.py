@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.files.blobs import commit_then_discard
 from checkrun.files.repository import FilesRepository
 from checkrun.kit.auth import Actor, require_admin, require_not_light
 from checkrun.kit.clock import now
-from checkrun.kit.errors import invalid_field, not_found
+from checkrun.kit.errors import forbidden, invalid_field, not_found
+from checkrun.kit.ids import new_id
 from checkrun.kit.includes import Includes
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.text import slugify
@@ -23,7 +27,6 @@ from checkrun.templates.schemas import (
     ChecklistRead,
     ChecklistUpdate,
     PrerunField,
-    StepCreate,
     StepRead,
 )
 from checkrun.templates.values import ValueContext, clean_values
@@ -38,7 +41,7 @@ def new_capture(org_id: str, body: CaptureCreate, position: int, **owner: object
         org_id=org_id, field_type=body.field_type, label=body.label,
         alias=slugify(body.label, 40).replace("-", "_"), guidance=body.guidance,
         position=body.position or position, required=body.required, options=options,
-        columns=body.columns, **owner,
+        columns=body.columns, settings=body.extra_settings(), **owner,
     )
 
 
@@ -68,6 +71,8 @@ async def create_checklist(db: AsyncSession, actor: Actor, body: ChecklistCreate
         is_public=body.is_public, can_add_oot=body.can_add_oot, auto_naming=body.auto_naming,
         default_process_name_format=body.default_process_name_format,
         created_by=actor.user_id, owner_id=body.owner_id or actor.user_id,
+        folder_id=body.folder_id, users=body.users or [], groups=body.groups or [],
+        settings=body.extra_settings(),
     )
     repo = TemplatesRepository(db)
     repo.add(checklist)
@@ -89,7 +94,8 @@ async def get_checklist(
 
 
 UPDATABLE = ("title", "type", "summary", "guidance", "webhook", "starred", "is_public",
-             "can_add_oot", "auto_naming", "default_process_name_format", "owner_id")
+             "can_add_oot", "auto_naming", "default_process_name_format", "owner_id",
+             "folder_id", "users", "groups")
 
 
 async def update_checklist(
@@ -101,6 +107,7 @@ async def update_checklist(
         value = getattr(body, name)
         if value is not None:
             setattr(checklist, name, value)
+    checklist.settings = {**(checklist.settings or {}), **body.extra_settings()}
     checklist.updated_at = now()
     if body.prerun is not None:
         await _replace_prerun(db, actor, checklist, body.prerun, api_base)
@@ -174,25 +181,6 @@ async def purge_checklist(
     await commit_then_discard(db, store, keys)
 
 
-async def create_step(
-    db: AsyncSession, actor: Actor, checklist_id: str, body: StepCreate
-) -> StepRead:
-    require_not_light(actor)
-    checklist = await get_checklist(db, actor, checklist_id)
-    repo = TemplatesRepository(db)
-    step = Step(
-        checklist_id=checklist.id, title=body.title, alias=slugify(body.title, 40),
-        summary=body.summary, step_type=body.step_type,
-        position=await repo.next_step_position(checklist.id),
-        deadline=body.deadline.model_dump() if body.deadline else None,
-        assignees=body.assignees, guests=body.guests, groups=body.groups,
-        assign_run_starter=body.assign_run_starter, webhook=body.webhook,
-    )
-    repo.add(step)
-    await db.flush()
-    return StepRead.of(step)
-
-
 async def create_capture(
     db: AsyncSession, actor: Actor, checklist_id: str, step_id: str, body: CaptureCreate
 ) -> CaptureRead:
@@ -223,3 +211,81 @@ async def list_checklists(
 ) -> tuple[list[ChecklistRead], int]:
     rows, total = await TemplatesRepository(db).search(actor.org_id, page, q, archived)
     return await read_many(db, rows, includes), total
+
+
+async def form_fields(db: AsyncSession, actor: Actor, checklist_id: str) -> dict[str, Any]:
+    """One object, not a list: the step fields and the kick-off fields of the template."""
+    checklist = await get_checklist(db, actor, checklist_id)
+    repo = TemplatesRepository(db)
+    steps = (await repo.steps_of([checklist.id])).get(checklist.id, [])
+    captures = await repo.captures_of_steps([s.id for s in steps])
+    prerun = (await repo.prerun_of([checklist.id])).get(checklist.id, [])
+    return {
+        "id": checklist.id, "title": checklist.title,
+        "form_fields": [CaptureRead.of(c).model_dump() for s in steps
+                        for c in captures.get(s.id, [])],
+        "ko_form_fields": [CaptureRead.of(f).model_dump() for f in prerun],
+    }
+
+
+async def clone_checklist(
+    db: AsyncSession, actor: Actor, checklist_id: str, title: str | None, tenant: str | None
+) -> Checklist:
+    """A copy with new ids everywhere; rules and deadline anchors follow the new ids."""
+    require_not_light(actor)
+    if tenant and tenant != actor.org_id:
+        raise forbidden("Templates can only be cloned within this organization.")
+    source = await get_checklist(db, actor, checklist_id)
+    repo = TemplatesRepository(db)
+    copy = Checklist(**{c.key: getattr(source, c.key) for c in Checklist.__table__.columns
+                        if c.key not in ("id", "increment_id", "created_at", "updated_at")})
+    copy.id, copy.title = new_id(), title or f"{source.title} (copy)"
+    copy.increment_id = await OrgsRepository(db).next_number(actor.org_id, "checklist")
+    copy.created_by = actor.user_id
+    repo.add(copy)
+    await db.flush()
+    ids: dict[str, str] = {}
+    steps = (await repo.steps_of([source.id])).get(source.id, [])
+    captures = await repo.captures_of_steps([s.id for s in steps])
+    for step in steps:
+        new_step = copy_step(step, copy.id, step.position)
+        ids[step.id] = new_step.id
+        repo.add(new_step)
+        for capture in captures.get(step.id, []):
+            ids[capture.id] = (added := copy_capture(capture, step_id=new_step.id)).id
+            repo.add(added)
+    for field in (await repo.prerun_of([source.id])).get(source.id, []):
+        ids[field.id] = (added := copy_capture(field, checklist_id=copy.id)).id
+        repo.add(added)
+    await db.flush()
+    _remap(copy, ids, await _steps_of(repo, copy.id))
+    await db.flush()
+    return copy
+
+
+def copy_step(step: Step, checklist_id: str, position: int) -> Step:
+    fields = {c.key: getattr(step, c.key) for c in Step.__table__.columns
+              if c.key not in ("id", "checklist_id", "position", "created_at", "updated_at")}
+    return Step(id=new_id(), checklist_id=checklist_id, position=position, **fields)
+
+
+def copy_capture(capture: Capture, **owner: Any) -> Capture:
+    skip = {"id", "created_at", "updated_at", *owner}
+    fields = {c.key: getattr(capture, c.key) for c in Capture.__table__.columns
+              if c.key not in skip}
+    return Capture(id=new_id(), **fields, **owner)
+
+
+async def _steps_of(repo: TemplatesRepository, checklist_id: str) -> list[Step]:
+    return (await repo.steps_of([checklist_id])).get(checklist_id, [])
+
+
+def _remap(copy: Checklist, ids: dict[str, str], steps: list[Step]) -> None:
+    text = json.dumps(copy.automated_actions or [])
+    for old, new in ids.items():
+        text = text.replace(old, new)
+    copy.automated_actions = [{**rule, "id": new_id()} for rule in json.loads(text)]
+    for step in steps:
+        anchor = (step.deadline or {}).get("step")
+        if anchor in ids:
+            step.deadline = {**(step.deadline or {}), "step": ids[anchor]}

@@ -22,14 +22,20 @@ class OrgsRepository:
 
     async def next_number(self, org_id: str, kind: str) -> int:
         """The next increment_id of this kind; the row lock serializes concurrent callers."""
+        return await self.next_numbers(org_id, kind, 1)
+
+    async def next_numbers(self, org_id: str, kind: str, count: int) -> int:
+        """Reserves `count` consecutive numbers in one statement; answers the first."""
+        if count == 0:
+            return 0
         column = _SEQUENCES[kind]
         result = await self.db.execute(
             update(Organization)
             .where(Organization.id == org_id)
-            .values({column: column + 1})
+            .values({column: column + count})
             .returning(column)
         )
-        return int(result.scalar_one())
+        return int(result.scalar_one()) - count + 1
 
     async def active_members(self, org_id: str) -> int:
         result = await self.db.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,27 +19,46 @@ from checkrun.kit.pagination import PageParams
 from checkrun.orgs.repository import OrgsRepository
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunFilters, RunsRepository
+from checkrun.runs.rules import apply_rules, offset
 from checkrun.runs.schemas import RunLaunch, RunRead, RunUpdate, TaskOverride
 from checkrun.storage import BlobStore
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TaskFilters, TasksRepository
 from checkrun.tasks.service import check_owners, read_tasks
+from checkrun.templates.automations import text_of as automations_text
 from checkrun.templates.models import Capture, Checklist, Step
 from checkrun.templates.repository import TemplatesRepository
 from checkrun.templates.service import read_many as read_templates
 from checkrun.templates.values import ValueContext, clean_values, is_empty
 
 DEFAULT_DEADLINE_DAYS = 5
-_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800, "month": 2592000}
+STEP_RULES = ("everyone_must_complete", "can_complete_only_assignees", "prevent_guest_comment",
+              "max_assignable", "top_secret")
 
 
 def step_deadline(step: Step, launched: datetime) -> datetime:
     rule = step.deadline or {}
     if not rule:
         return launched + timedelta(days=DEFAULT_DEADLINE_DAYS)
-    seconds = _UNIT_SECONDS[str(rule.get("unit", "days")).rstrip("s")] * int(rule.get("value", 0))
     sign = -1 if rule.get("option") == "prior_to" else 1
-    return launched + timedelta(seconds=sign * seconds)
+    return launched + sign * offset(rule)
+
+
+def process_name(checklist: Checklist, fields: list[Capture], prerun: dict[str, Any],
+                 started: datetime) -> str:
+    """`default_process_name_format` with {{Template Name}}, {{Date}} and kick-off fields by
+    label or alias; without auto-naming, "{title} - {date}"."""
+    date = f"{started:%Y-%m-%d %H:%M}"
+    pattern = checklist.default_process_name_format
+    if not (checklist.auto_naming and pattern):
+        return f"{checklist.title} - {date}"
+    names = {"template name": checklist.title, "date": date}
+    for field in fields:
+        text = automations_text(prerun.get(field.id))
+        names[field.label.strip().lower()] = names[field.alias.lower()] = text
+    named = re.sub(r"\{\{\s*([^}]+?)\s*\}\}",
+                   lambda m: names.get(m.group(1).lower(), m.group(0)), pattern)
+    return named[:550]
 
 
 async def _prerun_values(
@@ -77,6 +97,7 @@ def _task_for_step(
         task_type=step.step_type, status="active", position=step.position, deadline=deadline,
         started_at=run.started_at, starter_id=actor.user_id, webhook=step.webhook,
         owners=TasksRepository.owner_rows(users, guests, groups),
+        **{name: getattr(step, name) for name in STEP_RULES},
     )
 
 
@@ -102,7 +123,7 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     run = Run(
         org_id=actor.org_id, increment_id=await orgs.next_number(actor.org_id, "run"),
         checklist_id=checklist.id, checklist_title=checklist.title,
-        name=body.name or f"{checklist.title} - {started:%Y-%m-%d %H:%M}",
+        name=body.name or process_name(checklist, fields, prerun, started),
         summary=body.summary, status="active", type=checklist.type,
         owner_id=body.owner_id or actor.user_id, started_by=actor.user_id, prerun=prerun,
         starred=body.starred, is_public=body.is_public, can_add_oot=checklist.can_add_oot,
@@ -113,10 +134,11 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     repo = RunsRepository(db)
     repo.add(run)
     await db.flush()
-    for step in steps:
-        number = await orgs.next_number(actor.org_id, "task")
+    first = await orgs.next_numbers(actor.org_id, "task", len(steps))
+    for number, step in enumerate(steps, start=first):
         repo.add(_task_for_step(run, step, number, actor, body.tasks.get(step.id)))
     await db.flush()
+    await apply_rules(db, run)
     return run
 
 
@@ -214,6 +236,8 @@ async def update_run(
         run.prerun = {k: v for k, v in merged.items() if v is not None}
     run.updated_at = now()
     await db.flush()
+    if body.prerun is not None:
+        await apply_rules(db, run)
     return run
 
 

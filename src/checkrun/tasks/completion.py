@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from checkrun.kit.auth import Actor, forbidden
 from checkrun.kit.clock import now
 from checkrun.kit.errors import bad_request, invalid, invalid_field, not_found
-from checkrun.runs.repository import RunsRepository
+from checkrun.runs.rules import sync_run_status
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TasksRepository
 from checkrun.tasks.schemas import CompleteTask
@@ -80,19 +80,3 @@ async def reopen(db: AsyncSession, actor: Actor, task_id: str, run_id: str | Non
     await db.flush()
     await sync_run_status(db, task.run_id)
     return task
-
-
-async def sync_run_status(db: AsyncSession, run_id: str | None) -> None:
-    """A run is complete once its last visible task is, and active again when one reopens."""
-    if run_id is None:
-        return
-    repo = RunsRepository(db)
-    run = await repo.get_by_id(run_id)
-    if run is None or run.deleted_at is not None:
-        return
-    done, total = (await repo.progress_of([run_id])).get(run_id, (0, 0))
-    if total and done == total and run.status == "active":
-        run.status, run.completed_at = "complete", now()
-    elif done < total and run.status == "complete":
-        run.status, run.completed_at = "active", None
-    await db.flush()

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, false, or_, select, update
+from sqlalchemy import Select, delete, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -124,6 +124,12 @@ class TasksRepository:
             .offset(page.offset).limit(page.per_page)
         )
         return list(rows.scalars()), total
+
+    async def last_position(self, run_id: str) -> int:
+        result = await self.db.execute(
+            select(func.coalesce(func.max(Task.position), 0)).where(Task.run_id == run_id)
+        )
+        return int(result.scalar_one())
 
     async def tasks_of_runs(self, run_ids: list[str]) -> dict[str, list[Task]]:
         out: dict[str, list[Task]] = defaultdict(list)

@@ -80,6 +80,13 @@ async def list_member_tasks(
     return await _page(request, db, tasks, total, page, with_)
 
 
+@router.post(TASK + "/clone", status_code=201)
+async def clone_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> JSONResponse:
+    task = await service.clone_task(db, actor, task_id)
+    await db.commit()
+    return await _one(db, task, with_, status=201)
+
+
 @router.get(TASK)
 async def get_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> JSONResponse:
     return await _one(db, await service.get_task(db, actor, task_id), with_)

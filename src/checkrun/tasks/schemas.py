@@ -59,6 +59,8 @@ class OneOffTaskCreate(BaseModel):
     webhook: str | None = Field(None, max_length=2000)
     top_secret: bool = False
     form_fields: list[CaptureCreate] = Field(default_factory=list)
+    run_id: str | None = Field(None, max_length=64)
+    position: int | None = Field(None, ge=1)
 
 
 class TaskUpdate(BaseModel):
@@ -136,7 +138,7 @@ class TaskRead(BaseModel):
             id=t.id, increment_id=t.increment_id, title=t.title, original_title=t.title,
             run_id=t.run_id, checklist_id=t.checklist_id, step_id=t.step_id, alias=t.alias,
             status=t.status, status_label=STATUS_LABELS.get(t.status, t.status),
-            task_type=t.task_type, is_oneoff_task=t.run_id is None,
+            task_type=t.task_type, is_oneoff_task=t.step_id is None,
             is_completable=t.status not in ("completed", "auto-skipped") and t.deleted_at is None,
             is_approved=t.is_approved, owners=owners, position=t.position,
             started_at=iso(t.started_at), deadline=iso(t.deadline),

@@ -12,16 +12,20 @@ from checkrun.files.repository import FilesRepository
 from checkrun.kit.auth import Actor, require_admin, require_not_light
 from checkrun.kit.clock import now, parse_datetime
 from checkrun.kit.errors import bad_request, invalid, invalid_field, not_found
+from checkrun.kit.ids import new_id
 from checkrun.kit.includes import Includes
 from checkrun.kit.pagination import PageParams
 from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
+from checkrun.runs.models import Run
+from checkrun.runs.repository import RunsRepository
+from checkrun.runs.rules import apply_rules, sync_run_status
 from checkrun.storage import BlobStore
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TaskFilters, TasksRepository
 from checkrun.tasks.schemas import FormFieldRead, OneOffTaskCreate, Owners, TaskRead, TaskUpdate
 from checkrun.templates.schemas import CaptureRead
-from checkrun.templates.service import new_capture
+from checkrun.templates.service import copy_capture, new_capture
 from checkrun.templates.values import ValueContext, clean_values
 
 PROCESS_TASK_REFUSAL = (
@@ -36,16 +40,31 @@ async def check_owners(db: AsyncSession, org_id: str, owners: Owners) -> None:
             raise invalid_field(f"owners.users.{i}", "The selected owners.users is invalid.")
 
 
+async def _host_run(db: AsyncSession, actor: Actor, run_id: str | None) -> Run | None:
+    """The run a one-off task is added to: it must allow ad-hoc tasks."""
+    if run_id is None:
+        return None
+    run = await RunsRepository(db).get(actor.org_id, run_id)
+    if run is None or run.deleted_at is not None:
+        raise invalid_field("run_id", "The selected run id is invalid.")
+    if not run.can_add_oot:
+        raise invalid_field("run_id", "Ad-hoc tasks not allowed for this process")
+    return run
+
+
 async def create_one_off(db: AsyncSession, actor: Actor, body: OneOffTaskCreate) -> Task:
     if body.owners.is_empty():
         raise invalid_field("owners", "The task needs at least one assignee.")
     await check_owners(db, actor.org_id, body.owners)
+    run = await _host_run(db, actor, body.run_id)
     number = await OrgsRepository(db).next_number(actor.org_id, "task")
     repo = TasksRepository(db)
+    position = body.position or (await repo.last_position(run.id) + 1 if run else 1)
     task = Task(
         org_id=actor.org_id, increment_id=number, title=body.title,
+        run_id=run.id if run else None, checklist_id=run.checklist_id if run else None,
         summary=body.summary if body.summary is not None else body.description,
-        task_type=body.task_type, status="not-started", position=1,
+        task_type=body.task_type, status="not-started", position=position,
         deadline=parse_datetime(body.deadline),
         started_at=parse_datetime(body.started_at) if body.started_at else now(),
         starter_id=actor.user_id, everyone_must_complete=body.everyone_must_complete,
@@ -59,7 +78,39 @@ async def create_one_off(db: AsyncSession, actor: Actor, body: OneOffTaskCreate)
     for i, field in enumerate(body.form_fields, start=1):
         repo.add(new_capture(actor.org_id, field, i, task_id=task.id))
     await db.flush()
+    await sync_run_status(db, task.run_id)
     return task
+
+
+async def clone_task(db: AsyncSession, actor: Actor, task_id: str) -> Task:
+    """A fresh, not-started copy: same title, type, owners, deadline and form fields (not
+    their values); a process task's copy joins its run as an ad-hoc task."""
+    source = await get_task(db, actor, task_id)
+    repo = TasksRepository(db)
+    copy = Task(**{c.key: getattr(source, c.key) for c in Task.__table__.columns
+                   if c.key in CLONED})
+    copy.id, copy.org_id, copy.status, copy.starter_id = new_id(), actor.org_id, "not-started", \
+        actor.user_id
+    copy.increment_id = await OrgsRepository(db).next_number(actor.org_id, "task")
+    copy.position = await repo.last_position(source.run_id) + 1 if source.run_id else 1
+    copy.owners = repo.owner_rows(*_owner_lists(source))
+    repo.add(copy)
+    await db.flush()
+    for capture in (await repo.fields_of([source]))[source.id]:
+        repo.add(copy_capture(capture, task_id=copy.id, step_id=None))
+    await db.flush()
+    return copy
+
+
+CLONED = ("run_id", "checklist_id", "title", "summary", "task_type", "deadline", "started_at",
+          "everyone_must_complete", "can_complete_only_assignees", "prevent_guest_comment",
+          "max_assignable", "webhook", "top_secret")
+
+
+def _owner_lists(task: Task) -> tuple[list[int], list[str], list[str]]:
+    return ([int(o.ref) for o in task.owners if o.kind == "user"],
+            [o.ref for o in task.owners if o.kind == "guest"],
+            [o.ref for o in task.owners if o.kind == "group"])
 
 
 async def get_task(
@@ -127,6 +178,10 @@ async def update_task(
         ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
         await repo.save_values(task, await clean_values(ctx, fields, body.taskdata, "taskdata"))
     await db.flush()
+    if body.taskdata and task.run_id is not None:
+        run = await RunsRepository(db).get_by_id(task.run_id)
+        if run is not None:
+            await apply_rules(db, run)
     return task
 
 

@@ -30,18 +30,18 @@ class Effects:
     deadlines: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _text_of(value: Any) -> str:
+def text_of(value: Any) -> str:
     """A stored value as comparable text: option objects by their text, lists joined."""
     if isinstance(value, dict):
         return str(value.get("text", value.get("value", "")))
     if isinstance(value, list):
-        return ",".join(_text_of(v) for v in value)
+        return ",".join(text_of(v) for v in value)
     return "" if value is None else str(value)
 
 
 def _holds(condition: dict[str, Any], values: dict[str, Any]) -> bool:
     value = values.get(str(condition.get("conditionable_id")))
-    text, statement = _text_of(value).strip().lower(), _text_of(condition.get("statement"))
+    text, statement = text_of(value).strip().lower(), text_of(condition.get("statement"))
     statement = statement.strip().lower()
     operation = condition.get("operation", "equals")
     if operation == "is_empty":

@@ -247,14 +247,16 @@ async def clone_checklist(
     ids: dict[str, str] = {}
     steps = (await repo.steps_of([source.id])).get(source.id, [])
     captures = await repo.captures_of_steps([s.id for s in steps])
+    prerun = (await repo.prerun_of([source.id])).get(source.id, [])
     for step in steps:
-        new_step = copy_step(step, copy.id, step.position)
-        ids[step.id] = new_step.id
+        ids[step.id] = (new_step := copy_step(step, copy.id, step.position)).id
         repo.add(new_step)
+    await db.flush()  # steps first: the copied fields point at them
+    for step in steps:
         for capture in captures.get(step.id, []):
-            ids[capture.id] = (added := copy_capture(capture, step_id=new_step.id)).id
+            ids[capture.id] = (added := copy_capture(capture, step_id=ids[step.id])).id
             repo.add(added)
-    for field in (await repo.prerun_of([source.id])).get(source.id, []):
+    for field in prerun:
         ids[field.id] = (added := copy_capture(field, checklist_id=copy.id)).id
         repo.add(added)
     await db.flush()

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Org
+from tests.support.factories import checklist, ok
+
+
+def template_with_rule(org: Org, verb: str) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
+    template = checklist(org, steps=2)
+    ko = ok(org.api.put(org.path(f"/checklists/{template['id']}"), json={
+        "title": template["title"],
+        "prerun": [{"label": "Contract", "field_type": "text"}]}))["prerun"][0]
+    steps = ok(org.api.get(org.path(f"/checklists/{template['id']}/steps")))
+    ok(org.api.post(org.path(f"/checklists/{template['id']}/automated-actions"), json={
+        "conditions": [{"conditionable_type": "Prerun", "conditionable_id": ko["id"],
+                        "operation": "equals", "statement": "no"}],
+        "then_actions": [{"action_type": "visibility", "action_verb": verb,
+                          "target_step_id": steps[1]["id"]}]}), 201)
+    return template, ko["id"], steps
+
+
+def statuses(org: Org, run: dict[str, Any]) -> list[str]:
+    return [t["status"] for t in ok(org.api.get(org.path(f"/runs/{run['id']}/tasks")))]
+
+
+def test_hide_rule_skips_the_step_at_launch_and_progress_ignores_it(org: Org) -> None:
+    template, field, _ = template_with_rule(org, "hide")
+    hidden = ok(org.api.post(org.path("/runs"), json={
+        "checklist_id": template["id"], "prerun": {field: "no"}}), 201)
+    assert statuses(org, hidden) == ["active", "auto-skipped"]
+    assert hidden["progress"]["total"] == 1
+    shown = ok(org.api.post(org.path("/runs"), json={
+        "checklist_id": template["id"], "prerun": {field: "yes"}}), 201)
+    assert statuses(org, shown) == ["active", "active"]
+
+
+def test_rules_follow_value_changes(org: Org) -> None:
+    template, field, _ = template_with_rule(org, "hide")
+    launched = ok(org.api.post(org.path("/runs"), json={
+        "checklist_id": template["id"], "prerun": {field: "yes"}}), 201)
+    ok(org.api.put(org.path(f"/runs/{launched['id']}"), json={"prerun": {field: "no"}}))
+    assert statuses(org, launched) == ["active", "auto-skipped"]
+    ok(org.api.put(org.path(f"/runs/{launched['id']}"), json={"prerun": {field: "yes"}}))
+    assert statuses(org, launched) == ["active", "active"]
+
+
+def test_show_rule_keeps_the_step_hidden_until_it_fires(org: Org) -> None:
+    template, field, _ = template_with_rule(org, "show")
+    launched = ok(org.api.post(org.path("/runs"), json={"checklist_id": template["id"]}), 201)
+    assert statuses(org, launched) == ["active", "auto-skipped"]
+    ok(org.api.put(org.path(f"/runs/{launched['id']}"), json={"prerun": {field: "no"}}))
+    assert statuses(org, launched) == ["active", "active"]
+
+
+def test_completing_the_visible_tasks_completes_the_run(org: Org) -> None:
+    template, field, _ = template_with_rule(org, "hide")
+    launched = ok(org.api.post(org.path("/runs"), json={
+        "checklist_id": template["id"], "prerun": {field: "no"}}), 201)
+    first = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))[0]
+    ok(org.api.post(org.path(f"/runs/{launched['id']}/completed-tasks"),
+                    json={"task_id": first["id"]}))
+    assert ok(org.api.get(org.path(f"/runs/{launched['id']}")))["status"] == "complete"
+
+
+def test_auto_naming_and_step_rules_at_launch(org: Org) -> None:
+    template = checklist(org, steps=0, auto_naming=True,
+                         default_process_name_format="{{Client}} onboarding")
+    ok(org.api.put(org.path(f"/checklists/{template['id']}"), json={
+        "title": template["title"], "auto_naming": True,
+        "prerun": [{"label": "Client", "field_type": "text", "required": True}]}))
+    field = ok(org.api.get(org.path(f"/checklists/{template['id']}")))["prerun"][0]["id"]
+    ok(org.api.post(org.path(f"/checklists/{template['id']}/steps"), json={
+        "title": "Sign", "everyone_must_complete": True, "step_type": "approval"}), 201)
+    launched = ok(org.api.post(org.path("/runs"), json={
+        "checklist_id": template["id"], "prerun": {field: "Acme"}}), 201)
+    assert launched["name"] == "Acme onboarding"
+    (task,) = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
+    assert (task["everyone_must_complete"], task["task_type"]) == (True, "approval")
+    missing = org.api.post(org.path("/runs"), json={"checklist_id": template["id"]})
+    assert missing.status_code == 422
+    assert missing.json()["errors"] == {f"prerun.{field}": ["Client is required"]}

@@ -17,7 +17,10 @@ class Run(Base):
     """A process (the API's `run`) launched from a checklist."""
 
     __tablename__ = "runs"
-    __table_args__ = (Index("ix_runs_org_deleted_status", "org_id", "deleted_at", "status"),)
+    # Lists filter on these and page in creation order, so the index serves both.
+    __table_args__ = (
+        Index("ix_runs_listing", "org_id", "deleted_at", "status", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))

@@ -79,7 +79,7 @@ class TaskOwner(Base):
     """One assignee of a task: a member (user id), a guest (email) or a group (id)."""
 
     __tablename__ = "task_owners"
-    __table_args__ = (Index("ix_task_owners_kind_ref", "kind", "ref"),)
+    __table_args__ = (Index("ix_task_owners_kind_ref_task", "kind", "ref", "task_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)

@@ -45,9 +45,11 @@ class TaskFilters:
 
 
 def _owned_by(kind: str, refs: list[str]) -> Any:
-    return select(TaskOwner.id).where(
-        TaskOwner.task_id == Task.id, TaskOwner.kind == kind, TaskOwner.ref.in_(refs)
-    ).exists()
+    # IN, not a correlated EXISTS: the planner starts from the assignee's rows in the
+    # (kind, ref, task_id) index instead of testing every task of the organization.
+    return Task.id.in_(
+        select(TaskOwner.task_id).where(TaskOwner.kind == kind, TaskOwner.ref.in_(refs))
+    )
 
 
 def _status_clause(status: str) -> Any:

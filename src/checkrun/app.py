@@ -15,6 +15,7 @@ from checkrun.kit.errors import install_error_handlers
 from checkrun.members.routes import router as members_router
 from checkrun.orgs.routes import router as orgs_router
 from checkrun.runs.routes import router as runs_router
+from checkrun.search.routes import router as search_router
 from checkrun.storage import make_store
 from checkrun.tasks.routes import router as tasks_router
 from checkrun.templates.routes import router as templates_router
@@ -22,7 +23,7 @@ from checkrun.templates.steps_routes import router as steps_router
 
 DOMAIN_ROUTERS = (
     members_router, orgs_router, templates_router, steps_router, runs_router, tasks_router,
-    files_router,
+    files_router, search_router,
 )
 
 

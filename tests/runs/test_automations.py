@@ -80,3 +80,26 @@ def test_auto_naming_and_step_rules_at_launch(org: Org) -> None:
     missing = org.api.post(org.path("/runs"), json={"checklist_id": template["id"]})
     assert missing.status_code == 422
     assert missing.json()["errors"] == {f"prerun.{field}": ["Client is required"]}
+
+
+def test_run_includes_assets_form_fields_tags_and_checklist(org: Org) -> None:
+    template = checklist(org, steps=1)
+    step = ok(org.api.get(org.path(f"/checklists/{template['id']}/steps")))[0]
+    field = ok(org.api.post(org.path(f"/checklists/{template['id']}/steps/{step['id']}"
+                                     "/captures"), json={"label": "Ref", "field_type": "text"}),
+               201)
+    launched = ok(org.api.post(org.path("/runs"), json={"checklist_id": template["id"]}), 201)
+    (task,) = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
+    ok(org.api.put(org.path(f"/runs/{launched['id']}/tasks/{task['id']}"),
+                   json={"taskdata": {field["id"]: "R-7"}}))
+    asset = ok(org.api.post(org.path("/file"), files={"name": ("a.txt", b"x")}, data={
+        "subject_type": "Run", "subject_id": launched["id"], "step_id": step["id"],
+        "checklist_id": template["id"], "uploaded_from": field["id"]}))
+    read = ok(org.api.get(org.path(f"/runs/{launched['id']}"),
+                          params={"with": "assets,form_fields,tags,checklist,next_task"}))
+    assert [a["id"] for a in read["assets"]["data"]] == [asset["id"]]
+    assert [(f["id"], f["value"], f["task_id"]) for f in read["form_fields"]["data"]] == [
+        (field["id"], "R-7", task["id"])]
+    assert read["tags"] == {"data": []}
+    assert read["checklist"]["data"]["id"] == template["id"]
+    assert read["next_task"]["data"]["id"] == task["id"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,23 @@ class FilesRepository:
         if not archived:
             stmt = stmt.where(Asset.deleted_at.is_(None))
         return (await self.db.execute(stmt)).scalar_one_or_none()
+
+    async def of_runs(self, run_ids: list[str]) -> dict[str, list[Asset]]:
+        """Live files per run: those uploaded to the run and those of its tasks."""
+        out: dict[str, list[Asset]] = defaultdict(list)
+        if not run_ids:
+            return out
+        direct = await self.db.execute(select(Asset).where(
+            Asset.run_id.in_(run_ids), Asset.deleted_at.is_(None)).order_by(Asset.uploaded_at))
+        for asset in direct.scalars():
+            out[asset.run_id or ""].append(asset)
+        via_tasks = await self.db.execute(
+            select(Asset, Task.run_id).join(Task, Task.id == Asset.task_id)
+            .where(Task.run_id.in_(run_ids), Asset.deleted_at.is_(None))
+            .order_by(Asset.uploaded_at))
+        for asset, run_id in via_tasks.all():
+            out[run_id or ""].append(asset)
+        return out
 
     async def storage_keys(
         self, run_id: str | None = None, task_ids: list[str] | None = None,

@@ -23,8 +23,10 @@ With = Annotated[Includes, Depends(includes)]
 RUN = "/organizations/{org_id}/runs/{run_id}"
 
 
-async def _one(db: Db, run: Run, with_: Includes, status: int = 200) -> JSONResponse:
-    (read,) = await service.read_runs(db, [run], with_)
+async def _one(
+    request: Request, db: Db, run: Run, with_: Includes, status: int = 200
+) -> JSONResponse:
+    (read,) = await service.read_runs(db, [run], with_, api_base(request))
     return responses.item(read, status=status)
 
 
@@ -34,7 +36,7 @@ async def launch_run(
 ) -> JSONResponse:
     run = await service.launch(db, actor, body, api_base(request))
     await db.commit()
-    return await _one(db, run, with_, status=201)
+    return await _one(request, db, run, with_, status=201)
 
 
 @router.get("/organizations/{org_id}/runs")
@@ -47,13 +49,15 @@ async def list_runs(
     filters: Annotated[RunFilters, Depends(service.run_filters)],
 ) -> JSONResponse:
     runs, total = await service.list_runs(db, actor, page, filters)
-    reads = await service.read_runs(db, runs, with_)
+    reads = await service.read_runs(db, runs, with_, api_base(request))
     return responses.listing(reads, pagination_meta(request, page, total, len(reads)))
 
 
 @router.get(RUN)
-async def get_run(db: Db, actor: CurrentActor, run_id: str, with_: With) -> JSONResponse:
-    return await _one(db, await service.get_run(db, actor, run_id), with_)
+async def get_run(
+    request: Request, db: Db, actor: CurrentActor, run_id: str, with_: With
+) -> JSONResponse:
+    return await _one(request, db, await service.get_run(db, actor, run_id), with_)
 
 
 @router.put(RUN)
@@ -62,21 +66,25 @@ async def update_run(
 ) -> JSONResponse:
     run = await service.update_run(db, actor, run_id, body, api_base(request))
     await db.commit()
-    return await _one(db, run, with_)
+    return await _one(request, db, run, with_)
 
 
 @router.post(RUN + "/complete-prerun")
-async def complete_prerun(db: Db, actor: CurrentActor, run_id: str, with_: With) -> JSONResponse:
+async def complete_prerun(
+    request: Request, db: Db, actor: CurrentActor, run_id: str, with_: With
+) -> JSONResponse:
     run = await service.set_prerun_complete(db, actor, run_id, done=True)
     await db.commit()
-    return await _one(db, run, with_)
+    return await _one(request, db, run, with_)
 
 
 @router.delete(RUN + "/complete-prerun")
-async def reopen_prerun(db: Db, actor: CurrentActor, run_id: str, with_: With) -> JSONResponse:
+async def reopen_prerun(
+    request: Request, db: Db, actor: CurrentActor, run_id: str, with_: With
+) -> JSONResponse:
     run = await service.set_prerun_complete(db, actor, run_id, done=False)
     await db.commit()
-    return await _one(db, run, with_)
+    return await _one(request, db, run, with_)
 
 
 @router.get(RUN + "/tasks")
@@ -95,17 +103,21 @@ async def list_run_tasks(
 
 
 @router.delete(RUN)
-async def archive_run(db: Db, actor: CurrentActor, run_id: str, with_: With) -> JSONResponse:
+async def archive_run(
+    request: Request, db: Db, actor: CurrentActor, run_id: str, with_: With
+) -> JSONResponse:
     run = await service.archive(db, actor, run_id)
     await db.commit()
-    return await _one(db, run, with_)
+    return await _one(request, db, run, with_)
 
 
 @router.put(RUN + "/activate")
-async def activate_run(db: Db, actor: CurrentActor, run_id: str, with_: With) -> JSONResponse:
+async def activate_run(
+    request: Request, db: Db, actor: CurrentActor, run_id: str, with_: With
+) -> JSONResponse:
     run = await service.activate(db, actor, run_id)
     await db.commit()
-    return await _one(db, run, with_)
+    return await _one(request, db, run, with_)
 
 
 @router.delete(RUN + "/delete")

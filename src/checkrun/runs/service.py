@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.files.blobs import commit_then_discard
 from checkrun.files.repository import FilesRepository
+from checkrun.files.schemas import AssetRead
 from checkrun.kit.auth import Actor, require_admin, require_not_light
 from checkrun.kit.clock import now, parse_datetime
 from checkrun.kit.errors import invalid, invalid_field, not_found
@@ -160,13 +161,23 @@ async def list_tasks_of_run(
     )
 
 
-async def read_runs(db: AsyncSession, runs: list[Run], includes: Includes) -> list[RunRead]:
+async def read_runs(
+    db: AsyncSession, runs: list[Run], includes: Includes, api_base: str = ""
+) -> list[RunRead]:
     ids = [r.id for r in runs]
     progress = await RunsRepository(db).progress_of(ids)
     reads = [RunRead.of(r, *progress.get(r.id, (0, 0))) for r in runs]
     await _include_checklists(db, runs, reads, includes)
-    if includes.wants("next_task") or includes.wants("tasks"):
+    if includes.wants("next_task") or includes.wants("tasks") or includes.wants("form_fields"):
         await _include_tasks(db, ids, reads, includes)
+    if includes.wants("assets"):
+        files = await FilesRepository(db).of_runs(ids)
+        for read in reads:
+            read.assets = {"data": [AssetRead.of(a, api_base).model_dump()  # type: ignore[attr-defined]
+                                    for a in files.get(read.id, [])]}
+    if includes.wants("tags"):
+        for read in reads:
+            read.tags = {"data": []}  # type: ignore[attr-defined]
     return reads
 
 
@@ -187,9 +198,15 @@ async def _include_tasks(
 ) -> None:
     tasks = await TasksRepository(db).tasks_of_runs(ids)
     task_includes = Includes(i.removeprefix("tasks.") for i in includes if "." in i)
+    if includes.wants("form_fields"):
+        task_includes = Includes(task_includes | {"form_fields"})
     for read in reads:
         mine = tasks.get(read.id, [])
         task_reads = await read_tasks(db, mine, task_includes)
+        if includes.wants("form_fields"):
+            read.form_fields = {"data": [  # type: ignore[attr-defined]
+                {**field, "task_id": t.id} for t in task_reads
+                for field in t.form_fields["data"]]}  # type: ignore[attr-defined]
         if includes.wants("tasks"):
             read.tasks = {"data": [t.model_dump() for t in task_reads]}  # type: ignore[attr-defined]
         if includes.wants("next_task"):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 
 def archived_filter(
-    stmt: Select[Any], column: InstrumentedAttribute[Any], archived: str | None
+    stmt: Select[Any], column: Any, archived: str | None
 ) -> Select[Any]:
     """Default: live rows only; `only`: archived only; any other truthy value: both."""
     value = (archived or "").strip().lower()

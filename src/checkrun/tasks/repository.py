@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of, text_filter
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.sql import no_index
 from checkrun.tasks.models import CaptureValue, Task, TaskCompletion, TaskOwner
 from checkrun.templates.models import Capture
 
@@ -82,7 +83,8 @@ def _filtered(stmt: Select[Any], f: TaskFilters) -> Select[Any]:
         stmt = stmt.where(Task.deadline < f.deadline_before)
     if f.deadline_after is not None:
         stmt = stmt.where(Task.deadline > f.deadline_after)
-    stmt = archived_filter(stmt, Task.deleted_at, f.archived)
+    deleted = no_index(Task.deleted_at) if f.owners else Task.deleted_at
+    stmt = archived_filter(stmt, deleted, f.archived)
     return text_filter(stmt, Task.title, f.q)
 
 
@@ -119,7 +121,9 @@ class TasksRepository:
     async def search(
         self, org_id: str, page: PageParams, filters: TaskFilters
     ) -> tuple[list[Task], int]:
-        stmt = _filtered(select(Task).where(Task.org_id == org_id), filters)
+        # For an assignee's list, start from their tasks rather than the organization's.
+        org = no_index(Task.org_id) if filters.owners else Task.org_id
+        stmt = _filtered(select(Task).where(org == org_id), filters)
         total = await count_of(self.db, stmt)
         rows = await self.db.execute(
             stmt.options(selectinload(Task.owners)).order_by(*_order(filters))

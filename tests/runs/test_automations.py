@@ -103,3 +103,22 @@ def test_run_includes_assets_form_fields_tags_and_checklist(org: Org) -> None:
     assert read["tags"] == {"data": []}
     assert read["checklist"]["data"]["id"] == template["id"]
     assert read["next_task"]["data"]["id"] == task["id"]
+
+
+def test_run_list_filters(org: Org) -> None:
+    template = checklist(org, steps=1)
+    starred = ok(org.api.post(org.path("/runs"), json={
+        "checklist_id": template["id"], "name": "B starred", "starred": True}), 201)
+    plain = ok(org.api.post(org.path("/runs"), json={
+        "checklist_id": template["id"], "name": "A plain"}), 201)
+
+    def names(**params: str) -> list[str]:
+        return [r["name"] for r in ok(org.api.get(org.path("/runs"), params=params))]
+
+    assert names(starred="true") == [starred["name"]]
+    assert names(sort="name") == [plain["name"], starred["name"]]
+    assert names(sort="-name") == [starred["name"], plain["name"]]
+    assert names(owners=str(org.admin_id), sort="name") == [plain["name"], starred["name"]]
+    assert names(owners="999999") == []
+    assert names(tag="f" * 32) == []
+    assert names(type="form") == []

@@ -219,14 +219,14 @@ def run_filters(
     status: str | None = None, q: str | None = None, archived: str | None = None,
     checklist_id: str | None = None, blueprint_id: str | None = None, owners: str | None = None,
     starred: str | None = None, type: str | None = None, sort: str | None = None,
-    sort_by: str | None = None,
+    sort_by: str | None = None, tag: str | None = None, folder: str | None = None,
 ) -> RunFilters:
     """The documented list query parameters (a FastAPI dependency: names are the API's)."""
     flag = {"true": True, "1": True, "false": False, "0": False}.get((starred or "").lower())
     return RunFilters(
         status=status, q=q, archived=archived, checklist_id=checklist_id or blueprint_id,
         owners=tuple(int(o) for o in (owners or "").split(",") if o.strip().isdigit()),
-        starred=flag, type=type, sort=sort or sort_by,
+        starred=flag, type=type, sort=sort or sort_by, tag_or_folder=bool(tag or folder),
     )
 
 

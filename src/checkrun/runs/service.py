@@ -33,7 +33,8 @@ from checkrun.templates.service import read_many as read_templates
 from checkrun.templates.values import ValueContext, clean_values, is_empty
 
 DEFAULT_DEADLINE_DAYS = 5
-STEP_RULES = ("everyone_must_complete", "can_complete_only_assignees", "prevent_guest_comment",
+# Step flags that a launched task carries.
+COPIED_TO_TASKS = ("everyone_must_complete", "can_complete_only_assignees", "prevent_guest_comment",
               "max_assignable", "top_secret")
 
 
@@ -98,7 +99,7 @@ def _task_for_step(
         task_type=step.step_type, status="active", position=step.position, deadline=deadline,
         started_at=run.started_at, starter_id=actor.user_id, webhook=step.webhook,
         owners=TasksRepository.owner_rows(users, guests, groups),
-        **{name: getattr(step, name) for name in STEP_RULES},
+        **{name: getattr(step, name) for name in COPIED_TO_TASKS},
     )
 
 

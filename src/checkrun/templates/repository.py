@@ -1,15 +1,58 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.kit.filters import archived_filter, count_of, text_filter
 from checkrun.kit.pagination import PageParams
+from checkrun.runs.models import Run
 from checkrun.tasks.models import CaptureValue
 from checkrun.templates.models import Capture, Checklist, Step
+
+
+@dataclass(frozen=True)
+class ChecklistFilters:
+    q: str | None = None
+    archived: str | None = None
+    sort: str | None = None
+    type: str | None = None
+    starred: bool | None = None
+    owner_id: int | None = None
+    folder: str | None = None
+    # Tags are not kept yet: a list filtered by one matches nothing.
+    tag: bool = False
+
+
+# Titles sort without regard to case, the same on SQLite and PostgreSQL.
+SORTS: dict[str, list[Any]] = {
+    "title": [func.lower(Checklist.title).asc()], "-title": [func.lower(Checklist.title).desc()],
+    "created_at": [Checklist.created_at.asc()], "-created_at": [Checklist.created_at.desc()],
+    "updated_at": [Checklist.updated_at.asc()], "-updated_at": [Checklist.updated_at.desc()],
+}
+SORTS |= {"updated": SORTS["-updated_at"], "last_updated": SORTS["-updated_at"],
+          "newest": SORTS["-created_at"], "oldest": SORTS["created_at"]}
+# Pinned templates come first whatever the order asked for.
+PINNED = func.coalesce(Checklist.settings["is_pinned"].as_boolean(), false()).desc()
+
+
+def _filtered(stmt: Select[Any], f: ChecklistFilters) -> Select[Any]:
+    stmt = text_filter(archived_filter(stmt, Checklist.deleted_at, f.archived),
+                       Checklist.title, f.q)
+    if f.tag:
+        stmt = stmt.where(false())
+    if f.type:
+        stmt = stmt.where(Checklist.type == f.type)
+    if f.starred is not None:
+        stmt = stmt.where(Checklist.starred.is_(f.starred))
+    if f.owner_id is not None:
+        stmt = stmt.where(Checklist.owner_id == f.owner_id)
+    if f.folder:
+        stmt = stmt.where(Checklist.folder_id == f.folder)
+    return stmt
 
 
 class TemplatesRepository:
@@ -30,17 +73,24 @@ class TemplatesRepository:
         return list(rows.scalars())
 
     async def search(
-        self, org_id: str, page: PageParams, q: str | None, archived: str | None
+        self, org_id: str, page: PageParams, filters: ChecklistFilters
     ) -> tuple[list[Checklist], int]:
-        stmt = select(Checklist).where(Checklist.org_id == org_id)
-        stmt = archived_filter(stmt, Checklist.deleted_at, archived)
-        stmt = text_filter(stmt, Checklist.title, q)
+        stmt = _filtered(select(Checklist).where(Checklist.org_id == org_id), filters)
         total = await count_of(self.db, stmt)
+        order = SORTS.get(filters.sort or "", SORTS["updated"])
         rows = await self.db.execute(
-            stmt.order_by(Checklist.updated_at.desc(), Checklist.id)
-            .offset(page.offset).limit(page.per_page)
+            stmt.order_by(PINNED, *order, Checklist.id).offset(page.offset).limit(page.per_page)
         )
         return list(rows.scalars()), total
+
+    async def runs_started(self, checklist_ids: list[str]) -> dict[str, int]:
+        if not checklist_ids:
+            return {}
+        rows = await self.db.execute(
+            select(Run.checklist_id, func.count()).where(Run.checklist_id.in_(checklist_ids))
+            .group_by(Run.checklist_id)
+        )
+        return {checklist_id: int(n) for checklist_id, n in rows.all()}
 
     async def steps_of(self, checklist_ids: list[str]) -> dict[str, list[Step]]:
         out: dict[str, list[Step]] = defaultdict(list)
@@ -52,6 +102,14 @@ class TemplatesRepository:
         for step in rows.scalars():
             out[step.checklist_id].append(step)
         return out
+
+    async def steps_page(self, checklist_id: str, page: PageParams) -> tuple[list[Step], int]:
+        stmt = select(Step).where(Step.checklist_id == checklist_id)
+        total = await count_of(self.db, stmt)
+        rows = await self.db.execute(
+            stmt.order_by(Step.position, Step.id).offset(page.offset).limit(page.per_page)
+        )
+        return list(rows.scalars()), total
 
     async def step(self, checklist_id: str, step_id: str) -> Step | None:
         return (

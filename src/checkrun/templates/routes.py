@@ -1,21 +1,27 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
 
 from checkrun.kit import responses
 from checkrun.kit.auth import CurrentActor, Db
+from checkrun.kit.errors import bad_request, invalid
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
 from checkrun.kit.urls import api_base
+from checkrun.kit.validation import laravel_errors
 from checkrun.storage import Store
 from checkrun.templates import service
-from checkrun.templates.schemas import ChecklistCreate, ChecklistUpdate
+from checkrun.templates.repository import ChecklistFilters
+from checkrun.templates.schemas import ChecklistCreate, ChecklistUpdate, CloneChecklist
 
 router = APIRouter(tags=["templates"])
 With = Annotated[Includes, Depends(includes)]
+Body = TypeVar("Body", bound=BaseModel)
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 CHECKLIST = "/organizations/{org_id}/checklists/{checklist_id}"
 # Tallyfy answers archive and permanent delete of a template with this body, not an envelope.
 DELETED = {
@@ -41,10 +47,9 @@ async def list_checklists(
     actor: CurrentActor,
     with_: With,
     page: Annotated[PageParams, Depends(page_params(10))],
-    q: str | None = None,
-    archived: str | None = None,
+    filters: Annotated[ChecklistFilters, Depends(service.checklist_filters)],
 ) -> JSONResponse:
-    rows, total = await service.list_checklists(db, actor, page, q, archived, with_)
+    rows, total = await service.list_checklists(db, actor, page, filters, with_)
     return responses.listing(rows, pagination_meta(request, page, total, len(rows)))
 
 
@@ -96,27 +101,27 @@ async def delete_checklist(
 @router.post(CHECKLIST + "/clone", status_code=201)
 async def clone_checklist(request: Request, db: Db, actor: CurrentActor, checklist_id: str,
                           with_: With) -> JSONResponse:
-    body = await form_or_json(request)
-    copy = await service.clone_checklist(db, actor, checklist_id, _text(body.get("title")),
-                                         _text(body.get("tenant")))
+    body = await form_or_json(request, CloneChecklist)
+    copy = await service.clone_checklist(db, actor, checklist_id, body)
     await db.commit()
     (read,) = await service.read_many(db, [copy], with_)
     return responses.item(read, status=201)
 
 
-def _text(value: object) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
-
-
-async def form_or_json(request: Request) -> dict[str, object]:
-    """The clone call is sent form-encoded by the SDK and as JSON by others."""
+async def form_or_json(request: Request, schema: type[Body]) -> Body:
+    """The clone call is sent form-encoded by the SDK and as JSON by others; no body is {}."""
+    raw: object = {}
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
-            body = await request.json()
+            raw = await request.json() if await request.body() else {}
         except ValueError:
-            body = None
-        return body if isinstance(body, dict) else {}
-    return dict(await request.form())
+            raise bad_request("The request body is not valid JSON.") from None
+    elif request.headers.get("content-type", "").startswith(FORMS):
+        raw = dict(await request.form())
+    try:
+        return schema.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid(laravel_errors(exc.errors())) from None
 
 
 @router.get(CHECKLIST + "/form-fields")

@@ -1,8 +1,19 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from dataclasses import dataclass
+from itertools import count
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from checkrun.kit.clock import iso
 from checkrun.kit.includes import Includes
@@ -16,6 +27,37 @@ FieldType = Literal[
 ]
 DeadlineUnit = Literal["minute", "minutes", "hour", "hours", "day", "days", "week", "weeks",
                        "month", "months"]
+# The databases' INTEGER: a larger number would fail in PostgreSQL, not in validation.
+MAX_INT = 2**31 - 1
+# Relative offsets (deadlines, start dates) stay well inside the calendar a launch can reach.
+MAX_OFFSET = 9999
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(value: str) -> str:
+    if len(value) > 254 or not EMAIL.match(value):
+        raise ValueError(f"{value!r} is not a valid email address.")
+    return value.strip().lower()
+
+
+def _upper(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _type_name(value: Any) -> Any:
+    return value.strip().capitalize() if isinstance(value, str) else value
+
+
+UserId = Annotated[int, Field(ge=1, le=MAX_INT)]
+Email = Annotated[str, AfterValidator(_email)]
+GroupId = Annotated[str, Field(min_length=1, max_length=64)]
+EntityId = Annotated[str, Field(min_length=1, max_length=64)]
+Position = Annotated[int, Field(ge=1, le=MAX_INT)]
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
 
 
 class Lenient(BaseModel):
@@ -24,9 +66,28 @@ class Lenient(BaseModel):
 
 
 class FieldOption(Lenient):
-    id: int | None = None
+    id: Position | None = None
     text: str = Field(min_length=1, max_length=600)
     value: Any = None
+
+
+class TableColumn(Lenient):
+    id: Position | None = None
+    label: str = Field(min_length=1, max_length=600,
+                       validation_alias=AliasChoices("label", "text"))
+
+
+def numbered(given: list[int | None]) -> list[int]:
+    """Ids 1, 2, 3...: a sent id is kept unless an earlier item took it."""
+    taken = {i for i in given if i}
+    fresh = (n for n in count(1) if n not in taken)
+    used: set[int] = set()
+    out = []
+    for item_id in given:
+        chosen = item_id if item_id and item_id not in used else next(fresh)
+        used.add(chosen)
+        out.append(chosen)
+    return out
 
 
 CAPTURE_SETTINGS = ("default_value", "default_value_enabled", "collect_time",
@@ -35,13 +96,15 @@ CAPTURE_SETTINGS = ("default_value", "default_value_enabled", "collect_time",
 
 
 class CaptureCreate(Lenient):
+    """A whole field definition: POST and PUT alike need label, field_type (and required)."""
+
     label: str = Field(min_length=1, max_length=600)
     field_type: FieldType
     required: bool = False
     guidance: str | None = None
-    position: int | None = Field(None, ge=1)
+    position: Position | None = None
     options: list[FieldOption] = Field(default_factory=list)
-    columns: list[dict[str, Any]] = Field(default_factory=list)
+    columns: list[TableColumn] = Field(default_factory=list)
     default_value: Any = None
     default_value_enabled: bool | None = None
     collect_time: bool | None = None
@@ -62,24 +125,36 @@ class CaptureCreate(Lenient):
             raise ValueError("A table field needs columns.")
         return self
 
+    def stored_options(self) -> list[dict[str, Any]]:
+        ids = numbered([o.id for o in self.options])
+        return [{"id": i, "text": o.text, "value": o.value} for i, o in zip(ids, self.options,
+                                                                           strict=True)]
+
+    def stored_columns(self) -> list[dict[str, Any]]:
+        ids = numbered([c.id for c in self.columns])
+        return [{"id": i, "label": c.label} for i, c in zip(ids, self.columns, strict=True)]
+
     def extra_settings(self) -> dict[str, Any]:
         values = {k: getattr(self, k if k != "list" else "list_") for k in CAPTURE_SETTINGS}
         return {k: v for k, v in values.items() if v is not None}
 
 
-TEMPLATE_SETTINGS = ("icon", "is_featured", "explanation_video", "kickoff_title",
-                     "kickoff_description", "folderize_process", "tag_process",
-                     "allow_launcher_change_name", "is_pinned", "default_folder",
-                     "folder_changeable_by_launcher", "is_public_kickoff",
-                     "dual_version_enabled", "public_cover")
+# Documented template fields with no server rule, and what a template shows until one is set.
+TEMPLATE_DEFAULTS: dict[str, Any] = {
+    "icon": None, "is_featured": False, "explanation_video": None, "kickoff_title": None,
+    "kickoff_description": None, "folderize_process": None, "tag_process": None,
+    "allow_launcher_change_name": False, "is_pinned": False, "default_folder": None,
+    "folder_changeable_by_launcher": False, "is_public_kickoff": False,
+    "dual_version_enabled": False, "public_cover": None,
+}
 
 
 class TemplateSettings(Lenient):
-    """Documented template fields with no server rule: kept and echoed back."""
+    """The pass-through fields (kept and echoed back) and the ones create and update share."""
 
-    icon: str | None = None
+    icon: str | None = Field(None, max_length=2000)
     is_featured: bool | None = None
-    explanation_video: str | None = None
+    explanation_video: str | None = Field(None, max_length=2000)
     kickoff_title: str | None = None
     kickoff_description: str | None = None
     folderize_process: Any = None
@@ -91,12 +166,13 @@ class TemplateSettings(Lenient):
     is_public_kickoff: bool | None = None
     dual_version_enabled: bool | None = None
     public_cover: Any = None
-    folder_id: str | None = Field(None, max_length=64)
-    users: list[int] | None = None
-    groups: list[str] | None = None
+    folder_id: str | None = Field(None, max_length=32)
+    users: list[UserId] | None = None
+    groups: list[GroupId] | None = None
+    owner_id: UserId | None = None
 
     def extra_settings(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in TEMPLATE_SETTINGS if getattr(self, k) is not None}
+        return {k: getattr(self, k) for k in TEMPLATE_DEFAULTS if getattr(self, k) is not None}
 
 
 class ChecklistCreate(TemplateSettings):
@@ -110,7 +186,8 @@ class ChecklistCreate(TemplateSettings):
     can_add_oot: bool = True
     auto_naming: bool = False
     default_process_name_format: str | None = Field(None, max_length=550)
-    owner_id: int | None = None
+    # Documented next to owner_id; taken as the owner when owner_id is not sent.
+    user_id: UserId | None = None
     prerun: list[CaptureCreate] = Field(default_factory=list)
 
 
@@ -134,78 +211,158 @@ class ChecklistUpdate(TemplateSettings):
     can_add_oot: bool | None = None
     auto_naming: bool | None = None
     default_process_name_format: str | None = Field(None, max_length=550)
-    owner_id: int | None = None
     prerun: list[PrerunField] | None = None
 
 
+class CloneChecklist(Lenient):
+    title: str | None = Field(None, max_length=250)
+    tenant: str | None = Field(None, max_length=64)
+
+
 class StepDeadline(Lenient):
-    value: int = Field(ge=0)
+    value: Offset
     unit: DeadlineUnit = "days"
     option: Literal["from", "prior_to"] = "from"
-    step: str | None = None
+    step: EntityId | None = None
+
+
+class Interval(Lenient):
+    """`{value, unit}`: a time relative to launch."""
+
+    value: Offset
+    unit: DeadlineUnit = "days"
+
+
+# Documented step fields with no server rule, and what a step shows until one is set.
+STEP_DEFAULTS: dict[str, Any] = {
+    "is_soft_start_date": False, "role_changes_every_time": False, "send_chromeless": False,
+    "bp_to_launch": None, "roles": [],
+}
 
 
 class StepCreate(Lenient):
+    """POST and PUT: PUT replaces the step, so absent fields take these defaults."""
+
     title: str = Field(min_length=1, max_length=600)
     summary: str | None = None
     step_type: StepType = "task"
     deadline: StepDeadline | None = None
-    assignees: list[int] = Field(default_factory=list)
-    guests: list[str] = Field(default_factory=list)
-    groups: list[str] = Field(default_factory=list)
+    assignees: list[UserId] = Field(default_factory=list)
+    guests: list[Email] = Field(default_factory=list)
+    groups: list[GroupId] = Field(default_factory=list)
     assign_run_starter: bool = True
     webhook: str | None = Field(None, max_length=2000)
     everyone_must_complete: bool = False
     can_complete_only_assignees: bool = False
     prevent_guest_comment: bool = False
-    max_assignable: int = Field(0, ge=0)
+    max_assignable: int = Field(0, ge=0, le=MAX_INT)
     top_secret: bool = False
     skip_start_process: bool = False
     allow_guest_owners: bool = False
-    start_date: dict[str, Any] | None = None
+    start_date: Interval | None = None
+    is_soft_start_date: bool | None = None
+    role_changes_every_time: bool | None = None
+    send_chromeless: bool | None = None
+    bp_to_launch: dict[str, Any] | None = None
+    roles: list[Any] | None = None
+
+    def extra_settings(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in STEP_DEFAULTS if getattr(self, k) is not None}
 
 
 STEP_RULES = ("everyone_must_complete", "can_complete_only_assignees", "prevent_guest_comment",
-              "max_assignable", "top_secret", "skip_start_process", "allow_guest_owners",
-              "start_date")
+              "max_assignable", "top_secret", "skip_start_process", "allow_guest_owners")
 
 
 class ReorderStep(Lenient):
-    position: int = Field(ge=1)
+    position: Position
 
 
 class MoveCapture(Lenient):
-    target_step_id: str = Field(min_length=1, max_length=64)
-    position: int | None = Field(None, ge=1)
+    target_step_id: EntityId
+    position: Position | None = None
 
 
 class CapturePosition(Lenient):
-    capture_id: str = Field(min_length=1, max_length=64)
-    position: int = Field(ge=1)
+    capture_id: EntityId
+    position: Position
+
+
+Operation = Literal["equals", "not_equals", "contains", "not_contains", "is_empty",
+                    "is_not_empty", "greater_than", "less_than"]
+Logic = Annotated[Literal["AND", "OR", "ALL", "ANY"], BeforeValidator(_upper)]
 
 
 class RuleCondition(Lenient):
-    conditionable_type: str = "Capture"
-    conditionable_id: str = Field(min_length=1, max_length=64)
-    operation: Literal["equals", "not_equals", "contains", "is_empty", "is_not_empty"] = "equals"
-    statement: Any = None
+    conditionable_type: Annotated[Literal["Capture", "Prerun"],
+                                  BeforeValidator(_type_name)] = "Capture"
+    conditionable_id: EntityId
+    operation: Annotated[Operation, BeforeValidator(_lower)] = "equals"
+    statement: str | int | float | bool | dict[str, Any] | None = None
+
+
+class RuleOwners(Lenient):
+    users: list[UserId] = Field(default_factory=list)
+    guests: list[Email] = Field(default_factory=list)
+    groups: list[GroupId] = Field(default_factory=list)
+
+
+VERBS = {"visibility": ("show", "hide"), "assignment": ("assign",), "deadline": ("set",)}
 
 
 class RuleAction(Lenient):
+    """`assignees` may also come flat (`users`, `guests`, `groups` on the action)."""
+
     action_type: Literal["visibility", "assignment", "deadline"]
     action_verb: Literal["show", "hide", "assign", "set"]
-    target_step_id: str = Field(min_length=1, max_length=64)
-    users: list[int] = Field(default_factory=list)
-    guests: list[str] = Field(default_factory=list)
-    groups: list[str] = Field(default_factory=list)
-    deadline: StepDeadline | None = None
+    target_step_id: EntityId
+    assignees: RuleOwners | None = None
+    users: list[UserId] = Field(default_factory=list)
+    guests: list[Email] = Field(default_factory=list)
+    groups: list[GroupId] = Field(default_factory=list)
+    deadline: Interval | None = None
+
+    @model_validator(mode="after")
+    def _verb_fits_the_type(self) -> RuleAction:
+        if self.action_verb not in VERBS[self.action_type]:
+            raise ValueError(f"A {self.action_type} action can only "
+                             f"{' or '.join(VERBS[self.action_type])}.")
+        if self.action_type == "assignment" and not any(self.owners().values()):
+            raise ValueError("An assignment action needs users, guests or groups.")
+        if self.action_type == "deadline" and self.deadline is None:
+            raise ValueError("A deadline action needs a deadline {value, unit}.")
+        return self
+
+    def owners(self) -> dict[str, list[Any]]:
+        nested = self.assignees or RuleOwners()
+        return {"users": nested.users or self.users, "guests": nested.guests or self.guests,
+                "groups": nested.groups or self.groups}
 
 
 class RuleWrite(Lenient):
+    """A rule as created; `condition_type` and `match` are accepted for `condition_logic`."""
+
     automated_alias: str = Field("", max_length=250)
-    condition_logic: Literal["AND", "OR", "and", "or", "all", "any"] = "AND"
+    condition_logic: Logic | None = None
+    condition_type: Logic | None = None
+    match: Logic | None = None
     conditions: list[RuleCondition] = Field(min_length=1)
     then_actions: list[RuleAction] = Field(min_length=1)
+
+    def logic(self) -> str:
+        chosen = self.condition_logic or self.condition_type or self.match or "AND"
+        return "OR" if chosen in ("OR", "ANY") else "AND"
+
+
+class RuleUpdate(Lenient):
+    """PUT: what is sent replaces; what is not keeps the rule's current value."""
+
+    automated_alias: str | None = Field(None, max_length=250)
+    condition_logic: Logic | None = None
+    condition_type: Logic | None = None
+    match: Logic | None = None
+    conditions: list[RuleCondition] | None = Field(None, min_length=1)
+    then_actions: list[RuleAction] | None = Field(None, min_length=1)
 
 
 class CaptureRead(BaseModel):
@@ -236,6 +393,8 @@ class CaptureRead(BaseModel):
 
 
 class StepRead(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
     id: str
     checklist_id: str
     title: str
@@ -270,10 +429,22 @@ class StepRead(BaseModel):
             summary=s.summary, step_type=s.step_type, position=s.position, deadline=s.deadline,
             assignees=s.assignees or [], guests=s.guests or [], groups=s.groups or [],
             assign_run_starter=s.assign_run_starter, webhook=s.webhook,
-            **{name: getattr(s, name) for name in STEP_RULES},
+            start_date=s.start_date, **{name: getattr(s, name) for name in STEP_RULES},
+            **{**STEP_DEFAULTS, **(s.settings or {})},
             captures=[CaptureRead.of(c) for c in captures or []],
             created_at=iso(s.created_at), last_updated=iso(s.updated_at),
         )
+
+
+@dataclass(frozen=True)
+class TemplateParts:
+    """What a template read needs besides the row, loaded for many templates at once."""
+
+    steps: dict[str, list[Step]]
+    prerun: dict[str, list[Capture]]
+    captures: dict[str, list[Capture]]
+    prerun_values: dict[str, Any]
+    runs_started: dict[str, int]
 
 
 class ChecklistRead(BaseModel):
@@ -294,27 +465,33 @@ class ChecklistRead(BaseModel):
     default_process_name_format: str | None
     created_by: int
     owner_id: int | None
+    last_updated_by: int | None
     status: str
+    is_published_state: bool = True
     steps_count: int
+    started_processes: int
+    # Inline and bare, never wrapped, whatever `with` asks for.
     prerun: list[CaptureRead]
     automated_actions: list[dict[str, Any]] = Field(default_factory=list)
     folder_id: str | None = None
     users: list[int] = Field(default_factory=list)
     groups: list[str] = Field(default_factory=list)
+    topic_tags: list[Any] = Field(default_factory=list)
+    industry_tags: list[Any] = Field(default_factory=list)
+    linked_tasks: list[Any] = Field(default_factory=list)
+    custom_fields: list[Any] = Field(default_factory=list)
+    ko_form_blueprint_id: str | None = None
+    kickoff_sharing_user_id: int | None = None
     created_at: str | None
     last_updated: str | None
     archived_at: str | None
 
     @classmethod
-    def of(
-        cls,
-        c: Checklist,
-        steps: list[Step],
-        prerun: list[Capture],
-        captures: dict[str, list[Capture]],
-        includes: Includes = Includes(),
-        prerun_values: dict[str, Any] | None = None,
-    ) -> ChecklistRead:
+    def of(cls, c: Checklist, parts: TemplateParts, includes: Includes = Includes()
+           ) -> ChecklistRead:
+        steps = parts.steps.get(c.id, [])
+        settings = {**TEMPLATE_DEFAULTS, **(c.settings or {})}
+        updated_by = settings.pop("last_updated_by", c.created_by)
         read = cls(
             id=c.id, increment_id=c.increment_id, title=c.title,
             alias=f"{slugify(c.title)}-{c.id[:6]}", summary=c.summary, type=c.type,
@@ -322,18 +499,33 @@ class ChecklistRead(BaseModel):
             can_add_oot=c.can_add_oot, auto_naming=c.auto_naming,
             default_process_name_format=c.default_process_name_format,
             created_by=c.created_by, owner_id=c.owner_id,
+            last_updated_by=updated_by,
             status="archived" if c.deleted_at else "active", steps_count=len(steps),
-            prerun=[_with_value(CaptureRead.of(p), prerun_values or {}) for p in prerun],
+            started_processes=parts.runs_started.get(c.id, 0),
+            prerun=[_with_value(CaptureRead.of(p), parts.prerun_values)
+                    for p in parts.prerun.get(c.id, [])],
             automated_actions=list(c.automated_actions or []),
             folder_id=c.folder_id, users=list(c.users or []), groups=list(c.groups or []),
-            **(c.settings or {}),
+            **settings,
             created_at=iso(c.created_at), last_updated=iso(c.updated_at),
             archived_at=iso(c.deleted_at),
         )
-        if includes.wants("steps"):
-            # Bare, as the docs' example and the SDK's get_template_with_steps read it.
-            read.steps = [StepRead.of(s, captures.get(s.id)).model_dump() for s in steps]  # type: ignore[attr-defined]
+        _add_includes(read, steps, parts.captures, includes)
         return read
+
+
+def _add_includes(read: ChecklistRead, steps: list[Step], captures: dict[str, list[Capture]],
+                  includes: Includes) -> None:
+    extra: dict[str, Any] = {}
+    if includes.wants("steps"):
+        # Bare, as the docs' example and the SDK's get_template_with_steps read it.
+        extra["steps"] = [StepRead.of(s, captures.get(s.id)).model_dump() for s in steps]
+    if includes.wants("tags"):
+        extra["tags"] = {"data": []}  # tags are not kept yet
+    if includes.wants("folder"):
+        extra["folder"] = {"data": None}
+    for key, value in extra.items():
+        setattr(read, key, value)
 
 
 def _with_value(read: CaptureRead, values: dict[str, Any]) -> CaptureRead:

@@ -1,48 +1,77 @@
-"""Template rules: who may create, step append order, the read model with its includes."""
+"""Template rules: who may edit, what a template reads like, cloning, and automation rules."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.files.blobs import commit_then_discard
 from checkrun.files.repository import FilesRepository
 from checkrun.kit.auth import Actor, require_admin, require_not_light
-from checkrun.kit.clock import now
-from checkrun.kit.errors import forbidden, invalid_field, not_found
+from checkrun.kit.clock import iso, now
+from checkrun.kit.errors import AppError, forbidden, invalid, invalid_field, not_found
 from checkrun.kit.ids import new_id
 from checkrun.kit.includes import Includes
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.text import slugify
+from checkrun.kit.validation import laravel_errors
+from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
 from checkrun.storage import BlobStore
+from checkrun.templates.automations import referenced_ids
 from checkrun.templates.models import Capture, Checklist, Step
-from checkrun.templates.repository import TemplatesRepository
+from checkrun.templates.repository import ChecklistFilters, TemplatesRepository
 from checkrun.templates.schemas import (
     CaptureCreate,
     CaptureRead,
     ChecklistCreate,
     ChecklistRead,
     ChecklistUpdate,
+    CloneChecklist,
     PrerunField,
-    StepRead,
+    RuleAction,
+    RuleCondition,
+    RuleUpdate,
+    RuleWrite,
+    TemplateParts,
 )
 from checkrun.templates.values import ValueContext, clean_values
 
+FIELD_IN_USE = "Cannot delete a form field that is being used in a rule in other steps."
+
 
 def new_capture(org_id: str, body: CaptureCreate, position: int, **owner: object) -> Capture:
-    options = [
-        {"id": opt.id or i, "text": opt.text, "value": opt.value}
-        for i, opt in enumerate(body.options, start=1)
-    ]
     return Capture(
         org_id=org_id, field_type=body.field_type, label=body.label,
         alias=slugify(body.label, 40).replace("-", "_"), guidance=body.guidance,
-        position=body.position or position, required=body.required, options=options,
-        columns=body.columns, settings=body.extra_settings(), **owner,
+        position=body.position or position, required=body.required,
+        options=body.stored_options(), columns=body.stored_columns(),
+        settings=body.extra_settings(), **owner,
     )
+
+
+def redefine(field: Capture, body: CaptureCreate, position: int) -> None:
+    """A field takes a whole new definition; its id, alias and values stay."""
+    fresh = new_capture(field.org_id, body, position)
+    for name in ("field_type", "label", "guidance", "position", "required", "options",
+                 "columns", "settings"):
+        setattr(field, name, getattr(fresh, name))
+
+
+def refuse_if_in_rule(checklist: Checklist, field_id: str) -> None:
+    if field_id in referenced_ids(checklist.automated_actions or []):
+        raise AppError(403, FIELD_IN_USE, "FIELD_IN_USE")
+
+
+async def check_members(db: AsyncSession, org_id: str, user_ids: list[int], field: str) -> None:
+    """Every id must be a member of this organization (422 names the first that is not)."""
+    known = await MembersRepository(db).existing_user_ids(org_id, user_ids)
+    for i, user_id in enumerate(user_ids):
+        if user_id not in known:
+            raise invalid_field(f"{field}.{i}", f"The selected {field} is invalid.")
 
 
 async def read_many(
@@ -55,32 +84,18 @@ async def read_many(
     captures: dict[str, list[Capture]] = {}
     if includes.wants("steps"):
         captures = await repo.captures_of_steps([s.id for group in steps.values() for s in group])
-    values = await repo.template_values([f.id for group in prerun.values() for f in group])
-    return [
-        ChecklistRead.of(c, steps.get(c.id, []), prerun.get(c.id, []), captures, includes, values)
-        for c in checklists
-    ]
-
-
-async def create_checklist(db: AsyncSession, actor: Actor, body: ChecklistCreate) -> Checklist:
-    require_not_light(actor)
-    number = await OrgsRepository(db).next_number(actor.org_id, "checklist")
-    checklist = Checklist(
-        org_id=actor.org_id, increment_id=number, title=body.title, summary=body.summary,
-        type=body.type, guidance=body.guidance, webhook=body.webhook, starred=body.starred,
-        is_public=body.is_public, can_add_oot=body.can_add_oot, auto_naming=body.auto_naming,
-        default_process_name_format=body.default_process_name_format,
-        created_by=actor.user_id, owner_id=body.owner_id or actor.user_id,
-        folder_id=body.folder_id, users=body.users or [], groups=body.groups or [],
-        settings=body.extra_settings(),
+    parts = TemplateParts(
+        steps=steps, prerun=prerun, captures=captures,
+        prerun_values=await repo.template_values([f.id for g in prerun.values() for f in g]),
+        runs_started=await repo.runs_started(ids),
     )
-    repo = TemplatesRepository(db)
-    repo.add(checklist)
-    await db.flush()
-    for i, field in enumerate(body.prerun, start=1):
-        repo.add(new_capture(actor.org_id, field, i, checklist_id=checklist.id, is_prerun=True))
-    await db.flush()
-    return checklist
+    return [ChecklistRead.of(c, parts, includes) for c in checklists]
+
+
+async def editable(db: AsyncSession, actor: Actor, checklist_id: str) -> Checklist:
+    """A live template the caller may change: light members may not."""
+    require_not_light(actor)
+    return await get_checklist(db, actor, checklist_id)
 
 
 async def get_checklist(
@@ -93,6 +108,36 @@ async def get_checklist(
     return checklist
 
 
+async def _check_people(db: AsyncSession, org_id: str, owner: tuple[str, int | None],
+                        users: list[int] | None) -> None:
+    name, user_id = owner
+    await check_members(db, org_id, [user_id] if user_id is not None else [], name)
+    await check_members(db, org_id, users or [], "users")
+
+
+async def create_checklist(db: AsyncSession, actor: Actor, body: ChecklistCreate) -> Checklist:
+    require_not_light(actor)
+    owner = ("owner_id", body.owner_id) if body.owner_id else ("user_id", body.user_id)
+    await _check_people(db, actor.org_id, owner, body.users)
+    number = await OrgsRepository(db).next_number(actor.org_id, "checklist")
+    checklist = Checklist(
+        org_id=actor.org_id, increment_id=number, title=body.title, summary=body.summary,
+        type=body.type, guidance=body.guidance, webhook=body.webhook, starred=body.starred,
+        is_public=body.is_public, can_add_oot=body.can_add_oot, auto_naming=body.auto_naming,
+        default_process_name_format=body.default_process_name_format,
+        created_by=actor.user_id, owner_id=owner[1] or actor.user_id,
+        folder_id=body.folder_id, users=body.users or [], groups=body.groups or [],
+        settings=body.extra_settings(), automated_actions=[],
+    )
+    repo = TemplatesRepository(db)
+    repo.add(checklist)
+    await db.flush()
+    for i, field in enumerate(body.prerun, start=1):
+        repo.add(new_capture(actor.org_id, field, i, checklist_id=checklist.id, is_prerun=True))
+    await db.flush()
+    return checklist
+
+
 UPDATABLE = ("title", "type", "summary", "guidance", "webhook", "starred", "is_public",
              "can_add_oot", "auto_naming", "default_process_name_format", "owner_id",
              "folder_id", "users", "groups")
@@ -101,13 +146,15 @@ UPDATABLE = ("title", "type", "summary", "guidance", "webhook", "starred", "is_p
 async def update_checklist(
     db: AsyncSession, actor: Actor, checklist_id: str, body: ChecklistUpdate, api_base: str
 ) -> Checklist:
-    require_not_light(actor)
-    checklist = await get_checklist(db, actor, checklist_id)
+    """Sent fields replace (`users` and `groups` whole); fields not sent are kept."""
+    checklist = await editable(db, actor, checklist_id)
+    await _check_people(db, actor.org_id, ("owner_id", body.owner_id), body.users)
     for name in UPDATABLE:
         value = getattr(body, name)
         if value is not None:
             setattr(checklist, name, value)
-    checklist.settings = {**(checklist.settings or {}), **body.extra_settings()}
+    checklist.settings = {**(checklist.settings or {}), **body.extra_settings(),
+                          "last_updated_by": actor.user_id}
     checklist.updated_at = now()
     if body.prerun is not None:
         await _replace_prerun(db, actor, checklist, body.prerun, api_base)
@@ -119,7 +166,8 @@ async def _replace_prerun(
     db: AsyncSession, actor: Actor, checklist: Checklist, fields: list[PrerunField],
     api_base: str,
 ) -> None:
-    """The sent array is the whole kick-off form: fields left out are removed."""
+    """The sent array is the whole kick-off form: fields left out are removed, unless a rule
+    uses them (403, as deleting that field alone would be)."""
     repo = TemplatesRepository(db)
     existing = {f.id: f for f in (await repo.prerun_of([checklist.id])).get(checklist.id, [])}
     kept: list[Capture] = []
@@ -130,21 +178,18 @@ async def _replace_prerun(
                                 is_prerun=True)
             repo.add(field)
         else:
-            _redefine(field, sent, position)
+            redefine(field, sent, position)
         kept.append(field)
-    await repo.delete_captures([i for i in existing if i not in {f.id for f in kept}])
+    dropped = [i for i in existing if i not in {f.id for f in kept}]
+    for field_id in dropped:
+        refuse_if_in_rule(checklist, field_id)
+    await repo.delete_captures(dropped)
     await db.flush()
     given = {f.id: sent.value for f, sent in zip(kept, fields, strict=True)
              if "value" in sent.model_fields_set}
     ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
     for capture_id, value in (await clean_values(ctx, kept, given, "prerun")).items():
         await repo.set_template_value(capture_id, value)
-
-
-def _redefine(field: Capture, sent: CaptureCreate, position: int) -> None:
-    fresh = new_capture(field.org_id, sent, position)
-    for name in ("field_type", "label", "guidance", "position", "required", "options", "columns"):
-        setattr(field, name, getattr(fresh, name))
 
 
 async def archive_checklist(db: AsyncSession, actor: Actor, checklist_id: str) -> Checklist:
@@ -181,35 +226,23 @@ async def purge_checklist(
     await commit_then_discard(db, store, keys)
 
 
-async def create_capture(
-    db: AsyncSession, actor: Actor, checklist_id: str, step_id: str, body: CaptureCreate
-) -> CaptureRead:
-    require_not_light(actor)
-    checklist = await get_checklist(db, actor, checklist_id)
-    repo = TemplatesRepository(db)
-    step = await repo.step(checklist.id, step_id)
-    if step is None:
-        raise not_found()
-    position = len((await repo.captures_of_steps([step.id])).get(step.id, [])) + 1
-    capture = new_capture(actor.org_id, body, position, step_id=step.id)
-    repo.add(capture)
-    await db.flush()
-    return CaptureRead.of(capture)
-
-
-async def list_steps(db: AsyncSession, actor: Actor, checklist_id: str) -> list[StepRead]:
-    checklist = await get_checklist(db, actor, checklist_id)
-    repo = TemplatesRepository(db)
-    steps = (await repo.steps_of([checklist.id])).get(checklist.id, [])
-    captures = await repo.captures_of_steps([s.id for s in steps])
-    return [StepRead.of(s, captures.get(s.id)) for s in steps]
+def checklist_filters(
+    q: str | None = None, archived: str | None = None, sort_by: str | None = None,
+    sort: str | None = None, type: str | None = None, starred: str | None = None,
+    owner_id: str | None = None, folder: str | None = None, tag: str | None = None,
+) -> ChecklistFilters:
+    """The documented list query parameters (a FastAPI dependency: names are the API's)."""
+    flag = {"true": True, "1": True, "false": False, "0": False}.get((starred or "").lower())
+    owner = int(owner_id) if owner_id and owner_id.isdigit() and len(owner_id) < 10 else None
+    return ChecklistFilters(q=q, archived=archived, sort=sort_by or sort, type=type,
+                            starred=flag, owner_id=owner, folder=folder, tag=bool(tag))
 
 
 async def list_checklists(
-    db: AsyncSession, actor: Actor, page: PageParams, q: str | None, archived: str | None,
+    db: AsyncSession, actor: Actor, page: PageParams, filters: ChecklistFilters,
     includes: Includes,
 ) -> tuple[list[ChecklistRead], int]:
-    rows, total = await TemplatesRepository(db).search(actor.org_id, page, q, archived)
+    rows, total = await TemplatesRepository(db).search(actor.org_id, page, filters)
     return await read_many(db, rows, includes), total
 
 
@@ -229,21 +262,32 @@ async def form_fields(db: AsyncSession, actor: Actor, checklist_id: str) -> dict
 
 
 async def clone_checklist(
-    db: AsyncSession, actor: Actor, checklist_id: str, title: str | None, tenant: str | None
+    db: AsyncSession, actor: Actor, checklist_id: str, body: CloneChecklist
 ) -> Checklist:
     """A copy with new ids everywhere; rules and deadline anchors follow the new ids."""
     require_not_light(actor)
-    if tenant and tenant != actor.org_id:
+    if body.tenant and body.tenant != actor.org_id:
         raise forbidden("Templates can only be cloned within this organization.")
     source = await get_checklist(db, actor, checklist_id)
     repo = TemplatesRepository(db)
     copy = Checklist(**{c.key: getattr(source, c.key) for c in Checklist.__table__.columns
                         if c.key not in ("id", "increment_id", "created_at", "updated_at")})
-    copy.id, copy.title = new_id(), title or f"{source.title} (copy)"
+    copy.id = new_id()
+    copy.title = (body.title or "").strip() or f"{source.title} (copy)"[:250]
     copy.increment_id = await OrgsRepository(db).next_number(actor.org_id, "checklist")
     copy.created_by = actor.user_id
+    copy.settings = {k: v for k, v in (source.settings or {}).items() if k != "last_updated_by"}
     repo.add(copy)
     await db.flush()
+    ids = await _copy_parts(repo, source, copy)
+    _remap(copy, ids, (await repo.steps_of([copy.id])).get(copy.id, []))
+    await db.flush()
+    return copy
+
+
+async def _copy_parts(repo: TemplatesRepository, source: Checklist, copy: Checklist
+                      ) -> dict[str, str]:
+    """Steps, their fields and the kick-off fields; answers old id -> new id."""
     ids: dict[str, str] = {}
     steps = (await repo.steps_of([source.id])).get(source.id, [])
     captures = await repo.captures_of_steps([s.id for s in steps])
@@ -251,7 +295,7 @@ async def clone_checklist(
     for step in steps:
         ids[step.id] = (new_step := copy_step(step, copy.id, step.position)).id
         repo.add(new_step)
-    await db.flush()  # steps first: the copied fields point at them
+    await repo.db.flush()  # steps first: the copied fields point at them
     for step in steps:
         for capture in captures.get(step.id, []):
             ids[capture.id] = (added := copy_capture(capture, step_id=ids[step.id])).id
@@ -259,10 +303,8 @@ async def clone_checklist(
     for field in prerun:
         ids[field.id] = (added := copy_capture(field, checklist_id=copy.id)).id
         repo.add(added)
-    await db.flush()
-    _remap(copy, ids, await _steps_of(repo, copy.id))
-    await db.flush()
-    return copy
+    await repo.db.flush()
+    return ids
 
 
 def copy_step(step: Step, checklist_id: str, position: int) -> Step:
@@ -278,16 +320,119 @@ def copy_capture(capture: Capture, **owner: Any) -> Capture:
     return Capture(id=new_id(), **fields, **owner)
 
 
-async def _steps_of(repo: TemplatesRepository, checklist_id: str) -> list[Step]:
-    return (await repo.steps_of([checklist_id])).get(checklist_id, [])
-
-
 def _remap(copy: Checklist, ids: dict[str, str], steps: list[Step]) -> None:
+    # Ids are 32-hex and unique, so a textual swap over the rule JSON is exact.
     text = json.dumps(copy.automated_actions or [])
     for old, new in ids.items():
         text = text.replace(old, new)
-    copy.automated_actions = [{**rule, "id": new_id()} for rule in json.loads(text)]
+    copy.automated_actions = [_fresh_ids(rule) for rule in json.loads(text)]
     for step in steps:
         anchor = (step.deadline or {}).get("step")
         if anchor in ids:
             step.deadline = {**(step.deadline or {}), "step": ids[anchor]}
+
+
+def _fresh_ids(rule: dict[str, Any]) -> dict[str, Any]:
+    return {**rule, "id": new_id(),
+            "conditions": [{**c, "id": new_id()} for c in rule.get("conditions") or []],
+            "then_actions": [{**a, "id": new_id()} for a in rule.get("then_actions") or []]}
+
+
+# Automation rules: kept inline on the template (there is no GET route for one rule).
+
+async def _check_rule(db: AsyncSession, actor: Actor, checklist: Checklist, body: RuleWrite
+                      ) -> dict[str, str]:
+    """Referenced fields and steps must belong to this template (422); answers each field's
+    kind, `Prerun` or `Capture`, by id."""
+    repo = TemplatesRepository(db)
+    steps = {s.id for s in (await repo.steps_of([checklist.id])).get(checklist.id, [])}
+    kinds = {f.id: "Prerun" for f in (await repo.prerun_of([checklist.id])).get(checklist.id, [])}
+    for group in (await repo.captures_of_steps(list(steps))).values():
+        kinds |= {c.id: "Capture" for c in group}
+    errors: dict[str, list[str]] = {}
+    for i, condition in enumerate(body.conditions):
+        if condition.conditionable_id not in kinds:
+            errors[f"conditions.{i}.conditionable_id"] = ["No such form field in this template."]
+    for i, action in enumerate(body.then_actions):
+        if action.target_step_id not in steps:
+            errors[f"then_actions.{i}.target_step_id"] = ["No such step in this template."]
+        await check_members(db, actor.org_id, action.owners()["users"],
+                            f"then_actions.{i}.assignees.users")
+    if errors:
+        raise invalid(errors)
+    return kinds
+
+
+def _stored_condition(condition: RuleCondition, position: int, kind: str) -> dict[str, Any]:
+    return {"id": new_id(), **condition.model_dump(mode="json"), "conditionable_type": kind,
+            "position": position}
+
+
+def _stored_action(action: RuleAction, position: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": new_id(), "action_type": action.action_type,
+                           "action_verb": action.action_verb,
+                           "target_step_id": action.target_step_id, "position": position}
+    if action.action_type == "assignment":
+        out["assignees"] = action.owners()
+    if action.action_type == "deadline" and action.deadline is not None:
+        out["deadline"] = action.deadline.model_dump()
+    return out
+
+
+def _stored_rule(rule_id: str, body: RuleWrite, kinds: dict[str, str],
+                 created_at: str | None) -> dict[str, Any]:
+    stamp = iso(now())
+    return {
+        "id": rule_id, "automated_alias": body.automated_alias,
+        "condition_logic": body.logic(),
+        "conditions": [_stored_condition(c, i, kinds[c.conditionable_id])
+                       for i, c in enumerate(body.conditions, start=1)],
+        "then_actions": [_stored_action(a, i) for i, a in enumerate(body.then_actions, start=1)],
+        "created_at": created_at or stamp, "last_updated": stamp,
+    }
+
+
+async def create_rule(
+    db: AsyncSession, actor: Actor, checklist_id: str, body: RuleWrite
+) -> dict[str, Any]:
+    checklist = await editable(db, actor, checklist_id)
+    rule = _stored_rule(new_id(), body, await _check_rule(db, actor, checklist, body), None)
+    checklist.automated_actions = [*(checklist.automated_actions or []), rule]
+    await db.flush()
+    return rule
+
+
+def _merged(current: dict[str, Any], body: RuleUpdate) -> RuleWrite:
+    sent = body.model_dump(exclude_unset=True)
+    base = {k: current.get(k) for k in ("automated_alias", "conditions", "then_actions")}
+    if not {"condition_logic", "condition_type", "match"} & sent.keys():
+        base["condition_logic"] = current.get("condition_logic")
+    try:
+        return RuleWrite.model_validate({**base, **sent})
+    except ValidationError as exc:
+        raise invalid(laravel_errors(exc.errors())) from None
+
+
+async def update_rule(
+    db: AsyncSession, actor: Actor, checklist_id: str, rule_id: str, body: RuleUpdate
+) -> dict[str, Any]:
+    checklist = await editable(db, actor, checklist_id)
+    rules = list(checklist.automated_actions or [])
+    index = next((i for i, r in enumerate(rules) if r.get("id") == rule_id), None)
+    if index is None:
+        raise not_found()
+    merged = _merged(rules[index], body)
+    kinds = await _check_rule(db, actor, checklist, merged)
+    rules[index] = _stored_rule(rule_id, merged, kinds, rules[index].get("created_at"))
+    checklist.automated_actions = rules
+    await db.flush()
+    return rules[index]
+
+
+async def delete_rule(db: AsyncSession, actor: Actor, checklist_id: str, rule_id: str) -> None:
+    checklist = await editable(db, actor, checklist_id)
+    rules = [r for r in checklist.automated_actions or [] if r.get("id") != rule_id]
+    if len(rules) == len(checklist.automated_actions or []):
+        raise not_found()
+    checklist.automated_actions = rules
+    await db.flush()

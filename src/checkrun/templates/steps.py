@@ -1,16 +1,15 @@
-"""Step and form-field rules: append order, contiguous positions, assignee checks, and the
-dependencies (rules, deadline anchors) that make a step or field undeletable."""
+"""Step and form-field rules: append order, contiguous positions, assignee and deadline checks,
+and the dependencies (rules, deadline anchors) that make a step or field undeletable."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from checkrun.kit.auth import Actor, require_not_light
+from checkrun.kit.auth import Actor
 from checkrun.kit.errors import AppError, invalid_field, not_found
+from checkrun.kit.pagination import PageParams
 from checkrun.kit.text import slugify
-from checkrun.members.repository import MembersRepository
+from checkrun.templates.automations import referenced_ids
 from checkrun.templates.models import Capture, Checklist, Step
 from checkrun.templates.repository import TemplatesRepository
 from checkrun.templates.schemas import (
@@ -22,12 +21,16 @@ from checkrun.templates.schemas import (
     StepCreate,
     StepRead,
 )
-from checkrun.templates.service import copy_capture, copy_step, get_checklist, new_capture
-
-
-async def _editable(db: AsyncSession, actor: Actor, checklist_id: str) -> Checklist:
-    require_not_light(actor)
-    return await get_checklist(db, actor, checklist_id)
+from checkrun.templates.service import (
+    check_members,
+    copy_capture,
+    copy_step,
+    editable,
+    get_checklist,
+    new_capture,
+    redefine,
+    refuse_if_in_rule,
+)
 
 
 async def _step(db: AsyncSession, checklist: Checklist, step_id: str) -> Step:
@@ -37,11 +40,15 @@ async def _step(db: AsyncSession, checklist: Checklist, step_id: str) -> Step:
     return step
 
 
-async def _check_assignees(db: AsyncSession, actor: Actor, body: StepCreate) -> None:
-    known = await MembersRepository(db).existing_user_ids(actor.org_id, body.assignees)
-    for i, user_id in enumerate(body.assignees):
-        if user_id not in known:
-            raise invalid_field(f"assignees.{i}", "The selected assignees is invalid.")
+async def _check_step(db: AsyncSession, actor: Actor, checklist: Checklist, body: StepCreate,
+                      step_id: str | None = None) -> None:
+    """Assignees must be members; a deadline may count from another step of this template."""
+    await check_members(db, actor.org_id, body.assignees, "assignees")
+    anchor = body.deadline.step if body.deadline else None
+    if anchor is None:
+        return
+    if anchor == step_id or await TemplatesRepository(db).step(checklist.id, anchor) is None:
+        raise invalid_field("deadline.step", "The selected deadline step is invalid.")
 
 
 def _apply(step: Step, body: StepCreate) -> None:
@@ -50,8 +57,10 @@ def _apply(step: Step, body: StepCreate) -> None:
     step.deadline = body.deadline.model_dump() if body.deadline else None
     step.assignees, step.guests, step.groups = body.assignees, body.guests, body.groups
     step.assign_run_starter, step.webhook = body.assign_run_starter, body.webhook
+    step.start_date = body.start_date.model_dump() if body.start_date else None
     for name in STEP_RULES:
         setattr(step, name, getattr(body, name))
+    step.settings = body.extra_settings()
 
 
 async def read_step(db: AsyncSession, step: Step) -> StepRead:
@@ -62,8 +71,9 @@ async def read_step(db: AsyncSession, step: Step) -> StepRead:
 async def create_step(
     db: AsyncSession, actor: Actor, checklist_id: str, body: StepCreate
 ) -> StepRead:
-    checklist = await _editable(db, actor, checklist_id)
-    await _check_assignees(db, actor, body)
+    """Always appended: a sent position is ignored, as Tallyfy does."""
+    checklist = await editable(db, actor, checklist_id)
+    await _check_step(db, actor, checklist, body)
     repo = TemplatesRepository(db)
     step = Step(checklist_id=checklist.id, alias=slugify(body.title, 40),
                 position=await repo.next_step_position(checklist.id))
@@ -71,6 +81,16 @@ async def create_step(
     repo.add(step)
     await db.flush()
     return StepRead.of(step)
+
+
+async def list_steps(
+    db: AsyncSession, actor: Actor, checklist_id: str, page: PageParams
+) -> tuple[list[StepRead], int]:
+    checklist = await get_checklist(db, actor, checklist_id)
+    repo = TemplatesRepository(db)
+    steps, total = await repo.steps_page(checklist.id, page)
+    captures = await repo.captures_of_steps([s.id for s in steps])
+    return [StepRead.of(s, captures.get(s.id)) for s in steps], total
 
 
 async def get_step(db: AsyncSession, actor: Actor, checklist_id: str, step_id: str) -> StepRead:
@@ -81,36 +101,31 @@ async def get_step(db: AsyncSession, actor: Actor, checklist_id: str, step_id: s
 async def update_step(
     db: AsyncSession, actor: Actor, checklist_id: str, step_id: str, body: StepCreate
 ) -> StepRead:
-    checklist = await _editable(db, actor, checklist_id)
+    checklist = await editable(db, actor, checklist_id)
     step = await _step(db, checklist, step_id)
-    await _check_assignees(db, actor, body)
+    await _check_step(db, actor, checklist, body, step.id)
     _apply(step, body)
     await db.flush()
     return await read_step(db, step)
 
 
-def _rule_targets(rules: list[dict[str, Any]]) -> set[str]:
-    """Every step or field id a rule reads or acts on."""
-    ids: set[str] = set()
-    for rule in rules:
-        ids |= {str(c.get("conditionable_id")) for c in rule.get("conditions", [])}
-        ids |= {str(a.get("target_step_id")) for a in rule.get("then_actions", [])}
-    return ids
+def _in_use(message: str) -> AppError:
+    return AppError(422, message, "STEP_IN_USE")
 
 
 async def delete_step(db: AsyncSession, actor: Actor, checklist_id: str, step_id: str) -> None:
-    checklist = await _editable(db, actor, checklist_id)
+    """Refused while a rule reads or targets the step (or one of its fields), or another
+    step's deadline counts from it."""
+    checklist = await editable(db, actor, checklist_id)
     step = await _step(db, checklist, step_id)
     repo = TemplatesRepository(db)
     steps = (await repo.steps_of([checklist.id]))[checklist.id]
     captures = await repo.captures_of_steps([step.id])
-    used = _rule_targets(checklist.automated_actions or [])
+    used = referenced_ids(checklist.automated_actions or [])
     if step.id in used or {c.id for c in captures.get(step.id, [])} & used:
-        raise AppError(422, "This step is used by an automation rule; change the rule first.",
-                       "STEP_IN_USE")
+        raise _in_use("This step is used by an automation rule; change the rule first.")
     if any((s.deadline or {}).get("step") == step.id for s in steps if s.id != step.id):
-        raise AppError(422, "Another step's deadline is relative to this step; change it first.",
-                       "STEP_IN_USE")
+        raise _in_use("Another step's deadline is relative to this step; change it first.")
     await repo.delete_step(step.id)
     await _renumber(db, [s for s in steps if s.id != step.id])
 
@@ -124,7 +139,8 @@ async def _renumber(db: AsyncSession, steps: list[Step]) -> None:
 async def reorder_step(
     db: AsyncSession, actor: Actor, checklist_id: str, step_id: str, position: int
 ) -> StepRead:
-    checklist = await _editable(db, actor, checklist_id)
+    """The step moves to `position` (1-based; past the end means last); the others shift."""
+    checklist = await editable(db, actor, checklist_id)
     step = await _step(db, checklist, step_id)
     others = [s for s in (await TemplatesRepository(db).steps_of([checklist.id]))[checklist.id]
               if s.id != step.id]
@@ -134,7 +150,8 @@ async def reorder_step(
 
 
 async def clone_step(db: AsyncSession, actor: Actor, checklist_id: str, step_id: str) -> StepRead:
-    checklist = await _editable(db, actor, checklist_id)
+    """A copy at the end, with copies of its fields; rules are not copied."""
+    checklist = await editable(db, actor, checklist_id)
     step = await _step(db, checklist, step_id)
     repo = TemplatesRepository(db)
     copy = copy_step(step, checklist.id, await repo.next_step_position(checklist.id))
@@ -146,12 +163,27 @@ async def clone_step(db: AsyncSession, actor: Actor, checklist_id: str, step_id:
     return await read_step(db, copy)
 
 
+async def _captures(db: AsyncSession, step: Step) -> list[Capture]:
+    return (await TemplatesRepository(db).captures_of_steps([step.id])).get(step.id, [])
+
+
 async def _capture(db: AsyncSession, step: Step, capture_id: str) -> Capture:
-    capture = (await TemplatesRepository(db).captures_of_steps([step.id])).get(step.id, [])
-    found = next((c for c in capture if c.id == capture_id), None)
+    found = next((c for c in await _captures(db, step) if c.id == capture_id), None)
     if found is None:
         raise not_found()
     return found
+
+
+async def create_capture(
+    db: AsyncSession, actor: Actor, checklist_id: str, step_id: str, body: CaptureCreate
+) -> CaptureRead:
+    checklist = await editable(db, actor, checklist_id)
+    step = await _step(db, checklist, step_id)
+    capture = new_capture(actor.org_id, body, len(await _captures(db, step)) + 1,
+                          step_id=step.id)
+    TemplatesRepository(db).add(capture)
+    await db.flush()
+    return CaptureRead.of(capture)
 
 
 async def get_capture(
@@ -166,37 +198,27 @@ async def update_capture(
     db: AsyncSession, actor: Actor, checklist_id: str, step_id: str, capture_id: str,
     body: CaptureCreate,
 ) -> CaptureRead:
-    checklist = await _editable(db, actor, checklist_id)
+    checklist = await editable(db, actor, checklist_id)
     capture = await _capture(db, await _step(db, checklist, step_id), capture_id)
-    fresh = new_capture(capture.org_id, body, capture.position)
-    for name in ("field_type", "label", "guidance", "position", "required", "options",
-                 "columns", "settings"):
-        setattr(capture, name, getattr(fresh, name))
+    redefine(capture, body, capture.position)
     await db.flush()
     return CaptureRead.of(capture)
-
-
-def refuse_if_in_rule(checklist: Checklist, capture_id: str) -> None:
-    if capture_id in _rule_targets(checklist.automated_actions or []):
-        raise AppError(403, "Cannot delete a form field that is being used in a rule in other "
-                       "steps.", "FIELD_IN_USE")
 
 
 async def delete_capture(
     db: AsyncSession, actor: Actor, checklist_id: str, step_id: str, capture_id: str
 ) -> None:
-    checklist = await _editable(db, actor, checklist_id)
+    """Its collected values go with it; refused (403) while a rule reads it."""
+    checklist = await editable(db, actor, checklist_id)
     step = await _step(db, checklist, step_id)
     capture = await _capture(db, step, capture_id)
     refuse_if_in_rule(checklist, capture.id)
-    repo = TemplatesRepository(db)
-    await repo.delete_captures([capture.id])
+    await TemplatesRepository(db).delete_captures([capture.id])
     await _renumber_captures(db, step)
 
 
 async def _renumber_captures(db: AsyncSession, step: Step) -> None:
-    captures = (await TemplatesRepository(db).captures_of_steps([step.id])).get(step.id, [])
-    for position, capture in enumerate(captures, start=1):
+    for position, capture in enumerate(await _captures(db, step), start=1):
         capture.position = position
     await db.flush()
 
@@ -205,26 +227,27 @@ async def move_capture(
     db: AsyncSession, actor: Actor, checklist_id: str, step_id: str, capture_id: str,
     body: MoveCapture,
 ) -> CaptureRead:
-    checklist = await _editable(db, actor, checklist_id)
+    checklist = await editable(db, actor, checklist_id)
     source = await _step(db, checklist, step_id)
     target = await _step(db, checklist, body.target_step_id)
     capture = await _capture(db, source, capture_id)
+    others = [c for c in await _captures(db, target) if c.id != capture.id]
     capture.step_id = target.id
-    capture.position = body.position or 10_000
+    others.insert(min(body.position or len(others) + 1, len(others) + 1) - 1, capture)
+    for position, item in enumerate(others, start=1):
+        item.position = position
     await db.flush()
     await _renumber_captures(db, source)
-    await _renumber_captures(db, target)
     return CaptureRead.of(capture)
 
 
 async def place_capture(
     db: AsyncSession, actor: Actor, checklist_id: str, step_id: str, body: CapturePosition
 ) -> list[CaptureRead]:
-    checklist = await _editable(db, actor, checklist_id)
+    checklist = await editable(db, actor, checklist_id)
     step = await _step(db, checklist, step_id)
     capture = await _capture(db, step, body.capture_id)
-    others = [c for c in (await TemplatesRepository(db).captures_of_steps([step.id]))[step.id]
-              if c.id != capture.id]
+    others = [c for c in await _captures(db, step) if c.id != capture.id]
     others.insert(min(body.position, len(others) + 1) - 1, capture)
     for position, item in enumerate(others, start=1):
         item.position = position
@@ -235,7 +258,8 @@ async def place_capture(
 async def delete_prerun(
     db: AsyncSession, actor: Actor, checklist_id: str, prerun_id: str
 ) -> None:
-    checklist = await _editable(db, actor, checklist_id)
+    """A kick-off field; its values in runs go with it. Refused (403) while a rule reads it."""
+    checklist = await editable(db, actor, checklist_id)
     repo = TemplatesRepository(db)
     fields = (await repo.prerun_of([checklist.id])).get(checklist.id, [])
     if prerun_id not in {f.id for f in fields}:

@@ -10,12 +10,13 @@ from fastapi.responses import JSONResponse, Response
 from checkrun.kit import responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
-from checkrun.templates import automations, service, steps
+from checkrun.templates import service, steps
 from checkrun.templates.schemas import (
     CaptureCreate,
     CapturePosition,
     MoveCapture,
     ReorderStep,
+    RuleUpdate,
     RuleWrite,
     StepCreate,
 )
@@ -40,9 +41,8 @@ async def list_steps(
     request: Request, db: Db, actor: CurrentActor, checklist_id: str,
     page: Annotated[PageParams, Depends(page_params(10))],
 ) -> JSONResponse:
-    every = await service.list_steps(db, actor, checklist_id)
-    shown = every[page.offset:page.offset + page.per_page]
-    return responses.listing(shown, pagination_meta(request, page, len(every), len(shown)))
+    shown, total = await steps.list_steps(db, actor, checklist_id, page)
+    return responses.listing(shown, pagination_meta(request, page, total, len(shown)))
 
 
 @router.get(STEP)
@@ -86,7 +86,7 @@ async def reorder_step(db: Db, actor: CurrentActor, checklist_id: str, step_id: 
 @router.post(STEP + "/captures", status_code=201)
 async def create_capture(db: Db, actor: CurrentActor, checklist_id: str, step_id: str,
                          body: CaptureCreate) -> JSONResponse:
-    capture = await service.create_capture(db, actor, checklist_id, step_id, body)
+    capture = await steps.create_capture(db, actor, checklist_id, step_id, body)
     await db.commit()
     return responses.item(capture, status=201)
 
@@ -140,15 +140,15 @@ async def delete_prerun(db: Db, actor: CurrentActor, checklist_id: str, prerun_i
 @router.post(CHECKLIST + "/automated-actions", status_code=201)
 async def create_rule(db: Db, actor: CurrentActor, checklist_id: str, body: RuleWrite
                       ) -> JSONResponse:
-    rule = await automations.create_rule(db, actor, checklist_id, body)
+    rule = await service.create_rule(db, actor, checklist_id, body)
     await db.commit()
     return responses.item(rule, status=201)
 
 
 @router.put(RULE)
 async def update_rule(db: Db, actor: CurrentActor, checklist_id: str, rule_id: str,
-                      body: RuleWrite) -> JSONResponse:
-    rule = await automations.update_rule(db, actor, checklist_id, rule_id, body)
+                      body: RuleUpdate) -> JSONResponse:
+    rule = await service.update_rule(db, actor, checklist_id, rule_id, body)
     await db.commit()
     return responses.item(rule)
 
@@ -156,6 +156,6 @@ async def update_rule(db: Db, actor: CurrentActor, checklist_id: str, rule_id: s
 @router.delete(RULE)
 async def delete_rule(db: Db, actor: CurrentActor, checklist_id: str, rule_id: str
                       ) -> Response:
-    await automations.delete_rule(db, actor, checklist_id, rule_id)
+    await service.delete_rule(db, actor, checklist_id, rule_id)
     await db.commit()
     return responses.empty(204)

@@ -1,7 +1,9 @@
 """Live checkrun servers (SQLite and PostgreSQL) on free loopback ports, and clients for them.
 
-Every test that uses `server` runs once per database. Tests isolate by organization: each gets a
-fresh org (`org` fixture), which also exercises tenancy on every call.
+Every test that uses `server` runs once per database, with files on the local store. Tests that
+use `files_server` (every test under tests/files/, through its `org`) run once per database and
+store: local files and a real S3-compatible server (moto). Tests isolate by organization: each
+gets a fresh org (`org` fixture), which also exercises tenancy on every call.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +27,14 @@ import httpx
 import pytest
 import uvicorn
 from moto.server import ThreadedMotoServer
+from sqlalchemy import text
 
 from checkrun import migrate
 from checkrun.app import create_app
 from checkrun.config import Settings
 from checkrun.db import make_engine, make_sessionmaker
 from checkrun.members.service import Bootstrap, create_organization
-from checkrun.storage import make_store
+from checkrun.storage import BlobStore, make_store
 
 PG_ADMIN_URL = os.environ.get("CHECKRUN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("CHECKRUN_REQUIRE_POSTGRES") == "1"
@@ -101,14 +106,37 @@ class LiveServer:
 
         return asyncio.run(work())
 
+    @cached_property
+    def store(self) -> BlobStore:
+        return make_store(self.settings.resolved_storage_url, self.settings.s3_endpoint_url)
+
     def stored_keys(self) -> set[str]:
         """Every key in this server's blob store, whichever store it is."""
-        store = make_store(self.settings.resolved_storage_url, self.settings.s3_endpoint_url)
 
         async def keys() -> set[str]:
-            return {key async for key, _ in store.keys()}
+            return {key async for key, _ in self.store.keys()}
 
         return asyncio.run(keys())
+
+    def has_bytes(self, org_id: str, asset_id: str) -> bool:
+        return asyncio.run(self.store.exists(f"{org_id}/{asset_id}"))
+
+    def incomplete_uploads(self) -> list[str]:
+        """Uploads in flight or abandoned: temporary files, or open S3 multipart uploads."""
+        return asyncio.run(self.store.incomplete(datetime.now(UTC) + timedelta(days=1)))
+
+    def execute(self, sql: str) -> None:
+        """One statement on the server's database (for what HTTP can't arrange)."""
+
+        async def work() -> None:
+            engine = make_engine(self.settings.resolved_database_url)
+            try:
+                async with engine.begin() as conn:
+                    await conn.execute(text(sql))
+            finally:
+                await engine.dispose()
+
+        asyncio.run(work())
 
     def client(self, token: str | None, prefix: str = "/api", **headers: str) -> httpx.Client:
         merged = dict(CLIENT_HEADERS)
@@ -158,16 +186,18 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """A real S3-compatible HTTP server (moto's server mode) on a loopback port."""
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        moto.stop()
+    with pytest.MonkeyPatch.context() as env:
+        # boto3 wants credentials and a region even for moto; the endpoint goes in Settings.
+        env.setenv("AWS_ACCESS_KEY_ID", "test")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "test")
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        port = free_port()
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        moto.start()
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            moto.stop()
 
 
 def new_bucket(endpoint: str) -> str:
@@ -176,13 +206,26 @@ def new_bucket(endpoint: str) -> str:
     return bucket
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def s3_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-              s3_endpoint: str) -> Iterator[LiveServer]:
-    """A live server whose files live in an S3 bucket, on each database."""
-    url = f"s3://{new_bucket(s3_endpoint)}/files"
-    with live_server(request.param, tmp_path_factory.mktemp(f"s3-{request.param}"),
-                     storage_url=url, s3_endpoint_url=s3_endpoint) as live:
+STORE_COMBOS = ["sqlite-local", "postgresql-local", "sqlite-s3", "postgresql-s3"]
+
+
+@contextmanager
+def combo_server(request: pytest.FixtureRequest, data_dir: Path, **overrides: Any
+                 ) -> Iterator[LiveServer]:
+    """A live server for `request.param`, a "<database>-<store>" combination."""
+    backend, store = request.param.split("-")
+    if store == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        overrides |= {"storage_url": f"s3://{new_bucket(endpoint)}/files",
+                      "s3_endpoint_url": endpoint}
+    with live_server(backend, data_dir, **overrides) as live:
+        yield live
+
+
+@pytest.fixture(scope="session", params=STORE_COMBOS)
+def files_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[LiveServer]:
+    with combo_server(request, tmp_path_factory.mktemp(f"files-{request.param}")) as live:
         yield live
 
 
@@ -227,7 +270,7 @@ def org(server: LiveServer) -> Iterator[Org]:
 
 
 @pytest.fixture
-def s3_org(s3_server: LiveServer) -> Iterator[Org]:
-    """A fresh organization on a server that keeps files in S3."""
-    with new_org(s3_server) as made:
+def files_org(files_server: LiveServer) -> Iterator[Org]:
+    """A fresh organization on each database and store."""
+    with new_org(files_server) as made:
         yield made

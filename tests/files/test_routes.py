@@ -1,16 +1,17 @@
-"""Files: upload, metadata, inline view, download and permanent delete (§2.11, seed pages)."""
+"""Files: upload, metadata, inline view, ranges, download, archive and permanent delete (§2.11,
+§3.6, §4.18, seed pages), on each database and store."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
 
-from checkrun.config import Settings
-from tests.conftest import Org, _start
-from tests.support.factories import checklist, ok, one_off_task, run, upload
+from tests.conftest import Org
+from tests.support.factories import checklist, ok, one_off_task, run, run_upload, upload
 
 NOT_FOUND = {"error": True, "message": "Resource not found", "code": "RESOURCE_NOT_FOUND"}
 
@@ -26,8 +27,9 @@ def task_file(org: Org, content: bytes = b"hello world", filename: str = "notes.
 
 
 def stored(org: Org) -> set[str]:
-    folder = org.server.files_dir / org.id
-    return {p.name for p in folder.iterdir()} if folder.exists() else set()
+    """Ids of the assets whose bytes this org has in the store."""
+    prefix = org.id + "/"
+    return {k.removeprefix(prefix) for k in org.server.stored_keys() if k.startswith(prefix)}
 
 
 def filename_star(disposition: str) -> str:
@@ -141,6 +143,16 @@ def test_disallowed_extension_is_422(org: Org, filename: str) -> None:
     assert stored(org) == set()
 
 
+@pytest.mark.parametrize("field", ["step_id", "checklist_id"])
+def test_task_subject_takes_neither_step_nor_checklist(org: Org, field: str) -> None:
+    task = one_off_task(org)
+    response = post_file(org, {"subject_type": "Task", "subject_id": task["id"],
+                               field: checklist(org)["id"]})
+    assert response.status_code == 422, response.text
+    assert set(response.json()["errors"]) == {field}
+    assert stored(org) == set()
+
+
 def test_non_multipart_body_is_415(org: Org) -> None:
     task = one_off_task(org)
     response = org.api.post(org.path("/file"),
@@ -188,7 +200,7 @@ def test_another_orgs_asset_is_invisible_in_my_org(org: Org) -> None:
         assert response.status_code == 404, path
         assert response.json() == NOT_FOUND
     assert org.api.delete(org.path(f"/file/{foreign['id']}")).status_code == 404
-    assert (org.server.files_dir / boot.org_id / foreign["id"]).is_file()
+    assert org.server.has_bytes(boot.org_id, foreign["id"])
 
 
 def test_another_orgs_path_is_403(org: Org) -> None:
@@ -201,7 +213,7 @@ def test_another_orgs_path_is_403(org: Org) -> None:
         assert response.status_code == 403, path
         assert response.json()["error"] is True
     assert org.api.delete(f"/organizations/{boot.org_id}/file/{foreign['id']}").status_code == 403
-    assert (org.server.files_dir / boot.org_id / foreign["id"]).is_file()
+    assert org.server.has_bytes(boot.org_id, foreign["id"])
 
 
 def test_upload_content_type_is_case_insensitive(org: Org) -> None:
@@ -220,30 +232,6 @@ def test_upload_content_type_is_case_insensitive(org: Org) -> None:
     asset = ok(response)
     assert asset["filename"] == 'say "hi".txt'
     assert asset["size"] == 3
-
-
-def test_upload_over_the_size_limit_is_413_and_keeps_nothing(org: Org) -> None:
-    base = org.server.settings
-    settings = Settings(data_dir=base.data_dir, database_url=base.database_url,
-                        max_upload_bytes=16)
-    uv, thread, port = _start(settings)
-    try:
-        task = one_off_task(org)
-        with org.server.client(org.token) as api:
-            api.base_url = f"http://127.0.0.1:{port}/api"
-            response = api.post(org.path("/file"),
-                                data={"subject_type": "Task", "subject_id": task["id"]},
-                                files={"name": ("big.txt", b"x" * 17)})
-            assert response.status_code == 413
-            assert response.json()["error"] is True
-            fits = ok(api.post(org.path("/file"),
-                               data={"subject_type": "Task", "subject_id": task["id"]},
-                               files={"name": ("small.txt", b"x" * 16)}))
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
-    assert stored(org) == {fits["id"]}
-    assert list((org.server.files_dir / ".tmp").iterdir()) == []
 
 
 # --- view and download --------------------------------------------------------------------
@@ -296,6 +284,88 @@ def test_empty_file_round_trips(org: Org) -> None:
     assert response.headers["content-length"] == "0"
 
 
+BODY = bytes(range(256)) * 40  # 10240 bytes
+
+
+def ranged(org: Org, asset_id: str, route: str = "/dl", **headers: str) -> Any:
+    return org.api.get(org.path(f"/file/{asset_id}{route}"), headers=headers)
+
+
+@pytest.mark.parametrize(("header", "start", "end"), [
+    ("bytes=0-9", 0, 9), ("bytes=100-", 100, 10239), ("bytes=-5", 10235, 10239),
+    ("bytes=10000-99999", 10000, 10239), ("bytes=-99999", 0, 10239), ("bytes=7-7", 7, 7),
+])
+def test_one_range_is_206_with_just_those_bytes(org: Org, header: str, start: int, end: int
+                                                ) -> None:
+    asset = task_file(org, BODY, "table.csv")
+    got = ranged(org, asset["id"], Range=header)
+    assert got.status_code == 206, got.text
+    assert got.content == BODY[start:end + 1]
+    assert got.headers["content-range"] == f"bytes {start}-{end}/{len(BODY)}"
+    assert got.headers["content-length"] == str(end - start + 1)
+    assert got.headers["accept-ranges"] == "bytes"
+
+
+def test_inline_view_serves_ranges_too(org: Org) -> None:
+    asset = task_file(org, b"0123456789", "digits.txt")
+    got = ranged(org, asset["id"], route="", Range="bytes=2-4")
+    assert (got.status_code, got.content) == (206, b"234")
+    assert got.headers["content-type"].split(";")[0] == "text/plain"
+    assert got.headers["content-disposition"].startswith("inline;")
+
+
+@pytest.mark.parametrize("header", ["bytes=10-20", "bytes=10-", "bytes=-0"])
+def test_unsatisfiable_range_is_416(org: Org, header: str) -> None:
+    asset = task_file(org, b"0123456789")
+    for route in ("", "/dl"):
+        refused = ranged(org, asset["id"], route=route, Range=header)
+        assert refused.status_code == 416, (route, refused.text)
+        assert refused.headers["content-range"] == "bytes */10"
+        assert refused.json()["code"] == "RANGE_NOT_SATISFIABLE"
+
+
+@pytest.mark.parametrize("header", ["bytes=0-1,4-5", "bytes=5-2", "lines=0-1", "bytes=x-"])
+def test_several_ranges_or_a_malformed_one_get_the_whole_file(org: Org, header: str) -> None:
+    asset = task_file(org, b"0123456789")
+    got = ranged(org, asset["id"], Range=header)
+    assert (got.status_code, got.content) == (200, b"0123456789")
+    assert "content-range" not in got.headers
+    assert got.headers["accept-ranges"] == "bytes"
+
+
+def test_if_none_match_with_the_etag_is_304(org: Org) -> None:
+    asset = task_file(org, b"cache me")
+    first = ranged(org, asset["id"], route="")
+    etag = first.headers["etag"]
+    assert etag == f'"{asset["checksum"]}"'
+    for route in ("", "/dl"):
+        for header in (etag, f'"other", {etag}', f"W/{etag}", "*"):
+            again = ranged(org, asset["id"], route=route, **{"If-None-Match": header})
+            assert (again.status_code, again.content) == (304, b""), header
+            assert again.headers["etag"] == etag
+            assert again.headers["accept-ranges"] == "bytes"
+    changed = ranged(org, asset["id"], **{"If-None-Match": '"something-else"'})
+    assert (changed.status_code, changed.content) == (200, b"cache me")
+
+
+def test_if_range_with_a_stale_etag_gets_the_whole_file(org: Org) -> None:
+    asset = task_file(org, b"0123456789")
+    etag = f'"{asset["checksum"]}"'
+    fresh = ranged(org, asset["id"], Range="bytes=0-1", **{"If-Range": etag})
+    assert (fresh.status_code, fresh.content) == (206, b"01")
+    stale = ranged(org, asset["id"], Range="bytes=0-1", **{"If-Range": '"old"'})
+    assert (stale.status_code, stale.content) == (200, b"0123456789")
+
+
+def test_a_record_whose_bytes_are_gone_is_404_not_a_cut_off_download(org: Org) -> None:
+    asset = task_file(org, b"soon gone")
+    asyncio.run(org.server.store.delete(f"{org.id}/{asset['id']}"))
+    for route in ("", "/dl"):
+        response = ranged(org, asset["id"], route=route)
+        assert response.status_code == 404, route
+        assert response.json() == NOT_FOUND
+
+
 @pytest.mark.parametrize("name", ["résumé 2024.pdf", 'say "hi" now.txt', "日本語;x=1.txt"])
 def test_download_names_survive_encoding(org: Org, name: str) -> None:
     asset = task_file(org, b"body", name)
@@ -320,11 +390,11 @@ def test_path_separators_are_stripped_and_stay_in_the_store(org: Org, raw: str, 
     asset = task_file(org, b"contained", raw)
     assert asset["filename"] == kept
     assert stored(org) == {asset["id"]}
-    assert (org.server.files_dir / org.id / asset["id"]).read_bytes() == b"contained"
     data_dir = org.server.settings.data_dir
     assert not (data_dir / "etc").exists()
     assert not (org.server.files_dir / "etc").exists()
     response = org.api.get(org.path(f"/file/{asset['id']}/dl"))
+    assert response.content == b"contained"
     assert filename_star(response.headers["content-disposition"]) == kept
 
 
@@ -332,8 +402,7 @@ def test_path_separators_are_stripped_and_stay_in_the_store(org: Org, raw: str, 
 
 def test_delete_removes_record_and_bytes(org: Org) -> None:
     asset = task_file(org)
-    blob = org.server.files_dir / org.id / asset["id"]
-    assert blob.is_file()
+    assert stored(org) == {asset["id"]}
     response = org.api.delete(org.path(f"/file/{asset['id']}"))
     assert response.status_code == 200
     assert response.content == b""
@@ -341,7 +410,7 @@ def test_delete_removes_record_and_bytes(org: Org) -> None:
         gone = org.api.get(org.path(path))
         assert gone.status_code == 404, path
         assert gone.json() == NOT_FOUND
-    assert not blob.exists()
+    assert stored(org) == set()
     again = org.api.delete(org.path(f"/file/{asset['id']}"))
     assert again.status_code == 404
     assert again.json() == NOT_FOUND
@@ -360,7 +429,7 @@ def test_standard_member_cannot_delete_the_admins_file(org: Org) -> None:
         response = standard.delete(org.path(f"/file/{asset['id']}"))
     assert response.status_code == 403
     assert response.json()["error"] is True
-    assert (org.server.files_dir / org.id / asset["id"]).is_file()
+    assert stored(org) == {asset["id"]}
     assert org.api.get(org.path(f"/assets/{asset['id']}")).status_code == 200
 
 
@@ -375,7 +444,7 @@ def test_uploader_can_delete_their_own_file(org: Org) -> None:
         response = standard.delete(org.path(f"/file/{asset['id']}"))
     assert response.status_code == 200
     assert response.content == b""
-    assert not (org.server.files_dir / org.id / asset["id"]).exists()
+    assert stored(org) == set()
 
 
 def test_admin_can_delete_a_members_file(org: Org) -> None:
@@ -387,4 +456,39 @@ def test_admin_can_delete_a_members_file(org: Org) -> None:
                                  files={"name": ("theirs.txt", b"theirs")}))
     response = org.api.delete(org.path(f"/file/{asset['id']}"))
     assert response.status_code == 200
-    assert not (org.server.files_dir / org.id / asset["id"]).exists()
+    assert stored(org) == set()
+
+
+def test_delete_on_assets_archives_and_keeps_the_bytes(org: Org) -> None:
+    asset = task_file(org, b"keep me")
+    response = org.api.delete(org.path(f"/assets/{asset['id']}"))
+    assert response.status_code == 200, response.text
+    archived = response.json()["data"]
+    assert archived["id"] == asset["id"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", archived["archived_at"])
+    for path in (f"/assets/{asset['id']}", f"/file/{asset['id']}", f"/file/{asset['id']}/dl"):
+        gone = org.api.get(org.path(path))
+        assert (gone.status_code, gone.json()) == (404, NOT_FOUND), path
+    assert org.api.delete(org.path(f"/assets/{asset['id']}")).status_code == 404
+    assert stored(org) == {asset["id"]}
+    purged = org.api.delete(org.path(f"/file/{asset['id']}"))
+    assert (purged.status_code, purged.content) == (200, b"")
+    assert stored(org) == set()
+
+
+def test_standard_member_cannot_archive_the_admins_file(org: Org) -> None:
+    asset = task_file(org)
+    _, standard = org.member("standard")
+    with standard:
+        response = standard.delete(org.path(f"/assets/{asset['id']}"))
+    assert response.status_code == 403
+    assert ok(org.api.get(org.path(f"/assets/{asset['id']}")))[0]["archived_at"] is None
+
+
+def test_permanent_run_delete_removes_its_bytes(org: Org) -> None:
+    launched = run(org, checklist(org, steps=1)["id"])
+    on_run = run_upload(org, launched)
+    other = task_file(org)
+    assert stored(org) == {on_run["id"], other["id"]}
+    assert org.api.delete(org.path(f"/runs/{launched['id']}/delete")).status_code == 200
+    assert stored(org) == {other["id"]}

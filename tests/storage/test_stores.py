@@ -6,12 +6,13 @@ import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
 import pytest
 
-from checkrun.storage import BlobStore, TooLarge
+from checkrun.storage import BlobMissing, BlobStore, TooLarge
 from checkrun.storage.local import LocalBlobStore
 from checkrun.storage.s3 import PART_SIZE, S3BlobStore
 
@@ -85,3 +86,68 @@ def test_delete_removes_bytes(store: BlobStore) -> None:
     asyncio.run(store.delete("org/gone"))
     assert not asyncio.run(store.exists("org/gone"))
     assert asyncio.run(all_keys(store)) == []
+
+
+def test_reading_a_missing_key_raises_blob_missing(store: BlobStore) -> None:
+    with pytest.raises(BlobMissing):
+        asyncio.run(read_all(store, "org/never"))
+    with pytest.raises(BlobMissing):
+        asyncio.run(read_all(store, "org/never", 0, 9))
+
+
+LATER = datetime.now(UTC) + timedelta(days=1)
+
+
+async def _half_written(store: BlobStore, gate: asyncio.Event) -> asyncio.Task[object]:
+    """A put that has stored more than one S3 part and now waits for the rest of its bytes."""
+    waiting = asyncio.Event()
+
+    async def slow() -> AsyncIterator[bytes]:
+        yield b"a" * (PART_SIZE + 1)
+        waiting.set()  # the store asked for more: the first part is written
+        await gate.wait()
+        yield b"end"
+
+    put = asyncio.create_task(store.put("org/slow", slow(), max_bytes=10 * PART_SIZE))
+    async with asyncio.timeout(20):
+        await waiting.wait()
+    return put  # type: ignore[return-value]
+
+
+def test_bytes_are_invisible_until_complete(store: BlobStore) -> None:
+    async def scenario() -> tuple[list[str], bool, int, list[str], list[str]]:
+        gate = asyncio.Event()
+        put = await _half_written(store, gate)
+        during = (await all_keys(store), await store.exists("org/slow"),
+                  len(await store.incomplete(LATER)))
+        gate.set()
+        await put
+        return *during, await all_keys(store), await store.incomplete(LATER)
+
+    assert asyncio.run(scenario()) == ([], False, 1, ["org/slow"], [])
+
+
+def test_a_cancelled_put_leaves_nothing(store: BlobStore) -> None:
+    async def scenario() -> tuple[list[str], list[str]]:
+        put = await _half_written(store, asyncio.Event())
+        put.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await put
+        return await all_keys(store), await store.incomplete(LATER)
+
+    assert asyncio.run(scenario()) == ([], [])
+
+
+def test_incomplete_uploads_are_listed_by_age_and_discarded(store: BlobStore) -> None:
+    async def scenario() -> tuple[list[str], list[str], list[str]]:
+        put = await _half_written(store, asyncio.Event())
+        long_ago = await store.incomplete(datetime(2000, 1, 1, tzinfo=UTC))
+        found = await store.incomplete(LATER)
+        await store.discard_incomplete(found)
+        left = await store.incomplete(LATER)
+        put.cancel()
+        await asyncio.gather(put, return_exceptions=True)
+        return long_ago, found, left
+
+    long_ago, found, left = asyncio.run(scenario())
+    assert (long_ago, len(found), left) == ([], 1, [])

@@ -1,45 +1,67 @@
-"""`checkrun storage gc`: bytes no record points to, and records whose bytes are gone."""
+"""`checkrun storage gc`: bytes no record points to, records whose bytes are gone, and uploads
+that never finished (a temporary file, an S3 multipart upload) left behind by a crash."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.config import Settings
 from checkrun.db import make_engine, make_sessionmaker
 from checkrun.files.repository import FilesRepository
 from checkrun.kit.clock import now
-from checkrun.storage import make_store
-
-# Bytes younger than this may belong to an upload whose record is not committed yet.
-GRACE = timedelta(hours=1)
+from checkrun.storage import BlobStore, make_store
 
 
-async def collect(settings: Settings, dry_run: bool, grace: timedelta = GRACE) -> dict[str, Any]:
+@dataclass
+class Findings:
+    orphan_bytes: list[str]
+    records_without_bytes: list[str]
+    incomplete_uploads: list[str]
+
+
+async def collect(settings: Settings, dry_run: bool) -> dict[str, Any]:
+    """Finds the three kinds and, unless `dry_run`, removes them. Anything younger than
+    `settings.gc_grace_seconds` is left alone: it may be an upload still on its way."""
     store = make_store(settings.resolved_storage_url, settings.s3_endpoint_url)
+    cutoff = now() - timedelta(seconds=settings.gc_grace_seconds)
     engine = make_engine(settings.resolved_database_url)
     try:
         async with make_sessionmaker(engine)() as db:
-            repo = FilesRepository(db)
-            known = await repo.all_storage_keys()
-            cutoff = now() - grace
-            stored: set[str] = set()
-            orphan_bytes: list[str] = []
-            async for key, modified in store.keys():
-                stored.add(key)
-                if key not in known and modified < cutoff:
-                    orphan_bytes.append(key)
-            orphan_records = sorted(asset_id for key, asset_id in known.items()
-                                    if key not in stored)
+            found = await _find(FilesRepository(db), store, cutoff)
             if not dry_run:
-                for key in orphan_bytes:
-                    await store.delete(key)
-                await repo.purge_many(orphan_records)
-                await db.commit()
+                await _remove(db, store, found)
     finally:
         await engine.dispose()
+    # Unfinished uploads are bytes no record points to as well: one list, so the report keeps
+    # the shape scripts already read.
     return {
         "dry_run": dry_run,
-        "orphan_bytes": sorted(orphan_bytes),
-        "records_without_bytes": orphan_records,
+        "orphan_bytes": sorted(found.orphan_bytes + found.incomplete_uploads),
+        "records_without_bytes": found.records_without_bytes,
     }
+
+
+async def _find(repo: FilesRepository, store: BlobStore, cutoff: datetime) -> Findings:
+    # Records first, bytes second: an upload stores its bytes before its record commits, so a
+    # record that appears meanwhile always finds its bytes listed.
+    known = await repo.all_storage_keys()
+    stored: set[str] = set()
+    orphans: list[str] = []
+    async for key, modified in store.keys():
+        stored.add(key)
+        if key not in known and modified < cutoff:
+            orphans.append(key)
+    without_bytes = [asset_id for key, asset_id in known.items() if key not in stored]
+    return Findings(sorted(orphans), sorted(without_bytes), sorted(await store.incomplete(cutoff)))
+
+
+async def _remove(db: AsyncSession, store: BlobStore, found: Findings) -> None:
+    await FilesRepository(db).purge_many(found.records_without_bytes)
+    await db.commit()
+    for key in found.orphan_bytes:
+        await store.delete(key)
+    await store.discard_incomplete(found.incomplete_uploads)

@@ -11,6 +11,9 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 MAX_FIELD_BYTES = 64 * 1024
+CUT_OFF = "The upload was cut off: the body ended before its closing boundary."
+# All text fields together: a body of endless small fields must not grow memory either.
+MAX_FIELDS_TOTAL = 1024 * 1024
 
 
 class MalformedUpload(ValueError):
@@ -31,6 +34,8 @@ class MultipartUpload:
         self._header: list[bytes] = [b"", b""]
         self._headers: dict[bytes, bytes] = {}
         self._eof = False
+        self._complete = False
+        self._fields_total = 0
         try:
             self._parser = MultipartParser(boundary, callbacks=self._callbacks())
         except FormParserError as exc:
@@ -59,7 +64,11 @@ class MultipartUpload:
             "on_header_field": header_field, "on_header_value": header_value,
             "on_header_end": header_end, "on_headers_finished": headers_finished,
             "on_part_data": part_data, "on_part_end": lambda: self._events.append(("end", None)),
+            "on_end": self._completed,
         }
+
+    def _completed(self) -> None:
+        self._complete = True
 
     async def _next_event(self) -> tuple[str, Any] | None:
         while not self._events:
@@ -69,7 +78,8 @@ class MultipartUpload:
                 chunk = await anext(self._body)
             except StopAsyncIteration:
                 self._eof = True
-                self._parser.finalize()
+                if not self._complete:
+                    raise MalformedUpload(CUT_OFF) from None
                 continue
             try:
                 self._parser.write(chunk)
@@ -97,7 +107,10 @@ class MultipartUpload:
             if len(value) > MAX_FIELD_BYTES:
                 raise MalformedUpload(f"The {name} field is too long.")
         if event is None:
-            raise MalformedUpload("The request body ended in the middle of a field.")
+            raise MalformedUpload(CUT_OFF)
+        self._fields_total += len(name) + len(value)
+        if self._fields_total > MAX_FIELDS_TOTAL:
+            raise MalformedUpload("The form fields are too long.")
         self.fields.setdefault(name, value.decode("utf-8", "replace"))
 
     async def file_chunks(self) -> AsyncIterator[bytes]:
@@ -106,7 +119,7 @@ class MultipartUpload:
             if event[0] == "end":
                 return
             yield event[1]
-        raise MalformedUpload("The upload was cut off before the file was complete.")
+        raise MalformedUpload(CUT_OFF)
 
     async def finish(self) -> None:
         """Reads the fields that follow the file part."""

@@ -4,8 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.requests import ClientDisconnect
 
-from checkrun.files import service
-from checkrun.files.models import Asset
+from checkrun.files import service, serving
 from checkrun.files.multipart import MalformedUpload, MultipartUpload
 from checkrun.files.schemas import AssetRead
 from checkrun.kit import responses
@@ -46,35 +45,33 @@ async def get_metadata(
     return responses.item([AssetRead.of(asset, api_base(request))])
 
 
-def _serve(request: Request, store: Store, asset: Asset, download: bool) -> Response:
-    media_type, headers = service.serving_headers(asset, download)
-    if request.headers.get("if-none-match") == headers["ETag"]:
-        return Response(status_code=304, headers={"ETag": headers["ETag"]})
-    wanted = service.byte_range(request.headers.get("range"), asset.size)
-    if wanted is None:
-        return StreamingResponse(store.open(asset.storage_key), media_type=media_type,
-                                 headers=headers)
-    start, end = wanted
-    headers["Content-Length"] = str(end - start + 1)
-    headers["Content-Range"] = f"bytes {start}-{end}/{asset.size}"
-    return StreamingResponse(store.open(asset.storage_key, start, end), status_code=206,
-                             media_type=media_type, headers=headers)
+async def _serve(request: Request, db: Db, store: Store, actor: CurrentActor, asset_id: str,
+                 download: bool) -> Response:
+    asset = await service.get_asset(db, actor, asset_id)
+    # The record is read: hand the connection back before a download that may take minutes.
+    await db.commit()
+    asked = serving.Conditions(range=request.headers.get("range"),
+                               if_range=request.headers.get("if-range"),
+                               if_none_match=request.headers.get("if-none-match"))
+    served = await serving.serve(store, asset, download, asked)
+    if served.body is None:
+        return Response(status_code=served.status, headers=served.headers)
+    return StreamingResponse(served.body, status_code=served.status,
+                             media_type=served.media_type, headers=served.headers)
 
 
 @router.get(FILE)
 async def view_file(
     request: Request, db: Db, store: Store, actor: CurrentActor, asset_id: str
 ) -> Response:
-    asset = await service.get_asset(db, actor, asset_id)
-    return _serve(request, store, asset, download=False)
+    return await _serve(request, db, store, actor, asset_id, download=False)
 
 
 @router.get(FILE + "/dl")
 async def download_file(
     request: Request, db: Db, store: Store, actor: CurrentActor, asset_id: str
 ) -> Response:
-    asset = await service.get_asset(db, actor, asset_id)
-    return _serve(request, store, asset, download=True)
+    return await _serve(request, db, store, actor, asset_id, download=True)
 
 
 @router.delete("/organizations/{org_id}/assets/{asset_id}")

@@ -1,12 +1,13 @@
-"""File rules: subject checks, allowed types and size, record/bytes ordering, safe serving."""
+"""File rules: subject checks, allowed types and size, record/bytes ordering (serving is in
+serving.py)."""
 
 from __future__ import annotations
 
 import mimetypes
 import re
 from dataclasses import dataclass
-from urllib.parse import quote
 
+import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.files.blobs import commit_then_discard
@@ -27,11 +28,6 @@ ALLOWED_EXTENSIONS = frozenset(
     "xml xps dwg csv tif bmp".split()
 )
 SUBJECT_TYPES = ("Run", "Checklist", "Task")
-# Types a browser would render or execute: never served inline.
-ACTIVE_TYPES = frozenset({
-    "text/html", "application/xhtml+xml", "image/svg+xml", "text/javascript",
-    "application/javascript", "text/xml", "application/xml",
-})
 
 
 @dataclass(frozen=True)
@@ -60,7 +56,7 @@ def mime_type_of(filename: str) -> str:
     return mimetypes.guess_type(filename, strict=False)[0] or "application/octet-stream"
 
 
-def _check_fields(fields: UploadFields, filename: str | None) -> None:
+def _field_errors(fields: UploadFields, filename: str | None) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if fields.subject_type not in SUBJECT_TYPES:
         errors["subject_type"] = ["The selected subject type is invalid."]
@@ -77,8 +73,7 @@ def _check_fields(fields: UploadFields, filename: str | None) -> None:
     elif extension_of(filename) not in ALLOWED_EXTENSIONS:
         allowed = ", ".join(sorted(ALLOWED_EXTENSIONS))
         errors["name"] = [f"The name must be a file of type: {allowed}."]
-    if errors:
-        raise invalid(errors)
+    return errors
 
 
 async def _subject_columns(db: AsyncSession, actor: Actor, fields: UploadFields) -> dict[str, str]:
@@ -106,11 +101,28 @@ def upload_fields(raw: dict[str, str]) -> UploadFields:
     return UploadFields(**{key: (raw.get(key) or "").strip() or None for key in UPLOAD_FIELDS})
 
 
-async def _checked_subject(
-    db: AsyncSession, actor: Actor, fields: UploadFields, filename: str
+async def _early_subject(
+    db: AsyncSession, actor: Actor, raw: dict[str, str], filename: str
+) -> dict[str, str] | None:
+    """What the fields sent before the file already settle (the first value of a field wins), so
+    a bad request is refused before a byte is stored. None: the subject is not known yet."""
+    errors = _field_errors(upload_fields(raw), filename)
+    settled = {key: value for key, value in errors.items() if key in raw or key == "name"}
+    if settled:
+        raise invalid(settled)
+    if not {"subject_type", "subject_id"} <= raw.keys():
+        return None
+    return await _subject_columns(db, actor, upload_fields(raw))
+
+
+async def _final_subject(
+    db: AsyncSession, actor: Actor, fields: UploadFields, filename: str,
+    known: dict[str, str] | None,
 ) -> dict[str, str]:
-    _check_fields(fields, filename)
-    return await _subject_columns(db, actor, fields)
+    errors = _field_errors(fields, filename)
+    if errors:
+        raise invalid(errors)
+    return known if known is not None else await _subject_columns(db, actor, fields)
 
 
 async def _store_file(
@@ -126,39 +138,45 @@ async def _store_file(
 async def upload(
     db: AsyncSession, store: BlobStore, actor: Actor, reader: MultipartUpload, max_bytes: int,
 ) -> Asset:
-    """Streams the file part straight into the store. When the subject fields come before the
-    file (as clients send them) a bad request is refused before any byte is stored; otherwise
-    the stored bytes are removed again if the request turns out invalid."""
+    """Streams the file part straight into the store, then commits the record; whatever goes
+    wrong after the bytes are stored (a late field, a failed commit, a cut-off body) removes
+    them again."""
     raw_name = await reader.until_file()
-    subject: dict[str, str] | None = None
-    if raw_name is not None and {"subject_type", "subject_id"} <= reader.fields.keys():
-        subject = await _checked_subject(db, actor, upload_fields(reader.fields),
-                                         clean_filename(raw_name))
+    filename = clean_filename(raw_name)
+    known = None if raw_name is None else await _early_subject(db, actor, reader.fields, filename)
+    # Hand the connection back to the pool while the bytes stream in, which may take minutes.
+    await db.commit()
     asset_id = new_id()
     key = f"{actor.org_id}/{asset_id}"
     blob = await _store_file(store, key, reader, max_bytes) if raw_name is not None else None
     try:
         await reader.finish()
         fields = upload_fields(reader.fields)
-        filename = clean_filename(raw_name)
-        if subject is None:
-            subject = await _checked_subject(db, actor, fields, filename)
-        assert blob is not None  # _check_fields refused a request without a file
-        asset = Asset(
-            id=asset_id, org_id=actor.org_id, subject_type=fields.subject_type or "",
-            subject_id=fields.subject_id or "", step_id=fields.step_id,
-            uploaded_from=fields.uploaded_from, filename=filename,
-            mime_type=mime_type_of(filename), size=blob.size, sha256=blob.sha256,
-            storage_key=key, source=fields.source or "local", system=fields.system,
-            uploaded_by=actor.user_id, **subject,
-        )
+        subject = await _final_subject(db, actor, fields, filename, known)
+        assert blob is not None  # _field_errors refused a request without a file
+        asset = _new_asset(asset_id, actor, fields, filename, blob, subject)
         FilesRepository(db).add(asset)
         await db.commit()
     except BaseException:
         if blob is not None:
-            await store.delete(key)
+            with anyio.CancelScope(shield=True):  # a cancelled request must still clean up
+                await store.delete(key)
         raise
     return asset
+
+
+def _new_asset(
+    asset_id: str, actor: Actor, fields: UploadFields, filename: str, blob: StoredBlob,
+    subject: dict[str, str],
+) -> Asset:
+    return Asset(
+        id=asset_id, org_id=actor.org_id, subject_type=fields.subject_type or "",
+        subject_id=fields.subject_id or "", step_id=fields.step_id,
+        uploaded_from=fields.uploaded_from, filename=filename,
+        mime_type=mime_type_of(filename), size=blob.size, sha256=blob.sha256,
+        storage_key=blob.key, source=fields.source or "local", system=fields.system,
+        uploaded_by=actor.user_id, **subject,
+    )
 
 
 async def get_asset(db: AsyncSession, actor: Actor, asset_id: str) -> Asset:
@@ -180,26 +198,6 @@ async def purge(db: AsyncSession, store: BlobStore, actor: Actor, asset_id: str)
     await commit_then_discard(db, store, [asset.storage_key])
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """The one range asked for, as (start, end) inclusive; None means the whole file (no header,
-    several ranges, or a form we do not serve). Unsatisfiable: 416."""
-    match = _RANGE.match((header or "").replace(" ", ""))
-    if match is None or match.group(1) == match.group(2) == "":
-        return None
-    first, last = match.groups()
-    if first == "":
-        start, end = max(0, size - int(last)), size - 1
-    else:
-        start, end = int(first), min(int(last), size - 1) if last else size - 1
-    if start >= size or start > end:
-        raise AppError(416, "The requested range is not satisfiable.", "RANGE_NOT_SATISFIABLE",
-                       headers={"Content-Range": f"bytes */{size}"})
-    return start, end
-
-
 async def archive_asset(db: AsyncSession, actor: Actor, asset_id: str) -> Asset:
     """DELETE /assets/{id}: the record is archived, the bytes stay (DELETE /file purges)."""
     asset = await get_asset(db, actor, asset_id)
@@ -208,24 +206,3 @@ async def archive_asset(db: AsyncSession, actor: Actor, asset_id: str) -> Asset:
     asset.deleted_at = now()
     await db.flush()
     return asset
-
-
-def content_disposition(kind: str, filename: str) -> str:
-    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in filename)
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
-def serving_headers(asset: Asset, download: bool) -> tuple[str, dict[str, str]]:
-    """Media type and headers: inline keeps the real type unless a browser would run it."""
-    inline = not download and asset.mime_type not in ACTIVE_TYPES
-    media_type = asset.mime_type if inline else "application/octet-stream"
-    headers = {
-        "Content-Disposition": content_disposition("inline" if inline else "attachment",
-                                                   asset.filename),
-        "Content-Length": str(asset.size),
-        "ETag": f'"{asset.sha256}"',
-        "Accept-Ranges": "bytes",
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, no-cache",
-    }
-    return media_type, headers

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from checkrun.storage.base import BlobStore, StoredBlob, TooLarge
+from checkrun.storage.base import BlobMissing, BlobStore, StoredBlob, TooLarge
 from checkrun.storage.local import LocalBlobStore
 
 
@@ -20,8 +20,6 @@ def make_store(url: str, s3_endpoint_url: str | None = None) -> BlobStore:
     raise ValueError(f"unsupported storage URL scheme: {url!r}")
 
 
-
-
 def get_store(request: Request) -> BlobStore:
     store: BlobStore = request.app.state.store
     return store
@@ -29,4 +27,6 @@ def get_store(request: Request) -> BlobStore:
 
 Store = Annotated[BlobStore, Depends(get_store)]
 
-__all__ = ["BlobStore", "Store", "StoredBlob", "TooLarge", "get_store", "make_store"]
+__all__ = [
+    "BlobMissing", "BlobStore", "Store", "StoredBlob", "TooLarge", "get_store", "make_store",
+]

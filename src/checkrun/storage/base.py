@@ -10,6 +10,10 @@ class TooLarge(Exception):
     """The stream passed the size limit; nothing was kept."""
 
 
+class BlobMissing(LookupError):
+    """No bytes are stored under the key."""
+
+
 @dataclass(frozen=True)
 class StoredBlob:
     key: str
@@ -22,7 +26,10 @@ class BlobStore(Protocol):
 
     async def put(self, key: str, chunks: AsyncIterator[bytes], max_bytes: int) -> StoredBlob: ...
 
-    def open(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]: ...
+    def open(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """The bytes from `start` to `end` (inclusive); raises BlobMissing on the first read if
+        the key holds nothing."""
+        ...
 
     async def delete(self, key: str) -> None: ...
 
@@ -31,3 +38,10 @@ class BlobStore(Protocol):
     def keys(self) -> AsyncIterator[tuple[str, datetime]]:
         """Every stored key with its last-modified time (UTC)."""
         ...
+
+    async def incomplete(self, before: datetime) -> list[str]:
+        """Uploads started before `before` and not completed (in flight, or left by a crash),
+        named `.tmp/<name>` (local) or `<key>#<upload id>` (S3)."""
+        ...
+
+    async def discard_incomplete(self, names: list[str]) -> None: ...

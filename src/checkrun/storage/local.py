@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from checkrun.storage.base import StoredBlob, TooLarge
+from checkrun.storage.base import BlobMissing, StoredBlob, TooLarge
 
 CHUNK = 1024 * 1024
 _TMP = ".tmp"
@@ -33,8 +33,10 @@ class LocalBlobStore:
         tmp = self.root / _TMP / uuid.uuid4().hex
         digest = hashlib.sha256()
         size = 0
-        fh = await asyncio.to_thread(open, tmp, "wb")
         pending = bytearray()
+        # Opened on the loop (one quick syscall): an await between creating the temporary file
+        # and entering `try` would let a cancellation leave it behind.
+        fh = open(tmp, "wb")
         try:
             async for chunk in chunks:
                 size += len(chunk)
@@ -48,17 +50,20 @@ class LocalBlobStore:
                     pending.clear()
             await asyncio.to_thread(_hash_and_write, fh, digest, bytes(pending))
             await asyncio.to_thread(_flush_and_sync, fh)
+            fh.close()
+            await asyncio.to_thread(_publish, tmp, final)
         except BaseException:
             fh.close()
             tmp.unlink(missing_ok=True)
             raise
-        fh.close()
-        await asyncio.to_thread(_publish, tmp, final)
         return StoredBlob(key=key, size=size, sha256=digest.hexdigest())
 
     async def open(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         path = self._path(key)
-        fh = await asyncio.to_thread(open, path, "rb")
+        try:
+            fh = await asyncio.to_thread(open, path, "rb")
+        except FileNotFoundError:
+            raise BlobMissing(key) from None
         try:
             if start:
                 fh.seek(start)
@@ -84,6 +89,15 @@ class LocalBlobStore:
         for item in await asyncio.to_thread(_walk, self.root):
             yield item
 
+    async def incomplete(self, before: datetime) -> list[str]:
+        return [f"{_TMP}/{name}"
+                for name, modified in await asyncio.to_thread(_walk, self.root / _TMP)
+                if modified < before]
+
+    async def discard_incomplete(self, names: list[str]) -> None:
+        for name in names:
+            await asyncio.to_thread((self.root / _TMP / Path(name).name).unlink, True)
+
 
 def _hash_and_write(fh: Any, digest: Any, data: bytes) -> None:
     digest.update(data)
@@ -96,8 +110,22 @@ def _flush_and_sync(fh: object) -> None:
 
 
 def _publish(tmp: Path, final: Path) -> None:
+    created = not final.parent.exists()
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp, final)
+    # The rename (and a new folder's entry) must reach the disk before the record commits, or a
+    # power cut could leave a committed record whose bytes never arrived.
+    _sync_dir(final.parent)
+    if created:
+        _sync_dir(final.parent.parent)
+
+
+def _sync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _walk(root: Path) -> list[tuple[str, datetime]]:
@@ -107,6 +135,9 @@ def _walk(root: Path) -> list[tuple[str, datetime]]:
             dirnames.remove(_TMP)
         for name in filenames:
             path = Path(dirpath) / name
-            modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            try:
+                modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            except FileNotFoundError:
+                continue  # removed (or renamed into place) while we walked
             out.append((path.relative_to(root).as_posix(), modified))
     return out

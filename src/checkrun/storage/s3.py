@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from checkrun.storage.base import StoredBlob, TooLarge
+import anyio
+
+from checkrun.storage.base import BlobMissing, StoredBlob, TooLarge
 
 PART_SIZE = 8 * 1024 * 1024  # S3 parts must be at least 5 MiB, but for the last
 READ_CHUNK = 1024 * 1024
@@ -63,8 +65,9 @@ class S3BlobStore:
                 )
         except BaseException:
             if upload_id is not None:
-                await asyncio.to_thread(self.client.abort_multipart_upload, Bucket=self.bucket,
-                                        Key=self._key(key), UploadId=upload_id)
+                # Shielded: a cancelled request must still abort, or S3 keeps the parts.
+                with anyio.CancelScope(shield=True):
+                    await self._abort(self._key(key), upload_id)
             raise
         return StoredBlob(key=key, size=size, sha256=digest.hexdigest())
 
@@ -83,8 +86,11 @@ class S3BlobStore:
         extra: dict[str, Any] = {}
         if start or end is not None:
             extra["Range"] = f"bytes={start}-{'' if end is None else end}"
-        got = await asyncio.to_thread(self.client.get_object, Bucket=self.bucket,
-                                      Key=self._key(key), **extra)
+        try:
+            got = await asyncio.to_thread(self.client.get_object, Bucket=self.bucket,
+                                          Key=self._key(key), **extra)
+        except self.client.exceptions.NoSuchKey:
+            raise BlobMissing(key) from None
         body = got["Body"]
         try:
             while data := await asyncio.to_thread(body.read, READ_CHUNK):
@@ -108,6 +114,33 @@ class S3BlobStore:
         strip = len(self.prefix) + 1 if self.prefix else 0
         for key, modified in pages:
             yield key[strip:], modified.astimezone(UTC)
+
+    async def incomplete(self, before: datetime) -> list[str]:
+        uploads = await asyncio.to_thread(_list_uploads, self.client, self.bucket, self.prefix)
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        return [f"{key[strip:]}#{upload_id}" for key, upload_id, started in uploads
+                if started < before]
+
+    async def discard_incomplete(self, names: list[str]) -> None:
+        for name in names:
+            key, _, upload_id = name.rpartition("#")  # upload ids never hold a '#'
+            await self._abort(self._key(key), upload_id)
+
+    async def _abort(self, full_key: str, upload_id: str) -> None:
+        try:
+            await asyncio.to_thread(self.client.abort_multipart_upload, Bucket=self.bucket,
+                                    Key=full_key, UploadId=upload_id)
+        except self.client.exceptions.NoSuchUpload:
+            pass  # aborted already (by gc, or by the failing upload itself)
+
+
+def _list_uploads(client: Any, bucket: str, prefix: str) -> list[tuple[str, str, datetime]]:
+    out = []
+    paginator = client.get_paginator("list_multipart_uploads")
+    for page in paginator.paginate(Bucket=bucket, Prefix=f"{prefix}/" if prefix else ""):
+        for item in page.get("Uploads", []):
+            out.append((item["Key"], item["UploadId"], item["Initiated"].astimezone(UTC)))
+    return out
 
 
 def _list_all(client: Any, bucket: str, prefix: str) -> list[tuple[str, datetime]]:

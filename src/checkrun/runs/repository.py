@@ -1,15 +1,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, case, delete, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of, text_filter
 from checkrun.kit.pagination import PageParams
 from checkrun.runs.models import Run
 from checkrun.tasks.models import Task, TaskOwner
+from checkrun.tasks.repository import late
+
+# Status filters that are not a stored status: `problem` also means `issue`; `delayed` is an
+# active run with a task past its deadline.
+STATUS_ALIASES = {"problem": ("problem", "issue"), "completed": ("complete",)}
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """What a run's visible (not auto-skipped) tasks add up to."""
+
+    complete: int = 0
+    total: int = 0
+    late: int = 0
+    last_deadline: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -26,7 +43,7 @@ class RunFilters:
     tag_or_folder: bool = False
 
 
-def _filtered(stmt: Select[Any], f: RunFilters) -> Select[Any]:
+def _filtered(stmt: Select[Any], org_id: str, f: RunFilters) -> Select[Any]:
     if f.tag_or_folder:
         stmt = stmt.where(false())
     archived = f.archived
@@ -34,9 +51,12 @@ def _filtered(stmt: Select[Any], f: RunFilters) -> Select[Any]:
         archived = "only"
     elif f.status == "starred":
         stmt = stmt.where(Run.starred.is_(True))
+    elif f.status == "delayed":
+        stmt = stmt.where(Run.status == "active", Run.id.in_(
+            select(Task.run_id).where(Task.org_id == org_id, Task.deleted_at.is_(None),
+                                      late(now()))))
     elif f.status:
-        stmt = stmt.where(Run.status.in_(("problem", "issue") if f.status == "problem"
-                                         else (f.status,)))
+        stmt = stmt.where(Run.status.in_(STATUS_ALIASES.get(f.status, (f.status,))))
     stmt = text_filter(archived_filter(stmt, Run.deleted_at, archived), Run.name, f.q)
     if f.checklist_id:
         stmt = stmt.where(Run.checklist_id == f.checklist_id)
@@ -72,7 +92,7 @@ class RunsRepository:
     async def search(
         self, org_id: str, page: PageParams, filters: RunFilters
     ) -> tuple[list[Run], int]:
-        stmt = _filtered(select(Run).where(Run.org_id == org_id), filters)
+        stmt = _filtered(select(Run).where(Run.org_id == org_id), org_id, filters)
         total = await count_of(self.db, stmt)
         rows = await self.db.execute(
             stmt.order_by(*SORTS.get(filters.sort or "", SORTS["-created_at"]))
@@ -80,20 +100,31 @@ class RunsRepository:
         )
         return list(rows.scalars()), total
 
+    async def by_ids(self, org_id: str, run_ids: list[str]) -> list[Run]:
+        if not run_ids:
+            return []
+        rows = await self.db.execute(select(Run).where(Run.org_id == org_id,
+                                                       Run.id.in_(run_ids)))
+        return list(rows.scalars())
+
     async def get_by_id(self, run_id: str) -> Run | None:
         return await self.db.get(Run, run_id)
 
-    async def progress_of(self, run_ids: list[str]) -> dict[str, tuple[int, int]]:
-        """(completed, total) per run, auto-skipped tasks left out of both."""
+    async def stats_of(self, run_ids: list[str]) -> dict[str, RunStats]:
+        """Progress and lateness per run, auto-skipped tasks left out."""
         if not run_ids:
             return {}
         done = func.sum(case((Task.status == "completed", 1), else_=0))
+        overdue = func.sum(case((late(now()), 1), else_=0))
         rows = await self.db.execute(
-            select(Task.run_id, done, func.count())
+            select(Task.run_id, done, func.count(), overdue, func.max(Task.deadline))
             .where(Task.run_id.in_(run_ids), Task.status != "auto-skipped")
             .group_by(Task.run_id)
         )
-        return {run_id: (int(d or 0), int(n)) for run_id, d, n in rows.all()}
+        return {
+            run_id: RunStats(int(d or 0), int(n), int(o or 0), last)
+            for run_id, d, n, o, last in rows.all()
+        }
 
     async def purge(self, run_id: str) -> None:
         """Tasks, their owners, form values and assets go with it (ON DELETE CASCADE)."""

@@ -8,14 +8,16 @@ from fastapi.responses import JSONResponse, Response
 from checkrun.kit import responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
-from checkrun.kit.pagination import PageParams, page_params, pagination_meta
+from checkrun.kit.pagination import PageParams, pagination_meta
 from checkrun.kit.urls import api_base
 from checkrun.runs import service
 from checkrun.runs.models import Run
+from checkrun.runs.params import run_filters
 from checkrun.runs.repository import RunFilters
 from checkrun.runs.schemas import RunLaunch, RunUpdate
 from checkrun.storage import Store
 from checkrun.tasks import service as tasks_service
+from checkrun.tasks.params import list_page, task_filters
 from checkrun.tasks.repository import TaskFilters
 
 router = APIRouter(tags=["runs"])
@@ -45,8 +47,8 @@ async def list_runs(
     db: Db,
     actor: CurrentActor,
     with_: With,
-    page: Annotated[PageParams, Depends(page_params(10))],
-    filters: Annotated[RunFilters, Depends(service.run_filters)],
+    page: Annotated[PageParams, Depends(list_page(10))],
+    filters: Annotated[RunFilters, Depends(run_filters)],
 ) -> JSONResponse:
     runs, total = await service.list_runs(db, actor, page, filters)
     reads = await service.read_runs(db, runs, with_, api_base(request))
@@ -94,8 +96,8 @@ async def list_run_tasks(
     actor: CurrentActor,
     run_id: str,
     with_: With,
-    page: Annotated[PageParams, Depends(page_params(10))],
-    filters: Annotated[TaskFilters, Depends(tasks_service.task_filters)],
+    page: Annotated[PageParams, Depends(list_page(10))],
+    filters: Annotated[TaskFilters, Depends(task_filters)],
 ) -> JSONResponse:
     tasks, total = await service.list_tasks_of_run(db, actor, run_id, page, filters)
     reads = await tasks_service.read_tasks(db, tasks, with_)

@@ -4,10 +4,11 @@ status that follows from its tasks."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from checkrun.kit.clock import now
+from checkrun.kit.clock import iso, now, parse_datetime
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunsRepository
 from checkrun.tasks.models import Task
@@ -16,9 +17,12 @@ from checkrun.templates.automations import Effects, evaluate
 from checkrun.templates.repository import TemplatesRepository
 
 UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800, "month": 2592000}
+# Where a task keeps what rules changed, so that it can be undone when the rule stops firing:
+# {"owners": applied, "owners_before": {...}, "deadline": applied, "deadline_before": iso}.
+RULE_STATE = "rules"
 
 
-def offset(rule: dict[str, object]) -> timedelta:
+def offset(rule: dict[str, Any]) -> timedelta:
     unit = str(rule.get("unit", "days")).rstrip("s")
     return timedelta(seconds=UNIT_SECONDS.get(unit, 86400) * int(str(rule.get("value", 0))))
 
@@ -29,13 +33,12 @@ async def apply_rules(db: AsyncSession, run: Run) -> None:
     found = await TemplatesRepository(db).by_ids([run.checklist_id])
     if not found or not found[0].automated_actions:
         return
-    checklist = found[0]
     repo = TasksRepository(db)
     tasks = (await repo.tasks_of_runs([run.id])).get(run.id, [])
     values = dict(run.prerun or {})
     for task_values in (await repo.values_of([t.id for t in tasks])).values():
         values.update(task_values)
-    effects = evaluate(checklist.automated_actions, values)
+    effects = evaluate(found[0].automated_actions, values)
     for task in tasks:
         if task.step_id is not None and task.status != "completed":
             _apply(task, effects, run)
@@ -49,25 +52,69 @@ def _apply(task: Task, effects: Effects, run: Run) -> None:
         task.status, task.hidden_by_rule = "auto-skipped", True
     elif task.hidden_by_rule:
         task.status, task.hidden_by_rule = "active", False
-    if step in effects.owners:
-        chosen = effects.owners[step]
-        task.owners = TasksRepository.owner_rows(
-            [int(u) for u in chosen["users"]], chosen["guests"], chosen["groups"])
-    if step in effects.deadlines:
-        task.deadline = run.started_at + offset(effects.deadlines[step])
+    state = dict((task.settings or {}).get(RULE_STATE) or {})
+    changed = _assign(task, state, effects.owners.get(step))
+    changed = _set_deadline(task, state, effects.deadlines.get(step), run) or changed
+    if changed:
+        # A new dict: the JSON column only notices assignment.
+        task.settings = {**(task.settings or {}), RULE_STATE: state}
+
+
+def _assign(task: Task, state: dict[str, Any], chosen: dict[str, list[Any]] | None) -> bool:
+    """Applies a rule's assignees once (a later manual change stands until the rule's choice
+    changes); restores the assignees it replaced when no rule assigns any more."""
+    wanted: dict[str, list[Any]]
+    if chosen is not None:
+        wanted = {
+            "users": [int(u) for u in chosen.get("users", []) if str(u).isdigit()],
+            "guests": [str(g) for g in chosen.get("guests", [])],
+            "groups": [str(g) for g in chosen.get("groups", [])],
+        }
+        if state.get("owners") == wanted:
+            return False
+        state.setdefault("owners_before", task.owner_lists())
+        state["owners"] = wanted
+    elif "owners" in state:
+        state.pop("owners")
+        wanted = state.pop("owners_before")
+    else:
+        return False
+    task.owners = TasksRepository.owner_rows(wanted["users"], wanted["guests"], wanted["groups"])
+    return True
+
+
+def _set_deadline(task: Task, state: dict[str, Any], rule: dict[str, Any] | None, run: Run
+                  ) -> bool:
+    """As `_assign`, for a rule's deadline (relative to launch)."""
+    if rule is not None:
+        if state.get("deadline") == rule:
+            return False
+        state.setdefault("deadline_before", iso(task.deadline))
+        state["deadline"] = rule
+        task.deadline = run.started_at + offset(rule)
+    elif "deadline" in state:
+        state.pop("deadline")
+        before = state.pop("deadline_before")
+        task.deadline = parse_datetime(before) if before else None
+    else:
+        return False
+    return True
 
 
 async def sync_run_status(db: AsyncSession, run_id: str | None) -> None:
-    """A run is complete once its last visible task is, and active again when one reopens."""
+    """A run is complete once its last visible task is and its kick-off form is submitted, and
+    active again when either reopens."""
     if run_id is None:
         return
     repo = RunsRepository(db)
     run = await repo.get_by_id(run_id)
     if run is None or run.deleted_at is not None:
         return
-    done, total = (await repo.progress_of([run_id])).get(run_id, (0, 0))
-    if total and done == total and run.status == "active":
+    stats = (await repo.stats_of([run_id])).get(run_id)
+    finished = (stats is not None and stats.total > 0 and stats.complete == stats.total
+                and run.prerun_completed_at is not None)
+    if finished and run.status == "active":
         run.status, run.completed_at = "complete", now()
-    elif done < total and run.status == "complete":
+    elif not finished and run.status == "complete":
         run.status, run.completed_at = "active", None
     await db.flush()

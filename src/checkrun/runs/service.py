@@ -17,14 +17,15 @@ from checkrun.kit.clock import now, parse_datetime
 from checkrun.kit.errors import invalid, invalid_field, not_found
 from checkrun.kit.includes import Includes
 from checkrun.kit.pagination import PageParams
+from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
 from checkrun.runs.models import Run
-from checkrun.runs.repository import RunFilters, RunsRepository
-from checkrun.runs.rules import apply_rules, offset
+from checkrun.runs.repository import RunFilters, RunsRepository, RunStats
+from checkrun.runs.rules import apply_rules, offset, sync_run_status
 from checkrun.runs.schemas import RunLaunch, RunRead, RunUpdate, TaskOverride
 from checkrun.storage import BlobStore
 from checkrun.tasks.models import Task
-from checkrun.tasks.repository import TaskFilters, TasksRepository
+from checkrun.tasks.repository import OPEN, TaskFilters, TasksRepository
 from checkrun.tasks.service import check_owners, read_tasks
 from checkrun.templates.automations import text_of as automations_text
 from checkrun.templates.models import Capture, Checklist, Step
@@ -38,36 +39,59 @@ COPIED_TO_TASKS = ("everyone_must_complete", "can_complete_only_assignees", "pre
               "max_assignable", "top_secret")
 
 
-def step_deadline(step: Step, launched: datetime) -> datetime:
-    rule = step.deadline or {}
+def step_deadlines(steps: list[Step], launched: datetime) -> dict[str, datetime]:
+    """Each step's task deadline: `{value, unit, option: from|prior_to, step}` counts from the
+    deadline of `step` when set (from launch otherwise, or when steps point at each other);
+    a step without a deadline gets the org default."""
+    by_id = {s.id: s for s in steps}
+    out: dict[str, datetime] = {}
+    for step in steps:
+        chain: list[Step] = []
+        current: Step | None = step
+        while current is not None and current.id not in out and current not in chain:
+            chain.append(current)
+            current = by_id.get(str((current.deadline or {}).get("step") or ""))
+        for link in reversed(chain):
+            anchor = out.get(str((link.deadline or {}).get("step") or ""), launched)
+            out[link.id] = _deadline_from(link.deadline or {}, anchor, launched)
+    return out
+
+
+def _deadline_from(rule: dict[str, Any], anchor: datetime, launched: datetime) -> datetime:
     if not rule:
         return launched + timedelta(days=DEFAULT_DEADLINE_DAYS)
     sign = -1 if rule.get("option") == "prior_to" else 1
-    return launched + sign * offset(rule)
+    return anchor + sign * offset(rule)
+
+
+# Kick-off fields whose answers can name a process (rule 10 of the reference).
+NAMING_FIELD_TYPES_EXCLUDED = ("textarea", "file", "table")
 
 
 def process_name(checklist: Checklist, fields: list[Capture], prerun: dict[str, Any],
                  started: datetime) -> str:
-    """`default_process_name_format` with {{Template Name}}, {{Date}} and kick-off fields by
-    label or alias; without auto-naming, "{title} - {date}"."""
+    """`default_process_name_format` with {{Template Name}}, {{Date}} and required kick-off
+    fields by label or alias; without auto-naming (or if that leaves nothing),
+    "{title} - {date}". Unknown variables stay as written."""
     date = f"{started:%Y-%m-%d %H:%M}"
+    default = f"{checklist.title} - {date}"
     pattern = checklist.default_process_name_format
     if not (checklist.auto_naming and pattern):
-        return f"{checklist.title} - {date}"
+        return default
     names = {"template name": checklist.title, "date": date}
     for field in fields:
-        text = automations_text(prerun.get(field.id))
-        names[field.label.strip().lower()] = names[field.alias.lower()] = text
+        if field.required and field.field_type not in NAMING_FIELD_TYPES_EXCLUDED:
+            text = automations_text(prerun.get(field.id))
+            names[field.label.strip().lower()] = names[field.alias.lower()] = text
     named = re.sub(r"\{\{\s*([^}]+?)\s*\}\}",
                    lambda m: names.get(m.group(1).lower(), m.group(0)), pattern)
-    return named[:550]
+    return " ".join(named.split())[:550] or default
 
 
 async def _prerun_values(
-    ctx: ValueContext, body: RunLaunch, fields: list[Capture]
+    ctx: ValueContext, given: dict[str, Any], fields: list[Capture]
 ) -> dict[str, Any]:
     """Keys are kick-off field ids; unknown keys are dropped, as Tallyfy does."""
-    given = body.prerun if isinstance(body.prerun, dict) else {}
     missing = {
         f"prerun.{f.id}": [f"{f.label} is required"]
         for f in fields
@@ -80,7 +104,7 @@ async def _prerun_values(
 
 
 def _task_for_step(
-    run: Run, step: Step, number: int, actor: Actor, override: TaskOverride | None
+    run: Run, step: Step, number: int, deadline: datetime, override: TaskOverride | None
 ) -> Task:
     owners = override.owners if override and override.owners else None
     if owners is not None:
@@ -88,18 +112,19 @@ def _task_for_step(
     else:
         users, guests, groups = list(step.assignees), list(step.guests), list(step.groups)
         if not (users or guests or groups) and step.assign_run_starter:
-            users = [actor.user_id]
-    deadline = (
-        parse_datetime(override.deadline) if override and override.deadline
-        else step_deadline(step, run.started_at)
-    )
+            users = [run.started_by]
+    if override and override.deadline:
+        deadline = parse_datetime(override.deadline)
+    started = run.started_at + offset(step.start_date) if step.start_date else run.started_at
+    flags = {name: getattr(step, name) for name in COPIED_TO_TASKS}
+    if override and override.max_assignable is not None:
+        flags["max_assignable"] = override.max_assignable
     return Task(
         org_id=run.org_id, increment_id=number, run_id=run.id, step_id=step.id,
         checklist_id=run.checklist_id, title=step.title, alias=step.alias, summary=step.summary,
         task_type=step.step_type, status="active", position=step.position, deadline=deadline,
-        started_at=run.started_at, starter_id=actor.user_id, webhook=step.webhook,
-        owners=TasksRepository.owner_rows(users, guests, groups),
-        **{name: getattr(step, name) for name in COPIED_TO_TASKS},
+        started_at=started, starter_id=run.started_by, webhook=step.webhook,
+        owners=TasksRepository.owner_rows(users, guests, groups), **flags,
     )
 
 
@@ -110,26 +135,54 @@ async def _launchable(db: AsyncSession, actor: Actor, checklist_id: str) -> Chec
     return checklist
 
 
+async def check_members(db: AsyncSession, org_id: str, **given: int | list[int] | None) -> None:
+    """Every user id given (a field's value or list) must be a member: 422 keyed by field."""
+    ids = {name: [v] if isinstance(v, int) else list(v or []) for name, v in given.items()}
+    known = await MembersRepository(db).existing_user_ids(
+        org_id, [i for values in ids.values() for i in values])
+    errors = {}
+    for name, values in ids.items():
+        for i, user_id in enumerate(values):
+            if user_id not in known:
+                key = name if isinstance(given[name], int) else f"{name}.{i}"
+                errors[key] = [f"The selected {name.replace('_', ' ')} is invalid."]
+    if errors:
+        raise invalid(errors)
+
+
+async def _check_launch(db: AsyncSession, actor: Actor, body: RunLaunch) -> None:
+    await check_members(db, actor.org_id, owner_id=body.owner_id, user_id=body.user_id,
+                        users=body.users)
+    for override in body.tasks.values():
+        if override.owners:
+            await check_owners(db, actor.org_id, override.owners)
+    if body.parent_id and await RunsRepository(db).get(actor.org_id, body.parent_id) is None:
+        raise invalid_field("parent_id", "The selected parent id is invalid.")
+
+
 async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str) -> Run:
     checklist = await _launchable(db, actor, body.checklist_id)
+    await _check_launch(db, actor, body)
     templates = TemplatesRepository(db)
     steps = (await templates.steps_of([checklist.id])).get(checklist.id, [])
     fields = (await templates.prerun_of([checklist.id])).get(checklist.id, [])
     ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
-    prerun = await _prerun_values(ctx, body, fields)
-    for override in body.tasks.values():
-        if override.owners:
-            await check_owners(db, actor.org_id, override.owners)
+    prerun = await _prerun_values(ctx, body.prerun if isinstance(body.prerun, dict) else {},
+                                  fields)
     orgs = OrgsRepository(db)
     started = now()
+    starter = body.user_id or actor.user_id
     run = Run(
         org_id=actor.org_id, increment_id=await orgs.next_number(actor.org_id, "run"),
         checklist_id=checklist.id, checklist_title=checklist.title,
         name=body.name or process_name(checklist, fields, prerun, started),
         summary=body.summary, status="active", type=checklist.type,
-        owner_id=body.owner_id or actor.user_id, started_by=actor.user_id, prerun=prerun,
+        owner_id=body.owner_id or actor.user_id, started_by=starter, prerun=prerun,
         starred=body.starred, is_public=body.is_public, can_add_oot=checklist.can_add_oot,
-        created_at=started, started_at=started,
+        users=list(dict.fromkeys(body.users)), groups=list(dict.fromkeys(body.groups)),
+        parent_id=body.parent_id, created_at=started, started_at=started,
+        # Tags are not a domain yet: their ids are kept for when they are.
+        settings={"tags": list(dict.fromkeys(body.tags))} if body.tags else {},
         # Launching submits the kick-off form; `complete-prerun` can reopen it.
         prerun_completed_at=started, prerun_completed_by=actor.user_id,
     )
@@ -137,8 +190,9 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     repo.add(run)
     await db.flush()
     first = await orgs.next_numbers(actor.org_id, "task", len(steps))
+    deadlines = step_deadlines(steps, started)
     for number, step in enumerate(steps, start=first):
-        repo.add(_task_for_step(run, step, number, actor, body.tasks.get(step.id)))
+        repo.add(_task_for_step(run, step, number, deadlines[step.id], body.tasks.get(step.id)))
     await db.flush()
     await apply_rules(db, run)
     return run
@@ -166,8 +220,8 @@ async def read_runs(
     db: AsyncSession, runs: list[Run], includes: Includes, api_base: str = ""
 ) -> list[RunRead]:
     ids = [r.id for r in runs]
-    progress = await RunsRepository(db).progress_of(ids)
-    reads = [RunRead.of(r, *progress.get(r.id, (0, 0))) for r in runs]
+    stats = await RunsRepository(db).stats_of(ids)
+    reads = [RunRead.of(r, stats.get(r.id, RunStats())) for r in runs]
     await _include_checklists(db, runs, reads, includes)
     if includes.wants("next_task") or includes.wants("tasks") or includes.wants("form_fields"):
         await _include_tasks(db, ids, reads, includes)
@@ -197,38 +251,24 @@ async def _include_checklists(
 async def _include_tasks(
     db: AsyncSession, ids: list[str], reads: list[RunRead], includes: Includes
 ) -> None:
-    tasks = await TasksRepository(db).tasks_of_runs(ids)
+    """`tasks`, `next_task` and `form_fields`, read for every run of the page at once."""
+    by_run = await TasksRepository(db).tasks_of_runs(ids)
     task_includes = Includes(i.removeprefix("tasks.") for i in includes if "." in i)
     if includes.wants("form_fields"):
         task_includes = Includes(task_includes | {"form_fields"})
+    everything = [t for run_id in ids for t in by_run.get(run_id, [])]
+    task_reads = {t.id: t for t in await read_tasks(db, everything, task_includes)}
     for read in reads:
-        mine = tasks.get(read.id, [])
-        task_reads = await read_tasks(db, mine, task_includes)
+        mine = [task_reads[t.id] for t in by_run.get(read.id, [])]
         if includes.wants("form_fields"):
             read.form_fields = {"data": [  # type: ignore[attr-defined]
-                {**field, "task_id": t.id} for t in task_reads
+                {**field, "task_id": t.id} for t in mine
                 for field in t.form_fields["data"]]}  # type: ignore[attr-defined]
         if includes.wants("tasks"):
-            read.tasks = {"data": [t.model_dump() for t in task_reads]}  # type: ignore[attr-defined]
+            read.tasks = {"data": [t.model_dump() for t in mine]}  # type: ignore[attr-defined]
         if includes.wants("next_task"):
-            upcoming = [t for t in task_reads
-                        if t.status in ("not-started", "active", "in-progress")]
+            upcoming = [t for t in mine if t.status in OPEN and t.archived_at is None]
             read.next_task = {"data": upcoming[0].model_dump() if upcoming else None}  # type: ignore[attr-defined]
-
-
-def run_filters(
-    status: str | None = None, q: str | None = None, archived: str | None = None,
-    checklist_id: str | None = None, blueprint_id: str | None = None, owners: str | None = None,
-    starred: str | None = None, type: str | None = None, sort: str | None = None,
-    sort_by: str | None = None, tag: str | None = None, folder: str | None = None,
-) -> RunFilters:
-    """The documented list query parameters (a FastAPI dependency: names are the API's)."""
-    flag = {"true": True, "1": True, "false": False, "0": False}.get((starred or "").lower())
-    return RunFilters(
-        status=status, q=q, archived=archived, checklist_id=checklist_id or blueprint_id,
-        owners=tuple(int(o) for o in (owners or "").split(",") if o.strip().isdigit()),
-        starred=flag, type=type, sort=sort or sort_by, tag_or_folder=bool(tag or folder),
-    )
 
 
 async def list_runs(
@@ -237,21 +277,30 @@ async def list_runs(
     return await RunsRepository(db).search(actor.org_id, page, filters)
 
 
+async def _live_run(db: AsyncSession, actor: Actor, run_id: str) -> Run:
+    """A run that may still change: archived runs are read-only until activated."""
+    run = await get_run(db, actor, run_id)
+    if run.deleted_at is not None:
+        raise invalid_field("archived_at", "Archived processes can't be changed. Activate it "
+                            "first.")
+    return run
+
+
 async def update_run(
     db: AsyncSession, actor: Actor, run_id: str, body: RunUpdate, api_base: str
 ) -> Run:
-    run = await get_run(db, actor, run_id)
-    for name in ("name", "summary", "owner_id", "starred", "is_public", "users", "groups"):
+    run = await _live_run(db, actor, run_id)
+    await check_members(db, actor.org_id, owner_id=body.owner_id, users=body.users)
+    for name in ("name", "summary", "owner_id", "starred", "is_public"):
         value = getattr(body, name)
         if value is not None:
             setattr(run, name, value)
+    if body.users is not None:
+        run.users = list(dict.fromkeys(body.users))
+    if body.groups is not None:
+        run.groups = list(dict.fromkeys(body.groups))
     if body.prerun is not None:
-        fields = (await TemplatesRepository(db).prerun_of([run.checklist_id])).get(
-            run.checklist_id, [])
-        ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
-        changed = await clean_values(ctx, fields, body.prerun, "prerun")
-        merged = {**run.prerun, **changed}
-        run.prerun = {k: v for k, v in merged.items() if v is not None}
+        run.prerun = await _updated_prerun(db, actor, run, body.prerun, api_base)
     run.updated_at = now()
     await db.flush()
     if body.prerun is not None:
@@ -259,11 +308,28 @@ async def update_run(
     return run
 
 
+async def _updated_prerun(
+    db: AsyncSession, actor: Actor, run: Run, given: dict[str, Any], api_base: str
+) -> dict[str, Any]:
+    """The run's kick-off values with `given` merged in; a required field can't be cleared."""
+    fields = (await TemplatesRepository(db).prerun_of([run.checklist_id])).get(
+        run.checklist_id, [])
+    ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
+    changed = await clean_values(ctx, fields, given, "prerun")
+    cleared = {f"prerun.{f.id}": [f"{f.label} is required"]
+               for f in fields if f.required and f.id in changed and changed[f.id] is None}
+    if cleared:
+        raise invalid(cleared)
+    merged = {**run.prerun, **changed}
+    return {k: v for k, v in merged.items() if v is not None}
+
+
 async def set_prerun_complete(db: AsyncSession, actor: Actor, run_id: str, done: bool) -> Run:
-    run = await get_run(db, actor, run_id)
+    run = await _live_run(db, actor, run_id)
     run.prerun_completed_at = now() if done else None
     run.prerun_completed_by = actor.user_id if done else None
     await db.flush()
+    await sync_run_status(db, run.id)
     return run
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from checkrun.kit.auth import Actor, forbidden
 from checkrun.kit.clock import now
 from checkrun.kit.errors import bad_request, invalid, invalid_field, not_found
+from checkrun.members.repository import MembersRepository
 from checkrun.runs.rules import sync_run_status
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TasksRepository
@@ -50,19 +51,37 @@ async def _check_completable(db: AsyncSession, actor: Actor, task: Task,
         raise invalid(missing)
 
 
+async def _completer(db: AsyncSession, actor: Actor, body: CompleteTask) -> int:
+    """Who completes: the caller, or the member named by `override_user`."""
+    if body.override_user is None:
+        return actor.user_id
+    if not await MembersRepository(db).existing_user_ids(actor.org_id, [body.override_user]):
+        raise invalid_field("override_user", "The selected override user is invalid.")
+    return body.override_user
+
+
+async def _all_done(db: AsyncSession, task: Task, completer: int) -> bool:
+    """An `everyone_must_complete` task counts each assignee's completion and is done when
+    every member assignee has completed it."""
+    assignees = _assignees(task)
+    if not (task.everyone_must_complete and assignees):
+        return True
+    repo = TasksRepository(db)
+    if completer in await repo.completions_of(task.id):
+        raise invalid_field("task_id", "You have already completed this task.")
+    return assignees <= await repo.record_completion(task.id, completer)
+
+
 async def complete(
     db: AsyncSession, actor: Actor, body: CompleteTask, run_id: str | None = None
 ) -> Task:
     task = await _task(db, actor, body.task_id, run_id)
     await _check_completable(db, actor, task, body)
-    completer = body.override_user or actor.user_id
-    if task.everyone_must_complete and _assignees(task):
-        repo = TasksRepository(db)
-        done = await repo.record_completion(task.id, completer)
-        if not _assignees(task) <= done:
-            task.status = "in-progress"
-            await db.flush()
-            return task
+    completer = await _completer(db, actor, body)
+    if not await _all_done(db, task, completer):
+        task.status = "in-progress"
+        await db.flush()
+        return task
     task.status, task.completed_at, task.completer_id = "completed", now(), completer
     task.is_approved = body.is_approved
     await db.flush()
@@ -72,6 +91,8 @@ async def complete(
 
 async def reopen(db: AsyncSession, actor: Actor, task_id: str, run_id: str | None = None) -> Task:
     task = await _task(db, actor, task_id, run_id)
+    if task.deleted_at is not None:
+        raise invalid_field("task_id", "Archived tasks can't be reopened.")
     if task.status != "completed":
         raise invalid_field("task_id", "This task is not completed.")
     task.status, task.completed_at, task.completer_id, task.is_approved = (

@@ -62,6 +62,13 @@ class Task(Base):
         cascade="all, delete-orphan", passive_deletes=True, order_by="TaskOwner.id"
     )
 
+    def owner_lists(self) -> dict[str, list[Any]]:
+        """The assignees as the API shows them: member ids, guest emails, group ids."""
+        lists: dict[str, list[Any]] = {"users": [], "guests": [], "groups": []}
+        for owner in self.owners:
+            lists[owner.kind + "s"].append(int(owner.ref) if owner.kind == "user" else owner.ref)
+        return lists
+
 
 class TaskCompletion(Base):
     """One assignee's completion of an `everyone_must_complete` task."""

@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from checkrun.kit.clock import now
-from checkrun.kit.filters import archived_filter, count_of, text_filter
+from checkrun.kit.filters import archived_filter, count_of
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.sql import no_index
+from checkrun.runs.models import Run
 from checkrun.tasks.models import CaptureValue, Task, TaskCompletion, TaskOwner
-from checkrun.templates.models import Capture
+from checkrun.templates.models import Capture, Step
 
 OPEN = ("not-started", "active", "in-progress")
 DUE_SOON = timedelta(hours=48)
@@ -22,13 +23,17 @@ DUE_SOON = timedelta(hours=48)
 STATUS_FILTERS: dict[str, tuple[str, ...]] = {
     "complete": ("completed",),
     "completed": ("completed",),
-    "active": ("not-started", "active", "in-progress"),
-    "incomplete": ("not-started", "active", "in-progress"),
+    "active": OPEN,
+    "incomplete": OPEN,
+    "active_visible": OPEN,
     "inprogress": ("in-progress",),
     "in-progress": ("in-progress",),
     "not-started": ("not-started",),
-    "active_visible": ("not-started", "active", "in-progress"),
+    "auto-skipped": ("auto-skipped",),
 }
+# Filters computed from the deadline or from issues rather than the stored status.
+STATUS_CONDITIONS = ("overdue", "due_soon", "hasproblem", "all")
+STATUS_VALUES = (*STATUS_FILTERS, *STATUS_CONDITIONS)
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,11 @@ class TaskFilters:
     is_oneoff: bool | None = None
     owners: tuple[int, ...] = ()
     unassigned: bool = False
-    deadline_before: datetime | None = None
-    deadline_after: datetime | None = None
+    # Half-open ranges [from, until): the service turns the API's date filters into these.
+    deadline_from: datetime | None = None
+    deadline_until: datetime | None = None
+    created_from: datetime | None = None
+    created_until: datetime | None = None
     sort: str | None = None
 
 
@@ -53,39 +61,72 @@ def _owned_by(kind: str, refs: list[str]) -> Any:
     )
 
 
+def late(moment: datetime) -> Any:
+    """Open and past its deadline."""
+    return Task.status.in_(OPEN) & (Task.deadline < moment)
+
+
 def _status_clause(status: str) -> Any:
     if status in STATUS_FILTERS:
         return Task.status.in_(STATUS_FILTERS[status])
     moment = now()
     if status == "overdue":
-        return (Task.status.in_(OPEN) & (Task.deadline < moment))
+        return late(moment)
     if status == "due_soon":
         return (Task.status.in_(OPEN) & (Task.deadline >= moment)
                 & (Task.deadline < moment + DUE_SOON))
     if status == "hasproblem":
-        return false()
+        return false()  # issues are not kept yet
     return None
 
 
-def _filtered(stmt: Select[Any], f: TaskFilters) -> Select[Any]:
+def _in_range(stmt: Select[Any], column: Any, start: datetime | None, end: datetime | None
+              ) -> Select[Any]:
+    if start is not None:
+        stmt = stmt.where(column >= start)
+    if end is not None:
+        stmt = stmt.where(column < end)
+    return stmt
+
+
+def _contains(column: Any, q: str) -> Any:
+    """Case-insensitive substring match, with LIKE's wildcards in `q` taken literally."""
+    escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(column).like(f"%{escaped}%", escape="\\")
+
+
+def _matching_text(org_id: str, q: str | None) -> Any:
+    """`q` finds a task by its title or by the name of its process."""
+    if not q or not q.strip():
+        return None
+    q = q.strip()
+    runs = select(Run.id).where(Run.org_id == org_id, _contains(Run.name, q))
+    return or_(_contains(Task.title, q), Task.run_id.in_(runs))
+
+
+def _narrow(f: TaskFilters) -> bool:
+    """A run's or an assignee's list: start from those few tasks, not the organization's."""
+    return f.run_id is not None or bool(f.owners)
+
+
+def _filtered(stmt: Select[Any], org_id: str, f: TaskFilters) -> Select[Any]:
     if f.run_id is not None:
         stmt = stmt.where(Task.run_id == f.run_id)
     if f.is_oneoff is not None:
         stmt = stmt.where(Task.step_id.is_(None) if f.is_oneoff else Task.step_id.is_not(None))
-    clause = _status_clause(f.status) if f.status and f.status != "all" else None
+    clause = _status_clause(f.status) if f.status else None
     if clause is not None:
         stmt = stmt.where(clause)
     if f.owners:
         stmt = stmt.where(_owned_by("user", [str(u) for u in f.owners]))
     if f.unassigned:
         stmt = stmt.where(~select(TaskOwner.id).where(TaskOwner.task_id == Task.id).exists())
-    if f.deadline_before is not None:
-        stmt = stmt.where(Task.deadline < f.deadline_before)
-    if f.deadline_after is not None:
-        stmt = stmt.where(Task.deadline > f.deadline_after)
-    deleted = no_index(Task.deleted_at) if f.owners else Task.deleted_at
+    stmt = _in_range(stmt, Task.deadline, f.deadline_from, f.deadline_until)
+    stmt = _in_range(stmt, Task.created_at, f.created_from, f.created_until)
+    deleted = no_index(Task.deleted_at) if _narrow(f) else Task.deleted_at
     stmt = archived_filter(stmt, deleted, f.archived)
-    return text_filter(stmt, Task.title, f.q)
+    text = _matching_text(org_id, f.q)
+    return stmt if text is None else stmt.where(text)
 
 
 SORTS: dict[str, list[Any]] = {
@@ -121,9 +162,8 @@ class TasksRepository:
     async def search(
         self, org_id: str, page: PageParams, filters: TaskFilters
     ) -> tuple[list[Task], int]:
-        # For an assignee's list, start from their tasks rather than the organization's.
-        org = no_index(Task.org_id) if filters.owners else Task.org_id
-        stmt = _filtered(select(Task).where(org == org_id), filters)
+        org = no_index(Task.org_id) if _narrow(filters) else Task.org_id
+        stmt = _filtered(select(Task).where(org == org_id), org_id, filters)
         total = await count_of(self.db, stmt)
         rows = await self.db.execute(
             stmt.options(selectinload(Task.owners)).order_by(*_order(filters))
@@ -136,6 +176,13 @@ class TasksRepository:
             select(func.coalesce(func.max(Task.position), 0)).where(Task.run_id == run_id)
         )
         return int(result.scalar_one())
+
+    async def make_room(self, run_id: str, position: int) -> None:
+        """Moves the run's tasks at `position` and after one place down."""
+        await self.db.execute(
+            update(Task).where(Task.run_id == run_id, Task.position >= position)
+            .values(position=Task.position + 1)
+        )
 
     async def tasks_of_runs(self, run_ids: list[str]) -> dict[str, list[Task]]:
         out: dict[str, list[Task]] = defaultdict(list)
@@ -166,6 +213,13 @@ class TasksRepository:
         for capture in rows.scalars():
             by_owner[capture.task_id or capture.step_id or ""].append(capture)
         return {t.id: by_owner.get(t.id, []) + by_owner.get(t.step_id or "", []) for t in tasks}
+
+    async def steps_by_ids(self, step_ids: list[str]) -> dict[str, Step]:
+        """The template steps tasks came from (steps deleted since are simply missing)."""
+        if not step_ids:
+            return {}
+        rows = await self.db.execute(select(Step).where(Step.id.in_(step_ids)))
+        return {step.id: step for step in rows.scalars()}
 
     async def values_of(self, task_ids: list[str]) -> dict[str, dict[str, Any]]:
         """taskdata per task: field id -> value."""
@@ -215,12 +269,16 @@ class TasksRepository:
             .values(deleted_at=None, archived_with_run=False)
         )
 
-    async def record_completion(self, task_id: str, user_id: int) -> set[int]:
-        """Records one assignee's completion; answers everyone who has completed so far."""
+    async def completions_of(self, task_id: str) -> set[int]:
+        """Who has completed an `everyone_must_complete` task so far."""
         rows = await self.db.execute(
             select(TaskCompletion.user_id).where(TaskCompletion.task_id == task_id)
         )
-        done = set(rows.scalars())
+        return set(rows.scalars())
+
+    async def record_completion(self, task_id: str, user_id: int) -> set[int]:
+        """Records one assignee's completion; answers everyone who has completed so far."""
+        done = await self.completions_of(task_id)
         if user_id not in done:
             self.db.add(TaskCompletion(task_id=task_id, user_id=user_id))
             await self.db.flush()

@@ -7,19 +7,19 @@ from fastapi.responses import JSONResponse, Response
 
 from checkrun.kit import responses
 from checkrun.kit.auth import CurrentActor, Db
-from checkrun.kit.errors import not_found
 from checkrun.kit.includes import Includes, includes
-from checkrun.kit.pagination import PageParams, page_params, pagination_meta
+from checkrun.kit.pagination import PageParams, pagination_meta
 from checkrun.kit.urls import api_base
 from checkrun.storage import Store
 from checkrun.tasks import completion, service
 from checkrun.tasks.models import Task
+from checkrun.tasks.params import list_page, task_filters
 from checkrun.tasks.repository import TaskFilters
 from checkrun.tasks.schemas import CompleteTask, OneOffTaskCreate, TaskUpdate
 
 router = APIRouter(tags=["tasks"])
 With = Annotated[Includes, Depends(includes)]
-Filters = Annotated[TaskFilters, Depends(service.task_filters)]
+Filters = Annotated[TaskFilters, Depends(task_filters)]
 TASK = "/organizations/{org_id}/tasks/{task_id}"
 RUN_TASK = "/organizations/{org_id}/runs/{run_id}/tasks/{task_id}"
 
@@ -44,7 +44,7 @@ async def list_tasks(
     db: Db,
     actor: CurrentActor,
     with_: With,
-    page: Annotated[PageParams, Depends(page_params(10))],
+    page: Annotated[PageParams, Depends(list_page(10))],
     filters: Filters,
 ) -> JSONResponse:
     tasks, total = await service.list_tasks(db, actor, page, filters)
@@ -61,7 +61,7 @@ async def _page(
 @router.get("/organizations/{org_id}/me/tasks")
 async def list_my_tasks(
     request: Request, db: Db, actor: CurrentActor, with_: With,
-    page: Annotated[PageParams, Depends(page_params(10))], filters: Filters,
+    page: Annotated[PageParams, Depends(list_page(10))], filters: Filters,
 ) -> JSONResponse:
     # Without a status the real service lists only what is still to do.
     tasks, total = await service.list_member_tasks(db, actor, page, filters, actor.user_id,
@@ -72,11 +72,10 @@ async def list_my_tasks(
 @router.get("/organizations/{org_id}/users/{user_id}/tasks")
 async def list_member_tasks(
     request: Request, db: Db, actor: CurrentActor, user_id: str, with_: With,
-    page: Annotated[PageParams, Depends(page_params(10))], filters: Filters,
+    page: Annotated[PageParams, Depends(list_page(10))], filters: Filters,
 ) -> JSONResponse:
-    if not user_id.isdigit():
-        raise not_found()
-    tasks, total = await service.list_member_tasks(db, actor, page, filters, int(user_id))
+    tasks, total = await service.list_member_tasks(db, actor, page, filters,
+                                                   service.member_id(user_id))
     return await _page(request, db, tasks, total, page, with_)
 
 

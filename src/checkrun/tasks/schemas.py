@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -7,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from checkrun.kit.clock import iso
 from checkrun.kit.validation import DateTimeText
 from checkrun.tasks.models import Task
-from checkrun.templates.schemas import CaptureCreate, CaptureRead
+from checkrun.templates.schemas import MAX_INT, CaptureCreate, CaptureRead, GroupId, UserId
 
 TaskType = Literal["task", "approval", "expiring", "email", "expiring_email"]
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -24,15 +25,13 @@ STATUS_LABELS = {
 class Owners(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    users: list[int] = Field(default_factory=list)
+    users: list[UserId] = Field(default_factory=list)
     guests: list[str] = Field(default_factory=list)
-    groups: list[str] = Field(default_factory=list)
+    groups: list[GroupId] = Field(default_factory=list)
 
     @field_validator("guests")
     @classmethod
     def _emails(cls, value: list[str]) -> list[str]:
-        import re
-
         for email in value:
             if not re.match(EMAIL_PATTERN, email) or len(email) > 254:
                 raise ValueError(f"{email!r} is not a valid email address")
@@ -55,12 +54,12 @@ class OneOffTaskCreate(BaseModel):
     everyone_must_complete: bool = False
     can_complete_only_assignees: bool = False
     prevent_guest_comment: bool = False
-    max_assignable: int = Field(0, ge=0)
+    max_assignable: int = Field(0, ge=0, le=MAX_INT)
     webhook: str | None = Field(None, max_length=2000)
     top_secret: bool = False
     form_fields: list[CaptureCreate] = Field(default_factory=list)
     run_id: str | None = Field(None, max_length=64)
-    position: int | None = Field(None, ge=1)
+    position: int | None = Field(None, ge=1, le=1_000_000)
 
 
 class TaskUpdate(BaseModel):
@@ -78,8 +77,11 @@ class TaskUpdate(BaseModel):
     prevent_guest_comment: bool | None = None
     everyone_must_complete: bool | None = None
     can_complete_only_assignees: bool | None = None
-    max_assignable: int | None = Field(None, ge=0)
+    max_assignable: int | None = Field(None, ge=0, le=MAX_INT)
     top_secret: bool | None = None
+    task_type: TaskType | None = None
+    # In the task's run; moves the tasks from there on down. Ignored for standalone tasks.
+    position: int | None = Field(None, ge=1, le=1_000_000)
 
 
 class CompleteTask(BaseModel):
@@ -87,7 +89,7 @@ class CompleteTask(BaseModel):
 
     task_id: str = Field(min_length=1, max_length=64)
     is_approved: bool | None = None
-    override_user: int | None = None
+    override_user: UserId | None = None
 
 
 class TaskRead(BaseModel):
@@ -128,19 +130,13 @@ class TaskRead(BaseModel):
 
     @classmethod
     def of(cls, t: Task, taskdata: dict[str, Any] | None = None) -> TaskRead:
-        owners: dict[str, list[Any]] = {"users": [], "guests": [], "groups": []}
-        for owner in t.owners:
-            if owner.kind == "user":
-                owners["users"].append(int(owner.ref))
-            else:
-                owners[owner.kind + "s"].append(owner.ref)
         return cls(
             id=t.id, increment_id=t.increment_id, title=t.title, original_title=t.title,
             run_id=t.run_id, checklist_id=t.checklist_id, step_id=t.step_id, alias=t.alias,
             status=t.status, status_label=STATUS_LABELS.get(t.status, t.status),
             task_type=t.task_type, is_oneoff_task=t.step_id is None,
             is_completable=t.status not in ("completed", "auto-skipped") and t.deleted_at is None,
-            is_approved=t.is_approved, owners=owners, position=t.position,
+            is_approved=t.is_approved, owners=t.owner_lists(), position=t.position,
             started_at=iso(t.started_at), deadline=iso(t.deadline),
             created_at=iso(t.created_at), last_updated=iso(t.updated_at),
             completed_at=iso(t.completed_at), archived_at=iso(t.deleted_at),

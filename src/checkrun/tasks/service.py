@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,13 +17,16 @@ from checkrun.kit.pagination import PageParams
 from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
 from checkrun.runs.models import Run
-from checkrun.runs.repository import RunsRepository
+from checkrun.runs.repository import RunsRepository, RunStats
 from checkrun.runs.rules import apply_rules, sync_run_status
+from checkrun.runs.schemas import RunRead
 from checkrun.storage import BlobStore
 from checkrun.tasks.models import Task
+from checkrun.tasks.params import user_id as parse_user_id
 from checkrun.tasks.repository import TaskFilters, TasksRepository
 from checkrun.tasks.schemas import FormFieldRead, OneOffTaskCreate, Owners, TaskRead, TaskUpdate
-from checkrun.templates.schemas import CaptureRead
+from checkrun.templates.repository import TemplatesRepository
+from checkrun.templates.schemas import CaptureRead, StepRead
 from checkrun.templates.service import copy_capture, new_capture
 from checkrun.templates.values import ValueContext, clean_values
 
@@ -33,7 +35,11 @@ PROCESS_TASK_REFUSAL = (
 )
 
 
-async def check_owners(db: AsyncSession, org_id: str, owners: Owners) -> None:
+async def check_owners(db: AsyncSession, org_id: str, owners: Owners, limit: int = 0) -> None:
+    """Assignees must be members; `limit` (a task's max_assignable, 0 = any number) caps them."""
+    count = len(owners.users) + len(owners.guests) + len(owners.groups)
+    if limit and count > limit:
+        raise invalid_field("owners", f"This task can have at most {limit} assignees.")
     known = await MembersRepository(db).existing_user_ids(org_id, owners.users)
     for i, user_id in enumerate(owners.users):
         if user_id not in known:
@@ -41,7 +47,7 @@ async def check_owners(db: AsyncSession, org_id: str, owners: Owners) -> None:
 
 
 async def _host_run(db: AsyncSession, actor: Actor, run_id: str | None) -> Run | None:
-    """The run a one-off task is added to: it must allow ad-hoc tasks."""
+    """The run an ad-hoc task joins: live, and its template allows ad-hoc tasks."""
     if run_id is None:
         return None
     run = await RunsRepository(db).get(actor.org_id, run_id)
@@ -52,20 +58,31 @@ async def _host_run(db: AsyncSession, actor: Actor, run_id: str | None) -> Run |
     return run
 
 
+async def _place(repo: TasksRepository, run: Run | None, position: int | None) -> int:
+    """Where a new task goes in its run: at `position` (the tasks from there on move down),
+    or last."""
+    if run is None:
+        return 1
+    last = await repo.last_position(run.id)
+    if position is None or position > last:
+        return last + 1
+    await repo.make_room(run.id, position)
+    return position
+
+
 async def create_one_off(db: AsyncSession, actor: Actor, body: OneOffTaskCreate) -> Task:
     if body.owners.is_empty():
         raise invalid_field("owners", "The task needs at least one assignee.")
-    await check_owners(db, actor.org_id, body.owners)
+    await check_owners(db, actor.org_id, body.owners, body.max_assignable)
     run = await _host_run(db, actor, body.run_id)
     number = await OrgsRepository(db).next_number(actor.org_id, "task")
     repo = TasksRepository(db)
-    position = body.position or (await repo.last_position(run.id) + 1 if run else 1)
     task = Task(
         org_id=actor.org_id, increment_id=number, title=body.title,
         run_id=run.id if run else None, checklist_id=run.checklist_id if run else None,
         summary=body.summary if body.summary is not None else body.description,
-        task_type=body.task_type, status="not-started", position=position,
-        deadline=parse_datetime(body.deadline),
+        task_type=body.task_type, status="not-started",
+        position=await _place(repo, run, body.position), deadline=parse_datetime(body.deadline),
         started_at=parse_datetime(body.started_at) if body.started_at else now(),
         starter_id=actor.user_id, everyone_must_complete=body.everyone_must_complete,
         can_complete_only_assignees=body.can_complete_only_assignees,
@@ -86,31 +103,28 @@ async def clone_task(db: AsyncSession, actor: Actor, task_id: str) -> Task:
     """A fresh, not-started copy: same title, type, owners, deadline and form fields (not
     their values); a process task's copy joins its run as an ad-hoc task."""
     source = await get_task(db, actor, task_id)
+    run = await _host_run(db, actor, source.run_id)
     repo = TasksRepository(db)
     copy = Task(**{c.key: getattr(source, c.key) for c in Task.__table__.columns
                    if c.key in CLONED})
     copy.id, copy.org_id, copy.status, copy.starter_id = new_id(), actor.org_id, "not-started", \
         actor.user_id
     copy.increment_id = await OrgsRepository(db).next_number(actor.org_id, "task")
-    copy.position = await repo.last_position(source.run_id) + 1 if source.run_id else 1
-    copy.owners = repo.owner_rows(*_owner_lists(source))
+    copy.position = await _place(repo, run, None)
+    lists = source.owner_lists()
+    copy.owners = repo.owner_rows(lists["users"], lists["guests"], lists["groups"])
     repo.add(copy)
     await db.flush()
     for capture in (await repo.fields_of([source]))[source.id]:
         repo.add(copy_capture(capture, task_id=copy.id, step_id=None))
     await db.flush()
+    await sync_run_status(db, copy.run_id)
     return copy
 
 
 CLONED = ("run_id", "checklist_id", "title", "summary", "task_type", "deadline", "started_at",
           "everyone_must_complete", "can_complete_only_assignees", "prevent_guest_comment",
           "max_assignable", "webhook", "top_secret")
-
-
-def _owner_lists(task: Task) -> tuple[list[int], list[str], list[str]]:
-    return ([int(o.ref) for o in task.owners if o.kind == "user"],
-            [o.ref for o in task.owners if o.kind == "guest"],
-            [o.ref for o in task.owners if o.kind == "group"])
 
 
 async def get_task(
@@ -178,11 +192,14 @@ async def update_task(
         ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
         await repo.save_values(task, await clean_values(ctx, fields, body.taskdata, "taskdata"))
     await db.flush()
-    if body.taskdata and task.run_id is not None:
-        run = await RunsRepository(db).get_by_id(task.run_id)
-        if run is not None:
-            await apply_rules(db, run)
+    run = await _run_of(db, task) if body.taskdata else None
+    if run is not None:
+        await apply_rules(db, run)
     return task
+
+
+async def _run_of(db: AsyncSession, task: Task) -> Run | None:
+    return await RunsRepository(db).get_by_id(task.run_id) if task.run_id else None
 
 
 def _require_one_off_fields(body: TaskUpdate) -> None:
@@ -196,17 +213,21 @@ def _require_one_off_fields(body: TaskUpdate) -> None:
 
 
 async def _apply_changes(db: AsyncSession, actor: Actor, task: Task, body: TaskUpdate) -> None:
+    if body.max_assignable is not None:
+        task.max_assignable = body.max_assignable
     if body.owners is not None:
-        await check_owners(db, actor.org_id, body.owners)
+        await check_owners(db, actor.org_id, body.owners, task.max_assignable)
         task.owners = TasksRepository.owner_rows(
             body.owners.users, body.owners.guests, body.owners.groups
         )
+    if body.position is not None and task.run_id is not None and body.position != task.position:
+        task.position = await _place(TasksRepository(db), await _run_of(db, task), body.position)
     if body.deadline is not None:
         task.deadline = parse_datetime(body.deadline)
     if body.started_at is not None:
         task.started_at = parse_datetime(body.started_at)
     for name in ("title", "summary", "webhook", "prevent_guest_comment", "everyone_must_complete",
-                 "can_complete_only_assignees", "max_assignable", "top_secret"):
+                 "can_complete_only_assignees", "top_secret", "task_type"):
         value = getattr(body, name)
         if value is not None:
             setattr(task, name, value)
@@ -227,42 +248,49 @@ async def read_tasks(db: AsyncSession, tasks: list[Task], includes: Includes) ->
                     for c in fields.get(read.id, [])
                 ]
             }
+    if includes.wants("run"):
+        await _include_runs(db, tasks, reads)
+    if includes.wants("step"):
+        await _include_steps(db, tasks, reads)
+    if includes.wants("tags"):
+        for read in reads:
+            read.tags = {"data": []}  # type: ignore[attr-defined]
     return reads
 
 
-def _flag(value: str | None) -> bool | None:
-    return {"true": True, "1": True, "false": False, "0": False}.get((value or "").lower())
+async def _include_runs(db: AsyncSession, tasks: list[Task], reads: list[TaskRead]) -> None:
+    """`with=run`: the task's process, wrapped; null for a standalone task."""
+    org_id = tasks[0].org_id if tasks else ""
+    runs_repo = RunsRepository(db)
+    runs = await runs_repo.by_ids(org_id, list({t.run_id for t in tasks if t.run_id}))
+    stats = await runs_repo.stats_of([r.id for r in runs])
+    by_id = {r.id: RunRead.of(r, stats.get(r.id, RunStats())).model_dump() for r in runs}
+    for task, read in zip(tasks, reads, strict=True):
+        read.run = {"data": by_id.get(task.run_id or "")}  # type: ignore[attr-defined]
 
 
-def _date(name: str, value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return parse_datetime(value)
-    except ValueError:
-        raise invalid_field(name, f"The {name} is not a valid date.") from None
-
-
-def task_filters(
-    status: str | None = None, q: str | None = None, archived: str | None = None,
-    is_oneoff: str | None = None, owners: str | None = None, unassigned: str | None = None,
-    sort: str | None = None, sort_by: str | None = None, deadline_before: str | None = None,
-    deadline_after: str | None = None,
-) -> TaskFilters:
-    """The documented list query parameters (a FastAPI dependency: names are the API's)."""
-    return TaskFilters(
-        status=status, q=q, archived=archived, is_oneoff=_flag(is_oneoff),
-        owners=tuple(int(o) for o in (owners or "").split(",") if o.strip().isdigit()),
-        unassigned=bool(_flag(unassigned)), sort=sort or sort_by,
-        deadline_before=_date("deadline_before", deadline_before),
-        deadline_after=_date("deadline_after", deadline_after),
-    )
+async def _include_steps(db: AsyncSession, tasks: list[Task], reads: list[TaskRead]) -> None:
+    """`with=step`: the template step a process task came from, wrapped; else null."""
+    steps = await TasksRepository(db).steps_by_ids(list({t.step_id for t in tasks if t.step_id}))
+    captures = await TemplatesRepository(db).captures_of_steps(list(steps))
+    for task, read in zip(tasks, reads, strict=True):
+        step = steps.get(task.step_id or "")
+        read.step = {  # type: ignore[attr-defined]
+            "data": StepRead.of(step, captures.get(step.id)).model_dump() if step else None}
 
 
 async def list_tasks(
     db: AsyncSession, actor: Actor, page: PageParams, filters: TaskFilters
 ) -> tuple[list[Task], int]:
     return await TasksRepository(db).search(actor.org_id, page, filters)
+
+
+def member_id(text: str) -> int:
+    """A user id from the path; what can't be one is an unknown member (404)."""
+    number = parse_user_id(text)
+    if number is None:
+        raise not_found()
+    return number
 
 
 async def list_member_tasks(

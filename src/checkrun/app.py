@@ -8,22 +8,36 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from checkrun import __version__
+from checkrun.activity import listener as activity_listener
+from checkrun.activity.routes import router as activity_router
+from checkrun.comments.routes import router as comments_router
 from checkrun.config import Settings
 from checkrun.db import make_engine, make_sessionmaker
 from checkrun.files.routes import router as files_router
+from checkrun.folders.routes import router as folders_router
+from checkrun.groups.routes import router as groups_router
+from checkrun.guests.routes import router as guests_router
+from checkrun.kit import events
 from checkrun.kit.errors import install_error_handlers
+from checkrun.kit.ratelimit import install_rate_limits
 from checkrun.members.routes import router as members_router
+from checkrun.oauth.routes import router as oauth_router
 from checkrun.orgs.routes import router as orgs_router
 from checkrun.runs.routes import router as runs_router
 from checkrun.search.routes import router as search_router
 from checkrun.storage import make_store
+from checkrun.tags.routes import router as tags_router
 from checkrun.tasks.routes import router as tasks_router
 from checkrun.templates.routes import router as templates_router
 from checkrun.templates.steps_routes import router as steps_router
+from checkrun.webhooks import listener as webhooks_listener
+from checkrun.webhooks.routes import router as webhooks_router
+from checkrun.webhooks.worker import DeliveryWorker
 
 DOMAIN_ROUTERS = (
     members_router, orgs_router, templates_router, steps_router, runs_router, tasks_router,
-    files_router, search_router,
+    files_router, search_router, guests_router, groups_router, tags_router, comments_router,
+    folders_router, activity_router, webhooks_router, oauth_router,
 )
 
 
@@ -39,9 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.resolved_database_url)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        await engine.dispose()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = DeliveryWorker(app.state.sessionmaker, settings)
+        await worker.start()
+        try:
+            yield
+        finally:
+            await worker.stop()
+            await engine.dispose()
 
     app = FastAPI(
         title="checkrun", version=__version__, lifespan=lifespan,
@@ -52,6 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.store = make_store(settings.resolved_storage_url, settings.s3_endpoint_url)
     install_error_handlers(app)
+    install_rate_limits(app, settings)
+    events.subscribe(activity_listener.on_event)
+    events.subscribe(webhooks_listener.on_event)
     routes = api_router()
     app.include_router(routes, prefix="/api")
     app.include_router(routes, include_in_schema=False)

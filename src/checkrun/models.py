@@ -1,5 +1,13 @@
 """Imports every domain's tables so that Base.metadata is complete (Alembic, create_all)."""
 
+import checkrun.activity.models
+import checkrun.comments.models
+import checkrun.folders.models
+import checkrun.groups.models
+import checkrun.guests.models
+import checkrun.oauth.models
+import checkrun.tags.models
+import checkrun.webhooks.models  # noqa: F401 - imported for their tables
 from checkrun.files.models import Asset
 from checkrun.members.models import AccessToken, Membership, User
 from checkrun.orgs.models import Organization

@@ -1,0 +1,3 @@
+"""Tables of the activity domain."""
+
+from __future__ import annotations

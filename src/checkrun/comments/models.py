@@ -1,0 +1,3 @@
+"""Tables of the comments domain."""
+
+from __future__ import annotations

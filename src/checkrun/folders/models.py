@@ -1,0 +1,3 @@
+"""Tables of the folders domain."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of the groups domain."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of the guests domain."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of the oauth domain."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of the tags domain."""
+
+from __future__ import annotations

@@ -7,9 +7,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+if TYPE_CHECKING:
+    from checkrun.kit.auth import Actor
 
 
 @dataclass(frozen=True)
@@ -54,3 +57,10 @@ def subscribe(listener: Listener) -> None:
 async def emit(db: AsyncSession, event: Event) -> None:
     for listener in list(_listeners):
         await listener(db, event)
+
+
+def by(actor: Actor | None) -> dict[str, Any]:
+    """The actor fields of an Event for a member acting through the API (None: the system)."""
+    if actor is None:
+        return {"actor_id": None, "source": "System"}
+    return {"actor_id": actor.user_id, "actor_email": actor.user.email}

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.kit import events
+from checkrun.kit.auth import Actor
 from checkrun.kit.clock import iso, now, parse_datetime
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunsRepository
@@ -27,7 +29,7 @@ def offset(rule: dict[str, Any]) -> timedelta:
     return timedelta(seconds=UNIT_SECONDS.get(unit, 86400) * int(str(rule.get("value", 0))))
 
 
-async def apply_rules(db: AsyncSession, run: Run) -> None:
+async def apply_rules(db: AsyncSession, run: Run, actor: Actor | None = None) -> None:
     """Evaluates the template's rules against the kick-off and task values of this run; tasks
     already completed keep what they had."""
     found = await TemplatesRepository(db).by_ids([run.checklist_id])
@@ -43,7 +45,7 @@ async def apply_rules(db: AsyncSession, run: Run) -> None:
         if task.step_id is not None and task.status != "completed":
             _apply(task, effects, run)
     await db.flush()
-    await sync_run_status(db, run.id)
+    await sync_run_status(db, run.id, actor)
 
 
 def _apply(task: Task, effects: Effects, run: Run) -> None:
@@ -101,7 +103,8 @@ def _set_deadline(task: Task, state: dict[str, Any], rule: dict[str, Any] | None
     return True
 
 
-async def sync_run_status(db: AsyncSession, run_id: str | None) -> None:
+async def sync_run_status(db: AsyncSession, run_id: str | None, actor: Actor | None = None
+                          ) -> None:
     """A run is complete once its last visible task is and its kick-off form is submitted, and
     active again when either reopens."""
     if run_id is None:
@@ -115,6 +118,10 @@ async def sync_run_status(db: AsyncSession, run_id: str | None) -> None:
                 and run.prerun_completed_at is not None)
     if finished and run.status == "active":
         run.status, run.completed_at = "complete", now()
+        await events.emit(db, events.Event(
+            org_id=run.org_id, type="Process", verb="completed", entity_type="run",
+            entity_id=run.id, run_id=run.id, checklist_id=run.checklist_id,
+            description=f"Completed {run.name}", **events.by(actor)))
     elif not finished and run.status == "complete":
         run.status, run.completed_at = "active", None
     await db.flush()

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from checkrun.files.blobs import commit_then_discard
 from checkrun.files.repository import FilesRepository
 from checkrun.files.schemas import AssetRead
+from checkrun.kit import events
 from checkrun.kit.auth import Actor, require_admin, require_not_light
 from checkrun.kit.clock import now, parse_datetime
 from checkrun.kit.errors import invalid, invalid_field, not_found
@@ -194,7 +195,11 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     for number, step in enumerate(steps, start=first):
         repo.add(_task_for_step(run, step, number, deadlines[step.id], body.tasks.get(step.id)))
     await db.flush()
-    await apply_rules(db, run)
+    await apply_rules(db, run, actor)
+    await events.emit(db, events.Event(
+        org_id=run.org_id, type="Process", verb="created", entity_type="run", entity_id=run.id,
+        run_id=run.id, checklist_id=run.checklist_id, description=f"Launched {run.name}",
+        **events.by(actor)))
     return run
 
 

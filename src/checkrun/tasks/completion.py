@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.kit import events
 from checkrun.kit.auth import Actor, forbidden
 from checkrun.kit.clock import now
 from checkrun.kit.errors import bad_request, invalid, invalid_field, not_found
@@ -85,7 +86,8 @@ async def complete(
     task.status, task.completed_at, task.completer_id = "completed", now(), completer
     task.is_approved = body.is_approved
     await db.flush()
-    await sync_run_status(db, task.run_id)
+    await _emit(db, actor, task, "completed")
+    await sync_run_status(db, task.run_id, actor)
     return task
 
 
@@ -99,5 +101,13 @@ async def reopen(db: AsyncSession, actor: Actor, task_id: str, run_id: str | Non
         "in-progress", None, None, None)
     await TasksRepository(db).clear_completions(task.id)
     await db.flush()
-    await sync_run_status(db, task.run_id)
+    await _emit(db, actor, task, "re-opened")
+    await sync_run_status(db, task.run_id, actor)
     return task
+
+
+async def _emit(db: AsyncSession, actor: Actor, task: Task, verb: str) -> None:
+    await events.emit(db, events.Event(
+        org_id=task.org_id, type="Task", verb=verb, entity_type="task", entity_id=task.id,
+        task_id=task.id, run_id=task.run_id, checklist_id=task.checklist_id,
+        description=f"{verb.capitalize()} {task.title}", **events.by(actor)))

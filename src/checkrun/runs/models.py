@@ -19,7 +19,7 @@ class Run(Base):
     __tablename__ = "runs"
     # Lists filter on these and page in creation order, so the index serves both.
     __table_args__ = (
-        Index("ix_runs_listing", "org_id", "deleted_at", "status", "created_at"),
+        Index("ix_runs_listing", "org_id", "deleted_at", "status", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -20,6 +20,8 @@ class Task(Base):
     __table_args__ = (
         Index("ix_tasks_org_deleted_status", "org_id", "deleted_at", "status"),
         Index("ix_tasks_run_position", "run_id", "position"),
+        # The org-wide and member task lists page newest first.
+        Index("ix_tasks_org_created", "org_id", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -132,7 +132,8 @@ def _filtered(stmt: Select[Any], org_id: str, f: TaskFilters) -> Select[Any]:
 SORTS: dict[str, list[Any]] = {
     "deadline": [Task.deadline.asc(), Task.id],
     "-deadline": [Task.deadline.desc(), Task.id],
-    "newest": [Task.created_at.desc(), Task.id],
+    # Tie-breakers run in the same direction as the key, so one index scan serves the page.
+    "newest": [Task.created_at.desc(), Task.id.desc()],
     "-newest": [Task.created_at.asc(), Task.id],
     "position": [Task.position.asc(), Task.id],
     "-position": [Task.position.desc(), Task.id],

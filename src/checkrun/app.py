@@ -22,6 +22,7 @@ from checkrun.kit.errors import install_error_handlers
 from checkrun.kit.ratelimit import install_rate_limits
 from checkrun.members.routes import router as members_router
 from checkrun.oauth.routes import router as oauth_router
+from checkrun.openapi import install_openapi
 from checkrun.orgs.routes import router as orgs_router
 from checkrun.runs.routes import router as runs_router
 from checkrun.search.routes import router as search_router
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routes = api_router()
     app.include_router(routes, prefix="/api")
     app.include_router(routes, include_in_schema=False)
+    install_openapi(app)
 
     @app.get("/api/health", include_in_schema=False)
     async def health() -> dict[str, str]:

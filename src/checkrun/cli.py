@@ -1,4 +1,5 @@
-"""`checkrun serve | init | token create | db upgrade | storage gc` (a contract: scripts use it)."""
+"""`checkrun serve | init | token create | db upgrade | storage gc | oauth-client | user`
+(a contract: scripts use it)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from checkrun import migrate
 from checkrun.config import Settings
 from checkrun.db import make_engine, make_sessionmaker
 from checkrun.members import service as members
+from checkrun.webhooks import admin as webhooks_admin
 
 T = TypeVar("T")
 DEFAULT_EMAIL = "admin@example.com"
@@ -132,6 +134,81 @@ def cmd_storage_gc(args: argparse.Namespace) -> int:
     return 0
 
 
+def _subscribe_listeners() -> None:
+    """Changes made from the command line reach the activity feed and webhooks too."""
+    from checkrun.activity import listener as activity_listener
+    from checkrun.kit import events
+    from checkrun.webhooks import listener as webhooks_listener
+
+    events.subscribe(activity_listener.on_event)
+    events.subscribe(webhooks_listener.on_event)
+
+
+def cmd_oauth_client_create(args: argparse.Namespace) -> int:
+    from checkrun.oauth import service as oauth
+
+    settings = _settings(args)
+    migrate.upgrade(settings.resolved_database_url)
+    _subscribe_listeners()
+    try:
+        made = _with_session(settings, lambda db: oauth.create_client(
+            db, args.org_id, args.org_name, args.name))
+    except LookupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"client_id": made.client_id, "client_secret": made.client_secret,
+                          "org_id": made.org_id, "name": made.name,
+                          "token_url": _base_url(settings) + "/oauth/token"}))
+    else:
+        print(f"OAuth client created for organization {made.org_id}.\n"
+              f"  client_id     : {made.client_id}\n  client_secret : {made.client_secret}\n"
+              "(The secret is shown once and stored hashed.)")
+    return 0
+
+
+def cmd_oauth_client_revoke(args: argparse.Namespace) -> int:
+    from checkrun.oauth import service as oauth
+
+    settings = _settings(args)
+    migrate.upgrade(settings.resolved_database_url)
+    _subscribe_listeners()
+    try:
+        _with_session(settings, lambda db: oauth.revoke_client(db, args.client_id))
+    except LookupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"OAuth client {args.client_id} revoked (its application tokens too).")
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Repeat it: ") != first:
+        raise ValueError("the passwords do not match")
+    return first
+
+
+def cmd_user_set_password(args: argparse.Namespace) -> int:
+    from checkrun.oauth import service as oauth
+
+    settings = _settings(args)
+    migrate.upgrade(settings.resolved_database_url)
+    _subscribe_listeners()
+    try:
+        password = _read_password(args)
+        user_id = _with_session(settings, lambda db: oauth.set_password(db, args.email, password))
+    except (LookupError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Password set for {args.email} (user {user_id}).")
+    return 0
+
+
 def _data_dir(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, default=None,
                    help="data directory (env CHECKRUN_DATA_DIR, default ./checkrun-data)")
@@ -174,7 +251,35 @@ def parser() -> argparse.ArgumentParser:
     _data_dir(gc)
     gc.add_argument("--dry-run", action="store_true")
     gc.set_defaults(func=cmd_storage_gc)
+    _oauth_commands(sub)
+    webhooks_admin.add_commands(sub, _data_dir)
     return root
+
+
+def _oauth_commands(sub: Any) -> None:
+    clients = sub.add_parser("oauth-client", help="OAuth clients (token endpoint)")
+    actions = clients.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a client for an organization; prints "
+                                "its id and secret once")
+    which = create.add_mutually_exclusive_group(required=True)
+    which.add_argument("--org-id")
+    which.add_argument("--org-name")
+    create.add_argument("--name", default="API client")
+    _data_dir(create)
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(func=cmd_oauth_client_create)
+    revoke = actions.add_parser("revoke", help="revoke a client and its application tokens")
+    revoke.add_argument("--client-id", type=int, required=True)
+    _data_dir(revoke)
+    revoke.set_defaults(func=cmd_oauth_client_revoke)
+
+    user = sub.add_parser("user", help="users").add_subparsers(dest="action", required=True)
+    password = user.add_parser("set-password", help="set the password used by the "
+                               "password grant (prompted, or one line on stdin)")
+    password.add_argument("--email", required=True)
+    password.add_argument("--password-stdin", action="store_true")
+    _data_dir(password)
+    password.set_defaults(func=cmd_user_set_password)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,13 @@ class Settings(BaseSettings):
     # AWS_* variables.
     s3_endpoint_url: str | None = None
     redis_url: str | None = None
+    # Prefix of every key checkrun writes to Redis (several deployments may share one Redis).
+    redis_prefix: str = "checkrun"
+    # Requests per minute per user (per client IP without a token); 0 turns the limit off.
+    rate_limit_per_minute: int = 600
+    # Lifetimes of password-grant tokens (the docs say 6 months, refresh tokens 12 months).
+    oauth_access_token_seconds: int = 15_552_000
+    oauth_refresh_token_seconds: int = 31_536_000
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -26,6 +33,20 @@ class Settings(BaseSettings):
     # `storage gc` leaves stored bytes and unfinished uploads younger than this alone: they may
     # belong to an upload whose record is not committed yet.
     gc_grace_seconds: int = 3600
+    # Webhooks: the HMAC key of every delivery (unset: one random key per organization, kept
+    # in the database and shown by `checkrun webhooks secret`).
+    webhook_secret: str | None = None
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 10
+    # Retry n waits about backoff * 2**(n-1) seconds (with jitter), at most backoff_max.
+    webhook_backoff_seconds: float = 5.0
+    webhook_backoff_max_seconds: float = 3600.0
+    # How often each process looks for due deliveries (it is also woken by its own commits).
+    webhook_poll_seconds: float = 2.0
+    webhook_batch_size: int = 20
+    webhook_concurrency: int = 8
+    # Refuse to deliver to loopback, private, link-local and reserved addresses.
+    webhook_block_private: bool = False
 
     @property
     def resolved_database_url(self) -> str:

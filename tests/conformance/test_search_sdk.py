@@ -54,3 +54,48 @@ def test_search_route_validation_and_tenancy(org: Org) -> None:
     mine = org.api.get(org.path("/search"), params={"search": "secret", "on": "blueprint"})
     assert mine.status_code == 200
     assert [t["title"] for t in mine.json()["blueprint"]["data"]] == ["Secret plan"]
+
+
+def test_search_manager_directly(sdk: TallyfySDK, org: Org) -> None:
+    """searches.search (with a filter and tags), search_templates, search_processes,
+    search_tasks, search_snippets, search_templates_by_name, search_processes_by_name,
+    find_process_by_name"""
+    template = checklist(org, steps=1, title="Vendor onboarding")
+    launched = run(org, template["id"], name="Acme vendor")
+    run(org, template["id"], name="Globex vendor")
+    task = one_off_task(org, title="Vendor call")
+    found = sdk.searches.search(org.id, "vendor", on="process", per_page=1)
+    assert isinstance(found, SearchResultsList) and len(found.data) == 1
+    assert found.meta is not None and found.meta.total == 2 and found.meta.total_pages == 2
+    assert found.data[0].search_type == "process"
+    filtered = sdk.searches.search(org.id, "vendor", on="process",
+                                   filter_={"field": "name", "value": "Acme vendor"})
+    assert [r.id for r in filtered.data] == [launched["id"]]
+    either = sdk.searches.search(org.id, "vendor", on="process", filter_=[
+        {"type": "boolean", "value": "OR"},
+        {"field": "name", "value": "Acme vendor"},
+        {"field": "name", "operation": "=", "value": "Globex vendor"}])
+    assert len(either.data) == 2
+    assert sdk.searches.search(org.id, "vendor", on="blueprint", tags=True).data[0].id == \
+        template["id"]
+    assert [r.id for r in sdk.searches.search_templates(org.id, "onboarding").data] == [
+        template["id"]]
+    assert {r.id for r in sdk.searches.search_processes(org.id, "vendor").data} == {
+        launched["id"], run_id_of(org, "Globex vendor")}
+    assert [r.id for r in sdk.searches.search_tasks(org.id, "vendor call").data] == [
+        task["id"]]
+    assert sdk.searches.search_snippets(org.id, "vendor").data == []
+    assert sdk.searches.search_templates_by_name(org.id, "Vendor onboarding") == template["id"]
+    assert sdk.searches.search_processes_by_name(org.id, "acme vendor") == launched["id"]
+    assert [r.id for r in sdk.searches.find_process_by_name(org.id, "Acme vendor")] == [
+        launched["id"]]
+    with pytest.raises(TallyfyError):
+        sdk.searches.search_processes_by_name(org.id, "vendor")  # two partial matches
+    with pytest.raises(TallyfyError) as raised:
+        sdk.searches.search(org.id, "vendor", filter_={"field": "no_such_field", "value": "x"})
+    assert raised.value.status_code == 422
+
+
+def run_id_of(org: Org, name: str) -> str:
+    runs = org.api.get(org.path("/runs"), params={"q": name}).json()["data"]
+    return str(runs[0]["id"])

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Org
-from tests.support.factories import checklist, ok, run
+from tests.support.factories import checklist, group, ok, run, tag
 
 UNKNOWN_ID = "0" * 32
 STEP_FLAGS = {"everyone_must_complete": True, "can_complete_only_assignees": True,
@@ -55,11 +55,12 @@ def test_step_rules_are_copied_onto_tasks(org: Org) -> None:
 
 def test_users_groups_and_tags_are_kept(org: Org) -> None:
     member_id, _ = org.member("standard")
-    tag = "a" * 32
-    launched = run(org, users=[member_id, org.admin_id], groups=["g1"], tags=[tag])
-    assert (launched["users"], launched["groups"]) == ([member_id, org.admin_id], ["g1"])
-    read = ok(org.api.get(org.path(f"/runs/{launched['id']}")))
-    assert (read["users"], read["groups"]) == ([member_id, org.admin_id], ["g1"])
+    team, label = group(org), tag(org)
+    launched = run(org, users=[member_id, org.admin_id], groups=[team], tags=[label])
+    assert (launched["users"], launched["groups"]) == ([member_id, org.admin_id], [team])
+    read = ok(org.api.get(org.path(f"/runs/{launched['id']}"), params={"with": "tags"}))
+    assert (read["users"], read["groups"]) == ([member_id, org.admin_id], [team])
+    assert [t["tag_id"] for t in read["tags"]["data"]] == [label]
 
 
 def test_owner_and_starter_can_be_chosen(org: Org) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Org
-from tests.support.factories import checklist, ids, ok, one_off_task, run
+from tests.support.factories import checklist, group, ids, ok, one_off_task, run
 
 
 def tasks_of(org: Org, launched: dict[str, Any]) -> list[dict[str, Any]]:
@@ -46,13 +46,14 @@ def kickoff_template(org: Org) -> tuple[dict[str, Any], str, str]:
 
 def test_update_changes_only_what_is_sent(org: Org) -> None:
     member_id, _ = org.member("standard")
-    launched = run(org, name="Before", summary="Kept", users=[org.admin_id], groups=["a"])
+    team = group(org)
+    launched = run(org, name="Before", summary="Kept", users=[org.admin_id], groups=[team])
     updated = ok(put(org, launched, {"name": "After", "starred": True, "is_public": True,
                                      "owner_id": member_id, "users": [member_id]}))
     assert (updated["name"], updated["summary"], updated["starred"], updated["is_public"]) == (
         "After", "Kept", True, True)
     assert (updated["owner_id"], updated["users"], updated["groups"]) == (
-        member_id, [member_id], ["a"])
+        member_id, [member_id], [team])
     emptied = ok(put(org, launched, {"users": [], "groups": []}))
     assert (emptied["users"], emptied["groups"], emptied["name"]) == ([], [], "After")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +82,18 @@ def db_count(org: Org, table: str, where: str, **params: Any) -> int:
             await engine.dispose()
 
     return asyncio.run(work())
+
+
+def group(org: Org, name: str | None = None) -> str:
+    body = {"name": name or f"Group {uuid.uuid4().hex[:8]}", "description": "A team"}
+    return str(ok(org.api.post(org.path("/groups"), json=body), 201)["id"])
+
+
+def tag(org: Org, title: str | None = None) -> str:
+    body = {"title": title or f"tag-{uuid.uuid4().hex[:8]}", "color": "#3366ff"}
+    return str(ok(org.api.post(org.path("/tags"), json=body), 201)["id"])
+
+
+def folder(org: Org, name: str = "Folder", folder_type: str = "checklist") -> str:
+    body = {"name": name, "folder_type": folder_type}
+    return str(ok(org.api.post(org.path("/folders"), json=body), 201)["id"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Org
-from tests.support.factories import checklist, ok, run, stored_bytes, upload
+from tests.support.factories import checklist, folder, group, ok, run, stored_bytes, upload
 
 DELETED_MESSAGE = "The Template was deleted, and references were also deleted from:"
 
@@ -122,13 +122,14 @@ def test_template_of_another_org_is_not_found(org: Org) -> None:
 
 def test_create_echoes_every_documented_field(org: Org) -> None:
     member, _ = org.member("standard")
+    shelf, ops = folder(org), group(org)
     created = checklist(org, steps=0, summary="s", icon="rocket", is_featured=True,
-                        kickoff_title="Start here", folder_id="f" * 32, users=[member],
-                        groups=["ops"], user_id=member, webhook="https://example.com/hook")
+                        kickoff_title="Start here", folder_id=shelf, users=[member],
+                        groups=[ops], user_id=member, webhook="https://example.com/hook")
     assert {k: created[k] for k in ("icon", "is_featured", "kickoff_title", "folder_id",
                                      "users", "groups", "owner_id", "webhook")} == {
         "icon": "rocket", "is_featured": True, "kickoff_title": "Start here",
-        "folder_id": "f" * 32, "users": [member], "groups": ["ops"], "owner_id": member,
+        "folder_id": shelf, "users": [member], "groups": [ops], "owner_id": member,
         "webhook": "https://example.com/hook"}
     assert (created["created_by"], created["last_updated_by"]) == (org.admin_id, org.admin_id)
     assert {k: created[k] for k in ("explanation_video", "is_pinned", "is_public_kickoff",
@@ -143,11 +144,12 @@ def test_create_echoes_every_documented_field(org: Org) -> None:
 
 def test_update_replaces_users_and_groups_and_keeps_pass_through_fields(org: Org) -> None:
     member, client = org.member("standard")
-    template = checklist(org, steps=0, icon="rocket", users=[org.admin_id], groups=["a", "b"])
+    a, b, c = group(org), group(org), group(org)
+    template = checklist(org, steps=0, icon="rocket", users=[org.admin_id], groups=[a, b])
     path = org.path(f"/checklists/{template['id']}")
-    updated = ok(client.put(path, json={"title": "T", "users": [member], "groups": ["c"],
+    updated = ok(client.put(path, json={"title": "T", "users": [member], "groups": [c],
                                         "explanation_video": "https://v.example/1"}))
-    assert (updated["users"], updated["groups"], updated["icon"]) == ([member], ["c"], "rocket")
+    assert (updated["users"], updated["groups"], updated["icon"]) == ([member], [c], "rocket")
     assert updated["explanation_video"] == "https://v.example/1"
     assert updated["last_updated_by"] == member
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Org
-from tests.support.factories import checklist, ok
+from tests.support.factories import checklist, group, ok
 
 
 def steps_of(org: Org, template: dict[str, Any]) -> list[dict[str, Any]]:
@@ -142,9 +142,10 @@ def test_light_members_cannot_edit_steps(org: Org) -> None:
 def test_step_reads_carry_what_the_sdk_needs(org: Org) -> None:
     template = checklist(org, steps=0)
     member, _ = org.member("standard")
+    legal = group(org)
     created = ok(org.api.post(org.path(f"/checklists/{template['id']}/steps"), json={
         "title": "Sign", "step_type": "approval", "assignees": [member],
-        "guests": ["Client@Example.com"], "groups": ["legal"], "assign_run_starter": False,
+        "guests": ["Client@Example.com"], "groups": [legal], "assign_run_starter": False,
         "start_date": {"value": 1, "unit": "days"}, "roles": ["signer"],
         "is_soft_start_date": True, "position": 9}), 201)
     read = ok(org.api.get(step_path(org, template, created)))
@@ -152,7 +153,7 @@ def test_step_reads_carry_what_the_sdk_needs(org: Org) -> None:
                                   "groups", "assign_run_starter", "start_date", "roles",
                                   "is_soft_start_date", "send_chromeless", "captures")} == {
         "title": "Sign", "step_type": "approval", "position": 1, "assignees": [member],
-        "guests": ["client@example.com"], "groups": ["legal"], "assign_run_starter": False,
+        "guests": ["client@example.com"], "groups": [legal], "assign_run_starter": False,
         "start_date": {"value": 1, "unit": "days"}, "roles": ["signer"],
         "is_soft_start_date": True, "send_chromeless": False, "captures": []}
 

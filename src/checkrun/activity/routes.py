@@ -1,5 +1,25 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from checkrun.activity import service
+from checkrun.activity.params import feed_filters
+from checkrun.activity.repository import FeedFilters
+from checkrun.kit import responses
+from checkrun.kit.auth import CurrentActor, Db
+from checkrun.kit.pagination import PageParams, page_params, pagination_meta
 
 router = APIRouter(tags=["activity"])
+
+
+@router.get("/organizations/{org_id}/activity-feeds")
+async def list_activity(
+    request: Request, db: Db, actor: CurrentActor,
+    page: Annotated[PageParams, Depends(page_params(20))],
+    filters: Annotated[FeedFilters, Depends(feed_filters)],
+) -> JSONResponse:
+    entries, total = await service.list_feed(db, actor, page, filters)
+    return responses.listing(entries, pagination_meta(request, page, total, len(entries)))

@@ -48,6 +48,8 @@ async def get_metadata(
 async def _serve(request: Request, db: Db, store: Store, actor: CurrentActor, asset_id: str,
                  download: bool) -> Response:
     asset = await service.get_asset(db, actor, asset_id)
+    if download:
+        await service.record_download(db, actor, asset, request.headers.get("range"))
     # The record is read: hand the connection back before a download that may take minutes.
     await db.commit()
     asked = serving.Conditions(range=request.headers.get("range"),

@@ -14,6 +14,7 @@ from checkrun.files.blobs import commit_then_discard
 from checkrun.files.models import Asset
 from checkrun.files.multipart import MultipartUpload
 from checkrun.files.repository import FilesRepository
+from checkrun.kit import events
 from checkrun.kit.auth import Actor
 from checkrun.kit.clock import now
 from checkrun.kit.errors import AppError, bad_request, forbidden, invalid, invalid_field, not_found
@@ -39,6 +40,24 @@ class UploadFields:
     checklist_id: str | None
     source: str | None
     system: str | None
+
+
+async def _record(db: AsyncSession, actor: Actor, asset: Asset, verb: str, description: str
+                  ) -> None:
+    """An activity entry about this file, filed under what it belongs to."""
+    await events.emit(db, events.Event(
+        org_id=asset.org_id, type="Asset", verb=verb, entity_type="asset", entity_id=asset.id,
+        run_id=asset.run_id, task_id=asset.task_id, checklist_id=asset.checklist_id,
+        description=description, extra={"filename": asset.filename}, **events.by(actor)))
+
+
+async def record_download(db: AsyncSession, actor: Actor, asset: Asset, asked_range: str | None
+                          ) -> None:
+    """The "File downloaded" entry. A download fetched in pieces is recorded once, by the
+    request for its first byte."""
+    if asked_range and not asked_range.replace(" ", "").startswith("bytes=0-"):
+        return
+    await _record(db, actor, asset, "emitted", f"File downloaded: {asset.filename}")
 
 
 def clean_filename(raw: str | None) -> str:
@@ -156,6 +175,7 @@ async def upload(
         assert blob is not None  # _field_errors refused a request without a file
         asset = _new_asset(asset_id, actor, fields, filename, blob, subject)
         FilesRepository(db).add(asset)
+        await _record(db, actor, asset, "uploaded", f"Uploaded {asset.filename}")
         await db.commit()
     except BaseException:
         if blob is not None:
@@ -194,6 +214,7 @@ async def purge(db: AsyncSession, store: BlobStore, actor: Actor, asset_id: str)
         raise forbidden("Only an administrator or the uploader can delete this file.")
     if asset.is_org_logo:
         raise bad_request("The organization logo can't be deleted.")
+    await _record(db, actor, asset, "deleted", f"Deleted {asset.filename}")
     await FilesRepository(db).purge(asset.id)
     await commit_then_discard(db, store, [asset.storage_key])
 
@@ -204,5 +225,6 @@ async def archive_asset(db: AsyncSession, actor: Actor, asset_id: str) -> Asset:
     if not (actor.is_admin or asset.uploaded_by == actor.user_id):
         raise forbidden("Only an administrator or the uploader can archive this file.")
     asset.deleted_at = now()
+    await _record(db, actor, asset, "archived", f"Archived {asset.filename}")
     await db.flush()
     return asset

@@ -1,5 +1,64 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from checkrun.groups import service
+from checkrun.kit import responses
+from checkrun.kit.auth import CurrentActor, Db
+from checkrun.kit.includes import Includes, includes
+from checkrun.kit.pagination import PageParams, page_params, pagination_meta
 
 router = APIRouter(tags=["groups"])
+With = Annotated[Includes, Depends(includes)]
+GROUP = "/organizations/{org_id}/groups/{group_id}"
+
+
+@router.get("/organizations/{org_id}/groups")
+async def list_groups(
+    request: Request, db: Db, actor: CurrentActor, with_: With,
+    page: Annotated[PageParams, Depends(page_params(10))],
+    q: str | None = None,
+    sort_by: str | None = None,
+    sort: Annotated[str | None, Query()] = None,
+) -> JSONResponse:
+    groups, total = await service.list_groups(db, actor, page, q, sort_by or sort)
+    reads = await service.read_groups(db, actor, groups, with_)
+    return responses.listing(reads, pagination_meta(request, page, total, len(reads)))
+
+
+@router.post("/organizations/{org_id}/groups", status_code=201)
+async def create_group(
+    db: Db, actor: CurrentActor, body: service.GroupCreate, with_: With
+) -> JSONResponse:
+    group = await service.create_group(db, actor, body)
+    await db.commit()
+    (read,) = await service.read_groups(db, actor, [group], with_)
+    return responses.item(read, status=201)
+
+
+@router.get(GROUP)
+async def get_group(db: Db, actor: CurrentActor, group_id: str, with_: With) -> JSONResponse:
+    group = await service.get_group(db, actor, group_id)
+    (read,) = await service.read_groups(db, actor, [group], with_)
+    return responses.item(read)
+
+
+@router.put(GROUP, status_code=201)
+async def update_group(
+    db: Db, actor: CurrentActor, group_id: str, body: service.GroupUpdate, with_: With
+) -> JSONResponse:
+    """Answers 201, as documented (the SDK does not check the status)."""
+    group = await service.update_group(db, actor, group_id, body)
+    await db.commit()
+    (read,) = await service.read_groups(db, actor, [group], with_)
+    return responses.item(read, status=201)
+
+
+@router.delete(GROUP, status_code=204)
+async def delete_group(db: Db, actor: CurrentActor, group_id: str) -> Response:
+    await service.delete_group(db, actor, group_id)
+    await db.commit()
+    return responses.empty(204)

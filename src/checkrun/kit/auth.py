@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from checkrun.db import get_session
 from checkrun.kit.clock import now
 from checkrun.kit.errors import AppError, forbidden, unauthenticated
+from checkrun.kit.ratelimit import remember_token_owner
 from checkrun.members.models import User
 from checkrun.members.repository import MembersRepository
+from checkrun.oauth.repository import OAuthRepository
 
 
 def hash_token(token: str) -> str:
@@ -50,23 +52,42 @@ class Actor:
 Db = Annotated[AsyncSession, Depends(get_session)]
 
 
-async def current_principal(request: Request, db: Db) -> Principal:
+APP_TOKEN_ON_USER_ROUTE = (
+    "Unauthenticated. This is an application token (client_credentials grant): it can only "
+    "call /applications/{org_id}/users routes. Use a user token (password grant or "
+    "/applications/{org_id}/users/{email}/token) for user-scoped endpoints."
+)
+
+
+def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthenticated("Unauthenticated. Send Authorization: Bearer <access token>.")
-    found = await MembersRepository(db).user_by_token_hash(hash_token(token.strip()))
-    if found is None:
-        raise unauthenticated("Unauthenticated. The access token is invalid or revoked.")
-    user, access = found
-    if access.expires_at is not None and access.expires_at <= now():
-        raise unauthenticated("Unauthenticated. The access token has expired.")
+    return token.strip()
+
+
+def require_client_header(request: Request) -> None:
     if not request.headers.get("x-tallyfy-client", "").strip():
         raise AppError(
             401,
             "The X-Tallyfy-Client header is required (for example X-Tallyfy-Client: APIClient).",
             "CLIENT_HEADER_MISSING",
         )
+
+
+async def current_principal(request: Request, db: Db) -> Principal:
+    digest = hash_token(bearer_token(request))
+    found = await MembersRepository(db).user_by_token_hash(digest)
+    if found is None:
+        if await OAuthRepository(db).app_token(digest) is not None:
+            raise unauthenticated(APP_TOKEN_ON_USER_ROUTE)
+        raise unauthenticated("Unauthenticated. The access token is invalid or revoked.")
+    user, access = found
+    if access.expires_at is not None and access.expires_at <= now():
+        raise unauthenticated("Unauthenticated. The access token has expired.")
+    require_client_header(request)
+    remember_token_owner(digest, f"user:{user.id}")
     return Principal(user=user, token_org_id=access.org_id)
 
 

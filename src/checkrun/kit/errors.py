@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from checkrun.kit.validation import laravel_errors
@@ -101,6 +101,11 @@ async def _database_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
     if getattr(exc.orig, "sqlstate", None) in _UNSTORABLE_TEXT:
         return _render(bad_request("The request contains characters that can't be stored."))
+    if isinstance(exc, IntegrityError):
+        # Two requests raced for the same unique value (or a row vanished under a link): the
+        # checks before the write passed for both, the database kept one.
+        return _render(AppError(409, "The request conflicts with a concurrent change. "
+                                     "Please try again.", "CONFLICT"))
     raise exc  # a real fault: the server error handler logs it and answers 500
 
 

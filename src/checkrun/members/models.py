@@ -2,13 +2,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from checkrun.db import Base, UTCDateTime
 from checkrun.kit.clock import now
 
 ROLES = ("admin", "standard", "light")
+STATUSES = ("active", "invited", "disabled")
+# Bot users (integrations) are members no route creates; they can't be edited or removed.
+MEMBER_TYPES = ("member", "bot")
+DATE_FORMATS = ("mm/dd/yyyy", "dd/mm/yyyy")
 
 
 class User(Base):
@@ -19,6 +23,13 @@ class User(Base):
     first_name: Mapped[str] = mapped_column(String(32), default="")
     last_name: Mapped[str] = mapped_column(String(32), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    job_title: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    job_description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    team: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    country_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    date_format: Mapped[str] = mapped_column(String(16), default="mm/dd/yyyy")
+    step_preferences: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
@@ -40,7 +51,18 @@ class Membership(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     is_default_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     invited_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    type: Mapped[str] = mapped_column(String(16), default="member")
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    disabled_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reactivated_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    @property
+    def is_bot(self) -> bool:
+        return self.type == "bot"
 
 
 class AccessToken(Base):

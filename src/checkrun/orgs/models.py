@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Integer, String
+from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from checkrun.db import Base, UTCDateTime
@@ -21,5 +22,9 @@ class Organization(Base):
     checklist_seq: Mapped[int] = mapped_column(Integer, default=0)
     run_seq: Mapped[int] = mapped_column(Integer, default=0)
     task_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # The simple settings of PUT /organizations/{org} (industry, address, working_days...),
+    # kept as sent: nothing in the server acts on them yet.
+    preferences: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True,
+                                                                default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)

@@ -38,7 +38,15 @@ class OrgsRepository:
         return int(result.scalar_one()) - count + 1
 
     async def active_members(self, org_id: str) -> int:
-        result = await self.db.execute(
-            select(func.count()).where(Membership.org_id == org_id, Membership.status == "active")
+        return (await self.active_members_of([org_id])).get(org_id, 0)
+
+    async def active_members_of(self, org_ids: list[str]) -> dict[str, int]:
+        """users_count: active members only, as Tallyfy counts them."""
+        if not org_ids:
+            return {}
+        rows = await self.db.execute(
+            select(Membership.org_id, func.count())
+            .where(Membership.org_id.in_(org_ids), Membership.status == "active")
+            .group_by(Membership.org_id)
         )
-        return int(result.scalar_one())
+        return {org_id: int(total) for org_id, total in rows.all()}

@@ -1,15 +1,37 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from checkrun.kit import responses
-from checkrun.kit.auth import CurrentActor, Db
+from checkrun.kit.auth import CurrentActor, CurrentPrincipal, Db
+from checkrun.kit.pagination import PageParams, page_params, pagination_meta
 from checkrun.orgs import service
+from checkrun.orgs.schemas import OrganizationUpdate
 
 router = APIRouter(tags=["organizations"])
+
+
+@router.get("/me/organizations")
+async def my_organizations(
+    request: Request, db: Db, principal: CurrentPrincipal,
+    page: Annotated[PageParams, Depends(page_params(10))],
+) -> JSONResponse:
+    reads, total = await service.my_organizations(db, principal, page)
+    return responses.listing(reads, pagination_meta(request, page, total, len(reads)))
 
 
 @router.get("/organizations/{org_id}")
 async def get_organization(db: Db, actor: CurrentActor) -> JSONResponse:
     return responses.item(await service.get_organization(db, actor))
+
+
+@router.put("/organizations/{org_id}")
+async def update_organization(
+    db: Db, actor: CurrentActor, body: OrganizationUpdate
+) -> JSONResponse:
+    read = await service.update_organization(db, actor, body)
+    await db.commit()
+    return responses.item(read)

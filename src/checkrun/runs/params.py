@@ -11,10 +11,12 @@ def run_filters(
     checklist_id: str | None = None, blueprint_id: str | None = None, owners: str | None = None,
     starred: str | None = None, type: str | None = None, sort: str | None = None,
     sort_by: str | None = None, tag: str | None = None, folder: str | None = None,
+    tag_ids: str | None = None, untagged: str | None = None,
 ) -> RunFilters:
     return RunFilters(
         status=(status or "").strip().lower() or None, q=q, archived=archived,
         checklist_id=checklist_id or blueprint_id, owners=user_ids("owners", owners),
         starred=flag(starred), type=type, sort=sort or sort_by,
-        tag_or_folder=bool(tag or folder),
+        tags=tuple(t.strip() for t in [tag or "", *(tag_ids or "").split(",")] if t.strip()),
+        untagged=bool(flag(untagged)), folder=(folder or "").strip() or None,
     )

@@ -4,13 +4,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, delete, false, func, or_, select
+from sqlalchemy import Select, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.folders.repository import filed
 from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of, text_filter
 from checkrun.kit.pagination import PageParams
 from checkrun.runs.models import Run
+from checkrun.tags.repository import any_tagged, tagged
 from checkrun.tasks.models import Task, TaskOwner
 from checkrun.tasks.repository import late
 
@@ -39,13 +41,19 @@ class RunFilters:
     starred: bool | None = None
     type: str | None = None
     sort: str | None = None
-    # Tags and folders are not kept yet: a run filtered by one matches nothing.
-    tag_or_folder: bool = False
+    # `tag` and `tag_ids` together: tag ids (or titles), any of them.
+    tags: tuple[str, ...] = ()
+    untagged: bool = False
+    folder: str | None = None
 
 
 def _filtered(stmt: Select[Any], org_id: str, f: RunFilters) -> Select[Any]:
-    if f.tag_or_folder:
-        stmt = stmt.where(false())
+    if f.tags:
+        stmt = stmt.where(Run.id.in_(tagged(org_id, "Run", f.tags)))
+    if f.untagged:
+        stmt = stmt.where(Run.id.not_in(any_tagged(org_id, "Run")))
+    if f.folder:
+        stmt = stmt.where(Run.id.in_(filed(org_id, "Run", f.folder)))
     archived = f.archived
     if f.status == "archived":
         archived = "only"

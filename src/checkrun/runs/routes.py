@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
+from checkrun.guests.invites import charge_invites
 from checkrun.kit import responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
@@ -37,6 +38,7 @@ async def launch_run(
     request: Request, db: Db, actor: CurrentActor, body: RunLaunch, with_: With
 ) -> JSONResponse:
     run = await service.launch(db, actor, body, api_base(request))
+    await charge_invites(request, db, actor.org_id)
     await db.commit()
     return await _one(request, db, run, with_, status=201)
 

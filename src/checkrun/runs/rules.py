@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.comments.repository import CommentsRepository
 from checkrun.kit import events
 from checkrun.kit.auth import Actor
 from checkrun.kit.clock import iso, now, parse_datetime
@@ -106,7 +107,8 @@ def _set_deadline(task: Task, state: dict[str, Any], rule: dict[str, Any] | None
 async def sync_run_status(db: AsyncSession, run_id: str | None, actor: Actor | None = None
                           ) -> None:
     """A run is complete once its last visible task is and its kick-off form is submitted, and
-    active again when either reopens."""
+    active again when either reopens. An open issue wins over both: `problem` (a task's) or
+    `issue` (the process's own) until it is resolved."""
     if run_id is None:
         return
     repo = RunsRepository(db)
@@ -116,12 +118,14 @@ async def sync_run_status(db: AsyncSession, run_id: str | None, actor: Actor | N
     stats = (await repo.stats_of([run_id])).get(run_id)
     finished = (stats is not None and stats.total > 0 and stats.complete == stats.total
                 and run.prerun_completed_at is not None)
-    if finished and run.status == "active":
+    status = (await CommentsRepository(db).issue_status(run.org_id, run.id)
+              or ("complete" if finished else "active"))
+    if status == "complete" and run.status != "complete":
         run.status, run.completed_at = "complete", now()
         await events.emit(db, events.Event(
             org_id=run.org_id, type="Process", verb="completed", entity_type="run",
             entity_id=run.id, run_id=run.id, checklist_id=run.checklist_id,
             description=f"Completed {run.name}", **events.by(actor)))
-    elif not finished and run.status == "complete":
-        run.status, run.completed_at = "active", None
+    elif status != "complete":
+        run.status, run.completed_at = status, None
     await db.flush()

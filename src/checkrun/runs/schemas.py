@@ -42,6 +42,8 @@ class RunLaunch(BaseModel):
     users: list[UserId] = Field(default_factory=list)
     groups: list[GroupId] = Field(default_factory=list)
     tags: list[EntityId] = Field(default_factory=list)
+    # Run folders the new run is filed in.
+    folders: list[EntityId] = Field(default_factory=list)
 
     @field_validator("prerun")
     @classmethod
@@ -132,7 +134,9 @@ class RunRead(BaseModel):
             due_date_passed=due is not None and due < moment,
             due_soon=due is not None and moment <= due < moment + DUE_SOON,
             starred=r.starred, is_public=r.is_public, can_add_oot=r.can_add_oot,
-            has_open_issue=r.status in ("problem", "issue"),
+            # An archived run keeps its issues: it shows the status it will return to.
+            has_open_issue=(r.status_before_archive if r.deleted_at else r.status)
+            in ("problem", "issue"),
             users=list(r.users or []), groups=list(r.groups or []), parent_id=r.parent_id,
             created_at=iso(r.created_at), started_at=iso(r.started_at),
             last_updated=iso(r.updated_at), completed_at=iso(r.completed_at),

@@ -9,9 +9,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.comments.repository import CommentsRepository
+from checkrun.comments.service import run_threads
 from checkrun.files.blobs import commit_then_discard
 from checkrun.files.repository import FilesRepository
 from checkrun.files.schemas import AssetRead
+from checkrun.folders.service import check_run_folders, file_subject, folders_included
+from checkrun.groups.service import check_group_ids
+from checkrun.guests.service import ensure_run_guests
 from checkrun.kit import events
 from checkrun.kit.auth import Actor, require_admin, require_not_light
 from checkrun.kit.clock import now, parse_datetime
@@ -25,6 +30,7 @@ from checkrun.runs.repository import RunFilters, RunsRepository, RunStats
 from checkrun.runs.rules import apply_rules, offset, sync_run_status
 from checkrun.runs.schemas import RunLaunch, RunRead, RunUpdate, TaskOverride
 from checkrun.storage import BlobStore
+from checkrun.tags.service import check_tag_ids, known_tag_ids, tag_subject, tags_included
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import OPEN, TaskFilters, TasksRepository
 from checkrun.tasks.service import check_owners, read_tasks
@@ -159,6 +165,9 @@ async def _check_launch(db: AsyncSession, actor: Actor, body: RunLaunch) -> None
             await check_owners(db, actor.org_id, override.owners)
     if body.parent_id and await RunsRepository(db).get(actor.org_id, body.parent_id) is None:
         raise invalid_field("parent_id", "The selected parent id is invalid.")
+    await check_tag_ids(db, actor.org_id, body.tags)
+    await check_run_folders(db, actor.org_id, body.folders)
+    await check_group_ids(db, actor.org_id, body.groups)
 
 
 async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str) -> Run:
@@ -182,8 +191,6 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
         starred=body.starred, is_public=body.is_public, can_add_oot=checklist.can_add_oot,
         users=list(dict.fromkeys(body.users)), groups=list(dict.fromkeys(body.groups)),
         parent_id=body.parent_id, created_at=started, started_at=started,
-        # Tags are not a domain yet: their ids are kept for when they are.
-        settings={"tags": list(dict.fromkeys(body.tags))} if body.tags else {},
         # Launching submits the kick-off form; `complete-prerun` can reopen it.
         prerun_completed_at=started, prerun_completed_by=actor.user_id,
     )
@@ -195,12 +202,51 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     for number, step in enumerate(steps, start=first):
         repo.add(_task_for_step(run, step, number, deadlines[step.id], body.tasks.get(step.id)))
     await db.flush()
+    await _tag_and_file(db, actor, run, body, steps)
     await apply_rules(db, run, actor)
+    await ensure_run_guests(db, run.org_id, run.id, actor)
     await events.emit(db, events.Event(
         org_id=run.org_id, type="Process", verb="created", entity_type="run", entity_id=run.id,
         run_id=run.id, checklist_id=run.checklist_id, description=f"Launched {run.name}",
         **events.by(actor)))
     return run
+
+
+async def _tag_and_file(db: AsyncSession, actor: Actor, run: Run, body: RunLaunch,
+                        steps: list[Step]) -> None:
+    """The launch's `tags` and `folders` on the run; each step's tags on its task."""
+    await tag_subject(db, actor, "Run", run.id, body.tags)
+    await file_subject(db, actor, "Run", run.id, body.folders)
+    step_tags = {s.id: (s.settings or {}).get("tags") or [] for s in steps}
+    if not any(step_tags.values()):
+        return
+    known = set(await known_tag_ids(db, actor.org_id, [t for ts in step_tags.values()
+                                                        for t in ts]))
+    for task in (await TasksRepository(db).tasks_of_runs([run.id])).get(run.id, []):
+        tags = [t for t in step_tags.get(task.step_id or "", []) if t in known]
+        await tag_subject(db, actor, "Task", task.id, tags)
+
+
+async def _record(db: AsyncSession, actor: Actor, run: Run, verb: str, description: str,
+                  **more: Any) -> None:
+    """An activity entry about this process."""
+    await events.emit(db, events.Event(
+        org_id=run.org_id, type="Process", verb=verb, entity_type="run", entity_id=run.id,
+        run_id=run.id, checklist_id=run.checklist_id, description=description,
+        **events.by(actor), **more))
+
+
+RECORDED = ("name", "summary", "owner_id", "starred", "is_public", "users", "groups", "prerun")
+
+
+async def _record_changes(db: AsyncSession, actor: Actor, run: Run, before: dict[str, Any]
+                          ) -> None:
+    """One entry per changed field, with its old and new value."""
+    changed: list[str | None] = [n for n in RECORDED if getattr(run, n) != before[n]]
+    for name in changed or [None]:
+        await _record(db, actor, run, "updated", f"Updated {run.name}", field=name,
+                      old_value=before.get(name or ""),
+                      new_value=getattr(run, name) if name else None)
 
 
 async def get_run(db: AsyncSession, actor: Actor, run_id: str) -> Run:
@@ -235,10 +281,27 @@ async def read_runs(
         for read in reads:
             read.assets = {"data": [AssetRead.of(a, api_base).model_dump()  # type: ignore[attr-defined]
                                     for a in files.get(read.id, [])]}
-    if includes.wants("tags"):
+    await _include_tags_and_folders(db, runs, reads, includes)
+    if "threads" in includes:
+        threads = await run_threads(db, runs[0].org_id if runs else "", ids)
         for read in reads:
-            read.tags = {"data": []}  # type: ignore[attr-defined]
+            read.threads = {"data": threads.get(read.id, [])}  # type: ignore[attr-defined]
     return reads
+
+
+async def _include_tags_and_folders(
+    db: AsyncSession, runs: list[Run], reads: list[RunRead], includes: Includes
+) -> None:
+    """`tags` (association objects) and `folders`, wrapped."""
+    org_id, ids = (runs[0].org_id if runs else ""), [r.id for r in runs]
+    if includes.wants("tags"):
+        tags = await tags_included(db, org_id, "Run", ids)
+        for read in reads:
+            read.tags = {"data": tags.get(read.id, [])}  # type: ignore[attr-defined]
+    if includes.wants("folders"):
+        folders = await folders_included(db, org_id, "Run", ids)
+        for read in reads:
+            read.folders = {"data": folders.get(read.id, [])}  # type: ignore[attr-defined]
 
 
 async def _include_checklists(
@@ -295,7 +358,9 @@ async def update_run(
     db: AsyncSession, actor: Actor, run_id: str, body: RunUpdate, api_base: str
 ) -> Run:
     run = await _live_run(db, actor, run_id)
+    before = {name: getattr(run, name) for name in RECORDED}
     await check_members(db, actor.org_id, owner_id=body.owner_id, users=body.users)
+    await check_group_ids(db, actor.org_id, body.groups or [])
     for name in ("name", "summary", "owner_id", "starred", "is_public"):
         value = getattr(body, name)
         if value is not None:
@@ -308,8 +373,9 @@ async def update_run(
         run.prerun = await _updated_prerun(db, actor, run, body.prerun, api_base)
     run.updated_at = now()
     await db.flush()
+    await _record_changes(db, actor, run, before)
     if body.prerun is not None:
-        await apply_rules(db, run)
+        await apply_rules(db, run, actor)
     return run
 
 
@@ -331,10 +397,16 @@ async def _updated_prerun(
 
 async def set_prerun_complete(db: AsyncSession, actor: Actor, run_id: str, done: bool) -> Run:
     run = await _live_run(db, actor, run_id)
+    was = "completed" if run.prerun_completed_at is not None else "pending"
     run.prerun_completed_at = now() if done else None
     run.prerun_completed_by = actor.user_id if done else None
     await db.flush()
-    await sync_run_status(db, run.id)
+    now_is = "completed" if done else "pending"
+    if now_is != was:
+        await _record(db, actor, run, "updated",
+                      f"{'Completed' if done else 'Reopened'} the kick-off form of {run.name}",
+                      field="prerun_status", old_value=was, new_value=now_is)
+    await sync_run_status(db, run.id, actor)
     return run
 
 
@@ -344,8 +416,10 @@ async def archive(db: AsyncSession, actor: Actor, run_id: str) -> Run:
     if run.deleted_at is None:
         when = now()
         run.status_before_archive, run.status, run.deleted_at = run.status, "archived", when
+        await _record(db, actor, run, "archived", f"Archived {run.name}")
         await TasksRepository(db).set_archived_with_run(run.id, when)
         await FilesRepository(db).set_archived(when, run_id=run.id)
+        await CommentsRepository(db).set_archived(when, run_id=run.id)
         await db.flush()
     return run
 
@@ -356,8 +430,10 @@ async def activate(db: AsyncSession, actor: Actor, run_id: str) -> Run:
     if run.deleted_at is not None:
         run.status = run.status_before_archive or "active"
         run.status_before_archive, run.deleted_at = None, None
+        await _record(db, actor, run, "unarchived", f"Restored {run.name}")
         await TasksRepository(db).restore_with_run(run.id)
         await FilesRepository(db).restore_archived(run_id=run.id)
+        await CommentsRepository(db).restore_archived(run_id=run.id)
         await db.flush()
     return run
 
@@ -366,5 +442,6 @@ async def purge(db: AsyncSession, store: BlobStore, actor: Actor, run_id: str) -
     run = await get_run(db, actor, run_id)
     require_admin(actor)
     keys = await FilesRepository(db).storage_keys(run_id=run.id)
+    await _record(db, actor, run, "deleted", f"Deleted {run.name}")
     await RunsRepository(db).purge(run.id)
     await commit_then_discard(db, store, keys)

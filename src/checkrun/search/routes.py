@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.pagination import PageParams, page_params
 from checkrun.search import service
+from checkrun.search.service import SearchQuery
 
 router = APIRouter(tags=["search"])
 
@@ -16,6 +17,10 @@ router = APIRouter(tags=["search"])
 async def search(
     request: Request, db: Db, actor: CurrentActor,
     page: Annotated[PageParams, Depends(page_params(20))],
-    search: str | None = None, on: str | None = None,
+    search: str | None = None, on: str | None = None, tags: str | None = None,
 ) -> JSONResponse:
-    return JSONResponse(await service.search(db, actor, request, search, on, page))
+    """`filter[...]` bracket parameters are read from the raw query (see search/filters.py)."""
+    filter_items = [(k, v) for k, v in request.query_params.multi_items()
+                    if k == "filter" or k.startswith("filter[")]
+    query = SearchQuery(text=search, on=on, tags=tags, filter_items=filter_items)
+    return JSONResponse(await service.search(db, actor, request, query, page))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.comments.repository import CommentsRepository
 from checkrun.kit import events
 from checkrun.kit.auth import Actor, forbidden
 from checkrun.kit.clock import now
@@ -40,6 +41,7 @@ async def _check_completable(db: AsyncSession, actor: Actor, task: Task,
         raise invalid_field("task_id", f"This task can't be completed: it is {task.status}.")
     if task.task_type == "approval" and body.is_approved is None:
         raise invalid_field("is_approved", "The is approved field is required")
+    await _check_no_open_issue(db, task)
     if task.can_complete_only_assignees and not actor.is_admin \
             and actor.user_id not in _assignees(task):
         raise forbidden("Only the assignees of this task can complete it.")
@@ -50,6 +52,16 @@ async def _check_completable(db: AsyncSession, actor: Actor, task: Task,
                for f in fields if f.required and is_empty(values.get(f.id))}
     if missing:
         raise invalid(missing)
+
+
+async def _check_no_open_issue(db: AsyncSession, task: Task) -> None:
+    issues = CommentsRepository(db)
+    if await issues.open_issue_task_ids(task.org_id, [task.id]):
+        raise invalid_field("task_id", "This task has an open issue: resolve it before "
+                                       "completing the task.")
+    if task.run_id and await issues.runs_with_process_issue(task.org_id, [task.run_id]):
+        raise invalid_field("task_id", "This process has an open issue: its tasks can't be "
+                                       "completed until it is resolved.")
 
 
 async def _completer(db: AsyncSession, actor: Actor, body: CompleteTask) -> int:
@@ -97,13 +109,18 @@ async def reopen(db: AsyncSession, actor: Actor, task_id: str, run_id: str | Non
         raise invalid_field("task_id", "Archived tasks can't be reopened.")
     if task.status != "completed":
         raise invalid_field("task_id", "This task is not completed.")
+    await reopen_completed(db, actor, task)
+    return task
+
+
+async def reopen_completed(db: AsyncSession, actor: Actor, task: Task) -> None:
+    """Back to in-progress (also when an issue is reported on a completed task)."""
     task.status, task.completed_at, task.completer_id, task.is_approved = (
         "in-progress", None, None, None)
     await TasksRepository(db).clear_completions(task.id)
     await db.flush()
     await _emit(db, actor, task, "re-opened")
     await sync_run_status(db, task.run_id, actor)
-    return task
 
 
 async def _emit(db: AsyncSession, actor: Actor, task: Task, verb: str) -> None:

@@ -135,7 +135,7 @@ def task_filters(
     sort: str | None = None, sort_by: str | None = None, deadline_on: str | None = None,
     deadline_start_range: str | None = None, deadline_end_range: str | None = None,
     deadline_before: str | None = None, deadline_after: str | None = None,
-    created: str | None = None,
+    created: str | None = None, tag: str | None = None, folder: str | None = None,
 ) -> TaskFilters:
     """The documented task list query parameters."""
     deadline_from, deadline_until = deadline_range(
@@ -146,4 +146,5 @@ def task_filters(
         owners=user_ids("owners", owners), unassigned=bool(flag(unassigned)),
         sort=sort or sort_by, deadline_from=deadline_from, deadline_until=deadline_until,
         created_from=created_from, created_until=created_until,
+        tag=(tag or "").strip() or None, folder=(folder or "").strip() or None,
     )

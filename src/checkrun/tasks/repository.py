@@ -5,15 +5,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, false, func, or_, select, update
+from sqlalchemy import Select, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from checkrun.comments.repository import tasks_with_open_issue
+from checkrun.folders.repository import filed
 from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.sql import no_index
 from checkrun.runs.models import Run
+from checkrun.tags.repository import tagged
 from checkrun.tasks.models import CaptureValue, Task, TaskCompletion, TaskOwner
 from checkrun.templates.models import Capture, Step
 
@@ -44,6 +47,12 @@ class TaskFilters:
     archived: str | None = None
     is_oneoff: bool | None = None
     owners: tuple[int, ...] = ()
+    # A member's groups: with `owners`, tasks assigned to these groups match too.
+    owner_groups: tuple[str, ...] = ()
+    # The `groups` filter: tasks assigned to any of these groups.
+    groups: tuple[str, ...] = ()
+    # Guest emails (lowercased), any of them: a guest's task list.
+    guests: tuple[str, ...] = ()
     unassigned: bool = False
     # Half-open ranges [from, until): the service turns the API's date filters into these.
     deadline_from: datetime | None = None
@@ -51,6 +60,9 @@ class TaskFilters:
     created_from: datetime | None = None
     created_until: datetime | None = None
     sort: str | None = None
+    # A tag title (or id), on the task or on its run; a run folder, the task's or its run's.
+    tag: str | None = None
+    folder: str | None = None
 
 
 def _owned_by(kind: str, refs: list[str]) -> Any:
@@ -59,6 +71,16 @@ def _owned_by(kind: str, refs: list[str]) -> Any:
     return Task.id.in_(
         select(TaskOwner.task_id).where(TaskOwner.kind == kind, TaskOwner.ref.in_(refs))
     )
+
+
+def _assigned_to(users: tuple[int, ...], groups: tuple[str, ...]) -> Any:
+    """Assigned to one of `users` directly or through one of `groups` (one IN, as above)."""
+    if not groups:
+        return _owned_by("user", [str(u) for u in users])
+    return Task.id.in_(select(TaskOwner.task_id).where(or_(
+        (TaskOwner.kind == "user") & TaskOwner.ref.in_([str(u) for u in users]),
+        (TaskOwner.kind == "group") & TaskOwner.ref.in_(list(groups)),
+    )))
 
 
 def late(moment: datetime) -> Any:
@@ -76,7 +98,7 @@ def _status_clause(status: str) -> Any:
         return (Task.status.in_(OPEN) & (Task.deadline >= moment)
                 & (Task.deadline < moment + DUE_SOON))
     if status == "hasproblem":
-        return false()  # issues are not kept yet
+        return Task.id.in_(tasks_with_open_issue())
     return None
 
 
@@ -106,7 +128,7 @@ def _matching_text(org_id: str, q: str | None) -> Any:
 
 def _narrow(f: TaskFilters) -> bool:
     """A run's or an assignee's list: start from those few tasks, not the organization's."""
-    return f.run_id is not None or bool(f.owners)
+    return f.run_id is not None or bool(f.owners) or bool(f.guests) or bool(f.groups)
 
 
 def _filtered(stmt: Select[Any], org_id: str, f: TaskFilters) -> Select[Any]:
@@ -118,15 +140,30 @@ def _filtered(stmt: Select[Any], org_id: str, f: TaskFilters) -> Select[Any]:
     if clause is not None:
         stmt = stmt.where(clause)
     if f.owners:
-        stmt = stmt.where(_owned_by("user", [str(u) for u in f.owners]))
+        stmt = stmt.where(_assigned_to(f.owners, f.owner_groups))
+    if f.groups:
+        stmt = stmt.where(_owned_by("group", list(f.groups)))
+    if f.guests:
+        stmt = stmt.where(_owned_by("guest", list(f.guests)))
     if f.unassigned:
         stmt = stmt.where(~select(TaskOwner.id).where(TaskOwner.task_id == Task.id).exists())
     stmt = _in_range(stmt, Task.deadline, f.deadline_from, f.deadline_until)
     stmt = _in_range(stmt, Task.created_at, f.created_from, f.created_until)
     deleted = no_index(Task.deleted_at) if _narrow(f) else Task.deleted_at
     stmt = archived_filter(stmt, deleted, f.archived)
+    stmt = _tagged_and_filed(stmt, org_id, f)
     text = _matching_text(org_id, f.q)
     return stmt if text is None else stmt.where(text)
+
+
+def _tagged_and_filed(stmt: Select[Any], org_id: str, f: TaskFilters) -> Select[Any]:
+    if f.tag:
+        stmt = stmt.where(or_(Task.id.in_(tagged(org_id, "Task", [f.tag])),
+                              Task.run_id.in_(tagged(org_id, "Run", [f.tag]))))
+    if f.folder:
+        stmt = stmt.where(or_(Task.id.in_(filed(org_id, "Task", f.folder)),
+                              Task.run_id.in_(filed(org_id, "Run", f.folder))))
+    return stmt
 
 
 SORTS: dict[str, list[Any]] = {
@@ -138,6 +175,11 @@ SORTS: dict[str, list[Any]] = {
     "position": [Task.position.asc(), Task.id],
     "-position": [Task.position.desc(), Task.id],
     "completed_newest": [Task.completed_at.desc(), Task.id],
+    # Tasks with an open issue first (`-problems`: last), newest first within each.
+    "problems": [case((Task.id.in_(tasks_with_open_issue()), 0), else_=1),
+                 Task.created_at.desc(), Task.id.desc()],
+    "-problems": [case((Task.id.in_(tasks_with_open_issue()), 1), else_=0),
+                  Task.created_at.desc(), Task.id.desc()],
 }
 
 

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
+from checkrun.guests.invites import charge_invites
 from checkrun.kit import responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
@@ -31,9 +32,10 @@ async def _one(db: Db, task: object, with_: Includes, status: int = 200) -> JSON
 
 @router.post("/organizations/{org_id}/tasks", status_code=201)
 async def create_task(
-    db: Db, actor: CurrentActor, body: OneOffTaskCreate, with_: With
+    request: Request, db: Db, actor: CurrentActor, body: OneOffTaskCreate, with_: With
 ) -> JSONResponse:
     task = await service.create_one_off(db, actor, body)
+    await charge_invites(request, db, actor.org_id)
     await db.commit()
     return await _one(db, task, with_, status=201)
 
@@ -96,6 +98,7 @@ async def update_task(
     request: Request, db: Db, actor: CurrentActor, task_id: str, body: TaskUpdate, with_: With
 ) -> JSONResponse:
     task = await service.update_task(db, actor, task_id, body, api_base(request))
+    await charge_invites(request, db, actor.org_id)
     await db.commit()
     return await _one(db, task, with_)
 
@@ -113,6 +116,7 @@ async def update_run_task(
     with_: With,
 ) -> JSONResponse:
     task = await service.update_task(db, actor, task_id, body, api_base(request), run_id=run_id)
+    await charge_invites(request, db, actor.org_id)
     await db.commit()
     return await _one(db, task, with_)
 

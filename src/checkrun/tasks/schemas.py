@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -60,6 +60,7 @@ class OneOffTaskCreate(BaseModel):
     form_fields: list[CaptureCreate] = Field(default_factory=list)
     run_id: str | None = Field(None, max_length=64)
     position: int | None = Field(None, ge=1, le=1_000_000)
+    tags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list)
 
 
 class TaskUpdate(BaseModel):
@@ -127,6 +128,8 @@ class TaskRead(BaseModel):
     top_secret: bool
     summary: str | None
     taskdata: dict[str, Any] = Field(default_factory=dict)
+    # True while the task has an open issue (set by the reads, which look issues up).
+    problem: bool = False
 
     @classmethod
     def of(cls, t: Task, taskdata: dict[str, Any] | None = None) -> TaskRead:

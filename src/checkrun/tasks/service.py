@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.comments import service as comments
+from checkrun.comments.repository import CommentsRepository
 from checkrun.files.blobs import commit_then_discard
 from checkrun.files.repository import FilesRepository
+from checkrun.folders.service import folders_included
+from checkrun.groups.repository import GroupsRepository
+from checkrun.groups.service import check_group_ids
+from checkrun.guests.service import ensure_guests
+from checkrun.kit import events
 from checkrun.kit.auth import Actor, require_admin, require_not_light
 from checkrun.kit.clock import now, parse_datetime
 from checkrun.kit.errors import bad_request, invalid, invalid_field, not_found
@@ -21,6 +29,7 @@ from checkrun.runs.repository import RunsRepository, RunStats
 from checkrun.runs.rules import apply_rules, sync_run_status
 from checkrun.runs.schemas import RunRead
 from checkrun.storage import BlobStore
+from checkrun.tags.service import check_tag_ids, tag_subject, tags_included
 from checkrun.tasks.models import Task
 from checkrun.tasks.params import user_id as parse_user_id
 from checkrun.tasks.repository import TaskFilters, TasksRepository
@@ -44,6 +53,9 @@ async def check_owners(db: AsyncSession, org_id: str, owners: Owners, limit: int
     for i, user_id in enumerate(owners.users):
         if user_id not in known:
             raise invalid_field(f"owners.users.{i}", "The selected owners.users is invalid.")
+    await check_group_ids(db, org_id, owners.groups, "owners.groups")
+    # A guest assignee is a guest of the organization from now on (a member's email: 422).
+    await ensure_guests(db, org_id, owners.guests)
 
 
 async def _host_run(db: AsyncSession, actor: Actor, run_id: str | None) -> Run | None:
@@ -70,10 +82,46 @@ async def _place(repo: TasksRepository, run: Run | None, position: int | None) -
     return position
 
 
+async def _record(db: AsyncSession, actor: Actor, task: Task, verb: str, description: str,
+                  **more: Any) -> None:
+    """An activity entry about this task."""
+    await events.emit(db, events.Event(
+        org_id=task.org_id, type="Task", verb=verb, entity_type="task", entity_id=task.id,
+        task_id=task.id, run_id=task.run_id, checklist_id=task.checklist_id,
+        description=description, **events.by(actor), **more))
+
+
+RECORDED = ("title", "summary", "deadline", "started_at", "position", "max_assignable",
+            "webhook", "prevent_guest_comment", "everyone_must_complete",
+            "can_complete_only_assignees", "top_secret", "task_type")
+
+
+def _recorded(task: Task) -> dict[str, Any]:
+    return {**{name: getattr(task, name) for name in RECORDED}, "owners": task.owner_lists()}
+
+
+async def _record_changes(db: AsyncSession, actor: Actor, task: Task, before: dict[str, Any],
+                          taskdata: dict[str, Any] | None) -> None:
+    """One entry per changed field with its old and new value (`owners-updated` for the
+    assignees), and one for the form values sent."""
+    after = _recorded(task)
+    changed = [name for name in before if after[name] != before[name]]
+    for name in changed:
+        verb = "owners-updated" if name == "owners" else "updated"
+        await _record(db, actor, task, verb, f"Updated {task.title}", field=name,
+                      old_value=before[name], new_value=after[name])
+    if taskdata:
+        await _record(db, actor, task, "updated", f"Updated the form fields of {task.title}",
+                      field="taskdata", new_value=taskdata)
+    elif not changed:
+        await _record(db, actor, task, "updated", f"Updated {task.title}")
+
+
 async def create_one_off(db: AsyncSession, actor: Actor, body: OneOffTaskCreate) -> Task:
     if body.owners.is_empty():
         raise invalid_field("owners", "The task needs at least one assignee.")
     await check_owners(db, actor.org_id, body.owners, body.max_assignable)
+    tags = await check_tag_ids(db, actor.org_id, body.tags)
     run = await _host_run(db, actor, body.run_id)
     number = await OrgsRepository(db).next_number(actor.org_id, "task")
     repo = TasksRepository(db)
@@ -95,7 +143,10 @@ async def create_one_off(db: AsyncSession, actor: Actor, body: OneOffTaskCreate)
     for i, field in enumerate(body.form_fields, start=1):
         repo.add(new_capture(actor.org_id, field, i, task_id=task.id))
     await db.flush()
-    await sync_run_status(db, task.run_id)
+    await tag_subject(db, actor, "Task", task.id, tags)
+    await _record(db, actor, task, "created",
+                  f"Added {task.title} to {run.name}" if run else f"Created {task.title}")
+    await sync_run_status(db, task.run_id, actor)
     return task
 
 
@@ -118,7 +169,9 @@ async def clone_task(db: AsyncSession, actor: Actor, task_id: str) -> Task:
     for capture in (await repo.fields_of([source]))[source.id]:
         repo.add(copy_capture(capture, task_id=copy.id, step_id=None))
     await db.flush()
-    await sync_run_status(db, copy.run_id)
+    await _record(db, actor, copy, "created", f"Cloned {source.title}",
+                  extra={"cloned_from": source.id})
+    await sync_run_status(db, copy.run_id, actor)
     return copy
 
 
@@ -153,7 +206,9 @@ async def archive_one_off(db: AsyncSession, actor: Actor, task_id: str) -> Task:
     task = await _one_off(db, actor, task_id, admin_only=False)
     if task.deleted_at is None:
         task.deleted_at = now()
+        await _record(db, actor, task, "archived", f"Archived {task.title}")
         await FilesRepository(db).set_archived(task_id=task.id, when=task.deleted_at)
+        await CommentsRepository(db).set_archived(task.deleted_at, task_id=task.id)
         await db.flush()
     return task
 
@@ -162,7 +217,9 @@ async def restore_one_off(db: AsyncSession, actor: Actor, task_id: str) -> Task:
     task = await _one_off(db, actor, task_id, admin_only=False)
     if task.deleted_at is not None:
         await FilesRepository(db).restore_archived(task_id=task.id)
+        await CommentsRepository(db).restore_archived(task_id=task.id)
         task.deleted_at = None
+        await _record(db, actor, task, "unarchived", f"Restored {task.title}")
         await db.flush()
     return task
 
@@ -170,6 +227,7 @@ async def restore_one_off(db: AsyncSession, actor: Actor, task_id: str) -> Task:
 async def purge_one_off(db: AsyncSession, store: BlobStore, actor: Actor, task_id: str) -> None:
     task = await _one_off(db, actor, task_id, admin_only=True)
     keys = await FilesRepository(db).storage_keys(task_ids=[task.id])
+    await _record(db, actor, task, "deleted", f"Deleted {task.title}")
     await TasksRepository(db).purge(task.id)
     await commit_then_discard(db, store, keys)
 
@@ -185,6 +243,7 @@ async def update_task(
         raise invalid_field("archived_at", "Archived tasks can't be updated. Restore it first.")
     if task.run_id is None:
         _require_one_off_fields(body)
+    before = _recorded(task)
     await _apply_changes(db, actor, task, body)
     if body.taskdata:
         repo = TasksRepository(db)
@@ -192,9 +251,10 @@ async def update_task(
         ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
         await repo.save_values(task, await clean_values(ctx, fields, body.taskdata, "taskdata"))
     await db.flush()
+    await _record_changes(db, actor, task, before, body.taskdata)
     run = await _run_of(db, task) if body.taskdata else None
     if run is not None:
-        await apply_rules(db, run)
+        await apply_rules(db, run, actor)
     return task
 
 
@@ -234,10 +294,14 @@ async def _apply_changes(db: AsyncSession, actor: Actor, task: Task, body: TaskU
     task.updated_at = now()
 
 
-async def read_tasks(db: AsyncSession, tasks: list[Task], includes: Includes) -> list[TaskRead]:
+async def read_tasks(db: AsyncSession, tasks: list[Task], includes: Includes,
+                     for_guest: bool = False) -> list[TaskRead]:
+    """`for_guest`: the tasks as their guest assignee sees them (no `hide-for-guests` threads)."""
     repo = TasksRepository(db)
     values = await repo.values_of([t.id for t in tasks])
     reads = [TaskRead.of(t, values.get(t.id)) for t in tasks]
+    await _mark_issues(db, tasks, reads)
+    await _include_threads(db, tasks, reads, includes, for_guest)
     if includes.wants("form_fields"):
         fields = await repo.fields_of(tasks)
         for read in reads:
@@ -252,10 +316,52 @@ async def read_tasks(db: AsyncSession, tasks: list[Task], includes: Includes) ->
         await _include_runs(db, tasks, reads)
     if includes.wants("step"):
         await _include_steps(db, tasks, reads)
-    if includes.wants("tags"):
-        for read in reads:
-            read.tags = {"data": []}  # type: ignore[attr-defined]
+    await _include_tags_and_folders(db, tasks, reads, includes)
     return reads
+
+
+async def _include_tags_and_folders(db: AsyncSession, tasks: list[Task], reads: list[TaskRead],
+                                    includes: Includes) -> None:
+    """`tags` (association objects) and `folders`, wrapped: the task's own."""
+    org_id, ids = (tasks[0].org_id if tasks else ""), [t.id for t in tasks]
+    if includes.wants("tags"):
+        tags = await tags_included(db, org_id, "Task", ids)
+        for read in reads:
+            read.tags = {"data": tags.get(read.id, [])}  # type: ignore[attr-defined]
+    if includes.wants("folders"):
+        folders = await folders_included(db, org_id, "Task", ids)
+        for read in reads:
+            read.folders = {"data": folders.get(read.id, [])}  # type: ignore[attr-defined]
+
+
+async def _mark_issues(db: AsyncSession, tasks: list[Task], reads: list[TaskRead]) -> None:
+    """`problem` while a task has an open issue; such a task, or one of a process with an
+    open issue of its own, can't be completed."""
+    with_issue, frozen = await comments.blocked_tasks(db, tasks[0].org_id if tasks else "", tasks)
+    for read in reads:
+        read.problem = read.id in with_issue
+        if read.id in with_issue or read.id in frozen:
+            read.is_completable = False
+
+
+async def _include_threads(db: AsyncSession, tasks: list[Task], reads: list[TaskRead],
+                           includes: Includes, for_guest: bool = False) -> None:
+    """`threads` (alias `comments`) and `issues` wrapped, `threads_count` a number."""
+    org_id, ids = (tasks[0].org_id if tasks else ""), [t.id for t in tasks]
+    if includes.wants("threads") or includes.wants("comments"):
+        threads = await comments.threads_for(db, org_id, ids, for_guest=for_guest)
+        for read in reads:
+            for name in ("threads", "comments"):
+                if includes.wants(name):
+                    setattr(read, name, {"data": threads.get(read.id, [])})
+    if includes.wants("issues"):
+        issues = await comments.open_issues_for(db, org_id, ids)
+        for read in reads:
+            read.issues = {"data": issues.get(read.id, [])}  # type: ignore[attr-defined]
+    if includes.wants("threads_count"):
+        counts = await comments.thread_counts(db, org_id, ids, for_guest)
+        for read in reads:
+            read.threads_count = counts.get(read.id, 0)  # type: ignore[attr-defined]
 
 
 async def _include_runs(db: AsyncSession, tasks: list[Task], reads: list[TaskRead]) -> None:
@@ -301,6 +407,8 @@ async def list_member_tasks(
     if not await MembersRepository(db).existing_user_ids(actor.org_id, [user_id]):
         raise not_found()
     status = filters.status or default_status
+    groups = tuple(await GroupsRepository(db).ids_of_member(actor.org_id, user_id))
     return await TasksRepository(db).search(
-        actor.org_id, page, replace(filters, owners=(user_id,), status=status)
+        actor.org_id, page,
+        replace(filters, owners=(user_id,), owner_groups=groups, status=status),
     )

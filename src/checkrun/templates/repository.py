@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from checkrun.kit.filters import archived_filter, count_of, text_filter
 from checkrun.kit.pagination import PageParams
 from checkrun.runs.models import Run
+from checkrun.tags.repository import tagged
 from checkrun.tasks.models import CaptureValue
 from checkrun.templates.models import Capture, Checklist, Step
 
@@ -23,8 +24,8 @@ class ChecklistFilters:
     starred: bool | None = None
     owner_id: int | None = None
     folder: str | None = None
-    # Tags are not kept yet: a list filtered by one matches nothing.
-    tag: bool = False
+    # A tag id or title.
+    tag: str | None = None
 
 
 # Titles sort without regard to case, the same on SQLite and PostgreSQL.
@@ -39,11 +40,11 @@ SORTS |= {"updated": SORTS["-updated_at"], "last_updated": SORTS["-updated_at"],
 PINNED = func.coalesce(Checklist.settings["is_pinned"].as_boolean(), false()).desc()
 
 
-def _filtered(stmt: Select[Any], f: ChecklistFilters) -> Select[Any]:
+def _filtered(stmt: Select[Any], org_id: str, f: ChecklistFilters) -> Select[Any]:
     stmt = text_filter(archived_filter(stmt, Checklist.deleted_at, f.archived),
                        Checklist.title, f.q)
     if f.tag:
-        stmt = stmt.where(false())
+        stmt = stmt.where(Checklist.id.in_(tagged(org_id, "Checklist", [f.tag])))
     if f.type:
         stmt = stmt.where(Checklist.type == f.type)
     if f.starred is not None:
@@ -75,7 +76,7 @@ class TemplatesRepository:
     async def search(
         self, org_id: str, page: PageParams, filters: ChecklistFilters
     ) -> tuple[list[Checklist], int]:
-        stmt = _filtered(select(Checklist).where(Checklist.org_id == org_id), filters)
+        stmt = _filtered(select(Checklist).where(Checklist.org_id == org_id), org_id, filters)
         total = await count_of(self.db, stmt)
         order = SORTS.get(filters.sort or "", SORTS["updated"])
         rows = await self.db.execute(

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import count
 from typing import Annotated, Any, Literal
 
@@ -237,6 +237,8 @@ class Interval(Lenient):
 STEP_DEFAULTS: dict[str, Any] = {
     "is_soft_start_date": False, "role_changes_every_time": False, "send_chromeless": False,
     "bp_to_launch": None, "roles": [],
+    # Tag ids; launch puts them on the step's tasks.
+    "tags": [],
 }
 
 
@@ -265,6 +267,7 @@ class StepCreate(Lenient):
     send_chromeless: bool | None = None
     bp_to_launch: dict[str, Any] | None = None
     roles: list[Any] | None = None
+    tags: list[EntityId] | None = None
 
     def extra_settings(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in STEP_DEFAULTS if getattr(self, k) is not None}
@@ -445,6 +448,9 @@ class TemplateParts:
     captures: dict[str, list[Capture]]
     prerun_values: dict[str, Any]
     runs_started: dict[str, int]
+    # `with=tags`: association objects by template id; `with=folder`: folders by folder id.
+    tags: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    folders: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class ChecklistRead(BaseModel):
@@ -510,20 +516,20 @@ class ChecklistRead(BaseModel):
             created_at=iso(c.created_at), last_updated=iso(c.updated_at),
             archived_at=iso(c.deleted_at),
         )
-        _add_includes(read, steps, parts.captures, includes)
+        _add_includes(read, steps, parts, includes)
         return read
 
 
-def _add_includes(read: ChecklistRead, steps: list[Step], captures: dict[str, list[Capture]],
+def _add_includes(read: ChecklistRead, steps: list[Step], parts: TemplateParts,
                   includes: Includes) -> None:
     extra: dict[str, Any] = {}
     if includes.wants("steps"):
         # Bare, as the docs' example and the SDK's get_template_with_steps read it.
-        extra["steps"] = [StepRead.of(s, captures.get(s.id)).model_dump() for s in steps]
+        extra["steps"] = [StepRead.of(s, parts.captures.get(s.id)).model_dump() for s in steps]
     if includes.wants("tags"):
-        extra["tags"] = {"data": []}  # tags are not kept yet
+        extra["tags"] = {"data": parts.tags.get(read.id, [])}
     if includes.wants("folder"):
-        extra["folder"] = {"data": None}
+        extra["folder"] = {"data": parts.folders.get(read.folder_id or "")}
     for key, value in extra.items():
         setattr(read, key, value)
 

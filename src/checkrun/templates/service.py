@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.files.blobs import commit_then_discard
 from checkrun.files.repository import FilesRepository
+from checkrun.folders.service import check_checklist_folder, folder_of_checklists
+from checkrun.groups.service import check_group_ids
+from checkrun.kit import events
 from checkrun.kit.auth import Actor, require_admin, require_not_light
 from checkrun.kit.clock import iso, now
 from checkrun.kit.errors import AppError, forbidden, invalid, invalid_field, not_found
@@ -21,6 +24,7 @@ from checkrun.kit.validation import laravel_errors
 from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
 from checkrun.storage import BlobStore
+from checkrun.tags.service import tags_included
 from checkrun.templates.automations import referenced_ids
 from checkrun.templates.models import Capture, Checklist, Step
 from checkrun.templates.repository import ChecklistFilters, TemplatesRepository
@@ -41,6 +45,26 @@ from checkrun.templates.schemas import (
 from checkrun.templates.values import ValueContext, clean_values
 
 FIELD_IN_USE = "Cannot delete a form field that is being used in a rule in other steps."
+
+
+async def record(db: AsyncSession, actor: Actor | None, checklist: Checklist, verb: str,
+                 description: str, **more: Any) -> None:
+    """An activity entry about this template (`more` may file it on one of its steps)."""
+    await events.emit(db, events.Event(**{
+        "org_id": checklist.org_id, "type": "Blueprint", "verb": verb,
+        "entity_type": "checklist", "entity_id": checklist.id, "checklist_id": checklist.id,
+        "description": description, **events.by(actor), **more}))
+
+
+async def _record_changes(db: AsyncSession, actor: Actor, checklist: Checklist,
+                          before: dict[str, Any], prerun: bool) -> None:
+    """One entry per changed field, with its old and new value."""
+    changed: list[str | None] = [n for n in before if getattr(checklist, n) != before[n]]
+    changed += ["prerun"] if prerun else []
+    for name in changed or [None]:
+        await record(db, actor, checklist, "updated", f"Updated template {checklist.title}",
+                     field=name, old_value=before.get(name or ""),
+                     new_value=getattr(checklist, name) if name in before else None)
 
 
 def new_capture(org_id: str, body: CaptureCreate, position: int, **owner: object) -> Capture:
@@ -88,8 +112,22 @@ async def read_many(
         steps=steps, prerun=prerun, captures=captures,
         prerun_values=await repo.template_values([f.id for g in prerun.values() for f in g]),
         runs_started=await repo.runs_started(ids),
+        **await _tags_and_folders(db, checklists, includes),
     )
     return [ChecklistRead.of(c, parts, includes) for c in checklists]
+
+
+async def _tags_and_folders(db: AsyncSession, checklists: list[Checklist], includes: Includes
+                            ) -> dict[str, Any]:
+    """`with=tags` (association objects) and `with=folder`, for every template at once."""
+    org_id = checklists[0].org_id if checklists else ""
+    ids = [c.id for c in checklists]
+    return {
+        "tags": await tags_included(db, org_id, "Checklist", ids)
+        if includes.wants("tags") else {},
+        "folders": await folder_of_checklists(db, org_id, [c.folder_id or "" for c in checklists])
+        if includes.wants("folder") else {},
+    }
 
 
 async def editable(db: AsyncSession, actor: Actor, checklist_id: str) -> Checklist:
@@ -119,6 +157,9 @@ async def create_checklist(db: AsyncSession, actor: Actor, body: ChecklistCreate
     require_not_light(actor)
     owner = ("owner_id", body.owner_id) if body.owner_id else ("user_id", body.user_id)
     await _check_people(db, actor.org_id, owner, body.users)
+    await check_group_ids(db, actor.org_id, body.groups or [])
+    if body.folder_id:
+        await check_checklist_folder(db, actor.org_id, body.folder_id)
     number = await OrgsRepository(db).next_number(actor.org_id, "checklist")
     checklist = Checklist(
         org_id=actor.org_id, increment_id=number, title=body.title, summary=body.summary,
@@ -126,7 +167,7 @@ async def create_checklist(db: AsyncSession, actor: Actor, body: ChecklistCreate
         is_public=body.is_public, can_add_oot=body.can_add_oot, auto_naming=body.auto_naming,
         default_process_name_format=body.default_process_name_format,
         created_by=actor.user_id, owner_id=owner[1] or actor.user_id,
-        folder_id=body.folder_id, users=body.users or [], groups=body.groups or [],
+        folder_id=body.folder_id or None, users=body.users or [], groups=body.groups or [],
         settings=body.extra_settings(), automated_actions=[],
     )
     repo = TemplatesRepository(db)
@@ -135,6 +176,7 @@ async def create_checklist(db: AsyncSession, actor: Actor, body: ChecklistCreate
     for i, field in enumerate(body.prerun, start=1):
         repo.add(new_capture(actor.org_id, field, i, checklist_id=checklist.id, is_prerun=True))
     await db.flush()
+    await record(db, actor, checklist, "created", f"Created template {checklist.title}")
     return checklist
 
 
@@ -148,17 +190,24 @@ async def update_checklist(
 ) -> Checklist:
     """Sent fields replace (`users` and `groups` whole); fields not sent are kept."""
     checklist = await editable(db, actor, checklist_id)
+    before = {name: getattr(checklist, name) for name in UPDATABLE}
     await _check_people(db, actor.org_id, ("owner_id", body.owner_id), body.users)
+    await check_group_ids(db, actor.org_id, body.groups or [])
+    if body.folder_id:
+        await check_checklist_folder(db, actor.org_id, body.folder_id)
     for name in UPDATABLE:
         value = getattr(body, name)
         if value is not None:
             setattr(checklist, name, value)
+    if "folder_id" in body.model_fields_set and not body.folder_id:
+        checklist.folder_id = None  # `folder_id: null` takes the template out of its folder
     checklist.settings = {**(checklist.settings or {}), **body.extra_settings(),
                           "last_updated_by": actor.user_id}
     checklist.updated_at = now()
     if body.prerun is not None:
         await _replace_prerun(db, actor, checklist, body.prerun, api_base)
     await db.flush()
+    await _record_changes(db, actor, checklist, before, body.prerun is not None)
     return checklist
 
 
@@ -199,6 +248,7 @@ async def archive_checklist(db: AsyncSession, actor: Actor, checklist_id: str) -
         checklist.deleted_at = now()
         await FilesRepository(db).set_archived(checklist.deleted_at, checklist_id=checklist.id)
         await db.flush()
+        await record(db, actor, checklist, "archived", f"Archived template {checklist.title}")
     return checklist
 
 
@@ -209,6 +259,7 @@ async def restore_checklist(db: AsyncSession, actor: Actor, checklist_id: str) -
         await FilesRepository(db).restore_archived(checklist_id=checklist.id)
         checklist.deleted_at = None
         await db.flush()
+        await record(db, actor, checklist, "unarchived", f"Restored template {checklist.title}")
     return checklist
 
 
@@ -223,6 +274,7 @@ async def purge_checklist(
     files = FilesRepository(db)
     keys = await files.storage_keys(checklist_id=checklist.id)
     await TemplatesRepository(db).purge(checklist.id)
+    await record(db, actor, checklist, "deleted", f"Deleted template {checklist.title}")
     await commit_then_discard(db, store, keys)
 
 
@@ -235,7 +287,8 @@ def checklist_filters(
     flag = {"true": True, "1": True, "false": False, "0": False}.get((starred or "").lower())
     owner = int(owner_id) if owner_id and owner_id.isdigit() and len(owner_id) < 10 else None
     return ChecklistFilters(q=q, archived=archived, sort=sort_by or sort, type=type,
-                            starred=flag, owner_id=owner, folder=folder, tag=bool(tag))
+                            starred=flag, owner_id=owner, folder=folder,
+                            tag=(tag or "").strip() or None)
 
 
 async def list_checklists(
@@ -282,6 +335,8 @@ async def clone_checklist(
     ids = await _copy_parts(repo, source, copy)
     _remap(copy, ids, (await repo.steps_of([copy.id])).get(copy.id, []))
     await db.flush()
+    await record(db, actor, copy, "created", f"Cloned template {source.title}",
+                 extra={"cloned_from": source.id})
     return copy
 
 
@@ -399,6 +454,8 @@ async def create_rule(
     rule = _stored_rule(new_id(), body, await _check_rule(db, actor, checklist, body), None)
     checklist.automated_actions = [*(checklist.automated_actions or []), rule]
     await db.flush()
+    await record(db, actor, checklist, "updated", "Added an automation rule",
+                 field="automated_actions", new_value=rule)
     return rule
 
 
@@ -423,9 +480,12 @@ async def update_rule(
         raise not_found()
     merged = _merged(rules[index], body)
     kinds = await _check_rule(db, actor, checklist, merged)
-    rules[index] = _stored_rule(rule_id, merged, kinds, rules[index].get("created_at"))
+    old, rules[index] = rules[index], _stored_rule(rule_id, merged, kinds,
+                                                   rules[index].get("created_at"))
     checklist.automated_actions = rules
     await db.flush()
+    await record(db, actor, checklist, "updated", "Updated an automation rule",
+                 field="automated_actions", old_value=old, new_value=rules[index])
     return rules[index]
 
 
@@ -436,3 +496,5 @@ async def delete_rule(db: AsyncSession, actor: Actor, checklist_id: str, rule_id
         raise not_found()
     checklist.automated_actions = rules
     await db.flush()
+    await record(db, actor, checklist, "updated", "Removed an automation rule",
+                 field="automated_actions", old_value=rule_id)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.groups.service import check_group_ids
 from checkrun.kit.auth import Actor
 from checkrun.kit.errors import AppError, invalid_field, not_found
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.text import slugify
+from checkrun.tags.service import check_tag_ids
 from checkrun.templates.automations import referenced_ids
 from checkrun.templates.models import Capture, Checklist, Step
 from checkrun.templates.repository import TemplatesRepository
@@ -28,9 +30,17 @@ from checkrun.templates.service import (
     editable,
     get_checklist,
     new_capture,
+    record,
     redefine,
     refuse_if_in_rule,
 )
+
+
+async def _record_step(db: AsyncSession, actor: Actor, checklist: Checklist, step_id: str,
+                       verb: str, description: str, **more: object) -> None:
+    """An activity entry about a step of this template (its form fields included)."""
+    await record(db, actor, checklist, verb, description, type="Step", entity_type="step",
+                 entity_id=step_id, **more)
 
 
 async def _step(db: AsyncSession, checklist: Checklist, step_id: str) -> Step:
@@ -44,6 +54,8 @@ async def _check_step(db: AsyncSession, actor: Actor, checklist: Checklist, body
                       step_id: str | None = None) -> None:
     """Assignees must be members; a deadline may count from another step of this template."""
     await check_members(db, actor.org_id, body.assignees, "assignees")
+    await check_group_ids(db, actor.org_id, body.groups)
+    await check_tag_ids(db, actor.org_id, body.tags or [], "tags")
     anchor = body.deadline.step if body.deadline else None
     if anchor is None:
         return
@@ -80,6 +92,7 @@ async def create_step(
     _apply(step, body)
     repo.add(step)
     await db.flush()
+    await _record_step(db, actor, checklist, step.id, "created", f"Added step {step.title}")
     return StepRead.of(step)
 
 
@@ -106,6 +119,7 @@ async def update_step(
     await _check_step(db, actor, checklist, body, step.id)
     _apply(step, body)
     await db.flush()
+    await _record_step(db, actor, checklist, step.id, "updated", f"Updated step {step.title}")
     return await read_step(db, step)
 
 
@@ -128,6 +142,7 @@ async def delete_step(db: AsyncSession, actor: Actor, checklist_id: str, step_id
         raise _in_use("Another step's deadline is relative to this step; change it first.")
     await repo.delete_step(step.id)
     await _renumber(db, [s for s in steps if s.id != step.id])
+    await _record_step(db, actor, checklist, step.id, "deleted", f"Deleted step {step.title}")
 
 
 async def _renumber(db: AsyncSession, steps: list[Step]) -> None:
@@ -144,8 +159,11 @@ async def reorder_step(
     step = await _step(db, checklist, step_id)
     others = [s for s in (await TemplatesRepository(db).steps_of([checklist.id]))[checklist.id]
               if s.id != step.id]
+    old = step.position
     others.insert(min(position, len(others) + 1) - 1, step)
     await _renumber(db, others)
+    await _record_step(db, actor, checklist, step.id, "re-ordered", f"Moved step {step.title}",
+                       field="position", old_value=old, new_value=step.position)
     return await read_step(db, step)
 
 
@@ -160,6 +178,8 @@ async def clone_step(db: AsyncSession, actor: Actor, checklist_id: str, step_id:
     for capture in (await repo.captures_of_steps([step.id])).get(step.id, []):
         repo.add(copy_capture(capture, step_id=copy.id))
     await db.flush()
+    await _record_step(db, actor, checklist, copy.id, "created", f"Cloned step {step.title}",
+                       extra={"cloned_from": step.id})
     return await read_step(db, copy)
 
 
@@ -183,6 +203,9 @@ async def create_capture(
                           step_id=step.id)
     TemplatesRepository(db).add(capture)
     await db.flush()
+    await _record_step(db, actor, checklist, step.id, "updated",
+                       f"Added form field {capture.label}", field="form_fields",
+                       new_value=capture.label, extra={"capture_id": capture.id})
     return CaptureRead.of(capture)
 
 
@@ -200,8 +223,12 @@ async def update_capture(
 ) -> CaptureRead:
     checklist = await editable(db, actor, checklist_id)
     capture = await _capture(db, await _step(db, checklist, step_id), capture_id)
+    old = capture.label
     redefine(capture, body, capture.position)
     await db.flush()
+    await _record_step(db, actor, checklist, step_id, "updated",
+                       f"Updated form field {capture.label}", field="form_fields",
+                       old_value=old, new_value=capture.label, extra={"capture_id": capture.id})
     return CaptureRead.of(capture)
 
 
@@ -215,6 +242,9 @@ async def delete_capture(
     refuse_if_in_rule(checklist, capture.id)
     await TemplatesRepository(db).delete_captures([capture.id])
     await _renumber_captures(db, step)
+    await _record_step(db, actor, checklist, step.id, "updated",
+                       f"Removed form field {capture.label}", field="form_fields",
+                       old_value=capture.label, extra={"capture_id": capture.id})
 
 
 async def _renumber_captures(db: AsyncSession, step: Step) -> None:
@@ -238,6 +268,10 @@ async def move_capture(
         item.position = position
     await db.flush()
     await _renumber_captures(db, source)
+    await _record_step(db, actor, checklist, target.id, "updated",
+                       f"Moved form field {capture.label}", field="form_fields",
+                       new_value=capture.label,
+                       extra={"capture_id": capture.id, "from_step_id": source.id})
     return CaptureRead.of(capture)
 
 
@@ -252,6 +286,9 @@ async def place_capture(
     for position, item in enumerate(others, start=1):
         item.position = position
     await db.flush()
+    await _record_step(db, actor, checklist, step.id, "updated",
+                       f"Moved form field {capture.label}", field="form_fields",
+                       new_value=capture.label, extra={"capture_id": capture.id})
     return [CaptureRead.of(c) for c in others]
 
 
@@ -266,3 +303,6 @@ async def delete_prerun(
         raise not_found()
     refuse_if_in_rule(checklist, prerun_id)
     await repo.delete_captures([prerun_id])
+    label = next(f.label for f in fields if f.id == prerun_id)
+    await record(db, actor, checklist, "updated", f"Removed kick-off field {label}",
+                 field="prerun", old_value=label, extra={"capture_id": prerun_id})

@@ -1,0 +1,142 @@
+"""Every SQL statement about threads. Archived threads (their task or process archived) are
+left out of reads; an issue stays open while archived, as archiving hides rather than resolves."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from checkrun.comments.models import ISSUE, Comment
+
+
+def open_issue() -> Any:
+    """The condition of an open issue (a `problem` thread not resolved yet)."""
+    return (Comment.label == ISSUE) & Comment.resolved_at.is_(None)
+
+
+def tasks_with_open_issue() -> Any:
+    """Task ids with an open issue: a subquery for task filters and sorts. Not correlated with
+    the outer query (evaluated once, not per task); that query scopes the organization."""
+    return select(Comment.task_id).where(open_issue(), Comment.task_id.is_not(None))
+
+
+def _visible(for_guest: bool) -> list[Any]:
+    conditions: list[Any] = [Comment.deleted_at.is_(None)]
+    if for_guest:
+        conditions.append(Comment.state != "hide-for-guests")
+    return conditions
+
+
+class CommentsRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def get(self, org_id: str, comment_id: str) -> Comment | None:
+        return (await self.db.execute(
+            select(Comment).where(Comment.org_id == org_id, Comment.id == comment_id)
+        )).scalar_one_or_none()
+
+    async def of_tasks(self, org_id: str, task_ids: list[str], for_guest: bool = False
+                       ) -> dict[str, list[Comment]]:
+        """Each task's threads, oldest first."""
+        out: dict[str, list[Comment]] = defaultdict(list)
+        if not task_ids:
+            return out
+        rows = await self.db.execute(
+            select(Comment)
+            .where(Comment.org_id == org_id, Comment.task_id.in_(task_ids), *_visible(for_guest))
+            .order_by(Comment.created_at, Comment.id)
+        )
+        for comment in rows.scalars():
+            out[comment.task_id or ""].append(comment)
+        return out
+
+    async def counts_of_tasks(self, org_id: str, task_ids: list[str], for_guest: bool = False
+                              ) -> dict[str, int]:
+        if not task_ids:
+            return {}
+        rows = await self.db.execute(
+            select(Comment.task_id, func.count())
+            .where(Comment.org_id == org_id, Comment.task_id.in_(task_ids), *_visible(for_guest))
+            .group_by(Comment.task_id)
+        )
+        return {task_id or "": int(n) for task_id, n in rows.all()}
+
+    async def of_runs(self, org_id: str, run_ids: list[str]) -> dict[str, list[Comment]]:
+        """Each process's own threads (not its tasks'), oldest first."""
+        out: dict[str, list[Comment]] = defaultdict(list)
+        if not run_ids:
+            return out
+        rows = await self.db.execute(
+            select(Comment)
+            .where(Comment.org_id == org_id, Comment.run_id.in_(run_ids),
+                   Comment.task_id.is_(None), Comment.deleted_at.is_(None))
+            .order_by(Comment.created_at, Comment.id)
+        )
+        for comment in rows.scalars():
+            out[comment.run_id or ""].append(comment)
+        return out
+
+    async def open_issue_task_ids(self, org_id: str, task_ids: list[str]) -> set[str]:
+        if not task_ids:
+            return set()
+        rows = await self.db.execute(
+            select(Comment.task_id).distinct()
+            .where(Comment.org_id == org_id, Comment.task_id.in_(task_ids), open_issue())
+        )
+        return {task_id for task_id in rows.scalars() if task_id}
+
+    async def runs_with_process_issue(self, org_id: str, run_ids: list[str]) -> set[str]:
+        """Processes with an open issue of their own (tasks frozen)."""
+        if not run_ids:
+            return set()
+        rows = await self.db.execute(
+            select(Comment.run_id).distinct()
+            .where(Comment.org_id == org_id, Comment.run_id.in_(run_ids),
+                   Comment.task_id.is_(None), open_issue())
+        )
+        return {run_id for run_id in rows.scalars() if run_id}
+
+    async def issue_status(self, org_id: str, run_id: str) -> str | None:
+        """`issue` when the process itself has an open issue, `problem` when one of its tasks
+        has, else None."""
+        own = func.max(case((Comment.task_id.is_(None), 1), else_=0))
+        count, process_level = (await self.db.execute(
+            select(func.count(), own)
+            .where(Comment.org_id == org_id, Comment.run_id == run_id, open_issue())
+        )).one()
+        if not count:
+            return None
+        return "issue" if process_level else "problem"
+
+    async def set_archived(self, when: datetime, *, run_id: str | None = None,
+                           task_id: str | None = None) -> None:
+        """Hides the threads of a process (all of them, its tasks' too) or of a task. Hiding
+        is not an edit: `updated_at` stays (it would follow `onupdate` otherwise)."""
+        await self.db.execute(
+            update(Comment).where(_scope(run_id, task_id), Comment.deleted_at.is_(None))
+            .values(deleted_at=when, updated_at=Comment.updated_at)
+        )
+
+    async def restore_archived(self, *, run_id: str | None = None,
+                               task_id: str | None = None) -> None:
+        await self.db.execute(
+            update(Comment).where(_scope(run_id, task_id))
+            .values(deleted_at=None, updated_at=Comment.updated_at)
+        )
+
+    async def delete(self, comment: Comment) -> None:
+        await self.db.delete(comment)
+
+    def add(self, comment: Comment) -> None:
+        self.db.add(comment)
+
+
+def _scope(run_id: str | None, task_id: str | None) -> Any:
+    if run_id is not None:
+        return Comment.run_id == run_id
+    return Comment.task_id == task_id

@@ -1,0 +1,239 @@
+"""The OpenAPI document served at /api/openapi.json: the `/api` copy of the routes, as a Tallyfy
+client sees them (bearer token, the X-Tallyfy-Client header, Tallyfy error bodies).
+
+Route files stay plain FastAPI; what their signatures cannot say (bodies parsed by hand, the
+routes hidden from the schema, the shared error bodies) is added here, after generation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+
+from checkrun.kit.auth import current_principal
+from checkrun.templates.schemas import CloneChecklist
+
+PREFIX = "/api"
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+DESCRIPTION = """\
+A self-hosted server that speaks the Tallyfy REST API.
+
+Every route answers at `/api/...` (described here) and at the same path without `/api` (the
+official SDK's default base). Send `Authorization: Bearer <token>` and an `X-Tallyfy-Client`
+header on every call. Successful answers wrap their payload in `data` (lists add
+`meta.pagination`); refusals answer a Tallyfy error body.
+"""
+
+ERROR = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "boolean", "const": True},
+        "message": {"type": "string"},
+        "code": {"type": "string", "examples": ["RESOURCE_NOT_FOUND"]},
+    },
+}
+VALIDATION_ERROR = {
+    "type": "object",
+    "required": ["error", "message", "errors"],
+    "properties": {
+        **ERROR["properties"],  # type: ignore[dict-item]
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "examples": [{"title": ["The title field is required."]}],
+        },
+    },
+}
+
+# status -> (component name, description, schema); 422 has its own body.
+ERROR_RESPONSES = {
+    "400": ("BadRequest", "Malformed request (bad JSON, refused operation)", "TallyfyError"),
+    "401": ("Unauthenticated", "Missing or invalid token, or no X-Tallyfy-Client header",
+            "TallyfyError"),
+    "403": ("Forbidden", "Not allowed for this member or organization", "TallyfyError"),
+    "404": ("NotFound", "Unknown route or resource (also another organization's)",
+            "TallyfyError"),
+    "422": ("ValidationFailed", "Validation failed, per field", "TallyfyValidationError"),
+    "429": ("TooManyRequests", "Rate limit reached; see Retry-After", "TallyfyError"),
+}
+AUTHENTICATED_ERRORS = ("400", "401", "403", "404", "422", "429")
+ANONYMOUS_ERRORS = ("429",)
+INPUT_ERRORS = ("400", "422")
+
+UPLOAD = {
+    "multipart/form-data": {"schema": {
+        "type": "object",
+        "required": ["name", "subject_type", "subject_id", "uploaded_from"],
+        "properties": {
+            "name": {"type": "string", "format": "binary", "description": "The file"},
+            "uploaded_from": {"type": "string", "description": "Capture id or `ko_field`"},
+            "subject_type": {"type": "string", "enum": ["Run", "Checklist", "Task"]},
+            "subject_id": {"type": "string"},
+            "step_id": {"type": "string", "description": "Required for `Run`"},
+            "checklist_id": {"type": "string", "description": "Required for `Run`"},
+            "source": {"type": "string", "enum": ["local", "url"]},
+            "system": {"type": "string"},
+        },
+    }},
+}
+CLONE = {
+    "application/json": {"schema": {"$ref": "#/components/schemas/CloneChecklist"}},
+    "application/x-www-form-urlencoded": {
+        "schema": {"$ref": "#/components/schemas/CloneChecklist"}},
+}
+TOKEN = {
+    "application/x-www-form-urlencoded": {"schema": {
+        "type": "object",
+        "required": ["grant_type"],
+        "properties": {
+            "grant_type": {"type": "string",
+                           "enum": ["password", "refresh_token", "client_credentials"]},
+            "client_id": {"type": "string"},
+            "client_secret": {"type": "string"},
+            "username": {"type": "string"},
+            "password": {"type": "string"},
+            "refresh_token": {"type": "string"},
+            "scope": {"type": "string"},
+        },
+    }},
+}
+
+# Routes whose handlers read the body themselves (streamed multipart, form-or-JSON): their
+# signatures carry no body, so the document gets it from here.
+HAND_PARSED_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("post", "/organizations/{org_id}/file"): UPLOAD,
+    ("post", "/organizations/{org_id}/assets"): UPLOAD,
+    ("post", "/organizations/{org_id}/checklists/{checklist_id}/clone"): CLONE,
+    ("post", "/oauth/token"): TOKEN,
+}
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Serve the customised document at the app's openapi_url (idempotent)."""
+    if getattr(app.state, "openapi_installed", False):
+        return
+    app.state.openapi_installed = True
+    app.openapi_schema = None
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_document(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def api_routes(app: FastAPI) -> list[RouteContext]:
+    """Every API route the app serves under /api, routers included (FastAPI keeps them nested)."""
+    return [r for r in iter_route_contexts(app.routes)
+            if isinstance(r.original_route, APIRoute) and (r.path or "").startswith(PREFIX + "/")]
+
+
+def build_document(app: FastAPI) -> dict[str, Any]:
+    routes = api_routes(app)
+    doc = get_openapi(
+        title="checkrun", version=app.version, description=DESCRIPTION,
+        routes=[r for r in routes if r.include_in_schema],
+        servers=[{"url": PREFIX, "description": "This server"}],
+    )
+    doc["paths"] = {path.removeprefix(PREFIX): item for path, item in doc["paths"].items()}
+    _add_hidden_routes(doc, [r for r in routes if not r.include_in_schema])
+    _add_components(doc)
+    authenticated = {_key(m.lower(), r.path or "") for r in routes if _authenticates(r)
+                     for m in r.methods or ()}
+    for method, path, operation in operations(doc):
+        body = HAND_PARSED_BODIES.get((method, path))
+        if body is not None and "requestBody" not in operation:
+            operation["requestBody"] = {"required": True, "content": body}
+        _decorate(operation, (method, path) in authenticated)
+    _drop_fastapi_validation_schemas(doc)
+    return doc
+
+
+def operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                yield method, path, operation
+
+
+def _key(method: str, path: str) -> tuple[str, str]:
+    return method, path.removeprefix(PREFIX)
+
+
+def _authenticates(route: RouteContext) -> bool:
+    return _depends_on(route.dependant, current_principal)
+
+
+def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    return any(d.call is call or _depends_on(d, call) for d in dependant.dependencies)
+
+
+def _add_hidden_routes(doc: dict[str, Any], routes: list[RouteContext]) -> None:
+    """Routes kept out of FastAPI's schema (health) still belong to the public surface."""
+    for route in routes:
+        item = doc["paths"].setdefault((route.path or "").removeprefix(PREFIX), {})
+        for method in sorted(route.methods or ()):
+            item[method.lower()] = {
+                "operationId": f"{route.name}_{method.lower()}",
+                "summary": str(route.name).replace("_", " ").capitalize(),
+                "responses": {"200": {"description": "Successful Response",
+                                      "content": {"application/json": {"schema": {}}}}},
+            }
+
+
+def _add_components(doc: dict[str, Any]) -> None:
+    components = doc.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas["TallyfyError"] = ERROR
+    schemas["TallyfyValidationError"] = VALIDATION_ERROR
+    schemas["CloneChecklist"] = CloneChecklist.model_json_schema(
+        ref_template="#/components/schemas/{model}")
+    components["securitySchemes"] = {"Bearer": {
+        "type": "http", "scheme": "bearer",
+        "description": "A personal access token or an OAuth access token.",
+    }}
+    header = {"name": "X-Tallyfy-Client", "in": "header", "schema": {"type": "string"},
+              "example": "APIClient",
+              "description": "Any non-empty value; Tallyfy clients send APIClient or "
+                             "TallyfySDK."}
+    components["parameters"] = {
+        "XTallyfyClient": {**header, "required": True},
+        "XTallyfyClientOptional": {**header, "required": False},
+    }
+    components["responses"] = {
+        name: {"description": text,
+               "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+        for name, text, ref in ERROR_RESPONSES.values()
+    }
+
+
+def _decorate(operation: dict[str, Any], authenticated: bool) -> None:
+    operation["security"] = [{"Bearer": []}] if authenticated else []
+    header = "XTallyfyClient" if authenticated else "XTallyfyClientOptional"
+    parameters = operation.setdefault("parameters", [])
+    parameters.insert(0, {"$ref": f"#/components/parameters/{header}"})
+    responses = operation.setdefault("responses", {})
+    statuses: tuple[str, ...] = AUTHENTICATED_ERRORS if authenticated else ANONYMOUS_ERRORS
+    if not authenticated and (len(parameters) > 1 or "requestBody" in operation):
+        statuses += INPUT_ERRORS
+    for status in statuses:
+        name = ERROR_RESPONSES[status][0]
+        responses[status] = {"$ref": f"#/components/responses/{name}"}
+
+
+def _drop_fastapi_validation_schemas(doc: dict[str, Any]) -> None:
+    """FastAPI's own 422 body is never sent (ours is Laravel-shaped): drop it if unused."""
+    schemas = doc["components"]["schemas"]
+    names = ("HTTPValidationError", "ValidationError")
+    text = repr(doc["paths"]) + repr({k: v for k, v in schemas.items() if k not in names})
+    for name in names:
+        if name in schemas and f"/schemas/{name}'" not in text:
+            schemas.pop(name)

@@ -1,0 +1,151 @@
+"""Every SQL statement of the webhooks domain: watchers, the outbox, secrets, and the few reads
+the payloads need that other domains do not offer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from checkrun.files.models import Asset
+from checkrun.guests.models import Guest
+from checkrun.kit.pagination import PageParams
+from checkrun.members.models import Membership, User
+from checkrun.orgs.models import Organization
+from checkrun.webhooks.models import DEAD, PENDING, Delivery, Watcher, WebhookSecret
+
+
+class WebhooksRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    # -- watchers -----------------------------------------------------------------------------
+
+    async def watchers(
+        self, org_id: str, page: PageParams, notification: str | None
+    ) -> tuple[list[Watcher], int]:
+        stmt = select(Watcher).where(Watcher.org_id == org_id)
+        if notification:
+            stmt = stmt.where(Watcher.notification_type == notification)
+        total = await self.db.execute(stmt.with_only_columns(func.count()))
+        rows = await self.db.execute(
+            stmt.order_by(Watcher.created_at, Watcher.id).offset(page.offset)
+            .limit(page.per_page))
+        return list(rows.scalars()), int(total.scalar_one())
+
+    async def watcher(self, org_id: str, watcher_id: str) -> Watcher | None:
+        stmt = select(Watcher).where(Watcher.org_id == org_id, Watcher.id == watcher_id)
+        return (await self.db.execute(stmt)).scalar_one_or_none()
+
+    async def delete_watcher(self, org_id: str, watcher_id: str) -> None:
+        await self.db.execute(
+            delete(Watcher).where(Watcher.org_id == org_id, Watcher.id == watcher_id))
+
+    async def watcher_urls(self, org_id: str) -> list[str]:
+        rows = await self.db.execute(
+            select(Watcher.webhook).where(Watcher.org_id == org_id,
+                                          Watcher.notification_type == "webhook")
+            .order_by(Watcher.created_at, Watcher.id))
+        return list(dict.fromkeys(rows.scalars()))
+
+    # -- reads for payloads -------------------------------------------------------------------
+
+    async def people(self, org_id: str, user_ids: Sequence[int | None]) -> dict[int, User]:
+        """Members of the organization by id (others, and None, are left out)."""
+        wanted = {u for u in user_ids if u is not None}
+        if not wanted:
+            return {}
+        rows = await self.db.execute(
+            select(User).join(Membership, Membership.user_id == User.id)
+            .where(Membership.org_id == org_id, User.id.in_(wanted)))
+        return {user.id: user for user in rows.scalars()}
+
+    async def guest_codes(self, org_id: str, emails: Sequence[str]) -> dict[str, str]:
+        """The access code of each (live) guest of the organization by email."""
+        if not emails:
+            return {}
+        rows = await self.db.execute(
+            select(Guest.email, Guest.guest_code).where(
+                Guest.org_id == org_id, Guest.email.in_([e.lower() for e in emails]),
+                Guest.deleted_at.is_(None)))
+        return {email: code for email, code in rows.all()}
+
+    async def assets_of_task(self, org_id: str, task_id: str) -> list[Asset]:
+        rows = await self.db.execute(
+            select(Asset).where(Asset.org_id == org_id, Asset.task_id == task_id,
+                                Asset.deleted_at.is_(None))
+            .order_by(Asset.uploaded_at, Asset.id))
+        return list(rows.scalars())
+
+    # -- outbox -------------------------------------------------------------------------------
+
+    def add(self, *objs: object) -> None:
+        self.db.add_all(objs)
+
+    async def due_ids(self, moment: datetime, limit: int) -> list[str]:
+        rows = await self.db.execute(
+            select(Delivery.id).where(_claimable(moment))
+            .order_by(Delivery.next_attempt_at, Delivery.created_at).limit(limit))
+        return list(rows.scalars())
+
+    async def claim(self, ids: list[str], moment: datetime, token: str, until: datetime
+                    ) -> list[Delivery]:
+        """Leases the rows that are still claimable. The conditions are repeated in the UPDATE so
+        that of two workers racing for a row only one matches it: PostgreSQL re-checks them on
+        the row it waited for, SQLite runs one writer at a time."""
+        if not ids:
+            return []
+        await self.db.execute(
+            update(Delivery).where(Delivery.id.in_(ids), _claimable(moment))
+            .values(lease_token=token, lease_until=until))
+        rows = await self.db.execute(
+            select(Delivery).where(Delivery.lease_token == token, Delivery.id.in_(ids)))
+        return list(rows.scalars())
+
+    async def record_attempt(self, delivery_id: str, token: str, values: dict[str, Any]) -> None:
+        """Writes the outcome, if this worker still holds the lease."""
+        await self.db.execute(
+            update(Delivery).where(Delivery.id == delivery_id, Delivery.lease_token == token)
+            .values(lease_token=None, lease_until=None, **values))
+
+    async def requeue_dead(self, org_id: str | None, moment: datetime) -> int:
+        stmt = update(Delivery).where(Delivery.status == DEAD)
+        if org_id:
+            stmt = stmt.where(Delivery.org_id == org_id)
+        result = await self.db.execute(
+            stmt.values(status=PENDING, attempts=0, next_attempt_at=moment))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    # -- secrets ------------------------------------------------------------------------------
+
+    async def secret(self, org_id: str) -> str | None:
+        found = await self.db.get(WebhookSecret, org_id)
+        return found.secret if found else None
+
+    async def keep_secret(self, org_id: str, secret: str) -> str:
+        """Stores `secret` unless the organization has one already; answers the stored one.
+        Safe when two processes do it at once."""
+        dialect = self.db.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        await self.db.execute(
+            insert(WebhookSecret).values(org_id=org_id, secret=secret)
+            .on_conflict_do_nothing(index_elements=["org_id"]))
+        row = await self.db.execute(
+            select(WebhookSecret.secret).where(WebhookSecret.org_id == org_id))
+        return str(row.scalar_one())
+
+    async def organization_ids(self) -> list[str]:
+        rows = await self.db.execute(select(Organization.id).order_by(Organization.created_at))
+        return list(rows.scalars())
+
+
+def _claimable(moment: datetime) -> Any:
+    return (
+        (Delivery.status == PENDING) & (Delivery.next_attempt_at <= moment)
+        & or_(Delivery.lease_until.is_(None), Delivery.lease_until < moment)
+    )

@@ -19,7 +19,7 @@ from checkrun.groups.routes import router as groups_router
 from checkrun.guests.routes import router as guests_router
 from checkrun.kit import events
 from checkrun.kit.errors import install_error_handlers
-from checkrun.kit.ratelimit import install_rate_limits
+from checkrun.kit.ratelimit import close_limiter, install_rate_limits
 from checkrun.members.routes import router as members_router
 from checkrun.oauth.routes import router as oauth_router
 from checkrun.openapi import install_openapi
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await worker.stop()
+            await close_limiter(app.state.limiter)
             await engine.dispose()
 
     app = FastAPI(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Org
-from tests.support.factories import checklist, ids, ok, one_off_task, run
+from tests.support.factories import checklist, group, ids, ok, one_off_task, run
 
 
 def listed(org: Org, path: str = "/tasks", **params: Any) -> list[str]:
@@ -171,3 +171,15 @@ def test_without_pagination(org: Org, path: str) -> None:
         one_off_task(org)
     assert len(ok(org.api.get(org.path(path)))) == 10
     assert len(ok(org.api.get(org.path(path), params={"without_pagination": "true"}))) == 11
+
+
+def test_guests_and_groups_filters(org: Org) -> None:
+    team, other = group(org), group(org)
+    to_guest = one_off_task(org, owners={"guests": ["Client@Example.com"]})
+    to_team = one_off_task(org, owners={"groups": [team]})
+    to_other = one_off_task(org, owners={"groups": [other]})
+    one_off_task(org)
+    assert listed(org, guests="client@example.com") == [to_guest["id"]]
+    assert listed(org, groups=team) == [to_team["id"]]
+    assert set(listed(org, groups=f"{team},{other}")) == {to_team["id"], to_other["id"]}
+    assert listed(org, groups="0" * 32) == []

@@ -19,7 +19,7 @@ from checkrun.runs.models import Run
 from checkrun.webhooks import listener
 from checkrun.webhooks.signing import verify
 from tests.conftest import Org, live_server, new_org
-from tests.support.factories import checklist, ok, one_off_task, run
+from tests.support.factories import checklist, ok, one_off_task, run, tag
 from tests.webhooks.conftest import FAST, Receiver, deliveries, rows, wait_for_rows
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
@@ -87,7 +87,8 @@ def test_launch_payload_and_headers(org: Org, receiver: Receiver) -> None:
 
 def test_every_completion_and_the_process_completion_fire(org: Org, receiver: Receiver) -> None:
     made = template(org, receiver.url("/tpl"))
-    launched = run(org, made["id"])
+    urgent = tag(org, "urgent")
+    launched = run(org, made["id"], tags=[urgent])
     first, second = tasks_of(org, launched)
     complete(org, launched, first["id"])
     (done,) = by_event(receiver.at("/tpl", 2), "task.completed")
@@ -104,6 +105,7 @@ def test_every_completion_and_the_process_completion_fire(org: Org, receiver: Re
     assert (process["id"], process["organization_id"], process["status"]) == (
         launched["id"], org.id, "active")
     assert process["progress"]["complete"] == 1 and process["progress"]["total"] == 2
+    assert process["tags"] == [{"id": urgent, "name": "urgent", "color": "#3366ff"}]
     assert done["process-tasks"] == {first["alias"]: first["id"], second["alias"]: second["id"]}
 
     complete(org, launched, second["id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,6 +12,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from checkrun.kit.validation import laravel_errors
+
+logger = logging.getLogger("checkrun")
 
 
 class AppError(Exception):
@@ -97,16 +100,31 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 _UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
 
 
-async def _database_error(_: Request, exc: Exception) -> JSONResponse:
+_CONFLICT_STATES = frozenset({"23505", "23503"})  # unique, foreign key
+_CONFLICT_TEXT = ("UNIQUE constraint failed", "FOREIGN KEY constraint failed")
+
+
+def _is_conflict(exc: DBAPIError) -> bool:
+    if not isinstance(exc, IntegrityError):
+        return False
+    state = getattr(exc.orig, "sqlstate", None)
+    return state in _CONFLICT_STATES or str(exc.orig).startswith(_CONFLICT_TEXT)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
     if getattr(exc.orig, "sqlstate", None) in _UNSTORABLE_TEXT:
         return _render(bad_request("The request contains characters that can't be stored."))
-    if isinstance(exc, IntegrityError):
+    if _is_conflict(exc):
         # Two requests raced for the same unique value (or a row vanished under a link): the
         # checks before the write passed for both, the database kept one.
         return _render(AppError(409, "The request conflicts with a concurrent change. "
                                      "Please try again.", "CONFLICT"))
-    raise exc  # a real fault: the server error handler logs it and answers 500
+    # A real fault. Logged and answered here rather than re-raised: an exception that reaches
+    # the server makes it drop the keep-alive connection, and the client's next request on it
+    # fails with a reset.
+    logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _render(AppError(500, "Internal server error", "SERVER_ERROR"))
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

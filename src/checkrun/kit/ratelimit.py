@@ -203,7 +203,11 @@ class RateLimitMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), *headers]}
+                own = list(message.get("headers", ()))
+                # An hourly cap's 429 already says what remains of *its* limit.
+                present = {name.lower() for name, _ in own}
+                extra = [(name, value) for name, value in headers if name not in present]
+                message = {**message, "headers": [*own, *extra]}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -228,3 +232,9 @@ def install_rate_limits(app: FastAPI, settings: Settings) -> None:
     if settings.rate_limit_per_minute > 0:
         app.add_middleware(RateLimitMiddleware, limiter=app.state.limiter,
                            per_minute=settings.rate_limit_per_minute)
+
+
+async def close_limiter(limiter: Limiter) -> None:
+    """Releases the Redis connections, if any."""
+    if isinstance(limiter, RedisLimiter):
+        await limiter.close()

@@ -82,7 +82,8 @@ def _filtered(stmt: Select[Any], org_id: str, f: RunFilters) -> Select[Any]:
 
 SORTS: dict[str, list[Any]] = {
     "name": [Run.name.asc(), Run.id], "-name": [Run.name.desc(), Run.id],
-    "created_at": [Run.created_at.asc(), Run.id], "-created_at": [Run.created_at.desc(), Run.id.desc()],
+    "created_at": [Run.created_at.asc(), Run.id],
+    "-created_at": [Run.created_at.desc(), Run.id.desc()],
     "updated_at": [Run.updated_at.asc(), Run.id], "-updated_at": [Run.updated_at.desc(), Run.id],
 }
 

@@ -136,6 +136,7 @@ def task_filters(
     deadline_start_range: str | None = None, deadline_end_range: str | None = None,
     deadline_before: str | None = None, deadline_after: str | None = None,
     created: str | None = None, tag: str | None = None, folder: str | None = None,
+    guests: str | None = None, groups: str | None = None,
 ) -> TaskFilters:
     """The documented task list query parameters."""
     deadline_from, deadline_until = deadline_range(
@@ -147,4 +148,10 @@ def task_filters(
         sort=sort or sort_by, deadline_from=deadline_from, deadline_until=deadline_until,
         created_from=created_from, created_until=created_until,
         tag=(tag or "").strip() or None, folder=(folder or "").strip() or None,
+        guests=_csv(guests, lower=True), groups=_csv(groups),
     )
+
+
+def _csv(value: str | None, lower: bool = False) -> tuple[str, ...]:
+    parts = (p.strip() for p in (value or "").split(","))
+    return tuple(dict.fromkeys(p.lower() if lower else p for p in parts if p))

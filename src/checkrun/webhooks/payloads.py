@@ -13,6 +13,7 @@ from checkrun.kit.includes import Includes
 from checkrun.members.models import User
 from checkrun.runs.models import Run
 from checkrun.runs.service import read_runs
+from checkrun.tags.service import tags_included
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import OPEN, TasksRepository
 from checkrun.templates.models import Capture, Checklist
@@ -177,6 +178,7 @@ async def _process(db: AsyncSession, state: RunState) -> Json:
     run = state.run
     assert run is not None
     (read,) = await read_runs(db, [run], Includes())
+    links = (await tags_included(db, run.org_id, "Run", [run.id])).get(run.id, [])
     forms: Json = {}
     for task in state.tasks:
         if task.step_id:
@@ -186,5 +188,7 @@ async def _process(db: AsyncSession, state: RunState) -> Json:
         "status": run.status, "progress": read.progress.model_dump(mode="json"),
         "created_at": iso(run.created_at),
         "ClientURL": f"organizations/{run.org_id}/runs/{run.id}",
-        "prerun": run.prerun or {}, "process_forms": forms, "tags": [],
+        "prerun": run.prerun or {}, "process_forms": forms,
+        "tags": [{"id": link["tag_id"], "name": link["title"], "color": link["color"]}
+                 for link in links],
     }

@@ -28,11 +28,13 @@ import pytest
 import uvicorn
 from moto.server import ThreadedMotoServer
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun import migrate
 from checkrun.app import create_app
 from checkrun.config import Settings
 from checkrun.db import make_engine, make_sessionmaker
+from checkrun.kit import events
 from checkrun.members.service import Bootstrap, create_organization
 from checkrun.storage import BlobStore, make_store
 
@@ -274,3 +276,18 @@ def files_org(files_server: LiveServer) -> Iterator[Org]:
     """A fresh organization on each database and store."""
     with new_org(files_server) as made:
         yield made
+
+
+@pytest.fixture
+def emitted() -> Iterator[list[events.Event]]:
+    """Every domain event the live servers emit while the test runs (they run in this process)."""
+    seen: list[events.Event] = []
+
+    async def record(_: AsyncSession, event: events.Event) -> None:
+        seen.append(event)
+
+    events.subscribe(record)
+    try:
+        yield seen
+    finally:
+        events.unsubscribe(record)

@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 from tallyfy import TallyfySDK
 
-from checkrun.kit import events
 from tests.conftest import Org
 from tests.support.factories import ok, run
 
@@ -31,18 +29,6 @@ def process(org: Org) -> Process:
     launched = run(org)
     tasks = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
     return Process(launched, tasks)
-
-
-@pytest.fixture
-def emitted() -> Iterator[list[events.Event]]:
-    seen: list[events.Event] = []
-
-    async def listener(db: AsyncSession, event: events.Event) -> None:
-        seen.append(event)
-
-    events.subscribe(listener)
-    yield seen
-    events._listeners.remove(listener)  # the bus has no unsubscribe; tests are its only need
 
 
 @pytest.fixture

@@ -49,4 +49,4 @@ def recorded() -> Iterator[Recorder]:
     try:
         yield recorder
     finally:
-        events._listeners.remove(recorder)
+        events.unsubscribe(recorder)

@@ -54,6 +54,11 @@ def subscribe(listener: Listener) -> None:
         _listeners.append(listener)
 
 
+def unsubscribe(listener: Listener) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
 async def emit(db: AsyncSession, event: Event) -> None:
     for listener in list(_listeners):
         await listener(db, event)

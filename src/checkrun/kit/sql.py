@@ -32,3 +32,30 @@ def _as_is(element: no_index, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(no_index, "sqlite")
 def _unary_plus(element: no_index, compiler: SQLCompiler, **kw: Any) -> str:
     return "+" + compiler.process(element.clauses, **kw)
+
+
+class sort_key(FunctionElement[Any]):  # noqa: N801 - reads like the SQL it stands for
+    """A sort column that PostgreSQL may not read in index order.
+
+    For a short list (one assignee's tasks) under `LIMIT`, PostgreSQL will otherwise walk the
+    organization's whole `(org_id, created_at)` index backwards hoping to meet that assignee's
+    rows soon; when they are the oldest it reads nearly every task. As `COALESCE(col, col)` it
+    fetches the few rows first and sorts them. SQLite already starts from the assignee there.
+    """
+
+    inherit_cache = True
+
+    def __init__(self, column: Any) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(sort_key)
+def _key_as_is(element: sort_key, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(sort_key, "postgresql")
+def _coalesced(element: sort_key, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"COALESCE({column}, {column})"

@@ -8,13 +8,15 @@ from typing import Any
 from sqlalchemy import Select, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 from checkrun.comments.repository import tasks_with_open_issue
 from checkrun.folders.repository import filed
 from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of
 from checkrun.kit.pagination import PageParams
-from checkrun.kit.sql import no_index
+from checkrun.kit.sql import no_index, sort_key
 from checkrun.runs.models import Run
 from checkrun.tags.repository import tagged
 from checkrun.tasks.models import CaptureValue, Task, TaskCompletion, TaskOwner
@@ -184,9 +186,17 @@ SORTS: dict[str, list[Any]] = {
 
 
 def _order(f: TaskFilters) -> list[Any]:
-    if f.sort in SORTS:
-        return SORTS[f.sort]
-    return SORTS["position"] if f.run_id else SORTS["newest"]
+    keys = SORTS.get(f.sort or "") or (SORTS["position"] if f.run_id else SORTS["newest"])
+    return [_unindexed(key) for key in keys] if _narrow(f) else keys
+
+
+def _unindexed(key: Any) -> Any:
+    """`key` (a column, or a column with asc/desc) sorted through `sort_key`."""
+    if isinstance(key, UnaryExpression) and key.modifier is operators.desc_op:
+        return sort_key(key.element).desc()
+    if isinstance(key, UnaryExpression):
+        return sort_key(key.element).asc()
+    return sort_key(key)
 
 
 class TasksRepository:

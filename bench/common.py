@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shlex
 import socket
 import subprocess
 import sys
@@ -55,27 +56,36 @@ class Checkrun:
 
 
 @contextmanager
-def checkrun_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[Checkrun]:
-    """`checkrun init` then `checkrun serve` (one process) on a free loopback port."""
-    full_env = {**os.environ, **(env or {})}
+def checkrun_server(data_dir: Path, env: dict[str, str] | None = None,
+                    log: Path | None = None) -> Iterator[Checkrun]:
+    """`checkrun init` then `checkrun serve` (one process) on a free loopback port.
+
+    CHECKRUN_* variables of the calling shell are dropped so that every run starts from the
+    defaults plus `env`; the server's output goes to `log` when given.
+    """
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("CHECKRUN_")}
+    # The per-user rate limit (600/min) would throttle the load itself.
+    full_env = {**inherited, "CHECKRUN_RATE_LIMIT_PER_MINUTE": "0", **(env or {})}
     init = subprocess.run([sys.executable, "-m", "checkrun", "init", "--data-dir",
                            str(data_dir), "--json"], env=full_env, capture_output=True,
                           text=True, check=True, timeout=120)
     boot = json.loads(init.stdout)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "checkrun", "serve", "--data-dir",
-                             str(data_dir), "--port", str(port)], env=full_env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        api = f"http://127.0.0.1:{port}/api"
-        wait_until_up(api + "/health", proc)
-        yield Checkrun(proc, api, boot["org_id"], boot["user_id"], boot["token"])
-    finally:
-        proc.terminate()
+    with open(log, "ab") if log else open(os.devnull, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "checkrun", "serve", "--data-dir",
+                                 str(data_dir), "--host", "127.0.0.1", "--port", str(port)],
+                                env=full_env, stdout=out, stderr=subprocess.STDOUT)
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            api = f"http://127.0.0.1:{port}/api"
+            wait_until_up(api + "/health", proc)
+            yield Checkrun(proc, api, boot["org_id"], boot["user_id"], boot["token"])
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
 
 
 def proc_status_kb(pid: int, field: str) -> int:
@@ -87,7 +97,8 @@ def proc_status_kb(pid: int, field: str) -> int:
 
 def machine() -> dict[str, Any]:
     return {"nproc": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "command": " ".join(sys.argv)}
+            "platform": platform.platform(),
+            "command": shlex.join([os.path.relpath(sys.executable), *sys.argv])}
 
 
 def write_results(name: str, data: dict[str, Any], markdown: str) -> Path:

@@ -185,3 +185,50 @@ def test_the_server_serves_the_customised_document(server: LiveServer) -> None:
     assert "Bearer" in body["components"]["securitySchemes"]
     assert "/organizations/{org_id}/checklists" in body["paths"]
 
+
+
+def test_every_json_success_has_a_described_body(doc: dict[str, Any]) -> None:
+    undescribed = [
+        f"{method.upper()} {path} {status}"
+        for path, item in doc["paths"].items() for method, operation in item.items()
+        for status, response in operation.get("responses", {}).items()
+        if status.startswith("2")
+        and response.get("content", {}).get("application/json", {}).get("schema") == {}
+    ]
+    assert undescribed == []
+
+
+def _matches(doc: dict[str, Any], method: str, path: str, response: httpx.Response) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    operation = doc["paths"][path][method]
+    described = operation["responses"][str(response.status_code)]
+    schema = described["content"]["application/json"]["schema"]
+    jsonschema.Draft202012Validator({**schema, "components": doc["components"]}).validate(
+        response.json())
+
+
+def test_real_answers_match_the_described_bodies(org: Org, doc: dict[str, Any]) -> None:
+    base = "/organizations/{org_id}"
+    made = org.api.post(org.path("/checklists"), json={"title": "T", "type": "procedure"})
+    _matches(doc, "post", base + "/checklists", made)
+    template = made.json()["data"]["id"]
+    step = org.api.post(org.path(f"/checklists/{template}/steps"), json={"title": "S"})
+    _matches(doc, "post", base + "/checklists/{checklist_id}/steps", step)
+    launched = org.api.post(org.path("/runs"), json={"checklist_id": template, "name": "R"})
+    _matches(doc, "post", base + "/runs", launched)
+    run_id = launched.json()["data"]["id"]
+    _matches(doc, "get", base + "/runs", org.api.get(org.path("/runs")))
+    tasks = org.api.get(org.path(f"/runs/{run_id}/tasks"))
+    _matches(doc, "get", base + "/runs/{run_id}/tasks", tasks)
+    _matches(doc, "get", base + "/me/tasks", org.api.get(org.path("/me/tasks")))
+    _matches(doc, "get", base + "/users", org.api.get(org.path("/users")))
+    tag = org.api.post(org.path("/tags"), json={"title": "t1"})
+    _matches(doc, "post", base + "/tags", tag)
+    link = {"subject_id": run_id, "subject_type": "Run", "tag_id": tag.json()["data"]["id"],
+            "tag_type": "private"}
+    _matches(doc, "post", base + "/checklists/tags",
+             org.api.post(org.path("/checklists/tags"), json=link))
+    _matches(doc, "get", base + "/groups", org.api.get(org.path("/groups")))
+    _matches(doc, "post", base + "/guests", org.api.post(org.path("/guests"),
+                                                          json={"email": "g@example.com"}))
+    _matches(doc, "get", base, org.api.get(org.path("")))

@@ -16,6 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from checkrun.kit.auth import current_principal
+from checkrun.openapi_responses import describe_success
 from checkrun.templates.schemas import CloneChecklist
 
 PREFIX = "/api"
@@ -153,6 +154,7 @@ def build_document(app: FastAPI) -> dict[str, Any]:
         if body is not None and "requestBody" not in operation:
             operation["requestBody"] = {"required": True, "content": body}
         _decorate(operation, (method, path) in authenticated)
+    describe_success(doc, list(operations(doc)))
     _drop_fastapi_validation_schemas(doc)
     return doc
 

@@ -7,8 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from checkrun import __version__
-from checkrun.activity import listener as activity_listener
+from checkrun import __version__, listeners
 from checkrun.activity.routes import router as activity_router
 from checkrun.comments.routes import router as comments_router
 from checkrun.config import Settings
@@ -17,7 +16,6 @@ from checkrun.files.routes import router as files_router
 from checkrun.folders.routes import router as folders_router
 from checkrun.groups.routes import router as groups_router
 from checkrun.guests.routes import router as guests_router
-from checkrun.kit import events
 from checkrun.kit.errors import install_error_handlers
 from checkrun.kit.ratelimit import close_limiter, install_rate_limits
 from checkrun.members.routes import router as members_router
@@ -31,7 +29,6 @@ from checkrun.tags.routes import router as tags_router
 from checkrun.tasks.routes import router as tasks_router
 from checkrun.templates.routes import router as templates_router
 from checkrun.templates.steps_routes import router as steps_router
-from checkrun.webhooks import listener as webhooks_listener
 from checkrun.webhooks.routes import router as webhooks_router
 from checkrun.webhooks.worker import DeliveryWorker
 
@@ -74,8 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = make_store(settings.resolved_storage_url, settings.s3_endpoint_url)
     install_error_handlers(app)
     install_rate_limits(app, settings)
-    events.subscribe(activity_listener.on_event)
-    events.subscribe(webhooks_listener.on_event)
+    listeners.install()
     routes = api_router()
     app.include_router(routes, prefix="/api")
     app.include_router(routes, include_in_schema=False)

@@ -136,12 +136,9 @@ def cmd_storage_gc(args: argparse.Namespace) -> int:
 
 def _subscribe_listeners() -> None:
     """Changes made from the command line reach the activity feed and webhooks too."""
-    from checkrun.activity import listener as activity_listener
-    from checkrun.kit import events
-    from checkrun.webhooks import listener as webhooks_listener
+    from checkrun import listeners
 
-    events.subscribe(activity_listener.on_event)
-    events.subscribe(webhooks_listener.on_event)
+    listeners.install()
 
 
 def cmd_oauth_client_create(args: argparse.Namespace) -> int:

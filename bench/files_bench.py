@@ -412,7 +412,7 @@ def machine_facts(work: Path) -> dict[str, Any]:
     df = subprocess.run(["df", "-PT", str(work)], capture_output=True, text=True, timeout=10)
     fields = df.stdout.splitlines()[-1].split() if df.returncode == 0 else ["?", "?"]
     facts["work_fs"] = f"{fields[0]} ({fields[1]})"
-    facts["python_executable"] = sys.executable
+    facts["python"] = platform.python_version()  # not the interpreter's path: no host paths
     facts.update(code_under_test())
     return facts
 

@@ -411,7 +411,7 @@ def machine_facts(work: Path) -> dict[str, Any]:
     facts["mem_total_mb"] = proc_meminfo_kb("MemTotal") / 1024
     df = subprocess.run(["df", "-PT", str(work)], capture_output=True, text=True, timeout=10)
     fields = df.stdout.splitlines()[-1].split() if df.returncode == 0 else ["?", "?"]
-    facts["work_fs"] = f"{fields[0]} ({fields[1]})"
+    facts["work_fs"] = fields[1]  # the filesystem type only
     facts["python"] = platform.python_version()  # not the interpreter's path: no host paths
     facts.update(code_under_test())
     return facts

@@ -100,13 +100,14 @@ def _build_a(a: Org) -> dict[str, str]:
     watcher = ok(a.api.post(a.path(f"/users/{a.admin_id}/add-watcher"), json={
         "object_type": "organization", "object_id": a.id, "notification_type": "webhook",
         "frequency": "electric", "webhook": "http://127.0.0.1:9/hook"}), 201)["id"]
-    return {"checklist_id": template["id"], "step_id": steps[0]["id"], "step2": steps[1]["id"],
+    found = {"checklist_id": template["id"], "step_id": steps[0]["id"], "step2": steps[1]["id"],
             "capture_id": capture, "prerun_id": prerun, "rule_id": rule,
             "run_id": launched["id"], "run_task": run_tasks[1]["id"],
             "done_task": run_tasks[0]["id"], "task_id": task["id"], "asset_id": asset["id"],
             "tag_id": tag_id, "association_id": association, "folder_id": folder,
             "relation_id": relation, "comment_id": comment, "run_comment": problem,
             "group_id": group(a, f"{MARK} team"), "guest": guest, "watcher_id": watcher}
+    return {name: str(value) for name, value in found.items()}
 
 
 def _member(a: Org, role: str, name: str) -> tuple[int, str, str]:

@@ -113,7 +113,7 @@ def _build_a(a: Org) -> dict[str, str]:
 def _member(a: Org, role: str, name: str) -> tuple[int, str, str]:
     email = f"{name}-{MARK.lower()}@example.com"
     made = ok(a.api.post(f"/applications/{a.id}/users", json={
-        "email": email, "first_name": name.title(), "last_name": MARK, "role": role}), 201)
+        "email": email, "first_name": name.title(), "last_name": "Member", "role": role}), 201)
     token = a.api.post(f"/applications/{a.id}/users/{email}/token")
     assert token.status_code == 200, token.text
     return int(made["id"]), email, str(token.json()["access_token"])
@@ -155,8 +155,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             light_id, light_email, light_token = _member(a, "light", "lucy")
             sam_id, sam_email, _ = _member(a, "standard", "sam")
             ok(a.api.put(a.path(f"/users/{sam_id}"), json={
-                "first_name": "Sam", "last_name": MARK, "timezone": "UTC",
-                "job_title": f"{MARK} job"}))
+                "first_name": "Sam", "last_name": "Stone", "timezone": "UTC",
+                "job_title": "Accountant"}))
             b_app = _app_token(server, made_b["org_id"])
             with server.client(made_b["token"]) as b_api:
                 shared = _shared_token(b_api, made_b["org_id"], a.admin_email)

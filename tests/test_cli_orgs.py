@@ -117,3 +117,11 @@ def test_init_matching_a_later_organization_reports_that_one(tmp_path: Path) -> 
     assert (found["org_id"], found["user_id"]) == (beta["org_id"], beta["user_id"])
     with serving(tmp_path) as (base, _):
         assert me(base, found["token"], beta["org_id"]).status_code == 200
+
+
+def test_org_create_for_an_existing_user_keeps_their_account(tmp_path: Path) -> None:
+    first = cli_json(tmp_path, "init", "--email", "owner@example.com")
+    second = cli_json(tmp_path, "org", "create", "--name", "Second", "--email",
+                      "OWNER@example.com")
+    assert second["user_id"] == first["user_id"] and second["org_id"] != first["org_id"]
+    assert [o["admin_user_id"] for o in _orgs(tmp_path)] == [first["user_id"]] * 2

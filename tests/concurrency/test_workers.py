@@ -76,9 +76,6 @@ BURSTS: dict[str, Callable[[Org, Receiver], None]] = {
         once.test_everyone_must_complete_completes_once_when_all_complete_at_once),
     "last_two_tasks": once.test_the_last_two_tasks_completed_at_once_complete_the_run_once,
     "kickoff": once.test_kickoff_form_completed_at_once_completes_the_run_once,
-    "issue_resolved": lambda org, _: once.test_an_issue_resolved_at_once_is_resolved_once(org),
-    "archive_activate": (
-        lambda org, _: once.test_a_run_archived_and_activated_at_once_changes_once(org)),
 }
 
 

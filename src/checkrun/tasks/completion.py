@@ -10,6 +10,7 @@ from checkrun.kit.auth import Actor, forbidden
 from checkrun.kit.clock import now
 from checkrun.kit.errors import bad_request, invalid, invalid_field, not_found
 from checkrun.members.repository import MembersRepository
+from checkrun.runs.repository import RunsRepository
 from checkrun.runs.rules import sync_run_status
 from checkrun.tasks.access import require_assigned_if_light
 from checkrun.tasks.models import Task
@@ -21,13 +22,26 @@ PROCESS_ROUTE = "This task belongs to a process: complete it through its run's c
 
 
 async def _task(db: AsyncSession, actor: Actor, task_id: str, run_id: str | None) -> Task:
-    """Process-scoped routes take only that run's tasks; the org route only tasks of no step."""
+    """Process-scoped routes take only that run's tasks; the org route only tasks of no step.
+    The task comes locked: what follows decides on its state, once."""
     task = await TasksRepository(db).get(actor.org_id, task_id)
     if task is None or (run_id is not None and task.run_id != run_id):
         raise not_found()
     if run_id is None and task.step_id is not None:
         raise bad_request(PROCESS_ROUTE)
-    return task
+    return await lock_task(db, task)
+
+
+async def lock_task(db: AsyncSession, task: Task) -> Task:
+    """Locks the task's run, then the task (always in this order), and answers the task as
+    committed now: concurrent changes of one task, or of the last tasks of one run, happen one
+    after the other, each seeing the one before. 404 if the task went meanwhile."""
+    if task.run_id is not None:
+        await RunsRepository(db).lock(task.org_id, task.run_id)
+    locked = await TasksRepository(db).lock(task.org_id, task.id)
+    if locked is None:
+        raise not_found()
+    return locked
 
 
 def _assignees(task: Task) -> set[int]:

@@ -31,6 +31,7 @@ from checkrun.runs.schemas import RunRead
 from checkrun.storage import BlobStore
 from checkrun.tags.service import check_tag_ids, tag_subject, tags_included
 from checkrun.tasks.access import require_assigned_if_light
+from checkrun.tasks.completion import lock_task
 from checkrun.tasks.models import Task
 from checkrun.tasks.params import user_id as parse_user_id
 from checkrun.tasks.repository import TaskFilters, TasksRepository
@@ -202,7 +203,8 @@ async def _one_off(db: AsyncSession, actor: Actor, task_id: str, admin_only: boo
         require_not_light(actor)
     if task.run_id is not None:
         raise bad_request(PROCESS_TASK_REFUSAL)
-    return task
+    # Locked: concurrent archives (or restores, or deletes) of one task change it once.
+    return await lock_task(db, task)
 
 
 async def archive_one_off(db: AsyncSession, actor: Actor, task_id: str) -> Task:

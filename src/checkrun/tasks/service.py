@@ -241,7 +241,9 @@ async def update_task(
     db: AsyncSession, actor: Actor, task_id: str, body: TaskUpdate, api_base: str,
     run_id: str | None = None,
 ) -> Task:
-    task = await get_task(db, actor, task_id, run_id)
+    # Locked run first, as completion does: an update that re-runs the rules and a completion
+    # of the same run then wait for each other instead of deadlocking.
+    task = await lock_task(db, await get_task(db, actor, task_id, run_id))
     await require_assigned_if_light(db, actor, task, "update")
     if task.status == "completed":
         raise invalid_field("status", "Completed tasks can't be updated. Reopen the task first.")

@@ -32,6 +32,7 @@ NOTICES = {"saved": "Your changes were saved.", "completed": "Task completed.",
            "approved": "Task approved.", "rejected": "Task rejected.",
            "reopened": "Task reopened.", "commented": "Comment posted.",
            "archived": "Task archived."}
+IP_FACTOR = 5
 FAILED_SIGN_IN = "The email or password is incorrect."
 
 
@@ -63,14 +64,17 @@ async def member_page(request: Request, db: Db) -> Page:
 Member = Annotated[Page, Depends(member_page)]
 
 
-async def _too_many(request: Request, email: str) -> Response | None:
-    """Sign-in attempts per client address and per email, in 15-minute windows."""
-    settings = request.app.state.settings
-    limit = settings.web_sign_in_attempts
+async def _too_many(request: Request, email: str | None) -> Response | None:
+    """Sign-in attempts per email, and five times as many per client address (an office
+    behind one address), in 15-minute windows."""
+    limit = request.app.state.settings.web_sign_in_attempts
     client = request.client.host if request.client else "unknown"
     limiter = limiter_of(request)
-    for key in (f"web-sign-in:ip:{client}", f"web-sign-in:email:{email.strip().lower()}"):
-        decision = await limiter.hit(key, limit, 900)
+    keys = [(f"web-sign-in:ip:{client}", limit * IP_FACTOR)]
+    if email is not None:
+        keys.insert(0, (f"web-sign-in:email:{email.strip().lower()}", limit))
+    for key, most in keys:
+        decision = await limiter.hit(key, most, 900)
         if not decision.allowed:
             return plain(request, 429, "Too many sign-in attempts",
                          f"Please wait {decision.retry_after} seconds and try again.",
@@ -136,7 +140,7 @@ def _dead_link(request: Request) -> Response:
 @router.post("/sign-in/link/{token}")
 async def use_sign_in_link(request: Request, db: Db, token: str) -> Response:
     await form_of(request)
-    refused = await _too_many(request, "link")
+    refused = await _too_many(request, None)
     if refused is not None:
         return refused
     found = await auth.redeem_sign_in_link(db, token)

@@ -8,6 +8,7 @@ import os
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from checkrun.db import make_engine, make_sessionmaker
 from checkrun.oauth import service as oauth
 from checkrun.web import auth
-from tests.conftest import LiveServer, Org
+from tests.conftest import LiveServer, Org, live_server
 
 T = TypeVar("T")
 PASSWORD = "correct horse battery"
@@ -26,6 +27,32 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def in_thread(work: Callable[[], T]) -> T:
+    """Playwright's sync API keeps an event loop running in the test's thread, where
+    `asyncio.run` (database set-up, new organizations) can't run: those run in another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(work).result()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[LiveServer]:
+    """As the suite's `server`, started and stopped outside the browser's event loop."""
+    managed = live_server(request.param, tmp_path_factory.mktemp(f"web-{request.param}"))
+    live = in_thread(managed.__enter__)
+    try:
+        yield live
+    finally:
+        in_thread(lambda: managed.__exit__(None, None, None))
+
+
+@pytest.fixture
+def org(server: LiveServer) -> Iterator[Org]:
+    boot = in_thread(server.new_org)
+    with server.client(boot.token) as api:
+        yield Org(server, boot.org_id, boot.user_id, boot.email, boot.token, api)
 
 
 def in_db(server: LiveServer, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -39,7 +66,7 @@ def in_db(server: LiveServer, work: Callable[[AsyncSession], Awaitable[T]]) -> T
         finally:
             await engine.dispose()
 
-    return asyncio.run(run())
+    return in_thread(lambda: asyncio.run(run()))
 
 
 def set_password(server: LiveServer, email: str, password: str = PASSWORD) -> None:
@@ -99,7 +126,7 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def context(browser: Any, server: LiveServer) -> Iterator[Any]:
+def context(server: LiveServer, browser: Any) -> Iterator[Any]:
     made = browser.new_context(base_url=server.base, viewport={"width": 375, "height": 800})
     made.set_default_timeout(20_000)
     try:

@@ -9,6 +9,7 @@ from tests.conftest import Org
 from tests.support.factories import ok, one_off_task
 from tests.web.conftest import (
     PASSWORD,
+    in_thread,
     browser_client,
     csrf_of,
     member,
@@ -103,7 +104,7 @@ def test_sign_in_attempts_are_limited_per_email(org: Org) -> None:
 
 
 def test_a_member_of_two_organizations_picks_one(org: Org) -> None:
-    other = org.server.new_org("Second Org")
+    other = in_thread(lambda: org.server.new_org("Second Org"))
     # The second org's admin joins the first as a standard member.
     made = org.api.post(f"/applications/{org.id}/users", json={
         "email": other.email, "first_name": "Two", "last_name": "Orgs", "role": "standard"})

@@ -9,9 +9,9 @@ from tests.conftest import Org
 from tests.support.factories import ok, one_off_task
 from tests.web.conftest import (
     PASSWORD,
-    in_thread,
     browser_client,
     csrf_of,
+    in_thread,
     member,
     set_password,
     sign_in_link,

@@ -19,7 +19,7 @@ from checkrun.comments.schemas import (
     ResolveThread,
 )
 from checkrun.kit import events
-from checkrun.kit.auth import Actor
+from checkrun.kit.auth import Actor, require_not_light
 from checkrun.kit.clock import now
 from checkrun.kit.errors import forbidden, invalid, invalid_field, not_found
 from checkrun.members.repository import MembersRepository
@@ -102,7 +102,9 @@ async def add_comment(db: AsyncSession, actor: Actor, subject: Subject, body: Co
 
 async def add_bot_comment(db: AsyncSession, actor: Actor, subject: Subject, body: BotComment
                           ) -> Comment:
-    """Shown as the bot's (no author id), emitted as the caller's action."""
+    """Shown as the bot's (no author id), emitted as the caller's action. Integrations post
+    these as full members; a light member writes in their own name."""
+    require_not_light(actor)
     comment = await _new(db, None, subject, body.content, "comment", body.state, [])
     await _emit(db, actor, subject, comment, "commented", "Bot commented on")
     return comment

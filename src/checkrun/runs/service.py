@@ -171,6 +171,9 @@ async def _check_launch(db: AsyncSession, actor: Actor, body: RunLaunch) -> None
 
 
 async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str) -> Run:
+    # Tallyfy lets a light member launch only a template that grants them LAUNCH; checkrun
+    # has no per-template permissions yet, so light members don't launch.
+    require_not_light(actor)
     checklist = await _launchable(db, actor, body.checklist_id)
     await _check_launch(db, actor, body)
     templates = TemplatesRepository(db)
@@ -358,6 +361,7 @@ async def update_run(
     db: AsyncSession, actor: Actor, run_id: str, body: RunUpdate, api_base: str
 ) -> Run:
     run = await _live_run(db, actor, run_id)
+    require_not_light(actor)
     before = {name: getattr(run, name) for name in RECORDED}
     await check_members(db, actor.org_id, owner_id=body.owner_id, users=body.users)
     await check_group_ids(db, actor.org_id, body.groups or [])
@@ -397,6 +401,7 @@ async def _updated_prerun(
 
 async def set_prerun_complete(db: AsyncSession, actor: Actor, run_id: str, done: bool) -> Run:
     run = await _live_run(db, actor, run_id)
+    require_not_light(actor)
     was = "completed" if run.prerun_completed_at is not None else "pending"
     run.prerun_completed_at = now() if done else None
     run.prerun_completed_by = actor.user_id if done else None

@@ -11,6 +11,7 @@ from checkrun.kit.clock import now
 from checkrun.kit.errors import bad_request, invalid, invalid_field, not_found
 from checkrun.members.repository import MembersRepository
 from checkrun.runs.rules import sync_run_status
+from checkrun.tasks.access import require_assigned_if_light
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TasksRepository
 from checkrun.tasks.schemas import CompleteTask
@@ -65,9 +66,12 @@ async def _check_no_open_issue(db: AsyncSession, task: Task) -> None:
 
 
 async def _completer(db: AsyncSession, actor: Actor, body: CompleteTask) -> int:
-    """Who completes: the caller, or the member named by `override_user`."""
-    if body.override_user is None:
+    """Who completes: the caller, or the member named by `override_user` (not for light
+    members, who complete only their own work)."""
+    if body.override_user is None or body.override_user == actor.user_id:
         return actor.user_id
+    if actor.is_light:
+        raise forbidden("Light members can't complete tasks on behalf of someone else.")
     if not await MembersRepository(db).existing_user_ids(actor.org_id, [body.override_user]):
         raise invalid_field("override_user", "The selected override user is invalid.")
     return body.override_user
@@ -89,6 +93,7 @@ async def complete(
     db: AsyncSession, actor: Actor, body: CompleteTask, run_id: str | None = None
 ) -> Task:
     task = await _task(db, actor, body.task_id, run_id)
+    await require_assigned_if_light(db, actor, task, "complete")
     await _check_completable(db, actor, task, body)
     completer = await _completer(db, actor, body)
     if not await _all_done(db, task, completer):
@@ -105,6 +110,10 @@ async def complete(
 
 async def reopen(db: AsyncSession, actor: Actor, task_id: str, run_id: str | None = None) -> Task:
     task = await _task(db, actor, task_id, run_id)
+    await require_assigned_if_light(db, actor, task, "reopen")
+    if task.can_complete_only_assignees and not actor.is_admin \
+            and actor.user_id not in _assignees(task):
+        raise forbidden("Only the assignees of this task can reopen it.")
     if task.deleted_at is not None:
         raise invalid_field("task_id", "Archived tasks can't be reopened.")
     if task.status != "completed":

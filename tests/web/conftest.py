@@ -110,8 +110,11 @@ def signed_in(server: LiveServer, email: str, password: str = PASSWORD) -> httpx
     return web
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One browser for the browser tests' module. Not for the whole session: while Playwright's
+    sync API runs, its event loop sits in the test thread, where the suite's other fixtures
+    call `asyncio.run`; it stops when pytest leaves the module."""
     if not os.path.exists(CHROMIUM):
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright

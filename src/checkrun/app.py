@@ -29,6 +29,7 @@ from checkrun.tags.routes import router as tags_router
 from checkrun.tasks.routes import router as tasks_router
 from checkrun.templates.routes import router as templates_router
 from checkrun.templates.steps_routes import router as steps_router
+from checkrun.web.app import install_web
 from checkrun.webhooks.routes import router as webhooks_router
 from checkrun.webhooks.worker import DeliveryWorker
 
@@ -72,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_rate_limits(app, settings)
     listeners.install()
+    # Before the API's routes at `/`: the pages' paths are matched first.
+    install_web(app)
     routes = api_router()
     app.include_router(routes, prefix="/api")
     app.include_router(routes, include_in_schema=False)

@@ -50,8 +50,24 @@ def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T
     return asyncio.run(run())
 
 
+def _site_url(settings: Settings) -> str:
+    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+
+
 def _base_url(settings: Settings) -> str:
-    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/") + "/api"
+    return _site_url(settings) + "/api"
+
+
+def _web_url(settings: Settings) -> str:
+    return _site_url(settings) + "/app/"
+
+
+def _sign_in_link(settings: Settings, email: str) -> str:
+    from checkrun.web import auth
+
+    token = _with_session(settings, lambda db: auth.issue_sign_in_link(
+        db, email, settings.web_sign_in_link_seconds))
+    return f"{_site_url(settings)}/app/sign-in/link/{token}"
 
 
 def _print_json(settings: Settings, result: members.Bootstrap) -> None:
@@ -107,12 +123,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     migrate.upgrade(settings.resolved_database_url)
     result = _with_session(settings, _first_start)
-    print(f"checkrun is serving the Tallyfy API at {_base_url(settings)}")
+    print(f"checkrun is serving the Tallyfy API at {_base_url(settings)}\n"
+          f"and the web app at {_web_url(settings)}")
     if result is not None:
+        minutes = settings.web_sign_in_link_seconds // 60
         print("First start: created an organization and its administrator.\n"
-              f"  org id : {result.org_id}\n  admin  : {result.email}\n"
-              f"  token  : {result.token}\n(The token is shown once; "
-              "`checkrun token create --email EMAIL` issues another.)", flush=True)
+              f"  org id  : {result.org_id}\n  admin   : {result.email}\n"
+              f"  token   : {result.token}\n"
+              f"  sign in : {_sign_in_link(settings, result.email)}\n"
+              f"(The token and the sign-in link are shown once; the link works once, within "
+              f"{minutes} minutes. `checkrun token create --email EMAIL` issues another token, "
+              "`checkrun user sign-in-link --email EMAIL` another link.)", flush=True)
     uvicorn.run("checkrun.app:create_app_from_env", factory=True, host=settings.host,
                 port=settings.port, workers=settings.workers, log_level="info")
     return 0
@@ -208,6 +229,18 @@ def cmd_user_set_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_sign_in_link(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    migrate.upgrade(settings.resolved_database_url)
+    try:
+        link = _sign_in_link(settings, args.email)
+    except LookupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(link)
+    return 0
+
+
 def _data_dir(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, default=None,
                    help="data directory (env CHECKRUN_DATA_DIR, default ./checkrun-data)")
@@ -282,6 +315,11 @@ def _oauth_commands(sub: Any) -> None:
     password.add_argument("--password-stdin", action="store_true")
     _data_dir(password)
     password.set_defaults(func=cmd_user_set_password)
+    link = user.add_parser("sign-in-link", help="print a one-time link that signs the user "
+                           "in to the web app")
+    link.add_argument("--email", required=True)
+    _data_dir(link)
+    link.set_defaults(func=cmd_user_sign_in_link)
 
 
 def main(argv: list[str] | None = None) -> int:

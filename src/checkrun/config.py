@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     # Refuse to deliver to loopback, private, link-local and reserved addresses.
     webhook_block_private: bool = False
 
+    # The web app: how long a browser stays signed in, how long a one-time sign-in link is
+    # good for, and how many sign-in attempts an address (or an email) gets per 15 minutes.
+    web_session_seconds: int = 43_200
+    web_sign_in_link_seconds: int = 3600
+    web_sign_in_attempts: int = 10
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

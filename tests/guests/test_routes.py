@@ -39,7 +39,8 @@ def test_create_guest_answers_the_documented_object(org: Org, recorded: Recorder
     assert isinstance(made["id"], int)
     assert made["email"] == email.lower()
     assert (made["first_name"], made["last_name"]) == ("Grace", "Hopper")
-    assert made["link"].startswith(org.server.api + "/guest/")
+    # The guest's page in the web app, whichever prefix the client used.
+    assert made["link"].startswith(org.server.base + "/app/guest/")
     assert CODE.match(code_of(made))
     details = made["details"]
     assert "data" not in details  # bare, not wrapped: the SDK reads a wrapped one as empty
@@ -341,4 +342,4 @@ def test_routes_answer_without_the_api_prefix(org: Org) -> None:
     made = guest(org)
     with org.server.client(org.token, prefix="") as bare:
         assert ok(bare.get(org.path(f"/guests/{encoded(made['email'])}")))["link"] == (
-            f"{org.server.base}/guest/{code_of(made)}")
+            f"{org.server.base}/app/guest/{code_of(made)}")

@@ -74,6 +74,13 @@ class GuestsRepository:
                                 Guest.deleted_at.is_(None))
         )).scalar_one_or_none()
 
+    async def by_link_code(self, code: str) -> Guest | None:
+        """The guest whose link ends in `code`, in whichever organization (codes are unique
+        across them): the guest's page has no organization in its address."""
+        return (await self.db.execute(
+            select(Guest).where(Guest.guest_code == code, Guest.deleted_at.is_(None))
+        )).scalar_one_or_none()
+
     async def search(
         self, org_id: str, page: PageParams, filters: GuestFilters
     ) -> tuple[list[Guest], int]:

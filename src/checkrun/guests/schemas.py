@@ -99,7 +99,10 @@ class GuestStats(BaseModel):
 
 
 def guest_link(api_base: str, guest: Guest) -> str:
-    return f"{api_base.rstrip('/')}/guest/{guest.guest_code}"
+    """The guest's page in the web app (no account needed); clients take the code from the
+    segment after `/guest/`, as the SDK does."""
+    site = api_base.rstrip("/").removesuffix("/api")
+    return f"{site}/app/guest/{guest.guest_code}"
 
 
 def _details(guest: Guest) -> dict[str, Any]:

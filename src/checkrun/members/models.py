@@ -13,6 +13,11 @@ STATUSES = ("active", "invited", "disabled")
 # Bot users (integrations) are members no route creates; they can't be edited or removed.
 MEMBER_TYPES = ("member", "bot")
 DATE_FORMATS = ("mm/dd/yyyy", "dd/mm/yyyy")
+# Token rows of the web app (a signed-in browser, a one-time sign-in link): kept beside the API
+# tokens so that disabling or removing a member ends them too, but never valid as a bearer.
+WEB_SESSION = "web-session"
+WEB_SIGN_IN_LINK = "web-sign-in-link"
+WEB_TOKEN_NAMES = (WEB_SESSION, WEB_SIGN_IN_LINK)
 
 
 class User(Base):

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.kit.filters import count_of
 from checkrun.kit.pagination import PageParams
-from checkrun.members.models import AccessToken, Membership, User
+from checkrun.members.models import WEB_TOKEN_NAMES, AccessToken, Membership, User
 from checkrun.orgs.models import Organization
 from checkrun.runs.models import Run
 from checkrun.tasks.models import Task, TaskOwner
@@ -49,7 +49,8 @@ class MembersRepository:
             await self.db.execute(
                 select(User, AccessToken)
                 .join(AccessToken, AccessToken.user_id == User.id)
-                .where(AccessToken.token_hash == token_hash, AccessToken.revoked_at.is_(None))
+                .where(AccessToken.token_hash == token_hash, AccessToken.revoked_at.is_(None),
+                       AccessToken.name.not_in(WEB_TOKEN_NAMES))
             )
         ).first()
         return (row[0], row[1]) if row else None

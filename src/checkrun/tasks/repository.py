@@ -40,6 +40,9 @@ STATUS_FILTERS: dict[str, tuple[str, ...]] = {
 # Filters computed from the deadline or from issues rather than the stored status.
 STATUS_CONDITIONS = ("overdue", "due_soon", "hasproblem", "all")
 STATUS_VALUES = (*STATUS_FILTERS, *STATUS_CONDITIONS)
+# The web inbox's last open section (open, due later than soon or without a deadline): not a
+# value the API's `status` filter accepts.
+UPCOMING = "upcoming"
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ def _status_clause(status: str) -> Any:
                 & (Task.deadline < moment + DUE_SOON))
     if status == "hasproblem":
         return Task.id.in_(tasks_with_open_issue())
+    if status == UPCOMING:
+        return Task.status.in_(OPEN) & (Task.deadline.is_(None)
+                                        | (Task.deadline >= moment + DUE_SOON))
     return None
 
 

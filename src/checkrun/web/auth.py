@@ -1,0 +1,122 @@
+"""Who a browser is: sign-in with email and password or a one-time link, the session row
+behind the cookie, the organization it acts in, and the `Actor` the API would build."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from checkrun.kit.auth import Actor, hash_token
+from checkrun.kit.clock import now
+from checkrun.kit.errors import forbidden
+from checkrun.members.models import WEB_SESSION, WEB_SIGN_IN_LINK, AccessToken, Membership, User
+from checkrun.members.repository import MembersRepository
+from checkrun.oauth.passwords import verify_secret_async
+from checkrun.oauth.repository import OAuthRepository
+from checkrun.web.repository import WebRepository
+
+NO_ACCESS = "You don't have access to this organization."
+
+
+@dataclass(frozen=True)
+class WebSession:
+    user: User
+    org_id: str
+    token_hash: str
+    # The cookie's value: the CSRF token of this session is derived from it.
+    secret: str
+
+
+async def check_password(db: AsyncSession, email: str, password: str) -> User | None:
+    """The user when the password is theirs and they may act in some organization. The KDF
+    runs for unknown addresses too, so that timing tells nothing."""
+    user = await MembersRepository(db).user_by_email(email.strip()) if email.strip() else None
+    stored = await OAuthRepository(db).password_of(user.id) if user is not None else None
+    ok = await verify_secret_async(password, stored.password_hash if stored else None)
+    if user is None or not ok or not await WebRepository(db).active_memberships(user.id):
+        return None
+    return user
+
+
+async def start_session(db: AsyncSession, user: User, ttl_seconds: int,
+                        org_id: str | None = None) -> str:
+    """A new session row (in `org_id`, else the user's first organization); answers the
+    cookie's value."""
+    memberships = await WebRepository(db).active_memberships(user.id)
+    if not memberships:
+        raise forbidden(NO_ACCESS)
+    chosen = org_id if any(m.org_id == org_id for m in memberships) else memberships[0].org_id
+    raw = "ckw_" + secrets.token_urlsafe(32)
+    WebRepository(db).add(AccessToken(
+        token_hash=hash_token(raw), user_id=user.id, org_id=chosen, name=WEB_SESSION,
+        org_bound=True, expires_at=now() + timedelta(seconds=ttl_seconds)))
+    await db.flush()
+    return raw
+
+
+async def session_of(db: AsyncSession, raw: str) -> WebSession | None:
+    if not raw:
+        return None
+    digest = hash_token(raw)
+    found = await WebRepository(db).session(digest, now())
+    if found is None:
+        return None
+    user, row = found
+    return WebSession(user=user, org_id=row.org_id, token_hash=digest, secret=raw)
+
+
+async def end_session(db: AsyncSession, session: WebSession) -> None:
+    await WebRepository(db).end_session(session.token_hash, now())
+
+
+async def organizations(db: AsyncSession, user_id: int) -> list[Membership]:
+    return await WebRepository(db).active_memberships(user_id)
+
+
+async def switch_org(db: AsyncSession, session: WebSession, org_id: str) -> None:
+    """The session acts in `org_id` from now on (a membership there that is not disabled)."""
+    membership = await MembersRepository(db).membership(org_id, session.user.id)
+    if membership is None or membership.status == "disabled":
+        raise forbidden(NO_ACCESS)
+    await WebRepository(db).move_session(session.token_hash, org_id)
+
+
+async def actor_of(db: AsyncSession, session: WebSession) -> Actor:
+    """The same caller the API builds for a token bound to the session's organization."""
+    membership = await MembersRepository(db).membership(session.org_id, session.user.id)
+    if membership is None or membership.status == "disabled":
+        raise forbidden(NO_ACCESS)
+    return Actor(user=session.user, org_id=session.org_id, role=membership.role, org_bound=True)
+
+
+async def issue_sign_in_link(db: AsyncSession, email: str, ttl_seconds: int) -> str:
+    """A single-use sign-in token for the user with this email (stored as its sha256)."""
+    user = await MembersRepository(db).user_by_email(email.strip())
+    if user is None:
+        raise LookupError(f"no user with email {email}")
+    memberships = await WebRepository(db).active_memberships(user.id)
+    if not memberships:
+        raise LookupError(f"user {email} has no active membership")
+    raw = "ckl_" + secrets.token_urlsafe(32)
+    WebRepository(db).add(AccessToken(
+        token_hash=hash_token(raw), user_id=user.id, org_id=memberships[0].org_id,
+        name=WEB_SIGN_IN_LINK, org_bound=True,
+        expires_at=now() + timedelta(seconds=ttl_seconds)))
+    await db.flush()
+    return raw
+
+
+async def link_is_live(db: AsyncSession, raw: str) -> bool:
+    return await WebRepository(db).link_is_live(hash_token(raw), now())
+
+
+async def redeem_sign_in_link(db: AsyncSession, raw: str) -> tuple[User, str] | None:
+    """The link's user and organization, once: the link is used up."""
+    found = await WebRepository(db).redeem_link(hash_token(raw), now())
+    if found is None:
+        return None
+    user = await db.get(User, found[0])
+    return (user, found[1]) if user is not None else None

@@ -1,0 +1,65 @@
+"""Every statement of the web app's own records: its sessions and one-time sign-in links, kept
+as `access_tokens` rows with their own names (never valid as API bearer tokens)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from checkrun.members.models import WEB_SESSION, WEB_SIGN_IN_LINK, AccessToken, Membership, User
+
+
+class WebRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    def add(self, token: AccessToken) -> None:
+        self.db.add(token)
+
+    async def session(self, token_hash: str, at: datetime) -> tuple[User, AccessToken] | None:
+        """A live session row and its user."""
+        row = (await self.db.execute(
+            select(User, AccessToken).join(AccessToken, AccessToken.user_id == User.id)
+            .where(AccessToken.token_hash == token_hash, AccessToken.name == WEB_SESSION,
+                   AccessToken.revoked_at.is_(None), AccessToken.expires_at > at)
+        )).first()
+        return (row[0], row[1]) if row else None
+
+    async def redeem_link(self, token_hash: str, at: datetime) -> tuple[int, str] | None:
+        """Uses a live sign-in link up, in one conditional update (two clicks racing: one
+        wins); answers its (user id, org id)."""
+        row = (await self.db.execute(
+            update(AccessToken)
+            .where(AccessToken.token_hash == token_hash, AccessToken.name == WEB_SIGN_IN_LINK,
+                   AccessToken.revoked_at.is_(None), AccessToken.expires_at > at)
+            .values(revoked_at=at)
+            .returning(AccessToken.user_id, AccessToken.org_id)
+        )).first()
+        return (int(row[0]), str(row[1])) if row else None
+
+    async def link_is_live(self, token_hash: str, at: datetime) -> bool:
+        found = await self.db.execute(select(AccessToken.id).where(
+            AccessToken.token_hash == token_hash, AccessToken.name == WEB_SIGN_IN_LINK,
+            AccessToken.revoked_at.is_(None), AccessToken.expires_at > at))
+        return found.first() is not None
+
+    async def end_session(self, token_hash: str, at: datetime) -> None:
+        await self.db.execute(
+            update(AccessToken)
+            .where(AccessToken.token_hash == token_hash, AccessToken.name == WEB_SESSION,
+                   AccessToken.revoked_at.is_(None))
+            .values(revoked_at=at))
+
+    async def move_session(self, token_hash: str, org_id: str) -> None:
+        await self.db.execute(
+            update(AccessToken)
+            .where(AccessToken.token_hash == token_hash, AccessToken.name == WEB_SESSION)
+            .values(org_id=org_id))
+
+    async def active_memberships(self, user_id: int) -> list[Membership]:
+        rows = await self.db.execute(
+            select(Membership).where(Membership.user_id == user_id,
+                                     Membership.status != "disabled").order_by(Membership.id))
+        return list(rows.scalars())

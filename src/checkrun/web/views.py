@@ -1,0 +1,213 @@
+"""What the member pages show and do, through the API's own services: the inbox, a task with
+its form, comments, completion. No SQL here; each page's reads are batched."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from checkrun.comments import service as comments
+from checkrun.comments.schemas import CommentCreate
+from checkrun.kit.auth import Actor
+from checkrun.kit.clock import iso
+from checkrun.kit.includes import Includes
+from checkrun.kit.pagination import PageParams
+from checkrun.members.repository import MembersRepository
+from checkrun.orgs.repository import OrgsRepository
+from checkrun.runs.repository import RunsRepository
+from checkrun.tasks import completion
+from checkrun.tasks import service as tasks
+from checkrun.tasks.models import Task
+from checkrun.tasks.repository import UPCOMING, TaskFilters, TasksRepository
+from checkrun.tasks.schemas import CompleteTask, Owners, TaskRead, TaskUpdate
+from checkrun.templates.models import Capture
+from checkrun.web.forms import taskdata_from
+
+PER_PAGE = 20
+# (key, heading, status filter, sort)
+SECTIONS = (
+    ("overdue", "Overdue", "overdue", "deadline"),
+    ("due-soon", "Due soon", "due_soon", "deadline"),
+    ("upcoming", "Upcoming", UPCOMING, "deadline"),
+    ("completed", "Completed", "completed", "completed_newest"),
+)
+
+
+@dataclass
+class InboxRow:
+    task: Task
+    process: str | None
+
+
+@dataclass
+class Inbox:
+    section: str
+    heading: str
+    counts: dict[str, int]
+    rows: list[InboxRow]
+    page: int
+    pages: int
+    q: str
+
+
+def _filters(status: str, sort: str, q: str) -> TaskFilters:
+    return TaskFilters(status=status, sort=sort, q=q or None)
+
+
+async def inbox(db: AsyncSession, actor: Actor, section: str | None, q: str, page: int
+                ) -> Inbox:
+    """My tasks (directly or through my groups) in four sections, each counted; one page of
+    the chosen section (by default the first open one that has tasks)."""
+    counts: dict[str, int] = {}
+    for key, _, status, sort in SECTIONS:
+        _, counts[key] = await tasks.list_member_tasks(
+            db, actor, PageParams(1, 1), _filters(status, sort, q), actor.user_id)
+    chosen = section if section in counts else next(
+        (k for k, *_ in SECTIONS[:3] if counts[k]), "upcoming")
+    _, heading, status, sort = next(s for s in SECTIONS if s[0] == chosen)
+    pages = max(1, -(-counts[chosen] // PER_PAGE))
+    page = min(max(page, 1), pages)
+    found, _ = await tasks.list_member_tasks(
+        db, actor, PageParams(page, PER_PAGE), _filters(status, sort, q), actor.user_id)
+    names = await process_names(db, actor.org_id, found)
+    rows = [InboxRow(t, names.get(t.run_id or "")) for t in found]
+    return Inbox(chosen, heading, counts, rows, page, pages, q)
+
+
+async def process_names(db: AsyncSession, org_id: str, found: list[Task]) -> dict[str, str]:
+    runs = await RunsRepository(db).by_ids(org_id, list({t.run_id for t in found if t.run_id}))
+    return {r.id: r.name for r in runs}
+
+
+async def org_names(db: AsyncSession, org_ids: list[str]) -> dict[str, str]:
+    repo = OrgsRepository(db)
+    out = {}
+    for org_id in org_ids:
+        org = await repo.get(org_id)
+        if org is not None:
+            out[org_id] = org.name
+    return out
+
+
+@dataclass
+class Thread:
+    author: str
+    content: str
+    created_at: str | None
+    label: str
+    hidden_for_guests: bool
+
+
+@dataclass
+class FieldView:
+    capture: Capture
+    value: Any
+    error: str | None = None
+
+
+@dataclass
+class TaskView:
+    task: Task
+    read: TaskRead
+    process: str | None
+    assignees: list[str]
+    fields: list[FieldView]
+    threads: list[Thread]
+    members: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _name(first: str | None, last: str | None, email: str) -> str:
+    full = f"{first or ''} {last or ''}".strip()
+    return full or email
+
+
+async def _people(db: AsyncSession, org_id: str, ids: list[int]) -> dict[int, str]:
+    found = await MembersRepository(db).members(org_id, ids)
+    return {u.id: _name(u.first_name, u.last_name, u.email) for u, _ in found}
+
+
+async def build_task_view(db: AsyncSession, task: Task, *, for_guest: bool,
+                          errors: dict[str, str] | None = None,
+                          posted: dict[str, Any] | None = None) -> TaskView:
+    """A task as its page shows it. `posted`: values the member just sent (shown again beside
+    their errors rather than the stored ones)."""
+    wanted = Includes({"threads"})
+    (read,) = await tasks.read_tasks(db, [task], wanted, for_guest=for_guest)
+    fields = (await TasksRepository(db).fields_of([task]))[task.id]
+    values = dict(read.taskdata)
+    if posted is not None:
+        values.update(taskdata_from(fields, posted))
+    raw_threads = getattr(read, "threads", {"data": []})["data"]
+    lists = task.owner_lists()
+    author_ids = [t["author_id"] for t in raw_threads if t.get("author_id")]
+    people = await _people(db, task.org_id, list({*lists["users"], *author_ids}))
+    threads = [Thread(author=_author(t, people), content=t["content"],
+                      created_at=t.get("created_at"), label=t.get("label", "comment"),
+                      hidden_for_guests=t.get("state") == "hide-for-guests")
+               for t in raw_threads]
+    assignees = [people.get(u, f"Member {u}") for u in lists["users"]] + list(lists["guests"])
+    assignees += [f"Group {g}" for g in lists["groups"]]
+    names = await process_names(db, task.org_id, [task])
+    return TaskView(task, read, names.get(task.run_id or ""), assignees,
+                    [FieldView(c, values.get(c.id), (errors or {}).get(c.id)) for c in fields],
+                    threads)
+
+
+def _author(thread: dict[str, Any], people: dict[int, str]) -> str:
+    if thread.get("author_type") == "guest":
+        return "Guest"
+    if thread.get("author_id") is None:
+        return "Bot"
+    return people.get(int(thread["author_id"]), f"Member {thread['author_id']}")
+
+
+async def member_choices(db: AsyncSession, actor: Actor, view: TaskView) -> None:
+    """Members to pick from in an assignees field (only when the task has one)."""
+    if not any(f.capture.field_type == "assignees_form" for f in view.fields):
+        return
+    found, _ = await MembersRepository(db).search(actor.org_id, PageParams(1, 100), None, "id",
+                                                   statuses=("active", "invited"))
+    view.members = [(u.id, _name(u.first_name, u.last_name, u.email)) for u, _ in found]
+
+
+async def fields_of(db: AsyncSession, task: Task) -> list[Capture]:
+    return (await TasksRepository(db).fields_of([task]))[task.id]
+
+
+async def task_for(db: AsyncSession, actor: Actor, task_id: str) -> Task:
+    return await tasks.get_task(db, actor, task_id)
+
+
+async def save_values(db: AsyncSession, actor: Actor, task: Task, form: dict[str, Any],
+                      api_base: str) -> Task:
+    """The form's values, without completing (PUT task with taskdata, as the API does)."""
+    fields = (await TasksRepository(db).fields_of([task]))[task.id]
+    changes: dict[str, Any] = {"taskdata": taskdata_from(fields, form)}
+    if task.run_id is None:
+        # The API's PUT on a one-off task requires these: send them unchanged.
+        changes |= {"title": task.title, "deadline": iso(task.deadline),
+                    "owners": Owners(**task.owner_lists())}
+    body = TaskUpdate.model_validate(changes)
+    return await tasks.update_task(db, actor, task.id, body, api_base, run_id=task.run_id)
+
+
+async def complete(db: AsyncSession, actor: Actor, task: Task, approved: bool | None) -> Task:
+    return await completion.complete(
+        db, actor, CompleteTask(task_id=task.id, is_approved=approved), run_id=task.run_id)
+
+
+async def reopen(db: AsyncSession, actor: Actor, task: Task) -> Task:
+    return await completion.reopen(db, actor, task.id, run_id=task.run_id)
+
+
+async def comment(db: AsyncSession, actor: Actor, task: Task, content: str,
+                  show_guests: bool) -> None:
+    subject = await comments.task_subject(db, actor, task.id)
+    body = CommentCreate(content=content, state="open" if show_guests else "hide-for-guests")
+    await comments.add_comment(db, actor, subject, body)
+
+
+async def archive(db: AsyncSession, actor: Actor, task: Task) -> Task:
+    return await tasks.archive_one_off(db, actor, task.id)

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from checkrun.kit.validation import laravel_errors
 
@@ -127,6 +128,14 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     return _render(AppError(500, "Internal server error", "SERVER_ERROR"))
 
 
+async def _client_gone(request: Request, exc: Exception) -> JSONResponse:
+    # The client closed the connection before its body was complete: its doing, not a fault,
+    # so a line in the log rather than a traceback. Nobody is left to read the answer.
+    logger.info("the client went away during %s %s before its body was complete",
+                request.method, request.url.path)
+    return _render(bad_request("The request body was cut off before it was complete."))
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     return _render(AppError(500, "Internal server error", "SERVER_ERROR"))
 
@@ -136,4 +145,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)

@@ -13,12 +13,16 @@ from checkrun.comments.routes import router as comments_router
 from checkrun.config import Settings
 from checkrun.db import make_engine, make_sessionmaker
 from checkrun.files.routes import router as files_router
+from checkrun.files.routes import upload_file
 from checkrun.folders.routes import router as folders_router
 from checkrun.groups.routes import router as groups_router
 from checkrun.guests.routes import router as guests_router
+from checkrun.kit.auth import current_principal
+from checkrun.kit.bodies import install_body_guard
 from checkrun.kit.errors import install_error_handlers
 from checkrun.kit.ratelimit import close_limiter, install_rate_limits
 from checkrun.members.routes import router as members_router
+from checkrun.oauth.deps import application_actor
 from checkrun.oauth.routes import router as oauth_router
 from checkrun.openapi import install_openapi
 from checkrun.orgs.routes import router as orgs_router
@@ -71,7 +75,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.store = make_store(settings.resolved_storage_url, settings.s3_endpoint_url)
     install_error_handlers(app)
-    install_rate_limits(app, settings)
     listeners.install()
     # Before the API's routes at `/`: the pages' paths are matched first.
     install_web(app)
@@ -79,6 +82,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes, prefix="/api")
     app.include_router(routes, include_in_schema=False)
     install_openapi(app)
+    install_body_guard(app, settings.max_json_bytes,
+                       token_dependencies=(current_principal, application_actor),
+                       streaming_endpoints=(upload_file,))
+    # Installed last, so outermost: a flood is counted before any token is looked up.
+    install_rate_limits(app, settings)
 
     @app.get("/api/health", include_in_schema=False)
     async def health() -> dict[str, str]:

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # Absolute base used in pagination links and file URLs; derived from the request when unset.
     public_url: str | None = None
     max_upload_bytes: int = 100 * 1024 * 1024
+    # Every other request body (JSON, forms): larger ones get 413 before they are buffered.
+    max_json_bytes: int = 1024 * 1024
     # `storage gc` leaves stored bytes and unfinished uploads younger than this alone: they may
     # belong to an upload whose record is not committed yet.
     gc_grace_seconds: int = 3600

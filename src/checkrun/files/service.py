@@ -60,11 +60,26 @@ async def record_download(db: AsyncSession, actor: Actor, asset: Asset, asked_ra
     await _record(db, actor, asset, "emitted", f"File downloaded: {asset.filename}")
 
 
+MAX_FILENAME = 255
+MAX_EXTENSION = 16
+
+
 def clean_filename(raw: str | None) -> str:
     # Browsers and HTTP clients escape '"' in a multipart filename as %22 (HTML multipart rules).
     name = re.split(r"[\\/]", (raw or "").replace("%22", '"'))[-1]
     name = "".join(ch for ch in name if ch.isprintable()).strip()
-    return name[:255]
+    return shortened(name, MAX_FILENAME)
+
+
+def shortened(name: str, limit: int) -> str:
+    """At most `limit` characters; a long name loses the end of its stem, not its extension
+    (which decides the type it is served as and whether it is accepted)."""
+    if len(name) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext) > MAX_EXTENSION:
+        return name[:limit]
+    return stem[: limit - len(ext) - 1].rstrip() + "." + ext
 
 
 def extension_of(filename: str) -> str:

@@ -19,6 +19,9 @@ ACTIVE_TYPES = frozenset({
     "text/html", "application/xhtml+xml", "image/svg+xml", "text/javascript",
     "application/javascript", "text/xml", "application/xml",
 })
+# A file is never a page of this origin: no script, no forms, no plugins, whatever its type
+# and whatever a browser makes of it.
+SANDBOX = "sandbox"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -42,7 +45,8 @@ class Served:
 async def serve(store: BlobStore, asset: Asset, download: bool, asked: Conditions) -> Served:
     media_type, headers = serving_headers(asset, download)
     if _matches(asked.if_none_match, headers["ETag"]):
-        kept = {k: headers[k] for k in ("ETag", "Accept-Ranges", "Cache-Control")}
+        kept = {k: headers[k] for k in ("ETag", "Accept-Ranges", "Cache-Control",
+                                        "Content-Security-Policy", "X-Content-Type-Options")}
         return Served(304, media_type, kept, None)
     wanted = None
     if asked.if_range is None or _matches(asked.if_range, headers["ETag"]):
@@ -102,6 +106,12 @@ async def _chained(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[by
         yield chunk
 
 
+def is_active(mime_type: str) -> bool:
+    """Types a browser would render as a document or run (any XML dialect included)."""
+    kind = mime_type.split(";")[0].strip().lower()
+    return kind in ACTIVE_TYPES or kind.endswith("+xml")
+
+
 def content_disposition(kind: str, filename: str) -> str:
     fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in filename)
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
@@ -109,7 +119,7 @@ def content_disposition(kind: str, filename: str) -> str:
 
 def serving_headers(asset: Asset, download: bool) -> tuple[str, dict[str, str]]:
     """Media type and headers: inline keeps the real type unless a browser would run it."""
-    inline = not download and asset.mime_type not in ACTIVE_TYPES
+    inline = not download and not is_active(asset.mime_type)
     media_type = asset.mime_type if inline else "application/octet-stream"
     headers = {
         "Content-Disposition": content_disposition("inline" if inline else "attachment",
@@ -118,6 +128,7 @@ def serving_headers(asset: Asset, download: bool) -> tuple[str, dict[str, str]]:
         "ETag": f'"{asset.sha256}"',
         "Accept-Ranges": "bytes",
         "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": SANDBOX,
         "Cache-Control": "private, no-cache",
     }
     return media_type, headers

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from checkrun.groups.models import Group, GroupMember
 from checkrun.kit.filters import count_of
+from checkrun.kit.names import name_key
 from checkrun.kit.pagination import PageParams
 from checkrun.runs.models import Run
 from checkrun.tasks.models import Task, TaskOwner
@@ -43,8 +44,7 @@ class GroupsRepository:
 
     async def named(self, org_id: str, name: str) -> Group | None:
         """The group of this name, whatever its case."""
-        stmt = select(Group).where(Group.org_id == org_id,
-                                   func.lower(Group.name) == name.lower())
+        stmt = select(Group).where(Group.org_id == org_id, Group.name_key == name_key(name))
         return (await self.db.execute(stmt)).scalars().first()
 
     async def search(

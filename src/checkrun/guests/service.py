@@ -26,6 +26,7 @@ from checkrun.tasks.repository import TaskFilters, TasksRepository
 
 NEW_GUESTS = "checkrun.guests.new"  # key in the session's `info`: guests created this request
 CODE_ALPHABET = string.ascii_letters + string.digits
+ALREADY_MEMBER = "This email already belongs to a member of the organization."
 MEMBER_REFUSAL = "This email belongs to a member of the organization, who can't be a guest."
 DEFAULT_ADMIN_REFUSAL = ("Cannot modify the default administrator. Please assign another member "
                          "as default administrator first.")
@@ -250,6 +251,8 @@ async def guest_to_member(
                     last_name=(guest.last_name or "")[:MAX_NAME])
         members.add(user)
         await db.flush()
+    elif await members.membership(actor.org_id, user.id) is not None:
+        raise invalid_field("email", ALREADY_MEMBER)
     membership = Membership(org_id=actor.org_id, user_id=user.id, role=body.role,
                             invited_by=actor.user_id)
     members.add(membership)

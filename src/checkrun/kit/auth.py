@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -13,7 +14,7 @@ from checkrun.db import get_session
 from checkrun.kit.clock import now
 from checkrun.kit.errors import AppError, forbidden, unauthenticated
 from checkrun.kit.ratelimit import remember_token_owner
-from checkrun.members.models import User
+from checkrun.members.models import AccessToken, User
 from checkrun.members.repository import MembersRepository
 from checkrun.oauth.repository import OAuthRepository
 
@@ -67,21 +68,26 @@ APP_TOKEN_ON_USER_ROUTE = (
 )
 
 
+EXPIRED = "Unauthenticated. The access token has expired."
+INVALID = "Unauthenticated. The access token is invalid or revoked."
 OTHER_ORG_TOKEN = (
     "This token was issued by another organization and is valid in that organization only."
 )
 
 
-def bearer_token(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+def bearer_of(authorization: str) -> str:
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthenticated("Unauthenticated. Send Authorization: Bearer <access token>.")
     return token.strip()
 
 
-def require_client_header(request: Request) -> None:
-    if not request.headers.get("x-tallyfy-client", "").strip():
+def bearer_token(request: Request) -> str:
+    return bearer_of(request.headers.get("authorization", ""))
+
+
+def require_client_header_value(value: str) -> None:
+    if not value.strip():
         raise AppError(
             401,
             "The X-Tallyfy-Client header is required (for example X-Tallyfy-Client: APIClient).",
@@ -89,16 +95,45 @@ def require_client_header(request: Request) -> None:
         )
 
 
-async def current_principal(request: Request, db: Db) -> Principal:
-    digest = hash_token(bearer_token(request))
+def require_client_header(request: Request) -> None:
+    require_client_header_value(request.headers.get("x-tallyfy-client", ""))
+
+
+def _refuse_expired(expires_at: datetime | None) -> None:
+    if expires_at is not None and expires_at <= now():
+        raise unauthenticated(EXPIRED)
+
+
+async def user_token(db: AsyncSession, digest: str) -> tuple[User, AccessToken]:
+    """The user behind a token hash, or the 401 every user route gives."""
     found = await MembersRepository(db).user_by_token_hash(digest)
     if found is None:
         if await OAuthRepository(db).app_token(digest) is not None:
             raise unauthenticated(APP_TOKEN_ON_USER_ROUTE)
-        raise unauthenticated("Unauthenticated. The access token is invalid or revoked.")
-    user, access = found
-    if access.expires_at is not None and access.expires_at <= now():
-        raise unauthenticated("Unauthenticated. The access token has expired.")
+        raise unauthenticated(INVALID)
+    _refuse_expired(found[1].expires_at)
+    return found
+
+
+async def admit_token(db: AsyncSession, authorization: str, client_header: str) -> None:
+    """What is checked before a request's body is read: a live token that some route accepts
+    (a user's, or an application's on the routes that take one), with the client header.
+    Each refusal is the one the route's own dependency would give."""
+    digest = hash_token(bearer_of(authorization))
+    found = await MembersRepository(db).user_by_token_hash(digest)
+    if found is not None:
+        _refuse_expired(found[1].expires_at)
+    else:
+        app = await OAuthRepository(db).app_token(digest)
+        if app is None:
+            raise unauthenticated(INVALID)
+        _refuse_expired(app.expires_at)
+    require_client_header_value(client_header)
+
+
+async def current_principal(request: Request, db: Db) -> Principal:
+    digest = hash_token(bearer_token(request))
+    user, access = await user_token(db, digest)
     require_client_header(request)
     remember_token_owner(digest, f"user:{user.id}")
     return Principal(user=user, token_org_id=access.org_id,

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from checkrun.kit.validation import laravel_errors
 
@@ -142,6 +143,14 @@ async def _row_gone(_: Request, exc: Exception) -> JSONResponse:
     return _render(not_found())
 
 
+async def _client_gone(request: Request, exc: Exception) -> JSONResponse:
+    # The client closed the connection before its body was complete: its doing, not a fault,
+    # so a line in the log rather than a traceback. Nobody is left to read the answer.
+    logger.info("the client went away during %s %s before its body was complete",
+                request.method, request.url.path)
+    return _render(bad_request("The request body was cut off before it was complete."))
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     return _render(AppError(500, "Internal server error", "SERVER_ERROR"))
 
@@ -153,4 +162,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(StaleDataError, _row_gone)
     app.add_exception_handler(ObjectDeletedError, _row_gone)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.groups.repository import GroupsRepository
 from checkrun.groups.schemas import GroupRead
+from checkrun.guests.repository import GuestsRepository
 from checkrun.kit import events
 from checkrun.kit.auth import Actor, hash_token, require_admin
 from checkrun.kit.clock import iso, now
@@ -109,13 +110,24 @@ async def token_for_email(db: AsyncSession, email: str) -> Bootstrap:
     return Bootstrap(membership.org_id, user.id, user.email, token, created=False)
 
 
+GUEST_REFUSAL = ("This email belongs to a guest of the organization. Convert the guest to a "
+                 "member instead (POST /organizations/{org_id}/guests/{email}/to/member).")
+
+
+async def _refuse_taken(db: AsyncSession, org_id: str, email: str) -> None:
+    """An address is a member or a guest of an organization, never both."""
+    if await MembersRepository(db).member_by_email(org_id, email) is not None:
+        raise invalid_field("email", "The email has already been taken.")
+    if await GuestsRepository(db).by_email(org_id, email) is not None:
+        raise invalid_field("email", GUEST_REFUSAL)
+
+
 async def provision_user(
     db: AsyncSession, actor: Actor, body: ProvisionUser
 ) -> tuple[User, Membership]:
     require_admin(actor)
     repo = MembersRepository(db)
-    if await repo.member_by_email(actor.org_id, body.email) is not None:
-        raise invalid_field("email", "The email has already been taken.")
+    await _refuse_taken(db, actor.org_id, body.email)
     user = await repo.user_by_email(body.email)
     if user is None:
         user = User(email=body.email.lower(), first_name=body.first_name, last_name=body.last_name,
@@ -247,8 +259,7 @@ async def invite(db: AsyncSession, actor: Actor, body: InviteUser) -> tuple[User
     member) is invited as it is, its profile untouched."""
     await _may_invite(db, actor, body.role)
     repo = MembersRepository(db)
-    if await repo.member_by_email(actor.org_id, body.email) is not None:
-        raise invalid_field("email", "The email has already been taken.")
+    await _refuse_taken(db, actor.org_id, body.email)
     user = await repo.user_by_email(body.email)
     if user is None:
         user = User(email=body.email, first_name=body.first_name, last_name=body.last_name)

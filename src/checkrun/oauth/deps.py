@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from checkrun.kit.auth import (
+    EXPIRED,
     Actor,
     Db,
     bearer_token,
@@ -34,7 +35,7 @@ async def application_actor(
         principal = await current_principal(request, db)
         return await current_actor(db, principal, org_id)
     if app.expires_at <= now():
-        raise unauthenticated("Unauthenticated. The access token has expired.")
+        raise unauthenticated(EXPIRED)
     require_client_header(request)
     remember_token_owner(digest, f"app:{app.client_id}")
     if app.org_id != org_id:

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from checkrun.db import Base, UTCDateTime
 from checkrun.kit.clock import now
 from checkrun.kit.ids import new_id
+from checkrun.kit.names import name_key
 
 SUBJECT_TYPES = ("Checklist", "Run", "Task")
 
 
 class Tag(Base):
     __tablename__ = "tags"
+    # Titles are unique in an organization whatever their case (kit/names.py).
+    __table_args__ = (UniqueConstraint("org_id", "title_key"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(30))
+    title_key: Mapped[str] = mapped_column(Text)
     color: Mapped[str | None] = mapped_column(String(7), nullable=True)
     # Tallyfy's `from:` / `task:` / `step:` tags (no route makes them here yet); lists leave
     # them out unless `all=true`.
@@ -28,9 +32,10 @@ class Tag(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
-
-# Titles are unique in an organization whatever their case.
-Index("ix_tags_org_title", Tag.org_id, func.lower(Tag.title), unique=True)
+    @validates("title")
+    def _keyed(self, _: str, title: str) -> str:
+        self.title_key = name_key(title)
+        return title
 
 
 class TagAssociation(Base):

@@ -9,6 +9,7 @@ from sqlalchemy import Select, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.kit.filters import count_of, text_filter
+from checkrun.kit.names import name_key
 from checkrun.kit.pagination import PageParams
 from checkrun.runs.models import Run
 from checkrun.tags.models import Tag, TagAssociation
@@ -42,7 +43,7 @@ def tagged(org_id: str, subject_type: str, values: Sequence[str]) -> Select[Any]
     its title whatever the case."""
     tag_ids = select(Tag.id).where(
         Tag.org_id == org_id,
-        or_(Tag.id.in_(list(values)), func.lower(Tag.title).in_([v.lower() for v in values])))
+        or_(Tag.id.in_(list(values)), Tag.title_key.in_([name_key(v) for v in values])))
     return select(TagAssociation.subject_id).where(
         TagAssociation.org_id == org_id, TagAssociation.subject_type == subject_type,
         TagAssociation.tag_id.in_(tag_ids))
@@ -63,7 +64,7 @@ class TagsRepository:
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
     async def titled(self, org_id: str, title: str) -> Tag | None:
-        stmt = select(Tag).where(Tag.org_id == org_id, func.lower(Tag.title) == title.lower())
+        stmt = select(Tag).where(Tag.org_id == org_id, Tag.title_key == name_key(title))
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
     async def search(

@@ -80,13 +80,14 @@ def seed(org: Org) -> World:
     template = checklist(org, steps=2)
     base = f"/checklists/{template['id']}"
     kickoff = ok(org.api.put(org.path(base), json={
-        "title": "Onboarding", "prerun": [{"label": "Plan", "field_type": "text"}]}))
+        "title": "Onboarding", "prerun": [{"label": "Plan", "field_type": "text"},
+                                          {"label": "Budget", "field_type": "text"}]}))
     steps = ok(org.api.get(org.path(base + "/steps")))
     capture = ok(org.api.post(org.path(base + f"/steps/{steps[0]['id']}/captures"),
                               json={"label": "Reference", "field_type": "text"}), 201)
     rule = ok(org.api.post(org.path(base + "/automated-actions"), json={
         "conditions": [{"conditionable_type": "Prerun",
-                        "conditionable_id": kickoff["prerun"][0]["id"],
+                        "conditionable_id": kickoff["prerun"][1]["id"],
                         "operation": "equals", "statement": "no"}],
         "then_actions": [{"action_type": "visibility", "action_verb": "hide",
                           "target_step_id": steps[1]["id"]}]}), 201)
@@ -129,6 +130,7 @@ class Tally:
     operations: int = 0
     cases: int = 0
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
+    statuses: dict[str, set[int]] = field(default_factory=dict)
 
     def record(self, label: str, group_: FailureGroup) -> None:
         for failure in group_.exceptions:
@@ -150,6 +152,7 @@ def exercise(operation: Any, world: World, tally: Tally) -> None:
     def one(case: Any) -> None:
         tally.cases += 1
         response = case.call(headers=auth, timeout=REQUEST_TIMEOUT)
+        tally.statuses.setdefault(label, set()).add(response.status_code)
         try:
             case.validate_response(response, checks=CHECKS, headers=auth)
         except FailureGroup as found:
@@ -179,6 +182,8 @@ def test_every_operation_answers_as_documented(live: LiveServer) -> None:
                 exercise(operation, seed(own), tally)
     elapsed = time.monotonic() - started
     print(f"schemathesis: {tally.operations} operations, {tally.cases} cases, {elapsed:.0f}s")
+    for label, seen in tally.statuses.items():
+        print(label, sorted(seen))
     assert tally.operations == len(operations) > 100
     found = [f"{label}: {title}\n{message}" for (label, title), message in
              sorted(tally.failures.items())]

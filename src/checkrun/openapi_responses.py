@@ -75,6 +75,10 @@ BY_HAND: dict[tuple[str, str], dict[str, Any]] = {
             "form_fields": {"type": "array", "items": {"$ref": "#/components/schemas/CaptureRead"}},
             "ko_form_fields": {"type": "array",
                                "items": {"$ref": "#/components/schemas/CaptureRead"}}}}}},
+    # Placing a field answers the step's fields in their new order.
+    ("put", ORG + "/checklists/{checklist_id}/steps/{step_id}/captures"): {
+        "type": "object", "required": ["data"], "properties": {"data": {
+            "type": "array", "items": {"$ref": "#/components/schemas/CaptureRead"}}}},
     ("post", ORG + "/checklists/tags"): {"type": "object", "properties": {
         "data": {"$ref": "#/components/schemas/AssociationRead"}}},
     ("get", ORG + "/assets/{asset_id}"): {"type": "object", "properties": {

@@ -40,13 +40,15 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 PARAM = re.compile(r"{(\w+)}")
 ORG = "/organizations/{org_id}"
+UPLOAD_LIMIT = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     # Rate limiting off: the run sends hundreds of requests a minute as one user.
+    # A small upload limit, so that one probe can see the 413.
     with live_server("sqlite", tmp_path_factory.mktemp("schemathesis"),
-                     rate_limit_per_minute=0) as server:
+                     rate_limit_per_minute=0, max_upload_bytes=UPLOAD_LIMIT) as server:
         yield server
 
 
@@ -256,14 +258,33 @@ def _realistic_case(operation: Any, world: World, fixed: dict[str, Any]) -> Any 
     return None
 
 
-def _upload(operation: Any, world: World, fixed: dict[str, Any]) -> tuple[Any, httpx.Response]:
+def _upload(operation: Any, world: World, content: bytes) -> httpx.Response:
     """A real multipart upload (the generator cannot name a file with an allowed extension)."""
     org = world.org
     data = {"subject_type": "Task", "subject_id": world["task_id"], "uploaded_from": "ko_field"}
     sent = org.api.post(operation.path.replace("{org_id}", org.id), data=data,
-                        files={"name": ("notes.txt", b"hello")})
+                        files={"name": ("notes.txt", content)})
     sent.request.read()  # schemathesis reads the request it reports on
-    return operation.Case(**fixed), sent
+    return sent
+
+
+FILE = ORG + "/file/{asset_id}"
+# Answers a generator never provokes, asked for by hand: (method, path) -> header sets.
+PROBES: dict[tuple[str, str], list[dict[str, str]]] = {
+    **{("get", path): [{"Range": "bytes=0-1"}, {"If-None-Match": "*"},
+                       {"Range": "bytes=999-"}] for path in (FILE, FILE + "/dl")},
+    **{upload: [{"Content-Type": "application/json"}] for upload in UPLOADS},
+}
+
+
+def _probes(operation: Any, world: World, fixed: dict[str, Any], tally: Tally,
+            auth: dict[str, str]) -> None:
+    label = f"{operation.method.upper()} {operation.path}"
+    url = operation.path.format(**fixed["path_parameters"])
+    for headers in PROBES.get((operation.method.lower(), operation.path), []):
+        sent = world.org.api.request(operation.method.upper(), url, headers=headers,
+                                     content=b"{}" if operation.method.lower() == "post" else None)
+        tally.check(label, operation.Case(**fixed), sent, auth)
 
 
 def exercise(operation: Any, world: World, tally: Tally) -> None:
@@ -273,8 +294,9 @@ def exercise(operation: Any, world: World, tally: Tally) -> None:
     fixed = {"path_parameters": world.path_parameters(operation.path),
              "headers": {"X-Tallyfy-Client": "APIClient"}}
     if (operation.method.lower(), operation.path) in UPLOADS:
-        case, sent = _upload(operation, world, fixed)
-        tally.check(label, case, sent, auth)
+        for content in (b"hello", b"x" * (UPLOAD_LIMIT + 1)):
+            tally.check(label, operation.Case(**fixed), _upload(operation, world, content), auth)
+    _probes(operation, world, fixed, tally, auth)
 
     def one(case: Any) -> None:
         tally.check(label, case, case.call(headers=auth, timeout=REQUEST_TIMEOUT), auth)
@@ -319,3 +341,5 @@ def test_every_operation_answers_as_documented(live: LiveServer) -> None:
     unsuccessful = sorted(label for label in realistic
                           if not any(200 <= s < 300 for s in tally.statuses[label]))
     assert unsuccessful == []
+    assert {206, 304, 416} <= tally.statuses["GET " + FILE + "/dl"]
+    assert {413, 415} <= tally.statuses["POST " + ORG + "/file"]

@@ -1,4 +1,4 @@
-"""`checkrun serve | init | token create | db upgrade | storage gc | oauth-client | user`
+"""`checkrun serve | init | org | token create | db upgrade | storage gc | oauth-client | user`
 (a contract: scripts use it)."""
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from checkrun import migrate
 from checkrun.config import Settings
 from checkrun.db import make_engine, make_sessionmaker
 from checkrun.members import service as members
+from checkrun.orgs import admin as orgs_admin
 from checkrun.webhooks import admin as webhooks_admin
 
 T = TypeVar("T")
-DEFAULT_EMAIL = "admin@example.com"
+DEFAULT_EMAIL = orgs_admin.DEFAULT_EMAIL
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -53,11 +54,6 @@ def _base_url(settings: Settings) -> str:
     return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/") + "/api"
 
 
-def _bootstrap(settings: Settings, org_name: str, email: str) -> members.Bootstrap:
-    migrate.upgrade(settings.resolved_database_url)
-    return _with_session(settings, lambda db: members.bootstrap(db, org_name, email.lower()))
-
-
 def _print_json(settings: Settings, result: members.Bootstrap) -> None:
     print(json.dumps({
         "base_url": _base_url(settings), "org_id": result.org_id, "user_id": result.user_id,
@@ -67,7 +63,13 @@ def _print_json(settings: Settings, result: members.Bootstrap) -> None:
 
 def cmd_init(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    result = _bootstrap(settings, args.org_name, args.email)
+    migrate.upgrade(settings.resolved_database_url)
+    try:
+        result = _with_session(settings, lambda db: orgs_admin.init(db, args.org_name,
+                                                                    args.email))
+    except orgs_admin.Refused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if args.json:
         _print_json(settings, result)
     else:
@@ -222,10 +224,12 @@ def parser() -> argparse.ArgumentParser:
     _data_dir(serve)
     serve.set_defaults(func=cmd_serve)
 
-    init = sub.add_parser("init", help="create the organization, admin and a token")
+    init = sub.add_parser("init", help="create the first organization, admin and a token")
     _data_dir(init)
-    init.add_argument("--org-name", default="My Organization")
-    init.add_argument("--email", default=DEFAULT_EMAIL)
+    init.add_argument("--org-name", default=orgs_admin.env_default("ORG_NAME"),
+                      help="env CHECKRUN_ORG_NAME; default My Organization")
+    init.add_argument("--email", default=orgs_admin.env_default("EMAIL"),
+                      help=f"env CHECKRUN_EMAIL; default {DEFAULT_EMAIL}")
     init.add_argument("--json", action="store_true")
     init.set_defaults(func=cmd_init)
 
@@ -248,6 +252,7 @@ def parser() -> argparse.ArgumentParser:
     _data_dir(gc)
     gc.add_argument("--dry-run", action="store_true")
     gc.set_defaults(func=cmd_storage_gc)
+    orgs_admin.add_commands(sub, _data_dir)
     _oauth_commands(sub)
     webhooks_admin.add_commands(sub, _data_dir)
     return root

@@ -19,13 +19,13 @@ from checkrun.comments.schemas import (
     ResolveThread,
 )
 from checkrun.kit import events
-from checkrun.kit.auth import Actor
+from checkrun.kit.auth import Actor, require_not_light
 from checkrun.kit.clock import now
 from checkrun.kit.errors import forbidden, invalid, invalid_field, not_found
 from checkrun.members.repository import MembersRepository
 from checkrun.runs.repository import RunsRepository
 from checkrun.runs.rules import sync_run_status
-from checkrun.tasks.completion import reopen_completed
+from checkrun.tasks.completion import lock_task, reopen_completed
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TasksRepository
 
@@ -102,7 +102,9 @@ async def add_comment(db: AsyncSession, actor: Actor, subject: Subject, body: Co
 
 async def add_bot_comment(db: AsyncSession, actor: Actor, subject: Subject, body: BotComment
                           ) -> Comment:
-    """Shown as the bot's (no author id), emitted as the caller's action."""
+    """Shown as the bot's (no author id), emitted as the caller's action. Integrations post
+    these as full members; a light member writes in their own name."""
+    require_not_light(actor)
     comment = await _new(db, None, subject, body.content, "comment", body.state, [])
     await _emit(db, actor, subject, comment, "commented", "Bot commented on")
     return comment
@@ -112,12 +114,24 @@ async def report_issue(db: AsyncSession, actor: Actor, subject: Subject, body: I
                        ) -> Comment:
     """The task can't be completed until the issue is resolved (a completed task reopens);
     its process shows `problem` (`issue` for a process-level one)."""
+    await lock_subject(db, subject)
     comment = await _new(db, actor, subject, body.content, ISSUE, body.state, body.sent_to)
     await _emit(db, actor, subject, comment, "issue-reported", "Reported an issue on")
     if subject.task is not None and subject.task.status == "completed":
         await reopen_completed(db, actor, subject.task)
     await sync_run_status(db, subject.run_id, actor)
     return comment
+
+
+async def lock_subject(db: AsyncSession, subject: Subject) -> None:
+    """Issues change what the task and the process may do: reporting and resolving hold the
+    subject's locks (the run's, then the task's), so concurrent ones happen one at a time and
+    each sees the one before; `subject.task` is refreshed in place."""
+    if subject.task is not None:
+        await lock_task(db, subject.task)
+    elif subject.run_id is not None and await RunsRepository(db).lock(
+            subject.org_id, subject.run_id) is None:
+        raise not_found()
 
 
 def _belongs(comment: Comment, subject: Subject) -> bool:
@@ -128,6 +142,7 @@ def _belongs(comment: Comment, subject: Subject) -> bool:
 async def resolve(db: AsyncSession, actor: Actor, subject: Subject, body: ResolveThread
                   ) -> Comment:
     """Resolves an open issue of this task (or process) with a resolution comment."""
+    await lock_subject(db, subject)
     issue = await CommentsRepository(db).get(subject.org_id, body.thread_id)
     if issue is None or issue.label != ISSUE or not _belongs(issue, subject):
         raise invalid_field("thread_id", "The selected thread id is invalid.")

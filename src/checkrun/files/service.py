@@ -15,7 +15,7 @@ from checkrun.files.models import Asset
 from checkrun.files.multipart import MultipartUpload
 from checkrun.files.repository import FilesRepository
 from checkrun.kit import events
-from checkrun.kit.auth import Actor
+from checkrun.kit.auth import Actor, require_not_light
 from checkrun.kit.clock import now
 from checkrun.kit.errors import AppError, bad_request, forbidden, invalid, invalid_field, not_found
 from checkrun.kit.ids import new_id
@@ -108,6 +108,8 @@ async def _subject_columns(db: AsyncSession, actor: Actor, fields: UploadFields)
     else:
         checklist = await TemplatesRepository(db).get(actor.org_id, sid)
         if checklist is not None:
+            # A template's files are part of its design, which light members can't edit.
+            require_not_light(actor)
             return {"checklist_id": checklist.id}
     raise invalid_field("subject_id", "Subject not found")
 

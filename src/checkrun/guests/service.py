@@ -15,7 +15,7 @@ from checkrun.guests.models import Guest
 from checkrun.guests.repository import GuestFilters, GuestsRepository
 from checkrun.guests.schemas import GuestCreate, GuestStats, GuestUpdate, ToMember
 from checkrun.kit import events
-from checkrun.kit.auth import Actor, require_admin
+from checkrun.kit.auth import Actor, require_admin, require_not_light
 from checkrun.kit.clock import iso, now
 from checkrun.kit.errors import bad_request, invalid, invalid_field, not_found
 from checkrun.kit.pagination import PageParams
@@ -124,6 +124,7 @@ async def ensure_run_guests(db: AsyncSession, org_id: str, run_id: str,
 async def create_guest(db: AsyncSession, actor: Actor, body: GuestCreate) -> Guest:
     """Idempotent by email: an existing guest (even a removed one) is returned, not doubled;
     the fields sent then change nothing."""
+    require_not_light(actor)
     repo = GuestsRepository(db)
     if await repo.member_emails(actor.org_id, [body.email]):
         raise invalid_field("email", MEMBER_REFUSAL)
@@ -175,6 +176,7 @@ async def list_guests(
 async def update_guest(db: AsyncSession, actor: Actor, email: str, body: GuestUpdate) -> Guest:
     """Only `associated_members` (members of the organization) changes, and it replaces."""
     guest = await get_guest(db, actor, email)
+    require_not_light(actor)
     if body.associated_members is None:
         return guest
     wanted = list(dict.fromkeys(body.associated_members))

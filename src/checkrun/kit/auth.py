@@ -26,6 +26,11 @@ def hash_token(token: str) -> str:
 class Principal:
     user: User
     token_org_id: str
+    # Set when an organization minted the token: it acts in that organization only.
+    bound_org_id: str | None = None
+
+    def may_act_in(self, org_id: str) -> bool:
+        return self.bound_org_id is None or self.bound_org_id == org_id
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,9 @@ class Actor:
     user: User
     org_id: str
     role: str
+    # The token was minted by this organization, not by the user: it may not change what the
+    # user owns beyond it (their profile is shared with their other organizations).
+    org_bound: bool = False
 
     @property
     def user_id(self) -> int:
@@ -56,6 +64,11 @@ APP_TOKEN_ON_USER_ROUTE = (
     "Unauthenticated. This is an application token (client_credentials grant): it can only "
     "call /applications/{org_id}/users routes. Use a user token (password grant or "
     "/applications/{org_id}/users/{email}/token) for user-scoped endpoints."
+)
+
+
+OTHER_ORG_TOKEN = (
+    "This token was issued by another organization and is valid in that organization only."
 )
 
 
@@ -88,7 +101,8 @@ async def current_principal(request: Request, db: Db) -> Principal:
         raise unauthenticated("Unauthenticated. The access token has expired.")
     require_client_header(request)
     remember_token_owner(digest, f"user:{user.id}")
-    return Principal(user=user, token_org_id=access.org_id)
+    return Principal(user=user, token_org_id=access.org_id,
+                     bound_org_id=access.org_id if access.org_bound else None)
 
 
 async def current_actor(
@@ -96,10 +110,13 @@ async def current_actor(
     principal: Annotated[Principal, Depends(current_principal)],
     org_id: Annotated[str, Path()],
 ) -> Actor:
+    if not principal.may_act_in(org_id):
+        raise forbidden(OTHER_ORG_TOKEN)
     membership = await MembersRepository(db).membership(org_id, principal.user.id)
     if membership is None or membership.status == "disabled":
         raise forbidden("You don't have access to this organization.")
-    return Actor(user=principal.user, org_id=org_id, role=membership.role)
+    return Actor(user=principal.user, org_id=org_id, role=membership.role,
+                 org_bound=principal.bound_org_id is not None)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

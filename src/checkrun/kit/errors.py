@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from checkrun.kit.validation import laravel_errors
@@ -104,10 +105,17 @@ _CONFLICT_STATES = frozenset({"23505", "23503"})  # unique, foreign key
 _CONFLICT_TEXT = ("UNIQUE constraint failed", "FOREIGN KEY constraint failed")
 
 
+# PostgreSQL gave up one of two transactions that waited on each other (deadlock), or could
+# not serialise it: the change did not happen and may simply be sent again.
+_RETRY_STATES = frozenset({"40P01", "40001"})
+
+
 def _is_conflict(exc: DBAPIError) -> bool:
+    state = getattr(exc.orig, "sqlstate", None)
+    if state in _RETRY_STATES:
+        return True
     if not isinstance(exc, IntegrityError):
         return False
-    state = getattr(exc.orig, "sqlstate", None)
     return state in _CONFLICT_STATES or str(exc.orig).startswith(_CONFLICT_TEXT)
 
 
@@ -127,6 +135,13 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     return _render(AppError(500, "Internal server error", "SERVER_ERROR"))
 
 
+async def _row_gone(_: Request, exc: Exception) -> JSONResponse:
+    """A row this request read was deleted by a concurrent request before this one wrote it
+    (the UPDATE or DELETE matched nothing, or a refresh found nothing): the serial order's
+    answer is the 404 the request would have got had it arrived second."""
+    return _render(not_found())
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     return _render(AppError(500, "Internal server error", "SERVER_ERROR"))
 
@@ -136,4 +151,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(StaleDataError, _row_gone)
+    app.add_exception_handler(ObjectDeletedError, _row_gone)
     app.add_exception_handler(Exception, _unexpected)

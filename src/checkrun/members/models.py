@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from checkrun.db import Base, UTCDateTime
@@ -66,7 +66,9 @@ class Membership(Base):
 
 
 class AccessToken(Base):
-    """A personal access token; only its sha256 is stored."""
+    """A user's access token; only its sha256 is stored. `org_bound` marks a token that an
+    organization minted for the user (provisioning): it is valid in `org_id` only, whereas the
+    user's own tokens (personal, password grant) work in every organization they belong to."""
 
     __tablename__ = "access_tokens"
 
@@ -75,6 +77,7 @@ class AccessToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100), default="personal")
+    org_bound: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -149,12 +149,15 @@ class MembersRepository:
         return [(u, m) for u, m in rows.all()], total
 
     async def organizations_of(
-        self, user_id: int, page: PageParams
+        self, user_id: int, page: PageParams, only_org: str | None = None
     ) -> tuple[list[tuple[Organization, Membership]], int]:
-        """The organizations a user may act in (their membership there is not disabled)."""
+        """The organizations a user may act in (their membership there is not disabled), or
+        only `only_org` when the token is bound to it."""
         stmt = (select(Organization, Membership)
                 .join(Membership, Membership.org_id == Organization.id)
                 .where(Membership.user_id == user_id, Membership.status != "disabled"))
+        if only_org is not None:
+            stmt = stmt.where(Membership.org_id == only_org)
         total = await count_of(self.db, stmt)  # type: ignore[arg-type]
         rows = await self.db.execute(
             stmt.order_by(Membership.id).offset(page.offset).limit(page.per_page))

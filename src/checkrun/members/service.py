@@ -57,12 +57,16 @@ def _new_token() -> str:
 
 
 async def issue_token(
-    db: AsyncSession, user: User, org_id: str, ttl_seconds: int | None = None
+    db: AsyncSession, user: User, org_id: str, ttl_seconds: int | None = None,
+    org_bound: bool = False,
 ) -> str:
+    """A token for `user`. `org_bound` when `org_id` mints it rather than the user (an
+    organization may never hand out a key to the user's other organizations)."""
     token = _new_token()
     expires = now() + timedelta(seconds=ttl_seconds) if ttl_seconds else None
     db.add(AccessToken(token_hash=hash_token(token), user_id=user.id, org_id=org_id,
-                       expires_at=expires))
+                       expires_at=expires, org_bound=org_bound,
+                       name="provisioned" if org_bound else "personal"))
     await db.flush()
     return token
 
@@ -131,7 +135,7 @@ async def provisioned_token(db: AsyncSession, actor: Actor, email: str) -> str:
     if found is None:
         raise not_found()
     user, _ = found
-    return await issue_token(db, user, actor.org_id, PROVISIONED_TOKEN_SECONDS)
+    return await issue_token(db, user, actor.org_id, PROVISIONED_TOKEN_SECONDS, org_bound=True)
 
 
 async def me_in_org(db: AsyncSession, actor: Actor) -> tuple[User, Membership]:
@@ -273,14 +277,15 @@ async def update_profile(
     db: AsyncSession, actor: Actor, user_id: str, body: ProfileUpdate
 ) -> tuple[User, Membership]:
     """Admins edit members; anyone edits themselves. The profile is global, so someone who is
-    also a member elsewhere edits it only themselves."""
+    also a member elsewhere edits it only themselves, with a token of their own."""
     user, membership = await _member(db, actor, user_id)
     own = user.id == actor.user_id
     if not own:
         require_admin(actor)
     if membership.is_bot:
         raise bad_request(BOT_EDIT_REFUSAL)
-    if not own and await MembersRepository(db).other_memberships(user.id, actor.org_id):
+    by_this_org = not own or actor.org_bound
+    if by_this_org and await MembersRepository(db).other_memberships(user.id, actor.org_id):
         raise forbidden("This member belongs to other organizations too: only they can edit "
                         "their profile.")
     _apply_profile(user, body)

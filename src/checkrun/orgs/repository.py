@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from checkrun.members.models import Membership
+from checkrun.members.models import Membership, User
 from checkrun.orgs.models import Organization
 
 _SEQUENCES = {
@@ -50,3 +50,21 @@ class OrgsRepository:
             .group_by(Membership.org_id)
         )
         return {org_id: int(total) for org_id, total in rows.all()}
+
+    async def named(self, name: str) -> list[Organization]:
+        rows = await self.db.execute(select(Organization).where(Organization.name == name))
+        return list(rows.scalars())
+
+    async def with_default_admins(self) -> list[tuple[Organization, User | None]]:
+        """Every organization, oldest first, with its default administrator (if any)."""
+        rows = await self.db.execute(
+            select(Organization, User)
+            .outerjoin(Membership, (Membership.org_id == Organization.id)
+                       & Membership.is_default_admin.is_(True))
+            .outerjoin(User, User.id == Membership.user_id)
+            .order_by(Organization.created_at, Organization.id)
+        )
+        seen: dict[str, tuple[Organization, User | None]] = {}
+        for org, user in rows.all():
+            seen.setdefault(org.id, (org, user))  # one default admin shown per organization
+        return list(seen.values())

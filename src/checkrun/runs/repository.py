@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from checkrun.folders.repository import filed
 from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of, text_filter
+from checkrun.kit.locking import locked
 from checkrun.kit.pagination import PageParams
 from checkrun.runs.models import Run
 from checkrun.tags.repository import any_tagged, tagged
@@ -97,6 +98,13 @@ class RunsRepository:
         return (
             await self.db.execute(select(Run).where(Run.org_id == org_id, Run.id == run_id))
         ).scalar_one_or_none()
+
+    async def lock(self, org_id: str, run_id: str) -> Run | None:
+        """The run as committed now, locked against other writers until the transaction ends:
+        what changes a run's status (its tasks' completion, kick-off, issues, archive) holds
+        this lock first."""
+        stmt = select(Run).where(Run.org_id == org_id, Run.id == run_id)
+        return await locked(self.db, Run, stmt, run_id)
 
     async def search(
         self, org_id: str, page: PageParams, filters: RunFilters

@@ -113,6 +113,9 @@ async def sync_run_status(db: AsyncSession, run_id: str | None, actor: Actor | N
         return
     repo = RunsRepository(db)
     run = await repo.get_by_id(run_id)
+    # Locked (usually already, by whoever changed its tasks): two requests that each finish a
+    # last task must not both see the run unfinished, nor both complete it.
+    run = await repo.lock(run.org_id, run.id) if run is not None else None
     if run is None or run.deleted_at is not None:
         return
     stats = (await repo.stats_of([run_id])).get(run_id)

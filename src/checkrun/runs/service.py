@@ -171,6 +171,9 @@ async def _check_launch(db: AsyncSession, actor: Actor, body: RunLaunch) -> None
 
 
 async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str) -> Run:
+    # Tallyfy lets a light member launch only a template that grants them LAUNCH; checkrun
+    # has no per-template permissions yet, so light members don't launch.
+    require_not_light(actor)
     checklist = await _launchable(db, actor, body.checklist_id)
     await _check_launch(db, actor, body)
     templates = TemplatesRepository(db)
@@ -345,9 +348,18 @@ async def list_runs(
     return await RunsRepository(db).search(actor.org_id, page, filters)
 
 
+async def _locked_run(db: AsyncSession, actor: Actor, run_id: str) -> Run:
+    """The run as committed now, locked until the request's transaction ends: concurrent
+    changes of one run happen one after the other, each seeing the one before."""
+    run = await RunsRepository(db).lock(actor.org_id, run_id)
+    if run is None:
+        raise not_found()
+    return run
+
+
 async def _live_run(db: AsyncSession, actor: Actor, run_id: str) -> Run:
     """A run that may still change: archived runs are read-only until activated."""
-    run = await get_run(db, actor, run_id)
+    run = await _locked_run(db, actor, run_id)
     if run.deleted_at is not None:
         raise invalid_field("archived_at", "Archived processes can't be changed. Activate it "
                             "first.")
@@ -358,6 +370,7 @@ async def update_run(
     db: AsyncSession, actor: Actor, run_id: str, body: RunUpdate, api_base: str
 ) -> Run:
     run = await _live_run(db, actor, run_id)
+    require_not_light(actor)
     before = {name: getattr(run, name) for name in RECORDED}
     await check_members(db, actor.org_id, owner_id=body.owner_id, users=body.users)
     await check_group_ids(db, actor.org_id, body.groups or [])
@@ -397,6 +410,7 @@ async def _updated_prerun(
 
 async def set_prerun_complete(db: AsyncSession, actor: Actor, run_id: str, done: bool) -> Run:
     run = await _live_run(db, actor, run_id)
+    require_not_light(actor)
     was = "completed" if run.prerun_completed_at is not None else "pending"
     run.prerun_completed_at = now() if done else None
     run.prerun_completed_by = actor.user_id if done else None
@@ -411,7 +425,7 @@ async def set_prerun_complete(db: AsyncSession, actor: Actor, run_id: str, done:
 
 
 async def archive(db: AsyncSession, actor: Actor, run_id: str) -> Run:
-    run = await get_run(db, actor, run_id)
+    run = await _locked_run(db, actor, run_id)
     require_not_light(actor)
     if run.deleted_at is None:
         when = now()
@@ -425,7 +439,7 @@ async def archive(db: AsyncSession, actor: Actor, run_id: str) -> Run:
 
 
 async def activate(db: AsyncSession, actor: Actor, run_id: str) -> Run:
-    run = await get_run(db, actor, run_id)
+    run = await _locked_run(db, actor, run_id)
     require_not_light(actor)
     if run.deleted_at is not None:
         run.status = run.status_before_archive or "active"
@@ -439,7 +453,7 @@ async def activate(db: AsyncSession, actor: Actor, run_id: str) -> Run:
 
 
 async def purge(db: AsyncSession, store: BlobStore, actor: Actor, run_id: str) -> None:
-    run = await get_run(db, actor, run_id)
+    run = await _locked_run(db, actor, run_id)
     require_admin(actor)
     keys = await FilesRepository(db).storage_keys(run_id=run.id)
     await _record(db, actor, run, "deleted", f"Deleted {run.name}")

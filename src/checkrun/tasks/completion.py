@@ -10,7 +10,9 @@ from checkrun.kit.auth import Actor, forbidden
 from checkrun.kit.clock import now
 from checkrun.kit.errors import bad_request, invalid, invalid_field, not_found
 from checkrun.members.repository import MembersRepository
+from checkrun.runs.repository import RunsRepository
 from checkrun.runs.rules import sync_run_status
+from checkrun.tasks.access import require_assigned_if_light
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TasksRepository
 from checkrun.tasks.schemas import CompleteTask
@@ -20,13 +22,26 @@ PROCESS_ROUTE = "This task belongs to a process: complete it through its run's c
 
 
 async def _task(db: AsyncSession, actor: Actor, task_id: str, run_id: str | None) -> Task:
-    """Process-scoped routes take only that run's tasks; the org route only tasks of no step."""
+    """Process-scoped routes take only that run's tasks; the org route only tasks of no step.
+    The task comes locked: what follows decides on its state, once."""
     task = await TasksRepository(db).get(actor.org_id, task_id)
     if task is None or (run_id is not None and task.run_id != run_id):
         raise not_found()
     if run_id is None and task.step_id is not None:
         raise bad_request(PROCESS_ROUTE)
-    return task
+    return await lock_task(db, task)
+
+
+async def lock_task(db: AsyncSession, task: Task) -> Task:
+    """Locks the task's run, then the task (always in this order), and answers the task as
+    committed now: concurrent changes of one task, or of the last tasks of one run, happen one
+    after the other, each seeing the one before. 404 if the task went meanwhile."""
+    if task.run_id is not None:
+        await RunsRepository(db).lock(task.org_id, task.run_id)
+    locked = await TasksRepository(db).lock(task.org_id, task.id)
+    if locked is None:
+        raise not_found()
+    return locked
 
 
 def _assignees(task: Task) -> set[int]:
@@ -65,9 +80,12 @@ async def _check_no_open_issue(db: AsyncSession, task: Task) -> None:
 
 
 async def _completer(db: AsyncSession, actor: Actor, body: CompleteTask) -> int:
-    """Who completes: the caller, or the member named by `override_user`."""
-    if body.override_user is None:
+    """Who completes: the caller, or the member named by `override_user` (not for light
+    members, who complete only their own work)."""
+    if body.override_user is None or body.override_user == actor.user_id:
         return actor.user_id
+    if actor.is_light:
+        raise forbidden("Light members can't complete tasks on behalf of someone else.")
     if not await MembersRepository(db).existing_user_ids(actor.org_id, [body.override_user]):
         raise invalid_field("override_user", "The selected override user is invalid.")
     return body.override_user
@@ -89,6 +107,7 @@ async def complete(
     db: AsyncSession, actor: Actor, body: CompleteTask, run_id: str | None = None
 ) -> Task:
     task = await _task(db, actor, body.task_id, run_id)
+    await require_assigned_if_light(db, actor, task, "complete")
     await _check_completable(db, actor, task, body)
     completer = await _completer(db, actor, body)
     if not await _all_done(db, task, completer):
@@ -105,6 +124,10 @@ async def complete(
 
 async def reopen(db: AsyncSession, actor: Actor, task_id: str, run_id: str | None = None) -> Task:
     task = await _task(db, actor, task_id, run_id)
+    await require_assigned_if_light(db, actor, task, "reopen")
+    if task.can_complete_only_assignees and not actor.is_admin \
+            and actor.user_id not in _assignees(task):
+        raise forbidden("Only the assignees of this task can reopen it.")
     if task.deleted_at is not None:
         raise invalid_field("task_id", "Archived tasks can't be reopened.")
     if task.status != "completed":

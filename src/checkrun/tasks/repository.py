@@ -15,6 +15,7 @@ from checkrun.comments.repository import tasks_with_open_issue
 from checkrun.folders.repository import filed
 from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of
+from checkrun.kit.locking import locked
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.sql import no_index, sort_key
 from checkrun.runs.models import Run
@@ -211,6 +212,17 @@ class TasksRepository:
             .options(selectinload(Task.owners))
         )
         return (await self.db.execute(stmt)).scalar_one_or_none()
+
+    async def lock(self, org_id: str, task_id: str) -> Task | None:
+        """The task as committed now, locked against other writers until the transaction
+        ends (lock its run first: runs before tasks, so that no two requests wait on each
+        other)."""
+        stmt = (
+            select(Task)
+            .where(Task.org_id == org_id, Task.id == task_id)
+            .options(selectinload(Task.owners))
+        )
+        return await locked(self.db, Task, stmt, task_id)
 
     async def search(
         self, org_id: str, page: PageParams, filters: TaskFilters

@@ -18,7 +18,7 @@ from checkrun.guests.service import ensure_guests
 from checkrun.kit import events
 from checkrun.kit.auth import Actor, require_admin, require_not_light
 from checkrun.kit.clock import now, parse_datetime
-from checkrun.kit.errors import bad_request, invalid, invalid_field, not_found
+from checkrun.kit.errors import bad_request, forbidden, invalid, invalid_field, not_found
 from checkrun.kit.ids import new_id
 from checkrun.kit.includes import Includes
 from checkrun.kit.pagination import PageParams
@@ -30,6 +30,8 @@ from checkrun.runs.rules import apply_rules, sync_run_status
 from checkrun.runs.schemas import RunRead
 from checkrun.storage import BlobStore
 from checkrun.tags.service import check_tag_ids, tag_subject, tags_included
+from checkrun.tasks.access import require_assigned_if_light
+from checkrun.tasks.completion import lock_task
 from checkrun.tasks.models import Task
 from checkrun.tasks.params import user_id as parse_user_id
 from checkrun.tasks.repository import TaskFilters, TasksRepository
@@ -118,6 +120,7 @@ async def _record_changes(db: AsyncSession, actor: Actor, task: Task, before: di
 
 
 async def create_one_off(db: AsyncSession, actor: Actor, body: OneOffTaskCreate) -> Task:
+    require_not_light(actor)
     if body.owners.is_empty():
         raise invalid_field("owners", "The task needs at least one assignee.")
     await check_owners(db, actor.org_id, body.owners, body.max_assignable)
@@ -154,6 +157,7 @@ async def clone_task(db: AsyncSession, actor: Actor, task_id: str) -> Task:
     """A fresh, not-started copy: same title, type, owners, deadline and form fields (not
     their values); a process task's copy joins its run as an ad-hoc task."""
     source = await get_task(db, actor, task_id)
+    require_not_light(actor)
     run = await _host_run(db, actor, source.run_id)
     repo = TasksRepository(db)
     copy = Task(**{c.key: getattr(source, c.key) for c in Task.__table__.columns
@@ -199,7 +203,8 @@ async def _one_off(db: AsyncSession, actor: Actor, task_id: str, admin_only: boo
         require_not_light(actor)
     if task.run_id is not None:
         raise bad_request(PROCESS_TASK_REFUSAL)
-    return task
+    # Locked: concurrent archives (or restores, or deletes) of one task change it once.
+    return await lock_task(db, task)
 
 
 async def archive_one_off(db: AsyncSession, actor: Actor, task_id: str) -> Task:
@@ -237,6 +242,7 @@ async def update_task(
     run_id: str | None = None,
 ) -> Task:
     task = await get_task(db, actor, task_id, run_id)
+    await require_assigned_if_light(db, actor, task, "update")
     if task.status == "completed":
         raise invalid_field("status", "Completed tasks can't be updated. Reopen the task first.")
     if task.deleted_at is not None:
@@ -245,6 +251,7 @@ async def update_task(
         _require_one_off_fields(body)
     before = _recorded(task)
     await _apply_changes(db, actor, task, body)
+    _light_fills_in_only(actor, before, task)
     if body.taskdata:
         repo = TasksRepository(db)
         fields = (await repo.fields_of([task]))[task.id]
@@ -256,6 +263,14 @@ async def update_task(
     if run is not None:
         await apply_rules(db, run, actor)
     return task
+
+
+def _light_fills_in_only(actor: Actor, before: dict[str, Any], task: Task) -> None:
+    """Light members fill in their tasks' form fields; they can't reassign or reschedule (a
+    one-off PUT must still send title, deadline and owners: sent unchanged, they pass). The
+    refusal rolls back the changes just applied."""
+    if actor.is_light and _recorded(task) != before:
+        raise forbidden("Light members can only fill in the form fields of their tasks.")
 
 
 async def _run_of(db: AsyncSession, task: Task) -> Run | None:

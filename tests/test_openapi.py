@@ -232,3 +232,21 @@ def test_real_answers_match_the_described_bodies(org: Org, doc: dict[str, Any]) 
     _matches(doc, "post", base + "/guests", org.api.post(org.path("/guests"),
                                                           json={"email": "g@example.com"}))
     _matches(doc, "get", base, org.api.get(org.path("")))
+
+
+def test_shared_and_route_specific_refusals_are_documented(doc: dict[str, Any]) -> None:
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if op["security"] and method != "get":
+                assert "409" in op["responses"], (method, path)
+            if "requestBody" in op:
+                assert "413" in op["responses"], (method, path)
+    provision = doc["paths"]["/applications/{org_id}/users"]["post"]
+    assert provision["security"] == [{"Bearer": []}] and "401" in provision["responses"]
+    token = doc["paths"]["/oauth/token"]["post"]["responses"]
+    assert "422" not in token
+    for status in ("400", "401"):
+        schema = token[status]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/OAuthError"}
+    view = doc["paths"]["/organizations/{org_id}/file/{asset_id}"]["get"]["responses"]
+    assert {"200", "206", "304", "416"} <= view.keys() and "*/*" in view["200"]["content"]

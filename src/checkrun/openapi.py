@@ -16,6 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from checkrun.kit.auth import current_principal
+from checkrun.oauth.deps import application_actor
 from checkrun.openapi_responses import describe_success
 from checkrun.templates.schemas import CloneChecklist
 
@@ -53,6 +54,16 @@ VALIDATION_ERROR = {
     },
 }
 
+OAUTH_ERROR = {
+    "type": "object", "required": ["error", "error_description"],
+    "description": "An OAuth 2 error (RFC 6749 §5.2), not a Tallyfy error body",
+    "properties": {
+        "error": {"type": "string", "examples": ["invalid_request", "invalid_client"]},
+        "error_description": {"type": "string"}, "message": {"type": "string"},
+        "hint": {"type": "string"},
+    },
+}
+
 # status -> (component name, description, schema); 422 has its own body.
 ERROR_RESPONSES = {
     "400": ("BadRequest", "Malformed request (bad JSON, refused operation)", "TallyfyError"),
@@ -61,12 +72,21 @@ ERROR_RESPONSES = {
     "403": ("Forbidden", "Not allowed for this member or organization", "TallyfyError"),
     "404": ("NotFound", "Unknown route or resource (also another organization's)",
             "TallyfyError"),
+    "409": ("Conflict", "A concurrent change to the same thing won; try again", "TallyfyError"),
+    "413": ("PayloadTooLarge", "The request body (or the file) is larger than the server "
+            "accepts", "TallyfyError"),
+    "415": ("UnsupportedMediaType", "The body is not of the media type this route takes",
+            "TallyfyError"),
+    "416": ("RangeNotSatisfiable", "The Range asked for lies outside the file",
+            "TallyfyError"),
     "422": ("ValidationFailed", "Validation failed, per field", "TallyfyValidationError"),
     "429": ("TooManyRequests", "Rate limit reached; see Retry-After", "TallyfyError"),
 }
 AUTHENTICATED_ERRORS = ("400", "401", "403", "404", "422", "429")
 ANONYMOUS_ERRORS = ("429",)
 INPUT_ERRORS = ("400", "422")
+WRITE_ERRORS = ("409",)  # a unique value or a link raced with another request
+BODY_ERRORS = ("413",)  # on every route that takes a body
 
 UPLOAD = {
     "multipart/form-data": {"schema": {
@@ -115,6 +135,32 @@ HAND_PARSED_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/oauth/token"): TOKEN,
 }
 
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+# What some routes answer besides the shared statuses: (method, path) -> status -> response.
+EXTRA_RESPONSES: dict[tuple[str, str], dict[str, Any]] = {
+    **{("post", path): {"415": "UnsupportedMediaType"}
+       for path in ("/organizations/{org_id}/file", "/organizations/{org_id}/assets")},
+    **{("get", path): {
+        "206": {"description": "The one byte range asked for (`Range`)",
+                "content": {"application/octet-stream" if path.endswith("/dl") else "*/*":
+                            BINARY}},
+        "304": {"description": "Not modified (`If-None-Match` matched the ETag); no body"},
+        "416": "RangeNotSatisfiable",
+    } for path in ("/organizations/{org_id}/file/{asset_id}",
+                   "/organizations/{org_id}/file/{asset_id}/dl")},
+}
+# Routes that answer OAuth 2 error bodies instead of the Tallyfy ones.
+OAUTH_ROUTES = {("post", "/oauth/token")}
+OAUTH_RESPONSES = {
+    "400": {"description": "Malformed token request (invalid_request, unsupported_grant_type)",
+            "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/OAuthError"}}}},
+    "401": {"description": "Unknown client or wrong credentials (invalid_client, "
+                           "invalid_grant)",
+            "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/OAuthError"}}}},
+}
+
 
 def install_openapi(app: FastAPI) -> None:
     """Serve the customised document at the app's openapi_url (idempotent)."""
@@ -153,7 +199,8 @@ def build_document(app: FastAPI) -> dict[str, Any]:
         body = HAND_PARSED_BODIES.get((method, path))
         if body is not None and "requestBody" not in operation:
             operation["requestBody"] = {"required": True, "content": body}
-        _decorate(operation, (method, path) in authenticated)
+        _decorate(operation, (method, path) in authenticated, method)
+        _add_extra_responses(operation, (method, path))
     describe_success(doc, list(operations(doc)))
     _drop_fastapi_validation_schemas(doc)
     return doc
@@ -171,7 +218,8 @@ def _key(method: str, path: str) -> tuple[str, str]:
 
 
 def _authenticates(route: RouteContext) -> bool:
-    return _depends_on(route.dependant, current_principal)
+    return any(_depends_on(route.dependant, call)
+               for call in (current_principal, application_actor))
 
 
 def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
@@ -196,6 +244,7 @@ def _add_components(doc: dict[str, Any]) -> None:
     schemas = components.setdefault("schemas", {})
     schemas["TallyfyError"] = ERROR
     schemas["TallyfyValidationError"] = VALIDATION_ERROR
+    schemas["OAuthError"] = OAUTH_ERROR
     schemas["CloneChecklist"] = CloneChecklist.model_json_schema(
         ref_template="#/components/schemas/{model}")
     components["securitySchemes"] = {"Bearer": {
@@ -217,7 +266,7 @@ def _add_components(doc: dict[str, Any]) -> None:
     }
 
 
-def _decorate(operation: dict[str, Any], authenticated: bool) -> None:
+def _decorate(operation: dict[str, Any], authenticated: bool, method: str) -> None:
     operation["security"] = [{"Bearer": []}] if authenticated else []
     header = "XTallyfyClient" if authenticated else "XTallyfyClientOptional"
     parameters = operation.setdefault("parameters", [])
@@ -226,9 +275,25 @@ def _decorate(operation: dict[str, Any], authenticated: bool) -> None:
     statuses: tuple[str, ...] = AUTHENTICATED_ERRORS if authenticated else ANONYMOUS_ERRORS
     if not authenticated and (len(parameters) > 1 or "requestBody" in operation):
         statuses += INPUT_ERRORS
+    if authenticated and method != "get":
+        statuses += WRITE_ERRORS
+    if "requestBody" in operation:
+        statuses += BODY_ERRORS
     for status in statuses:
-        name = ERROR_RESPONSES[status][0]
-        responses[status] = {"$ref": f"#/components/responses/{name}"}
+        responses[status] = _shared(status)
+
+
+def _shared(status: str) -> dict[str, str]:
+    return {"$ref": f"#/components/responses/{ERROR_RESPONSES[status][0]}"}
+
+
+def _add_extra_responses(operation: dict[str, Any], key: tuple[str, str]) -> None:
+    responses = operation["responses"]
+    for status, response in EXTRA_RESPONSES.get(key, {}).items():
+        responses[status] = _shared(status) if isinstance(response, str) else response
+    if key in OAUTH_ROUTES:
+        responses.pop("422", None)  # the form is read by hand: never a validation body
+        responses.update(OAUTH_RESPONSES)
 
 
 def _drop_fastapi_validation_schemas(doc: dict[str, Any]) -> None:

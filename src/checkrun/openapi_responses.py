@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
+from checkrun.activity.schemas import ActivityEntry
 from checkrun.comments.schemas import CommentRead
 from checkrun.files.schemas import AssetRead
 from checkrun.folders.schemas import FolderObjectRead, FolderRead
 from checkrun.groups.schemas import GroupRead
-from checkrun.guests.schemas import GuestRead
-from checkrun.members.schemas import TokenRead, UserRead
+from checkrun.guests.schemas import GuestBrief, GuestRead
+from checkrun.members.schemas import TokenRead, UserBrief, UserRead
 from checkrun.orgs.schemas import OrganizationRead
 from checkrun.runs.schemas import RunRead
 from checkrun.tags.schemas import AssociationRead, TagRead
@@ -24,15 +25,17 @@ from checkrun.templates.schemas import CaptureRead, ChecklistRead, StepRead
 from checkrun.webhooks.schemas import WatcherRead
 
 RESOURCES: dict[str, type[BaseModel]] = {
-    "me": UserRead, "users": UserRead, "users-list": UserRead, "member": UserRead,
+    "me": UserRead, "users": UserRead, "users-list": UserBrief, "member": UserRead,
     "organizations": OrganizationRead, "checklists": ChecklistRead, "steps": StepRead,
     "captures": CaptureRead, "runs": RunRead, "tasks": TaskRead, "completed-tasks": TaskRead,
-    "assets": AssetRead, "file": AssetRead, "guests": GuestRead, "guests-list": GuestRead,
+    "assets": AssetRead, "file": AssetRead, "guests": GuestRead, "guests-list": GuestBrief,
     "guest": GuestRead, "groups": GroupRead, "tags": TagRead, "folders": FolderRead,
     "add-object": FolderObjectRead, "comment": CommentRead, "problem": CommentRead,
     "resolved-threads": CommentRead, "bot-comment": CommentRead, "watchers": WatcherRead,
     "add-watcher": WatcherRead,
 }
+# Read shapes that are typed dicts, not models.
+TYPED: dict[str, Any] = {"activity-feeds": ActivityEntry}
 # Collections: a GET on a path ending in one of these answers a page.
 COLLECTIONS = {"users", "users-list", "organizations", "checklists", "steps", "runs", "tasks",
                "guests", "guests-list", "groups", "tags", "folders", "activity-feeds",
@@ -40,6 +43,18 @@ COLLECTIONS = {"users", "users-list", "organizations", "checklists", "steps", "r
 UNPAGED = {"users-list", "guests-list"}
 
 OBJECT: dict[str, Any] = {"type": "object"}
+NULLABLE_STRING = {"type": ["string", "null"]}
+# A rule is stored as the template's JSON, so it has no read model of its own.
+AUTOMATION_RULE = {
+    "type": "object", "required": ["id", "conditions", "then_actions"],
+    "properties": {
+        "id": {"type": "string"}, "automated_alias": NULLABLE_STRING,
+        "condition_logic": NULLABLE_STRING,
+        "conditions": {"type": "array", "items": OBJECT},
+        "then_actions": {"type": "array", "items": OBJECT},
+        "created_at": NULLABLE_STRING, "last_updated": NULLABLE_STRING,
+    },
+}
 DELETED_REFERENCES = {"type": "object", "required": ["message"], "properties": {
     "message": {"type": "string"},
     "deleted_references": {"type": "array", "items": OBJECT}}}
@@ -60,6 +75,10 @@ BY_HAND: dict[tuple[str, str], dict[str, Any]] = {
             "form_fields": {"type": "array", "items": {"$ref": "#/components/schemas/CaptureRead"}},
             "ko_form_fields": {"type": "array",
                                "items": {"$ref": "#/components/schemas/CaptureRead"}}}}}},
+    # Placing a field answers the step's fields in their new order.
+    ("put", ORG + "/checklists/{checklist_id}/steps/{step_id}/captures"): {
+        "type": "object", "required": ["data"], "properties": {"data": {
+            "type": "array", "items": {"$ref": "#/components/schemas/CaptureRead"}}}},
     ("post", ORG + "/checklists/tags"): {"type": "object", "properties": {
         "data": {"$ref": "#/components/schemas/AssociationRead"}}},
     ("get", ORG + "/assets/{asset_id}"): {"type": "object", "properties": {
@@ -76,6 +95,12 @@ BY_HAND: dict[tuple[str, str], dict[str, Any]] = {
         "token_type": {"type": "string"}, "expires_in": {"type": "integer"},
         "access_token": {"type": "string"}, "refresh_token": {"type": "string"}}},
     ("get", "/health"): {"type": "object", "properties": {"status": {"type": "string"}}},
+    ("post", ORG + "/checklists/{checklist_id}/automated-actions"): {
+        "type": "object", "required": ["data"], "properties": {
+            "data": {"$ref": "#/components/schemas/AutomationRule"}}},
+    ("put", ORG + "/checklists/{checklist_id}/automated-actions/{rule_id}"): {
+        "type": "object", "required": ["data"], "properties": {
+            "data": {"$ref": "#/components/schemas/AutomationRule"}}},
 }
 # Links answer 201 when new and 200 (same id) when repeated; the decorator can say only one.
 CREATED_OR_FOUND = {("post", ORG + "/checklists/tags"), ("post", ORG + "/folders/add-object")}
@@ -88,11 +113,12 @@ def describe_success(doc: dict[str, Any], operations: list[tuple[str, str, dict[
                      ) -> None:
     """Fills in each operation's 2xx body and adds the read models to the components."""
     schemas = doc["components"]["schemas"]
-    for model in sorted(MODELS, key=lambda m: m.__name__):
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for shape in sorted({*MODELS, *TYPED.values()}, key=lambda m: m.__name__):
+        schema = TypeAdapter(shape).json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
+        schemas[shape.__name__] = schema
     schemas["Pagination"] = PAGINATION
+    schemas["AutomationRule"] = AUTOMATION_RULE
     for method, path, operation in operations:
         responses = operation.get("responses", {})
         if (method, path) in CREATED_OR_FOUND:
@@ -109,8 +135,10 @@ def _describe(method: str, path: str, response: dict[str, Any]) -> None:
         response.pop("content")
         response["description"] = "Done; the body is empty"
     elif key in BINARY:
-        response["content"] = {"application/octet-stream": {
-            "schema": {"type": "string", "format": "binary"}}}
+        # Viewing keeps the file's own type (octet-stream for types a browser would run);
+        # downloading is always octet-stream.
+        media = "application/octet-stream" if path.endswith("/dl") else "*/*"
+        response["content"] = {media: {"schema": {"type": "string", "format": "binary"}}}
     else:
         response["content"] = {"application/json": {"schema": BY_HAND.get(key) or _enveloped(
             method, path)}}
@@ -119,7 +147,8 @@ def _describe(method: str, path: str, response: dict[str, Any]) -> None:
 def _enveloped(method: str, path: str) -> dict[str, Any]:
     segments = [s for s in path.split("/") if s]
     named = [s for s in segments if not s.startswith("{")]
-    model = next((RESOURCES[s] for s in reversed(named) if s in RESOURCES), None)
+    model = next((RESOURCES.get(s) or TYPED[s] for s in reversed(named)
+                  if s in RESOURCES or s in TYPED), None)
     item = {"$ref": f"#/components/schemas/{model.__name__}"} if model else OBJECT
     last = segments[-1]
     if method == "get" and last in COLLECTIONS:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from typing_extensions import TypedDict
+
 from checkrun.activity.models import ActivityFeed
 from checkrun.kit.clock import iso
 from checkrun.members.models import User
@@ -16,6 +18,57 @@ CLASSES = {
     "asset": "Asset", "organization": "Organization", "capture": "Capture",
     "prerun": "Prerun", "watcher": "Watcher",
 }
+
+
+class ActivityActor(TypedDict):
+    id: int | None
+    email: str | None
+    username: str | None
+    first_name: str | None
+    last_name: str | None
+    full_name: str | None
+    profile_pic: str | None
+    resize_profile_pic: str | None
+
+
+class Reference(TypedDict):
+    """An include wrapped the Fractal way; `data` is null when there is nothing."""
+
+    data: dict[str, Any] | None
+
+
+class ActivityEntry(TypedDict):
+    """One entry of `/activity-feeds`, as `read_entry` builds it (typed, so that the OpenAPI
+    document derives from the same declaration the code is checked against)."""
+
+    id: int
+    organization_id: str
+    verb: list[str]
+    source: list[str]
+    actor_type: list[str | None]
+    actor_id: list[int]
+    actor: list[ActivityActor]
+    auditable_type: str | None
+    auditable_id: str
+    parentable_type: str | None
+    parentable_id: str | None
+    type: list[str]
+    description: list[str]
+    field: list[Any] | None
+    old_value: list[Any] | None
+    new_value: list[Any] | None
+    text: list[Any] | None
+    references: list[Any] | None
+    created_at: str | None
+    undoable: bool
+    entity_type: str
+    entity_id: str
+    run_id: str | None
+    task_id: str | None
+    checklist_id: str | None
+    audit: Reference
+    parent: Reference
+    origin: None
 
 
 def php_class(entity_type: str | None) -> str | None:
@@ -38,7 +91,7 @@ def _array(value: Any, present: bool) -> list[Any] | None:
     return [value] if present else None
 
 
-def _actor(entry: ActivityFeed, member: User | None) -> dict[str, Any] | None:
+def _actor(entry: ActivityFeed, member: User | None) -> ActivityActor | None:
     if member is not None:
         return {"id": member.id, "email": member.email, "username": member.email,
                 "first_name": member.first_name, "last_name": member.last_name,
@@ -51,7 +104,7 @@ def _actor(entry: ActivityFeed, member: User | None) -> dict[str, Any] | None:
             "profile_pic": None, "resize_profile_pic": None}
 
 
-def read_entry(entry: ActivityFeed, member: User | None) -> dict[str, Any]:
+def read_entry(entry: ActivityFeed, member: User | None) -> ActivityEntry:
     actor = _actor(entry, member)
     known = entry.actor_type in ("user", "guest")
     parent = _parent(entry)

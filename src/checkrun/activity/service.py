@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.activity.repository import ActivityRepository, FeedFilters
-from checkrun.activity.schemas import read_entry
+from checkrun.activity.schemas import ActivityEntry, read_entry
 from checkrun.kit.auth import Actor
 from checkrun.kit.pagination import PageParams
 
 
 async def list_feed(
     db: AsyncSession, actor: Actor, page: PageParams, filters: FeedFilters
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[ActivityEntry], int]:
     """Administrators see the whole organization's feed; other members the entries they may
     see (filtered, not refused: the feed of a process they can't see is empty)."""
     repo = ActivityRepository(db)

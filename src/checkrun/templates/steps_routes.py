@@ -59,7 +59,7 @@ async def update_step(db: Db, actor: CurrentActor, checklist_id: str, step_id: s
     return responses.item(step)
 
 
-@router.delete(STEP)
+@router.delete(STEP, status_code=204)
 async def delete_step(db: Db, actor: CurrentActor, checklist_id: str, step_id: str
                       ) -> Response:
     await steps.delete_step(db, actor, checklist_id, step_id)
@@ -113,7 +113,7 @@ async def update_capture(db: Db, actor: CurrentActor, checklist_id: str, step_id
     return responses.item(capture)
 
 
-@router.delete(CAPTURE)
+@router.delete(CAPTURE, status_code=204)
 async def delete_capture(db: Db, actor: CurrentActor, checklist_id: str, step_id: str,
                          capture_id: str) -> Response:
     await steps.delete_capture(db, actor, checklist_id, step_id, capture_id)
@@ -129,7 +129,7 @@ async def move_capture(db: Db, actor: CurrentActor, checklist_id: str, step_id: 
     return responses.item(capture)
 
 
-@router.delete(CHECKLIST + "/preruns/{prerun_id}")
+@router.delete(CHECKLIST + "/preruns/{prerun_id}", status_code=204)
 async def delete_prerun(db: Db, actor: CurrentActor, checklist_id: str, prerun_id: str
                         ) -> Response:
     await steps.delete_prerun(db, actor, checklist_id, prerun_id)
@@ -153,7 +153,7 @@ async def update_rule(db: Db, actor: CurrentActor, checklist_id: str, rule_id: s
     return responses.item(rule)
 
 
-@router.delete(RULE)
+@router.delete(RULE, status_code=204)
 async def delete_rule(db: Db, actor: CurrentActor, checklist_id: str, rule_id: str
                       ) -> Response:
     await service.delete_rule(db, actor, checklist_id, rule_id)

@@ -10,6 +10,7 @@ import pytest
 from tallyfy import TallyfySDK
 
 from checkrun.kit.ids import new_id
+from checkrun.kit.names import name_key
 from tests.conftest import Org
 from tests.support.factories import checklist, ok, one_off_task, run
 
@@ -136,8 +137,9 @@ def tag(org: Org, title: str, subject_type: str, subject_id: str) -> None:
     tag_id = new_id()
     column = {"Checklist": "checklist_id", "Run": "run_id", "Task": "task_id"}[subject_type]
     org.server.execute(
-        "INSERT INTO tags (id, org_id, title, color, auto_generated, created_at, updated_at) "
-        f"VALUES ('{tag_id}', '{org.id}', '{title}', '#3366ff', FALSE, "
+        "INSERT INTO tags (id, org_id, title, title_key, color, auto_generated, created_at, "
+        f"updated_at) VALUES ('{tag_id}', '{org.id}', '{title}', '{name_key(title)}', '#3366ff', "
+        "FALSE, "
         "'2025-01-01 00:00:00', '2025-01-01 00:00:00')")
     org.server.execute(
         "INSERT INTO tag_associations (org_id, tag_id, tag_type, subject_type, subject_id, "

@@ -52,7 +52,7 @@ async def start_session(db: AsyncSession, user: User, ttl_seconds: int,
     raw = "ckw_" + secrets.token_urlsafe(32)
     WebRepository(db).add(AccessToken(
         token_hash=hash_token(raw), user_id=user.id, org_id=chosen, name=WEB_SESSION,
-        org_bound=True, expires_at=now() + timedelta(seconds=ttl_seconds)))
+        expires_at=now() + timedelta(seconds=ttl_seconds)))
     await db.flush()
     return raw
 
@@ -85,11 +85,12 @@ async def switch_org(db: AsyncSession, session: WebSession, org_id: str) -> None
 
 
 async def actor_of(db: AsyncSession, session: WebSession) -> Actor:
-    """The same caller the API builds for a token bound to the session's organization."""
+    """The same caller the API builds for the user's own token, in the session's organization
+    (the person signed in with their own password or link: not a key an organization minted)."""
     membership = await MembersRepository(db).membership(session.org_id, session.user.id)
     if membership is None or membership.status == "disabled":
         raise forbidden(NO_ACCESS)
-    return Actor(user=session.user, org_id=session.org_id, role=membership.role, org_bound=True)
+    return Actor(user=session.user, org_id=session.org_id, role=membership.role)
 
 
 async def issue_sign_in_link(db: AsyncSession, email: str, ttl_seconds: int) -> str:
@@ -103,7 +104,7 @@ async def issue_sign_in_link(db: AsyncSession, email: str, ttl_seconds: int) -> 
     raw = "ckl_" + secrets.token_urlsafe(32)
     WebRepository(db).add(AccessToken(
         token_hash=hash_token(raw), user_id=user.id, org_id=memberships[0].org_id,
-        name=WEB_SIGN_IN_LINK, org_bound=True,
+        name=WEB_SIGN_IN_LINK,
         expires_at=now() + timedelta(seconds=ttl_seconds)))
     await db.flush()
     return raw

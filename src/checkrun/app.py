@@ -34,6 +34,7 @@ from checkrun.tasks.routes import router as tasks_router
 from checkrun.templates.routes import router as templates_router
 from checkrun.templates.steps_routes import router as steps_router
 from checkrun.web.app import install_web
+from checkrun.web.file_pages import attach as web_attach
 from checkrun.webhooks.routes import router as webhooks_router
 from checkrun.webhooks.worker import DeliveryWorker
 
@@ -84,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     install_body_guard(app, settings.max_json_bytes,
                        token_dependencies=(current_principal, application_actor),
-                       streaming_endpoints=(upload_file,))
+                       streaming_endpoints=(upload_file, web_attach))
     # Installed last, so outermost: a flood is counted before any token is looked up.
     install_rate_limits(app, settings)
 

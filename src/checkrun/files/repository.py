@@ -4,7 +4,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.files.models import Asset
@@ -34,6 +34,15 @@ class FilesRepository:
         if not archived:
             stmt = stmt.where(Asset.deleted_at.is_(None))
         return (await self.db.execute(stmt)).scalar_one_or_none()
+
+    async def of_task(self, org_id: str, task: Task) -> list[Asset]:
+        """A task's live files: uploaded to the task, or to its process for its step."""
+        mine: ColumnElement[bool] = Asset.task_id == task.id
+        if task.run_id is not None and task.step_id is not None:
+            mine = or_(mine, and_(Asset.run_id == task.run_id, Asset.step_id == task.step_id))
+        rows = await self.db.execute(select(Asset).where(
+            Asset.org_id == org_id, Asset.deleted_at.is_(None), mine).order_by(Asset.uploaded_at))
+        return list(rows.scalars())
 
     async def of_runs(self, run_ids: list[str]) -> dict[str, list[Asset]]:
         """Live files per run: those uploaded to the run and those of its tasks."""

@@ -45,8 +45,9 @@ async def get_metadata(
     return responses.item([AssetRead.of(asset, api_base(request))])
 
 
-async def _serve(request: Request, db: Db, store: Store, actor: CurrentActor, asset_id: str,
+async def serve_asset(request: Request, db: Db, store: Store, actor: CurrentActor, asset_id: str,
                  download: bool) -> Response:
+    """The bytes with the API's headers (the web app serves files through this too)."""
     asset = await service.get_asset(db, actor, asset_id)
     if download:
         await service.record_download(db, actor, asset, request.headers.get("range"))
@@ -66,14 +67,14 @@ async def _serve(request: Request, db: Db, store: Store, actor: CurrentActor, as
 async def view_file(
     request: Request, db: Db, store: Store, actor: CurrentActor, asset_id: str
 ) -> Response:
-    return await _serve(request, db, store, actor, asset_id, download=False)
+    return await serve_asset(request, db, store, actor, asset_id, download=False)
 
 
 @router.get(FILE + "/dl")
 async def download_file(
     request: Request, db: Db, store: Store, actor: CurrentActor, asset_id: str
 ) -> Response:
-    return await _serve(request, db, store, actor, asset_id, download=True)
+    return await serve_asset(request, db, store, actor, asset_id, download=True)
 
 
 @router.delete("/organizations/{org_id}/assets/{asset_id}")

@@ -21,6 +21,7 @@ from checkrun.kit.errors import AppError, bad_request, forbidden, invalid, inval
 from checkrun.kit.ids import new_id
 from checkrun.runs.repository import RunsRepository
 from checkrun.storage import BlobStore, StoredBlob, TooLarge
+from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TasksRepository
 from checkrun.templates.repository import TemplatesRepository
 
@@ -221,6 +222,12 @@ async def get_asset(db: AsyncSession, actor: Actor, asset_id: str) -> Asset:
     if asset is None:
         raise not_found()
     return asset
+
+
+async def task_files(db: AsyncSession, actor: Actor, task: Task) -> list[Asset]:
+    """The files of a task the caller may see (the caller got the task through the tasks
+    service, which checked that)."""
+    return await FilesRepository(db).of_task(actor.org_id, task)
 
 
 async def purge(db: AsyncSession, store: BlobStore, actor: Actor, asset_id: str) -> None:

@@ -17,7 +17,9 @@ DATE_FORMATS = ("mm/dd/yyyy", "dd/mm/yyyy")
 # tokens so that disabling or removing a member ends them too, but never valid as a bearer.
 WEB_SESSION = "web-session"
 WEB_SIGN_IN_LINK = "web-sign-in-link"
-WEB_TOKEN_NAMES = (WEB_SESSION, WEB_SIGN_IN_LINK)
+# A one-time "choose your password" link: an invitation's, or a password reset's.
+WEB_PASSWORD_LINK = "web-password-link"
+WEB_TOKEN_NAMES = (WEB_SESSION, WEB_SIGN_IN_LINK, WEB_PASSWORD_LINK)
 
 
 class User(Base):

@@ -235,6 +235,12 @@ async def list_brief(db: AsyncSession, actor: Actor) -> list[UserBrief]:
     return [UserBrief.of(u, m) for u, m in rows]
 
 
+async def member_of(db: AsyncSession, actor: Actor, user_id: str) -> tuple[User, Membership]:
+    """A member of the caller's organization, for an administrator."""
+    require_admin(actor)
+    return await _member(db, actor, user_id)
+
+
 async def get_member(db: AsyncSession, actor: Actor, user_id: str, includes: Includes
                      ) -> UserRead:
     require_admin(actor)
@@ -394,6 +400,23 @@ async def approve(db: AsyncSession, actor: Actor, user_id: str) -> tuple[User, M
         await _emit(db, actor, user, "updated", field="status", old_value=old,
                     new_value="active", extra={"approved_at": iso(moment)})
     return user, membership
+
+
+async def accept_invite(db: AsyncSession, org_id: str, user: User) -> Membership | None:
+    """The invited member took their invitation (chose a password from its link): active, as
+    an admin's approval makes them. A disabled membership stays disabled."""
+    membership = await MembersRepository(db).membership(org_id, user.id)
+    if membership is None or membership.status != "invited":
+        return membership
+    moment = now()
+    membership.status, membership.approved_at, membership.updated_at = "active", moment, moment
+    await db.flush()
+    await events.emit(db, events.Event(
+        org_id=org_id, type="User", verb="invite-accepted", entity_type="user",
+        entity_id=str(user.id), description=f"{user.full_name or user.email} joined",
+        field="status", old_value="invited", new_value="active", actor_id=user.id,
+        actor_email=user.email, extra={"approved_at": iso(moment)}))
+    return membership
 
 
 async def purge(db: AsyncSession, actor: Actor, user_id: str) -> None:

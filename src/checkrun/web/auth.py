@@ -12,9 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from checkrun.kit.auth import Actor, hash_token
 from checkrun.kit.clock import now
 from checkrun.kit.errors import forbidden
-from checkrun.members.models import WEB_SESSION, WEB_SIGN_IN_LINK, AccessToken, Membership, User
+from checkrun.members import service as members
+from checkrun.members.models import (
+    WEB_PASSWORD_LINK,
+    WEB_SESSION,
+    WEB_SIGN_IN_LINK,
+    AccessToken,
+    Membership,
+    User,
+)
 from checkrun.members.repository import MembersRepository
-from checkrun.oauth.passwords import verify_secret_async
+from checkrun.oauth import service as oauth
+from checkrun.oauth.passwords import MIN_PASSWORD_LENGTH, verify_secret_async
 from checkrun.oauth.repository import OAuthRepository
 from checkrun.web.repository import WebRepository
 
@@ -121,3 +130,63 @@ async def redeem_sign_in_link(db: AsyncSession, raw: str) -> tuple[User, str] | 
         return None
     user = await db.get(User, found[0])
     return (user, found[1]) if user is not None else None
+
+
+# --- "choose your password" links: an invitation's, a password reset's ----------------------
+
+INVITE_LINK_SECONDS = 7 * 24 * 3600
+RESET_LINK_SECONDS = 3600
+
+
+async def issue_password_link(db: AsyncSession, user: User, org_id: str, ttl_seconds: int
+                              ) -> str:
+    """A single-use link (stored as its sha256) to choose a password; the user's older
+    password links stop working."""
+    repo = WebRepository(db)
+    await repo.revoke_password_links(user.id, now())
+    raw = "ckp_" + secrets.token_urlsafe(32)
+    repo.add(AccessToken(token_hash=hash_token(raw), user_id=user.id, org_id=org_id,
+                         name=WEB_PASSWORD_LINK,
+                         expires_at=now() + timedelta(seconds=ttl_seconds)))
+    await db.flush()
+    return raw
+
+
+async def forgot_password(db: AsyncSession, email: str) -> str | None:
+    """A reset link for the member with this address (None when there is none, which the page
+    never tells). Nothing is sent yet: an admin hands links out."""
+    user = await MembersRepository(db).user_by_email(email.strip()) if email.strip() else None
+    if user is None:
+        return None
+    memberships = await WebRepository(db).active_memberships(user.id)
+    if not memberships:
+        return None
+    return await issue_password_link(db, user, memberships[0].org_id, RESET_LINK_SECONDS)
+
+
+async def password_link_is_live(db: AsyncSession, raw: str) -> bool:
+    return await WebRepository(db).link_is_live(hash_token(raw), now(), WEB_PASSWORD_LINK)
+
+
+def password_problem(password: str, again: str) -> str | None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters."
+    if password != again:
+        return "The two passwords are not the same."
+    return None
+
+
+async def choose_password(db: AsyncSession, raw: str, password: str) -> tuple[User, str] | None:
+    """Uses the link up and sets the password; an invited member becomes active. Every other
+    session of the user ends (a reset locks out whoever knew the old password). None: the
+    link is dead."""
+    repo = WebRepository(db)
+    found = await repo.redeem_link(hash_token(raw), now(), WEB_PASSWORD_LINK)
+    user = await db.get(User, found[0]) if found is not None else None
+    if found is None or user is None:
+        return None
+    await oauth.set_password(db, user.email, password)
+    await repo.revoke_password_links(user.id, now())
+    await repo.end_user_sessions(user.id, now())
+    await members.accept_invite(db, found[1], user)
+    return user, found[1]

@@ -86,6 +86,7 @@ async def form_of(request: Request) -> dict[str, Any]:
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("signed_in", getattr(request.state, "web_user", None))
     context.setdefault("org_name", getattr(request.state, "web_org_name", None))
+    context.setdefault("is_admin", getattr(request.state, "web_is_admin", False))
     response = templates.TemplateResponse(
         request, name, {"csrf": csrf_token(request), "prefix": PREFIX, **context},
         status_code=status)

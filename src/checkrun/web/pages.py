@@ -31,7 +31,8 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 NOTICES = {"saved": "Your changes were saved.", "completed": "Task completed.",
            "approved": "Task approved.", "rejected": "Task rejected.",
            "reopened": "Task reopened.", "commented": "Comment posted.",
-           "archived": "Task archived."}
+           "archived": "Task archived.", "problem": "Problem reported.",
+           "resolved": "Problem resolved.", "uploaded": "File attached."}
 IP_FACTOR = 5
 FAILED_SIGN_IN = "The email or password is incorrect."
 
@@ -58,7 +59,9 @@ async def member_page(request: Request, db: Db) -> Page:
         raise SignInRequired()
     names = await views.org_names(db, [session.org_id])
     request.state.web_org_name = names.get(session.org_id)
-    return Page(session, await auth.actor_of(db, session))
+    actor = await auth.actor_of(db, session)
+    request.state.web_is_admin = actor.is_admin
+    return Page(session, actor)
 
 
 Member = Annotated[Page, Depends(member_page)]
@@ -203,6 +206,7 @@ async def task_page(request: Request, db: Db, page: Member, task_id: str,
     task = await views.task_for(db, page.actor, task_id)
     view = await views.build_task_view(db, task, for_guest=False)
     await views.member_choices(db, page.actor, view)
+    await views.task_extras(db, page.actor, view)
     return _task_html(request, page, view, notice=NOTICES.get(notice or ""))
 
 
@@ -214,7 +218,10 @@ def _task_html(request: Request, page: Page, view: views.TaskView, status: int =
                   action_url=f"{PREFIX}/tasks/{view.task.id}", guest=False)
 
 
-ACTIONS = ("save", "complete", "approve", "reject", "reopen", "comment", "archive")
+ACTIONS = ("save", "complete", "approve", "reject", "reopen", "comment", "archive", "problem",
+           "resolve")
+# Actions whose text is the comment box's: an empty one is refused before the services.
+TEXT_ACTIONS = ("comment", "problem")
 
 
 @router.post("/tasks/{task_id}")
@@ -224,10 +231,11 @@ async def task_action(request: Request, db: Db, page: Member, task_id: str) -> R
     if action not in ACTIONS:
         return plain(request, 400, "Unknown action", "This form asked for nothing we know.")
     task = await views.task_for(db, page.actor, task_id)
-    if action == "comment":
+    if action in TEXT_ACTIONS:
         content = str(form.get("content", "")).strip()
         if not content:
             view = await views.build_task_view(db, task, for_guest=False)
+            await views.task_extras(db, page.actor, view)
             return _task_html(request, page, view, 422, comment_error="Write a comment first.")
     try:
         notice = await _act(request, db, page.actor, task, action, form)
@@ -244,6 +252,13 @@ async def _act(request: Request, db: Db, actor: Actor, task: Any, action: str,
         await views.comment(db, actor, task, str(form.get("content", "")).strip(),
                             show_guests=form.get("show_guests") == "on")
         return "commented"
+    if action == "problem":
+        await views.report_problem(db, actor, task, str(form.get("content", "")).strip())
+        return "problem"
+    if action == "resolve":
+        await views.resolve_problem(db, actor, task, str(form.get("thread_id", "")),
+                                    str(form.get("resolution", "")).strip())
+        return "resolved"
     if action == "reopen":
         await views.reopen(db, actor, task)
         return "reopened"
@@ -264,12 +279,15 @@ async def _refused(request: Request, db: Db, page: Page, task_id: str, exc: AppE
     values just typed kept."""
     task = await views.task_for(db, page.actor, task_id)
     errors = field_errors(exc.errors or {}) if exc.status == 422 else {}
-    posted = form if action != "comment" else None
+    posted = form if action not in (*TEXT_ACTIONS, "resolve") else None
     view = await views.build_task_view(db, task, for_guest=False, errors=errors, posted=posted)
     await views.member_choices(db, page.actor, view)
+    await views.task_extras(db, page.actor, view)
     at_fields = [f for f in view.fields if f.error]
     general = None if at_fields and len(at_fields) == len(errors) else exc.message
-    if action == "comment":
+    if action in TEXT_ACTIONS:
         return _task_html(request, page, view, exc.status, comment_error=exc.message)
+    if action == "resolve":
+        return _task_html(request, page, view, exc.status, error=exc.message)
     return _task_html(request, page, view, exc.status,
                       error=general or "Please correct the fields marked below.")

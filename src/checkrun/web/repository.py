@@ -8,7 +8,14 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from checkrun.members.models import WEB_SESSION, WEB_SIGN_IN_LINK, AccessToken, Membership, User
+from checkrun.members.models import (
+    WEB_PASSWORD_LINK,
+    WEB_SESSION,
+    WEB_SIGN_IN_LINK,
+    AccessToken,
+    Membership,
+    User,
+)
 
 
 class WebRepository:
@@ -27,21 +34,23 @@ class WebRepository:
         )).first()
         return (row[0], row[1]) if row else None
 
-    async def redeem_link(self, token_hash: str, at: datetime) -> tuple[int, str] | None:
-        """Uses a live sign-in link up, in one conditional update (two clicks racing: one
-        wins); answers its (user id, org id)."""
+    async def redeem_link(self, token_hash: str, at: datetime, name: str = WEB_SIGN_IN_LINK
+                          ) -> tuple[int, str] | None:
+        """Uses a live link up, in one conditional update (two clicks racing: one wins);
+        answers its (user id, org id)."""
         row = (await self.db.execute(
             update(AccessToken)
-            .where(AccessToken.token_hash == token_hash, AccessToken.name == WEB_SIGN_IN_LINK,
+            .where(AccessToken.token_hash == token_hash, AccessToken.name == name,
                    AccessToken.revoked_at.is_(None), AccessToken.expires_at > at)
             .values(revoked_at=at)
             .returning(AccessToken.user_id, AccessToken.org_id)
         )).first()
         return (int(row[0]), str(row[1])) if row else None
 
-    async def link_is_live(self, token_hash: str, at: datetime) -> bool:
+    async def link_is_live(self, token_hash: str, at: datetime, name: str = WEB_SIGN_IN_LINK
+                           ) -> bool:
         found = await self.db.execute(select(AccessToken.id).where(
-            AccessToken.token_hash == token_hash, AccessToken.name == WEB_SIGN_IN_LINK,
+            AccessToken.token_hash == token_hash, AccessToken.name == name,
             AccessToken.revoked_at.is_(None), AccessToken.expires_at > at))
         return found.first() is not None
 
@@ -63,3 +72,19 @@ class WebRepository:
             select(Membership).where(Membership.user_id == user_id,
                                      Membership.status != "disabled").order_by(Membership.id))
         return list(rows.scalars())
+
+    async def revoke_password_links(self, user_id: int, at: datetime) -> None:
+        """A new password link (or a password just chosen) ends the older ones."""
+        await self.db.execute(
+            update(AccessToken)
+            .where(AccessToken.user_id == user_id, AccessToken.name == WEB_PASSWORD_LINK,
+                   AccessToken.revoked_at.is_(None))
+            .values(revoked_at=at))
+
+    async def end_user_sessions(self, user_id: int, at: datetime) -> None:
+        await self.db.execute(
+            update(AccessToken)
+            .where(AccessToken.user_id == user_id, AccessToken.name == WEB_SESSION,
+                   AccessToken.revoked_at.is_(None))
+            .values(revoked_at=at))
+

@@ -4,14 +4,21 @@ its form, comments, completion. No SQL here; each page's reads are batched."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.activity import service as activity
+from checkrun.activity.repository import FeedFilters
 from checkrun.comments import service as comments
-from checkrun.comments.schemas import CommentCreate
+from checkrun.comments.schemas import CommentCreate, IssueReport, ResolveThread
+from checkrun.files import service as files
+from checkrun.files.models import Asset
 from checkrun.kit.auth import Actor
 from checkrun.kit.clock import iso
+from checkrun.kit.errors import invalid
 from checkrun.kit.includes import Includes
 from checkrun.kit.pagination import PageParams
 from checkrun.members.repository import MembersRepository
@@ -25,6 +32,7 @@ from checkrun.tasks.schemas import CompleteTask, Owners, TaskRead, TaskUpdate
 from checkrun.templates.models import Capture
 from checkrun.web.forms import taskdata_from
 
+M = TypeVar("M", bound=BaseModel)
 PER_PAGE = 20
 # (key, heading, status filter, sort)
 SECTIONS = (
@@ -98,6 +106,9 @@ class Thread:
     created_at: str | None
     label: str
     hidden_for_guests: bool
+    id: str = ""
+    # An issue that a resolution answered (issue and resolution point at each other).
+    resolved: bool = False
 
 
 @dataclass
@@ -105,6 +116,13 @@ class FieldView:
     capture: Capture
     value: Any
     error: str | None = None
+
+
+@dataclass
+class HistoryRow:
+    when: datetime | None
+    who: str
+    what: str
 
 
 @dataclass
@@ -116,6 +134,8 @@ class TaskView:
     fields: list[FieldView]
     threads: list[Thread]
     members: list[tuple[int, str]] = field(default_factory=list)
+    files: list[Asset] = field(default_factory=list)
+    history: list[HistoryRow] = field(default_factory=list)
 
 
 def _name(first: str | None, last: str | None, email: str) -> str:
@@ -145,7 +165,8 @@ async def build_task_view(db: AsyncSession, task: Task, *, for_guest: bool,
     people = await _people(db, task.org_id, list({*lists["users"], *author_ids}))
     threads = [Thread(author=_author(t, people), content=t["content"],
                       created_at=t.get("created_at"), label=t.get("label", "comment"),
-                      hidden_for_guests=t.get("state") == "hide-for-guests")
+                      hidden_for_guests=t.get("state") == "hide-for-guests", id=t["id"],
+                      resolved=t.get("resolve_id") is not None)
                for t in raw_threads]
     assignees = [people.get(u, f"Member {u}") for u in lists["users"]] + list(lists["guests"])
     assignees += [f"Group {g}" for g in lists["groups"]]
@@ -211,3 +232,54 @@ async def comment(db: AsyncSession, actor: Actor, task: Task, content: str,
 
 async def archive(db: AsyncSession, actor: Actor, task: Task) -> Task:
     return await tasks.archive_one_off(db, actor, task.id)
+
+
+HISTORY_ROWS = 50
+PREVIEW_TYPES = ("image/png", "image/jpeg", "image/gif", "image/bmp")
+
+
+async def task_extras(db: AsyncSession, actor: Actor, view: TaskView) -> None:
+    """What a member's task page adds to the guest's: the task's files and its history (the
+    newest entries of the activity feed that the member may see)."""
+    view.files = await files.task_files(db, actor, view.task)
+    entries, _ = await activity.list_feed(
+        db, actor, PageParams(1, HISTORY_ROWS),
+        FeedFilters(entity_type="task", entity_id=view.task.id))
+    view.history = [HistoryRow(_moment(e["created_at"]), _who(e), e["description"][0])
+                    for e in entries]
+
+
+def _moment(text: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _who(entry: Any) -> str:
+    actors = entry.get("actor") or []
+    if not actors:
+        return "System"
+    found = actors[0]
+    return str(found.get("full_name") or found.get("email") or "Someone")
+
+
+def checked(model: type[M], **data: Any) -> M:
+    """A request shape built from form values; what it refuses is a 422, as in the API."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise invalid({".".join(str(p) for p in e["loc"]) or "form": [e["msg"]]
+                       for e in exc.errors()}) from None
+
+
+async def report_problem(db: AsyncSession, actor: Actor, task: Task, content: str) -> None:
+    subject = await comments.task_subject(db, actor, task.id)
+    await comments.report_issue(db, actor, subject, checked(IssueReport, content=content))
+
+
+async def resolve_problem(db: AsyncSession, actor: Actor, task: Task, thread_id: str,
+                          content: str) -> None:
+    subject = await comments.task_subject(db, actor, task.id)
+    body = checked(ResolveThread, thread_id=thread_id, content=content or None)
+    await comments.resolve(db, actor, subject, body)

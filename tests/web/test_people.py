@@ -258,6 +258,12 @@ def test_a_file_is_attached_listed_previewed_and_downloaded(org: Org) -> None:
     assert download.headers["content-disposition"].startswith("attachment")
     meta = ok(org.api.get(org.path(f"/assets/{asset_id}")))[0]
     assert meta["subject"] == {"id": task["id"], "type": "Task"}
+    # Past the 1 MiB form-body limit: the upload route streams, like the API's.
+    big = web.post(target, data={"csrf_token": token},
+                   files={"file": ("big.pdf", b"%PDF-1.4\n" + b"0" * (2 * 1024 * 1024),
+                                   "application/pdf")})
+    assert big.status_code == 303, big.text
+    assert "big.pdf" in web.get(f"/app/tasks/{task['id']}").text
     # No session: sign in first; another organization's file: 404.
     assert browser_client(org.server).get(f"/app/files/{asset_id}").status_code == 303
     other = in_thread(lambda: org.server.new_org("Files Org"))

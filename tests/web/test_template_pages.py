@@ -81,6 +81,9 @@ def test_step_assignees_deadline_and_fields(org: Org) -> None:
     standard_id, _, _ = member(org, "standard")
     template = checklist(org, steps=1)
     step_id = outline(org, template["id"])["steps"][0]["id"]
+    # Settings the page doesn't show survive its edits (the API's PUT would reset them).
+    ok(org.api.put(org.path(f"/checklists/{template['id']}/steps/{step_id}"), json={
+        "title": "Step 1", "step_type": "approval", "guests": ["vendor@example.com"]}))
     web = admin_web(org)
     url = f"/app/templates/{template['id']}/steps/{step_id}"
     page = web.get(url)
@@ -96,6 +99,7 @@ def test_step_assignees_deadline_and_fields(org: Org) -> None:
     assert step["deadline"]["value"] == 3 and step["deadline"]["unit"] == "days"
     assert sorted(step["assignees"]) == sorted([standard_id, org.admin_id])
     assert step["groups"] == [team]
+    assert step["step_type"] == "approval" and step["guests"] == ["vendor@example.com"]
     # A bad deadline is refused at its control, with what was typed kept, and nothing saved.
     bad = web.post(url, data={"csrf_token": token, "title": "Renamed", "deadline_value": "soon",
                               "deadline_unit": "days"})

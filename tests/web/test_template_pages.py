@@ -70,6 +70,14 @@ def test_admin_builds_a_template_without_javascript(org: Org) -> None:
     assert post(web, base, f"{base}/steps/{laptop}/remove").status_code == 303
     assert [s["title"] for s in outline(org, template_id)["steps"]] == [
         "Welcome lunch", "Paperwork"]
+    # The service's refusal shows on the page, and the step stays.
+    paperwork = outline(org, template_id)["steps"][1]["id"]
+    ok(org.api.put(org.path(f"/checklists/{template_id}/steps/{paperwork}"), json={
+        "title": "Paperwork", "deadline": {"value": 1, "unit": "days", "step": lunch}}))
+    refused = post(web, base, f"{base}/steps/{lunch}/remove")
+    assert refused.status_code == 422 and "relative to this step" in refused.text
+    assert len(outline(org, template_id)["steps"]) == 2
+    assert "1 days after step “Welcome lunch”" in web.get(base).text
     saved = post(web, base, base, title="Onboarding", summary="For every new hire")
     assert saved.status_code == 303
     read = outline(org, template_id)

@@ -31,7 +31,7 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 NOTICES = {"saved": "Your changes were saved.", "completed": "Task completed.",
            "approved": "Task approved.", "rejected": "Task rejected.",
            "reopened": "Task reopened.", "commented": "Comment posted.",
-           "archived": "Task archived."}
+           "archived": "Task archived.", "created": "Task created."}
 IP_FACTOR = 5
 FAILED_SIGN_IN = "The email or password is incorrect."
 
@@ -58,7 +58,9 @@ async def member_page(request: Request, db: Db) -> Page:
         raise SignInRequired()
     names = await views.org_names(db, [session.org_id])
     request.state.web_org_name = names.get(session.org_id)
-    return Page(session, await auth.actor_of(db, session))
+    actor = await auth.actor_of(db, session)
+    request.state.web_light = actor.is_light
+    return Page(session, actor)
 
 
 Member = Annotated[Page, Depends(member_page)]

@@ -12,11 +12,8 @@ from pydantic import ValidationError
 from checkrun.guests.invites import charge_invites
 from checkrun.kit.auth import Db
 from checkrun.kit.errors import AppError
-from checkrun.kit.includes import Includes
-from checkrun.kit.pagination import PageParams
 from checkrun.kit.urls import api_base
 from checkrun.storage import Store
-from checkrun.templates import service as templates
 from checkrun.web import process_views as views
 from checkrun.web.forms import field_errors
 from checkrun.web.http import PREFIX, form_of, plain, redirect, render
@@ -92,10 +89,7 @@ async def process_action(request: Request, db: Db, store: Store, page: Member, r
 async def launch_picker(request: Request, db: Db, page: Member, q: str | None = None
                         ) -> Response:
     query = (q or "").strip()[:200]
-    found, _ = await templates.list_checklists(
-        db, page.actor, PageParams(1, views.CHOICES),
-        templates.checklist_filters(q=query or None, sort="title"), Includes())
-    choices = [views.Choice(t.id, t.title) for t in found]
+    choices = await views.template_search(db, page.actor, query or None)
     return render(request, "launch_pick.html", title="Launch a process", choices=choices, q=query)
 
 

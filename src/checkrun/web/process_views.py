@@ -64,8 +64,12 @@ def _name(first: str | None, last: str | None, email: str) -> str:
 
 
 async def template_choices(db: AsyncSession, actor: Actor) -> list[Choice]:
-    found, _ = await templates.list_checklists(
-        db, actor, PageParams(1, CHOICES), templates.checklist_filters(sort="title"), Includes())
+    return await template_search(db, actor, None)
+
+
+async def template_search(db: AsyncSession, actor: Actor, q: str | None) -> list[Choice]:
+    found = await templates.checklist_rows(
+        db, actor, PageParams(1, CHOICES), templates.checklist_filters(q=q, sort="title"))
     return [Choice(t.id, t.title) for t in found]
 
 

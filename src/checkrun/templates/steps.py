@@ -3,13 +3,18 @@ and the dependencies (rules, deadline anchors) that make a step or field undelet
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.groups.service import check_group_ids
 from checkrun.kit.auth import Actor
-from checkrun.kit.errors import AppError, invalid_field, not_found
+from checkrun.kit.errors import AppError, invalid, invalid_field, not_found
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.text import slugify
+from checkrun.kit.validation import laravel_errors
 from checkrun.tags.service import check_tag_ids
 from checkrun.templates.automations import referenced_ids
 from checkrun.templates.models import Capture, Checklist, Step
@@ -306,3 +311,82 @@ async def delete_prerun(
     label = next(f.label for f in fields if f.id == prerun_id)
     await record(db, actor, checklist, "updated", f"Removed kick-off field {label}",
                  field="prerun", old_value=label, extra={"capture_id": prerun_id})
+
+
+# For the web app: the whole outline in one read, partial step edits, one-place moves, and
+# kick-off fields one at a time (the API replaces the kick-off form as a whole).
+
+@dataclass(frozen=True)
+class Outline:
+    checklist: Checklist
+    steps: list[Step]
+    captures: dict[str, list[Capture]]
+    prerun: list[Capture]
+
+
+async def outline(db: AsyncSession, actor: Actor, checklist_id: str) -> Outline:
+    """A live template with its steps in order, each step's fields and the kick-off fields."""
+    checklist = await get_checklist(db, actor, checklist_id)
+    repo = TemplatesRepository(db)
+    steps = (await repo.steps_of([checklist.id])).get(checklist.id, [])
+    captures = await repo.captures_of_steps([s.id for s in steps])
+    prerun = (await repo.prerun_of([checklist.id])).get(checklist.id, [])
+    return Outline(checklist, steps, captures, prerun)
+
+
+async def edit_step(
+    db: AsyncSession, actor: Actor, checklist_id: str, step_id: str, changes: dict[str, Any]
+) -> StepRead:
+    """The step as it is with `changes` applied (a PUT would reset what it doesn't send)."""
+    checklist = await editable(db, actor, checklist_id)
+    step = await _step(db, checklist, step_id)
+    current = StepRead.of(step).model_dump(exclude={"captures"})
+    try:
+        body = StepCreate.model_validate({**current, **changes})
+    except ValidationError as exc:
+        raise invalid(laravel_errors(exc.errors())) from None
+    return await update_step(db, actor, checklist_id, step_id, body)
+
+
+async def move_step(
+    db: AsyncSession, actor: Actor, checklist_id: str, step_id: str, offset: int
+) -> StepRead:
+    """One place up (-1) or down (+1) from where the step is now; the ends stay put."""
+    checklist = await editable(db, actor, checklist_id)
+    step = await _step(db, checklist, step_id)
+    return await reorder_step(db, actor, checklist_id, step_id, max(1, step.position + offset))
+
+
+async def _prerun_fields(db: AsyncSession, checklist: Checklist) -> list[Capture]:
+    return (await TemplatesRepository(db).prerun_of([checklist.id])).get(checklist.id, [])
+
+
+async def create_prerun(
+    db: AsyncSession, actor: Actor, checklist_id: str, body: CaptureCreate
+) -> CaptureRead:
+    """A kick-off field appended to the template's kick-off form."""
+    checklist = await editable(db, actor, checklist_id)
+    position = len(await _prerun_fields(db, checklist)) + 1
+    field = new_capture(actor.org_id, body, position, checklist_id=checklist.id,
+                        is_prerun=True)
+    TemplatesRepository(db).add(field)
+    await db.flush()
+    await record(db, actor, checklist, "updated", f"Added kick-off field {field.label}",
+                 field="prerun", new_value=field.label, extra={"capture_id": field.id})
+    return CaptureRead.of(field)
+
+
+async def update_prerun(
+    db: AsyncSession, actor: Actor, checklist_id: str, prerun_id: str, body: CaptureCreate
+) -> CaptureRead:
+    checklist = await editable(db, actor, checklist_id)
+    field = next((f for f in await _prerun_fields(db, checklist) if f.id == prerun_id), None)
+    if field is None:
+        raise not_found()
+    old = field.label
+    redefine(field, body, field.position)
+    await db.flush()
+    await record(db, actor, checklist, "updated", f"Updated kick-off field {field.label}",
+                 field="prerun", old_value=old, new_value=field.label,
+                 extra={"capture_id": field.id})
+    return CaptureRead.of(field)

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from checkrun.kit.errors import AppError
-from checkrun.web import guest_pages, pages, process_pages
+from checkrun.web import guest_pages, pages, process_pages, template_pages
 from checkrun.web.http import HERE, PREFIX, CsrfRefused, SignInRequired, plain, redirect
 
 Handler = Callable[[Request, Exception], Any]
@@ -71,6 +71,7 @@ def install_web(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(guest_pages.router)
     app.include_router(process_pages.router)
+    app.include_router(template_pages.router)
 
     @app.get("/", include_in_schema=False)
     async def root(request: Request) -> Response:

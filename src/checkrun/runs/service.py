@@ -252,6 +252,23 @@ async def _record_changes(db: AsyncSession, actor: Actor, run: Run, before: dict
                       new_value=getattr(run, name) if name else None)
 
 
+async def launch_form(db: AsyncSession, actor: Actor, checklist_id: str
+                      ) -> tuple[Checklist, list[Capture]]:
+    """A live template the caller may launch and its kick-off fields (a launch form)."""
+    require_not_light(actor)
+    templates = TemplatesRepository(db)
+    checklist = await templates.get(actor.org_id, checklist_id)
+    if checklist is None:
+        raise not_found()
+    return checklist, (await templates.prerun_of([checklist.id])).get(checklist.id, [])
+
+
+async def kickoff_fields(db: AsyncSession, run: Run) -> list[Capture]:
+    """The kick-off fields of the run's template (archived or not): labels for its values."""
+    return (await TemplatesRepository(db).prerun_of([run.checklist_id])).get(
+        run.checklist_id, [])
+
+
 async def get_run(db: AsyncSession, actor: Actor, run_id: str) -> Run:
     run = await RunsRepository(db).get(actor.org_id, run_id)
     if run is None:
@@ -452,9 +469,14 @@ async def activate(db: AsyncSession, actor: Actor, run_id: str) -> Run:
     return run
 
 
-async def purge(db: AsyncSession, store: BlobStore, actor: Actor, run_id: str) -> None:
+async def purge(db: AsyncSession, store: BlobStore, actor: Actor, run_id: str,
+                archived_only: bool = False) -> None:
+    """`archived_only`: the web app's rule (archive first, then delete); the API's route
+    purges a live run too."""
     run = await _locked_run(db, actor, run_id)
     require_admin(actor)
+    if archived_only and run.deleted_at is None:
+        raise invalid_field("archived_at", "Archive the process before deleting it.")
     keys = await FilesRepository(db).storage_keys(run_id=run.id)
     await _record(db, actor, run, "deleted", f"Deleted {run.name}")
     await RunsRepository(db).purge(run.id)

@@ -498,3 +498,10 @@ async def delete_rule(db: AsyncSession, actor: Actor, checklist_id: str, rule_id
     await db.flush()
     await record(db, actor, checklist, "updated", "Removed an automation rule",
                  field="automated_actions", old_value=rule_id)
+
+
+async def checklist_rows(db: AsyncSession, actor: Actor, page: PageParams,
+                         filters: ChecklistFilters) -> list[Checklist]:
+    """Templates without their read model (no counts, no includes): what a picker needs."""
+    rows, _ = await TemplatesRepository(db).search(actor.org_id, page, filters)
+    return rows

@@ -14,7 +14,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from checkrun.kit.errors import AppError
-from checkrun.web import file_pages, guest_pages, pages, people_pages, template_pages
+from checkrun.web import (
+    file_pages,
+    guest_pages,
+    pages,
+    people_pages,
+    process_pages,
+    template_pages,
+)
 from checkrun.web.http import HERE, PREFIX, CsrfRefused, SignInRequired, plain, redirect
 
 Handler = Callable[[Request, Exception], Any]
@@ -72,6 +79,7 @@ def install_web(app: FastAPI) -> None:
     app.include_router(guest_pages.router)
     app.include_router(file_pages.router)
     app.include_router(people_pages.router)
+    app.include_router(process_pages.router)
     app.include_router(template_pages.router)
 
     @app.get("/", include_in_schema=False)

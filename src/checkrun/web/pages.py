@@ -32,7 +32,8 @@ NOTICES = {"saved": "Your changes were saved.", "completed": "Task completed.",
            "approved": "Task approved.", "rejected": "Task rejected.",
            "reopened": "Task reopened.", "commented": "Comment posted.",
            "archived": "Task archived.", "problem": "Problem reported.",
-           "resolved": "Problem resolved.", "uploaded": "File attached."}
+           "resolved": "Problem resolved.", "uploaded": "File attached.",
+           "created": "Task created."}
 IP_FACTOR = 5
 FAILED_SIGN_IN = "The email or password is incorrect."
 
@@ -61,6 +62,7 @@ async def member_page(request: Request, db: Db) -> Page:
     request.state.web_org_name = names.get(session.org_id)
     actor = await auth.actor_of(db, session)
     request.state.web_is_admin = actor.is_admin
+    request.state.web_light = actor.is_light
     return Page(session, actor)
 
 

@@ -66,6 +66,11 @@ def _open(task: Task) -> None:
         raise invalid_field("task_id", f"This task can't be changed: it is {task.status}.")
 
 
+def check_open(task: Task) -> None:
+    """A guest changes (fills, attaches files to) only a task still to do."""
+    _open(task)
+
+
 async def save_values(db: AsyncSession, guest: Guest, task: Task, taskdata: dict[str, Any],
                       api_base: str) -> None:
     _open(task)

@@ -67,20 +67,16 @@ def _event(guest: Guest, task: Task, type_: str, verb: str, entity_type: str, en
         description=description, **more)
 
 
-def _open(task: Task) -> None:
-    if task.status in ("completed", "auto-skipped"):
-        raise invalid_field("task_id", f"This task can't be changed: it is {task.status}.")
-
-
 def check_open(task: Task) -> None:
     """A guest changes (fills, attaches files to) only a task still to do."""
-    _open(task)
+    if task.status in ("completed", "auto-skipped"):
+        raise invalid_field("task_id", f"This task can't be changed: it is {task.status}.")
 
 
 async def save_values(db: AsyncSession, guest: Guest, task: Task, taskdata: dict[str, Any],
                       api_base: str) -> None:
     task = await lock_task(db, task)
-    _open(task)
+    check_open(task)
     repo = TasksRepository(db)
     fields = (await repo.fields_of([task]))[task.id]
     ctx = ValueContext(db=db, org_id=guest.org_id, api_base=api_base)

@@ -103,6 +103,24 @@ def test_sign_in_attempts_are_limited_per_email(org: Org) -> None:
     assert answers[limit] == 429
 
 
+def test_only_failed_sign_ins_count_against_the_limit(org: Org) -> None:
+    _, email, _ = member(org, "standard")
+    limit = org.server.settings.web_sign_in_attempts
+    for _ in range(limit + 1):
+        signed_in(org.server, email).close()
+    web = browser_client(org.server)
+    token = csrf_of(web.get("/app/sign-in").text)
+    wrong = [web.post("/app/sign-in", data={"csrf_token": token, "email": email,
+                                            "password": "wrong-password"}).status_code
+             for _ in range(limit)]
+    assert wrong == [401] * limit
+    # Past the limit even the right password is refused: a guesser learns nothing.
+    right = web.post("/app/sign-in", data={"csrf_token": token, "email": email,
+                                           "password": PASSWORD})
+    assert right.status_code == 429
+    assert int(right.headers["Retry-After"]) > 0
+
+
 def test_a_member_of_two_organizations_picks_one(org: Org) -> None:
     other = in_thread(lambda: org.server.new_org("Second Org"))
     # The second org's admin joins the first as a standard member.

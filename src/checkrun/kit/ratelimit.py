@@ -35,7 +35,8 @@ class Decision:
 
 
 class Limiter(Protocol):
-    async def hit(self, key: str, limit: int, window_seconds: int) -> Decision: ...
+    async def hit(self, key: str, limit: int, window_seconds: int, cost: int = 1
+                  ) -> Decision: ...
 
 
 def _decision(count: int, limit: int, reset_in: float) -> Decision:
@@ -52,7 +53,8 @@ class MemoryLimiter:
         self._lock = asyncio.Lock()
         self._hits = 0
 
-    async def hit(self, key: str, limit: int, window_seconds: int) -> Decision:
+    async def hit(self, key: str, limit: int, window_seconds: int, cost: int = 1) -> Decision:
+        """Counts `cost` hits (0 reads the count without adding to it)."""
         now = time.monotonic()
         async with self._lock:
             self._hits += 1
@@ -61,7 +63,7 @@ class MemoryLimiter:
             ends, count = self._counts.get(key, (0.0, 0))
             if ends <= now:
                 ends, count = now + window_seconds, 0
-            count += 1
+            count += cost
             self._counts[key] = (ends, count)
             return _decision(count, limit, ends - now)
 
@@ -72,7 +74,7 @@ class MemoryLimiter:
 
 # INCR and EXPIRE in one step: the first hit of a window sets its expiry.
 _HIT_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -96,17 +98,17 @@ class RedisLimiter:
         self._retry_seconds = retry_seconds
         self._down_until = 0.0
 
-    async def hit(self, key: str, limit: int, window_seconds: int) -> Decision:
+    async def hit(self, key: str, limit: int, window_seconds: int, cost: int = 1) -> Decision:
         if time.monotonic() < self._down_until:
-            return await self._fallback.hit(key, limit, window_seconds)
+            return await self._fallback.hit(key, limit, window_seconds, cost)
         try:
             count, ttl_ms = await self._script(keys=[self._prefix + key],
-                                               args=[window_seconds * 1000])
+                                               args=[window_seconds * 1000, cost])
         except Exception as exc:  # noqa: BLE001 - any Redis failure: count locally instead
             log.warning("rate limits: Redis unavailable (%s); counting per process for %ss",
                         exc, self._retry_seconds)
             self._down_until = time.monotonic() + self._retry_seconds
-            return await self._fallback.hit(key, limit, window_seconds)
+            return await self._fallback.hit(key, limit, window_seconds, cost)
         return _decision(int(count), limit, int(ttl_ms) / 1000)
 
     async def close(self) -> None:

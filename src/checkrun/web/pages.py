@@ -37,6 +37,7 @@ NOTICES = {"saved": "Your changes were saved.", "completed": "Task completed.",
            "resolved": "Problem resolved.", "uploaded": "File attached.",
            "created": "Task created."}
 IP_FACTOR = 5
+SIGN_IN_WINDOW = 900  # seconds
 FAILED_SIGN_IN = "The email or password is incorrect."
 
 
@@ -71,22 +72,32 @@ async def member_page(request: Request, db: Db) -> Page:
 Member = Annotated[Page, Depends(member_page)]
 
 
-async def _too_many(request: Request, email: str | None) -> Response | None:
-    """Sign-in attempts per email, and five times as many per client address (an office
-    behind one address), in 15-minute windows."""
+def _sign_in_keys(request: Request, email: str | None) -> list[tuple[str, int]]:
+    """Failed sign-ins per email, and five times as many per client address (an office behind
+    one address), in 15-minute windows."""
     limit = request.app.state.settings.web_sign_in_attempts
     client = request.client.host if request.client else "unknown"
-    limiter = limiter_of(request)
     keys = [(f"web-sign-in:ip:{client}", limit * IP_FACTOR)]
     if email is not None:
         keys.insert(0, (f"web-sign-in:email:{email.strip().lower()}", limit))
-    for key, most in keys:
-        decision = await limiter.hit(key, most, 900)
-        if not decision.allowed:
+    return keys
+
+
+async def _too_many(request: Request, email: str | None) -> Response | None:
+    """Refused once the failures of a window reached their limit (a right password too: else
+    a guesser would learn which guess was right)."""
+    for key, most in _sign_in_keys(request, email):
+        decision = await limiter_of(request).hit(key, most, SIGN_IN_WINDOW, cost=0)
+        if decision.remaining == 0:
             return plain(request, 429, "Too many sign-in attempts",
                          f"Please wait {decision.retry_after} seconds and try again.",
                          {"Retry-After": str(decision.retry_after)})
     return None
+
+
+async def _failed(request: Request, email: str | None) -> None:
+    for key, most in _sign_in_keys(request, email):
+        await limiter_of(request).hit(key, most, SIGN_IN_WINDOW)
 
 
 @router.get("/")
@@ -126,6 +137,7 @@ async def sign_in(request: Request, db: Db) -> Response:
         return refused
     user = await auth.check_password(db, email, password) if email and password else None
     if user is None:
+        await _failed(request, email)
         return render(request, "sign_in.html", status=401, title="Sign in", next=next_page,
                       email=email, error=FAILED_SIGN_IN)
     return await _signed_in(request, db, user, None, next_page)
@@ -152,6 +164,7 @@ async def use_sign_in_link(request: Request, db: Db, token: str) -> Response:
         return refused
     found = await auth.redeem_sign_in_link(db, token)
     if found is None:
+        await _failed(request, None)
         return _dead_link(request)
     user, org_id = found
     return await _signed_in(request, db, user, org_id, PREFIX + "/tasks")

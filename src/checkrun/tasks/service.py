@@ -429,3 +429,16 @@ async def list_member_tasks(
         actor.org_id, page,
         replace(filters, owners=(user_id,), owner_groups=groups, status=status),
     )
+
+
+async def count_member_tasks(
+    db: AsyncSession, actor: Actor, filters: TaskFilters, user_id: int,
+    statuses: tuple[str, ...],
+) -> dict[str, int]:
+    """How many of a member's tasks (directly or through groups) match each status filter,
+    in one statement; an unknown member is 404."""
+    if not await MembersRepository(db).existing_user_ids(actor.org_id, [user_id]):
+        raise not_found()
+    groups = tuple(await GroupsRepository(db).ids_of_member(actor.org_id, user_id))
+    return await TasksRepository(db).count_by_status(
+        actor.org_id, replace(filters, owners=(user_id,), owner_groups=groups), statuses)

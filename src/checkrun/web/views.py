@@ -68,10 +68,9 @@ async def inbox(db: AsyncSession, actor: Actor, section: str | None, q: str, pag
                 ) -> Inbox:
     """My tasks (directly or through my groups) in four sections, each counted; one page of
     the chosen section (by default the first open one that has tasks)."""
-    counts: dict[str, int] = {}
-    for key, _, status, sort in SECTIONS:
-        _, counts[key] = await tasks.list_member_tasks(
-            db, actor, PageParams(1, 1), _filters(status, sort, q), actor.user_id)
+    by_status = await tasks.count_member_tasks(
+        db, actor, _filters("", "", q), actor.user_id, tuple(s[2] for s in SECTIONS))
+    counts = {key: by_status[status] for key, _, status, _ in SECTIONS}
     chosen = section if section in counts else next(
         (k for k, *_ in SECTIONS[:3] if counts[k]), "upcoming")
     _, heading, status, sort = next(s for s in SECTIONS if s[0] == chosen)

@@ -104,6 +104,15 @@ class TemplatesRepository:
             out[step.checklist_id].append(step)
         return out
 
+    async def step_counts(self, checklist_ids: list[str]) -> dict[str, int]:
+        if not checklist_ids:
+            return {}
+        rows = await self.db.execute(
+            select(Step.checklist_id, func.count()).where(Step.checklist_id.in_(checklist_ids))
+            .group_by(Step.checklist_id)
+        )
+        return {checklist_id: int(n) for checklist_id, n in rows.all()}
+
     async def steps_page(self, checklist_id: str, page: PageParams) -> tuple[list[Step], int]:
         stmt = select(Step).where(Step.checklist_id == checklist_id)
         total = await count_of(self.db, stmt)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -505,3 +506,21 @@ async def checklist_rows(db: AsyncSession, actor: Actor, page: PageParams,
     """Templates without their read model (no counts, no includes): what a picker needs."""
     rows, _ = await TemplatesRepository(db).search(actor.org_id, page, filters)
     return rows
+
+
+@dataclass(frozen=True)
+class ChecklistSummary:
+    """A template as a list shows it: no read model, its steps counted in one statement."""
+
+    id: str
+    title: str
+    summary: str | None
+    steps_count: int
+
+
+async def checklist_summaries(db: AsyncSession, actor: Actor, page: PageParams,
+                              filters: ChecklistFilters) -> tuple[list[ChecklistSummary], int]:
+    repo = TemplatesRepository(db)
+    rows, total = await repo.search(actor.org_id, page, filters)
+    counts = await repo.step_counts([c.id for c in rows])
+    return [ChecklistSummary(c.id, c.title, c.summary, counts.get(c.id, 0)) for c in rows], total

@@ -1,5 +1,6 @@
-"""My tasks' four section counts (one grouped statement): each task in exactly one section,
-through groups too, archived and other members' tasks left out, `q` narrowing every count."""
+"""Counts the pages read in grouped statements: My tasks' four sections (each task in exactly
+one, through groups too, archived and other members' tasks left out, `q` narrowing every
+count) and the template list's steps per template."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from tests.conftest import Org
-from tests.support.factories import ok, one_off_task
+from tests.support.factories import checklist, ok, one_off_task
 from tests.web.conftest import member, set_password, signed_in
 
 
@@ -42,3 +43,13 @@ def test_each_task_counts_in_one_section(org: Org) -> None:
         "overdue": 2, "due-soon": 1, "upcoming": 2, "completed": 1}
     assert _counts(web.get("/app/tasks", params={"q": "later"}).text) == {
         "overdue": 0, "due-soon": 0, "upcoming": 2, "completed": 0}
+
+
+def test_the_template_list_counts_each_templates_steps(org: Org) -> None:
+    checklist(org, steps=0, title="Empty one")
+    checklist(org, steps=1, title="Single one")
+    checklist(org, steps=3, title="Triple one")
+    set_password(org.server, org.admin_email)
+    html = signed_in(org.server, org.admin_email).get("/app/templates").text
+    found = dict(re.findall(r'>([A-Za-z]+ one)</a>\s*<span class="meta"><span>(\d+ steps?)<', html))
+    assert found == {"Empty one": "0 steps", "Single one": "1 step", "Triple one": "3 steps"}

@@ -84,6 +84,17 @@ class TemplatesRepository:
         )
         return list(rows.scalars()), total
 
+    async def titles(self, org_id: str, page: PageParams, filters: ChecklistFilters
+                     ) -> list[tuple[str, str]]:
+        """(id, title) in the order `search` answers, without loading whole rows."""
+        columns: list[Any] = [Checklist.id, Checklist.title]
+        stmt = _filtered(select(*columns).where(Checklist.org_id == org_id), org_id, filters)
+        order = SORTS.get(filters.sort or "", SORTS["updated"])
+        rows = await self.db.execute(
+            stmt.order_by(PINNED, *order, Checklist.id).offset(page.offset).limit(page.per_page)
+        )
+        return [(checklist_id, title) for checklist_id, title in rows.all()]
+
     async def runs_started(self, checklist_ids: list[str]) -> dict[str, int]:
         if not checklist_ids:
             return {}

@@ -501,6 +501,12 @@ async def delete_rule(db: AsyncSession, actor: Actor, checklist_id: str, rule_id
                  field="automated_actions", old_value=rule_id)
 
 
+async def checklist_titles(db: AsyncSession, actor: Actor, page: PageParams,
+                           filters: ChecklistFilters) -> list[tuple[str, str]]:
+    """Templates' (id, title), nothing else: what a picker needs."""
+    return await TemplatesRepository(db).titles(actor.org_id, page, filters)
+
+
 async def checklist_rows(db: AsyncSession, actor: Actor, page: PageParams,
                          filters: ChecklistFilters) -> list[Checklist]:
     """Templates without their read model (no counts, no includes): what a picker needs."""

@@ -236,11 +236,21 @@ class TasksRepository:
         org = no_index(Task.org_id) if _narrow(filters) else Task.org_id
         stmt = _filtered(select(Task).where(org == org_id), org_id, filters)
         total = await count_of(self.db, stmt)
+        return await self._page(stmt, page, filters), total
+
+    async def page_of(self, org_id: str, page: PageParams, filters: TaskFilters) -> list[Task]:
+        """`search` without its count, for a caller that knows the total already."""
+        org = no_index(Task.org_id) if _narrow(filters) else Task.org_id
+        return await self._page(_filtered(select(Task).where(org == org_id), org_id, filters),
+                                page, filters)
+
+    async def _page(self, stmt: Select[Any], page: PageParams, filters: TaskFilters
+                    ) -> list[Task]:
         rows = await self.db.execute(
             stmt.options(selectinload(Task.owners)).order_by(*_order(filters))
             .offset(page.offset).limit(page.per_page)
         )
-        return list(rows.scalars()), total
+        return list(rows.scalars())
 
     async def count_by_status(
         self, org_id: str, filters: TaskFilters, statuses: tuple[str, ...]

@@ -35,6 +35,9 @@ from checkrun.templates.routes import router as templates_router
 from checkrun.templates.steps_routes import router as steps_router
 from checkrun.web.app import install_web
 from checkrun.web.file_pages import attach as web_attach
+from checkrun.web.guest_pages import guest_action
+from checkrun.web.pages import task_action
+from checkrun.web.task_files import guest_attach
 from checkrun.webhooks.routes import router as webhooks_router
 from checkrun.webhooks.worker import DeliveryWorker
 
@@ -85,7 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     install_body_guard(app, settings.max_json_bytes,
                        token_dependencies=(current_principal, application_actor),
-                       streaming_endpoints=(upload_file, web_attach))
+                       streaming_endpoints=(upload_file, web_attach, task_action, guest_action,
+                                            guest_attach))
     # Installed last, so outermost: a flood is counted before any token is looked up.
     install_rate_limits(app, settings)
 

@@ -116,6 +116,8 @@ def browser() -> Iterator[Any]:
     sync API runs, its event loop sits in the test thread, where the suite's other fixtures
     call `asyncio.run`; it stops when pytest leaves the module."""
     if not os.path.exists(CHROMIUM):
+        if os.environ.get("CHECKRUN_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is required (CHECKRUN_REQUIRE_BROWSER=1) but missing")
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import mimetypes
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,13 +45,36 @@ class UploadFields:
     system: str | None
 
 
-async def _record(db: AsyncSession, actor: Actor, asset: Asset, verb: str, description: str
-                  ) -> None:
+GUEST_UPLOADER = 0
+
+
+@dataclass(frozen=True)
+class Uploader:
+    """Who stores a file: a member (through the API or the web app) or a guest through their
+    link (uploaded_by 0, no member; the activity entry names the guest)."""
+
+    org_id: str
+    user_id: int
+    who: dict[str, Any]
+
+
+def member_uploader(actor: Actor) -> Uploader:
+    return Uploader(actor.org_id, actor.user_id, events.by(actor))
+
+
+def guest_uploader(org_id: str, email: str) -> Uploader:
+    return Uploader(org_id, GUEST_UPLOADER, {"actor_type": "guest", "actor_email": email,
+                                   "source": "Guest"})
+
+
+async def _record(db: AsyncSession, actor: Actor | Uploader, asset: Asset, verb: str,
+                  description: str) -> None:
     """An activity entry about this file, filed under what it belongs to."""
+    who = actor.who if isinstance(actor, Uploader) else events.by(actor)
     await events.emit(db, events.Event(
         org_id=asset.org_id, type="Asset", verb=verb, entity_type="asset", entity_id=asset.id,
         run_id=asset.run_id, task_id=asset.task_id, checklist_id=asset.checklist_id,
-        description=description, extra={"filename": asset.filename}, **events.by(actor)))
+        description=description, extra={"filename": asset.filename}, **who))
 
 
 async def record_download(db: AsyncSession, actor: Actor, asset: Asset, asked_range: str | None
@@ -138,8 +163,11 @@ def upload_fields(raw: dict[str, str]) -> UploadFields:
     return UploadFields(**{key: (raw.get(key) or "").strip() or None for key in UPLOAD_FIELDS})
 
 
+Subject = Callable[[UploadFields], Awaitable[dict[str, str]]]
+
+
 async def _early_subject(
-    db: AsyncSession, actor: Actor, raw: dict[str, str], filename: str
+    subject_of: Subject, raw: dict[str, str], filename: str
 ) -> dict[str, str] | None:
     """What the fields sent before the file already settle (the first value of a field wins), so
     a bad request is refused before a byte is stored. None: the subject is not known yet."""
@@ -149,17 +177,16 @@ async def _early_subject(
         raise invalid(settled)
     if not {"subject_type", "subject_id"} <= raw.keys():
         return None
-    return await _subject_columns(db, actor, upload_fields(raw))
+    return await subject_of(upload_fields(raw))
 
 
 async def _final_subject(
-    db: AsyncSession, actor: Actor, fields: UploadFields, filename: str,
-    known: dict[str, str] | None,
+    subject_of: Subject, fields: UploadFields, filename: str, known: dict[str, str] | None,
 ) -> dict[str, str]:
     errors = _field_errors(fields, filename)
     if errors:
         raise invalid(errors)
-    return known if known is not None else await _subject_columns(db, actor, fields)
+    return known if known is not None else await subject_of(fields)
 
 
 async def _store_file(
@@ -175,12 +202,37 @@ async def _store_file(
 async def upload(
     db: AsyncSession, store: BlobStore, actor: Actor, reader: MultipartUpload, max_bytes: int,
 ) -> Asset:
+    async def subject_of(fields: UploadFields) -> dict[str, str]:
+        return await _subject_columns(db, actor, fields)
+
+    return await _upload(db, store, member_uploader(actor), reader, max_bytes, subject_of)
+
+
+async def upload_to_task(
+    db: AsyncSession, store: BlobStore, uploader: Uploader, task: Task,
+    reader: MultipartUpload, max_bytes: int,
+) -> Asset:
+    """A file for a task the caller already reached through its own rules (a guest's own
+    task): the reader's subject must be that task."""
+    async def subject_of(fields: UploadFields) -> dict[str, str]:
+        if fields.subject_type != "Task" or fields.subject_id != task.id:
+            raise invalid_field("subject_id", "Subject not found")
+        return {"task_id": task.id}
+
+    return await _upload(db, store, uploader, reader, max_bytes, subject_of)
+
+
+async def _upload(
+    db: AsyncSession, store: BlobStore, actor: Uploader, reader: MultipartUpload,
+    max_bytes: int, subject_of: Subject,
+) -> Asset:
     """Streams the file part straight into the store, then commits the record; whatever goes
     wrong after the bytes are stored (a late field, a failed commit, a cut-off body) removes
     them again."""
     raw_name = await reader.until_file()
     filename = clean_filename(raw_name)
-    known = None if raw_name is None else await _early_subject(db, actor, reader.fields, filename)
+    known = None if raw_name is None else await _early_subject(subject_of, reader.fields,
+                                                               filename)
     # Hand the connection back to the pool while the bytes stream in, which may take minutes.
     await db.commit()
     asset_id = new_id()
@@ -189,7 +241,7 @@ async def upload(
     try:
         await reader.finish()
         fields = upload_fields(reader.fields)
-        subject = await _final_subject(db, actor, fields, filename, known)
+        subject = await _final_subject(subject_of, fields, filename, known)
         assert blob is not None  # _field_errors refused a request without a file
         asset = _new_asset(asset_id, actor, fields, filename, blob, subject)
         FilesRepository(db).add(asset)
@@ -204,7 +256,7 @@ async def upload(
 
 
 def _new_asset(
-    asset_id: str, actor: Actor, fields: UploadFields, filename: str, blob: StoredBlob,
+    asset_id: str, actor: Uploader, fields: UploadFields, filename: str, blob: StoredBlob,
     subject: dict[str, str],
 ) -> Asset:
     return Asset(
@@ -215,6 +267,18 @@ def _new_asset(
         storage_key=blob.key, source=fields.source or "local", system=fields.system,
         uploaded_by=actor.user_id, **subject,
     )
+
+
+async def task_asset(db: AsyncSession, org_id: str, task: Task, asset_id: str) -> Asset:
+    """One of a task's live files (a guest reaches only their own task's); else not found."""
+    found = [a for a in await FilesRepository(db).of_task(org_id, task) if a.id == asset_id]
+    if not found:
+        raise not_found()
+    return found[0]
+
+
+async def files_of_task(db: AsyncSession, org_id: str, task: Task) -> list[Asset]:
+    return await FilesRepository(db).of_task(org_id, task)
 
 
 async def get_asset(db: AsyncSession, actor: Actor, asset_id: str) -> Asset:

@@ -15,13 +15,19 @@ from checkrun.guests.models import Guest
 from checkrun.guests.repository import GuestsRepository
 from checkrun.kit import events
 from checkrun.kit.clock import now
-from checkrun.kit.errors import AppError, forbidden, invalid, invalid_field, not_found
+from checkrun.kit.errors import AppError, forbidden, invalid_field, not_found
 from checkrun.kit.pagination import PageParams
 from checkrun.runs.repository import RunsRepository
 from checkrun.runs.rules import apply_rules, sync_run_status
+from checkrun.tasks.completion import (
+    check_no_open_issue,
+    check_open_for_completion,
+    check_required_fields,
+    lock_task,
+)
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TaskFilters, TasksRepository
-from checkrun.templates.values import ValueContext, clean_values, is_empty
+from checkrun.templates.values import ValueContext, clean_values
 
 MAX_COMMENT = 65_535
 
@@ -61,14 +67,16 @@ def _event(guest: Guest, task: Task, type_: str, verb: str, entity_type: str, en
         description=description, **more)
 
 
-def _open(task: Task) -> None:
+def check_open(task: Task) -> None:
+    """A guest changes (fills, attaches files to) only a task still to do."""
     if task.status in ("completed", "auto-skipped"):
         raise invalid_field("task_id", f"This task can't be changed: it is {task.status}.")
 
 
 async def save_values(db: AsyncSession, guest: Guest, task: Task, taskdata: dict[str, Any],
                       api_base: str) -> None:
-    _open(task)
+    task = await lock_task(db, task)
+    check_open(task)
     repo = TasksRepository(db)
     fields = (await repo.fields_of([task]))[task.id]
     ctx = ValueContext(db=db, org_id=guest.org_id, api_base=api_base)
@@ -83,26 +91,13 @@ async def save_values(db: AsyncSession, guest: Guest, task: Task, taskdata: dict
         await apply_rules(db, run, None)
 
 
-async def _check_completable(db: AsyncSession, task: Task, approved: bool | None) -> None:
-    _open(task)
-    if task.task_type == "approval" and approved is None:
-        raise invalid_field("is_approved", "The is approved field is required")
-    issues = CommentsRepository(db)
-    if await issues.open_issue_task_ids(task.org_id, [task.id]) or (
-            task.run_id and await issues.runs_with_process_issue(task.org_id, [task.run_id])):
-        raise invalid_field("task_id", "This task has an open issue: it can't be completed "
-                                       "until the issue is resolved.")
-    repo = TasksRepository(db)
-    fields = (await repo.fields_of([task]))[task.id]
-    values = (await repo.values_of([task.id])).get(task.id, {})
-    missing = {f"taskdata.{f.id}": [f"{f.label} is required"]
-               for f in fields if f.required and is_empty(values.get(f.id))}
-    if missing:
-        raise invalid(missing)
-
-
 async def complete(db: AsyncSession, guest: Guest, task: Task, approved: bool | None) -> None:
-    await _check_completable(db, task, approved)
+    """As a member's completion: the run and the task are locked first, so two clicks (or the
+    guest and a member at once) complete it once."""
+    task = await lock_task(db, task)
+    check_open_for_completion(task, approved)
+    await check_no_open_issue(db, task)
+    await check_required_fields(db, task)
     task.status, task.completed_at, task.completer_id = "completed", now(), None
     task.is_approved = approved if task.task_type == "approval" else None
     await db.flush()

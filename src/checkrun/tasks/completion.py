@@ -48,18 +48,27 @@ def _assignees(task: Task) -> set[int]:
     return {int(o.ref) for o in task.owners if o.kind == "user"}
 
 
-async def _check_completable(db: AsyncSession, actor: Actor, task: Task,
-                             body: CompleteTask) -> None:
+def check_open_for_completion(task: Task, is_approved: bool | None) -> None:
+    """What the task itself must be for any completion: live, open, answered if an approval."""
     if task.deleted_at is not None:
         raise invalid_field("task_id", "Archived tasks can't be completed.")
     if task.status in ("completed", "auto-skipped"):
         raise invalid_field("task_id", f"This task can't be completed: it is {task.status}.")
-    if task.task_type == "approval" and body.is_approved is None:
+    if task.task_type == "approval" and is_approved is None:
         raise invalid_field("is_approved", "The is approved field is required")
-    await _check_no_open_issue(db, task)
-    if task.can_complete_only_assignees and not actor.is_admin \
-            and actor.user_id not in _assignees(task):
-        raise forbidden("Only the assignees of this task can complete it.")
+
+
+async def check_no_open_issue(db: AsyncSession, task: Task) -> None:
+    issues = CommentsRepository(db)
+    if await issues.open_issue_task_ids(task.org_id, [task.id]):
+        raise invalid_field("task_id", "This task has an open issue: resolve it before "
+                                       "completing the task.")
+    if task.run_id and await issues.runs_with_process_issue(task.org_id, [task.run_id]):
+        raise invalid_field("task_id", "This process has an open issue: its tasks can't be "
+                                       "completed until it is resolved.")
+
+
+async def check_required_fields(db: AsyncSession, task: Task) -> None:
     repo = TasksRepository(db)
     fields = (await repo.fields_of([task]))[task.id]
     values = (await repo.values_of([task.id])).get(task.id, {})
@@ -69,14 +78,14 @@ async def _check_completable(db: AsyncSession, actor: Actor, task: Task,
         raise invalid(missing)
 
 
-async def _check_no_open_issue(db: AsyncSession, task: Task) -> None:
-    issues = CommentsRepository(db)
-    if await issues.open_issue_task_ids(task.org_id, [task.id]):
-        raise invalid_field("task_id", "This task has an open issue: resolve it before "
-                                       "completing the task.")
-    if task.run_id and await issues.runs_with_process_issue(task.org_id, [task.run_id]):
-        raise invalid_field("task_id", "This process has an open issue: its tasks can't be "
-                                       "completed until it is resolved.")
+async def _check_completable(db: AsyncSession, actor: Actor, task: Task,
+                             body: CompleteTask) -> None:
+    check_open_for_completion(task, body.is_approved)
+    await check_no_open_issue(db, task)
+    if task.can_complete_only_assignees and not actor.is_admin \
+            and actor.user_id not in _assignees(task):
+        raise forbidden("Only the assignees of this task can complete it.")
+    await check_required_fields(db, task)
 
 
 async def _completer(db: AsyncSession, actor: Actor, body: CompleteTask) -> int:

@@ -20,6 +20,7 @@ from checkrun.web import (
     pages,
     people_pages,
     process_pages,
+    task_files,
     template_pages,
 )
 from checkrun.web.http import HERE, PREFIX, CsrfRefused, SignInRequired, plain, redirect
@@ -81,6 +82,7 @@ def install_web(app: FastAPI) -> None:
     app.include_router(people_pages.router)
     app.include_router(process_pages.router)
     app.include_router(template_pages.router)
+    app.include_router(task_files.router)
 
     @app.get("/", include_in_schema=False)
     async def root(request: Request) -> Response:

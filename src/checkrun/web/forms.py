@@ -8,8 +8,9 @@ from typing import Any
 from checkrun.templates.models import Capture
 
 FIELD_PREFIX = "f_"
-# Fields the page can't edit yet (their values are left as they are).
-READ_ONLY_TYPES = ("file",)
+# A file field's form names: the files it keeps (checked boxes) and those just uploaded.
+KEEP_SUFFIX = "__keep"
+NEW_SUFFIX = "__new"
 
 
 def _list(value: Any) -> list[str]:
@@ -32,9 +33,17 @@ def _choice(field: Capture, option_id: str) -> dict[str, Any]:
     return {"id": option_id, "text": None}
 
 
-def _value(field: Capture, form: dict[str, Any]) -> Any:
+def _files(name: str, form: dict[str, Any], allowed: set[str]) -> list[str] | None:
+    """Only files of this task: a forged id of another file is dropped, not shown."""
+    ids = _list(form.get(name + KEEP_SUFFIX)) + _list(form.get(name + NEW_SUFFIX))
+    return [i for i in dict.fromkeys(ids) if i in allowed] or None
+
+
+def _value(field: Capture, form: dict[str, Any], allowed: set[str]) -> Any:
     name = FIELD_PREFIX + field.id
     kind = field.field_type
+    if kind == "file":
+        return _files(name, form, allowed)
     if kind == "multiselect":
         return [_choice(field, v) for v in _list(form.get(name)) if v] or None
     if kind == "dropdown":
@@ -50,9 +59,11 @@ def _value(field: Capture, form: dict[str, Any]) -> Any:
     return text if text.strip() else None
 
 
-def taskdata_from(fields: list[Capture], form: dict[str, Any]) -> dict[str, Any]:
-    """Every editable field's value (None clears it: an emptied field is a cleared one)."""
-    return {f.id: _value(f, form) for f in fields if f.field_type not in READ_ONLY_TYPES}
+def taskdata_from(fields: list[Capture], form: dict[str, Any],
+                  task_files: set[str] | None = None) -> dict[str, Any]:
+    """Every field's value (None clears it: an emptied field is a cleared one). A file field
+    holds asset ids among `task_files`, the task's own files."""
+    return {f.id: _value(f, form, task_files or set()) for f in fields}
 
 
 def field_errors(errors: dict[str, list[str]], prefix: str = "taskdata.") -> dict[str, str]:

@@ -7,15 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from checkrun.files import service as files
 from checkrun.guests import work
 from checkrun.guests.models import Guest
 from checkrun.kit.auth import Db
 from checkrun.kit.errors import AppError
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.urls import api_base
-from checkrun.web import views
-from checkrun.web.forms import field_errors, taskdata_from
-from checkrun.web.http import PREFIX, form_of, plain, redirect, render
+from checkrun.storage import Store
+from checkrun.web import task_files, views
+from checkrun.web.forms import field_errors
+from checkrun.web.http import PREFIX, plain, redirect, render
 from checkrun.web.pages import NOTICES
 
 router = APIRouter(prefix=PREFIX + "/guest", include_in_schema=False)
@@ -54,15 +56,21 @@ async def guest_task(request: Request, db: Db, code: str, task_id: str,
     guest = await work.guest_by_code(db, code)
     task = await work.task_of(db, guest, task_id)
     view = await views.build_task_view(db, task, for_guest=True)
+    view.files = await files.files_of_task(db, guest.org_id, task)
     return _task_html(request, guest, code, view, notice=NOTICES.get(notice or ""))
 
 
 @router.post("/{code}/tasks/{task_id}")
-async def guest_action(request: Request, db: Db, code: str, task_id: str) -> Response:
-    form = await form_of(request)
-    action = str(form.get("action", ""))
+async def guest_action(request: Request, db: Db, store: Store, code: str, task_id: str
+                       ) -> Response:
     guest = await work.guest_by_code(db, code)
     task = await work.task_of(db, guest, task_id)
+    try:
+        form = await task_files.read_task_form(
+            request, db, store, files.guest_uploader(guest.org_id, guest.email), task)
+    except task_files.UploadRefused as exc:
+        return await _refused(request, db, code, task_id, exc, exc.form, "save")
+    action = str(form.get("action", ""))
     if action not in GUEST_ACTIONS:
         return plain(request, 400, "Unknown action", "This form asked for nothing we know.")
     try:
@@ -80,7 +88,8 @@ async def _act(request: Request, db: Db, guest: Guest, task: Any, action: str,
         await work.comment(db, guest, task, str(form.get("content", "")))
         return "commented"
     fields = await views.fields_of(db, task)
-    await work.save_values(db, guest, task, taskdata_from(fields, form), api_base(request))
+    taskdata = await views.form_values(db, task, fields, form)
+    await work.save_values(db, guest, task, taskdata, api_base(request))
     if action == "save":
         return "saved"
     approved = {"approve": True, "reject": False}.get(action)
@@ -95,6 +104,7 @@ async def _refused(request: Request, db: Db, code: str, task_id: str, exc: AppEr
     errors = field_errors(exc.errors or {}) if exc.status == 422 else {}
     view = await views.build_task_view(db, task, for_guest=True, errors=errors,
                                        posted=form if action != "comment" else None)
+    view.files = await files.files_of_task(db, guest.org_id, task)
     if action == "comment":
         return _task_html(request, guest, code, view, exc.status, comment_error=exc.message)
     at_fields = [f for f in view.fields if f.error]

@@ -8,11 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from checkrun.files import service as files
 from checkrun.kit.auth import Actor, Db
 from checkrun.kit.errors import AppError
 from checkrun.kit.ratelimit import limiter_of
 from checkrun.kit.urls import api_base
-from checkrun.web import auth, views
+from checkrun.storage import Store
+from checkrun.web import auth, task_files, views
 from checkrun.web.forms import field_errors
 from checkrun.web.http import (
     PREFIX,
@@ -227,12 +229,17 @@ TEXT_ACTIONS = ("comment", "problem")
 
 
 @router.post("/tasks/{task_id}")
-async def task_action(request: Request, db: Db, page: Member, task_id: str) -> Response:
-    form = await form_of(request)
+async def task_action(request: Request, db: Db, store: Store, page: Member, task_id: str
+                      ) -> Response:
+    task = await views.task_for(db, page.actor, task_id)
+    try:
+        form = await task_files.read_task_form(request, db, store,
+                                               files.member_uploader(page.actor), task)
+    except task_files.UploadRefused as exc:
+        return await _refused(request, db, page, task_id, exc, exc.form, "save")
     action = str(form.get("action", ""))
     if action not in ACTIONS:
         return plain(request, 400, "Unknown action", "This form asked for nothing we know.")
-    task = await views.task_for(db, page.actor, task_id)
     if action in TEXT_ACTIONS:
         content = str(form.get("content", "")).strip()
         if not content:

@@ -157,7 +157,7 @@ async def build_task_view(db: AsyncSession, task: Task, *, for_guest: bool,
     fields = (await TasksRepository(db).fields_of([task]))[task.id]
     values = dict(read.taskdata)
     if posted is not None:
-        values.update(taskdata_from(fields, posted))
+        values.update(await posted_values(db, task, fields, posted, values))
     raw_threads = getattr(read, "threads", {"data": []})["data"]
     lists = task.owner_lists()
     author_ids = [t["author_id"] for t in raw_threads if t.get("author_id")]
@@ -173,6 +173,41 @@ async def build_task_view(db: AsyncSession, task: Task, *, for_guest: bool,
     return TaskView(task, read, names.get(task.run_id or ""), assignees,
                     [FieldView(c, values.get(c.id), (errors or {}).get(c.id)) for c in fields],
                     threads)
+
+
+async def allowed_files(db: AsyncSession, task: Task, values: dict[str, Any]
+                        ) -> dict[str, Asset | dict[str, Any]]:
+    """What a file field may hold from the form: the task's own files, and those its fields
+    already hold (the API may have set any file of the organization)."""
+    held: dict[str, Asset | dict[str, Any]] = {
+        str(a["id"]): a for v in values.values() if isinstance(v, list)
+        for a in v if isinstance(a, dict) and "id" in a and "filename" in a}
+    return held | {a.id: a for a in await files.files_of_task(db, task.org_id, task)}
+
+
+async def form_values(db: AsyncSession, task: Task, fields: list[Capture],
+                      form: dict[str, Any]) -> dict[str, Any]:
+    """The taskdata a posted task form asks for."""
+    current = (await TasksRepository(db).values_of([task.id])).get(task.id, {})
+    allowed = await allowed_files(db, task, current)
+    return taskdata_from(fields, form, set(allowed))
+
+
+async def posted_values(db: AsyncSession, task: Task, fields: list[Capture],
+                        posted: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The posted values shown again; a file field's ids as the files they name."""
+    allowed = await allowed_files(db, task, values)
+    out = taskdata_from(fields, posted, set(allowed))
+    for f in fields:
+        if f.field_type == "file" and out.get(f.id):
+            out[f.id] = [_file_entry(allowed[i]) for i in out[f.id]]
+    return out
+
+
+def _file_entry(found: Asset | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(found, Asset):
+        return {"id": found.id, "filename": found.filename}
+    return found
 
 
 def _author(thread: dict[str, Any], people: dict[int, str]) -> str:
@@ -204,7 +239,7 @@ async def save_values(db: AsyncSession, actor: Actor, task: Task, form: dict[str
                       api_base: str) -> Task:
     """The form's values, without completing (PUT task with taskdata, as the API does)."""
     fields = (await TasksRepository(db).fields_of([task]))[task.id]
-    changes: dict[str, Any] = {"taskdata": taskdata_from(fields, form)}
+    changes: dict[str, Any] = {"taskdata": await form_values(db, task, fields, form)}
     if task.run_id is None:
         # The API's PUT on a one-off task requires these: send them unchanged.
         changes |= {"title": task.title, "deadline": iso(task.deadline),

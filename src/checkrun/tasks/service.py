@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -429,3 +429,34 @@ async def list_member_tasks(
         actor.org_id, page,
         replace(filters, owners=(user_id,), owner_groups=groups, status=status),
     )
+
+
+
+@dataclass(frozen=True)
+class MemberTasks:
+    """A member's tasks (directly or through groups) counted per status filter; `filters`
+    selects them, for reading a page of one status after."""
+
+    counts: dict[str, int]
+    filters: TaskFilters
+
+
+async def count_member_tasks(
+    db: AsyncSession, actor: Actor, filters: TaskFilters, user_id: int,
+    statuses: tuple[str, ...],
+) -> MemberTasks:
+    """How many of a member's tasks match each status filter, in one statement; an unknown
+    member is 404."""
+    if not await MembersRepository(db).existing_user_ids(actor.org_id, [user_id]):
+        raise not_found()
+    groups = tuple(await GroupsRepository(db).ids_of_member(actor.org_id, user_id))
+    mine = replace(filters, owners=(user_id,), owner_groups=groups)
+    counts = await TasksRepository(db).count_by_status(actor.org_id, mine, statuses)
+    return MemberTasks(counts, mine)
+
+
+async def member_task_page(db: AsyncSession, actor: Actor, mine: MemberTasks, status: str,
+                           sort: str, page: PageParams) -> list[Task]:
+    """One page of the tasks `count_member_tasks` counted under `status`."""
+    return await TasksRepository(db).page_of(
+        actor.org_id, page, replace(mine.filters, status=status, sort=sort))

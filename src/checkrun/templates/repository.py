@@ -84,6 +84,17 @@ class TemplatesRepository:
         )
         return list(rows.scalars()), total
 
+    async def titles(self, org_id: str, page: PageParams, filters: ChecklistFilters
+                     ) -> list[tuple[str, str]]:
+        """(id, title) in the order `search` answers, without loading whole rows."""
+        columns: list[Any] = [Checklist.id, Checklist.title]
+        stmt = _filtered(select(*columns).where(Checklist.org_id == org_id), org_id, filters)
+        order = SORTS.get(filters.sort or "", SORTS["updated"])
+        rows = await self.db.execute(
+            stmt.order_by(PINNED, *order, Checklist.id).offset(page.offset).limit(page.per_page)
+        )
+        return [(checklist_id, title) for checklist_id, title in rows.all()]
+
     async def runs_started(self, checklist_ids: list[str]) -> dict[str, int]:
         if not checklist_ids:
             return {}
@@ -103,6 +114,15 @@ class TemplatesRepository:
         for step in rows.scalars():
             out[step.checklist_id].append(step)
         return out
+
+    async def step_counts(self, checklist_ids: list[str]) -> dict[str, int]:
+        if not checklist_ids:
+            return {}
+        rows = await self.db.execute(
+            select(Step.checklist_id, func.count()).where(Step.checklist_id.in_(checklist_ids))
+            .group_by(Step.checklist_id)
+        )
+        return {checklist_id: int(n) for checklist_id, n in rows.all()}
 
     async def steps_page(self, checklist_id: str, page: PageParams) -> tuple[list[Step], int]:
         stmt = select(Step).where(Step.checklist_id == checklist_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -500,8 +501,32 @@ async def delete_rule(db: AsyncSession, actor: Actor, checklist_id: str, rule_id
                  field="automated_actions", old_value=rule_id)
 
 
+async def checklist_titles(db: AsyncSession, actor: Actor, page: PageParams,
+                           filters: ChecklistFilters) -> list[tuple[str, str]]:
+    """Templates' (id, title), nothing else: what a picker needs."""
+    return await TemplatesRepository(db).titles(actor.org_id, page, filters)
+
+
 async def checklist_rows(db: AsyncSession, actor: Actor, page: PageParams,
                          filters: ChecklistFilters) -> list[Checklist]:
     """Templates without their read model (no counts, no includes): what a picker needs."""
     rows, _ = await TemplatesRepository(db).search(actor.org_id, page, filters)
     return rows
+
+
+@dataclass(frozen=True)
+class ChecklistSummary:
+    """A template as a list shows it: no read model, its steps counted in one statement."""
+
+    id: str
+    title: str
+    summary: str | None
+    steps_count: int
+
+
+async def checklist_summaries(db: AsyncSession, actor: Actor, page: PageParams,
+                              filters: ChecklistFilters) -> tuple[list[ChecklistSummary], int]:
+    repo = TemplatesRepository(db)
+    rows, total = await repo.search(actor.org_id, page, filters)
+    counts = await repo.step_counts([c.id for c in rows])
+    return [ChecklistSummary(c.id, c.title, c.summary, counts.get(c.id, 0)) for c in rows], total

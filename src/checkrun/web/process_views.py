@@ -68,9 +68,9 @@ async def template_choices(db: AsyncSession, actor: Actor) -> list[Choice]:
 
 
 async def template_search(db: AsyncSession, actor: Actor, q: str | None) -> list[Choice]:
-    found = await templates.checklist_rows(
+    found = await templates.checklist_titles(
         db, actor, PageParams(1, CHOICES), templates.checklist_filters(q=q, sort="title"))
-    return [Choice(t.id, t.title) for t in found]
+    return [Choice(template_id, title) for template_id, title in found]
 
 
 async def tag_choices(db: AsyncSession, actor: Actor) -> list[Choice]:

@@ -13,7 +13,6 @@ from fastapi.responses import Response
 from checkrun.groups import service as groups
 from checkrun.kit.auth import Actor, Db, require_not_light
 from checkrun.kit.errors import AppError, not_found
-from checkrun.kit.includes import Includes
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.urls import api_base
 from checkrun.members import service as members
@@ -85,12 +84,12 @@ async def template_list(request: Request, db: Db, page: Member, q: str | None = 
 async def _list_html(request: Request, db: Db, actor: Actor, q: str, number: int,
                      state: FormState) -> Response:
     filters = service.checklist_filters(q=q or None, sort_by="title")
-    rows, total = await service.list_checklists(db, actor, PageParams(number, PER_PAGE),
-                                                filters, Includes())
+    rows, total = await service.checklist_summaries(db, actor, PageParams(number, PER_PAGE),
+                                                    filters)
     pages = max(1, -(-total // PER_PAGE))
     if number > pages:
-        rows, _ = await service.list_checklists(db, actor, PageParams(pages, PER_PAGE),
-                                                filters, Includes())
+        rows, _ = await service.checklist_summaries(db, actor, PageParams(pages, PER_PAGE),
+                                                    filters)
         number = pages
     status = state.refusal.status if state.refusal else 200
     return render(request, "template_list.html", status=status, title="Templates", rows=rows,

@@ -68,17 +68,16 @@ async def inbox(db: AsyncSession, actor: Actor, section: str | None, q: str, pag
                 ) -> Inbox:
     """My tasks (directly or through my groups) in four sections, each counted; one page of
     the chosen section (by default the first open one that has tasks)."""
-    counts: dict[str, int] = {}
-    for key, _, status, sort in SECTIONS:
-        _, counts[key] = await tasks.list_member_tasks(
-            db, actor, PageParams(1, 1), _filters(status, sort, q), actor.user_id)
+    mine = await tasks.count_member_tasks(
+        db, actor, _filters("", "", q), actor.user_id, tuple(s[2] for s in SECTIONS))
+    counts = {key: mine.counts[status] for key, _, status, _ in SECTIONS}
     chosen = section if section in counts else next(
         (k for k, *_ in SECTIONS[:3] if counts[k]), "upcoming")
     _, heading, status, sort = next(s for s in SECTIONS if s[0] == chosen)
     pages = max(1, -(-counts[chosen] // PER_PAGE))
     page = min(max(page, 1), pages)
-    found, _ = await tasks.list_member_tasks(
-        db, actor, PageParams(page, PER_PAGE), _filters(status, sort, q), actor.user_id)
+    found = await tasks.member_task_page(db, actor, mine, status, sort,
+                                         PageParams(page, PER_PAGE))
     names = await process_names(db, actor.org_id, found)
     rows = [InboxRow(t, names.get(t.run_id or "")) for t in found]
     return Inbox(chosen, heading, counts, rows, page, pages, q)

@@ -98,7 +98,7 @@ def proc_status_kb(pid: int, field: str) -> int:
 def machine() -> dict[str, Any]:
     return {"nproc": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform(),
-            "command": shlex.join([os.path.relpath(sys.executable), *sys.argv])}
+            "command": shlex.join(["python", *sys.argv])}
 
 
 def write_results(name: str, data: dict[str, Any], markdown: str) -> Path:

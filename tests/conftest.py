@@ -34,7 +34,7 @@ from checkrun import migrate
 from checkrun.app import create_app
 from checkrun.config import Settings
 from checkrun.db import make_engine, make_sessionmaker
-from checkrun.kit import events
+from checkrun.kit import clock, events
 from checkrun.members.service import Bootstrap, create_organization
 from checkrun.storage import BlobStore, make_store
 
@@ -148,8 +148,9 @@ class LiveServer:
         return httpx.Client(base_url=self.base + prefix, headers=merged, timeout=60)
 
 
-def _start(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, int]:
-    port = free_port()
+def _start(settings: Settings, port: int | None = None
+           ) -> tuple[uvicorn.Server, threading.Thread, int]:
+    port = port or free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
                             lifespan="on")
     server = uvicorn.Server(config)
@@ -165,10 +166,13 @@ def _start(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, int]:
 
 @contextmanager
 def live_server(backend: str, data_dir: Path, **overrides: Any) -> Iterator[LiveServer]:
+    """`public_url` is set to the server's own address (links in emails point at it)."""
     database_url = _postgres_url() if backend == "postgresql" else None
+    port = free_port()
+    overrides.setdefault("public_url", f"http://127.0.0.1:{port}")
     settings = Settings(data_dir=data_dir, database_url=database_url, **overrides)
     migrate.upgrade(settings.resolved_database_url)
-    uv, thread, port = _start(settings)
+    uv, thread, port = _start(settings, port)
     try:
         yield LiveServer(backend, settings, f"http://127.0.0.1:{port}")
     finally:
@@ -176,6 +180,8 @@ def live_server(backend: str, data_dir: Path, **overrides: Any) -> Iterator[Live
         thread.join(timeout=10)
         if database_url:
             _drop_postgres(database_url)
+        if settings.clock_file is not None:
+            clock.use_file(None)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -17,6 +17,7 @@ from checkrun.files.routes import upload_file
 from checkrun.folders.routes import router as folders_router
 from checkrun.groups.routes import router as groups_router
 from checkrun.guests.routes import router as guests_router
+from checkrun.kit import clock
 from checkrun.kit.auth import current_principal
 from checkrun.kit.bodies import install_body_guard
 from checkrun.kit.errors import install_error_handlers
@@ -57,6 +58,8 @@ def api_router() -> APIRouter:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    if settings.clock_file is not None:
+        clock.use_file(settings.clock_file)
     engine = make_engine(settings.resolved_database_url)
 
     @asynccontextmanager
@@ -76,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.sessionmaker = make_sessionmaker(engine, settings)
     app.state.store = make_store(settings.resolved_storage_url, settings.s3_endpoint_url)
     install_error_handlers(app)
     listeners.install()

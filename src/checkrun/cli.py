@@ -40,7 +40,7 @@ def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T
     async def run() -> T:
         engine = make_engine(settings.resolved_database_url)
         try:
-            async with make_sessionmaker(engine)() as session:
+            async with make_sessionmaker(engine, settings)() as session:
                 result = await work(session)
                 await session.commit()
                 return result

@@ -56,6 +56,29 @@ class Settings(BaseSettings):
     web_sign_in_link_seconds: int = 3600
     web_sign_in_attempts: int = 10
 
+    # Email: `smtp://user:pass@host:port` (`smtps://` for implicit TLS, `?starttls=true` for
+    # STARTTLS). Unset: nothing is sent, and the web app shows invite and reset links instead.
+    smtp_url: str | None = None
+    mail_from: str = "checkrun <checkrun@localhost>"
+    mail_timeout_seconds: float = 30.0
+    mail_max_attempts: int = 12
+    mail_backoff_seconds: float = 30.0
+    mail_backoff_max_seconds: float = 3600.0
+    mail_poll_seconds: float = 5.0
+    mail_batch_size: int = 20
+
+    # The scheduler (reminders, digests, expiring tasks, auto-complete and auto-archive): how
+    # often each process looks for due work, and how many rows one tick takes at most.
+    scheduler_poll_seconds: float = 30.0
+    scheduler_batch_size: int = 500
+    # Read the time from this file (one ISO 8601 instant) instead of the system clock: for
+    # tests and rehearsals only.
+    clock_file: Path | None = None
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_url)
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -18,6 +18,8 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 from starlette.requests import Request
 
+from checkrun.config import Settings
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -74,8 +76,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cur.close()
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: AsyncEngine, settings: Settings | None = None
+                      ) -> async_sessionmaker[AsyncSession]:
+    """Sessions carry the app's settings in `info`, so that listeners of domain events (which
+    get only the session) know this app's configuration: mail on or off, its public URL."""
+    return async_sessionmaker(engine, expire_on_commit=False, info={"settings": settings})
+
+
+def settings_of(db: AsyncSession) -> Settings | None:
+    found = db.info.get("settings")
+    return found if isinstance(found, Settings) else None
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

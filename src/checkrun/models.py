@@ -5,6 +5,7 @@ import checkrun.comments.models
 import checkrun.folders.models
 import checkrun.groups.models
 import checkrun.guests.models
+import checkrun.mail.models
 import checkrun.oauth.models
 import checkrun.tags.models
 import checkrun.webhooks.models  # noqa: F401 - imported for their tables

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -59,3 +63,12 @@ def _key_as_is(element: sort_key, compiler: SQLCompiler, **kw: Any) -> str:
 def _coalesced(element: sort_key, compiler: SQLCompiler, **kw: Any) -> str:
     column = compiler.process(element.clauses, **kw)
     return f"COALESCE({column}, {column})"
+
+
+def insert_ignoring_conflicts(db: AsyncSession, model: type[Any], values: dict[str, Any],
+                              keys: list[str]) -> Executable:
+    """`INSERT ... ON CONFLICT (keys) DO NOTHING` in this session's dialect: a duplicate is
+    skipped without failing (and so without rolling back) the transaction it is part of."""
+    dialect = db.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)

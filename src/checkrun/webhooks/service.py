@@ -6,15 +6,14 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.kit import events
 from checkrun.kit.auth import Actor, require_admin
 from checkrun.kit.errors import invalid, not_found
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.wakeup import WEBHOOKS
 from checkrun.members.repository import MembersRepository
-from checkrun.webhooks import wakeup
 from checkrun.webhooks.models import Delivery, Watcher
 from checkrun.webhooks.repository import WebhooksRepository
 from checkrun.webhooks.schemas import WatcherCreate
@@ -117,22 +116,6 @@ async def enqueue(db: AsyncSession, org_id: str, event: str, targets: Iterable[t
         Delivery(org_id=org_id, event=event, url=url, body=body, source=source,
                  run_id=run_id, task_id=task_id)
         for url, source in chosen.items()])
-    _wake_after_commit(db)
+    WEBHOOKS.after_commit(db)
     return len(chosen)
 
-
-def _wake_after_commit(db: AsyncSession) -> None:
-    session = db.sync_session
-    if session.info.get("webhooks_wake"):
-        return
-    session.info["webhooks_wake"] = True
-
-    def committed(*_: Any) -> None:
-        session.info.pop("webhooks_wake", None)
-        wakeup.wake_all()
-
-    def rolled_back(*_: Any) -> None:
-        session.info.pop("webhooks_wake", None)
-
-    sa_event.listen(session, "after_commit", committed, once=True)
-    sa_event.listen(session, "after_soft_rollback", rolled_back, once=True)

@@ -25,7 +25,7 @@ from checkrun import __version__
 from checkrun.config import Settings
 from checkrun.kit.clock import now
 from checkrun.kit.ids import new_id
-from checkrun.webhooks import wakeup
+from checkrun.kit.wakeup import WEBHOOKS
 from checkrun.webhooks.models import DEAD, DELIVERED, PENDING, Delivery
 from checkrun.webhooks.repository import WebhooksRepository
 from checkrun.webhooks.signing import is_private_address, new_secret, signature
@@ -75,7 +75,7 @@ class DeliveryWorker:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        wakeup.register(self._loop, self._wake)
+        WEBHOOKS.register(self._loop, self._wake)
         self._client = httpx.AsyncClient(
             follow_redirects=False, timeout=self.settings.webhook_timeout_seconds,
             headers={"User-Agent": f"checkrun-webhooks/{__version__}"})
@@ -83,7 +83,7 @@ class DeliveryWorker:
 
     async def stop(self) -> None:
         if self._loop is not None:
-            wakeup.unregister(self._loop, self._wake)
+            WEBHOOKS.unregister(self._loop, self._wake)
         tasks = [t for t in (self._main, *self._sending) if t is not None]
         for task in tasks:
             task.cancel()

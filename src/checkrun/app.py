@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
@@ -21,7 +22,11 @@ from checkrun.kit import clock
 from checkrun.kit.auth import current_principal
 from checkrun.kit.bodies import install_body_guard
 from checkrun.kit.errors import install_error_handlers
+from checkrun.kit.leases import LeaseWorker
 from checkrun.kit.ratelimit import close_limiter, install_rate_limits
+from checkrun.mail.transport import check_settings as check_mail_settings
+from checkrun.mail.worker import OFF_NOTICE, MailWorker
+from checkrun.mail.worker import log as mail_log
 from checkrun.members.routes import router as members_router
 from checkrun.oauth.deps import application_actor
 from checkrun.oauth.routes import router as oauth_router
@@ -60,16 +65,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     if settings.clock_file is not None:
         clock.use_file(settings.clock_file)
+    check_mail_settings(settings)
     engine = make_engine(settings.resolved_database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = DeliveryWorker(app.state.sessionmaker, settings)
-        await worker.start()
+        workers: list[LeaseWorker[Any]] = [DeliveryWorker(app.state.sessionmaker, settings)]
+        if settings.mail_enabled:
+            workers.append(MailWorker(app.state.sessionmaker, settings))
+        else:
+            mail_log.warning(OFF_NOTICE)
+        for worker in workers:
+            await worker.start()
         try:
             yield
         finally:
-            await worker.stop()
+            for worker in workers:
+                await worker.stop()
             await close_limiter(app.state.limiter)
             await engine.dispose()
 

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # Email: `smtp://user:pass@host:port` (`smtps://` for implicit TLS, `?starttls=true` for
     # STARTTLS). Unset: nothing is sent, and the web app shows invite and reset links instead.
     smtp_url: str | None = None
+    # A PEM file of the CAs to trust for the SMTP server's certificate instead of the system's
+    # (a relay with a private CA or a self-signed certificate).
+    smtp_ca_file: Path | None = None
     mail_from: str = "checkrun <checkrun@localhost>"
     mail_timeout_seconds: float = 30.0
     mail_max_attempts: int = 12
@@ -66,6 +69,8 @@ class Settings(BaseSettings):
     mail_backoff_max_seconds: float = 3600.0
     mail_poll_seconds: float = 5.0
     mail_batch_size: int = 20
+    # SMTP connections in flight per process (one per message).
+    mail_concurrency: int = 4
 
     # The scheduler (reminders, digests, expiring tasks, auto-complete and auto-archive): how
     # often each process looks for due work, and how many rows one tick takes at most.

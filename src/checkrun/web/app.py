@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from checkrun.kit.errors import AppError
 from checkrun.web import (
+    email_pages,
     file_pages,
     guest_pages,
     pages,
@@ -83,6 +84,7 @@ def install_web(app: FastAPI) -> None:
     app.include_router(process_pages.router)
     app.include_router(template_pages.router)
     app.include_router(task_files.router)
+    app.include_router(email_pages.router)
 
     @app.get("/", include_in_schema=False)
     async def root(request: Request) -> Response:

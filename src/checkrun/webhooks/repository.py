@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.files.models import Asset
 from checkrun.guests.models import Guest
+from checkrun.kit import leases
 from checkrun.kit.pagination import PageParams
 from checkrun.members.models import Membership, User
 from checkrun.orgs.models import Organization
@@ -88,30 +89,15 @@ class WebhooksRepository:
         self.db.add_all(objs)
 
     async def due_ids(self, moment: datetime, limit: int) -> list[str]:
-        rows = await self.db.execute(
-            select(Delivery.id).where(_claimable(moment))
-            .order_by(Delivery.next_attempt_at, Delivery.created_at).limit(limit))
-        return list(rows.scalars())
+        return await leases.due_ids(self.db, Delivery, moment, limit)
 
     async def claim(self, ids: list[str], moment: datetime, token: str, until: datetime
                     ) -> list[Delivery]:
-        """Leases the rows that are still claimable. The conditions are repeated in the UPDATE so
-        that of two workers racing for a row only one matches it: PostgreSQL re-checks them on
-        the row it waited for, SQLite runs one writer at a time."""
-        if not ids:
-            return []
-        await self.db.execute(
-            update(Delivery).where(Delivery.id.in_(ids), _claimable(moment))
-            .values(lease_token=token, lease_until=until))
-        rows = await self.db.execute(
-            select(Delivery).where(Delivery.lease_token == token, Delivery.id.in_(ids)))
-        return list(rows.scalars())
+        return await leases.claim(self.db, Delivery, ids, moment, token, until)
 
     async def record_attempt(self, delivery_id: str, token: str, values: dict[str, Any]) -> None:
         """Writes the outcome, if this worker still holds the lease."""
-        await self.db.execute(
-            update(Delivery).where(Delivery.id == delivery_id, Delivery.lease_token == token)
-            .values(lease_token=None, lease_until=None, **values))
+        await leases.record(self.db, Delivery, delivery_id, token, values)
 
     async def requeue_dead(self, org_id: str | None, moment: datetime) -> int:
         stmt = update(Delivery).where(Delivery.status == DEAD)
@@ -143,9 +129,3 @@ class WebhooksRepository:
         rows = await self.db.execute(select(Organization.id).order_by(Organization.created_at))
         return list(rows.scalars())
 
-
-def _claimable(moment: datetime) -> Any:
-    return (
-        (Delivery.status == PENDING) & (Delivery.next_attempt_at <= moment)
-        & or_(Delivery.lease_until.is_(None), Delivery.lease_until < moment)
-    )

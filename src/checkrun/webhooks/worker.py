@@ -4,14 +4,13 @@ Each API process runs one worker in its event loop. A worker leases due rows (so
 processes never send the same delivery at once; a lease left by a crashed process expires and
 the row is sent again), POSTs them concurrently with a total timeout, and records the outcome:
 delivered, pending again after an exponential backoff with jitter, or dead after the last
-attempt. No database transaction is open while a request is in flight."""
+attempt. No database transaction is open while a request is in flight. The loop and the
+lease SQL are `kit.leases`', shared with the email worker."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,15 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from checkrun import __version__
 from checkrun.config import Settings
+from checkrun.kit import leases
 from checkrun.kit.clock import now
 from checkrun.kit.ids import new_id
+from checkrun.kit.leases import LeaseWorker, clip
 from checkrun.kit.wakeup import WEBHOOKS
 from checkrun.webhooks.models import DEAD, DELIVERED, PENDING, Delivery
 from checkrun.webhooks.repository import WebhooksRepository
 from checkrun.webhooks.signing import is_private_address, new_secret, signature
 
 log = logging.getLogger("checkrun.webhooks")
-ERROR_CHARS = 500
 RESPONSE_SNIPPET_BYTES = 512
 
 
@@ -52,74 +52,43 @@ class Blocked(Exception):
 
 
 def backoff(settings: Settings, attempts: int) -> float:
-    """Seconds before the next try after `attempts` failures: exponential, capped, jittered
-    (between half and all of it) so that many failed deliveries do not retry in step."""
-    base = settings.webhook_backoff_seconds * 2 ** max(0, attempts - 1)
-    return min(settings.webhook_backoff_max_seconds, base) * random.uniform(0.5, 1.0)
+    return leases.backoff(settings.webhook_backoff_seconds, settings.webhook_backoff_max_seconds,
+                          attempts)
 
 
-class DeliveryWorker:
+class DeliveryWorker(LeaseWorker[tuple[Delivery, str]]):
+    label = "webhook"
+
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
-        self.sessionmaker = sessionmaker
-        self.settings = settings
-        self._wake = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._main: asyncio.Task[None] | None = None
-        self._sending: set[asyncio.Task[None]] = set()
+        super().__init__(sessionmaker, settings, WEBHOOKS)
         self._client: httpx.AsyncClient | None = None
 
     @property
     def lease(self) -> timedelta:
         return timedelta(seconds=self.settings.webhook_timeout_seconds * 2 + 30)
 
-    async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        WEBHOOKS.register(self._loop, self._wake)
+    @property
+    def poll_seconds(self) -> float:
+        return self.settings.webhook_poll_seconds
+
+    @property
+    def batch_size(self) -> int:
+        return self.settings.webhook_batch_size
+
+    @property
+    def concurrency(self) -> int:
+        return self.settings.webhook_concurrency
+
+    async def opened(self) -> None:
         self._client = httpx.AsyncClient(
             follow_redirects=False, timeout=self.settings.webhook_timeout_seconds,
             headers={"User-Agent": f"checkrun-webhooks/{__version__}"})
-        self._main = asyncio.create_task(self._run(), name="webhook-delivery")
 
-    async def stop(self) -> None:
-        if self._loop is not None:
-            WEBHOOKS.unregister(self._loop, self._wake)
-        tasks = [t for t in (self._main, *self._sending) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
+    async def closed(self) -> None:
         if self._client is not None:
             await self._client.aclose()
 
-    # -- the loop -----------------------------------------------------------------------------
-
-    async def _run(self) -> None:
-        while True:
-            self._wake.clear()
-            limit = min(self.settings.webhook_batch_size,
-                        self.settings.webhook_concurrency - len(self._sending))
-            claimed: list[tuple[Delivery, str]] = []
-            if limit > 0:
-                try:
-                    claimed = await self._claim(limit)
-                except Exception:  # noqa: BLE001 - the database may be away for a while
-                    log.exception("webhook outbox: claiming due deliveries failed")
-            for delivery, secret in claimed:
-                task = asyncio.create_task(self._deliver(delivery, secret))
-                self._sending.add(task)
-                task.add_done_callback(self._sent)
-            if claimed and len(claimed) == limit:  # there may be more due
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_seconds)
-
-    def _sent(self, task: asyncio.Task[None]) -> None:
-        self._sending.discard(task)
-        self._wake.set()
-
-    async def _claim(self, limit: int) -> list[tuple[Delivery, str]]:
+    async def claim(self, limit: int) -> list[tuple[Delivery, str]]:
         moment = now()
         token = new_id()
         async with self.sessionmaker() as db:
@@ -137,7 +106,8 @@ class DeliveryWorker:
 
     # -- one delivery -------------------------------------------------------------------------
 
-    async def _deliver(self, delivery: Delivery, secret: str) -> None:
+    async def process(self, item: tuple[Delivery, str]) -> None:
+        delivery, secret = item
         attempt = delivery.attempts + 1
         outcome = await self._post(delivery, secret, attempt)
         values: dict[str, Any] = {
@@ -188,11 +158,11 @@ class DeliveryWorker:
         except TimeoutError:
             return Outcome(error=f"timed out after {self.settings.webhook_timeout_seconds}s")
         except httpx.HTTPError as exc:
-            return Outcome(error=_clip(f"{type(exc).__name__}: {exc}"))
+            return Outcome(error=clip(f"{type(exc).__name__}: {exc}"))
         if 200 <= response.status_code < 300:
             return Outcome(status=response.status_code)
         return Outcome(status=response.status_code,
-                       error=_clip(f"HTTP {response.status_code}: {snippet}"))
+                       error=clip(f"HTTP {response.status_code}: {snippet}"))
 
     async def _check_address(self, url: str) -> None:
         """With CHECKRUN_WEBHOOK_BLOCK_PRIVATE, every address the host resolves to must be
@@ -219,6 +189,3 @@ async def _snippet(response: httpx.Response) -> str:
             break
     return data[:RESPONSE_SNIPPET_BYTES].decode("utf-8", "replace")
 
-
-def _clip(text: str) -> str:
-    return text if len(text) <= ERROR_CHARS else text[:ERROR_CHARS - 1] + "…"

@@ -1,7 +1,9 @@
 """A real SMTP server (aiosmtpd) on a free loopback port that keeps every message it accepts.
 
 It can refuse mail for a while (`refuse()` answers every RCPT with 451, as a server in trouble
-does) and accept again (`accept()`), so tests see an outage and its recovery over the wire."""
+does) and accept again (`accept()`), so tests see an outage and its recovery over the wire;
+`reject(address)` answers RCPT for that address with 550 for good (a mailbox that does not
+exist). Extra keyword arguments go to aiosmtpd's Controller (TLS, authentication)."""
 
 from __future__ import annotations
 
@@ -60,6 +62,9 @@ class _Handler:
         if self.box.refusing:
             self.box.refused += 1
             return "451 4.3.0 Try again later"
+        if address.lower() in self.box.rejected:
+            self.box.refused += 1
+            return "550 5.1.1 No such mailbox"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -78,6 +83,7 @@ class SmtpServer:
         self.port = free_port()
         self.refusing = False
         self.refused = 0
+        self.rejected: set[str] = set()
         self.messages: list[Received] = []
         self._changed = threading.Condition()
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port,
@@ -99,6 +105,9 @@ class SmtpServer:
 
     def accept(self) -> None:
         self.refusing = False
+
+    def reject(self, address: str) -> None:
+        self.rejected.add(address.lower())
 
     def _keep(self, received: Received) -> None:
         with self._changed:

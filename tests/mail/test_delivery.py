@@ -1,11 +1,15 @@
 """Email leaves through a real SMTP server: what a committed outbox row becomes on the wire,
-that a rolled-back one never leaves, retries through an outage, a final refusal, several
-servers on one database, expired leases, TLS, and the SMTP URL's forms."""
+that a rolled-back one never leaves, retries through an outage, a final refusal, two server
+processes on one database, expired leases, TLS, and the SMTP URL's forms."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -24,7 +28,7 @@ from checkrun.mail.models import MailMessage
 from checkrun.mail.prefs import set_modes
 from checkrun.mail.transport import SmtpTarget, SmtpTransport, parse_smtp_url
 from checkrun.mail.worker import OFF_NOTICE
-from tests.conftest import LiveServer, Org, _start, free_port, live_server, new_org
+from tests.conftest import LiveServer, Org, free_port, live_server, new_org
 from tests.mail.conftest import FAST_MAIL
 from tests.support.clock import MovableClock
 from tests.support.outbox import (
@@ -216,23 +220,51 @@ def test_an_expired_lease_is_taken_over_and_sent_once(
 
 # --- two servers on one database ------------------------------------------------------------
 
+def _env_of(settings: Settings, port: int) -> dict[str, str]:
+    """The environment of a `checkrun serve` with these settings on `port`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHECKRUN_")}
+    env.update(CHECKRUN_DATA_DIR=str(settings.data_dir), CHECKRUN_PORT=str(port),
+               CHECKRUN_PUBLIC_URL=f"http://127.0.0.1:{port}",
+               CHECKRUN_SMTP_URL=settings.smtp_url or "")
+    if settings.database_url:
+        env["CHECKRUN_DATABASE_URL"] = settings.database_url
+    for name, value in FAST_MAIL.items():
+        env[f"CHECKRUN_{name.upper()}"] = str(value)
+    return env
+
+
 @pytest.fixture(scope="module")
-def twin(mail_server: LiveServer) -> Iterator[LiveServer]:
-    """A second server next to `mail_server` on its database (the same SQLite file, the same
-    PostgreSQL database), with its own app, engine and mail worker."""
+def twin(mail_server: LiveServer) -> Iterator[str]:
+    """Another process, `checkrun serve`, on `mail_server`'s database (the same SQLite file,
+    the same PostgreSQL database) and SMTP server; yields its base URL."""
     port = free_port()
-    settings = mail_server.settings.model_copy(
-        update={"port": port, "public_url": f"http://127.0.0.1:{port}"})
-    uv, thread, port = _start(settings, port)
+    proc = subprocess.Popen([sys.executable, "-m", "checkrun", "serve"],
+                            env=_env_of(mail_server.settings, port),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
     try:
-        yield LiveServer(mail_server.backend, settings, f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, "checkrun serve exited"
+            try:
+                if httpx.get(base + "/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "checkrun serve did not answer"
+            time.sleep(0.1)
+        yield base
     finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
 
 
 def test_two_servers_on_one_database_send_each_email_once(
-        mail_org: Org, twin: LiveServer, smtp: SmtpServer) -> None:
+        mail_org: Org, twin: str, smtp: SmtpServer) -> None:
     count = 60
     targets = [address(f"many{i}") for i in range(count)]
     enqueue_all(mail_org.server, [message(mail_org.id, to, f"Many {i}")

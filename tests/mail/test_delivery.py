@@ -318,35 +318,28 @@ def _credentials_in_url() -> str:
     return f"{quote(SMTP_USER, safe='')}:{quote(SMTP_PASSWORD, safe='')}"
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def tls_servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                certificate: tuple[Path, Path], starttls_box: SmtpServer,
-                smtps_box: SmtpServer) -> Iterator[dict[str, LiveServer]]:
-    urls = {
-        "starttls": f"smtp://{_credentials_in_url()}@127.0.0.1:{starttls_box.port}"
-                    "?starttls=true",
-        "smtps": f"smtps://127.0.0.1:{smtps_box.port}",
-    }
-    opened = {}
-    managers = []
-    try:
-        for mode, url in urls.items():
-            manager = live_server(request.param,
-                                  tmp_path_factory.mktemp(f"tls-{mode}-{request.param}"),
-                                  smtp_url=url, smtp_ca_file=certificate[0], **FAST_MAIL)
-            opened[mode] = manager.__enter__()
-            managers.append(manager)
-        yield opened
-    finally:
-        for manager in reversed(managers):
-            manager.__exit__(None, None, None)
+TLS_CASES = [("sqlite", "starttls"), ("sqlite", "smtps"), ("postgresql", "starttls"),
+             ("postgresql", "smtps")]
 
 
-@pytest.mark.parametrize("mode", ["starttls", "smtps"])
-def test_tls_with_a_configured_ca(tls_servers: dict[str, LiveServer], mode: str,
-                                  starttls_box: SmtpServer, smtps_box: SmtpServer) -> None:
-    server = tls_servers[mode]
+@pytest.fixture(scope="module", params=TLS_CASES, ids=["-".join(c) for c in TLS_CASES])
+def tls_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+               certificate: tuple[Path, Path], starttls_box: SmtpServer,
+               smtps_box: SmtpServer) -> Iterator[tuple[LiveServer, SmtpServer, str]]:
+    """One (database, TLS mode) at a time: (server, the SMTP server it sends to, mode)."""
+    backend, mode = request.param
+    if mode == "starttls":
+        url = f"smtp://{_credentials_in_url()}@127.0.0.1:{starttls_box.port}?starttls=true"
+    else:
+        url = f"smtps://127.0.0.1:{smtps_box.port}"
     box = starttls_box if mode == "starttls" else smtps_box
+    with live_server(backend, tmp_path_factory.mktemp(f"tls-{mode}-{backend}"), smtp_url=url,
+                     smtp_ca_file=certificate[0], **FAST_MAIL) as live:
+        yield live, box, mode
+
+
+def test_tls_with_a_configured_ca(tls_server: tuple[LiveServer, SmtpServer, str]) -> None:
+    server, box, mode = tls_server
     with new_org(server) as org:
         to = address(mode)
         enqueue_all(server, [message(org.id, to, f"Over {mode}")])
@@ -441,6 +434,10 @@ def test_without_smtp_nothing_is_queued_and_one_line_says_so(
     assert said == [OFF_NOTICE] and "CHECKRUN_SMTP_URL" in said[0]
 
 
-def test_enqueue_writes_nothing_without_smtp(org: Org) -> None:
-    assert enqueue_all(org.server, [message(org.id, address())]) == [False]
-    assert outbox(org.server, org.id) == []
+def test_enqueue_writes_nothing_without_smtp(mail_org: Org) -> None:
+    """A session carrying settings without CHECKRUN_SMTP_URL, on the same database."""
+    off = LiveServer(mail_org.server.backend,
+                     mail_org.server.settings.model_copy(update={"smtp_url": None}),
+                     mail_org.server.base)
+    assert enqueue_all(off, [message(mail_org.id, address())]) == [False]
+    assert outbox(off, mail_org.id) == []

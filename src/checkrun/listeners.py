@@ -1,13 +1,15 @@
 """The listeners of the domain event bus, for every entry point (the app and the CLI): the
-activity feed and the webhook outbox."""
+activity feed, the webhook outbox and the email a change causes."""
 
 from __future__ import annotations
 
 from checkrun.activity import listener as activity_listener
 from checkrun.kit import events
+from checkrun.mail import notify
 from checkrun.webhooks import listener as webhooks_listener
 
 
 def install() -> None:
     events.subscribe(activity_listener.on_event)
     events.subscribe(webhooks_listener.on_event)
+    events.subscribe(notify.on_event)

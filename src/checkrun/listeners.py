@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from checkrun.activity import listener as activity_listener
 from checkrun.kit import events
-from checkrun.mail import notify
+from checkrun.mail import digest, notify
 from checkrun.webhooks import listener as webhooks_listener
+
+# The daily digest registers its scheduler job when imported; every entry point imports this.
+JOBS = (digest,)
 
 
 def install() -> None:

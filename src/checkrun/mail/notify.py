@@ -20,7 +20,7 @@ from checkrun.comments.repository import CommentsRepository
 from checkrun.kit.clock import parse_datetime
 from checkrun.kit.events import Event
 from checkrun.mail import kinds
-from checkrun.mail.links import public_base, preferences_url
+from checkrun.mail.links import preferences_url, public_base
 from checkrun.mail.outbox import Message, enqueue, mail_enabled
 from checkrun.mail.people import (
     Person,

@@ -21,7 +21,8 @@ T = TypeVar("T")
 HOSTILE = '<script>alert("x")</script> & <b>bold</b>'
 
 
-def person(org: Org, role: str = "standard", first_name: str = "Pat") -> tuple[int, str, httpx.Client]:
+def person(org: Org, role: str = "standard", first_name: str = "Pat"
+           ) -> tuple[int, str, httpx.Client]:
     """A new member: id, address, a client acting as them."""
     email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
     made = ok(org.api.post(f"/applications/{org.id}/users", json={

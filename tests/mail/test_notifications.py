@@ -119,7 +119,8 @@ def test_comments_reach_the_assignees_and_the_people_mentioned(mail_org: Org,
     mentioned_id, mentioned_email, _ = person(mail_org, first_name="Cora")
     task = _task(mail_org, [assignee_id, author_id], title=HOSTILE)
     # Comments are HTML: shown as their text, scripts dropped, the rest escaped.
-    content = f"Could you check this, @[{mentioned_id}]? <script>steal()</script><b>Thanks</b> & bye"
+    content = (f"Could you check this, @[{mentioned_id}]? "
+               "<script>steal()</script><b>Thanks</b> & bye")
     ok(author.post(mail_org.path(f"/tasks/{task['id']}/comment"),
                    json={"content": content, "sent_to": [mentioned_id]}), 201)
 

@@ -87,6 +87,18 @@ def test_changing_owners_emails_only_the_people_added(mail_org: Org, smtp: SmtpS
     assert len(_rows(mail_org, "task_assigned", first_email, task_id=task["id"])) == 1
 
 
+def test_a_group_assignment_reaches_its_members(mail_org: Org, smtp: SmtpServer) -> None:
+    member_id, member_email, _ = person(mail_org)
+    made = ok(mail_org.api.post(mail_org.path("/groups"), json={
+        "name": f"Team {uuid.uuid4().hex[:6]}", "description": "A team",
+        "members": [member_id, mail_org.admin_id]}), 201)
+    task = one_off_task(mail_org, title=f"Group task {uuid.uuid4().hex[:6]}",
+                        owners={"users": [], "groups": [made["id"]]})
+    [mail] = mail_to(smtp, member_email, task["title"])
+    assert f"/app/tasks/{task['id']}" in mail.text
+    assert _rows(mail_org, "task_assigned", mail_org.admin_email, task_id=task["id"]) == []
+
+
 def test_a_launch_sends_each_person_one_email_listing_their_tasks(mail_org: Org,
                                                                   smtp: SmtpServer) -> None:
     member_id, member_email, _ = person(mail_org)

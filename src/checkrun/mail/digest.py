@@ -51,7 +51,9 @@ async def run(db: AsyncSession, moment: datetime, settings: Settings) -> int:
         zone = person.timezone if person else "UTC"
         if not await repo.advance(row, next_morning(moment, zone), moment):
             continue
-        if person is None or not wants_digest(await modes_of(db, row.org_id, row.email)):
+        if person is None:
+            continue  # disabled or removed for now: the schedule waits for them
+        if not wants_digest(await modes_of(db, row.org_id, row.email)):
             await repo.unschedule(row.org_id, row.email)
             continue
         await _digest(db, row, person, moment)

@@ -28,6 +28,7 @@ from tests.mail.support import (
 )
 from tests.support.factories import ok, one_off_task
 from tests.support.smtp import SmtpServer
+from tests.web.conftest import set_password, signed_in
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -64,6 +65,9 @@ def test_a_new_task_emails_members_and_guests_with_their_links(mail_org: Org,
     assert_escaped(mail.html)
     assert f"{base}/app/email-preferences/" in mail.text
     assert f"{base}/app/email-preferences/" in mail.html
+    set_password(mail_org.server, member_email)
+    page = signed_in(mail_org.server, member_email).get(link)
+    assert page.status_code == 200 and "&lt;script&gt;" in page.text
 
     [to_guest] = mail_to(smtp, guest_email, "New task")
     guest_task = f"{guest_link}/tasks/{task['id']}"
@@ -120,6 +124,7 @@ def test_a_launch_sends_each_person_one_email_listing_their_tasks(mail_org: Org,
     for task in mine:
         assert f"/app/tasks/{task['id']}" in mail.text
     assert "Sign the contract" in mail.text and "Order a laptop" not in mail.text
+    assert f"The process: {mail_org.server.base}/app/processes/{run['id']}" in mail.text
     assert len(_rows(mail_org, "task_assigned", member_email, run_id=run["id"])) == 1
     assert _rows(mail_org, "task_assigned", mail_org.admin_email, run_id=run["id"]) == []
 

@@ -145,7 +145,8 @@ async def _assigned(ctx: Context, task: Task, people: list[Person]) -> None:
         await send(ctx, kinds.TASK_ASSIGNED, person, f"New task: {task.title}",
                    task_id=task.id, run_id=task.run_id, actor=ctx.actor, process=None,
                    tasks=[_line(ctx, person, task)],
-                   home_url=person.home_url(ctx.base), run_name=run.name if run else None)
+                   home_url=person.home_url(ctx.base), home_label="All your tasks",
+                   run_name=run.name if run else None)
 
 
 async def on_owners_updated(ctx: Context) -> None:
@@ -190,7 +191,14 @@ async def on_launch(ctx: Context) -> None:
                    dedupe_key=dedupe(kinds.TASK_ASSIGNED, "launch", run.id, person.email),
                    actor=ctx.actor, process=run.name, run_name=None,
                    tasks=[_line(ctx, person, t) for t in owned],
-                   home_url=None if person.is_guest else process_url(ctx.base, run.id))
+                   **_launch_home(ctx, person, run))
+
+
+def _launch_home(ctx: Context, person: Person, run: Run) -> dict[str, str]:
+    """Members can open the whole process; a guest sees only their own tasks."""
+    if person.is_guest:
+        return {"home_url": person.home_url(ctx.base), "home_label": "All your tasks"}
+    return {"home_url": process_url(ctx.base, run.id), "home_label": "The process"}
 
 
 # --- comments and issues -----------------------------------------------------------------------

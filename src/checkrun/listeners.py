@@ -1,13 +1,18 @@
 """The listeners of the domain event bus, for every entry point (the app and the CLI): the
-activity feed and the webhook outbox."""
+activity feed, the webhook outbox and the email a change causes."""
 
 from __future__ import annotations
 
 from checkrun.activity import listener as activity_listener
 from checkrun.kit import events
+from checkrun.mail import digest, notify
 from checkrun.webhooks import listener as webhooks_listener
+
+# The daily digest registers its scheduler job when imported; every entry point imports this.
+JOBS = (digest,)
 
 
 def install() -> None:
     events.subscribe(activity_listener.on_event)
     events.subscribe(webhooks_listener.on_event)
+    events.subscribe(notify.on_event)

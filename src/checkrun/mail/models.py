@@ -83,3 +83,21 @@ class PreferenceLink(Base):
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+
+class DigestSchedule(Base):
+    """When one address's next daily digest is due (06:00 in the member's timezone): the
+    digest job reads only due rows through `next_at`, and moves `next_at` on in the
+    transaction that writes the digest, so each digest is written once. A row exists while the
+    address wants a digest (its `daily_digest` mode, or any kind held for it)."""
+
+    __tablename__ = "mail_digest_schedule"
+    __table_args__ = (UniqueConstraint("org_id", "email"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from checkrun.mail import kinds
+from checkrun.mail import kinds, schedule
 from checkrun.mail.repository import MailRepository
 
 
@@ -21,7 +21,10 @@ async def mode_for(db: AsyncSession, org_id: str, email: str, kind: str) -> str:
 
 
 async def set_modes(db: AsyncSession, org_id: str, email: str, chosen: dict[str, str]) -> None:
-    """Saves the given kinds' modes; unknown kinds or modes are the caller's to refuse."""
+    """Saves the given kinds' modes; unknown kinds or modes are the caller's to refuse. The
+    address's digest schedule follows in the same transaction."""
     repo = MailRepository(db)
     for kind, mode in chosen.items():
         await repo.set_mode(org_id, email, kind, mode)
+    await db.flush()
+    await schedule.refresh(db, org_id, email)

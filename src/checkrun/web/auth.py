@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from checkrun.kit.auth import Actor, hash_token
 from checkrun.kit.clock import now
 from checkrun.kit.errors import forbidden
+from checkrun.mail import notify
+from checkrun.mail.outbox import mail_enabled
 from checkrun.members import service as members
 from checkrun.members.models import (
     WEB_PASSWORD_LINK,
@@ -154,14 +156,24 @@ async def issue_password_link(db: AsyncSession, user: User, org_id: str, ttl_sec
 
 async def forgot_password(db: AsyncSession, email: str) -> str | None:
     """A reset link for the member with this address (None when there is none, which the page
-    never tells). Nothing is sent yet: an admin hands links out."""
+    never tells). With email configured it is emailed to them; without, an admin hands
+    links out."""
     user = await MembersRepository(db).user_by_email(email.strip()) if email.strip() else None
     if user is None:
         return None
     memberships = await WebRepository(db).active_memberships(user.id)
     if not memberships:
         return None
-    return await issue_password_link(db, user, memberships[0].org_id, RESET_LINK_SECONDS)
+    org_id = memberships[0].org_id
+    raw = await issue_password_link(db, user, org_id, RESET_LINK_SECONDS)
+    if mail_enabled(db):
+        await notify.password_reset(db, user, org_id, raw, RESET_LINK_SECONDS // 60)
+    return raw
+
+
+def emails_links(db: AsyncSession) -> bool:
+    """Whether invitation and reset links go out by email (else the page shows them)."""
+    return mail_enabled(db)
 
 
 async def password_link_is_live(db: AsyncSession, raw: str) -> bool:

@@ -41,6 +41,9 @@ NOTICES = {"role": "Role changed.", "disabled": "Member disabled.", "enabled": "
 FORGOT_SENT = ("If this address belongs to a member, a link to choose a new password has been "
                "recorded. Email delivery is not set up yet: ask an administrator of your "
                "organization for the link.")
+FORGOT_EMAILED = ("If this address belongs to a member, we have emailed it a link to choose a "
+                  "new password. Check your inbox (and spam folder); the link expires in "
+                  f"{auth.RESET_LINK_SECONDS // 60} minutes.")
 FORGOT_PER_WINDOW = 5
 
 
@@ -96,8 +99,9 @@ async def invite(request: Request, db: Db, page: Admin) -> Response:
     try:
         body = checked(InviteUser, **typed)
         user, membership = await members.invite(db, page.actor, body)
-        raw = await auth.issue_password_link(db, user, page.actor.org_id,
-                                             auth.INVITE_LINK_SECONDS)
+        # With email configured the invitation (and its link) was emailed as it was made.
+        raw = None if auth.emails_links(db) else await auth.issue_password_link(
+            db, user, page.actor.org_id, auth.INVITE_LINK_SECONDS)
     except AppError as exc:
         await db.rollback()
         errors = field_errors(exc.errors or {}, prefix="") if exc.status == 422 else {}
@@ -107,10 +111,12 @@ async def invite(request: Request, db: Db, page: Admin) -> Response:
     return _link_html(request, user.email, raw, invited=True)
 
 
-def _link_html(request: Request, email: str, raw: str, invited: bool) -> Response:
+def _link_html(request: Request, email: str, raw: str | None, invited: bool) -> Response:
+    """The link to hand out, or (raw None) the news that it was emailed."""
     site = api_base(request).rstrip("/").removesuffix("/api")
-    return render(request, "people_link.html", title="Invite link" if invited else "Reset link",
-                  email=email, link=f"{site}{PREFIX}/password/{raw}", invited=invited,
+    title = ("Invitation sent" if raw is None else "Invite link") if invited else "Reset link"
+    return render(request, "people_link.html", title=title, email=email,
+                  link=f"{site}{PREFIX}/password/{raw}" if raw else None, invited=invited,
                   days=auth.INVITE_LINK_SECONDS // 86400,
                   minutes=auth.RESET_LINK_SECONDS // 60)
 
@@ -358,4 +364,5 @@ async def forgot(request: Request, db: Db) -> Response:
         await auth.forgot_password(db, email)
         await db.commit()
     # The same answer for every address: the page tells nobody who has an account.
-    return render(request, "forgot.html", title="Forgot your password", sent=FORGOT_SENT)
+    sent = FORGOT_EMAILED if auth.emails_links(db) else FORGOT_SENT
+    return render(request, "forgot.html", title="Forgot your password", sent=sent)

@@ -19,7 +19,6 @@ from checkrun.mail.prefs import set_modes
 from checkrun.mail.repository import DigestRepository
 from tests.conftest import LiveServer, Org, live_server, new_org
 from tests.mail.conftest import FAST_MAIL
-from tests.mail.sender import sending
 from tests.mail.support import HOSTILE, assert_escaped, in_session, mail_to, outbox, person
 from tests.support.clock import MovableClock
 from tests.support.factories import ok, one_off_task
@@ -34,7 +33,7 @@ def clocked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     data = tmp_path_factory.mktemp(f"digest-{request.param}")
     clock = MovableClock(data / "clock.txt", START)
     with live_server(request.param, data, smtp_url=smtp.url, clock_file=clock.path,
-                     **FAST_MAIL) as live, sending(live, smtp):
+                     **FAST_MAIL) as live:
         yield live, clock
 
 

@@ -6,25 +6,16 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from tests.conftest import LiveServer, Org
-from tests.mail.sender import sending
 from tests.mail.support import assert_escaped, mail_to, outbox, person
 from tests.support.factories import ok
 from tests.support.smtp import SmtpServer
 from tests.web.conftest import PASSWORD, browser_client, csrf_of, set_password, signed_in
 
 LINK = re.compile(r"(http://[^\s\"<>]+/app/password/ckp_[A-Za-z0-9_-]+)")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def outgoing(mail_server: LiveServer, smtp: SmtpServer) -> Iterator[None]:
-    with sending(mail_server, smtp):
-        yield
 
 
 def _link(text: str) -> str:

@@ -6,17 +6,14 @@ Asserted on what the real SMTP server receives."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.kit import events
 from checkrun.mail.prefs import set_modes
 from tests.conftest import LiveServer, Org
-from tests.mail.sender import sending
 from tests.mail.support import (
     HOSTILE,
     assert_escaped,
@@ -29,12 +26,6 @@ from tests.mail.support import (
 from tests.support.factories import ok, one_off_task
 from tests.support.smtp import SmtpServer
 from tests.web.conftest import set_password, signed_in
-
-
-@pytest.fixture(scope="module", autouse=True)
-def outgoing(mail_server: LiveServer, smtp: SmtpServer) -> Iterator[None]:
-    with sending(mail_server, smtp):
-        yield
 
 
 def _task(org: Org, users: list[int], guests: list[str] | None = None, **fields: Any

@@ -112,7 +112,7 @@ def test_a_plan_counts_steps_from_each_other_and_from_fixed_moments() -> None:
     assert planned.deadlines["a"] == at(2, 10)
     assert planned.deadlines["b"] == at(4, 10)
     assert planned.deadlines["c"] == at(4, 9)
-    assert planned.deadlines["loop2"] == at(2, 10)  # the first met in a loop counts from launch
+    assert planned.deadlines["loop2"] == at(2, 10)  # the loop is cut where it closes
     assert planned.deadlines["loop1"] == at(3, 10)
     assert planned.deadlines["lost"] == at(2, 10)
     assert planned.anchored_on["b"] == "a" and planned.anchored_on["lost"] is None

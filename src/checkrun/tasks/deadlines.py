@@ -87,7 +87,8 @@ def plan(rules: Mapping[str, Rule], launched: datetime, week: WorkWeek,
          fixed: Mapping[str, datetime] | None = None) -> Plan:
     """Each key's deadline by its rule. A key in `fixed` keeps that moment (a completion, a
     deadline given by hand) and anchors by it. A rule naming an unknown key counts from
-    launch, and so does the first rule met in a loop of steps naming each other."""
+    launch; a loop of rules naming each other is cut where it closes (that one counts from
+    launch)."""
     out: dict[str, datetime] = dict(fixed or {})
     anchored: dict[str, str | None] = {}
     for key in rules:

@@ -20,7 +20,7 @@ from checkrun.members.schemas import TokenRead, UserBrief, UserRead
 from checkrun.orgs.schemas import OrganizationRead
 from checkrun.runs.schemas import RunRead
 from checkrun.tags.schemas import AssociationRead, TagRead
-from checkrun.tasks.schemas import TaskRead
+from checkrun.tasks.schemas import AutomaticDeadlineRead, TaskRead
 from checkrun.templates.schemas import CaptureRead, ChecklistRead, StepRead
 from checkrun.webhooks.schemas import WatcherRead
 
@@ -32,7 +32,7 @@ RESOURCES: dict[str, type[BaseModel]] = {
     "guest": GuestRead, "groups": GroupRead, "tags": TagRead, "folders": FolderRead,
     "add-object": FolderObjectRead, "comment": CommentRead, "problem": CommentRead,
     "resolved-threads": CommentRead, "bot-comment": CommentRead, "watchers": WatcherRead,
-    "add-watcher": WatcherRead,
+    "add-watcher": WatcherRead, "automatic-deadline": AutomaticDeadlineRead,
 }
 # Read shapes that are typed dicts, not models.
 TYPED: dict[str, Any] = {"activity-feeds": ActivityEntry}

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.conftest import Org
-from tests.support.factories import checklist, ok
+from tests.support.factories import checklist, ok, round_the_clock
 
 
 def template_with_rule(org: Org, verb: str) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
@@ -146,6 +146,7 @@ def second_task(org: Org, run: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_assignment_and_deadline_rules_apply_and_are_undone(org: Org) -> None:
+    round_the_clock(org)  # the default deadline comes back as plain launch + 5 days
     member_id, _ = org.member("standard")
     template, field, _ = template_with_actions(
         org, {"action_type": "assignment", "action_verb": "assign",

@@ -14,7 +14,7 @@ from pathlib import Path
 class _FileClock:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._value: datetime | None = None
 
     def read(self) -> datetime | None:
@@ -22,7 +22,8 @@ class _FileClock:
             stat = self.path.stat()
         except OSError:
             return None
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        # A file replaced by rename has a new inode even within one coarse mtime tick.
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         if stamp != self._stamp:
             text = self.path.read_text().strip()
             self._value = parse_datetime(text) if text else None

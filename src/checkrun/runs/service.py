@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,14 +23,17 @@ from checkrun.kit.clock import now, parse_datetime
 from checkrun.kit.errors import invalid, invalid_field, not_found
 from checkrun.kit.includes import Includes
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.worktime import WorkWeek
 from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunFilters, RunsRepository, RunStats
-from checkrun.runs.rules import apply_rules, offset, sync_run_status
+from checkrun.runs.rules import apply_rules, sync_run_status
 from checkrun.runs.schemas import RunLaunch, RunRead, RunUpdate, TaskOverride
 from checkrun.storage import BlobStore
 from checkrun.tags.service import check_tag_ids, known_tag_ids, tag_subject, tags_included
+from checkrun.tasks import deadlines
+from checkrun.tasks.deadlines import Rule
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import OPEN, TaskFilters, TasksRepository
 from checkrun.tasks.service import check_owners, read_tasks
@@ -40,35 +43,18 @@ from checkrun.templates.repository import TemplatesRepository
 from checkrun.templates.service import read_many as read_templates
 from checkrun.templates.values import ValueContext, clean_values, is_empty
 
-DEFAULT_DEADLINE_DAYS = 5
 # Step flags that a launched task carries.
 COPIED_TO_TASKS = ("everyone_must_complete", "can_complete_only_assignees", "prevent_guest_comment",
               "max_assignable", "top_secret")
 
 
-def step_deadlines(steps: list[Step], launched: datetime) -> dict[str, datetime]:
-    """Each step's task deadline: `{value, unit, option: from|prior_to, step}` counts from the
-    deadline of `step` when set (from launch otherwise, or when steps point at each other);
-    a step without a deadline gets the org default."""
-    by_id = {s.id: s for s in steps}
-    out: dict[str, datetime] = {}
-    for step in steps:
-        chain: list[Step] = []
-        current: Step | None = step
-        while current is not None and current.id not in out and current not in chain:
-            chain.append(current)
-            current = by_id.get(str((current.deadline or {}).get("step") or ""))
-        for link in reversed(chain):
-            anchor = out.get(str((link.deadline or {}).get("step") or ""), launched)
-            out[link.id] = _deadline_from(link.deadline or {}, anchor, launched)
-    return out
-
-
-def _deadline_from(rule: dict[str, Any], anchor: datetime, launched: datetime) -> datetime:
-    if not rule:
-        return launched + timedelta(days=DEFAULT_DEADLINE_DAYS)
-    sign = -1 if rule.get("option") == "prior_to" else 1
-    return anchor + sign * offset(rule)
+def step_deadlines(steps: list[Step], launched: datetime, week: WorkWeek, default: Rule,
+                   by_hand: dict[str, datetime] | None = None) -> dict[str, datetime]:
+    """Each step's task deadline in the organization's working time: `{value, unit, option:
+    from|prior_to, step}` counts from launch, or from the deadline of `step` (a deadline given
+    by hand at launch included); a step without a deadline gets the organization's default."""
+    rules = {s.id: Rule.read(s.deadline) or default for s in steps}
+    return deadlines.plan(rules, launched, week, by_hand).deadlines
 
 
 # Kick-off fields whose answers can name a process (rule 10 of the reference).
@@ -110,8 +96,17 @@ async def _prerun_values(
     return {k: v for k, v in values.items() if v is not None}
 
 
+@dataclass(frozen=True)
+class Launch:
+    """What every task of a launch counts with."""
+
+    week: WorkWeek
+    default: Rule
+    deadlines: dict[str, datetime]
+
+
 def _task_for_step(
-    run: Run, step: Step, number: int, deadline: datetime, override: TaskOverride | None
+    run: Run, step: Step, number: int, launch: Launch, override: TaskOverride | None
 ) -> Task:
     owners = override.owners if override and override.owners else None
     if owners is not None:
@@ -120,18 +115,21 @@ def _task_for_step(
         users, guests, groups = list(step.assignees), list(step.guests), list(step.groups)
         if not (users or guests or groups) and step.assign_run_starter:
             users = [run.started_by]
-    if override and override.deadline:
-        deadline = parse_datetime(override.deadline)
-    started = run.started_at + offset(step.start_date) if step.start_date else run.started_at
+    start = Rule.read(step.start_date)
+    started = deadlines.counted(start, run.started_at, launch.week) if start else run.started_at
+    rule = Rule.read(step.deadline) or launch.default
     flags = {name: getattr(step, name) for name in COPIED_TO_TASKS}
     if override and override.max_assignable is not None:
         flags["max_assignable"] = override.max_assignable
     return Task(
         org_id=run.org_id, increment_id=number, run_id=run.id, step_id=step.id,
         checklist_id=run.checklist_id, title=step.title, alias=step.alias, summary=step.summary,
-        task_type=step.step_type, status="active", position=step.position, deadline=deadline,
+        task_type=step.step_type, status="active", position=step.position,
+        deadline=launch.deadlines[step.id],
+        deadline_set_by_hand=bool(override and override.deadline),
         started_at=started, starter_id=run.started_by, webhook=step.webhook,
-        owners=TasksRepository.owner_rows(users, guests, groups), **flags,
+        owners=TasksRepository.owner_rows(users, guests, groups),
+        settings={deadlines.SNAPSHOT: rule.as_dict()}, **flags,
     )
 
 
@@ -201,9 +199,12 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     repo.add(run)
     await db.flush()
     first = await orgs.next_numbers(actor.org_id, "task", len(steps))
-    deadlines = step_deadlines(steps, started)
+    week, default = await deadlines.calendar(db, actor.org_id)
+    by_hand = {s.id: parse_datetime(o.deadline) for s in steps
+               if (o := body.tasks.get(s.id)) and o.deadline}
+    launch = Launch(week, default, step_deadlines(steps, started, week, default, by_hand))
     for number, step in enumerate(steps, start=first):
-        repo.add(_task_for_step(run, step, number, deadlines[step.id], body.tasks.get(step.id)))
+        repo.add(_task_for_step(run, step, number, launch, body.tasks.get(step.id)))
     await db.flush()
     await _tag_and_file(db, actor, run, body, steps)
     await apply_rules(db, run, actor)

@@ -12,6 +12,7 @@ from checkrun.kit.errors import bad_request, invalid, invalid_field, not_found
 from checkrun.members.repository import MembersRepository
 from checkrun.runs.repository import RunsRepository
 from checkrun.runs.rules import sync_run_status
+from checkrun.tasks import deadlines
 from checkrun.tasks.access import require_assigned_if_light
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TasksRepository
@@ -126,6 +127,7 @@ async def complete(
     task.status, task.completed_at, task.completer_id = "completed", now(), completer
     task.is_approved = body.is_approved
     await db.flush()
+    await deadlines.follow(db, task)
     await _emit(db, actor, task, "completed")
     await sync_run_status(db, task.run_id, actor)
     return task
@@ -151,6 +153,7 @@ async def reopen_completed(db: AsyncSession, actor: Actor, task: Task) -> None:
         "in-progress", None, None, None)
     await TasksRepository(db).clear_completions(task.id)
     await db.flush()
+    await deadlines.follow(db, task)
     await _emit(db, actor, task, "re-opened")
     await sync_run_status(db, task.run_id, actor)
 

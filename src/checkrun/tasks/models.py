@@ -40,6 +40,9 @@ class Task(Base):
     status: Mapped[str] = mapped_column(String(16), default="not-started")
     position: Mapped[int] = mapped_column(Integer, default=1)
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # True when a person chose the deadline (launch override, PUT, one-off task): the rules
+    # leave it alone until reset-deadline.
+    deadline_set_by_hand: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     starter_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     completer_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

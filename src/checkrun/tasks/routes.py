@@ -12,7 +12,7 @@ from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, pagination_meta
 from checkrun.kit.urls import api_base
 from checkrun.storage import Store
-from checkrun.tasks import completion, service
+from checkrun.tasks import automatic, completion, service
 from checkrun.tasks.models import Task
 from checkrun.tasks.params import list_page, task_filters
 from checkrun.tasks.repository import TaskFilters
@@ -173,3 +173,17 @@ async def complete_task(db: Db, actor: CurrentActor, body: CompleteTask, with_: 
 @router.delete("/organizations/{org_id}/completed-tasks/{task_id}")
 async def reopen_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> JSONResponse:
     return await _completion(db, await completion.reopen(db, actor, task_id), with_)
+
+
+@router.get(RUN_TASK + "/automatic-deadline")
+async def get_automatic_deadline(db: Db, actor: CurrentActor, run_id: str, task_id: str
+                                 ) -> JSONResponse:
+    return responses.item(await automatic.automatic_deadline(db, actor, run_id, task_id))
+
+
+@router.post(RUN_TASK + "/reset-deadline")
+async def reset_deadline(db: Db, actor: CurrentActor, run_id: str, task_id: str, with_: With
+                         ) -> JSONResponse:
+    task = await automatic.reset_deadline(db, actor, run_id, task_id)
+    await db.commit()
+    return await _one(db, task, with_)

@@ -114,6 +114,7 @@ class TaskRead(BaseModel):
     position: int
     started_at: str | None
     deadline: str | None
+    deadline_set_by_hand: bool
     created_at: str | None
     last_updated: str | None
     completed_at: str | None
@@ -141,6 +142,7 @@ class TaskRead(BaseModel):
             is_completable=t.status not in ("completed", "auto-skipped") and t.deleted_at is None,
             is_approved=t.is_approved, owners=t.owner_lists(), position=t.position,
             started_at=iso(t.started_at), deadline=iso(t.deadline),
+            deadline_set_by_hand=bool(t.deadline_set_by_hand),
             created_at=iso(t.created_at), last_updated=iso(t.updated_at),
             completed_at=iso(t.completed_at), archived_at=iso(t.deleted_at),
             starter_id=t.starter_id, completer_id=t.completer_id,
@@ -154,3 +156,26 @@ class TaskRead(BaseModel):
 
 class FormFieldRead(CaptureRead):
     value: Any = None
+
+
+class DeadlineRule(BaseModel):
+    value: int
+    unit: str
+    option: Literal["from", "prior_to"]
+    step: str | None
+
+
+class AutomaticDeadlineRead(BaseModel):
+    """What the rules give a process task now (GET .../automatic-deadline)."""
+
+    task_id: str
+    deadline: str
+    current_deadline: str | None
+    deadline_set_by_hand: bool
+    is_current: bool
+    rule: DeadlineRule
+    rule_source: Literal["step", "default"]
+    counted_from: Literal["launch", "step_deadline", "step_completion"]
+    anchor: str
+    anchor_task_id: str | None
+    timezone: str

@@ -30,6 +30,7 @@ from checkrun.runs.rules import apply_rules, sync_run_status
 from checkrun.runs.schemas import RunRead
 from checkrun.storage import BlobStore
 from checkrun.tags.service import check_tag_ids, tag_subject, tags_included
+from checkrun.tasks import deadlines
 from checkrun.tasks.access import require_assigned_if_light
 from checkrun.tasks.completion import lock_task
 from checkrun.tasks.models import Task
@@ -134,6 +135,7 @@ async def create_one_off(db: AsyncSession, actor: Actor, body: OneOffTaskCreate)
         summary=body.summary if body.summary is not None else body.description,
         task_type=body.task_type, status="not-started",
         position=await _place(repo, run, body.position), deadline=parse_datetime(body.deadline),
+        deadline_set_by_hand=True,
         started_at=parse_datetime(body.started_at) if body.started_at else now(),
         starter_id=actor.user_id, everyone_must_complete=body.everyone_must_complete,
         can_complete_only_assignees=body.can_complete_only_assignees,
@@ -165,6 +167,7 @@ async def clone_task(db: AsyncSession, actor: Actor, task_id: str) -> Task:
     copy.id, copy.org_id, copy.status, copy.starter_id = new_id(), actor.org_id, "not-started", \
         actor.user_id
     copy.increment_id = await OrgsRepository(db).next_number(actor.org_id, "task")
+    copy.deadline_set_by_hand = True  # a one-off task: its deadline is the source's, kept
     copy.position = await _place(repo, run, None)
     lists = source.owner_lists()
     copy.owners = repo.owner_rows(lists["users"], lists["guests"], lists["groups"])
@@ -254,6 +257,8 @@ async def update_task(
     before = _recorded(task)
     await _apply_changes(db, actor, task, body)
     _light_fills_in_only(actor, before, task)
+    if task.deadline != before["deadline"]:
+        await deadlines.follow(db, task)
     if body.taskdata:
         repo = TasksRepository(db)
         fields = (await repo.fields_of([task]))[task.id]
@@ -299,8 +304,9 @@ async def _apply_changes(db: AsyncSession, actor: Actor, task: Task, body: TaskU
         )
     if body.position is not None and task.run_id is not None and body.position != task.position:
         task.position = await _place(TasksRepository(db), await _run_of(db, task), body.position)
-    if body.deadline is not None:
-        task.deadline = parse_datetime(body.deadline)
+    if body.deadline is not None and parse_datetime(body.deadline) != task.deadline:
+        # A person's deadline stands as given (not moved into working time).
+        task.deadline, task.deadline_set_by_hand = parse_datetime(body.deadline), True
     if body.started_at is not None:
         task.started_at = parse_datetime(body.started_at)
     for name in ("title", "summary", "webhook", "prevent_guest_comment", "everyone_must_complete",

@@ -59,15 +59,17 @@ class SchedulerRepository:
 
     async def take_lease(self, name: str, token: str, moment: datetime, until: datetime
                          ) -> bool:
-        """The job's lease for `token` when nobody holds it or its holder's lease ran out."""
-        await self.db.execute(insert_ignoring_conflicts(
+        """The job's lease for `token` when nobody holds it or its holder's lease ran out (the
+        job's row is made on its first run)."""
+        take = (update(SchedulerJob)
+                .where(SchedulerJob.name == name,
+                       SchedulerJob.lease_until.is_(None) | (SchedulerJob.lease_until <= moment))
+                .values(lease_token=token, lease_until=until))
+        if _changed(await self.db.execute(take)) == 1:
+            return True
+        made = await self.db.execute(insert_ignoring_conflicts(
             self.db, SchedulerJob, {"name": name, "runs": 0}, ["name"]))
-        result = await self.db.execute(
-            update(SchedulerJob)
-            .where(SchedulerJob.name == name,
-                   (SchedulerJob.lease_until.is_(None)) | (SchedulerJob.lease_until <= moment))
-            .values(lease_token=token, lease_until=until))
-        return _changed(result) == 1
+        return _changed(made) == 1 and _changed(await self.db.execute(take)) == 1
 
     async def finish(self, name: str, token: str, moment: datetime) -> bool:
         """Records the run and gives the lease back, if `token` still holds it: the caller

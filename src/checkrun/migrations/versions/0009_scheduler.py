@@ -59,10 +59,14 @@ def _schedule_open_tasks() -> None:
     rows = conn.execute(sa.select(tasks.c.id, tasks.c.deadline)
                         .where(sa.text(OPEN_LIVE), tasks.c.deadline.is_not(None))).all()
     moment = now()
-    for task_id, deadline in rows:
-        values = ({"remind_at": deadline - DUE_SOON_LEAD} if deadline > moment else
-                  {"reminded_soon_for": deadline, "reminded_overdue_for": deadline})
-        conn.execute(tasks.update().where(tasks.c.id == task_id).values(**values))
+    late = [{"task_id": i, "at": d} for i, d in rows if d <= moment]
+    ahead = [{"task_id": i, "at": d - DUE_SOON_LEAD} for i, d in rows if d > moment]
+    by_id = tasks.c.id == sa.bindparam("task_id")
+    if late:
+        conn.execute(tasks.update().where(by_id).values(
+            reminded_soon_for=sa.bindparam("at"), reminded_overdue_for=sa.bindparam("at")), late)
+    if ahead:
+        conn.execute(tasks.update().where(by_id).values(remind_at=sa.bindparam("at")), ahead)
 
 
 def downgrade() -> None:

@@ -7,9 +7,9 @@ Run from the repository root:
 
 For each database: a fresh database (a temporary SQLite file; a new PostgreSQL database on
 CHECKRUN_TEST_PG's server), migrated, with one organization that turned auto-complete and
-auto-archive on, `--tasks` open assigned one-off tasks (5% expiring) whose deadlines spread over
-the next year, and 2,000 processes completed in the last week. Then, in this process with the
-app's listeners installed, it times `Scheduler.tick()`:
+auto-archive on, `--tasks` open assigned tasks (5% expiring) in active processes of 20 tasks,
+whose deadlines spread over the next year, and 2,000 processes completed in the last week.
+Then, in this process with the app's listeners installed, it times `Scheduler.tick()`:
 
 - idle: nothing is due;
 - a few due: before each repeat (not timed) 5 tasks get a reminder due, 2 expiring tasks reach
@@ -17,7 +17,8 @@ app's listeners installed, it times `Scheduler.tick()`:
 
 Medians of `--repeat` after one warm-up, beside the baseline of the same run: one primary-key
 select of a task in a fresh session (the same session machinery). The SQL of a "few due" tick
-is captured and each SELECT shown with its plan (EXPLAIN QUERY PLAN / EXPLAIN ANALYZE).
+is captured, the rows made due again, and each SELECT of tasks and runs shown with its plan
+(EXPLAIN QUERY PLAN / EXPLAIN ANALYZE: the actual rows are the due ones).
 """
 
 from __future__ import annotations
@@ -57,14 +58,16 @@ from checkrun.scheduler.loop import Scheduler  # noqa: E402
 from checkrun.scheduler.registry import jobs  # noqa: E402
 
 BATCH = 5000
+TASKS_PER_RUN = 20
 RUNS_DONE = 2000
 Row = dict[str, Any]
 
 
 # --- seeding ---------------------------------------------------------------------------------
 
-def _task(org_id: str, number: int, admin: int, deadline: datetime, kind: str) -> Row:
-    return {"id": uuid.uuid4().hex, "org_id": org_id, "increment_id": number,
+def _task(org_id: str, number: int, admin: int, deadline: datetime, kind: str,
+          run_id: str) -> Row:
+    return {"id": uuid.uuid4().hex, "org_id": org_id, "increment_id": number, "run_id": run_id,
             "title": f"Task {number}", "task_type": kind, "status": "active", "position": 1,
             "deadline": deadline, "remind_at": deadline - timedelta(hours=24),
             "starter_id": admin, "created_at": deadline - timedelta(days=30),
@@ -97,13 +100,17 @@ async def seed(engine: AsyncEngine, settings: Settings, count: int) -> dict[str,
                            "auto_archive_processes_after": {"unit": "weeks", "value": 2}}
         await db.commit()
     rng, start = random.Random(7), now()
+    active = [{**_run(boot.org_id, n + 1, boot.user_id, start), "status": "active",
+               "completed_at": None} for n in range(count // TASKS_PER_RUN + 1)]
+    await _insert(engine, Run, active)
     tasks = [_task(boot.org_id, n + 1, boot.user_id,
                    start + timedelta(days=2, seconds=rng.randrange(365 * 86400)),
-                   "expiring" if rng.random() < 0.05 else "task") for n in range(count)]
+                   "expiring" if rng.random() < 0.05 else "task",
+                   active[n // TASKS_PER_RUN]["id"]) for n in range(count)]
     await _insert(engine, Task, tasks)
     await _insert(engine, TaskOwner, [{"task_id": t["id"], "kind": "user",
                                        "ref": str(boot.user_id)} for t in tasks])
-    await _insert(engine, Run, [_run(boot.org_id, n + 1, boot.user_id,
+    await _insert(engine, Run, [_run(boot.org_id, len(active) + n + 1, boot.user_id,
                                      start - timedelta(seconds=rng.randrange(7 * 86400)))
                                 for n in range(RUNS_DONE)])
     async with engine.begin() as conn:
@@ -160,21 +167,36 @@ async def _pk_select(sessions: async_sessionmaker[AsyncSession], task_id: str) -
 
 
 class Captured:
+    """The SQL of a tick: its SELECTs of tasks and runs (to explain), and every statement's
+    time."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.statements: list[tuple[str, Any]] = []
+        self.timed: list[tuple[float, str]] = []
+        self._began = 0.0
 
     def __enter__(self) -> Captured:
         event.listen(self.engine.sync_engine, "before_cursor_execute", self._seen)
+        event.listen(self.engine.sync_engine, "after_cursor_execute", self._done)
         return self
 
     def __exit__(self, *_: object) -> None:
         event.remove(self.engine.sync_engine, "before_cursor_execute", self._seen)
+        event.remove(self.engine.sync_engine, "after_cursor_execute", self._done)
 
     def _seen(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        self._began = time.perf_counter()
         if statement.lstrip().upper().startswith("SELECT") and (
                 " tasks" in statement or " runs" in statement):
             self.statements.append((statement, parameters))
+
+    def _done(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.timed.append(((time.perf_counter() - self._began) * 1000, _short(statement)))
+
+    def slowest(self, count: int = 5) -> list[dict[str, Any]]:
+        return [{"ms": round(ms, 2), "sql": sql[:160]}
+                for ms, sql in sorted(self.timed, reverse=True)[:count]]
 
 
 def _short(statement: str) -> str:
@@ -235,9 +257,11 @@ async def _measure(settings: Settings, count: int, repeat: int) -> dict[str, Any
         await make_due(engine, seeded["org_id"], seeded)
         with Captured(engine) as captured:
             await scheduler.tick()
-        shown = await plans(engine, captured.statements)
+        await make_due(engine, seeded["org_id"], seeded)
+        shown = await plans(engine, captured.statements)  # with the few rows due
         return {"seed_seconds": round(seconds, 1), "jobs": [j.name for j in jobs()],
                 "baseline": baseline, "idle": idle, "few_due": due, "per_job": per_job,
+                "statements": len(captured.timed), "slowest": captured.slowest(),
                 "plans": shown}
     finally:
         await engine.dispose()
@@ -265,6 +289,10 @@ def markdown(results: list[dict[str, Any]], command: str) -> str:
     for r in results:
         lines.append(f"| {r['backend']} | " + " | ".join(
             f"{v['median_ms']:.1f}" for v in r["per_job"].values()) + " |")
+    for r in results:
+        lines += ["", f"Slowest statements of one tick with a few due on {r['backend']} "
+                  f"({r['statements']} statements in all):", ""]
+        lines += [f"- {s['ms']:.2f} ms: `{s['sql']}`" for s in r["slowest"]]
     for r in results:
         lines += ["", f"## Plans on {r['backend']} (the SELECTs of a tick with a few due)", ""]
         for p in r["plans"]:

@@ -33,6 +33,8 @@ from checkrun.oauth.routes import router as oauth_router
 from checkrun.openapi import install_openapi
 from checkrun.orgs.routes import router as orgs_router
 from checkrun.runs.routes import router as runs_router
+from checkrun.scheduler import reminders
+from checkrun.scheduler.loop import Scheduler
 from checkrun.search.routes import router as search_router
 from checkrun.storage import make_store
 from checkrun.tags.routes import router as tags_router
@@ -77,9 +79,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             mail_log.warning(OFF_NOTICE)
         for worker in workers:
             await worker.start()
+        scheduler = Scheduler(app.state.sessionmaker, settings)
+        await scheduler.start()
         try:
             yield
         finally:
+            await scheduler.stop()
             for worker in workers:
                 await worker.stop()
             await close_limiter(app.state.limiter)
@@ -95,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = make_store(settings.resolved_storage_url, settings.s3_endpoint_url)
     install_error_handlers(app)
     listeners.install()
+    reminders.install()
     # Before the API's routes at `/`: the pages' paths are matched first.
     install_web(app)
     routes = api_router()

@@ -7,6 +7,7 @@ import checkrun.groups.models
 import checkrun.guests.models
 import checkrun.mail.models
 import checkrun.oauth.models
+import checkrun.scheduler.models
 import checkrun.tags.models
 import checkrun.webhooks.models  # noqa: F401 - imported for their tables
 from checkrun.files.models import Asset

@@ -56,5 +56,11 @@ def entry_of(event: Event) -> ActivityFeed:
     )
 
 
+# The scheduler's reminders: they tell people, they change nothing, so they are not history.
+NOT_RECORDED = {("Task", "due-soon"), ("Task", "overdue")}
+
+
 async def on_event(db: AsyncSession, event: Event) -> None:
+    if (event.type, event.verb) in NOT_RECORDED:
+        return
     ActivityRepository(db).add(entry_of(event))

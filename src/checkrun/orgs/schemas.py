@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     "process_today": None, "restrict_blueprint_permissions": False,
     "auto_archive_processes_after": {"unit": "weeks", "value": 52},
     "use_generative_ai": False,
+    # checkrun's own (Tallyfy documents none): the scheduler's reminders to assignees, hours
+    # before a deadline (0: none) and when it passes.
+    "reminder_due_soon_hours": 24, "reminder_overdue": True,
 }
 
 
@@ -129,3 +132,5 @@ class OrganizationUpdate(BaseModel):
     working_days: dict[Weekday, WorkingDay] | None = None
     default_deadline: Deadline | None = None
     auto_archive_processes_after: AutoArchiveAfter | None = None
+    reminder_due_soon_hours: int | None = Field(None, ge=0, le=720)
+    reminder_overdue: bool | None = None

@@ -20,6 +20,8 @@ class Run(Base):
     # Lists filter on these and page in creation order, so the index serves both.
     __table_args__ = (
         Index("ix_runs_listing", "org_id", "deleted_at", "status", "created_at", "id"),
+        # Auto-archive: an organization's completed runs by completion time.
+        Index("ix_runs_org_status_completed", "org_id", "status", "completed_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -231,7 +231,7 @@ async def _tag_and_file(db: AsyncSession, actor: Actor, run: Run, body: RunLaunc
         await tag_subject(db, actor, "Task", task.id, tags)
 
 
-async def _record(db: AsyncSession, actor: Actor, run: Run, verb: str, description: str,
+async def _record(db: AsyncSession, actor: Actor | None, run: Run, verb: str, description: str,
                   **more: Any) -> None:
     """An activity entry about this process."""
     await events.emit(db, events.Event(
@@ -445,6 +445,13 @@ async def set_prerun_complete(db: AsyncSession, actor: Actor, run_id: str, done:
 async def archive(db: AsyncSession, actor: Actor, run_id: str) -> Run:
     run = await _locked_run(db, actor, run_id)
     require_not_light(actor)
+    await archive_locked(db, run, actor)
+    return run
+
+
+async def archive_locked(db: AsyncSession, run: Run, actor: Actor | None) -> None:
+    """Archives a run the caller has locked, with everything in it (actor None: the system,
+    as the organization's auto-archive does)."""
     if run.deleted_at is None:
         when = now()
         run.status_before_archive, run.status, run.deleted_at = run.status, "archived", when
@@ -453,7 +460,6 @@ async def archive(db: AsyncSession, actor: Actor, run_id: str) -> Run:
         await FilesRepository(db).set_archived(when, run_id=run.id)
         await CommentsRepository(db).set_archived(when, run_id=run.id)
         await db.flush()
-    return run
 
 
 async def activate(db: AsyncSession, actor: Actor, run_id: str) -> Run:

@@ -133,6 +133,22 @@ async def complete(
     return task
 
 
+async def complete_by_system(db: AsyncSession, task: Task, is_approved: bool | None) -> bool:
+    """The scheduler's completion (an expiring task at its deadline, an overdue task past the
+    organization's limit): no person, so no role, assignee, form or issue check; the task
+    only has to be open still once locked. Answers whether it completed it."""
+    task = await lock_task(db, task)
+    if task.deleted_at is not None or task.status in ("completed", "auto-skipped"):
+        return False
+    task.status, task.completed_at, task.completer_id = "completed", now(), None
+    task.is_approved = is_approved
+    await db.flush()
+    await deadlines.follow(db, task)
+    await _emit(db, None, task, "completed")
+    await sync_run_status(db, task.run_id, None)
+    return True
+
+
 async def reopen(db: AsyncSession, actor: Actor, task_id: str, run_id: str | None = None) -> Task:
     task = await _task(db, actor, task_id, run_id)
     await require_assigned_if_light(db, actor, task, "reopen")
@@ -158,7 +174,7 @@ async def reopen_completed(db: AsyncSession, actor: Actor, task: Task) -> None:
     await sync_run_status(db, task.run_id, actor)
 
 
-async def _emit(db: AsyncSession, actor: Actor, task: Task, verb: str) -> None:
+async def _emit(db: AsyncSession, actor: Actor | None, task: Task, verb: str) -> None:
     await events.emit(db, events.Event(
         org_id=task.org_id, type="Task", verb=verb, entity_type="task", entity_id=task.id,
         task_id=task.id, run_id=task.run_id, checklist_id=task.checklist_id,

@@ -3,7 +3,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from checkrun.db import Base, UTCDateTime
@@ -11,6 +21,11 @@ from checkrun.kit.clock import now
 from checkrun.kit.ids import new_id
 
 TASK_TYPES = ("task", "approval", "expiring", "email", "expiring_email")
+# Open and live, as SQL text: the partial indexes of the scheduler's jobs say it, and their
+# queries repeat it word for word (SQLite uses a partial index only for a query whose WHERE
+# contains the index's own terms, literals included, not bound parameters).
+OPEN_LIVE_SQL = "status IN ('not-started', 'active', 'in-progress') AND deleted_at IS NULL"
+EXPIRING_SQL = f"task_type IN ('expiring', 'expiring_email') AND {OPEN_LIVE_SQL}"
 
 
 class Task(Base):
@@ -22,6 +37,14 @@ class Task(Base):
         Index("ix_tasks_run_position", "run_id", "position"),
         # The org-wide and member task lists page newest first.
         Index("ix_tasks_org_created", "org_id", "created_at", "id"),
+        # The scheduler: reminders due (only tasks with one pending), expiring tasks at their
+        # deadline, and an organization's open tasks by deadline (auto-complete).
+        Index("ix_tasks_remind_at", "remind_at", sqlite_where=text("remind_at IS NOT NULL"),
+              postgresql_where=text("remind_at IS NOT NULL")),
+        Index("ix_tasks_expiring_deadline", "deadline", sqlite_where=text(EXPIRING_SQL),
+              postgresql_where=text(EXPIRING_SQL)),
+        Index("ix_tasks_open_deadline", "org_id", "deadline",
+              sqlite_where=text(OPEN_LIVE_SQL), postgresql_where=text(OPEN_LIVE_SQL)),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -62,6 +85,11 @@ class Task(Base):
     # Hidden by an automation rule: shown as `auto-skipped`, left out of progress.
     hidden_by_rule: Mapped[bool] = mapped_column(Boolean, default=False)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Reminders (the scheduler): the next moment one is due (null: none pending), and the
+    # deadline each kind was last sent for, so that each goes once per deadline value.
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reminded_soon_for: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reminded_overdue_for: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     owners: Mapped[list[TaskOwner]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="TaskOwner.id"

@@ -1,0 +1,100 @@
+"""The scheduler of one `checkrun serve` process: every `scheduler_poll_seconds` it runs each
+registered job, each in a transaction of its own, under the job's lease.
+
+A run takes the job's lease in a short committed transaction first (nobody holds it, or its
+holder's lease ran out: a crashed process blocks the job for `lease` at most), then does the
+job's work and, as the last statement of that same transaction, gives the lease back only if
+it still holds it: if the lease ran out mid-run and another process took the job over, this
+run rolls back instead of committing, so the job's effect happens once. A job that handled a
+whole batch runs again at once. Errors are logged and the loop goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+import checkrun.scheduler.jobs  # noqa: F401 - registers the jobs
+from checkrun.config import Settings
+from checkrun.kit.clock import now
+from checkrun.kit.ids import new_id
+from checkrun.scheduler import registry
+from checkrun.scheduler.repository import SchedulerRepository
+
+log = logging.getLogger("checkrun.scheduler")
+# Rounds of one job within a tick before the others get their turn.
+MAX_ROUNDS = 20
+
+
+class Scheduler:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self._main: asyncio.Task[None] | None = None
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=max(120.0, self.settings.scheduler_poll_seconds * 4))
+
+    async def start(self) -> None:
+        self._main = asyncio.create_task(self._run(), name="scheduler")
+
+    async def stop(self) -> None:
+        if self._main is not None:
+            self._main.cancel()
+            with contextlib.suppress(BaseException):
+                await self._main
+
+    async def _run(self) -> None:
+        while True:
+            await self.tick()
+            await asyncio.sleep(self.settings.scheduler_poll_seconds)
+
+    async def tick(self) -> None:
+        for job in registry.jobs():
+            await self._drain(job)
+
+    async def _drain(self, job: registry.Job) -> None:
+        for _ in range(MAX_ROUNDS):
+            try:
+                handled = await self.run_once(job)
+            except Exception:  # noqa: BLE001 - one failing job must not stop the others
+                log.exception("scheduler: job %s failed", job.name)
+                return
+            if handled is None or handled < self.settings.scheduler_batch_size:
+                return
+
+    async def run_once(self, job: registry.Job) -> int | None:
+        """Runs `job` once at the current moment; None when another process holds it."""
+        moment, token = now(), new_id()
+        async with self.sessionmaker() as db:
+            taken = await SchedulerRepository(db).take_lease(job.name, token, moment,
+                                                             moment + self.lease)
+            await db.commit()
+        if not taken:
+            return None
+        try:
+            return await self._work(job, token, moment)
+        except BaseException:
+            await self._release(job.name, token)
+            raise
+
+    async def _work(self, job: registry.Job, token: str, moment: datetime) -> int | None:
+        async with self.sessionmaker() as db:
+            handled = await job.run(db, moment, self.settings)
+            if not await SchedulerRepository(db).finish(job.name, token, moment):
+                await db.rollback()
+                log.warning("scheduler: job %s outlived its lease; another process took it "
+                            "over, this run is undone", job.name)
+                return None
+            await db.commit()
+        return handled
+
+    async def _release(self, name: str, token: str) -> None:
+        with contextlib.suppress(Exception):
+            async with self.sessionmaker() as db:
+                await SchedulerRepository(db).release(name, token)
+                await db.commit()

@@ -187,3 +187,17 @@ def test_storage_gc_dry_run_reports_json(tmp_path: Path) -> None:
     assert json.loads(done.stdout) == {
         "dry_run": True, "orphan_bytes": [], "records_without_bytes": [],
     }
+
+
+def test_serve_with_a_bad_smtp_url_says_so_in_one_line_and_makes_nothing(
+        tmp_path: Path) -> None:
+    for url in ("ftp://mail.example.com", "smtp://", "smtp://mail.example.com:notaport"):
+        done = subprocess.run(
+            [sys.executable, "-m", "checkrun", "serve", "--data-dir", str(tmp_path),
+             "--port", str(free_port())],
+            capture_output=True, text=True, timeout=60, env={**ENV, "CHECKRUN_SMTP_URL": url})
+        assert done.returncode == 2, (url, done.stdout, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: CHECKRUN_SMTP_URL"), lines
+        assert "token" not in done.stdout
+        assert not (tmp_path / "checkrun.db").exists()

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from checkrun import migrate
 from checkrun.config import Settings
 from checkrun.db import make_engine, make_sessionmaker
+from checkrun.mail.transport import check_settings as check_mail_settings
 from checkrun.members import service as members
 from checkrun.orgs import admin as orgs_admin
 from checkrun.webhooks import admin as webhooks_admin
@@ -121,6 +122,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings(args)
+    try:
+        check_mail_settings(settings)
+    except ValueError as exc:  # before anything is made or printed
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     migrate.upgrade(settings.resolved_database_url)
     result = _with_session(settings, _first_start)
     print(f"checkrun is serving the Tallyfy API at {_base_url(settings)}\n"

@@ -321,3 +321,17 @@ def test_automatic_deadline_refusals(org: Org, clocked: Any) -> None:
     ok(org.api.delete(org.path(f"/runs/{launched['id']}")))
     archived = org.api.post(org.path(task_path(launched, b, "/reset-deadline")))
     assert archived.status_code == 422 and "archived_at" in archived.json()["errors"]
+
+
+def test_an_automation_deadline_counts_in_working_time_too(
+        org: Org, clocked: tuple[LiveServer, MovableClock]) -> None:
+    from tests.runs.test_automations import second_task, template_with_actions
+
+    template, field, _ = template_with_actions(org, {
+        "action_type": "deadline", "action_verb": "set",
+        "deadline": {"value": 1, "unit": "hours"}})
+    move(clocked, datetime(2026, 12, 4, 16, 30, tzinfo=UTC))  # Friday 16:30
+    launched = ok(org.api.post(org.path("/runs"), json={
+        "checklist_id": template["id"], "prerun": {field: "gold"}}), 201)
+    # Half an hour on Friday, the other half from Monday's 09:00.
+    assert second_task(org, launched)["deadline"] == at(7, 9, 30)

@@ -3,7 +3,6 @@ status that follows from its tasks."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,22 +11,19 @@ from checkrun.comments.repository import CommentsRepository
 from checkrun.kit import events
 from checkrun.kit.auth import Actor
 from checkrun.kit.clock import iso, now, parse_datetime
+from checkrun.kit.worktime import WorkWeek
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunsRepository
+from checkrun.tasks.deadlines import RULE_STATE, Rule, calendar, counted
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TasksRepository
 from checkrun.templates.automations import Effects, evaluate
 from checkrun.templates.repository import TemplatesRepository
 
-UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800, "month": 2592000}
 # Where a task keeps what rules changed, so that it can be undone when the rule stops firing:
 # {"owners": applied, "owners_before": {...}, "deadline": applied, "deadline_before": iso}.
-RULE_STATE = "rules"
 
 
-def offset(rule: dict[str, Any]) -> timedelta:
-    unit = str(rule.get("unit", "days")).rstrip("s")
-    return timedelta(seconds=UNIT_SECONDS.get(unit, 86400) * int(str(rule.get("value", 0))))
 
 
 async def apply_rules(db: AsyncSession, run: Run, actor: Actor | None = None) -> None:
@@ -42,14 +38,15 @@ async def apply_rules(db: AsyncSession, run: Run, actor: Actor | None = None) ->
     for task_values in (await repo.values_of([t.id for t in tasks])).values():
         values.update(task_values)
     effects = evaluate(found[0].automated_actions, values)
+    week = (await calendar(db, run.org_id))[0] if effects.deadlines else None
     for task in tasks:
         if task.step_id is not None and task.status != "completed":
-            _apply(task, effects, run)
+            _apply(task, effects, run, week)
     await db.flush()
     await sync_run_status(db, run.id, actor)
 
 
-def _apply(task: Task, effects: Effects, run: Run) -> None:
+def _apply(task: Task, effects: Effects, run: Run, week: WorkWeek | None) -> None:
     step = task.step_id or ""
     if step in effects.hidden_steps:
         task.status, task.hidden_by_rule = "auto-skipped", True
@@ -57,7 +54,7 @@ def _apply(task: Task, effects: Effects, run: Run) -> None:
         task.status, task.hidden_by_rule = "active", False
     state = dict((task.settings or {}).get(RULE_STATE) or {})
     changed = _assign(task, state, effects.owners.get(step))
-    changed = _set_deadline(task, state, effects.deadlines.get(step), run) or changed
+    changed = _set_deadline(task, state, effects.deadlines.get(step), run, week) or changed
     if changed:
         # A new dict: the JSON column only notices assignment.
         task.settings = {**(task.settings or {}), RULE_STATE: state}
@@ -86,15 +83,17 @@ def _assign(task: Task, state: dict[str, Any], chosen: dict[str, list[Any]] | No
     return True
 
 
-def _set_deadline(task: Task, state: dict[str, Any], rule: dict[str, Any] | None, run: Run
-                  ) -> bool:
-    """As `_assign`, for a rule's deadline (relative to launch)."""
+def _set_deadline(task: Task, state: dict[str, Any], rule: dict[str, Any] | None, run: Run,
+                  week: WorkWeek | None) -> bool:
+    """As `_assign`, for a rule's deadline: counted from launch in the organization's working
+    time, as the steps' own deadlines are."""
     if rule is not None:
         if state.get("deadline") == rule:
             return False
         state.setdefault("deadline_before", iso(task.deadline))
         state["deadline"] = rule
-        task.deadline = run.started_at + offset(rule)
+        counted_rule = Rule.read(rule) or Rule(0, "day")
+        task.deadline = counted(counted_rule, run.started_at, week) if week else run.started_at
     elif "deadline" in state:
         state.pop("deadline")
         before = state.pop("deadline_before")

@@ -18,10 +18,11 @@ from checkrun.orgs.models import Organization
 from checkrun.orgs.repository import OrgsRepository
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunsRepository
-from checkrun.runs.rules import RULE_STATE
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TasksRepository
 
+# Where a task keeps what automation rules applied to it (runs/rules.py).
+RULE_STATE = "rules"
 # Where a launched task keeps the rule its deadline came from (the template may change later).
 SNAPSHOT = "deadline_rule"
 DEFAULT_DEADLINE = {"type": "days", "value": 5}

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from checkrun.config import Settings
 from tests.concurrency import test_exactly_once as once
 from tests.conftest import LiveServer, Org, _drop_postgres, _postgres_url, free_port, new_org
+from tests.support.serving import serve_process
 from tests.test_cli import ENV
 from tests.webhooks.conftest import FAST, Receiver
 
@@ -23,30 +22,9 @@ WORKERS = 4
 
 def _serve(data_dir: Path, env: dict[str, str]) -> Iterator[str]:
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "checkrun", "serve", "--workers", str(WORKERS),
-         "--port", str(port), "--data-dir", str(data_dir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, "checkrun serve exited"
-            try:
-                if httpx.get(base + "/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "checkrun serve did not answer"
-            time.sleep(0.2)
+    with serve_process(["--workers", str(WORKERS), "--port", str(port), "--data-dir",
+                        str(data_dir)], env, port) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -7,9 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -40,6 +37,7 @@ from tests.support.outbox import (
     outbox,
     wait_rows,
 )
+from tests.support.serving import serve_process
 from tests.support.smtp import SmtpServer
 from tests.support.tls import self_signed, server_context
 
@@ -238,29 +236,8 @@ def twin(mail_server: LiveServer) -> Iterator[str]:
     """Another process, `checkrun serve`, on `mail_server`'s database (the same SQLite file,
     the same PostgreSQL database) and SMTP server; yields its base URL."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "checkrun", "serve"],
-                            env=_env_of(mail_server.settings, port),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, "checkrun serve exited"
-            try:
-                if httpx.get(base + "/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "checkrun serve did not answer"
-            time.sleep(0.1)
+    with serve_process([], _env_of(mail_server.settings, port), port, timeout=60) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 def test_two_servers_on_one_database_send_each_email_once(

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from checkrun.db import make_engine, make_sessionmaker
+from checkrun.db import make_engine
 from tests.conftest import LiveServer, Org
 from tests.support.factories import ok
 from tests.support.smtp import Received, SmtpServer
 
-T = TypeVar("T")
 HOSTILE = '<script>alert("x")</script> & <b>bold</b>'
 
 
@@ -38,26 +35,6 @@ def guest(org: Org) -> tuple[str, str]:
     made = ok(org.api.post(org.path("/guests"), json={
         "email": email, "first_name": "Gus", "last_name": "Guest"}), 201)
     return email, made["link"]
-
-
-def in_session(server: LiveServer, work: Callable[[AsyncSession], Awaitable[T]],
-               commit: bool = True) -> T:
-    """`work` in a session of the server's database carrying its settings (as the app's)."""
-
-    async def run() -> T:
-        engine = make_engine(server.settings.resolved_database_url)
-        try:
-            async with make_sessionmaker(engine, server.settings)() as db:
-                result = await work(db)
-                if commit:
-                    await db.commit()
-                else:
-                    await db.rollback()
-                return result
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 def outbox(server: LiveServer, where: str, **params: Any) -> list[dict[str, Any]]:

@@ -19,9 +19,10 @@ from checkrun.mail.prefs import set_modes
 from checkrun.mail.repository import DigestRepository
 from tests.conftest import LiveServer, Org, live_server, new_org
 from tests.mail.conftest import FAST_MAIL
-from tests.mail.support import HOSTILE, assert_escaped, in_session, mail_to, outbox, person
+from tests.mail.support import HOSTILE, assert_escaped, mail_to, outbox, person
 from tests.support.clock import MovableClock
 from tests.support.factories import ok, one_off_task
+from tests.support.outbox import in_session
 from tests.support.smtp import SmtpServer
 
 START = datetime(2027, 1, 4, 5, 0, tzinfo=UTC)  # a Monday, 05:00 UTC

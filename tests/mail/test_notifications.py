@@ -18,12 +18,12 @@ from tests.mail.support import (
     HOSTILE,
     assert_escaped,
     guest,
-    in_session,
     mail_to,
     outbox,
     person,
 )
 from tests.support.factories import ok, one_off_task
+from tests.support.outbox import in_session
 from tests.support.smtp import SmtpServer
 from tests.web.conftest import set_password, signed_in
 

@@ -33,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.conftest import LiveServer, Org, live_server, new_org
 from tests.support.factories import checklist, folder, group, ok, one_off_task, run, tag, upload
+from tests.support.smtp import SmtpServer
 
 MAX_EXAMPLES = 4
 REQUEST_TIMEOUT = 30  # seconds; a hung request fails the run instead of stalling CI
@@ -47,9 +48,15 @@ UPLOAD_LIMIT = 1024 * 1024
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     # Rate limiting off: the run sends hundreds of requests a minute as one user.
     # A small upload limit, so that one probe can see the 413.
-    with live_server("sqlite", tmp_path_factory.mktemp("schemathesis"),
-                     rate_limit_per_minute=0, max_upload_bytes=UPLOAD_LIMIT) as server:
-        yield server
+    # Email on (to a real SMTP server), so that every change also runs the notifications.
+    box = SmtpServer().start()
+    try:
+        with live_server("sqlite", tmp_path_factory.mktemp("schemathesis"),
+                         rate_limit_per_minute=0, max_upload_bytes=UPLOAD_LIMIT,
+                         smtp_url=box.url) as server:
+            yield server
+    finally:
+        box.stop()
 
 
 def _email(kind: str) -> str:

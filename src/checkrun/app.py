@@ -24,6 +24,7 @@ from checkrun.kit.bodies import install_body_guard
 from checkrun.kit.errors import install_error_handlers
 from checkrun.kit.leases import LeaseWorker
 from checkrun.kit.ratelimit import close_limiter, install_rate_limits
+from checkrun.mail.links import base_of
 from checkrun.mail.transport import check_settings as check_mail_settings
 from checkrun.mail.worker import OFF_NOTICE, MailWorker
 from checkrun.mail.worker import log as mail_log
@@ -75,6 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         workers: list[LeaseWorker[Any]] = [DeliveryWorker(app.state.sessionmaker, settings)]
         if settings.mail_enabled:
             workers.append(MailWorker(app.state.sessionmaker, settings))
+            if not settings.public_url:
+                mail_log.warning("links in emails point at %s: set CHECKRUN_PUBLIC_URL to the "
+                                 "address people open checkrun at", base_of(settings))
         else:
             mail_log.warning(OFF_NOTICE)
         for worker in workers:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 
 import httpx
 
-from tests.conftest import LiveServer, Org
+from tests.conftest import LiveServer, Org, live_server, new_org
+from tests.mail.conftest import FAST_MAIL
 from tests.mail.support import assert_escaped, mail_to, outbox, person
 from tests.support.factories import ok
 from tests.support.smtp import SmtpServer
@@ -85,3 +87,31 @@ def test_forgot_password_emails_the_link_and_tells_nobody_who_has_an_account(
     signed_in(mail_org.server, email, PASSWORD)
     assert outbox(mail_org.server, "to_email = :to", to=nobody) == []
 
+
+
+def test_a_forged_host_header_never_reaches_the_link_in_a_reset_email(
+        tmp_path: Path, smtp: SmtpServer) -> None:
+    """Password-reset poisoning: whoever asks for a reset of someone else's address, with their
+    own site in the Host header, must not get that site into the victim's email, even on a
+    server without CHECKRUN_PUBLIC_URL."""
+    with live_server("sqlite", tmp_path, smtp_url=smtp.url, public_url=None,
+                     **FAST_MAIL) as server, new_org(server) as org:
+        _, email, _ = person(org)
+        web = browser_client(server)
+        form = web.get("/app/forgot-password")
+        asked = web.post("/app/forgot-password", headers={"Host": "attacker.example"},
+                         data={"csrf_token": csrf_of(form.text), "email": email})
+        assert asked.status_code == 200, asked.text
+        [mail] = mail_to(smtp, email, "Reset your checkrun password")
+    assert "attacker.example" not in mail.text + mail.html
+    assert _link(mail.text).startswith("http://127.0.0.1:8000/app/password/")
+
+
+def test_links_of_a_server_on_every_address_name_localhost() -> None:
+    from checkrun.config import Settings
+    from checkrun.mail.links import base_of
+
+    assert base_of(Settings(host="0.0.0.0", port=8123)) == "http://localhost:8123"
+    assert base_of(Settings(host="10.0.0.5", port=80)) == "http://10.0.0.5:80"
+    assert base_of(Settings(public_url="https://work.example.com/")) == \
+        "https://work.example.com"

@@ -9,6 +9,8 @@ from typing import Any
 
 HEX32 = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
 # Bearer tokens, refresh tokens and signing secrets carry a prefix, then url-safe random text.
+# A template's alias ends in the first six characters of its id.
+ALIAS = re.compile(r'("alias": "[^"]*-)([0-9a-f]{6})"')
 SECRET = re.compile(r"\b(?:ckr|ckra|ckrr|whsec)_[A-Za-z0-9_\-]+")
 
 
@@ -32,4 +34,10 @@ class Normaliser:
 
     def text(self, value: Any) -> str:
         dumped = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
-        return self.pattern.sub(self._place, dumped.replace(self.base, "<base>"))
+        placed = self.pattern.sub(self._place, dumped.replace(self.base, "<base>"))
+        return ALIAS.sub(self._alias, placed)
+
+    def _alias(self, match: re.Match[str]) -> str:
+        owners = [p for value, p in self.seen.items() if value.startswith(match.group(2))]
+        return f'{match.group(1)}{owners[0] if owners else match.group(2)}[:6]"'
+

@@ -105,9 +105,12 @@ def task(w: World) -> None:
     lists = {"run_tasks": f"/runs/{run_id}/tasks", "org_tasks": "/tasks", "me_tasks": "/me/tasks",
              "member_tasks": f"/users/{w.made['standard_id']}/tasks"}
     for label, suffix in lists.items():
-        w.read("task", label, w.path(suffix))
+        # The default order (newest first) ties between the tasks of one launch and falls back
+        # to their random ids; deadlines differ.
+        sort = {} if label == "run_tasks" else {"sort": "deadline"}
+        w.read("task", label, w.path(suffix), params=sort)
         w.read("task", f"{label}_all_includes", w.path(suffix),
-               params={"with": ",".join(TASK_INCLUDES)})
+               params={"with": ",".join(TASK_INCLUDES), **sort})
     w.read("task", "get_process_task", w.path(f"/tasks/{second}"))
     w.read("task", "get_run_task", w.path(f"/runs/{run_id}/tasks/{first}"))
     w.read("task", "get_one_off", w.path(f"/tasks/{w.made['one_off']}"))
@@ -159,8 +162,9 @@ def deadline(w: World) -> None:
 def pagination(w: World) -> None:
     for label, suffix in (("runs", "/runs"), ("tasks", "/tasks"), ("checklists", "/checklists"),
                           ("members", "/users"), ("tags", "/tags")):
+        sort = {"sort": "deadline"} if label == "tasks" else {}
         w.read("pagination", f"{label}_page_2", w.path(suffix),
-               params={"per_page": 1, "page": 2})
+               params={"per_page": 1, "page": 2, **sort})
 
 
 def errors(w: World) -> None:

@@ -111,6 +111,9 @@ def task(w: World) -> None:
         w.read("task", label, w.path(suffix), params=sort)
         w.read("task", f"{label}_all_includes", w.path(suffix),
                params={"with": ",".join(TASK_INCLUDES), **sort})
+    sam = w.made["standard"]
+    w.read("task", "me_tasks_of_a_member", w.path("/me/tasks"), client=sam,
+           params={"sort": "deadline"})
     w.read("task", "get_process_task", w.path(f"/tasks/{second}"))
     w.read("task", "get_run_task", w.path(f"/runs/{run_id}/tasks/{first}"))
     w.read("task", "get_one_off", w.path(f"/tasks/{w.made['one_off']}"))

@@ -178,6 +178,11 @@ def runs(world: World) -> None:
         "notification_type": "webhook", "frequency": "electric",
         "webhook": "https://hooks.example.com/checkrun"})
     asset = upload(world, launched, first)
+    # A second template and run, so that lists and their pages hold more than one row.
+    other = world.write("POST", "/checklists", 201, json={"title": "Offboarding",
+                                                         "type": "procedure"})
+    world.write("POST", f"/checklists/{other['id']}/steps", 201, json={"title": "Say goodbye"})
+    world.write("POST", "/runs", 201, json={"checklist_id": other["id"], "name": "Offboarding"})
     ids.update(run_id=launched["id"], tasks=[first["id"], second["id"]], one_off=one_off["id"],
                comment=comment["id"], issue=issue["id"], run_comment=run_comment["id"],
                asset=asset["id"])

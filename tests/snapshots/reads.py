@@ -152,8 +152,8 @@ def watcher(w: World) -> None:
 
 
 def search(w: World) -> None:
-    for on in ("blueprint", "process", "task"):
-        w.read("search", f"on_{on}", w.path("/search"), params={"search": "onboarding", "on": on})
+    for on, text in (("blueprint", "onboarding"), ("process", "onboarding"), ("task", "customer")):
+        w.read("search", f"on_{on}", w.path("/search"), params={"search": text, "on": on})
     w.read("search", "everything", w.path("/search"), params={"search": "customer"})
 
 

@@ -7,6 +7,7 @@ list has one order whatever the database (ties would fall back to random ids).""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import Callable
@@ -27,6 +28,13 @@ ADMIN_EMAIL = "ada.admin@example.com"
 UNKNOWN = "0" * 32
 
 Answers = dict[str, dict[str, dict[str, Any]]]
+
+
+def compact(body: Any) -> bytes:
+    """The bytes the app's JSON responses are made of (Starlette's JSONResponse)."""
+    if body is None:
+        return b""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def bootstrap(server: LiveServer) -> Bootstrap:
@@ -63,18 +71,25 @@ class World:
         os.utime(self.clock.path, ns=(stamp, stamp))
 
     def write(self, method: str, suffix: str, status: int, client: httpx.Client | None = None,
-              **kwargs: Any) -> Any:
-        """A change one minute after the last; returns the `data` of the answer."""
+              pin: tuple[str, str] | None = None, **kwargs: Any) -> Any:
+        """A change one minute after the last; returns the `data` of the answer, which is
+        pinned too under `pin` (resource, label)."""
         self.tick()
         response = (client or self.api).request(method, self.path(suffix), **kwargs)
         assert response.status_code == status, f"{method} {suffix}: {response.text}"
+        if pin is not None:
+            self.keep(*pin, response)
         return response.json()["data"] if response.content else None
 
     def read(self, resource: str, label: str, url: str, client: httpx.Client | None = None,
              method: str = "GET", **kwargs: Any) -> Any:
         """Records the answer under `resource`/`label`; `url` is under /api as given."""
-        response = (client or self.api).request(method, url, **kwargs)
+        return self.keep(resource, label, (client or self.api).request(method, url, **kwargs))
+
+    def keep(self, resource: str, label: str, response: httpx.Response) -> Any:
         body = response.json() if response.content else None
+        # The snapshot keeps the parsed answer: parsing must lose nothing of the bytes sent.
+        assert response.content == compact(body), f"{response.url}: not compact JSON"
         self.answers.setdefault(resource, {})[label] = {"status": response.status_code,
                                                        "body": body}
         return body
@@ -108,7 +123,7 @@ def people(world: World) -> None:
     world.write("PUT", "", 200, json={"name": "Snapshot Org"})
     standard_id, standard = member(world, "sam.standard@example.com", "Sam", "standard")
     light_id, light = member(world, "lee.light@example.com", "Lee", "light")
-    guest = world.write("POST", "/guests", 201, json={
+    guest = world.write("POST", "/guests", 201, pin=("guest", "create"), json={
         "email": "gus.guest@example.com", "first_name": "Gus", "last_name": "Guest",
         "company_name": "Guests Inc"})
     # The guest's code is the last part of their link.
@@ -142,7 +157,7 @@ def templates(world: World) -> None:
     choice = world.write("POST", f"{base}/steps/{first['id']}/captures", 201, json={
         "label": "Plan", "field_type": "dropdown",
         "options": [{"id": 1, "text": "Basic"}, {"id": 2, "text": "Pro"}]})
-    world.write("POST", "/checklists/tags", 201, json={
+    world.write("POST", "/checklists/tags", 201, pin=("tag", "attach"), json={
         "subject_id": template["id"], "subject_type": "Checklist", "tag_id": tag["id"],
         "tag_type": "private"})
     world.made.update(tag_id=tag["id"], folder_id=folder["id"], child_id=child["id"],
@@ -152,7 +167,7 @@ def templates(world: World) -> None:
 
 def runs(world: World) -> None:
     ids = world.made
-    launched = world.write("POST", "/runs", 201, json={
+    launched = world.write("POST", "/runs", 201, pin=("run", "launch"), json={
         "checklist_id": ids["template_id"], "name": "Onboarding ACME", "summary": "ACME Ltd",
         "tags": [ids["tag_id"]], "folders": [ids["run_folder_id"]]})
     tasks = world.api.get(world.path(f"/runs/{launched['id']}/tasks")).json()["data"]
@@ -160,20 +175,24 @@ def runs(world: World) -> None:
     world.write("PUT", f"/runs/{launched['id']}/tasks/{first['id']}", 200, json={
         "taskdata": {ids["captures"][0]: "ACME Ltd"}})
     world.write("POST", f"/runs/{launched['id']}/completed-tasks", 200,
-                json={"task_id": first["id"]})
-    one_off = world.write("POST", "/tasks", 201, json={
+                pin=("task", "complete"), json={"task_id": first["id"]})
+    one_off = world.write("POST", "/tasks", 201, pin=("task", "create_one_off"), json={
         "title": "Call the customer", "task_type": "task", "summary": "About the contract",
         "owners": {"users": [world.made["standard_id"]], "guests": ["gus.guest@example.com"]},
         "deadline": "2026-12-10T12:00:00Z"})
-    world.write("POST", "/folders/add-object", 201, json={
+    world.write("POST", "/folders/add-object", 201, pin=("folder", "add_object"), json={
         "folder_id": ids["run_folder_id"], "subject_type": "Task", "subject_id": one_off["id"]})
-    comment = world.write("POST", f"/tasks/{second['id']}/comment", 201, json={
+    comment = world.write("POST", f"/tasks/{second['id']}/comment", 201,
+                          pin=("comment", "create_on_task"), json={
         "content": "Please review soon", "state": "hide-for-guests"})
-    issue = world.write("POST", f"/tasks/{second['id']}/problem", 201, json={
+    issue = world.write("POST", f"/tasks/{second['id']}/problem", 201,
+                        pin=("issue", "report_on_task"), json={
         "content": "The contract is missing"})
-    run_comment = world.write("POST", f"/runs/{launched['id']}/comment", 201, json={
+    run_comment = world.write("POST", f"/runs/{launched['id']}/comment", 201,
+                              pin=("comment", "create_on_run"), json={
         "content": "Kick-off went well"})
-    world.write("POST", f"/users/{ids['standard_id']}/add-watcher", 201, json={
+    world.write("POST", f"/users/{ids['standard_id']}/add-watcher", 201,
+                pin=("watcher", "add"), json={
         "object_type": "organization", "object_id": world.org_id,
         "notification_type": "webhook", "frequency": "electric",
         "webhook": "https://hooks.example.com/checkrun"})
@@ -189,7 +208,7 @@ def runs(world: World) -> None:
 
 
 def upload(world: World, launched: dict[str, Any], task: dict[str, Any]) -> Any:
-    return world.write("POST", "/file", 200, data={
+    return world.write("POST", "/file", 200, pin=("asset", "upload"), data={
         "subject_type": "Run", "subject_id": launched["id"], "uploaded_from": "ko_field",
         "step_id": task["step_id"], "checklist_id": launched["checklist_id"]},
         files={"name": ("notes.txt", b"hello world", "text/plain")})

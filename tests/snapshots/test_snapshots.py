@@ -54,3 +54,8 @@ def test_answers_match_the_snapshot(world: World, resource: str) -> None:
                                             actual.splitlines(keepends=True),
                                             "snapshot", "answer", n=2))
         pytest.fail(f"{resource} ({world.server.backend}) changed:\n{diff}", pytrace=False)
+
+
+def test_every_snapshot_file_has_its_resource() -> None:
+    """A snapshot whose reads were removed would otherwise pin nothing, silently."""
+    assert sorted(p.stem for p in DATA.glob("*.json")) == sorted(READS)

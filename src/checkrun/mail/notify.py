@@ -241,17 +241,27 @@ def _assignees_for(task: Task | None, comment: Comment, people: list[Person]) ->
     return [p for p in people if not (p.is_guest and comment.state == HIDDEN_FROM_GUESTS)]
 
 
-async def on_comment(ctx: Context) -> None:
+async def _thread_and_assignees(ctx: Context
+                                ) -> tuple[Comment, Task | None, Run | None, list[Person]] | None:
+    """The event's comment, its task and run, and the task's assignees who may read it."""
     found = await _thread(ctx)
     if found is None:
-        return
+        return None
     comment, task, run = found
     lists = task.owner_lists() if task else {}
     people = (await directory(ctx.db, ctx.org_id, [lists])).people_of(lists)
+    return comment, task, run, _assignees_for(task, comment, people)
+
+
+async def on_comment(ctx: Context) -> None:
+    found = await _thread_and_assignees(ctx)
+    if found is None:
+        return
+    comment, task, run, assignees = found
     mentions = await members_by_id(ctx.db, ctx.org_id, mentioned_ids(comment.content))
     content = readable(comment.content, {i: p.name for i, p in mentions.items()})
     mentioned = {p.email for p in mentions.values()}
-    recipients = {p.email: p for p in _assignees_for(task, comment, people)}
+    recipients = {p.email: p for p in assignees}
     recipients.update({p.email: p for p in mentions.values()})
     for person in recipients.values():
         if ctx.did_it(person):
@@ -268,13 +278,11 @@ async def on_comment(ctx: Context) -> None:
 async def on_issue(ctx: Context) -> None:
     """To the task's assignees and the process's starter (they launched it and answer for
     it, as Tallyfy tells those involved in the process)."""
-    found = await _thread(ctx)
+    found = await _thread_and_assignees(ctx)
     if found is None:
         return
-    comment, task, run = found
-    lists = task.owner_lists() if task else {}
-    people = (await directory(ctx.db, ctx.org_id, [lists])).people_of(lists)
-    recipients = {p.email: p for p in _assignees_for(task, comment, people)}
+    comment, task, run, assignees = found
+    recipients = {p.email: p for p in assignees}
     if run is not None:
         for starter in (await members_by_id(ctx.db, ctx.org_id, [run.started_by])).values():
             recipients.setdefault(starter.email, starter)

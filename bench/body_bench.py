@@ -44,8 +44,9 @@ def body(size: int) -> Iterator[bytes]:
         yield chunk
 
 
-def send_one(server: Checkrun, size: int, token: bool, declared: bool,
-             statuses: list[int | str]) -> None:
+def send_one(
+    server: Checkrun, size: int, token: bool, declared: bool, statuses: list[int | str]
+) -> None:
     headers = {"X-Tallyfy-Client": "APIClient", "Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {server.token}"
@@ -53,18 +54,24 @@ def send_one(server: Checkrun, size: int, token: bool, declared: bool,
         headers["Content-Length"] = str(size)
     try:
         with httpx.Client(timeout=httpx.Timeout(300, connect=10)) as client:
-            response = client.post(f"{server.api}/organizations/{server.org_id}/checklists",
-                                   content=body(size), headers=headers)
+            response = client.post(
+                f"{server.api}/organizations/{server.org_id}/checklists",
+                content=body(size),
+                headers=headers,
+            )
             statuses.append(response.status_code)
     except httpx.HTTPError as exc:
         statuses.append(type(exc).__name__)
 
 
-def scenario(server: Checkrun, pid: int, size: int, concurrency: int, token: bool,
-             declared: bool) -> dict[str, Any]:
+def scenario(
+    server: Checkrun, pid: int, size: int, concurrency: int, token: bool, declared: bool
+) -> dict[str, Any]:
     statuses: list[int | str] = []
-    threads = [threading.Thread(target=send_one, args=(server, size, token, declared, statuses))
-               for _ in range(concurrency)]
+    threads = [
+        threading.Thread(target=send_one, args=(server, size, token, declared, statuses))
+        for _ in range(concurrency)
+    ]
     with RssSampler(pid) as sampler:
         for thread in threads:
             thread.start()
@@ -81,8 +88,12 @@ SCENARIOS = {
 
 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    results: dict[str, Any] = {"machine": machine_facts(work), "size_mb": args.size_mb,
-                               "concurrency": args.concurrency, "scenarios": {}}
+    results: dict[str, Any] = {
+        "machine": machine_facts(work),
+        "size_mb": args.size_mb,
+        "concurrency": args.concurrency,
+        "scenarios": {},
+    }
     with checkrun_server(work / "data") as server:
         pid = serving_pid(server.proc.pid, httpx.URL(server.api).port or 80)
         for name, (token, declared) in SCENARIOS.items():
@@ -95,27 +106,37 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 def markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
-        f"# Refused bodies: {results['concurrency']} concurrent bodies of "
-        f"{results['size_mb']} MB", "", f"`{m['command']}`", "",
+        f"# Refused bodies: {results['concurrency']} concurrent bodies of {results['size_mb']} MB",
+        "",
+        f"`{m['command']}`",
+        "",
         f"{m['nproc']} cores, Python {m['python']}, {m['platform']}. Code: {m['git_head']} "
-        f"with {m['src_files_uncommitted']} uncommitted files under src/.", "",
+        f"with {m['src_files_uncommitted']} uncommitted files under src/.",
+        "",
         "| scenario | answers | RSS before MB | peak MB | peak Δ MB | target |",
         "|---|---|---|---|---|---|",
     ]
     for name, s in results["scenarios"].items():
         answers = ", ".join(f"{k} ×{v}" for k, v in s["statuses"].items())
         verdict = "pass" if s["peak_delta_mb"] < TARGET_MB else "FAIL"
-        lines.append(f"| {name} | {answers} | {s['rss_before_mb']:.0f} | {s['peak_rss_mb']:.0f} "
-                     f"| {s['peak_delta_mb']:.1f} | < {TARGET_MB}: {verdict} |")
-    lines += ["", "Memory is the serving process's: VmRSS just before the scenario and the peak "
-              "during it (VmHWM after a reset through /proc/PID/clear_refs, and VmRSS polled "
-              "every 20 ms). MB is 2^20 bytes.", ""]
+        lines.append(
+            f"| {name} | {answers} | {s['rss_before_mb']:.0f} | {s['peak_rss_mb']:.0f} "
+            f"| {s['peak_delta_mb']:.1f} | < {TARGET_MB}: {verdict} |"
+        )
+    lines += [
+        "",
+        "Memory is the serving process's: VmRSS just before the scenario and the peak "
+        "during it (VmHWM after a reset through /proc/PID/clear_refs, and VmRSS polled "
+        "every 20 ms). MB is 2^20 bytes.",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size-mb", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--work-dir", type=Path, default=None)

@@ -50,14 +50,21 @@ class Checkrun:
     token: str
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.api, timeout=300, headers={
-            "Authorization": f"Bearer {self.token}", "X-Tallyfy-Client": "APIClient",
-            "Accept": "application/json"})
+        return httpx.Client(
+            base_url=self.api,
+            timeout=300,
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "X-Tallyfy-Client": "APIClient",
+                "Accept": "application/json",
+            },
+        )
 
 
 @contextmanager
-def checkrun_server(data_dir: Path, env: dict[str, str] | None = None,
-                    log: Path | None = None) -> Iterator[Checkrun]:
+def checkrun_server(
+    data_dir: Path, env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[Checkrun]:
     """`checkrun init` then `checkrun serve` (one process) on a free loopback port.
 
     CHECKRUN_* variables of the calling shell are dropped so that every run starts from the
@@ -66,15 +73,34 @@ def checkrun_server(data_dir: Path, env: dict[str, str] | None = None,
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("CHECKRUN_")}
     # The per-user rate limit (600/min) would throttle the load itself.
     full_env = {**inherited, "CHECKRUN_RATE_LIMIT_PER_MINUTE": "0", **(env or {})}
-    init = subprocess.run([sys.executable, "-m", "checkrun", "init", "--data-dir",
-                           str(data_dir), "--json"], env=full_env, capture_output=True,
-                          text=True, check=True, timeout=120)
+    init = subprocess.run(
+        [sys.executable, "-m", "checkrun", "init", "--data-dir", str(data_dir), "--json"],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     boot = json.loads(init.stdout)
     port = free_port()
     with open(log, "ab") if log else open(os.devnull, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "checkrun", "serve", "--data-dir",
-                                 str(data_dir), "--host", "127.0.0.1", "--port", str(port)],
-                                env=full_env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "checkrun",
+                "serve",
+                "--data-dir",
+                str(data_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         try:
             api = f"http://127.0.0.1:{port}/api"
             wait_until_up(api + "/health", proc)
@@ -96,9 +122,12 @@ def proc_status_kb(pid: int, field: str) -> int:
 
 
 def machine() -> dict[str, Any]:
-    return {"nproc": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(),
-            "command": shlex.join(["python", *sys.argv])}
+    return {
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "command": shlex.join(["python", *sys.argv]),
+    }
 
 
 def write_results(name: str, data: dict[str, Any], markdown: str) -> Path:

@@ -42,40 +42,64 @@ class Tally:
 
 
 def one_task(org: Org, receiver: Receiver, tally: Tally) -> None:
-    launched = ok(org.api.post(org.path("/runs"), json={
-        "checklist_id": template(org, receiver.url("/hook"), steps=2)["id"]}), 201)
+    launched = ok(
+        org.api.post(
+            org.path("/runs"),
+            json={"checklist_id": template(org, receiver.url("/hook"), steps=2)["id"]},
+        ),
+        201,
+    )
     task = tasks_of(org, launched)[0]
     answers = same(org, "POST", f"/runs/{launched['id']}/completed-tasks", {"task_id": task["id"]})
     tally.errors(answers)
     tally.extra_200 += sum(a.status == 200 for a in answers) - 1
     tally.extra_activity += entries(org, "task", task["id"], "completed") - 1
-    tally.extra_webhooks += len(deliveries(
-        org, "event = 'task.completed' AND task_id = :t", t=task["id"])) - 1
+    tally.extra_webhooks += (
+        len(deliveries(org, "event = 'task.completed' AND task_id = :t", t=task["id"])) - 1
+    )
 
 
-def everyone_must_complete(server: LiveServer, org: Org, receiver: Receiver,
-                           tally: Tally) -> None:
+def everyone_must_complete(server: LiveServer, org: Org, receiver: Receiver, tally: Tally) -> None:
     members = [org.member("standard") for _ in range(4)]
-    tokens = [org.token] + [str(c.headers["Authorization"]).removeprefix("Bearer ")
-                            for _, c in members]
-    made = template(org, receiver.url("/hook"), everyone_must_complete=True,
-                    assignees=[org.admin_id] + [m for m, _ in members])
+    tokens = [org.token] + [
+        str(c.headers["Authorization"]).removeprefix("Bearer ") for _, c in members
+    ]
+    made = template(
+        org,
+        receiver.url("/hook"),
+        everyone_must_complete=True,
+        assignees=[org.admin_id] + [m for m, _ in members],
+    )
     run = ok(org.api.post(org.path("/runs"), json={"checklist_id": made["id"]}), 201)
     (task,) = tasks_of(org, run)
     path = org.path(f"/runs/{run['id']}/completed-tasks")
-    tally.errors(burst(server.api, [
-        (token, lambda c: c.post(path, json={"task_id": task["id"]})) for token in tokens]))
+    tally.errors(
+        burst(
+            server.api,
+            [(token, lambda c: c.post(path, json={"task_id": task["id"]})) for token in tokens],
+        )
+    )
     final = ok(org.api.get(org.path(f"/runs/{run['id']}/tasks/{task['id']}")))
     tally.emc_stuck += final["status"] != "completed"
 
 
 def update_delete_pairs(org: Org, tally: Tally) -> None:
     tags = [races.tag(org) for _ in range(races.PAIRS)]
-    pairs = races.race(org, [("PUT", f"/tags/{i}", {"title": f"t-{races.unique()}"},
-                              "DELETE", f"/tags/{i}") for i in tags])
+    pairs = races.race(
+        org,
+        [
+            ("PUT", f"/tags/{i}", {"title": f"t-{races.unique()}"}, "DELETE", f"/tags/{i}")
+            for i in tags
+        ],
+    )
     groups = [races.group(org) for _ in range(races.PAIRS)]
-    pairs += races.race(org, [("PUT", f"/groups/{i}", {"name": f"G {races.unique()}"},
-                               "DELETE", f"/groups/{i}") for i in groups])
+    pairs += races.race(
+        org,
+        [
+            ("PUT", f"/groups/{i}", {"name": f"G {races.unique()}"}, "DELETE", f"/groups/{i}")
+            for i in groups
+        ],
+    )
     tally.server_errors += sum(u.status >= 500 or d.status >= 500 for u, d in pairs)
 
 

@@ -47,12 +47,16 @@ from common import (  # noqa: E402
 MB = 1024 * 1024
 DEFAULT_MAX_UPLOAD = 100 * MB  # checkrun's own default for CHECKRUN_MAX_UPLOAD_BYTES
 SAMPLE_EVERY_S = 0.02
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-           "AWS_DEFAULT_REGION": "us-east-1"}
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 HTTP_TIMEOUT = httpx.Timeout(300, connect=10)
 
 
 # --- the source file and the baseline ---------------------------------------------------------
+
 
 def write_source(path: Path, size_mb: int) -> str:
     """N MB of random bytes, written 1 MiB at a time and synced (so that their writeback does
@@ -95,6 +99,7 @@ def sha256_mbps(seconds: float = 0.5) -> float:
 
 
 # --- the server's memory ----------------------------------------------------------------------
+
 
 def children_of(pid: int) -> list[int]:
     """Every descendant of `pid`, parents before children."""
@@ -192,12 +197,17 @@ class RssSampler:
             self.peak_kb = max(self.peak_kb, proc_status_kb(self.pid, "VmHWM"))
 
     def summary(self) -> dict[str, float | int | bool]:
-        return {"rss_before_mb": self.before_kb / 1024, "peak_rss_mb": self.peak_kb / 1024,
-                "peak_delta_mb": (self.peak_kb - self.before_kb) / 1024,
-                "rss_samples": self.samples, "vmhwm_used": self.hwm_reset}
+        return {
+            "rss_before_mb": self.before_kb / 1024,
+            "peak_rss_mb": self.peak_kb / 1024,
+            "peak_delta_mb": (self.peak_kb - self.before_kb) / 1024,
+            "rss_samples": self.samples,
+            "vmhwm_used": self.hwm_reset,
+        }
 
 
 # --- one upload and download ------------------------------------------------------------------
+
 
 @dataclass
 class Transfer:
@@ -208,15 +218,28 @@ class Transfer:
 
 
 def api_client(server: Checkrun) -> httpx.Client:
-    return httpx.Client(base_url=server.api, timeout=HTTP_TIMEOUT, trust_env=False, headers={
-        "Authorization": f"Bearer {server.token}", "X-Tallyfy-Client": "APIClient",
-        "Accept": "application/json"})
+    return httpx.Client(
+        base_url=server.api,
+        timeout=HTTP_TIMEOUT,
+        trust_env=False,
+        headers={
+            "Authorization": f"Bearer {server.token}",
+            "X-Tallyfy-Client": "APIClient",
+            "Accept": "application/json",
+        },
+    )
 
 
 def one_off_task(api: httpx.Client, server: Checkrun) -> str:
-    response = api.post(f"/organizations/{server.org_id}/tasks", json={
-        "title": "bench", "task_type": "task", "owners": {"users": [server.user_id]},
-        "deadline": "2030-01-01T00:00:00Z"})
+    response = api.post(
+        f"/organizations/{server.org_id}/tasks",
+        json={
+            "title": "bench",
+            "task_type": "task",
+            "owners": {"users": [server.user_id]},
+            "deadline": "2030-01-01T00:00:00Z",
+        },
+    )
     response.raise_for_status()
     return str(response.json()["data"]["id"])
 
@@ -225,10 +248,11 @@ def upload(api: httpx.Client, server: Checkrun, source: Path, task_id: str) -> d
     """Streams `source` as the multipart field `name`; httpx reads it in 64 KiB pieces. Sent
     as a .zip: checkrun, like Tallyfy, accepts only a list of file types."""
     with open(source, "rb") as fh:
-        response = api.post(f"/organizations/{server.org_id}/file",
-                            files={"name": ("bench.zip", fh, "application/zip")},
-                            data={"subject_type": "Task", "subject_id": task_id,
-                                  "uploaded_from": "ko_field"})
+        response = api.post(
+            f"/organizations/{server.org_id}/file",
+            files={"name": ("bench.zip", fh, "application/zip")},
+            data={"subject_type": "Task", "subject_id": task_id, "uploaded_from": "ko_field"},
+        )
     if response.status_code >= 300:
         raise RuntimeError(f"upload: {response.status_code} {response.text[:500]}")
     return dict(response.json()["data"])
@@ -269,11 +293,13 @@ def one_transfer(server: Checkrun, pid: int, source: Path, sha256: str) -> Trans
             download_s = time.perf_counter() - start
     if (got_sha, got_size) != (sha256, size):
         raise AssertionError(f"downloaded {got_size} bytes, sha256 {got_sha}")
-    return Transfer(size / MB / upload_s, size / MB / download_s, up_memory.summary(),
-                    down_memory.summary())
+    return Transfer(
+        size / MB / upload_s, size / MB / download_s, up_memory.summary(), down_memory.summary()
+    )
 
 
 # --- the stores -------------------------------------------------------------------------------
+
 
 @contextmanager
 def moto_server(log: Path) -> Iterator[dict[str, str]]:
@@ -281,16 +307,26 @@ def moto_server(log: Path) -> Iterator[dict[str, str]]:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     with open(log, "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                                 str(port)], stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, **AWS_ENV})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **AWS_ENV},
+        )
         try:
             wait_until_up(endpoint, proc)
-            boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="test",
-                         aws_secret_access_key="test",
-                         region_name="us-east-1").create_bucket(Bucket="bench")
-            yield {**AWS_ENV, "CHECKRUN_STORAGE_URL": "s3://bench/files",
-                   "CHECKRUN_S3_ENDPOINT_URL": endpoint}
+            boto3.client(
+                "s3",
+                endpoint_url=endpoint,
+                aws_access_key_id="test",
+                aws_secret_access_key="test",
+                region_name="us-east-1",
+            ).create_bucket(Bucket="bench")
+            yield {
+                **AWS_ENV,
+                "CHECKRUN_STORAGE_URL": "s3://bench/files",
+                "CHECKRUN_S3_ENDPOINT_URL": endpoint,
+            }
         finally:
             proc.terminate()
             try:
@@ -311,8 +347,9 @@ def store_env(store: str, work: Path) -> Iterator[dict[str, str]]:
         raise ValueError(f"unknown store {store!r} (local, s3)")
 
 
-def measure_store(store: str, work: Path, source: Path, sha256: str,
-                  repeat: int) -> tuple[list[Transfer], bool]:
+def measure_store(
+    store: str, work: Path, source: Path, sha256: str, repeat: int
+) -> tuple[list[Transfer], bool]:
     """A fresh data directory and `checkrun serve` for the store, then `repeat` transfers;
     also whether the measured process is the `serve` process itself (not a worker child)."""
     env: dict[str, str] = {}
@@ -320,16 +357,19 @@ def measure_store(store: str, work: Path, source: Path, sha256: str,
         env["CHECKRUN_MAX_UPLOAD_BYTES"] = str(source.stat().st_size + MB)
     log = work / f"serve-{store}.log"
     try:
-        with store_env(store, work) as extra, \
-                checkrun_server(work / f"data-{store}", {**env, **extra}, log) as server:
+        with (
+            store_env(store, work) as extra,
+            checkrun_server(work / f"data-{store}", {**env, **extra}, log) as server,
+        ):
             pid = serving_pid(server.proc.pid, httpx.URL(server.api).port or 80)
             runs = [one_transfer(server, pid, source, sha256) for _ in range(repeat)]
             return runs, pid == server.proc.pid
     except BaseException:
         if log.exists():
             tail = log.read_text(errors="replace").splitlines()[-30:]
-            print(f"--- last lines of the {store} server's log ---", *tail, sep="\n",
-                  file=sys.stderr)
+            print(
+                f"--- last lines of the {store} server's log ---", *tail, sep="\n", file=sys.stderr
+            )
         raise
 
 
@@ -338,21 +378,33 @@ def store_summary(runs: list[Transfer], baseline: float) -> dict[str, Any]:
     down = [r.download_mbps for r in runs]
     memory = [r.upload_memory for r in runs]
     return {
-        "upload_mbps": statistics.median(up), "upload_best_mbps": max(up),
-        "download_mbps": statistics.median(down), "download_best_mbps": max(down),
+        "upload_mbps": statistics.median(up),
+        "upload_best_mbps": max(up),
+        "download_mbps": statistics.median(down),
+        "download_best_mbps": max(down),
         "upload_vs_raw_write": statistics.median(up) / baseline,
         "download_vs_raw_write": statistics.median(down) / baseline,
         "rss_before_upload_mb": memory[0]["rss_before_mb"],
         "peak_rss_during_upload_mb": max(m["peak_rss_mb"] for m in memory),
         "upload_peak_delta_mb": max(m["peak_delta_mb"] for m in memory),
         "download_peak_delta_mb": max(r.download_memory["peak_delta_mb"] for r in runs),
-        "runs": [asdict(r) for r in runs]}
+        "runs": [asdict(r) for r in runs],
+    }
 
 
 # --- report -----------------------------------------------------------------------------------
 
-COLUMNS = ["store", "upload MB/s", "× raw", "download MB/s", "× raw", "RSS before upload MB",
-           "peak during upload MB", "upload peak Δ MB", "download peak Δ MB"]
+COLUMNS = [
+    "store",
+    "upload MB/s",
+    "× raw",
+    "download MB/s",
+    "× raw",
+    "RSS before upload MB",
+    "peak during upload MB",
+    "upload peak Δ MB",
+    "download peak Δ MB",
+]
 
 
 def table_rows(results: dict[str, Any]) -> list[list[str]]:
@@ -360,18 +412,26 @@ def table_rows(results: dict[str, Any]) -> list[list[str]]:
     for store, s in results["stores"].items():
         if "error" in s:
             continue
-        rows.append([store, f"{s['upload_mbps']:.0f}", f"{s['upload_vs_raw_write']:.3f}",
-                     f"{s['download_mbps']:.0f}", f"{s['download_vs_raw_write']:.3f}",
-                     f"{s['rss_before_upload_mb']:.0f}", f"{s['peak_rss_during_upload_mb']:.0f}",
-                     f"{s['upload_peak_delta_mb']:.1f}", f"{s['download_peak_delta_mb']:.1f}"])
+        rows.append(
+            [
+                store,
+                f"{s['upload_mbps']:.0f}",
+                f"{s['upload_vs_raw_write']:.3f}",
+                f"{s['download_mbps']:.0f}",
+                f"{s['download_vs_raw_write']:.3f}",
+                f"{s['rss_before_upload_mb']:.0f}",
+                f"{s['peak_rss_during_upload_mb']:.0f}",
+                f"{s['upload_peak_delta_mb']:.1f}",
+                f"{s['download_peak_delta_mb']:.1f}",
+            ]
+        )
     return rows
 
 
 def text_table(results: dict[str, Any]) -> str:
     rows = [COLUMNS, *table_rows(results)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True))
-             for row in rows]
+    lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:], *errors(results)])
 
 
@@ -381,32 +441,47 @@ def errors(results: dict[str, Any]) -> list[str]:
 
 def markdown(results: dict[str, Any]) -> str:
     m, raw = results["machine"], results["raw_write_mbps"]
-    return "\n".join([
-        f"# File throughput: {results['size_mb']} MB, median of {results['repeat']}", "",
-        f"`{m['command']}`", "",
-        f"{m['nproc']} cores ({m['cpu']}), {m['mem_total_mb']:.0f} MB RAM, Python {m['python']}, "
-        f"{m['platform']}; work directory on {m['work_fs']}. Code: {m['git_head']} with "
-        f"{m['src_files_uncommitted']} uncommitted files under src/.", "",
-        f"Baseline, raw write with fsync to the same filesystem (1 MiB writes): "
-        f"**{raw['median']:.0f} MB/s** median, {raw['best']:.0f} best. "
-        f"Client SHA-256 ceiling for the download: {results['client_sha256_mbps']:.0f} MB/s.", "",
-        "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS),
-        *("| " + " | ".join(row) + " |" for row in table_rows(results)), "",
-        *[f"- failed, {line}" for line in errors(results)], *([""] if errors(results) else []),
-        "× raw is the median MB/s over the raw-write median of the same run. Memory is the "
-        "serving process's: VmRSS just before the upload, and the peak during it (VmHWM after "
-        "resetting it through /proc/PID/clear_refs, and VmRSS polled every 20 ms); Δ is the "
-        "largest peak minus before over the runs. The client's own peak RSS was "
-        f"{results['client_peak_rss_mb']:.0f} MB.", ""])
+    return "\n".join(
+        [
+            f"# File throughput: {results['size_mb']} MB, median of {results['repeat']}",
+            "",
+            f"`{m['command']}`",
+            "",
+            f"{m['nproc']} cores ({m['cpu']}), {m['mem_total_mb']:.0f} MB RAM, "
+            f"Python {m['python']}, "
+            f"{m['platform']}; work directory on {m['work_fs']}. Code: {m['git_head']} with "
+            f"{m['src_files_uncommitted']} uncommitted files under src/.",
+            "",
+            f"Baseline, raw write with fsync to the same filesystem (1 MiB writes): "
+            f"**{raw['median']:.0f} MB/s** median, {raw['best']:.0f} best. "
+            f"Client SHA-256 ceiling for the download: {results['client_sha256_mbps']:.0f} MB/s.",
+            "",
+            "| " + " | ".join(COLUMNS) + " |",
+            "|" + "---|" * len(COLUMNS),
+            *("| " + " | ".join(row) + " |" for row in table_rows(results)),
+            "",
+            *[f"- failed, {line}" for line in errors(results)],
+            *([""] if errors(results) else []),
+            "× raw is the median MB/s over the raw-write median of the same run. Memory is the "
+            "serving process's: VmRSS just before the upload, and the peak during it (VmHWM after "
+            "resetting it through /proc/PID/clear_refs, and VmRSS polled every 20 ms); Δ is the "
+            "largest peak minus before over the runs. The client's own peak RSS was "
+            f"{results['client_peak_rss_mb']:.0f} MB.",
+            "",
+        ]
+    )
 
 
 # --- main ---------------------------------------------------------------------------------------
 
+
 def machine_facts(work: Path) -> dict[str, Any]:
     facts = machine()
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
-    facts["cpu"] = next((line.split(":", 1)[1].strip() for line in cpuinfo
-                         if line.startswith("model name")), platform.processor())
+    facts["cpu"] = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
+        platform.processor(),
+    )
     facts["nproc_online"] = len(os.sched_getaffinity(0))
     facts["mem_total_mb"] = proc_meminfo_kb("MemTotal") / 1024
     df = subprocess.run(["df", "-PT", str(work)], capture_output=True, text=True, timeout=10)
@@ -419,13 +494,19 @@ def machine_facts(work: Path) -> dict[str, Any]:
 
 def code_under_test() -> dict[str, Any]:
     """Commit and uncommitted source files (read-only git: others edit this tree meanwhile)."""
+
     def git(*args: str) -> str:
-        done = subprocess.run(["git", "--no-optional-locks", *args], capture_output=True,
-                              text=True, timeout=10, cwd=Path(__file__).parent)
+        done = subprocess.run(
+            ["git", "--no-optional-locks", *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            cwd=Path(__file__).parent,
+        )
         return done.stdout.strip() if done.returncode == 0 else "?"
+
     changed = git("status", "--porcelain", "--", "../src").splitlines()
-    return {"git_head": git("rev-parse", "--short", "HEAD"),
-            "src_files_uncommitted": len(changed)}
+    return {"git_head": git("rev-parse", "--short", "HEAD"), "src_files_uncommitted": len(changed)}
 
 
 def proc_meminfo_kb(field: str) -> int:
@@ -445,14 +526,19 @@ def on_alarm(signum: int, frame: FrameType | None) -> None:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size-mb", type=int, default=100, help="file size in MiB")
     parser.add_argument("--stores", default="local,s3", help="comma-separated: local, s3")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
-    parser.add_argument("--work-dir", type=Path, default=None,
-                        help="where data directories and the baseline write go "
-                             "(default: a new temporary directory)")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=None,
+        help="where data directories and the baseline write go "
+        "(default: a new temporary directory)",
+    )
     parser.add_argument("--timeout", type=int, default=1200, help="whole-run limit, seconds")
     return parser.parse_args()
 
@@ -465,16 +551,27 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     baseline = statistics.median(raw)
     print(f"raw write + fsync: {baseline:.0f} MB/s median, {max(raw):.0f} best", flush=True)
     results: dict[str, Any] = {
-        "machine": machine_facts(work), "size_mb": args.size_mb, "repeat": args.repeat,
+        "machine": machine_facts(work),
+        "size_mb": args.size_mb,
+        "repeat": args.repeat,
         "raw_write_mbps": {"median": baseline, "best": max(raw), "runs": raw},
-        "client_sha256_mbps": sha256_mbps(), "stores": {}}
+        "client_sha256_mbps": sha256_mbps(),
+        "stores": {},
+    }
     for store in args.stores.split(","):
         try:
             runs, is_serve = measure_store(store, work, source, sha256, args.repeat)
-            results["stores"][store] = {**store_summary(runs, baseline),
-                                        "measured_serve_process_itself": is_serve}
-        except (RuntimeError, AssertionError, OSError, httpx.HTTPError,
-                subprocess.SubprocessError) as exc:
+            results["stores"][store] = {
+                **store_summary(runs, baseline),
+                "measured_serve_process_itself": is_serve,
+            }
+        except (
+            RuntimeError,
+            AssertionError,
+            OSError,
+            httpx.HTTPError,
+            subprocess.SubprocessError,
+        ) as exc:
             print(f"{store}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             results["stores"][store] = {"error": f"{type(exc).__name__}: {exc}"}
         print(f"{store}: done", flush=True)

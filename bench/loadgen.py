@@ -115,9 +115,16 @@ class LoadResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rps": self.rps, "p50_ms": self.p50_ms, "p99_ms": self.p99_ms,
-                "requests": self.requests, "errors": self.errors, "seconds": self.seconds,
-                "exhausted": self.exhausted, "first_error": self.first_error}
+        return {
+            "rps": self.rps,
+            "p50_ms": self.p50_ms,
+            "p99_ms": self.p99_ms,
+            "requests": self.requests,
+            "errors": self.errors,
+            "seconds": self.seconds,
+            "exhausted": self.exhausted,
+            "first_error": self.first_error,
+        }
 
 
 def default_generator() -> str:
@@ -131,8 +138,14 @@ def wrk_version() -> str | None:
     return (out.stdout or out.stderr).strip().splitlines()[0]
 
 
-def run_load(origin: str, headers: dict[str, str], scenario: Scenario, duration: float,
-             concurrency: int, generator: str) -> LoadResult:
+def run_load(
+    origin: str,
+    headers: dict[str, str],
+    scenario: Scenario,
+    duration: float,
+    concurrency: int,
+    generator: str,
+) -> LoadResult:
     """`origin` is scheme://host:port; request paths are absolute."""
     if generator == "wrk":
         return _run_wrk(origin, headers, scenario, duration, concurrency)
@@ -153,28 +166,44 @@ def _write_requests(directory: Path, requests: list[Request]) -> Path:
     return path
 
 
-def _run_wrk(origin: str, headers: dict[str, str], scenario: Scenario, duration: float,
-             concurrency: int) -> LoadResult:
+def _run_wrk(
+    origin: str, headers: dict[str, str], scenario: Scenario, duration: float, concurrency: int
+) -> LoadResult:
     with tempfile.TemporaryDirectory(prefix="wrk-") as tmp:
         directory = Path(tmp)
         script = directory / "scenario.lua"
         script.write_text(WRK_SCRIPT)
         data = _write_requests(directory, scenario.requests)
-        command = ["wrk", "-t", str(WRK_THREADS), "-c", str(concurrency), "-d",
-                   f"{duration:g}s", "--timeout", "30s", "-s", str(script)]
+        command = [
+            "wrk",
+            "-t",
+            str(WRK_THREADS),
+            "-c",
+            str(concurrency),
+            "-d",
+            f"{duration:g}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(script),
+        ]
         for name, value in {**headers, "Content-Type": "application/json"}.items():
             command += ["-H", f"{name}: {value}"]
-        command += [origin, "--", str(data), str(WRK_THREADS),
-                    "1" if scenario.distinct else "0"]
+        command += [origin, "--", str(data), str(WRK_THREADS), "1" if scenario.distinct else "0"]
         out = subprocess.run(command, capture_output=True, text=True, timeout=duration + 90)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk failed ({out.returncode}): {out.stderr or out.stdout}")
     r = json.loads(line.removeprefix("WRKJSON "))
-    return LoadResult(requests=r["requests"], errors=r["non2xx"] + r["socket_errors"],
-                      seconds=r["duration_us"] / 1e6, p50_ms=r["p50_us"] / 1000,
-                      p99_ms=r["p99_us"] / 1000, exhausted=bool(r["exhausted"]),
-                      first_error=r["first_error"])
+    return LoadResult(
+        requests=r["requests"],
+        errors=r["non2xx"] + r["socket_errors"],
+        seconds=r["duration_us"] / 1e6,
+        p50_ms=r["p50_us"] / 1000,
+        p99_ms=r["p99_us"] / 1000,
+        exhausted=bool(r["exhausted"]),
+        first_error=r["first_error"],
+    )
 
 
 # --- asyncio + httpx -------------------------------------------------------------------------
@@ -186,8 +215,9 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * q))]
 
 
-async def _run_httpx(origin: str, headers: dict[str, str], scenario: Scenario,
-                     duration: float, concurrency: int) -> LoadResult:
+async def _run_httpx(
+    origin: str, headers: dict[str, str], scenario: Scenario, duration: float, concurrency: int
+) -> LoadResult:
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
     first_error = ""
@@ -219,14 +249,21 @@ async def _run_httpx(origin: str, headers: dict[str, str], scenario: Scenario,
             statuses[status] += 1
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=origin, headers=headers, limits=limits,
-                                 timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=origin, headers=headers, limits=limits, timeout=30
+    ) as client:
         begin = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
         seconds = time.perf_counter() - begin
     latencies.sort()
     errors = sum(n for s, n in statuses.items() if not s.startswith("2"))
-    return LoadResult(requests=len(latencies), errors=errors, seconds=seconds,
-                      p50_ms=1000 * _percentile(latencies, 0.50),
-                      p99_ms=1000 * _percentile(latencies, 0.99), exhausted=exhausted,
-                      first_error=first_error, statuses=dict(statuses))
+    return LoadResult(
+        requests=len(latencies),
+        errors=errors,
+        seconds=seconds,
+        p50_ms=1000 * _percentile(latencies, 0.50),
+        p99_ms=1000 * _percentile(latencies, 0.99),
+        exhausted=exhausted,
+        first_error=first_error,
+        statuses=dict(statuses),
+    )

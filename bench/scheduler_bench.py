@@ -65,29 +65,54 @@ Row = dict[str, Any]
 
 # --- seeding ---------------------------------------------------------------------------------
 
-def _task(org_id: str, number: int, admin: int, deadline: datetime, kind: str,
-          run_id: str) -> Row:
-    return {"id": uuid.uuid4().hex, "org_id": org_id, "increment_id": number, "run_id": run_id,
-            "title": f"Task {number}", "task_type": kind, "status": "active", "position": 1,
-            "deadline": deadline, "remind_at": deadline - timedelta(hours=24),
-            "starter_id": admin, "created_at": deadline - timedelta(days=30),
-            "updated_at": deadline - timedelta(days=30), "settings": {}}
+
+def _task(org_id: str, number: int, admin: int, deadline: datetime, kind: str, run_id: str) -> Row:
+    return {
+        "id": uuid.uuid4().hex,
+        "org_id": org_id,
+        "increment_id": number,
+        "run_id": run_id,
+        "title": f"Task {number}",
+        "task_type": kind,
+        "status": "active",
+        "position": 1,
+        "deadline": deadline,
+        "remind_at": deadline - timedelta(hours=24),
+        "starter_id": admin,
+        "created_at": deadline - timedelta(days=30),
+        "updated_at": deadline - timedelta(days=30),
+        "settings": {},
+    }
 
 
 def _run(org_id: str, number: int, admin: int, completed: datetime) -> Row:
-    return {"id": uuid.uuid4().hex, "org_id": org_id, "increment_id": number,
-            "checklist_id": uuid.uuid4().hex, "checklist_title": "Bench", "name": f"Run {number}",
-            "status": "complete", "type": "procedure", "owner_id": admin, "started_by": admin,
-            "prerun": {}, "users": [], "groups": [], "settings": {},
-            "created_at": completed - timedelta(days=3), "started_at": completed,
-            "updated_at": completed, "completed_at": completed}
+    return {
+        "id": uuid.uuid4().hex,
+        "org_id": org_id,
+        "increment_id": number,
+        "checklist_id": uuid.uuid4().hex,
+        "checklist_title": "Bench",
+        "name": f"Run {number}",
+        "status": "complete",
+        "type": "procedure",
+        "owner_id": admin,
+        "started_by": admin,
+        "prerun": {},
+        "users": [],
+        "groups": [],
+        "settings": {},
+        "created_at": completed - timedelta(days=3),
+        "started_at": completed,
+        "updated_at": completed,
+        "completed_at": completed,
+    }
 
 
 async def _insert(engine: AsyncEngine, model: Any, rows: list[Row]) -> None:
     check_not_null(model.__table__, rows)
     async with engine.begin() as conn:
         for i in range(0, len(rows), BATCH):
-            await conn.execute(insert(model), rows[i:i + BATCH])
+            await conn.execute(insert(model), rows[i : i + BATCH])
 
 
 async def seed(engine: AsyncEngine, settings: Settings, count: int) -> dict[str, Any]:
@@ -95,30 +120,60 @@ async def seed(engine: AsyncEngine, settings: Settings, count: int) -> dict[str,
         boot = await create_organization(db, "Scheduler bench", "bench@example.com")
         org = await db.get(Organization, boot.org_id)
         assert org is not None
-        org.preferences = {"auto_complete_tasks": True, "auto_complete_task_months": 2,
-                           "auto_archive": True,
-                           "auto_archive_processes_after": {"unit": "weeks", "value": 2}}
+        org.preferences = {
+            "auto_complete_tasks": True,
+            "auto_complete_task_months": 2,
+            "auto_archive": True,
+            "auto_archive_processes_after": {"unit": "weeks", "value": 2},
+        }
         await db.commit()
     rng, start = random.Random(7), now()
-    active = [{**_run(boot.org_id, n + 1, boot.user_id, start), "status": "active",
-               "completed_at": None} for n in range(count // TASKS_PER_RUN + 1)]
+    active = [
+        {**_run(boot.org_id, n + 1, boot.user_id, start), "status": "active", "completed_at": None}
+        for n in range(count // TASKS_PER_RUN + 1)
+    ]
     await _insert(engine, Run, active)
-    tasks = [_task(boot.org_id, n + 1, boot.user_id,
-                   start + timedelta(days=2, seconds=rng.randrange(365 * 86400)),
-                   "expiring" if rng.random() < 0.05 else "task",
-                   active[n // TASKS_PER_RUN]["id"]) for n in range(count)]
+    tasks = [
+        _task(
+            boot.org_id,
+            n + 1,
+            boot.user_id,
+            start + timedelta(days=2, seconds=rng.randrange(365 * 86400)),
+            "expiring" if rng.random() < 0.05 else "task",
+            active[n // TASKS_PER_RUN]["id"],
+        )
+        for n in range(count)
+    ]
     await _insert(engine, Task, tasks)
-    await _insert(engine, TaskOwner, [{"task_id": t["id"], "kind": "user",
-                                       "ref": str(boot.user_id)} for t in tasks])
-    await _insert(engine, Run, [_run(boot.org_id, len(active) + n + 1, boot.user_id,
-                                     start - timedelta(seconds=rng.randrange(7 * 86400)))
-                                for n in range(RUNS_DONE)])
+    await _insert(
+        engine,
+        TaskOwner,
+        [{"task_id": t["id"], "kind": "user", "ref": str(boot.user_id)} for t in tasks],
+    )
+    await _insert(
+        engine,
+        Run,
+        [
+            _run(
+                boot.org_id,
+                len(active) + n + 1,
+                boot.user_id,
+                start - timedelta(seconds=rng.randrange(7 * 86400)),
+            )
+            for n in range(RUNS_DONE)
+        ],
+    )
     async with engine.begin() as conn:
         await conn.exec_driver_sql("ANALYZE")
     plain = [t["id"] for t in tasks if t["task_type"] == "task"]
     expiring = [t["id"] for t in tasks if t["task_type"] == "expiring"]
-    return {"org_id": boot.org_id, "plain": plain, "expiring": expiring,
-            "run_ids": [], "probe": plain[len(plain) // 2]}
+    return {
+        "org_id": boot.org_id,
+        "plain": plain,
+        "expiring": expiring,
+        "run_ids": [],
+        "probe": plain[len(plain) // 2],
+    }
 
 
 async def make_due(engine: AsyncEngine, org_id: str, seeded: dict[str, Any]) -> None:
@@ -126,30 +181,67 @@ async def make_due(engine: AsyncEngine, org_id: str, seeded: dict[str, Any]) -> 
     moment = now()
     tasks = Task.__table__
     async with engine.begin() as conn:
-        await conn.execute(update(tasks).where(tasks.c.id.in_(seeded["plain"][:5])).values(
-            remind_at=moment - timedelta(minutes=1), reminded_soon_for=None,
-            reminded_overdue_for=None, deadline=moment + timedelta(hours=2)))
-        await conn.execute(update(tasks).where(tasks.c.id.in_(seeded["expiring"][:2])).values(
-            status="active", completed_at=None, deadline=moment - timedelta(seconds=1),
-            remind_at=None))
-        await conn.execute(update(tasks).where(tasks.c.id.in_(seeded["plain"][5:7])).values(
-            status="active", completed_at=None, deadline=moment - timedelta(days=70),
-            remind_at=None))
+        await conn.execute(
+            update(tasks)
+            .where(tasks.c.id.in_(seeded["plain"][:5]))
+            .values(
+                remind_at=moment - timedelta(minutes=1),
+                reminded_soon_for=None,
+                reminded_overdue_for=None,
+                deadline=moment + timedelta(hours=2),
+            )
+        )
+        await conn.execute(
+            update(tasks)
+            .where(tasks.c.id.in_(seeded["expiring"][:2]))
+            .values(
+                status="active",
+                completed_at=None,
+                deadline=moment - timedelta(seconds=1),
+                remind_at=None,
+            )
+        )
+        await conn.execute(
+            update(tasks)
+            .where(tasks.c.id.in_(seeded["plain"][5:7]))
+            .values(
+                status="active",
+                completed_at=None,
+                deadline=moment - timedelta(days=70),
+                remind_at=None,
+            )
+        )
         runs = Run.__table__
         if not seeded["run_ids"]:
             seeded["run_ids"].append(uuid.uuid4().hex)
-            await conn.execute(insert(runs), [{
-                **_run(org_id, 10_000, 1, moment), "id": seeded["run_ids"][0],
-                "status_before_archive": None, "starred": False, "is_public": False,
-                "can_add_oot": True}])
-        await conn.execute(update(runs).where(runs.c.id == seeded["run_ids"][0]).values(
-            status="complete", deleted_at=None, completed_at=moment - timedelta(days=20)))
+            await conn.execute(
+                insert(runs),
+                [
+                    {
+                        **_run(org_id, 10_000, 1, moment),
+                        "id": seeded["run_ids"][0],
+                        "status_before_archive": None,
+                        "starred": False,
+                        "is_public": False,
+                        "can_add_oot": True,
+                    }
+                ],
+            )
+        await conn.execute(
+            update(runs)
+            .where(runs.c.id == seeded["run_ids"][0])
+            .values(status="complete", deleted_at=None, completed_at=moment - timedelta(days=20))
+        )
 
 
 # --- timing ----------------------------------------------------------------------------------
 
-async def _median(repeat: int, work: Callable[[], Awaitable[Any]],
-                  before: Callable[[], Awaitable[Any]] | None = None) -> dict[str, float]:
+
+async def _median(
+    repeat: int,
+    work: Callable[[], Awaitable[Any]],
+    before: Callable[[], Awaitable[Any]] | None = None,
+) -> dict[str, float]:
     times: list[float] = []
     for i in range(repeat + 1):
         if before is not None:
@@ -188,15 +280,18 @@ class Captured:
     def _seen(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         self._began = time.perf_counter()
         if statement.lstrip().upper().startswith("SELECT") and (
-                " tasks" in statement or " runs" in statement):
+            " tasks" in statement or " runs" in statement
+        ):
             self.statements.append((statement, parameters))
 
     def _done(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         self.timed.append(((time.perf_counter() - self._began) * 1000, _short(statement)))
 
     def slowest(self, count: int = 5) -> list[dict[str, Any]]:
-        return [{"ms": round(ms, 2), "sql": sql[:160]}
-                for ms, sql in sorted(self.timed, reverse=True)[:count]]
+        return [
+            {"ms": round(ms, 2), "sql": sql[:160]}
+            for ms, sql in sorted(self.timed, reverse=True)[:count]
+        ]
 
 
 def _short(statement: str) -> str:
@@ -206,8 +301,11 @@ def _short(statement: str) -> str:
 
 
 async def plans(engine: AsyncEngine, statements: list[tuple[str, Any]]) -> list[dict[str, Any]]:
-    prefix = ("EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite"
-              else "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ")
+    prefix = (
+        "EXPLAIN QUERY PLAN "
+        if engine.dialect.name == "sqlite"
+        else "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "
+    )
     out, seen = [], set()
     async with engine.connect() as conn:
         for statement, parameters in statements:
@@ -228,8 +326,11 @@ def measure(backend: str, count: int, repeat: int) -> dict[str, Any]:
     settings = Settings(data_dir=workdir, database_url=url, scheduler_batch_size=500)
     try:
         migrate.upgrade(settings.resolved_database_url)
-        return {"backend": backend, "tasks": count,
-                **asyncio.run(_measure(settings, count, repeat))}
+        return {
+            "backend": backend,
+            "tasks": count,
+            **asyncio.run(_measure(settings, count, repeat)),
+        }
     finally:
         if url:
             _drop_postgres(url)
@@ -247,34 +348,48 @@ async def _measure(settings: Settings, count: int, repeat: int) -> dict[str, Any
         scheduler = Scheduler(sessions, settings)
         baseline = await _median(repeat, lambda: _pk_select(sessions, seeded["probe"]))
         idle = await _median(repeat, scheduler.tick)
-        due = await _median(repeat, scheduler.tick,
-                            before=lambda: make_due(engine, seeded["org_id"], seeded))
+        due = await _median(
+            repeat, scheduler.tick, before=lambda: make_due(engine, seeded["org_id"], seeded)
+        )
         per_job = {}
         for job in jobs():
             per_job[job.name] = await _median(
-                repeat, lambda job=job: scheduler.run_once(job),
-                before=lambda: make_due(engine, seeded["org_id"], seeded))
+                repeat,
+                lambda job=job: scheduler.run_once(job),
+                before=lambda: make_due(engine, seeded["org_id"], seeded),
+            )
         await make_due(engine, seeded["org_id"], seeded)
         with Captured(engine) as captured:
             await scheduler.tick()
         await make_due(engine, seeded["org_id"], seeded)
         shown = await plans(engine, captured.statements)  # with the few rows due
-        return {"seed_seconds": round(seconds, 1), "jobs": [j.name for j in jobs()],
-                "baseline": baseline, "idle": idle, "few_due": due, "per_job": per_job,
-                "statements": len(captured.timed), "slowest": captured.slowest(),
-                "plans": shown}
+        return {
+            "seed_seconds": round(seconds, 1),
+            "jobs": [j.name for j in jobs()],
+            "baseline": baseline,
+            "idle": idle,
+            "few_due": due,
+            "per_job": per_job,
+            "statements": len(captured.timed),
+            "slowest": captured.slowest(),
+            "plans": shown,
+        }
     finally:
         await engine.dispose()
 
 
 def markdown(results: list[dict[str, Any]], command: str) -> str:
-    lines = ["# Scheduler: the cost of one tick", "",
-             f"`{command}` (2 shared cores). One tick runs every job "
-             f"({', '.join(results[0]['jobs'])}), each taking its lease in one transaction and "
-             "doing its work and giving the lease back in another. Baseline: one primary-key "
-             "select of a task in a fresh session. Medians (best) in ms.", "",
-             "| database | open tasks | baseline | idle tick | ratio | tick, a few due | ratio |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Scheduler: the cost of one tick",
+        "",
+        f"`{command}` (2 shared cores). One tick runs every job "
+        f"({', '.join(results[0]['jobs'])}), each taking its lease in one transaction and "
+        "doing its work and giving the lease back in another. Baseline: one primary-key "
+        "select of a task in a fresh session. Medians (best) in ms.",
+        "",
+        "| database | open tasks | baseline | idle tick | ratio | tick, a few due | ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         base = r["baseline"]["median_ms"]
         lines.append(
@@ -282,16 +397,28 @@ def markdown(results: list[dict[str, Any]], command: str) -> str:
             f"| {r['idle']['median_ms']:.1f} ({r['idle']['best_ms']:.1f}) "
             f"| {r['idle']['median_ms'] / base:.0f}x "
             f"| {r['few_due']['median_ms']:.1f} ({r['few_due']['best_ms']:.1f}) "
-            f"| {r['few_due']['median_ms'] / base:.0f}x |")
-    lines += ["", "One job's run (lease included) with its few rows due, median ms:", "",
-              "| database | " + " | ".join(results[0]["per_job"]) + " |",
-              "|---|" + "---|" * len(results[0]["per_job"])]
+            f"| {r['few_due']['median_ms'] / base:.0f}x |"
+        )
+    lines += [
+        "",
+        "One job's run (lease included) with its few rows due, median ms:",
+        "",
+        "| database | " + " | ".join(results[0]["per_job"]) + " |",
+        "|---|" + "---|" * len(results[0]["per_job"]),
+    ]
     for r in results:
-        lines.append(f"| {r['backend']} | " + " | ".join(
-            f"{v['median_ms']:.1f}" for v in r["per_job"].values()) + " |")
+        lines.append(
+            f"| {r['backend']} | "
+            + " | ".join(f"{v['median_ms']:.1f}" for v in r["per_job"].values())
+            + " |"
+        )
     for r in results:
-        lines += ["", f"Slowest statements of one tick with a few due on {r['backend']} "
-                  f"({r['statements']} statements in all):", ""]
+        lines += [
+            "",
+            f"Slowest statements of one tick with a few due on {r['backend']} "
+            f"({r['statements']} statements in all):",
+            "",
+        ]
         lines += [f"- {s['ms']:.2f} ms: `{s['sql']}`" for s in r["slowest"]]
     for r in results:
         lines += ["", f"## Plans on {r['backend']} (the SELECTs of a tick with a few due)", ""]
@@ -308,8 +435,9 @@ def main() -> None:
     args = parser.parse_args()
     results = [measure(b, args.tasks, args.repeat) for b in args.db.split(",")]
     info = machine()
-    path = write_results("scheduler", {"machine": info, "results": results},
-                         markdown(results, info["command"]))
+    path = write_results(
+        "scheduler", {"machine": info, "results": results}, markdown(results, info["command"])
+    )
     print(path.read_text())
 
 

@@ -40,9 +40,14 @@ def init(data_dir: Path, env: dict[str, str]) -> dict[str, Any]:
     import os
 
     full = {k: v for k, v in os.environ.items() if not k.startswith("CHECKRUN_")} | env
-    out = subprocess.run([sys.executable, "-m", "checkrun", "init", "--data-dir", str(data_dir),
-                          "--json"], env=full, capture_output=True, text=True, check=True,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "checkrun", "init", "--data-dir", str(data_dir), "--json"],
+        env=full,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return dict(json.loads(out.stdout))
 
 
@@ -90,8 +95,9 @@ def targets(org_id: str, task_id: str, run_id: str, runs_pages: int) -> list[tup
     ]
 
 
-async def measure(url: str, data_dir: Path, boot: dict[str, Any], seeded: Any, repeat: int
-                  ) -> list[dict[str, Any]]:
+async def measure(
+    url: str, data_dir: Path, boot: dict[str, Any], seeded: Any, repeat: int
+) -> list[dict[str, Any]]:
     from checkrun.app import create_app
     from checkrun.config import Settings
 
@@ -111,14 +117,26 @@ async def measure(url: str, data_dir: Path, boot: dict[str, Any], seeded: Any, r
     transport = httpx.ASGITransport(app=app)
     out = []
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers={
-                "Authorization": f"Bearer {boot['token']}", "X-Tallyfy-Client": "APIClient",
-                "Accept": "text/html"}, cookies={"checkrun_session": raw}) as client:
-            mine = (await client.get(f"/api/organizations/{boot['org_id']}/me/tasks",
-                                     headers={"Accept": "application/json"})).json()["data"]
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://bench",
+            headers={
+                "Authorization": f"Bearer {boot['token']}",
+                "X-Tallyfy-Client": "APIClient",
+                "Accept": "text/html",
+            },
+            cookies={"checkrun_session": raw},
+        ) as client:
+            mine = (
+                await client.get(
+                    f"/api/organizations/{boot['org_id']}/me/tasks",
+                    headers={"Accept": "application/json"},
+                )
+            ).json()["data"]
             runs_pages = -(-seeded.counts["runs"] * 92 // 100 // 20)
-            for name, path in targets(boot["org_id"], mine[0]["id"], seeded.active_run_ids[0],
-                                      runs_pages):
+            for name, path in targets(
+                boot["org_id"], mine[0]["id"], seeded.active_run_ids[0], runs_pages
+            ):
                 path = path.replace("TEMPLATE", seeded.template_20)
                 out.append(await _one(client, engine, statements, record, name, path, repeat))
     finally:
@@ -126,8 +144,15 @@ async def measure(url: str, data_dir: Path, boot: dict[str, Any], seeded: Any, r
     return out
 
 
-async def _one(client: httpx.AsyncClient, engine: Any, statements: list[str], record: Any,
-               name: str, path: str, repeat: int) -> dict[str, Any]:
+async def _one(
+    client: httpx.AsyncClient,
+    engine: Any,
+    statements: list[str],
+    record: Any,
+    name: str,
+    path: str,
+    repeat: int,
+) -> dict[str, Any]:
     first = await client.get(path)
     if first.status_code == 404:
         return {"page": name, "path": path, "skipped": "404 (not in this build)"}
@@ -146,30 +171,44 @@ async def _one(client: httpx.AsyncClient, engine: Any, statements: list[str], re
         times.append((time.perf_counter() - began) * 1000)
         assert answer.status_code == 200
     times.sort()
-    return {"page": name, "path": path, "statements": count,
-            "median_ms": round(statistics.median(times), 2),
-            "p90_ms": round(times[int(len(times) * 0.9) - 1], 2),
-            "max_ms": round(times[-1], 2), "bytes": len(first.content)}
+    return {
+        "page": name,
+        "path": path,
+        "statements": count,
+        "median_ms": round(statistics.median(times), 2),
+        "p90_ms": round(times[int(len(times) * 0.9) - 1], 2),
+        "max_ms": round(times[-1], 2),
+        "bytes": len(first.content),
+    }
 
 
-def markdown(db: str, tasks: int, rows: list[dict[str, Any]], facts: dict[str, Any],
-             counts: dict[str, int]) -> str:
+def markdown(
+    db: str, tasks: int, rows: list[dict[str, Any]], facts: dict[str, Any], counts: dict[str, int]
+) -> str:
     bare = next(r["median_ms"] for r in rows if r["page"].startswith("bare"))
-    lines = [f"# Web pages' server time, {tasks:,} tasks on {db}", "",
-             f"Command: `{facts['command']}`", "",
-             f"Machine: {facts['nproc']} cores (shared), Python {facts['python']}, "
-             f"{facts['platform']}.", "",
-             f"Seed: {counts}.", "",
-             "In-process (ASGI transport, no sockets), sequential requests after 3 uncounted "
-             f"ones; target: median below {TARGET_MS:.0f} ms.", "",
-             "| page | path | SQL statements | median ms | p90 ms | max ms | × bare |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"# Web pages' server time, {tasks:,} tasks on {db}",
+        "",
+        f"Command: `{facts['command']}`",
+        "",
+        f"Machine: {facts['nproc']} cores (shared), Python {facts['python']}, {facts['platform']}.",
+        "",
+        f"Seed: {counts}.",
+        "",
+        "In-process (ASGI transport, no sockets), sequential requests after 3 uncounted "
+        f"ones; target: median below {TARGET_MS:.0f} ms.",
+        "",
+        "| page | path | SQL statements | median ms | p90 ms | max ms | × bare |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         if "skipped" in r:
             lines.append(f"| {r['page']} | `{r['path']}` | skipped: {r['skipped']} | | | | |")
             continue
-        lines.append(f"| {r['page']} | `{r['path']}` | {r['statements']} | {r['median_ms']} | "
-                     f"{r['p90_ms']} | {r['max_ms']} | {r['median_ms'] / bare:.1f} |")
+        lines.append(
+            f"| {r['page']} | `{r['path']}` | {r['statements']} | {r['median_ms']} | "
+            f"{r['p90_ms']} | {r['max_ms']} | {r['median_ms'] / bare:.1f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -198,8 +237,17 @@ def main() -> int:
     facts = machine()
     report = markdown(args.db, args.tasks, rows, facts, seeded.counts)
     name = "web" if args.db == "sqlite" else "web-postgresql"
-    path = write_results(name, {"machine": facts, "db": args.db, "tasks": args.tasks,
-                                "seed": seeded.counts, "pages": rows}, report)
+    path = write_results(
+        name,
+        {
+            "machine": facts,
+            "db": args.db,
+            "tasks": args.tasks,
+            "seed": seeded.counts,
+            "pages": rows,
+        },
+        report,
+    )
     print(report)
     print(f"written: {path}")
     over = [r["page"] for r in rows if r.get("median_ms", 0) > TARGET_MS]

@@ -148,11 +148,13 @@ class LiveServer:
         return httpx.Client(base_url=self.base + prefix, headers=merged, timeout=60)
 
 
-def _start(settings: Settings, port: int | None = None
-           ) -> tuple[uvicorn.Server, threading.Thread, int]:
+def _start(
+    settings: Settings, port: int | None = None
+) -> tuple[uvicorn.Server, threading.Thread, int]:
     port = port or free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on")
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -185,8 +187,9 @@ def live_server(backend: str, data_dir: Path, **overrides: Any) -> Iterator[Live
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[LiveServer]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     with live_server(request.param, tmp_path_factory.mktemp(f"data-{request.param}")) as live:
         yield live
 
@@ -218,21 +221,25 @@ STORE_COMBOS = ["sqlite-local", "postgresql-local", "sqlite-s3", "postgresql-s3"
 
 
 @contextmanager
-def combo_server(request: pytest.FixtureRequest, data_dir: Path, **overrides: Any
-                 ) -> Iterator[LiveServer]:
+def combo_server(
+    request: pytest.FixtureRequest, data_dir: Path, **overrides: Any
+) -> Iterator[LiveServer]:
     """A live server for `request.param`, a "<database>-<store>" combination."""
     backend, store = request.param.split("-")
     if store == "s3":
         endpoint = request.getfixturevalue("s3_endpoint")
-        overrides |= {"storage_url": f"s3://{new_bucket(endpoint)}/files",
-                      "s3_endpoint_url": endpoint}
+        overrides |= {
+            "storage_url": f"s3://{new_bucket(endpoint)}/files",
+            "s3_endpoint_url": endpoint,
+        }
     with live_server(backend, data_dir, **overrides) as live:
         yield live
 
 
 @pytest.fixture(scope="session", params=STORE_COMBOS)
-def files_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[LiveServer]:
+def files_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     with combo_server(request, tmp_path_factory.mktemp(f"files-{request.param}")) as live:
         yield live
 

@@ -13,10 +13,27 @@ from tests.conftest import Org
 from tests.support.factories import checklist, ok, one_off_task, run
 
 BAD_BODIES: list[Any] = [
-    [], "text", 12, None, {"title": ["x"], "name": {"a": 1}, "content": 5, "email": 7,
-                           "owners": "x", "users": "x", "members": ["x"], "tag_id": [1],
-                           "subject_id": {}, "folder_id": 3, "position": "top",
-                           "deadline": "soon", "role": 9, "task_id": [], "thread_id": 1.5},
+    [],
+    "text",
+    12,
+    None,
+    {
+        "title": ["x"],
+        "name": {"a": 1},
+        "content": 5,
+        "email": 7,
+        "owners": "x",
+        "users": "x",
+        "members": ["x"],
+        "tag_id": [1],
+        "subject_id": {},
+        "folder_id": 3,
+        "position": "top",
+        "deadline": "soon",
+        "role": 9,
+        "task_id": [],
+        "thread_id": 1.5,
+    },
     {"title": "x" * 70_000, "name": "\u0000", "content": "\ud800"},
 ]
 
@@ -30,13 +47,18 @@ def real_ids(org: Org) -> dict[str, str]:
     template = checklist(org, steps=1)
     launched = run(org, template["id"])
     task = one_off_task(org)
-    return {"org_id": org.id, "checklist_id": template["id"], "run_id": launched["id"],
-            "task_id": task["id"], "user_id": str(org.admin_id), "email": "nobody@example.com",
-            "guest_code": "nobody@example.com"}
+    return {
+        "org_id": org.id,
+        "checklist_id": template["id"],
+        "run_id": launched["id"],
+        "task_id": task["id"],
+        "user_id": str(org.admin_id),
+        "email": "nobody@example.com",
+        "guest_code": "nobody@example.com",
+    }
 
 
-def test_write_routes_refuse_bad_bodies_without_a_500(org: Org, real_ids: dict[str, str]
-                                                       ) -> None:
+def test_write_routes_refuse_bad_bodies_without_a_500(org: Org, real_ids: dict[str, str]) -> None:
     doc = org.api.get("/openapi.json").json()
     server_errors = []
     for path, item in doc["paths"].items():
@@ -46,27 +68,47 @@ def test_write_routes_refuse_bad_bodies_without_a_500(org: Org, real_ids: dict[s
             url = _fill(path, real_ids)
             for body in BAD_BODIES:
                 raw = json.dumps(body).encode()  # ASCII: a lone surrogate stays escaped
-                answer = org.api.request(method.upper(), url, content=raw,
-                                         headers={"Content-Type": "application/json"})
+                answer = org.api.request(
+                    method.upper(), url, content=raw, headers={"Content-Type": "application/json"}
+                )
                 if answer.status_code >= 500:
-                    server_errors.append(f"{method.upper()} {path} {str(body)[:40]}: "
-                                         f"{answer.status_code}")
+                    server_errors.append(
+                        f"{method.upper()} {path} {str(body)[:40]}: {answer.status_code}"
+                    )
     assert server_errors == []
     assert ok(org.api.get(org.path(f"/runs/{real_ids['run_id']}")))["id"] == real_ids["run_id"]
 
 
 BAD_QUERIES = [
     {"page": "-1", "per_page": "abc", "sort": "??", "with": "nope,tasks.nope"},
-    {"status": "x", "owners": "a,b", "groups": "\u00e9", "guests": "@", "tag": "", "folder": "x",
-     "deadline_on": "yesterday", "created": "2020-13-45", "archived": "maybe", "q": "%_\\"},
-    {"entity_type": "x", "actor_id": "-5", "created_after": "1/2/3", "search": "a",
-     "filter[type]": "field", "filter[field]": "nope", "filter[value]": "1", "on": "x",
-     "page": "99999999999999999999", "per_page": "0"},
+    {
+        "status": "x",
+        "owners": "a,b",
+        "groups": "\u00e9",
+        "guests": "@",
+        "tag": "",
+        "folder": "x",
+        "deadline_on": "yesterday",
+        "created": "2020-13-45",
+        "archived": "maybe",
+        "q": "%_\\",
+    },
+    {
+        "entity_type": "x",
+        "actor_id": "-5",
+        "created_after": "1/2/3",
+        "search": "a",
+        "filter[type]": "field",
+        "filter[field]": "nope",
+        "filter[value]": "1",
+        "on": "x",
+        "page": "99999999999999999999",
+        "per_page": "0",
+    },
 ]
 
 
-def test_read_routes_refuse_bad_queries_without_a_500(org: Org, real_ids: dict[str, str]
-                                                       ) -> None:
+def test_read_routes_refuse_bad_queries_without_a_500(org: Org, real_ids: dict[str, str]) -> None:
     doc = org.api.get("/openapi.json").json()
     server_errors = []
     for path, item in doc["paths"].items():

@@ -21,12 +21,18 @@ MIB = 1024 * 1024
 HUGE = 50 * MIB
 
 
-def raw_post(server: LiveServer, path: str, length: int, sent: bytes,
-             headers: dict[str, str]) -> tuple[int, dict[str, object]]:
+def raw_post(
+    server: LiveServer, path: str, length: int, sent: bytes, headers: dict[str, str]
+) -> tuple[int, dict[str, object]]:
     """Declares `length` body bytes, sends only `sent`, and reads the answer."""
     url = urlsplit(server.base)
-    head = [f"POST {path} HTTP/1.1", f"Host: {url.netloc}", f"Content-Length: {length}",
-            "Content-Type: application/json", *(f"{k}: {v}" for k, v in headers.items())]
+    head = [
+        f"POST {path} HTTP/1.1",
+        f"Host: {url.netloc}",
+        f"Content-Length: {length}",
+        "Content-Type: application/json",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
     with socket.create_connection((url.hostname, url.port), timeout=60) as conn:
         conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + sent)
         data = b""
@@ -42,8 +48,9 @@ def raw_post(server: LiveServer, path: str, length: int, sent: bytes,
 
 
 def test_no_token_is_refused_before_the_body_is_read(org: Org) -> None:
-    status, body = raw_post(org.server, f"/api/organizations/{org.id}/tags", HUGE, b'{"ti',
-                            dict(CLIENT_HEADERS))
+    status, body = raw_post(
+        org.server, f"/api/organizations/{org.id}/tags", HUGE, b'{"ti', dict(CLIENT_HEADERS)
+    )
     assert status == 401
     # The very body the route's own dependency gives.
     with org.server.client(None) as anonymous:
@@ -53,8 +60,7 @@ def test_no_token_is_refused_before_the_body_is_read(org: Org) -> None:
 
 def test_invalid_token_is_refused_before_the_body_is_read(org: Org) -> None:
     headers = {**CLIENT_HEADERS, "Authorization": "Bearer not-a-token"}
-    status, body = raw_post(org.server, f"/organizations/{org.id}/checklists", HUGE, b"{",
-                            headers)
+    status, body = raw_post(org.server, f"/organizations/{org.id}/checklists", HUGE, b"{", headers)
     assert status == 401
     with org.server.client("not-a-token") as stranger:
         assert body == stranger.get(org.path("/checklists")).json()
@@ -62,15 +68,19 @@ def test_invalid_token_is_refused_before_the_body_is_read(org: Org) -> None:
 
 
 def test_missing_client_header_is_refused_before_the_body_is_read(org: Org) -> None:
-    status, body = raw_post(org.server, f"/api/organizations/{org.id}/tags", HUGE, b"{",
-                            {"Authorization": f"Bearer {org.token}"})
+    status, body = raw_post(
+        org.server,
+        f"/api/organizations/{org.id}/tags",
+        HUGE,
+        b"{",
+        {"Authorization": f"Bearer {org.token}"},
+    )
     assert status == 401 and body["code"] == "CLIENT_HEADER_MISSING"
 
 
 def test_declared_length_over_the_limit_is_413_at_once(org: Org) -> None:
     headers = {**CLIENT_HEADERS, "Authorization": f"Bearer {org.token}"}
-    status, body = raw_post(org.server, f"/api/organizations/{org.id}/tags", MIB + 1, b"{",
-                            headers)
+    status, body = raw_post(org.server, f"/api/organizations/{org.id}/tags", MIB + 1, b"{", headers)
     assert status == 413
     assert body["error"] is True and body["code"] == "PAYLOAD_TOO_LARGE"
     assert str(MIB) in body["message"]
@@ -84,8 +94,9 @@ def _chunks(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
 
 
 def test_chunked_body_over_the_limit_is_413(org: Org) -> None:
-    response = org.api.post(org.path("/tags"), content=_chunks(2 * MIB),
-                            headers={"Content-Type": "application/json"})
+    response = org.api.post(
+        org.path("/tags"), content=_chunks(2 * MIB), headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413, response.text
     assert response.json()["code"] == "PAYLOAD_TOO_LARGE"
     # The connection is still good for the next request.
@@ -94,8 +105,11 @@ def test_chunked_body_over_the_limit_is_413(org: Org) -> None:
 
 def test_chunked_body_under_the_limit_is_read(org: Org) -> None:
     body = b'{"title": "Chunked tag"}'
-    response = org.api.post(org.path("/tags"), content=iter([body[:5], body[5:]]),
-                            headers={"Content-Type": "application/json"})
+    response = org.api.post(
+        org.path("/tags"),
+        content=iter([body[:5], body[5:]]),
+        headers={"Content-Type": "application/json"},
+    )
     assert ok(response, 201)["title"] == "Chunked tag"
 
 
@@ -107,15 +121,23 @@ def test_body_just_under_the_limit_reaches_validation(org: Org) -> None:
 
 def test_token_form_over_the_limit_is_413(server: LiveServer) -> None:
     with httpx.Client(base_url=server.api, timeout=60) as client:
-        response = client.post("/oauth/token", content=b"grant_type=password&x=" + b"a" * 2 * MIB,
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = client.post(
+            "/oauth/token",
+            content=b"grant_type=password&x=" + b"a" * 2 * MIB,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
     assert response.status_code == 413
     assert response.json()["code"] == "PAYLOAD_TOO_LARGE"
 
 
 def test_uploads_keep_their_own_limit(org: Org) -> None:
-    asset = upload(org, "Checklist", checklist(org, steps=0)["id"], content=b"x" * (3 * MIB),
-                   filename="big.txt")
+    asset = upload(
+        org,
+        "Checklist",
+        checklist(org, steps=0)["id"],
+        content=b"x" * (3 * MIB),
+        filename="big.txt",
+    )
     assert asset["size"] == 3 * MIB
 
 

@@ -25,8 +25,13 @@ ENV = {k: v for k, v in os.environ.items() if not k.startswith("CHECKRUN_")}
 
 
 def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "checkrun", *args, "--data-dir", str(data_dir)],
-                          capture_output=True, text=True, timeout=120, env=ENV)
+    return subprocess.run(
+        [sys.executable, "-m", "checkrun", *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=ENV,
+    )
 
 
 def cli_json(data_dir: Path, *args: str) -> dict[str, Any]:
@@ -43,9 +48,20 @@ def serving(data_dir: Path) -> Iterator[tuple[str, queue.Queue[str]]]:
     """`checkrun serve` on a free port; yields its API base and a queue of its stdout lines."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "checkrun", "serve", "--data-dir", str(data_dir),
-         "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV,
+        [
+            sys.executable,
+            "-m",
+            "checkrun",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=ENV,
     )
     lines: queue.Queue[str] = queue.Queue()
     assert proc.stdout is not None
@@ -185,17 +201,30 @@ def test_storage_gc_dry_run_reports_json(tmp_path: Path) -> None:
     done = cli(tmp_path, "storage", "gc", "--dry-run")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {
-        "dry_run": True, "orphan_bytes": [], "records_without_bytes": [],
+        "dry_run": True,
+        "orphan_bytes": [],
+        "records_without_bytes": [],
     }
 
 
-def test_serve_with_a_bad_smtp_url_says_so_in_one_line_and_makes_nothing(
-        tmp_path: Path) -> None:
+def test_serve_with_a_bad_smtp_url_says_so_in_one_line_and_makes_nothing(tmp_path: Path) -> None:
     for url in ("ftp://mail.example.com", "smtp://", "smtp://mail.example.com:notaport"):
         done = subprocess.run(
-            [sys.executable, "-m", "checkrun", "serve", "--data-dir", str(tmp_path),
-             "--port", str(free_port())],
-            capture_output=True, text=True, timeout=60, env={**ENV, "CHECKRUN_SMTP_URL": url})
+            [
+                sys.executable,
+                "-m",
+                "checkrun",
+                "serve",
+                "--data-dir",
+                str(tmp_path),
+                "--port",
+                str(free_port()),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**ENV, "CHECKRUN_SMTP_URL": url},
+        )
         assert done.returncode == 2, (url, done.stdout, done.stderr)
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: CHECKRUN_SMTP_URL"), lines

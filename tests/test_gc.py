@@ -38,8 +38,9 @@ def abandon_an_upload(server: LiveServer) -> str:
     store = server.store
     if isinstance(store, S3BlobStore):
         key = f"crashed/{uuid.uuid4().hex}"
-        started = store.client.create_multipart_upload(Bucket=store.bucket,
-                                                       Key=f"{store.prefix}/{key}")
+        started = store.client.create_multipart_upload(
+            Bucket=store.bucket, Key=f"{store.prefix}/{key}"
+        )
         return f"{key}#{started['UploadId']}"
     name = uuid.uuid4().hex
     (server.files_dir / ".tmp" / name).write_bytes(b"half a file")
@@ -117,9 +118,13 @@ def run_cli(server: LiveServer, *flags: str) -> dict[str, Any]:
     for name in ("database_url", "storage_url", "s3_endpoint_url"):
         if value := getattr(settings, name):
             env[f"CHECKRUN_{name.upper()}"] = value
-    done = subprocess.run([sys.executable, "-m", "checkrun", "storage", "gc", *flags],
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **env})
+    done = subprocess.run(
+        [sys.executable, "-m", "checkrun", "storage", "gc", *flags],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env},
+    )
     assert done.returncode == 0, done.stderr
     report: dict[str, Any] = json.loads(done.stdout)
     return report

@@ -32,13 +32,26 @@ ORDER = {"get": 0, "post": 1, "put": 2, "patch": 3, "delete": 4}
 
 # --- the two organizations, from the command line --------------------------------------------
 
+
 def cli(server: LiveServer, *args: str) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHECKRUN_")}
     if server.settings.database_url:
         env["CHECKRUN_DATABASE_URL"] = server.settings.database_url
     done = subprocess.run(
-        [sys.executable, "-m", "checkrun", *args, "--data-dir", str(server.settings.data_dir),
-         "--json"], capture_output=True, text=True, timeout=120, env=env)
+        [
+            sys.executable,
+            "-m",
+            "checkrun",
+            *args,
+            "--data-dir",
+            str(server.settings.data_dir),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     parsed: dict[str, Any] = json.loads(done.stdout)
     return parsed
@@ -49,9 +62,9 @@ class World:
     server: LiveServer
     a: Org
     b_id: str
-    ids: dict[str, str]            # A's resources, by path parameter name
-    tokens: dict[str, str]         # b-admin, b-app, b-shared, b-shared-by-app, a-light
-    emails: dict[str, str]         # shared (A's admin, also in B), sam (A only), light (A only)
+    ids: dict[str, str]  # A's resources, by path parameter name
+    tokens: dict[str, str]  # b-admin, b-app, b-shared, b-shared-by-app, a-light
+    emails: dict[str, str]  # shared (A's admin, also in B), sam (A only), light (A only)
     users: dict[str, int]
     clients: dict[str, httpx.Client] = field(default_factory=dict)
 
@@ -66,53 +79,133 @@ def _build_a(a: Org) -> dict[str, str]:
     """Org A with a bit of everything, each name and text carrying MARK."""
     template = checklist(a, steps=2, title=f"{MARK} onboarding")
     base = a.path(f"/checklists/{template['id']}")
-    prerun = ok(a.api.put(base, json={"title": f"{MARK} onboarding", "prerun": [
-        {"label": f"{MARK} plan", "field_type": "text"}]}))["prerun"][0]["id"]
+    prerun = ok(
+        a.api.put(
+            base,
+            json={
+                "title": f"{MARK} onboarding",
+                "prerun": [{"label": f"{MARK} plan", "field_type": "text"}],
+            },
+        )
+    )["prerun"][0]["id"]
     steps = ok(a.api.get(base + "/steps"))
-    capture = ok(a.api.post(base + f"/steps/{steps[0]['id']}/captures",
-                            json={"label": f"{MARK} field", "field_type": "text"}), 201)["id"]
-    rule = ok(a.api.post(base + "/automated-actions", json={
-        "conditions": [{"conditionable_id": capture, "statement": MARK}],
-        "then_actions": [{"action_type": "visibility", "action_verb": "hide",
-                          "target_step_id": steps[1]["id"]}]}), 201)["id"]
-    launched = ok(a.api.post(a.path("/runs"), json={
-        "checklist_id": template["id"], "name": f"{MARK} run", "prerun": {prerun: MARK}}), 201)
+    capture = ok(
+        a.api.post(
+            base + f"/steps/{steps[0]['id']}/captures",
+            json={"label": f"{MARK} field", "field_type": "text"},
+        ),
+        201,
+    )["id"]
+    rule = ok(
+        a.api.post(
+            base + "/automated-actions",
+            json={
+                "conditions": [{"conditionable_id": capture, "statement": MARK}],
+                "then_actions": [
+                    {
+                        "action_type": "visibility",
+                        "action_verb": "hide",
+                        "target_step_id": steps[1]["id"],
+                    }
+                ],
+            },
+        ),
+        201,
+    )["id"]
+    launched = ok(
+        a.api.post(
+            a.path("/runs"),
+            json={"checklist_id": template["id"], "name": f"{MARK} run", "prerun": {prerun: MARK}},
+        ),
+        201,
+    )
     run_tasks = ok(a.api.get(a.path(f"/runs/{launched['id']}/tasks")))
-    ok(a.api.post(a.path(f"/runs/{launched['id']}/completed-tasks"),
-                  json={"task_id": run_tasks[0]["id"]}))
+    ok(
+        a.api.post(
+            a.path(f"/runs/{launched['id']}/completed-tasks"), json={"task_id": run_tasks[0]["id"]}
+        )
+    )
     task = one_off_task(a, title=f"{MARK} call the customer")
     asset = upload(a, "Task", task["id"], content=MARK.encode(), filename=f"{MARK}.txt")
     tag_id = tag(a, f"{MARK}-tag")
-    association = ok(a.api.post(a.path("/checklists/tags"), json={
-        "subject_id": launched["id"], "subject_type": "Run", "tag_id": tag_id,
-        "tag_type": "private"}), 201)["id"]
-    folder = ok(a.api.post(a.path("/folders"), json={"name": f"{MARK} folder",
-                                                       "folder_type": "run"}), 201)["id"]
-    relation = ok(a.api.post(a.path("/folders/add-object"), json={
-        "folder_id": folder, "subject_id": task["id"], "subject_type": "Task"}), 201)["id"]
-    comment = ok(a.api.post(a.path(f"/tasks/{task['id']}/comment"),
-                            json={"content": f"{MARK} comment"}), 201)["id"]
-    problem = ok(a.api.post(a.path(f"/runs/{launched['id']}/problem"),
-                            json={"content": f"{MARK} problem"}), 201)["id"]
+    association = ok(
+        a.api.post(
+            a.path("/checklists/tags"),
+            json={
+                "subject_id": launched["id"],
+                "subject_type": "Run",
+                "tag_id": tag_id,
+                "tag_type": "private",
+            },
+        ),
+        201,
+    )["id"]
+    folder = ok(
+        a.api.post(a.path("/folders"), json={"name": f"{MARK} folder", "folder_type": "run"}), 201
+    )["id"]
+    relation = ok(
+        a.api.post(
+            a.path("/folders/add-object"),
+            json={"folder_id": folder, "subject_id": task["id"], "subject_type": "Task"},
+        ),
+        201,
+    )["id"]
+    comment = ok(
+        a.api.post(a.path(f"/tasks/{task['id']}/comment"), json={"content": f"{MARK} comment"}), 201
+    )["id"]
+    problem = ok(
+        a.api.post(a.path(f"/runs/{launched['id']}/problem"), json={"content": f"{MARK} problem"}),
+        201,
+    )["id"]
     guest = f"guest-{MARK.lower()}@example.com"
     ok(a.api.post(a.path("/guests"), json={"email": guest, "first_name": MARK}), 201)
-    watcher = ok(a.api.post(a.path(f"/users/{a.admin_id}/add-watcher"), json={
-        "object_type": "organization", "object_id": a.id, "notification_type": "webhook",
-        "frequency": "electric", "webhook": "http://127.0.0.1:9/hook"}), 201)["id"]
-    found = {"checklist_id": template["id"], "step_id": steps[0]["id"], "step2": steps[1]["id"],
-            "capture_id": capture, "prerun_id": prerun, "rule_id": rule,
-            "run_id": launched["id"], "run_task": run_tasks[1]["id"],
-            "done_task": run_tasks[0]["id"], "task_id": task["id"], "asset_id": asset["id"],
-            "tag_id": tag_id, "association_id": association, "folder_id": folder,
-            "relation_id": relation, "comment_id": comment, "run_comment": problem,
-            "group_id": group(a, f"{MARK} team"), "guest": guest, "watcher_id": watcher}
+    watcher = ok(
+        a.api.post(
+            a.path(f"/users/{a.admin_id}/add-watcher"),
+            json={
+                "object_type": "organization",
+                "object_id": a.id,
+                "notification_type": "webhook",
+                "frequency": "electric",
+                "webhook": "http://127.0.0.1:9/hook",
+            },
+        ),
+        201,
+    )["id"]
+    found = {
+        "checklist_id": template["id"],
+        "step_id": steps[0]["id"],
+        "step2": steps[1]["id"],
+        "capture_id": capture,
+        "prerun_id": prerun,
+        "rule_id": rule,
+        "run_id": launched["id"],
+        "run_task": run_tasks[1]["id"],
+        "done_task": run_tasks[0]["id"],
+        "task_id": task["id"],
+        "asset_id": asset["id"],
+        "tag_id": tag_id,
+        "association_id": association,
+        "folder_id": folder,
+        "relation_id": relation,
+        "comment_id": comment,
+        "run_comment": problem,
+        "group_id": group(a, f"{MARK} team"),
+        "guest": guest,
+        "watcher_id": watcher,
+    }
     return {name: str(value) for name, value in found.items()}
 
 
 def _member(a: Org, role: str, name: str) -> tuple[int, str, str]:
     email = f"{name}-{MARK.lower()}@example.com"
-    made = ok(a.api.post(f"/applications/{a.id}/users", json={
-        "email": email, "first_name": name.title(), "last_name": "Member", "role": role}), 201)
+    made = ok(
+        a.api.post(
+            f"/applications/{a.id}/users",
+            json={"email": email, "first_name": name.title(), "last_name": "Member", "role": role},
+        ),
+        201,
+    )
     token = a.api.post(f"/applications/{a.id}/users/{email}/token")
     assert token.status_code == 200, token.text
     return int(made["id"]), email, str(token.json()["access_token"])
@@ -121,17 +214,25 @@ def _member(a: Org, role: str, name: str) -> tuple[int, str, str]:
 def _app_token(server: LiveServer, b_id: str) -> str:
     made = cli(server, "oauth-client", "create", "--org-id", b_id, "--name", "B robot")
     with httpx.Client(base_url=server.api, timeout=60) as bare:
-        answer = bare.post("/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": str(made["client_id"]),
-            "client_secret": made["client_secret"], "scope": "*"})
+        answer = bare.post(
+            "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": str(made["client_id"]),
+                "client_secret": made["client_secret"],
+                "scope": "*",
+            },
+        )
     assert answer.status_code == 200, answer.text
     return str(answer.json()["access_token"])
 
 
 def _shared_token(api: httpx.Client, b_id: str, email: str) -> str:
     """B adds A's admin by email (as an admin of B) and mints a token for them."""
-    made = api.post(f"/applications/{b_id}/users", json={
-        "email": email, "first_name": "Shared", "last_name": "User", "role": "admin"})
+    made = api.post(
+        f"/applications/{b_id}/users",
+        json={"email": email, "first_name": "Shared", "last_name": "User", "role": "admin"},
+    )
     assert made.status_code in (201, 422), made.text  # 422: already added by the other token
     minted = api.post(f"/applications/{b_id}/users/{email}/token")
     assert minted.status_code == 200, minted.text
@@ -139,34 +240,60 @@ def _shared_token(api: httpx.Client, b_id: str, email: str) -> str:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[World]:
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
     data_dir = tmp_path_factory.mktemp(f"walk-{request.param}")
     # The walk sends a few hundred requests per token; the rate limit would hide answers.
     with live_server(request.param, data_dir, rate_limit_per_minute=0) as server:
-        made_a = cli(server, "org", "create", "--name", f"Alpha {MARK}",
-                     "--email", f"alpha-{MARK.lower()}@example.com")
+        made_a = cli(
+            server,
+            "org",
+            "create",
+            "--name",
+            f"Alpha {MARK}",
+            "--email",
+            f"alpha-{MARK.lower()}@example.com",
+        )
         made_b = cli(server, "org", "create", "--name", "Bravo", "--email", "bravo@example.com")
         with server.client(made_a["token"]) as a_api:
-            a = Org(server, made_a["org_id"], made_a["user_id"], made_a["email"],
-                    made_a["token"], a_api)
+            a = Org(
+                server, made_a["org_id"], made_a["user_id"], made_a["email"], made_a["token"], a_api
+            )
             ids = _build_a(a)
             light_id, light_email, light_token = _member(a, "light", "lucy")
             sam_id, sam_email, _ = _member(a, "standard", "sam")
-            ok(a.api.put(a.path(f"/users/{sam_id}"), json={
-                "first_name": "Sam", "last_name": "Stone", "timezone": "UTC",
-                "job_title": "Accountant"}))
+            ok(
+                a.api.put(
+                    a.path(f"/users/{sam_id}"),
+                    json={
+                        "first_name": "Sam",
+                        "last_name": "Stone",
+                        "timezone": "UTC",
+                        "job_title": "Accountant",
+                    },
+                )
+            )
             b_app = _app_token(server, made_b["org_id"])
             with server.client(made_b["token"]) as b_api:
                 shared = _shared_token(b_api, made_b["org_id"], a.admin_email)
             with server.client(b_app) as app_api:
                 shared_by_app = _shared_token(app_api, made_b["org_id"], a.admin_email)
             built = World(
-                server, a, made_b["org_id"], ids,
-                tokens={"b-admin": made_b["token"], "b-app": b_app, "b-shared": shared,
-                        "b-shared-by-app": shared_by_app, "a-light": light_token},
+                server,
+                a,
+                made_b["org_id"],
+                ids,
+                tokens={
+                    "b-admin": made_b["token"],
+                    "b-app": b_app,
+                    "b-shared": shared,
+                    "b-shared-by-app": shared_by_app,
+                    "a-light": light_token,
+                },
                 emails={"shared": a.admin_email, "sam": sam_email, "light": light_email},
-                users={"shared": a.admin_id, "sam": sam_id, "light": light_id})
+                users={"shared": a.admin_id, "sam": sam_id, "light": light_id},
+            )
             try:
                 yield built
             finally:
@@ -176,15 +303,22 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 # --- the reproduction of the issue, directly ---------------------------------------------------
 
+
 def test_a_token_b_minted_for_a_shared_user_is_refused_in_a(world: World) -> None:
     for who in ("b-shared", "b-shared-by-app"):
         api = world.client(who)
         assert api.get(f"/organizations/{world.b_id}/me").status_code == 200, who
         renamed = api.put(f"/organizations/{world.a.id}", json={"name": "Owned by B"})
         assert renamed.status_code == 403, (who, renamed.text)
-        promoted = api.post(f"/applications/{world.a.id}/users", json={
-            "email": "bravo@example.com", "first_name": "B", "last_name": "Admin",
-            "role": "admin"})
+        promoted = api.post(
+            f"/applications/{world.a.id}/users",
+            json={
+                "email": "bravo@example.com",
+                "first_name": "B",
+                "last_name": "Admin",
+                "role": "admin",
+            },
+        )
         assert promoted.status_code == 403, (who, promoted.text)
         assert api.get(f"/organizations/{world.a.id}/users").status_code == 403, who
     # A's admin's own token still works in A.
@@ -192,6 +326,7 @@ def test_a_token_b_minted_for_a_shared_user_is_refused_in_a(world: World) -> Non
 
 
 # --- the walk ----------------------------------------------------------------------------------
+
 
 def _values(world: World, name: str, path: str) -> list[str]:
     """A's real ids for one path parameter; two where two kinds of resource fit."""
@@ -209,8 +344,11 @@ def _values(world: World, name: str, path: str) -> list[str]:
             return [ids["done_task"] if "completed-tasks" in path else ids["run_task"]]
         return [ids["task_id"], ids["run_task"]]
     if name == "comment_id":
-        return [ids["run_comment"] if path.startswith("/organizations/{org_id}/runs")
-                else ids["comment_id"]]
+        return [
+            ids["run_comment"]
+            if path.startswith("/organizations/{org_id}/runs")
+            else ids["comment_id"]
+        ]
     return [ids[name]]
 
 
@@ -218,17 +356,25 @@ def _bodies(world: World) -> dict[tuple[str, str], Any]:
     """A plausible, valid body per write operation, naming A's resources (paths as in the
     document with the organization prefix removed)."""
     i, u, e = world.ids, world.users, world.emails
-    person = {"first_name": "Mallory", "last_name": "Evil", "timezone": "UTC",
-              "job_title": "pwned"}
+    person = {"first_name": "Mallory", "last_name": "Evil", "timezone": "UTC", "job_title": "pwned"}
     content = {"content": "pwned"}
     return {
         ("put", "/me"): person,
-        ("post", "/users/invite"): {"email": e["sam"], "first_name": "M", "last_name": "E",
-                                    "role": "admin", "message": "join"},
+        ("post", "/users/invite"): {
+            "email": e["sam"],
+            "first_name": "M",
+            "last_name": "E",
+            "role": "admin",
+            "message": "join",
+        },
         ("put", "/users/{user_id}"): person,
         ("put", "/users/{user_id}/role"): {"role": "admin"},
-        ("post", "/applications/{org_id}/users"): {"email": e["sam"], "first_name": "M",
-                                                   "last_name": "E", "role": "admin"},
+        ("post", "/applications/{org_id}/users"): {
+            "email": e["sam"],
+            "first_name": "M",
+            "last_name": "E",
+            "role": "admin",
+        },
         ("put", ""): {"name": "Owned by B"},
         ("post", "/checklists"): {"title": "pwned", "type": "procedure"},
         ("put", "/checklists/{checklist_id}"): {"title": "pwned"},
@@ -237,24 +383,37 @@ def _bodies(world: World) -> dict[tuple[str, str], Any]:
         ("put", "/checklists/{checklist_id}/steps/{step_id}"): {"title": "pwned"},
         ("put", "/checklists/{checklist_id}/steps/{step_id}/reorder"): {"position": 2},
         ("post", "/checklists/{checklist_id}/steps/{step_id}/captures"): {
-            "label": "pwned", "field_type": "text"},
+            "label": "pwned",
+            "field_type": "text",
+        },
         ("put", "/checklists/{checklist_id}/steps/{step_id}/captures"): {
-            "capture_id": i["capture_id"], "position": 1},
+            "capture_id": i["capture_id"],
+            "position": 1,
+        },
         ("put", "/checklists/{checklist_id}/steps/{step_id}/captures/{capture_id}"): {
-            "label": "pwned", "field_type": "text"},
+            "label": "pwned",
+            "field_type": "text",
+        },
         ("put", "/checklists/{checklist_id}/steps/{step_id}/captures/{capture_id}/move-out"): {
-            "target_step_id": i["step2"]},
+            "target_step_id": i["step2"]
+        },
         ("post", "/checklists/{checklist_id}/automated-actions"): {
             "conditions": [{"conditionable_id": i["capture_id"], "statement": "x"}],
-            "then_actions": [{"action_type": "visibility", "action_verb": "show",
-                              "target_step_id": i["step2"]}]},
+            "then_actions": [
+                {"action_type": "visibility", "action_verb": "show", "target_step_id": i["step2"]}
+            ],
+        },
         ("put", "/checklists/{checklist_id}/automated-actions/{rule_id}"): {
-            "automated_alias": "pwned"},
+            "automated_alias": "pwned"
+        },
         ("post", "/runs"): {"checklist_id": i["checklist_id"], "name": "pwned"},
         ("put", "/runs/{run_id}"): {"name": "pwned"},
-        ("post", "/tasks"): {"title": "pwned", "task_type": "task",
-                             "owners": {"users": [u["shared"]]},
-                             "deadline": "2030-01-01T12:00:00Z"},
+        ("post", "/tasks"): {
+            "title": "pwned",
+            "task_type": "task",
+            "owners": {"users": [u["shared"]]},
+            "deadline": "2030-01-01T12:00:00Z",
+        },
         ("put", "/tasks/{task_id}"): {"title": "pwned"},
         ("put", "/runs/{run_id}/tasks/{task_id}"): {"deadline": "2031-01-01T12:00:00Z"},
         ("post", "/runs/{run_id}/completed-tasks"): {"task_id": i["run_task"]},
@@ -266,9 +425,12 @@ def _bodies(world: World) -> dict[tuple[str, str], Any]:
         ("put", "/groups/{group_id}"): {"name": "pwned", "members": [u["sam"]]},
         ("post", "/tags"): {"title": "pwned"},
         ("put", "/tags/{tag_id}"): {"title": "pwned"},
-        ("post", "/checklists/tags"): {"subject_id": i["checklist_id"],
-                                       "subject_type": "Checklist", "tag_id": i["tag_id"],
-                                       "tag_type": "private"},
+        ("post", "/checklists/tags"): {
+            "subject_id": i["checklist_id"],
+            "subject_type": "Checklist",
+            "tag_id": i["tag_id"],
+            "tag_type": "private",
+        },
         ("post", "/tasks/{task_id}/comment"): content,
         ("put", "/tasks/{task_id}/comment/{comment_id}"): content,
         ("post", "/tasks/{task_id}/problem"): content,
@@ -279,28 +441,38 @@ def _bodies(world: World) -> dict[tuple[str, str], Any]:
         ("post", "/runs/{run_id}/problem"): content,
         ("post", "/runs/{run_id}/resolved-threads"): {"thread_id": i["run_comment"]},
         ("post", "/folders"): {"name": "pwned"},
-        ("post", "/folders/add-object"): {"folder_id": i["folder_id"],
-                                          "subject_id": i["run_id"], "subject_type": "Run"},
+        ("post", "/folders/add-object"): {
+            "folder_id": i["folder_id"],
+            "subject_id": i["run_id"],
+            "subject_type": "Run",
+        },
         ("put", "/folders/{folder_id}"): {"name": "pwned"},
         ("post", "/users/{user_id}/add-watcher"): {
-            "object_type": "organization", "object_id": world.a.id,
-            "notification_type": "webhook", "frequency": "electric",
-            "webhook": "http://127.0.0.1:9/pwned"},
-        ("post", "/oauth/token"): {"grant_type": "password", "username": world.a.admin_email,
-                                   "password": "guess"},
+            "object_type": "organization",
+            "object_id": world.a.id,
+            "notification_type": "webhook",
+            "frequency": "electric",
+            "webhook": "http://127.0.0.1:9/pwned",
+        },
+        ("post", "/oauth/token"): {
+            "grant_type": "password",
+            "username": world.a.admin_email,
+            "password": "guess",
+        },
     }
 
 
 @dataclass(frozen=True)
 class Call:
     method: str
-    template: str   # the document's path
+    template: str  # the document's path
     url: str
     org: str | None  # whose organization the path names
 
 
-def _calls(world: World, doc: dict[str, Any], org_id: str,
-           only: set[tuple[str, str]] | None = None) -> list[Call]:
+def _calls(
+    world: World, doc: dict[str, Any], org_id: str, only: set[tuple[str, str]] | None = None
+) -> list[Call]:
     """Every operation of the document (or those in `only`) with A's ids, reads first and
     deletes last, the organization in the path being `org_id`."""
     out: list[Call] = []
@@ -309,26 +481,32 @@ def _calls(world: World, doc: dict[str, Any], org_id: str,
             if method not in item or (only is not None and (method, template) not in only):
                 continue
             names = re.findall(r"\{(\w+)\}", template)
-            choices = [[org_id] if n == "org_id" else _values(world, n, template)
-                       for n in names]
+            choices = [[org_id] if n == "org_id" else _values(world, n, template) for n in names]
             for combo in itertools.product(*choices):
                 url = template
                 for n, value in zip(names, combo, strict=True):
                     url = url.replace("{" + n + "}", quote(value, safe="@"))
-                out.append(Call(method, template, url, org_id if "{org_id}" in template
-                                else None))
+                out.append(Call(method, template, url, org_id if "{org_id}" in template else None))
     return sorted(out, key=lambda c: ORDER[c.method])
 
 
-def _send(world: World, api: httpx.Client, call: Call, bodies: dict[tuple[str, str], Any]
-          ) -> httpx.Response:
+def _send(
+    world: World, api: httpx.Client, call: Call, bodies: dict[tuple[str, str], Any]
+) -> httpx.Response:
     short = re.sub(r"^/organizations/\{org_id\}", "", call.template)
     body = bodies.get((call.method, short), bodies.get((call.method, call.template), {}))
     if call.method == "get" or call.method == "delete":
         return api.request(call.method.upper(), call.url)
     if call.template.endswith(("/assets", "/file")):
-        return api.post(call.url, data={"subject_type": "Task", "subject_id": world.ids[
-            "task_id"], "uploaded_from": "ko_field"}, files={"name": ("x.txt", b"pwned")})
+        return api.post(
+            call.url,
+            data={
+                "subject_type": "Task",
+                "subject_id": world.ids["task_id"],
+                "uploaded_from": "ko_field",
+            },
+            files={"name": ("x.txt", b"pwned")},
+        )
     if call.template == "/oauth/token":
         return api.post(call.url, data=body)
     return api.request(call.method.upper(), call.url, json=body)
@@ -339,8 +517,9 @@ def _leaks(body: bytes, markers: set[str]) -> list[str]:
     return sorted(m for m in markers if m in text)
 
 
-def _judge(who: str, call: Call, answer: httpx.Response, a_id: str, markers: set[str]
-           ) -> str | None:
+def _judge(
+    who: str, call: Call, answer: httpx.Response, a_id: str, markers: set[str]
+) -> str | None:
     """Why this answer is a failure, or None."""
     status = answer.status_code
     where = f"{who:>16} {call.method.upper():6} {call.url}"
@@ -360,8 +539,7 @@ def _walk(world: World, who: str | None, calls: list[Call], markers: set[str]) -
     api, bodies = world.client(who), _bodies(world)
     found = []
     for call in calls:
-        why = _judge(who or "anonymous", call, _send(world, api, call, bodies), world.a.id,
-                     markers)
+        why = _judge(who or "anonymous", call, _send(world, api, call, bodies), world.a.id, markers)
         if why:
             found.append(why)
     return found
@@ -398,17 +576,23 @@ LIGHT_REFUSED = {
     ("put", "/organizations/{org_id}/checklists/{checklist_id}/steps/{step_id}/reorder"),
     ("post", "/organizations/{org_id}/checklists/{checklist_id}/steps/{step_id}/captures"),
     ("put", "/organizations/{org_id}/checklists/{checklist_id}/steps/{step_id}/captures"),
-    ("put", "/organizations/{org_id}/checklists/{checklist_id}/steps/{step_id}/captures/"
-            "{capture_id}"),
-    ("delete", "/organizations/{org_id}/checklists/{checklist_id}/steps/{step_id}/captures/"
-               "{capture_id}"),
-    ("put", "/organizations/{org_id}/checklists/{checklist_id}/steps/{step_id}/captures/"
-            "{capture_id}/move-out"),
+    (
+        "put",
+        "/organizations/{org_id}/checklists/{checklist_id}/steps/{step_id}/captures/{capture_id}",
+    ),
+    (
+        "delete",
+        "/organizations/{org_id}/checklists/{checklist_id}/steps/{step_id}/captures/{capture_id}",
+    ),
+    (
+        "put",
+        "/organizations/{org_id}/checklists/{checklist_id}/steps/{step_id}/captures/"
+        "{capture_id}/move-out",
+    ),
     ("delete", "/organizations/{org_id}/checklists/{checklist_id}/preruns/{prerun_id}"),
     ("post", "/organizations/{org_id}/checklists/{checklist_id}/automated-actions"),
     ("put", "/organizations/{org_id}/checklists/{checklist_id}/automated-actions/{rule_id}"),
-    ("delete", "/organizations/{org_id}/checklists/{checklist_id}/automated-actions/"
-               "{rule_id}"),
+    ("delete", "/organizations/{org_id}/checklists/{checklist_id}/automated-actions/{rule_id}"),
     ("delete", "/organizations/{org_id}/runs/{run_id}"),
     ("put", "/organizations/{org_id}/runs/{run_id}/activate"),
     ("delete", "/organizations/{org_id}/runs/{run_id}/delete"),
@@ -466,7 +650,9 @@ def test_walk_every_operation_as_b_and_as_a_light_member(world: World) -> None:
 
     changed = changes(before, org_rows(url, world.a.id))
     assert failures == [] and changed == {}, "\n".join(
-        [*failures, *(f"{table}: {diff}" for table, diff in changed.items())])
+        [*failures, *(f"{table}: {diff}" for table, diff in changed.items())]
+    )
     # A still works for its own admin, with everything in place.
-    assert ok(world.a.api.get(world.a.path(f"/runs/{world.ids['run_id']}")))["name"] == \
-        f"{MARK} run"
+    assert (
+        ok(world.a.api.get(world.a.path(f"/runs/{world.ids['run_id']}")))["name"] == f"{MARK} run"
+    )

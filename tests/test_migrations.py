@@ -36,7 +36,8 @@ def _differences(url: str) -> list[Any]:
         try:
             async with engine.connect() as conn:
                 return await conn.run_sync(
-                    lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata))
+                    lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+                )
         finally:
             await engine.dispose()
 

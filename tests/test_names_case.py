@@ -12,7 +12,7 @@ from tests.conftest import Org
 from tests.support.factories import checklist, ids, ok, run
 
 PAIRS = [
-    ("ÄQ", "Äq"),          # SQLite's lower() folds ASCII only
+    ("ÄQ", "Äq"),  # SQLite's lower() folds ASCII only
     ("ÄQ", "äq"),
     ("Ωμέγα", "ΩΜΈΓΑ"),
     ("Straße", "STRASSE"),  # full case folding
@@ -51,8 +51,17 @@ def test_names_differing_in_more_than_case_are_two(org: Org) -> None:
 def test_tag_filter_finds_a_title_in_any_case(org: Org) -> None:
     tag = ok(org.api.post(org.path("/tags"), json={"title": "Ärger"}), 201)
     launched = run(org, checklist(org, steps=1)["id"])
-    ok(org.api.post(org.path("/checklists/tags"), json={
-        "subject_id": launched["id"], "subject_type": "Run", "tag_id": tag["id"],
-        "tag_type": "private"}), 201)
+    ok(
+        org.api.post(
+            org.path("/checklists/tags"),
+            json={
+                "subject_id": launched["id"],
+                "subject_type": "Run",
+                "tag_id": tag["id"],
+                "tag_type": "private",
+            },
+        ),
+        201,
+    )
     found = ok(org.api.get(org.path("/runs"), params={"tag": "ÄRGER"}))
     assert launched["id"] in ids(found)

@@ -37,8 +37,11 @@ def doc(app: FastAPI) -> dict[str, Any]:
 
 
 def served(app: FastAPI) -> list[RouteContext]:
-    return [r for r in iter_route_contexts(app.routes)
-            if isinstance(r.original_route, APIRoute) and (r.path or "").startswith("/api/")]
+    return [
+        r
+        for r in iter_route_contexts(app.routes)
+        if isinstance(r.original_route, APIRoute) and (r.path or "").startswith("/api/")
+    ]
 
 
 def relative(route: RouteContext) -> str:
@@ -72,11 +75,16 @@ def hand_parsed(route: RouteContext) -> bool:
 
 
 def test_every_route_under_api_is_described_with_its_methods(
-        app: FastAPI, doc: dict[str, Any]) -> None:
+    app: FastAPI, doc: dict[str, Any]
+) -> None:
     routes = served(app)
     assert len(routes) > 100
-    missing = [(m, r.path) for r in routes for m in r.methods or ()
-               if m.lower() not in doc["paths"].get(relative(r), {})]
+    missing = [
+        (m, r.path)
+        for r in routes
+        for m in r.methods or ()
+        if m.lower() not in doc["paths"].get(relative(r), {})
+    ]
     assert missing == []
     real = {(m.lower(), relative(r)) for r in routes for m in r.methods or ()}
     described = {(m, p) for p, item in doc["paths"].items() for m in item if m in METHODS}
@@ -119,8 +127,12 @@ def test_routes_with_a_body_declare_it(app: FastAPI, doc: dict[str, Any]) -> Non
 
 
 def test_operation_ids_are_unique_and_refs_resolve(doc: dict[str, Any]) -> None:
-    ids = Counter(op["operationId"] for item in doc["paths"].values()
-                  for m, op in item.items() if m in METHODS)
+    ids = Counter(
+        op["operationId"]
+        for item in doc["paths"].values()
+        for m, op in item.items()
+        if m in METHODS
+    )
     assert [i for i, n in ids.items() if n > 1] == []
     refs = re.findall(r"'\$ref': '([^']+)'", repr(doc))
     assert refs
@@ -134,13 +146,19 @@ def test_the_document_is_valid_openapi(doc: dict[str, Any]) -> None:
 
 
 def test_security_header_and_error_bodies_on_every_operation(
-        app: FastAPI, doc: dict[str, Any]) -> None:
+    app: FastAPI, doc: dict[str, Any]
+) -> None:
     assert doc["components"]["securitySchemes"]["Bearer"] == {
-        "type": "http", "scheme": "bearer",
-        "description": doc["components"]["securitySchemes"]["Bearer"]["description"]}
+        "type": "http",
+        "scheme": "bearer",
+        "description": doc["components"]["securitySchemes"]["Bearer"]["description"],
+    }
     header = doc["components"]["parameters"]["XTallyfyClient"]
     assert (header["name"], header["in"], header["required"]) == (
-        "X-Tallyfy-Client", "header", True)
+        "X-Tallyfy-Client",
+        "header",
+        True,
+    )
     error = doc["components"]["schemas"]["TallyfyError"]
     assert set(error["required"]) == {"error", "message"}
     assert "errors" in doc["components"]["schemas"]["TallyfyValidationError"]["properties"]
@@ -174,8 +192,7 @@ def test_the_error_component_matches_a_real_error(org: Org, doc: dict[str, Any])
     jsonschema.validate(missing.json(), doc["components"]["schemas"]["TallyfyError"])
     refused = org.api.post(org.path("/checklists"), json={})
     assert refused.status_code == 422
-    jsonschema.validate(refused.json(),
-                        doc["components"]["schemas"]["TallyfyValidationError"])
+    jsonschema.validate(refused.json(), doc["components"]["schemas"]["TallyfyValidationError"])
 
 
 def test_the_server_serves_the_customised_document(server: LiveServer) -> None:
@@ -186,11 +203,11 @@ def test_the_server_serves_the_customised_document(server: LiveServer) -> None:
     assert "/organizations/{org_id}/checklists" in body["paths"]
 
 
-
 def test_every_json_success_has_a_described_body(doc: dict[str, Any]) -> None:
     undescribed = [
         f"{method.upper()} {path} {status}"
-        for path, item in doc["paths"].items() for method, operation in item.items()
+        for path, item in doc["paths"].items()
+        for method, operation in item.items()
         for status, response in operation.get("responses", {}).items()
         if status.startswith("2")
         and response.get("content", {}).get("application/json", {}).get("schema") == {}
@@ -204,7 +221,8 @@ def _matches(doc: dict[str, Any], method: str, path: str, response: httpx.Respon
     described = operation["responses"][str(response.status_code)]
     schema = described["content"]["application/json"]["schema"]
     jsonschema.Draft202012Validator({**schema, "components": doc["components"]}).validate(
-        response.json())
+        response.json()
+    )
 
 
 def test_real_answers_match_the_described_bodies(org: Org, doc: dict[str, Any]) -> None:
@@ -224,13 +242,25 @@ def test_real_answers_match_the_described_bodies(org: Org, doc: dict[str, Any]) 
     _matches(doc, "get", base + "/users", org.api.get(org.path("/users")))
     tag = org.api.post(org.path("/tags"), json={"title": "t1"})
     _matches(doc, "post", base + "/tags", tag)
-    link = {"subject_id": run_id, "subject_type": "Run", "tag_id": tag.json()["data"]["id"],
-            "tag_type": "private"}
-    _matches(doc, "post", base + "/checklists/tags",
-             org.api.post(org.path("/checklists/tags"), json=link))
+    link = {
+        "subject_id": run_id,
+        "subject_type": "Run",
+        "tag_id": tag.json()["data"]["id"],
+        "tag_type": "private",
+    }
+    _matches(
+        doc,
+        "post",
+        base + "/checklists/tags",
+        org.api.post(org.path("/checklists/tags"), json=link),
+    )
     _matches(doc, "get", base + "/groups", org.api.get(org.path("/groups")))
-    _matches(doc, "post", base + "/guests", org.api.post(org.path("/guests"),
-                                                          json={"email": "g@example.com"}))
+    _matches(
+        doc,
+        "post",
+        base + "/guests",
+        org.api.post(org.path("/guests"), json={"email": "g@example.com"}),
+    )
     _matches(doc, "get", base, org.api.get(org.path("")))
 
 

@@ -13,8 +13,13 @@ from packaging.requirements import Requirement
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "checkrun"
 # Installed with a required distribution rather than named in pyproject.toml.
-INDIRECT = {"starlette": "fastapi", "anyio": "starlette", "botocore": "boto3",
-            "python_multipart": "python-multipart", "multipart": "python-multipart"}
+INDIRECT = {
+    "starlette": "fastapi",
+    "anyio": "starlette",
+    "botocore": "boto3",
+    "python_multipart": "python-multipart",
+    "multipart": "python-multipart",
+}
 
 
 def _imported_top_level_modules() -> set[str]:

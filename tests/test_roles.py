@@ -146,8 +146,7 @@ def test_light_members_neither_submit_nor_reopen_kick_off_forms(team: Team) -> N
     launched = run(team.org)
     path = team.path(f"/runs/{launched['id']}/complete-prerun")
     forbidden(team.light.delete(path))
-    assert ok(team.admin.get(team.path(f"/runs/{launched['id']}")))["prerun_status"] == \
-        "complete"
+    assert ok(team.admin.get(team.path(f"/runs/{launched['id']}")))["prerun_status"] == "complete"
     reopened = ok(team.standard.delete(path))["prerun_status"]
     assert reopened != "complete"
     forbidden(team.light.post(path))
@@ -183,8 +182,12 @@ def test_only_admins_delete_archived_processes(team: Team) -> None:
 def test_light_members_complete_and_reopen_process_tasks_assigned_to_them(team: Team) -> None:
     launched = run(team.org, tasks={})
     first, _ = run_tasks(team, launched)
-    ok(team.admin.put(team.path(f"/runs/{launched['id']}/tasks/{first['id']}"),
-                      json={"owners": {"users": [team.light_id]}}))
+    ok(
+        team.admin.put(
+            team.path(f"/runs/{launched['id']}/tasks/{first['id']}"),
+            json={"owners": {"users": [team.light_id]}},
+        )
+    )
     base = team.path(f"/runs/{launched['id']}/completed-tasks")
     assert ok(team.light.post(base, json={"task_id": first["id"]}))["status"] == "completed"
     assert ok(team.light.delete(f"{base}/{first['id']}"))["status"] == "in-progress"
@@ -208,8 +211,13 @@ def test_light_members_complete_no_one_off_task_of_someone_else(team: Team) -> N
 
 
 def test_light_members_complete_tasks_assigned_to_one_of_their_groups(team: Team) -> None:
-    group = ok(team.admin.post(team.path("/groups"), json={
-        "name": "Field", "description": "Field crew", "members": [team.light_id]}), 201)
+    group = ok(
+        team.admin.post(
+            team.path("/groups"),
+            json={"name": "Field", "description": "Field crew", "members": [team.light_id]},
+        ),
+        201,
+    )
     task = one_off_task(team.org, owners={"groups": [group["id"]]})
     done = ok(team.light.post(team.path("/completed-tasks"), json={"task_id": task["id"]}))
     assert done["status"] == "completed" and done["completer_id"] == team.light_id
@@ -234,33 +242,43 @@ def test_light_members_complete_nothing_on_behalf_of_someone_else(team: Team) ->
 
 
 def test_only_assignees_reopen_a_task_restricted_to_its_assignees(team: Team) -> None:
-    task = one_off_task(team.org, can_complete_only_assignees=True,
-                        owners={"users": [team.standard_id]})
+    task = one_off_task(
+        team.org, can_complete_only_assignees=True, owners={"users": [team.standard_id]}
+    )
     ok(team.standard.post(team.path("/completed-tasks"), json={"task_id": task["id"]}))
     _, other = team.org.member("standard")
     with other:
         forbidden(other.delete(team.path(f"/completed-tasks/{task['id']}")))
     assert task_status(team, task["id"]) == "completed"
-    assert ok(team.standard.delete(team.path(f"/completed-tasks/{task['id']}")))["status"] == \
-        "in-progress"
+    assert (
+        ok(team.standard.delete(team.path(f"/completed-tasks/{task['id']}")))["status"]
+        == "in-progress"
+    )
     ok(team.standard.post(team.path("/completed-tasks"), json={"task_id": task["id"]}))
-    assert ok(team.admin.delete(team.path(f"/completed-tasks/{task['id']}")))["status"] == \
-        "in-progress"
+    assert (
+        ok(team.admin.delete(team.path(f"/completed-tasks/{task['id']}")))["status"]
+        == "in-progress"
+    )
 
 
 # --- editing tasks -------------------------------------------------------------------------------
 
 
 def _task_with_field(team: Team, owner: int) -> tuple[dict[str, Any], str]:
-    task = one_off_task(team.org, owners={"users": [owner]},
-                        form_fields=[{"label": "Serial", "field_type": "text"}])
+    task = one_off_task(
+        team.org, owners={"users": [owner]}, form_fields=[{"label": "Serial", "field_type": "text"}]
+    )
     read = ok(team.admin.get(team.path(f"/tasks/{task['id']}"), params={"with": "form_fields"}))
     return task, read["form_fields"]["data"][0]["id"]
 
 
 def _put(task: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    return {"title": task["title"], "deadline": task["deadline"], "owners": task["owners"],
-            **changes}
+    return {
+        "title": task["title"],
+        "deadline": task["deadline"],
+        "owners": task["owners"],
+        **changes,
+    }
 
 
 def test_light_members_fill_in_the_form_fields_of_their_tasks(team: Team) -> None:
@@ -273,8 +291,11 @@ def test_light_members_fill_in_the_form_fields_of_their_tasks(team: Team) -> Non
 def test_light_members_reassign_and_reschedule_nothing(team: Team) -> None:
     task, field_id = _task_with_field(team, team.light_id)
     path = team.path(f"/tasks/{task['id']}")
-    for change in ({"owners": {"users": [team.standard_id]}}, {"title": "Renamed"},
-                   {"deadline": "2031-01-01T12:00:00Z"}):
+    for change in (
+        {"owners": {"users": [team.standard_id]}},
+        {"title": "Renamed"},
+        {"deadline": "2031-01-01T12:00:00Z"},
+    ):
         forbidden(team.light.put(path, json=_put(task, taskdata={field_id: "SN-2"}, **change)))
     after = ok(team.admin.get(path))
     assert after["title"] == task["title"] and after["deadline"] == task["deadline"]
@@ -297,8 +318,12 @@ def test_light_members_edit_no_task_assigned_to_someone_else(team: Team) -> None
 
 
 def test_light_members_create_no_one_off_tasks(team: Team) -> None:
-    body = {"title": "Mine", "task_type": "task", "owners": {"users": [team.light_id]},
-            "deadline": "2030-01-01T12:00:00Z"}
+    body = {
+        "title": "Mine",
+        "task_type": "task",
+        "owners": {"users": [team.light_id]},
+        "deadline": "2030-01-01T12:00:00Z",
+    }
     forbidden(team.light.post(team.path("/tasks"), json=body))
     assert count(team, "/tasks") == 0
     ok(team.standard.post(team.path("/tasks"), json=body), 201)
@@ -307,8 +332,13 @@ def test_light_members_create_no_one_off_tasks(team: Team) -> None:
 
 def test_light_members_add_no_task_to_a_process(team: Team) -> None:
     launched = run(team.org)
-    body = {"title": "Extra", "task_type": "task", "owners": {"users": [team.light_id]},
-            "deadline": "2030-01-01T12:00:00Z", "run_id": launched["id"]}
+    body = {
+        "title": "Extra",
+        "task_type": "task",
+        "owners": {"users": [team.light_id]},
+        "deadline": "2030-01-01T12:00:00Z",
+        "run_id": launched["id"],
+    }
     forbidden(team.light.post(team.path("/tasks"), json=body))
     assert len(run_tasks(team, launched)) == 2
     ok(team.standard.post(team.path("/tasks"), json=body), 201)
@@ -372,8 +402,9 @@ def test_light_members_post_no_bot_comments(team: Team) -> None:
 
 def test_only_authors_and_admins_change_a_comment(team: Team) -> None:
     task = one_off_task(team.org)
-    made = ok(team.light.post(team.path(f"/tasks/{task['id']}/comment"),
-                              json={"content": "Mine"}), 201)
+    made = ok(
+        team.light.post(team.path(f"/tasks/{task['id']}/comment"), json={"content": "Mine"}), 201
+    )
     path = team.path(f"/tasks/{task['id']}/comment/{made['id']}")
     forbidden(team.standard.put(path, json={"content": "Not yours"}))
     forbidden(team.standard.delete(path))
@@ -388,8 +419,9 @@ def test_light_members_report_and_resolve_issues(team: Team) -> None:
     base = team.path(f"/tasks/{task['id']}")
     issue = ok(team.light.post(base + "/problem", json={"content": "Broken"}), 201)
     assert issue["label"] == "problem"
-    resolved = team.light.post(base + "/resolved-threads", json={"thread_id": issue["id"],
-                                                                 "content": "Fixed"})
+    resolved = team.light.post(
+        base + "/resolved-threads", json={"thread_id": issue["id"], "content": "Fixed"}
+    )
     assert resolved.status_code in (200, 201), resolved.text
     assert all(t["label"] != "problem" or t["resolve_id"] for t in threads(team, task["id"]))
 
@@ -403,8 +435,7 @@ def test_light_members_upload_to_tasks_but_not_to_templates(team: Team) -> None:
     files = {"name": ("notes.txt", b"hello")}
     sent = {"subject_type": "Task", "subject_id": task["id"], "uploaded_from": "ko_field"}
     assert team.light.post(team.path("/file"), data=sent, files=files).status_code == 200
-    sent = {"subject_type": "Checklist", "subject_id": template["id"],
-            "uploaded_from": "ko_field"}
+    sent = {"subject_type": "Checklist", "subject_id": template["id"], "uploaded_from": "ko_field"}
     forbidden(team.light.post(team.path("/file"), data=sent, files=files))
     assert team.standard.post(team.path("/file"), data=sent, files=files).status_code == 200
 
@@ -424,15 +455,21 @@ def test_only_uploaders_and_admins_delete_a_file(team: Team) -> None:
 
 
 def _invite(email: str, role: str = "standard") -> dict[str, Any]:
-    return {"email": email, "first_name": "New", "last_name": "Person", "role": role,
-            "message": "Welcome"}
+    return {
+        "email": email,
+        "first_name": "New",
+        "last_name": "Person",
+        "role": role,
+        "message": "Welcome",
+    }
 
 
 def test_light_members_invite_nobody_and_standard_members_invite_no_admins(team: Team) -> None:
     before = count(team, "/users")
     forbidden(team.light.post(team.path("/users/invite"), json=_invite("l@example.com")))
-    forbidden(team.standard.post(team.path("/users/invite"),
-                                 json=_invite("a@example.com", "admin")))
+    forbidden(
+        team.standard.post(team.path("/users/invite"), json=_invite("a@example.com", "admin"))
+    )
     assert count(team, "/users") == before
     ok(team.standard.post(team.path("/users/invite"), json=_invite("s@example.com")))
     ok(team.admin.post(team.path("/users/invite"), json=_invite("b@example.com", "admin")))
@@ -512,9 +549,13 @@ def test_light_members_manage_no_folders(team: Team) -> None:
 
 
 def test_only_admins_subscribe_webhooks(team: Team) -> None:
-    body = {"object_type": "organization", "object_id": team.org.id,
-            "notification_type": "webhook", "frequency": "electric",
-            "webhook": "https://hooks.example.com/a"}
+    body = {
+        "object_type": "organization",
+        "object_id": team.org.id,
+        "notification_type": "webhook",
+        "frequency": "electric",
+        "webhook": "https://hooks.example.com/a",
+    }
     for client, user_id in ((team.standard, team.standard_id), (team.light, team.light_id)):
         forbidden(client.post(team.path(f"/users/{user_id}/add-watcher"), json=body))
     assert ok(team.admin.get(team.path("/watchers"))) == []

@@ -37,8 +37,12 @@ from tests.support.smtp import SmtpServer
 
 MAX_EXAMPLES = 4
 REQUEST_TIMEOUT = 30  # seconds; a hung request fails the run instead of stalling CI
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 PARAM = re.compile(r"{(\w+)}")
 ORG = "/organizations/{org_id}"
 UPLOAD_LIMIT = 1024 * 1024
@@ -51,9 +55,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     # Email on (to a real SMTP server), so that every change also runs the notifications.
     box = SmtpServer().start()
     try:
-        with live_server("sqlite", tmp_path_factory.mktemp("schemathesis"),
-                         rate_limit_per_minute=0, max_upload_bytes=UPLOAD_LIMIT,
-                         smtp_url=box.url) as server:
+        with live_server(
+            "sqlite",
+            tmp_path_factory.mktemp("schemathesis"),
+            rate_limit_per_minute=0,
+            max_upload_bytes=UPLOAD_LIMIT,
+            smtp_url=box.url,
+        ) as server:
             yield server
     finally:
         box.stop()
@@ -94,35 +102,68 @@ def _checklist(w: World) -> dict[str, Any]:
     org = w.org
     template = checklist(org, steps=2)
     base = f"/checklists/{template['id']}"
-    kickoff = ok(org.api.put(org.path(base), json={
-        "title": "Onboarding", "prerun": [{"label": "Plan", "field_type": "text"},
-                                          {"label": "Budget", "field_type": "text"}]}))
+    kickoff = ok(
+        org.api.put(
+            org.path(base),
+            json={
+                "title": "Onboarding",
+                "prerun": [
+                    {"label": "Plan", "field_type": "text"},
+                    {"label": "Budget", "field_type": "text"},
+                ],
+            },
+        )
+    )
     steps = ok(org.api.get(org.path(base + "/steps")))
-    capture = ok(org.api.post(org.path(base + f"/steps/{steps[0]['id']}/captures"),
-                              json={"label": "Reference", "field_type": "text"}), 201)
-    return {"id": template["id"], "steps": [s["id"] for s in steps], "capture": capture["id"],
-            "prerun": [p["id"] for p in kickoff["prerun"]]}
+    capture = ok(
+        org.api.post(
+            org.path(base + f"/steps/{steps[0]['id']}/captures"),
+            json={"label": "Reference", "field_type": "text"},
+        ),
+        201,
+    )
+    return {
+        "id": template["id"],
+        "steps": [s["id"] for s in steps],
+        "capture": capture["id"],
+        "prerun": [p["id"] for p in kickoff["prerun"]],
+    }
 
 
 def _rule_body(w: World) -> dict[str, Any]:
     template = w["template"]
-    return {"conditions": [{"conditionable_type": "Prerun",
-                            "conditionable_id": template["prerun"][1], "operation": "equals",
-                            "statement": "no"}],
-            "then_actions": [{"action_type": "visibility", "action_verb": "hide",
-                              "target_step_id": template["steps"][1]}]}
+    return {
+        "conditions": [
+            {
+                "conditionable_type": "Prerun",
+                "conditionable_id": template["prerun"][1],
+                "operation": "equals",
+                "statement": "no",
+            }
+        ],
+        "then_actions": [
+            {
+                "action_type": "visibility",
+                "action_verb": "hide",
+                "target_step_id": template["steps"][1],
+            }
+        ],
+    }
 
 
 def _rule(w: World) -> str:
-    made = w.org.api.post(w.org.path(f"/checklists/{w['checklist_id']}/automated-actions"),
-                          json=_rule_body(w))
+    made = w.org.api.post(
+        w.org.path(f"/checklists/{w['checklist_id']}/automated-actions"), json=_rule_body(w)
+    )
     return str(ok(made, 201)["id"])
 
 
 def _member(w: World) -> tuple[int, str]:
     email = _email("member")
-    made = w.org.api.post(f"/applications/{w.org.id}/users", json={
-        "email": email, "first_name": "Sam", "last_name": "Member", "role": "standard"})
+    made = w.org.api.post(
+        f"/applications/{w.org.id}/users",
+        json={"email": email, "first_name": "Sam", "last_name": "Member", "role": "standard"},
+    )
     return int(ok(made, 201)["id"]), email
 
 
@@ -140,9 +181,15 @@ def _comment(w: World, subject: str) -> str:
 
 
 def _association(w: World) -> str:
-    made = w.org.api.post(w.org.path("/checklists/tags"), json={
-        "subject_id": w["checklist_id"], "subject_type": "Checklist", "tag_id": w["tag_id"],
-        "tag_type": "private"})
+    made = w.org.api.post(
+        w.org.path("/checklists/tags"),
+        json={
+            "subject_id": w["checklist_id"],
+            "subject_type": "Checklist",
+            "tag_id": w["tag_id"],
+            "tag_type": "private",
+        },
+    )
     return str(ok(made, 201)["id"])
 
 
@@ -152,20 +199,25 @@ def _guest(w: World) -> str:
 
 
 def _relation(w: World) -> str:
-    made = w.org.api.post(w.org.path("/folders/add-object"), json={
-        "folder_id": w["folder_id"], "subject_id": w["run_id"], "subject_type": "Run"})
+    made = w.org.api.post(
+        w.org.path("/folders/add-object"),
+        json={"folder_id": w["folder_id"], "subject_id": w["run_id"], "subject_type": "Run"},
+    )
     return str(ok(made, 201)["id"])
 
 
 def _watcher_body(w: World) -> dict[str, Any]:
-    return {"object_type": "organization", "object_id": w.org.id,
-            "notification_type": "webhook", "frequency": "electric",
-            "webhook": "http://127.0.0.1:9/hook"}
+    return {
+        "object_type": "organization",
+        "object_id": w.org.id,
+        "notification_type": "webhook",
+        "frequency": "electric",
+        "webhook": "http://127.0.0.1:9/hook",
+    }
 
 
 def _watcher(w: World) -> str:
-    made = w.org.api.post(w.org.path(f"/users/{w.org.admin_id}/add-watcher"),
-                          json=_watcher_body(w))
+    made = w.org.api.post(w.org.path(f"/users/{w.org.admin_id}/add-watcher"), json=_watcher_body(w))
     return str(ok(made, 201)["id"])
 
 
@@ -200,32 +252,55 @@ BUILDERS: dict[str, Callable[[World], Any]] = {
 REALISTIC: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
     ("post", ORG + "/runs"): lambda w: {"checklist_id": w["checklist_id"], "name": "Launch"},
     ("post", ORG + "/tasks"): lambda w: {
-        "title": "Call", "task_type": "task", "owners": {"users": [w.org.admin_id]},
-        "deadline": "2030-01-01T12:00:00Z"},
+        "title": "Call",
+        "task_type": "task",
+        "owners": {"users": [w.org.admin_id]},
+        "deadline": "2030-01-01T12:00:00Z",
+    },
     ("post", ORG + "/guests"): lambda w: {"email": _email("guest")},
     ("post", ORG + "/users/invite"): lambda w: {
-        "email": _email("invited"), "first_name": "In", "last_name": "Vited",
-        "role": "standard"},
+        "email": _email("invited"),
+        "first_name": "In",
+        "last_name": "Vited",
+        "role": "standard",
+    },
     ("post", "/applications/{org_id}/users"): lambda w: {
-        "email": _email("made"), "first_name": "Pro", "last_name": "Vided", "role": "light"},
+        "email": _email("made"),
+        "first_name": "Pro",
+        "last_name": "Vided",
+        "role": "light",
+    },
     ("post", ORG + "/checklists/tags"): lambda w: {
-        "subject_id": w["run_id"], "subject_type": "Run", "tag_id": w["tag_id"],
-        "tag_type": "private"},
+        "subject_id": w["run_id"],
+        "subject_type": "Run",
+        "tag_id": w["tag_id"],
+        "tag_type": "private",
+    },
     ("post", ORG + "/folders/add-object"): lambda w: {
-        "folder_id": w["folder_id"], "subject_id": w["run_id"], "subject_type": "Run"},
+        "folder_id": w["folder_id"],
+        "subject_id": w["run_id"],
+        "subject_type": "Run",
+    },
     ("post", ORG + "/users/{user_id}/add-watcher"): _watcher_body,
     ("post", ORG + "/runs/{run_id}/completed-tasks"): lambda w: {"task_id": w["run_task_id"]},
     ("post", ORG + "/completed-tasks"): lambda w: {"task_id": w["task_id"]},
     ("post", ORG + "/checklists/{checklist_id}/automated-actions"): _rule_body,
     ("put", ORG + "/checklists/{checklist_id}/automated-actions/{rule_id}"): lambda w: {
-        "automated_alias": "Skip"},
+        "automated_alias": "Skip"
+    },
     ("put", ORG + "/tasks/{task_id}"): lambda w: {
-        "title": "Renamed", "owners": {"users": [w.org.admin_id]},
-        "deadline": "2031-01-01T12:00:00Z"},
+        "title": "Renamed",
+        "owners": {"users": [w.org.admin_id]},
+        "deadline": "2031-01-01T12:00:00Z",
+    },
     ("put", ORG + "/checklists/{checklist_id}/steps/{step_id}/captures"): lambda w: {
-        "capture_id": w["capture_id"], "position": 1},
-    ("put", ORG + "/checklists/{checklist_id}/steps/{step_id}/captures/{capture_id}/move-out"):
-        lambda w: {"target_step_id": w["template"]["steps"][1]},
+        "capture_id": w["capture_id"],
+        "position": 1,
+    },
+    (
+        "put",
+        ORG + "/checklists/{checklist_id}/steps/{step_id}/captures/{capture_id}/move-out",
+    ): lambda w: {"target_step_id": w["template"]["steps"][1]},
     ("post", ORG + "/tasks/{task_id}/comment"): lambda w: {"content": "Looks good"},
     ("post", ORG + "/runs/{run_id}/comment"): lambda w: {"content": "Looks good"},
     ("post", ORG + "/groups"): lambda w: {"name": f"Team {uuid.uuid4().hex[:6]}"},
@@ -269,8 +344,11 @@ def _upload(operation: Any, world: World, content: bytes) -> httpx.Response:
     """A real multipart upload (the generator cannot name a file with an allowed extension)."""
     org = world.org
     data = {"subject_type": "Task", "subject_id": world["task_id"], "uploaded_from": "ko_field"}
-    sent = org.api.post(operation.path.replace("{org_id}", org.id), data=data,
-                        files={"name": ("notes.txt", content)})
+    sent = org.api.post(
+        operation.path.replace("{org_id}", org.id),
+        data=data,
+        files={"name": ("notes.txt", content)},
+    )
     sent.request.read()  # schemathesis reads the request it reports on
     return sent
 
@@ -278,19 +356,26 @@ def _upload(operation: Any, world: World, content: bytes) -> httpx.Response:
 FILE = ORG + "/file/{asset_id}"
 # Answers a generator never provokes, asked for by hand: (method, path) -> header sets.
 PROBES: dict[tuple[str, str], list[dict[str, str]]] = {
-    **{("get", path): [{"Range": "bytes=0-1"}, {"If-None-Match": "*"},
-                       {"Range": "bytes=999-"}] for path in (FILE, FILE + "/dl")},
+    **{
+        ("get", path): [{"Range": "bytes=0-1"}, {"If-None-Match": "*"}, {"Range": "bytes=999-"}]
+        for path in (FILE, FILE + "/dl")
+    },
     **{upload: [{"Content-Type": "application/json"}] for upload in UPLOADS},
 }
 
 
-def _probes(operation: Any, world: World, fixed: dict[str, Any], tally: Tally,
-            auth: dict[str, str]) -> None:
+def _probes(
+    operation: Any, world: World, fixed: dict[str, Any], tally: Tally, auth: dict[str, str]
+) -> None:
     label = f"{operation.method.upper()} {operation.path}"
     url = operation.path.format(**fixed["path_parameters"])
     for headers in PROBES.get((operation.method.lower(), operation.path), []):
-        sent = world.org.api.request(operation.method.upper(), url, headers=headers,
-                                     content=b"{}" if operation.method.lower() == "post" else None)
+        sent = world.org.api.request(
+            operation.method.upper(),
+            url,
+            headers=headers,
+            content=b"{}" if operation.method.lower() == "post" else None,
+        )
         tally.check(label, operation.Case(**fixed), sent, auth)
 
 
@@ -298,8 +383,10 @@ def exercise(operation: Any, world: World, tally: Tally) -> None:
     """One realistic request where one is needed, then MAX_EXAMPLES generated ones."""
     label = f"{operation.method.upper()} {operation.path}"
     auth = {"Authorization": f"Bearer {world.org.token}"}
-    fixed = {"path_parameters": world.path_parameters(operation.path),
-             "headers": {"X-Tallyfy-Client": "APIClient"}}
+    fixed = {
+        "path_parameters": world.path_parameters(operation.path),
+        "headers": {"X-Tallyfy-Client": "APIClient"},
+    }
     if (operation.method.lower(), operation.path) in UPLOADS:
         for content in (b"hello", b"x" * (UPLOAD_LIMIT + 1)):
             tally.check(label, operation.Case(**fixed), _upload(operation, world, content), auth)
@@ -312,9 +399,15 @@ def exercise(operation: Any, world: World, tally: Tally) -> None:
     realistic = _realistic_case(operation, world, fixed)
     if realistic is not None:
         test = example(case=realistic)(test)
-    settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
-             phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
-             print_blob=False)(test)()
+    settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )(test)()
     tally.operations += 1
 
 
@@ -337,16 +430,18 @@ def test_every_operation_answers_as_documented(live: LiveServer) -> None:
     for label, seen in tally.statuses.items():
         print(label, sorted(seen))
     assert tally.operations == len(operations) > 100
-    found = [f"{label}: {title}\n{message}" for (label, title), message in
-             sorted(tally.failures.items())]
+    found = [
+        f"{label}: {title}\n{message}" for (label, title), message in sorted(tally.failures.items())
+    ]
     assert found == [], f"{len(found)} failures:\n\n" + "\n\n".join(found)
     # The ids are real: every operation got past the lookup of what its path names, and every
     # realistic request succeeded, so success bodies were checked, not only refusals.
     only_missing = sorted(label for label, seen in tally.statuses.items() if seen == {404})
     assert only_missing == []
     realistic = {f"{m.upper()} {p}" for m, p in [*REALISTIC, *REALISTIC_QUERIES, *UPLOADS]}
-    unsuccessful = sorted(label for label in realistic
-                          if not any(200 <= s < 300 for s in tally.statuses[label]))
+    unsuccessful = sorted(
+        label for label in realistic if not any(200 <= s < 300 for s in tally.statuses[label])
+    )
     assert unsuccessful == []
     assert {206, 304, 416} <= tally.statuses["GET " + FILE + "/dl"]
     assert {413, 415} <= tally.statuses["POST " + ORG + "/file"]

@@ -51,9 +51,22 @@ from checkrun.webhooks.routes import router as webhooks_router
 from checkrun.webhooks.worker import DeliveryWorker
 
 DOMAIN_ROUTERS = (
-    members_router, orgs_router, templates_router, steps_router, runs_router, tasks_router,
-    files_router, search_router, guests_router, groups_router, tags_router, comments_router,
-    folders_router, activity_router, webhooks_router, oauth_router,
+    members_router,
+    orgs_router,
+    templates_router,
+    steps_router,
+    runs_router,
+    tasks_router,
+    files_router,
+    search_router,
+    guests_router,
+    groups_router,
+    tags_router,
+    comments_router,
+    folders_router,
+    activity_router,
+    webhooks_router,
+    oauth_router,
 )
 
 
@@ -77,8 +90,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.mail_enabled:
             workers.append(MailWorker(app.state.sessionmaker, settings))
             if not settings.public_url:
-                mail_log.warning("links in emails point at %s: set CHECKRUN_PUBLIC_URL to the "
-                                 "address people open checkrun at", base_of(settings))
+                mail_log.warning(
+                    "links in emails point at %s: set CHECKRUN_PUBLIC_URL to the "
+                    "address people open checkrun at",
+                    base_of(settings),
+                )
         else:
             mail_log.warning(OFF_NOTICE)
         for worker in workers:
@@ -95,8 +111,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(
-        title="checkrun", version=__version__, lifespan=lifespan,
-        openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
+        title="checkrun",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -111,10 +131,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes, prefix="/api")
     app.include_router(routes, include_in_schema=False)
     install_openapi(app)
-    install_body_guard(app, settings.max_json_bytes,
-                       token_dependencies=(current_principal, application_actor),
-                       streaming_endpoints=(upload_file, web_attach, task_action, guest_action,
-                                            guest_attach))
+    install_body_guard(
+        app,
+        settings.max_json_bytes,
+        token_dependencies=(current_principal, application_actor),
+        streaming_endpoints=(upload_file, web_attach, task_action, guest_action, guest_attach),
+    )
     # Installed last, so outermost: a flood is counted before any token is looked up.
     install_rate_limits(app, settings)
 

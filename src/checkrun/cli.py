@@ -66,24 +66,31 @@ def _web_url(settings: Settings) -> str:
 def _sign_in_link(settings: Settings, email: str) -> str:
     from checkrun.web import auth
 
-    token = _with_session(settings, lambda db: auth.issue_sign_in_link(
-        db, email, settings.web_sign_in_link_seconds))
+    token = _with_session(
+        settings, lambda db: auth.issue_sign_in_link(db, email, settings.web_sign_in_link_seconds)
+    )
     return f"{_site_url(settings)}/app/sign-in/link/{token}"
 
 
 def _print_json(settings: Settings, result: members.Bootstrap) -> None:
-    print(json.dumps({
-        "base_url": _base_url(settings), "org_id": result.org_id, "user_id": result.user_id,
-        "email": result.email, "token": result.token,
-    }))
+    print(
+        json.dumps(
+            {
+                "base_url": _base_url(settings),
+                "org_id": result.org_id,
+                "user_id": result.user_id,
+                "email": result.email,
+                "token": result.token,
+            }
+        )
+    )
 
 
 def cmd_init(args: argparse.Namespace) -> int:
     settings = _settings(args)
     migrate.upgrade(settings.resolved_database_url)
     try:
-        result = _with_session(settings, lambda db: orgs_admin.init(db, args.org_name,
-                                                                    args.email))
+        result = _with_session(settings, lambda db: orgs_admin.init(db, args.org_name, args.email))
     except orgs_admin.Refused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -91,8 +98,10 @@ def cmd_init(args: argparse.Namespace) -> int:
         _print_json(settings, result)
     else:
         state = "created" if result.created else "already existed; issued a new token"
-        print(f"Organization {result.org_id} {state}.\n"
-              f"Admin: {result.email} (user {result.user_id})\nToken: {result.token}")
+        print(
+            f"Organization {result.org_id} {state}.\n"
+            f"Admin: {result.email} (user {result.user_id})\nToken: {result.token}"
+        )
     return 0
 
 
@@ -129,19 +138,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     migrate.upgrade(settings.resolved_database_url)
     result = _with_session(settings, _first_start)
-    print(f"checkrun is serving the Tallyfy API at {_base_url(settings)}\n"
-          f"and the web app at {_web_url(settings)}")
+    print(
+        f"checkrun is serving the Tallyfy API at {_base_url(settings)}\n"
+        f"and the web app at {_web_url(settings)}"
+    )
     if result is not None:
         minutes = settings.web_sign_in_link_seconds // 60
-        print("First start: created an organization and its administrator.\n"
-              f"  org id  : {result.org_id}\n  admin   : {result.email}\n"
-              f"  token   : {result.token}\n"
-              f"  sign in : {_sign_in_link(settings, result.email)}\n"
-              f"(The token and the sign-in link are shown once; the link works once, within "
-              f"{minutes} minutes. `checkrun token create --email EMAIL` issues another token, "
-              "`checkrun user sign-in-link --email EMAIL` another link.)", flush=True)
-    uvicorn.run("checkrun.app:create_app_from_env", factory=True, host=settings.host,
-                port=settings.port, workers=settings.workers, log_level="info")
+        print(
+            "First start: created an organization and its administrator.\n"
+            f"  org id  : {result.org_id}\n  admin   : {result.email}\n"
+            f"  token   : {result.token}\n"
+            f"  sign in : {_sign_in_link(settings, result.email)}\n"
+            f"(The token and the sign-in link are shown once; the link works once, within "
+            f"{minutes} minutes. `checkrun token create --email EMAIL` issues another token, "
+            "`checkrun user sign-in-link --email EMAIL` another link.)",
+            flush=True,
+        )
+    uvicorn.run(
+        "checkrun.app:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level="info",
+    )
     return 0
 
 
@@ -177,19 +197,30 @@ def cmd_oauth_client_create(args: argparse.Namespace) -> int:
     migrate.upgrade(settings.resolved_database_url)
     _subscribe_listeners()
     try:
-        made = _with_session(settings, lambda db: oauth.create_client(
-            db, args.org_id, args.org_name, args.name))
+        made = _with_session(
+            settings, lambda db: oauth.create_client(db, args.org_id, args.org_name, args.name)
+        )
     except LookupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps({"client_id": made.client_id, "client_secret": made.client_secret,
-                          "org_id": made.org_id, "name": made.name,
-                          "token_url": _base_url(settings) + "/oauth/token"}))
+        print(
+            json.dumps(
+                {
+                    "client_id": made.client_id,
+                    "client_secret": made.client_secret,
+                    "org_id": made.org_id,
+                    "name": made.name,
+                    "token_url": _base_url(settings) + "/oauth/token",
+                }
+            )
+        )
     else:
-        print(f"OAuth client created for organization {made.org_id}.\n"
-              f"  client_id     : {made.client_id}\n  client_secret : {made.client_secret}\n"
-              "(The secret is shown once and stored hashed.)")
+        print(
+            f"OAuth client created for organization {made.org_id}.\n"
+            f"  client_id     : {made.client_id}\n  client_secret : {made.client_secret}\n"
+            "(The secret is shown once and stored hashed.)"
+        )
     return 0
 
 
@@ -248,8 +279,12 @@ def cmd_user_sign_in_link(args: argparse.Namespace) -> int:
 
 
 def _data_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", type=Path, default=None,
-                   help="data directory (env CHECKRUN_DATA_DIR, default ./checkrun-data)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="data directory (env CHECKRUN_DATA_DIR, default ./checkrun-data)",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -265,15 +300,22 @@ def parser() -> argparse.ArgumentParser:
 
     init = sub.add_parser("init", help="create the first organization, admin and a token")
     _data_dir(init)
-    init.add_argument("--org-name", default=orgs_admin.env_default("ORG_NAME"),
-                      help="env CHECKRUN_ORG_NAME; default My Organization")
-    init.add_argument("--email", default=orgs_admin.env_default("EMAIL"),
-                      help=f"env CHECKRUN_EMAIL; default {DEFAULT_EMAIL}")
+    init.add_argument(
+        "--org-name",
+        default=orgs_admin.env_default("ORG_NAME"),
+        help="env CHECKRUN_ORG_NAME; default My Organization",
+    )
+    init.add_argument(
+        "--email",
+        default=orgs_admin.env_default("EMAIL"),
+        help=f"env CHECKRUN_EMAIL; default {DEFAULT_EMAIL}",
+    )
     init.add_argument("--json", action="store_true")
     init.set_defaults(func=cmd_init)
 
-    token = sub.add_parser("token", help="access tokens").add_subparsers(dest="action",
-                                                                         required=True)
+    token = sub.add_parser("token", help="access tokens").add_subparsers(
+        dest="action", required=True
+    )
     create = token.add_parser("create", help="issue a personal access token for a user")
     create.add_argument("--email", required=True)
     _data_dir(create)
@@ -285,8 +327,9 @@ def parser() -> argparse.ArgumentParser:
     _data_dir(up)
     up.set_defaults(func=cmd_db_upgrade)
 
-    storage = sub.add_parser("storage", help="file storage").add_subparsers(dest="action",
-                                                                           required=True)
+    storage = sub.add_parser("storage", help="file storage").add_subparsers(
+        dest="action", required=True
+    )
     gc = storage.add_parser("gc", help="find and remove orphaned bytes and records")
     _data_dir(gc)
     gc.add_argument("--dry-run", action="store_true")
@@ -300,8 +343,9 @@ def parser() -> argparse.ArgumentParser:
 def _oauth_commands(sub: Any) -> None:
     clients = sub.add_parser("oauth-client", help="OAuth clients (token endpoint)")
     actions = clients.add_subparsers(dest="action", required=True)
-    create = actions.add_parser("create", help="create a client for an organization; prints "
-                                "its id and secret once")
+    create = actions.add_parser(
+        "create", help="create a client for an organization; prints its id and secret once"
+    )
     which = create.add_mutually_exclusive_group(required=True)
     which.add_argument("--org-id")
     which.add_argument("--org-name")
@@ -315,14 +359,17 @@ def _oauth_commands(sub: Any) -> None:
     revoke.set_defaults(func=cmd_oauth_client_revoke)
 
     user = sub.add_parser("user", help="users").add_subparsers(dest="action", required=True)
-    password = user.add_parser("set-password", help="set the password used by the "
-                               "password grant (prompted, or one line on stdin)")
+    password = user.add_parser(
+        "set-password",
+        help="set the password used by the password grant (prompted, or one line on stdin)",
+    )
     password.add_argument("--email", required=True)
     password.add_argument("--password-stdin", action="store_true")
     _data_dir(password)
     password.set_defaults(func=cmd_user_set_password)
-    link = user.add_parser("sign-in-link", help="print a one-time link that signs the user "
-                           "in to the web app")
+    link = user.add_parser(
+        "sign-in-link", help="print a one-time link that signs the user in to the web app"
+    )
     link.add_argument("--email", required=True)
     _data_dir(link)
     link.set_defaults(func=cmd_user_sign_in_link)

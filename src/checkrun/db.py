@@ -76,8 +76,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cur.close()
 
 
-def make_sessionmaker(engine: AsyncEngine, settings: Settings | None = None
-                      ) -> async_sessionmaker[AsyncSession]:
+def make_sessionmaker(
+    engine: AsyncEngine, settings: Settings | None = None
+) -> async_sessionmaker[AsyncSession]:
     """Sessions carry the app's settings in `info`, so that listeners of domain events (which
     get only the session) know this app's configuration: mail on or off, its public URL."""
     return async_sessionmaker(engine, expire_on_commit=False, info={"settings": settings})

@@ -18,6 +18,17 @@ from checkrun.tasks.models import CaptureValue, Task, TaskCompletion, TaskOwner
 from checkrun.templates.models import Capture, Checklist, Step
 
 __all__ = [
-    "AccessToken", "Asset", "Capture", "CaptureValue", "Checklist", "Membership",
-    "Organization", "Run", "Step", "Task", "TaskCompletion", "TaskOwner", "User",
+    "AccessToken",
+    "Asset",
+    "Capture",
+    "CaptureValue",
+    "Checklist",
+    "Membership",
+    "Organization",
+    "Run",
+    "Step",
+    "Task",
+    "TaskCompletion",
+    "TaskOwner",
+    "User",
 ]

@@ -55,11 +55,13 @@ VALIDATION_ERROR = {
 }
 
 OAUTH_ERROR = {
-    "type": "object", "required": ["error", "error_description"],
+    "type": "object",
+    "required": ["error", "error_description"],
     "description": "An OAuth 2 error (RFC 6749 §5.2), not a Tallyfy error body",
     "properties": {
         "error": {"type": "string", "examples": ["invalid_request", "invalid_client"]},
-        "error_description": {"type": "string"}, "message": {"type": "string"},
+        "error_description": {"type": "string"},
+        "message": {"type": "string"},
         "hint": {"type": "string"},
     },
 }
@@ -67,18 +69,25 @@ OAUTH_ERROR = {
 # status -> (component name, description, schema); 422 has its own body.
 ERROR_RESPONSES = {
     "400": ("BadRequest", "Malformed request (bad JSON, refused operation)", "TallyfyError"),
-    "401": ("Unauthenticated", "Missing or invalid token, or no X-Tallyfy-Client header",
-            "TallyfyError"),
+    "401": (
+        "Unauthenticated",
+        "Missing or invalid token, or no X-Tallyfy-Client header",
+        "TallyfyError",
+    ),
     "403": ("Forbidden", "Not allowed for this member or organization", "TallyfyError"),
-    "404": ("NotFound", "Unknown route or resource (also another organization's)",
-            "TallyfyError"),
+    "404": ("NotFound", "Unknown route or resource (also another organization's)", "TallyfyError"),
     "409": ("Conflict", "A concurrent change to the same thing won; try again", "TallyfyError"),
-    "413": ("PayloadTooLarge", "The request body (or the file) is larger than the server "
-            "accepts", "TallyfyError"),
-    "415": ("UnsupportedMediaType", "The body is not of the media type this route takes",
-            "TallyfyError"),
-    "416": ("RangeNotSatisfiable", "The Range asked for lies outside the file",
-            "TallyfyError"),
+    "413": (
+        "PayloadTooLarge",
+        "The request body (or the file) is larger than the server accepts",
+        "TallyfyError",
+    ),
+    "415": (
+        "UnsupportedMediaType",
+        "The body is not of the media type this route takes",
+        "TallyfyError",
+    ),
+    "416": ("RangeNotSatisfiable", "The Range asked for lies outside the file", "TallyfyError"),
     "422": ("ValidationFailed", "Validation failed, per field", "TallyfyValidationError"),
     "429": ("TooManyRequests", "Rate limit reached; see Retry-After", "TallyfyError"),
 }
@@ -89,41 +98,48 @@ WRITE_ERRORS = ("409",)  # a unique value or a link raced with another request
 BODY_ERRORS = ("413",)  # on every route that takes a body
 
 UPLOAD = {
-    "multipart/form-data": {"schema": {
-        "type": "object",
-        "required": ["name", "subject_type", "subject_id", "uploaded_from"],
-        "properties": {
-            "name": {"type": "string", "format": "binary", "description": "The file"},
-            "uploaded_from": {"type": "string", "description": "Capture id or `ko_field`"},
-            "subject_type": {"type": "string", "enum": ["Run", "Checklist", "Task"]},
-            "subject_id": {"type": "string"},
-            "step_id": {"type": "string", "description": "Required for `Run`"},
-            "checklist_id": {"type": "string", "description": "Required for `Run`"},
-            "source": {"type": "string", "enum": ["local", "url"]},
-            "system": {"type": "string"},
-        },
-    }},
+    "multipart/form-data": {
+        "schema": {
+            "type": "object",
+            "required": ["name", "subject_type", "subject_id", "uploaded_from"],
+            "properties": {
+                "name": {"type": "string", "format": "binary", "description": "The file"},
+                "uploaded_from": {"type": "string", "description": "Capture id or `ko_field`"},
+                "subject_type": {"type": "string", "enum": ["Run", "Checklist", "Task"]},
+                "subject_id": {"type": "string"},
+                "step_id": {"type": "string", "description": "Required for `Run`"},
+                "checklist_id": {"type": "string", "description": "Required for `Run`"},
+                "source": {"type": "string", "enum": ["local", "url"]},
+                "system": {"type": "string"},
+            },
+        }
+    },
 }
 CLONE = {
     "application/json": {"schema": {"$ref": "#/components/schemas/CloneChecklist"}},
     "application/x-www-form-urlencoded": {
-        "schema": {"$ref": "#/components/schemas/CloneChecklist"}},
+        "schema": {"$ref": "#/components/schemas/CloneChecklist"}
+    },
 }
 TOKEN = {
-    "application/x-www-form-urlencoded": {"schema": {
-        "type": "object",
-        "required": ["grant_type"],
-        "properties": {
-            "grant_type": {"type": "string",
-                           "enum": ["password", "refresh_token", "client_credentials"]},
-            "client_id": {"type": "string"},
-            "client_secret": {"type": "string"},
-            "username": {"type": "string"},
-            "password": {"type": "string"},
-            "refresh_token": {"type": "string"},
-            "scope": {"type": "string"},
-        },
-    }},
+    "application/x-www-form-urlencoded": {
+        "schema": {
+            "type": "object",
+            "required": ["grant_type"],
+            "properties": {
+                "grant_type": {
+                    "type": "string",
+                    "enum": ["password", "refresh_token", "client_credentials"],
+                },
+                "client_id": {"type": "string"},
+                "client_secret": {"type": "string"},
+                "username": {"type": "string"},
+                "password": {"type": "string"},
+                "refresh_token": {"type": "string"},
+                "scope": {"type": "string"},
+            },
+        }
+    },
 }
 
 # Routes whose handlers read the body themselves (streamed multipart, form-or-JSON): their
@@ -138,27 +154,36 @@ HAND_PARSED_BODIES: dict[tuple[str, str], dict[str, Any]] = {
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 # What some routes answer besides the shared statuses: (method, path) -> status -> response.
 EXTRA_RESPONSES: dict[tuple[str, str], dict[str, Any]] = {
-    **{("post", path): {"415": "UnsupportedMediaType"}
-       for path in ("/organizations/{org_id}/file", "/organizations/{org_id}/assets")},
-    **{("get", path): {
-        "206": {"description": "The one byte range asked for (`Range`)",
-                "content": {"application/octet-stream" if path.endswith("/dl") else "*/*":
-                            BINARY}},
-        "304": {"description": "Not modified (`If-None-Match` matched the ETag); no body"},
-        "416": "RangeNotSatisfiable",
-    } for path in ("/organizations/{org_id}/file/{asset_id}",
-                   "/organizations/{org_id}/file/{asset_id}/dl")},
+    **{
+        ("post", path): {"415": "UnsupportedMediaType"}
+        for path in ("/organizations/{org_id}/file", "/organizations/{org_id}/assets")
+    },
+    **{
+        ("get", path): {
+            "206": {
+                "description": "The one byte range asked for (`Range`)",
+                "content": {"application/octet-stream" if path.endswith("/dl") else "*/*": BINARY},
+            },
+            "304": {"description": "Not modified (`If-None-Match` matched the ETag); no body"},
+            "416": "RangeNotSatisfiable",
+        }
+        for path in (
+            "/organizations/{org_id}/file/{asset_id}",
+            "/organizations/{org_id}/file/{asset_id}/dl",
+        )
+    },
 }
 # Routes that answer OAuth 2 error bodies instead of the Tallyfy ones.
 OAUTH_ROUTES = {("post", "/oauth/token")}
 OAUTH_RESPONSES = {
-    "400": {"description": "Malformed token request (invalid_request, unsupported_grant_type)",
-            "content": {"application/json": {"schema": {
-                "$ref": "#/components/schemas/OAuthError"}}}},
-    "401": {"description": "Unknown client or wrong credentials (invalid_client, "
-                           "invalid_grant)",
-            "content": {"application/json": {"schema": {
-                "$ref": "#/components/schemas/OAuthError"}}}},
+    "400": {
+        "description": "Malformed token request (invalid_request, unsupported_grant_type)",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OAuthError"}}},
+    },
+    "401": {
+        "description": "Unknown client or wrong credentials (invalid_client, invalid_grant)",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OAuthError"}}},
+    },
 }
 
 
@@ -179,22 +204,28 @@ def install_openapi(app: FastAPI) -> None:
 
 def api_routes(app: FastAPI) -> list[RouteContext]:
     """Every API route the app serves under /api, routers included (FastAPI keeps them nested)."""
-    return [r for r in iter_route_contexts(app.routes)
-            if isinstance(r.original_route, APIRoute) and (r.path or "").startswith(PREFIX + "/")]
+    return [
+        r
+        for r in iter_route_contexts(app.routes)
+        if isinstance(r.original_route, APIRoute) and (r.path or "").startswith(PREFIX + "/")
+    ]
 
 
 def build_document(app: FastAPI) -> dict[str, Any]:
     routes = api_routes(app)
     doc = get_openapi(
-        title="checkrun", version=app.version, description=DESCRIPTION,
+        title="checkrun",
+        version=app.version,
+        description=DESCRIPTION,
         routes=[r for r in routes if r.include_in_schema],
         servers=[{"url": PREFIX, "description": "This server"}],
     )
     doc["paths"] = {path.removeprefix(PREFIX): item for path, item in doc["paths"].items()}
     _add_hidden_routes(doc, [r for r in routes if not r.include_in_schema])
     _add_components(doc)
-    authenticated = {_key(m.lower(), r.path or "") for r in routes if _authenticates(r)
-                     for m in r.methods or ()}
+    authenticated = {
+        _key(m.lower(), r.path or "") for r in routes if _authenticates(r) for m in r.methods or ()
+    }
     for method, path, operation in operations(doc):
         body = HAND_PARSED_BODIES.get((method, path))
         if body is not None and "requestBody" not in operation:
@@ -218,8 +249,9 @@ def _key(method: str, path: str) -> tuple[str, str]:
 
 
 def _authenticates(route: RouteContext) -> bool:
-    return any(_depends_on(route.dependant, call)
-               for call in (current_principal, application_actor))
+    return any(
+        _depends_on(route.dependant, call) for call in (current_principal, application_actor)
+    )
 
 
 def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
@@ -234,8 +266,12 @@ def _add_hidden_routes(doc: dict[str, Any], routes: list[RouteContext]) -> None:
             item[method.lower()] = {
                 "operationId": f"{route.name}_{method.lower()}",
                 "summary": str(route.name).replace("_", " ").capitalize(),
-                "responses": {"200": {"description": "Successful Response",
-                                      "content": {"application/json": {"schema": {}}}}},
+                "responses": {
+                    "200": {
+                        "description": "Successful Response",
+                        "content": {"application/json": {"schema": {}}},
+                    }
+                },
             }
 
 
@@ -246,22 +282,31 @@ def _add_components(doc: dict[str, Any]) -> None:
     schemas["TallyfyValidationError"] = VALIDATION_ERROR
     schemas["OAuthError"] = OAUTH_ERROR
     schemas["CloneChecklist"] = CloneChecklist.model_json_schema(
-        ref_template="#/components/schemas/{model}")
-    components["securitySchemes"] = {"Bearer": {
-        "type": "http", "scheme": "bearer",
-        "description": "A personal access token or an OAuth access token.",
-    }}
-    header = {"name": "X-Tallyfy-Client", "in": "header", "schema": {"type": "string"},
-              "example": "APIClient",
-              "description": "Any non-empty value; Tallyfy clients send APIClient or "
-                             "TallyfySDK."}
+        ref_template="#/components/schemas/{model}"
+    )
+    components["securitySchemes"] = {
+        "Bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal access token or an OAuth access token.",
+        }
+    }
+    header = {
+        "name": "X-Tallyfy-Client",
+        "in": "header",
+        "schema": {"type": "string"},
+        "example": "APIClient",
+        "description": "Any non-empty value; Tallyfy clients send APIClient or TallyfySDK.",
+    }
     components["parameters"] = {
         "XTallyfyClient": {**header, "required": True},
         "XTallyfyClientOptional": {**header, "required": False},
     }
     components["responses"] = {
-        name: {"description": text,
-               "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+        name: {
+            "description": text,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+        }
         for name, text, ref in ERROR_RESPONSES.values()
     }
 

@@ -25,82 +25,182 @@ from checkrun.templates.schemas import CaptureRead, ChecklistRead, StepRead
 from checkrun.webhooks.schemas import WatcherRead
 
 RESOURCES: dict[str, type[BaseModel]] = {
-    "me": UserRead, "users": UserRead, "users-list": UserBrief, "member": UserRead,
-    "organizations": OrganizationRead, "checklists": ChecklistRead, "steps": StepRead,
-    "captures": CaptureRead, "runs": RunRead, "tasks": TaskRead, "completed-tasks": TaskRead,
-    "assets": AssetRead, "file": AssetRead, "guests": GuestRead, "guests-list": GuestBrief,
-    "guest": GuestRead, "groups": GroupRead, "tags": TagRead, "folders": FolderRead,
-    "add-object": FolderObjectRead, "comment": CommentRead, "problem": CommentRead,
-    "resolved-threads": CommentRead, "bot-comment": CommentRead, "watchers": WatcherRead,
-    "add-watcher": WatcherRead, "automatic-deadline": AutomaticDeadlineRead,
+    "me": UserRead,
+    "users": UserRead,
+    "users-list": UserBrief,
+    "member": UserRead,
+    "organizations": OrganizationRead,
+    "checklists": ChecklistRead,
+    "steps": StepRead,
+    "captures": CaptureRead,
+    "runs": RunRead,
+    "tasks": TaskRead,
+    "completed-tasks": TaskRead,
+    "assets": AssetRead,
+    "file": AssetRead,
+    "guests": GuestRead,
+    "guests-list": GuestBrief,
+    "guest": GuestRead,
+    "groups": GroupRead,
+    "tags": TagRead,
+    "folders": FolderRead,
+    "add-object": FolderObjectRead,
+    "comment": CommentRead,
+    "problem": CommentRead,
+    "resolved-threads": CommentRead,
+    "bot-comment": CommentRead,
+    "watchers": WatcherRead,
+    "add-watcher": WatcherRead,
+    "automatic-deadline": AutomaticDeadlineRead,
 }
 # Read shapes that are typed dicts, not models.
 TYPED: dict[str, Any] = {"activity-feeds": ActivityEntry}
 # Collections: a GET on a path ending in one of these answers a page.
-COLLECTIONS = {"users", "users-list", "organizations", "checklists", "steps", "runs", "tasks",
-               "guests", "guests-list", "groups", "tags", "folders", "activity-feeds",
-               "watchers"}
+COLLECTIONS = {
+    "users",
+    "users-list",
+    "organizations",
+    "checklists",
+    "steps",
+    "runs",
+    "tasks",
+    "guests",
+    "guests-list",
+    "groups",
+    "tags",
+    "folders",
+    "activity-feeds",
+    "watchers",
+}
 UNPAGED = {"users-list", "guests-list"}
 
 OBJECT: dict[str, Any] = {"type": "object"}
 NULLABLE_STRING = {"type": ["string", "null"]}
 # A rule is stored as the template's JSON, so it has no read model of its own.
 AUTOMATION_RULE = {
-    "type": "object", "required": ["id", "conditions", "then_actions"],
+    "type": "object",
+    "required": ["id", "conditions", "then_actions"],
     "properties": {
-        "id": {"type": "string"}, "automated_alias": NULLABLE_STRING,
+        "id": {"type": "string"},
+        "automated_alias": NULLABLE_STRING,
         "condition_logic": NULLABLE_STRING,
         "conditions": {"type": "array", "items": OBJECT},
         "then_actions": {"type": "array", "items": OBJECT},
-        "created_at": NULLABLE_STRING, "last_updated": NULLABLE_STRING,
+        "created_at": NULLABLE_STRING,
+        "last_updated": NULLABLE_STRING,
     },
 }
-DELETED_REFERENCES = {"type": "object", "required": ["message"], "properties": {
-    "message": {"type": "string"},
-    "deleted_references": {"type": "array", "items": OBJECT}}}
-PAGINATION = {"type": "object", "properties": {"pagination": {"type": "object", "properties": {
-    "total": {"type": "integer"}, "count": {"type": "integer"}, "per_page": {"type": "integer"},
-    "current_page": {"type": "integer"}, "total_pages": {"type": "integer"},
-    "links": {"type": "object", "properties": {
-        "previous": {"type": ["string", "null"]}, "next": {"type": ["string", "null"]}}}}}}}
+DELETED_REFERENCES = {
+    "type": "object",
+    "required": ["message"],
+    "properties": {
+        "message": {"type": "string"},
+        "deleted_references": {"type": "array", "items": OBJECT},
+    },
+}
+PAGINATION = {
+    "type": "object",
+    "properties": {
+        "pagination": {
+            "type": "object",
+            "properties": {
+                "total": {"type": "integer"},
+                "count": {"type": "integer"},
+                "per_page": {"type": "integer"},
+                "current_page": {"type": "integer"},
+                "total_pages": {"type": "integer"},
+                "links": {
+                    "type": "object",
+                    "properties": {
+                        "previous": {"type": ["string", "null"]},
+                        "next": {"type": ["string", "null"]},
+                    },
+                },
+            },
+        }
+    },
+}
 ORG = "/organizations/{org_id}"
 
 # (method, path) -> the JSON body, for the routes the rule above would get wrong.
 BY_HAND: dict[tuple[str, str], dict[str, Any]] = {
     ("delete", ORG + "/checklists/{checklist_id}"): DELETED_REFERENCES,
     ("delete", ORG + "/checklists/{checklist_id}/delete"): DELETED_REFERENCES,
-    ("get", ORG + "/checklists/{checklist_id}/form-fields"): {"type": "object", "properties": {
-        "data": {"type": "object", "properties": {
-            "id": {"type": "string"}, "title": {"type": "string"},
-            "form_fields": {"type": "array", "items": {"$ref": "#/components/schemas/CaptureRead"}},
-            "ko_form_fields": {"type": "array",
-                               "items": {"$ref": "#/components/schemas/CaptureRead"}}}}}},
+    ("get", ORG + "/checklists/{checklist_id}/form-fields"): {
+        "type": "object",
+        "properties": {
+            "data": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "form_fields": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/CaptureRead"},
+                    },
+                    "ko_form_fields": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/CaptureRead"},
+                    },
+                },
+            }
+        },
+    },
     # Placing a field answers the step's fields in their new order.
     ("put", ORG + "/checklists/{checklist_id}/steps/{step_id}/captures"): {
-        "type": "object", "required": ["data"], "properties": {"data": {
-            "type": "array", "items": {"$ref": "#/components/schemas/CaptureRead"}}}},
-    ("post", ORG + "/checklists/tags"): {"type": "object", "properties": {
-        "data": {"$ref": "#/components/schemas/AssociationRead"}}},
-    ("get", ORG + "/assets/{asset_id}"): {"type": "object", "properties": {
-        "data": {"type": "array", "items": {"$ref": "#/components/schemas/AssetRead"},
-                 "minItems": 1, "maxItems": 1}}},
-    ("get", ORG + "/search"): {"type": "object", "description": "Results keyed by type "
-                               "(blueprint, process, task, step, capture, snippet), each a page",
-                               "additionalProperties": {"type": "object", "properties": {
-                                   "data": {"type": "array", "items": OBJECT},
-                                   "meta": PAGINATION}}},
+        "type": "object",
+        "required": ["data"],
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/CaptureRead"}}
+        },
+    },
+    ("post", ORG + "/checklists/tags"): {
+        "type": "object",
+        "properties": {"data": {"$ref": "#/components/schemas/AssociationRead"}},
+    },
+    ("get", ORG + "/assets/{asset_id}"): {
+        "type": "object",
+        "properties": {
+            "data": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/AssetRead"},
+                "minItems": 1,
+                "maxItems": 1,
+            }
+        },
+    },
+    ("get", ORG + "/search"): {
+        "type": "object",
+        "description": "Results keyed by type "
+        "(blueprint, process, task, step, capture, snippet), each a page",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {"data": {"type": "array", "items": OBJECT}, "meta": PAGINATION},
+        },
+    },
     ("post", "/applications/{org_id}/users/{email}/token"): {
-        "$ref": "#/components/schemas/TokenRead"},
-    ("post", "/oauth/token"): {"type": "object", "properties": {
-        "token_type": {"type": "string"}, "expires_in": {"type": "integer"},
-        "access_token": {"type": "string"}, "refresh_token": {"type": "string"}}},
+        "$ref": "#/components/schemas/TokenRead"
+    },
+    ("post", "/oauth/token"): {
+        "type": "object",
+        "properties": {
+            "token_type": {"type": "string"},
+            "expires_in": {"type": "integer"},
+            "access_token": {"type": "string"},
+            "refresh_token": {"type": "string"},
+        },
+    },
     ("get", "/health"): {"type": "object", "properties": {"status": {"type": "string"}}},
     ("post", ORG + "/checklists/{checklist_id}/automated-actions"): {
-        "type": "object", "required": ["data"], "properties": {
-            "data": {"$ref": "#/components/schemas/AutomationRule"}}},
+        "type": "object",
+        "required": ["data"],
+        "properties": {"data": {"$ref": "#/components/schemas/AutomationRule"}},
+    },
     ("put", ORG + "/checklists/{checklist_id}/automated-actions/{rule_id}"): {
-        "type": "object", "required": ["data"], "properties": {
-            "data": {"$ref": "#/components/schemas/AutomationRule"}}},
+        "type": "object",
+        "required": ["data"],
+        "properties": {"data": {"$ref": "#/components/schemas/AutomationRule"}},
+    },
 }
 # Links answer 201 when new and 200 (same id) when repeated; the decorator can say only one.
 CREATED_OR_FOUND = {("post", ORG + "/checklists/tags"), ("post", ORG + "/folders/add-object")}
@@ -109,8 +209,9 @@ BINARY = {("get", ORG + "/file/{asset_id}"), ("get", ORG + "/file/{asset_id}/dl"
 MODELS: list[type[BaseModel]] = list({*RESOURCES.values(), AssociationRead, TokenRead})
 
 
-def describe_success(doc: dict[str, Any], operations: list[tuple[str, str, dict[str, Any]]]
-                     ) -> None:
+def describe_success(
+    doc: dict[str, Any], operations: list[tuple[str, str, dict[str, Any]]]
+) -> None:
     """Fills in each operation's 2xx body and adds the read models to the components."""
     schemas = doc["components"]["schemas"]
     for shape in sorted({*MODELS, *TYPED.values()}, key=lambda m: m.__name__):
@@ -140,15 +241,18 @@ def _describe(method: str, path: str, response: dict[str, Any]) -> None:
         media = "application/octet-stream" if path.endswith("/dl") else "*/*"
         response["content"] = {media: {"schema": {"type": "string", "format": "binary"}}}
     else:
-        response["content"] = {"application/json": {"schema": BY_HAND.get(key) or _enveloped(
-            method, path)}}
+        response["content"] = {
+            "application/json": {"schema": BY_HAND.get(key) or _enveloped(method, path)}
+        }
 
 
 def _enveloped(method: str, path: str) -> dict[str, Any]:
     segments = [s for s in path.split("/") if s]
     named = [s for s in segments if not s.startswith("{")]
-    model = next((RESOURCES.get(s) or TYPED[s] for s in reversed(named)
-                  if s in RESOURCES or s in TYPED), None)
+    model = next(
+        (RESOURCES.get(s) or TYPED[s] for s in reversed(named) if s in RESOURCES or s in TYPED),
+        None,
+    )
     item = {"$ref": f"#/components/schemas/{model.__name__}"} if model else OBJECT
     last = segments[-1]
     if method == "get" and last in COLLECTIONS:

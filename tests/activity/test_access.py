@@ -15,25 +15,35 @@ def test_a_standard_member_sees_their_own_processes_and_tasks_only(org: Org) -> 
     hidden_run = run(org, template["id"])
     assigned_run = run(org, template["id"])
     (task,) = ok(org.api.get(org.path(f"/runs/{assigned_run['id']}/tasks")))
-    ok(org.api.put(org.path(f"/runs/{assigned_run['id']}/tasks/{task['id']}"),
-                   json={"owners": {"users": [user_id]}}))
+    ok(
+        org.api.put(
+            org.path(f"/runs/{assigned_run['id']}/tasks/{task['id']}"),
+            json={"owners": {"users": [user_id]}},
+        )
+    )
     owned_run = run(org, template["id"], owner_id=user_id)
     launched = ok(member.post(org.path("/runs"), json={"checklist_id": template["id"]}), 201)
     assigned_task = one_off_task(org, owners={"users": [user_id]})
     one_off_task(org)  # the administrator's own
-    own_template = ok(member.post(org.path("/checklists"),
-                                  json={"title": "Mine", "type": "procedure"}), 201)
+    own_template = ok(
+        member.post(org.path("/checklists"), json={"title": "Mine", "type": "procedure"}), 201
+    )
 
     seen = feed(org, member)
     assert {e["run_id"] for e in seen if e["run_id"]} == {
-        assigned_run["id"], owned_run["id"], launched["id"]}
-    assert {e["task_id"] for e in seen if e["task_id"] and not e["run_id"]} == {
-        assigned_task["id"]}
+        assigned_run["id"],
+        owned_run["id"],
+        launched["id"],
+    }
+    assert {e["task_id"] for e in seen if e["task_id"] and not e["run_id"]} == {assigned_task["id"]}
     assert {e["checklist_id"] for e in seen if not e["run_id"] and e["checklist_id"]} == {
-        own_template["id"]}
+        own_template["id"]
+    }
     assigned_history = feed(org, member, entity_type="run", entity_id=assigned_run["id"])
     assert [(e["verb"], e["actor_id"]) for e in reversed(assigned_history)] == [
-        (["created"], [org.admin_id]), (["owners-updated"], [org.admin_id])]
+        (["created"], [org.admin_id]),
+        (["owners-updated"], [org.admin_id]),
+    ]
     # A process they have no part in: an empty feed, not a refusal.
     assert feed(org, member, entity_type="run", entity_id=hidden_run["id"]) == []
     assert feed(org, member, entity_type="checklist", entity_id=template["id"]) == []

@@ -16,8 +16,11 @@ TODAY = datetime.now(UTC).date()
 def test_run_scope_holds_the_whole_process_history(org: Org) -> None:
     launched = run(org, checklist(org, steps=1)["id"])
     (task,) = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
-    ok(org.api.post(org.path(f"/runs/{launched['id']}/completed-tasks"),
-                    json={"task_id": task["id"]}))
+    ok(
+        org.api.post(
+            org.path(f"/runs/{launched['id']}/completed-tasks"), json={"task_id": task["id"]}
+        )
+    )
     other = run(org)
     scoped = feed(org, entity_type="run", entity_id=launched["id"])
     assert {e["run_id"] for e in scoped} == {launched["id"]}
@@ -42,8 +45,10 @@ def test_type_verb_field_and_search_filters(org: Org) -> None:
     ok(org.api.put(org.path(f"/checklists/{template['id']}"), json={"title": "Quarterly close"}))
     one_off_task(org, title="Call the bank")
     assert summary(feed(org, type="Task")) == [("Task", "created", None)]
-    assert summary(feed(org, type="blueprint")) == [("Blueprint", "created", None),
-                                                    ("Blueprint", "updated", "title")]
+    assert summary(feed(org, type="blueprint")) == [
+        ("Blueprint", "created", None),
+        ("Blueprint", "updated", "title"),
+    ]
     assert summary(feed(org, verb="updated")) == [("Blueprint", "updated", "title")]
     assert summary(feed(org, field="title")) == [("Blueprint", "updated", "title")]
     assert summary(feed(org, search="BANK")) == [("Task", "created", None)]
@@ -54,9 +59,18 @@ def test_type_verb_field_and_search_filters(org: Org) -> None:
 def test_actor_and_source_filters(org: Org) -> None:
     user_id, client = org.member("standard")
     one_off_task(org)
-    mine = ok(client.post(org.path("/tasks"), json={
-        "title": "Mine", "task_type": "task", "owners": {"users": [user_id]},
-        "deadline": "2030-01-01T12:00:00Z"}), 201)
+    mine = ok(
+        client.post(
+            org.path("/tasks"),
+            json={
+                "title": "Mine",
+                "task_type": "task",
+                "owners": {"users": [user_id]},
+                "deadline": "2030-01-01T12:00:00Z",
+            },
+        ),
+        201,
+    )
     by_member = feed(org, actor_id=user_id)
     assert [e["entity_id"] for e in by_member] == [mine["id"]]
     email = client.get("/me").json()["data"]["email"]
@@ -86,10 +100,14 @@ def test_origin_filters(org: Org) -> None:
     launched_from = feed(org, origin_type="checklist", origin_id=template["id"])
     assert {e["run_id"] for e in launched_from} == {parent["id"]}
     assert [e["run_id"] for e in feed(org, origin_type="run", origin_id=parent["id"])] == [
-        child["id"]]
+        child["id"]
+    ]
     (task,) = ok(org.api.get(org.path(f"/runs/{parent['id']}/tasks")))
-    ok(org.api.post(org.path(f"/runs/{parent['id']}/completed-tasks"),
-                    json={"task_id": task["id"]}))
+    ok(
+        org.api.post(
+            org.path(f"/runs/{parent['id']}/completed-tasks"), json={"task_id": task["id"]}
+        )
+    )
     from_step = feed(org, origin_type="step", origin_id=step["id"])
     assert [(e["entity_id"], e["verb"]) for e in from_step] == [(task["id"], ["completed"])]
     assert {e["run_id"] for e in feed(org, origin_type="run")} == {child["id"]}
@@ -105,8 +123,13 @@ def test_sort_and_pagination(org: Org) -> None:
     page = org.api.get(org.path("/activity-feeds"), params={"per_page": 2, "page": 2}).json()
     assert [e["id"] for e in page["data"]] == [e["id"] for e in newest[2:4]]
     meta = page["meta"]["pagination"]
-    assert (meta["total"], meta["count"], meta["per_page"], meta["current_page"],
-            meta["total_pages"]) == (5, 2, 2, 2, 3)
+    assert (
+        meta["total"],
+        meta["count"],
+        meta["per_page"],
+        meta["current_page"],
+        meta["total_pages"],
+    ) == (5, 2, 2, 2, 3)
     assert "page=3" in meta["links"]["next"] and "page=1" in meta["links"]["previous"]
     default = org.api.get(org.path("/activity-feeds")).json()["meta"]["pagination"]
     assert default["per_page"] == 20
@@ -114,25 +137,28 @@ def test_sort_and_pagination(org: Org) -> None:
     assert capped["meta"]["pagination"]["per_page"] == 100
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"entity_type": "process"}, "entity_type"),
-    ({"type": "Run"}, "type"),
-    ({"verb": "exploded"}, "verb"),
-    ({"actor_type": "robot"}, "actor_type"),
-    ({"actor_id": "abc"}, "actor_id"),
-    ({"actor_id": "-4"}, "actor_id"),
-    ({"source": "Email"}, "source"),
-    ({"created_after": "2025-13-01"}, "created_after"),
-    ({"created_after": "20250101"}, "created_after"),
-    ({"created_before": "2025-01-01T10:00:00Z"}, "created_before"),
-    ({"created_after": "2025-02-01", "created_before": "2025-01-01"}, "created_before"),
-    ({"search": "a"}, "search"),
-    ({"search": "x" * 101}, "search"),
-    ({"origin_id": "abc"}, "origin_type"),
-    ({"origin_type": "folder"}, "origin_type"),
-    ({"sort": "title"}, "sort"),
-    ({"field": "f" * 101}, "field"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"entity_type": "process"}, "entity_type"),
+        ({"type": "Run"}, "type"),
+        ({"verb": "exploded"}, "verb"),
+        ({"actor_type": "robot"}, "actor_type"),
+        ({"actor_id": "abc"}, "actor_id"),
+        ({"actor_id": "-4"}, "actor_id"),
+        ({"source": "Email"}, "source"),
+        ({"created_after": "2025-13-01"}, "created_after"),
+        ({"created_after": "20250101"}, "created_after"),
+        ({"created_before": "2025-01-01T10:00:00Z"}, "created_before"),
+        ({"created_after": "2025-02-01", "created_before": "2025-01-01"}, "created_before"),
+        ({"search": "a"}, "search"),
+        ({"search": "x" * 101}, "search"),
+        ({"origin_id": "abc"}, "origin_type"),
+        ({"origin_type": "folder"}, "origin_type"),
+        ({"sort": "title"}, "sort"),
+        ({"field": "f" * 101}, "field"),
+    ],
+)
 def test_bad_filters_are_422(org: Org, params: dict[str, str], field: str) -> None:
     response = org.api.get(org.path("/activity-feeds"), params=params)
     assert response.status_code == 422, response.text

@@ -19,11 +19,13 @@ UNKNOWN_ID = "0" * 32
 NOT_FOUND = {"error": True, "message": "Resource not found", "code": "RESOURCE_NOT_FOUND"}
 
 
-def comment(org: Org, task_id: str, client: httpx.Client | None = None, **body: Any
-            ) -> dict[str, Any]:
+def comment(
+    org: Org, task_id: str, client: httpx.Client | None = None, **body: Any
+) -> dict[str, Any]:
     api = client or org.api
-    return ok(api.post(org.path(f"/tasks/{task_id}/comment"),
-                       json={"content": "Looks good", **body}), 201)
+    return ok(
+        api.post(org.path(f"/tasks/{task_id}/comment"), json={"content": "Looks good", **body}), 201
+    )
 
 
 def threads(org: Org, task_id: str, run_id: str | None = None) -> list[dict[str, Any]]:
@@ -61,8 +63,7 @@ def test_comment_on_one_off_task(org: Org) -> None:
     assert threads(org, task["id"]) == [made]
 
 
-def test_comment_on_process_task_with_label_state_and_mentions(
-        org: Org, process: Process) -> None:
+def test_comment_on_process_task_with_label_state_and_mentions(org: Org, process: Process) -> None:
     member_id, _ = org.member("standard")
     task = process.tasks[0]
     made = comment(org, task["id"], label="advice", state="open", sent_to=[member_id, member_id])
@@ -80,20 +81,27 @@ def test_every_member_role_can_comment(org: Org) -> None:
     assert made["author_id"] == light_id
 
 
-@pytest.mark.parametrize("body, field, message", [
-    ({}, "content", "The content field is required."),
-    ({"content": ""}, "content", "The content field is required."),
-    ({"content": "   "}, "content", "The content field is required."),
-    ({"content": 5}, "content", "The content must be a string."),
-    ({"content": "x" * 65_536}, "content",
-     "The content may not be greater than 65535 characters."),
-    ({"content": "Hi", "label": "question"}, "label", "The selected label is invalid."),
-    ({"content": "Hi", "state": "hidden"}, "state", "The selected state is invalid."),
-    ({"content": "Hi", "sent_to": "1"}, "sent_to", "The sent to must be an array."),
-    ({"content": "Hi", "sent_to": ["someone"]}, "sent_to.0", None),
-])
-def test_comment_validation(org: Org, body: dict[str, Any], field: str, message: str | None
-                            ) -> None:
+@pytest.mark.parametrize(
+    "body, field, message",
+    [
+        ({}, "content", "The content field is required."),
+        ({"content": ""}, "content", "The content field is required."),
+        ({"content": "   "}, "content", "The content field is required."),
+        ({"content": 5}, "content", "The content must be a string."),
+        (
+            {"content": "x" * 65_536},
+            "content",
+            "The content may not be greater than 65535 characters.",
+        ),
+        ({"content": "Hi", "label": "question"}, "label", "The selected label is invalid."),
+        ({"content": "Hi", "state": "hidden"}, "state", "The selected state is invalid."),
+        ({"content": "Hi", "sent_to": "1"}, "sent_to", "The sent to must be an array."),
+        ({"content": "Hi", "sent_to": ["someone"]}, "sent_to.0", None),
+    ],
+)
+def test_comment_validation(
+    org: Org, body: dict[str, Any], field: str, message: str | None
+) -> None:
     task = one_off_task(org)
     refusal = refused(org.api.post(org.path(f"/tasks/{task['id']}/comment"), json=body), 422)
     assert list(refusal["errors"]) == [field]
@@ -104,16 +112,23 @@ def test_comment_validation(org: Org, body: dict[str, Any], field: str, message:
 
 def test_mentions_must_be_members(org: Org) -> None:
     task = one_off_task(org)
-    refusal = refused(org.api.post(org.path(f"/tasks/{task['id']}/comment"),
-                                   json={"content": "Hi", "sent_to": [org.admin_id, 999999]}),
-                      422)
+    refusal = refused(
+        org.api.post(
+            org.path(f"/tasks/{task['id']}/comment"),
+            json={"content": "Hi", "sent_to": [org.admin_id, 999999]},
+        ),
+        422,
+    )
     assert refusal["errors"] == {"sent_to.1": ["The selected sent_to.1 is invalid."]}
 
 
 def test_malformed_json_is_400(org: Org) -> None:
     task = one_off_task(org)
-    response = org.api.post(org.path(f"/tasks/{task['id']}/comment"), content=b"{nope",
-                            headers={"Content-Type": "application/json"})
+    response = org.api.post(
+        org.path(f"/tasks/{task['id']}/comment"),
+        content=b"{nope",
+        headers={"Content-Type": "application/json"},
+    )
     assert refused(response, 400)["code"] == "BAD_REQUEST"
 
 
@@ -123,8 +138,9 @@ def test_unknown_task_or_another_orgs_task_is_404(org: Org) -> None:
         assert refused(response, 404) == NOT_FOUND
     with new_org(org.server) as other:
         theirs = one_off_task(other)
-        response = org.api.post(org.path(f"/tasks/{theirs['id']}/comment"),
-                                json={"content": "peek"})
+        response = org.api.post(
+            org.path(f"/tasks/{theirs['id']}/comment"), json={"content": "peek"}
+        )
         assert refused(response, 404) == NOT_FOUND
         assert threads(other, theirs["id"]) == []
 
@@ -134,11 +150,16 @@ def test_archived_task_refuses_comments_and_hides_them_until_restored(org: Org) 
     made = comment(org, task["id"])
     ok(org.api.delete(org.path(f"/tasks/{task['id']}")))
     assert threads(org, task["id"]) == []
-    refusal = refused(org.api.post(org.path(f"/tasks/{task['id']}/comment"),
-                                   json={"content": "late"}), 422)
+    refusal = refused(
+        org.api.post(org.path(f"/tasks/{task['id']}/comment"), json={"content": "late"}), 422
+    )
     assert "errors" in refusal and "archived_at" in refusal["errors"]
-    refused(org.api.put(org.path(f"/tasks/{task['id']}/comment/{made['id']}"),
-                        json={"content": "edit"}), 422)
+    refused(
+        org.api.put(
+            org.path(f"/tasks/{task['id']}/comment/{made['id']}"), json={"content": "edit"}
+        ),
+        422,
+    )
     refused(org.api.delete(org.path(f"/tasks/{task['id']}/comment/{made['id']}")), 422)
     ok(org.api.put(org.path(f"/tasks/{task['id']}/restore")))
     assert threads(org, task["id"]) == [made]
@@ -151,9 +172,12 @@ def test_author_edits_a_comment(org: Org) -> None:
     task = one_off_task(org)
     member_id, member = org.member("standard")
     made = comment(org, task["id"], client=member, label="improvement")
-    edited = ok(member.put(org.path(f"/tasks/{task['id']}/comment/{made['id']}"),
-                           json={"content": "Better wording", "state": "collapsed",
-                                 "sent_to": [org.admin_id]}))
+    edited = ok(
+        member.put(
+            org.path(f"/tasks/{task['id']}/comment/{made['id']}"),
+            json={"content": "Better wording", "state": "collapsed", "sent_to": [org.admin_id]},
+        )
+    )
     assert edited["id"] == made["id"]
     assert edited["content"] == "Better wording"
     assert edited["state"] == "collapsed"
@@ -180,18 +204,30 @@ def test_edit_refusals(org: Org) -> None:
     other_task = one_off_task(org)
     made = comment(org, task["id"])
     base = f"/tasks/{task['id']}/comment"
-    assert refused(org.api.put(org.path(f"{base}/{UNKNOWN_ID}"), json={"content": "x"}),
-                   404) == NOT_FOUND
+    assert (
+        refused(org.api.put(org.path(f"{base}/{UNKNOWN_ID}"), json={"content": "x"}), 404)
+        == NOT_FOUND
+    )
     # The comment exists, but not on that task.
-    assert refused(org.api.put(org.path(f"/tasks/{other_task['id']}/comment/{made['id']}"),
-                               json={"content": "x"}), 404) == NOT_FOUND
+    assert (
+        refused(
+            org.api.put(
+                org.path(f"/tasks/{other_task['id']}/comment/{made['id']}"), json={"content": "x"}
+            ),
+            404,
+        )
+        == NOT_FOUND
+    )
     refusal = refused(org.api.put(org.path(f"{base}/{made['id']}"), json={}), 422)
     assert refusal["errors"] == {"content": ["The content field is required."]}
-    refusal = refused(org.api.put(org.path(f"{base}/{made['id']}"),
-                                  json={"content": "x", "label": "problem"}), 422)
+    refusal = refused(
+        org.api.put(org.path(f"{base}/{made['id']}"), json={"content": "x", "label": "problem"}),
+        422,
+    )
     assert list(refusal["errors"]) == ["label"]
-    refusal = refused(org.api.put(org.path(f"{base}/{made['id']}"),
-                                  json={"content": "x", "state": "gone"}), 422)
+    refusal = refused(
+        org.api.put(org.path(f"{base}/{made['id']}"), json={"content": "x", "state": "gone"}), 422
+    )
     assert refusal["errors"] == {"state": ["The selected state is invalid."]}
     assert threads(org, task["id"]) == [made]
 
@@ -229,8 +265,13 @@ def test_only_author_or_admin_may_delete(org: Org) -> None:
 
 def test_bot_comment(org: Org, process: Process) -> None:
     task = process.tasks[0]
-    made = ok(org.api.post(org.path(f"/tasks/{task['id']}/bot-comment"),
-                           json={"content": "Synced from CRM", "state": "open"}), 201)
+    made = ok(
+        org.api.post(
+            org.path(f"/tasks/{task['id']}/bot-comment"),
+            json={"content": "Synced from CRM", "state": "open"},
+        ),
+        201,
+    )
     assert made["author_type"] == "bot"
     assert made["author_id"] is None
     assert (made["label"], made["state"], made["run_id"]) == ("comment", "open", process.id)
@@ -247,20 +288,32 @@ def test_bot_comment(org: Org, process: Process) -> None:
 
 
 def test_process_comments_edit_and_delete(org: Org, process: Process) -> None:
-    made = ok(org.api.post(org.path(f"/runs/{process.id}/comment"),
-                           json={"content": "Kick-off done", "label": "advice"}), 201)
+    made = ok(
+        org.api.post(
+            org.path(f"/runs/{process.id}/comment"),
+            json={"content": "Kick-off done", "label": "advice"},
+        ),
+        201,
+    )
     assert (made["run_id"], made["task_id"], made["label"]) == (process.id, None, "advice")
     read = ok(org.api.get(org.path(f"/runs/{process.id}"), params={"with": "threads"}))
     assert read["threads"] == {"data": [made]}
     # A process-level comment is not any task's.
     assert all(threads(org, t["id"], process.id) == [] for t in process.tasks)
-    edited = ok(org.api.put(org.path(f"/runs/{process.id}/comment/{made['id']}"),
-                            json={"content": "Kick-off done twice"}))
+    edited = ok(
+        org.api.put(
+            org.path(f"/runs/{process.id}/comment/{made['id']}"),
+            json={"content": "Kick-off done twice"},
+        )
+    )
     assert edited["content"] == "Kick-off done twice"
-    refused(org.api.put(org.path(f"/tasks/{process.tasks[0]['id']}/comment/{made['id']}"),
-                        json={"content": "x"}), 404)
-    assert org.api.delete(org.path(f"/runs/{process.id}/comment/{made['id']}")).status_code \
-        == 204
+    refused(
+        org.api.put(
+            org.path(f"/tasks/{process.tasks[0]['id']}/comment/{made['id']}"), json={"content": "x"}
+        ),
+        404,
+    )
+    assert org.api.delete(org.path(f"/runs/{process.id}/comment/{made['id']}")).status_code == 204
     read = ok(org.api.get(org.path(f"/runs/{process.id}"), params={"with": "threads"}))
     assert read["threads"] == {"data": []}
 
@@ -271,12 +324,12 @@ def test_process_comment_refusals(org: Org, process: Process) -> None:
     refusal = refused(org.api.post(org.path(f"/runs/{process.id}/comment"), json={}), 422)
     assert refusal["errors"] == {"content": ["The content field is required."]}
     ok(org.api.delete(org.path(f"/runs/{process.id}")))
-    refusal = refused(org.api.post(org.path(f"/runs/{process.id}/comment"),
-                                   json={"content": "x"}), 422)
+    refusal = refused(
+        org.api.post(org.path(f"/runs/{process.id}/comment"), json={"content": "x"}), 422
+    )
     assert list(refusal["errors"]) == ["archived_at"]
     with new_org(org.server) as other:
-        response = other.api.post(other.path(f"/runs/{process.id}/comment"),
-                                  json={"content": "x"})
+        response = other.api.post(other.path(f"/runs/{process.id}/comment"), json={"content": "x"})
         assert refused(response, 404) == NOT_FOUND
 
 
@@ -287,13 +340,15 @@ def test_threads_count_and_lists_with_threads(org: Org, process: Process) -> Non
     first, second = process.tasks[0], process.tasks[1]
     a = comment(org, first["id"], content="one")
     b = comment(org, first["id"], content="two")
-    one = ok(org.api.get(org.path(f"/tasks/{first['id']}"),
-                         params={"with": "threads_count,comments"}))
+    one = ok(
+        org.api.get(org.path(f"/tasks/{first['id']}"), params={"with": "threads_count,comments"})
+    )
     assert one["threads_count"] == 2
     assert one["comments"] == {"data": [a, b]}
     assert "threads" not in one
-    listed = ok(org.api.get(org.path(f"/runs/{process.id}/tasks"),
-                            params={"with": "threads,threads_count"}))
+    listed = ok(
+        org.api.get(org.path(f"/runs/{process.id}/tasks"), params={"with": "threads,threads_count"})
+    )
     by_id = {t["id"]: t for t in listed}
     assert by_id[first["id"]]["threads"] == {"data": [a, b]}
     assert by_id[second["id"]]["threads"] == {"data": []}

@@ -16,16 +16,20 @@ from tests.conftest import Org
 from tests.support.factories import ok, one_off_task
 
 
-def test_sdk_thread_methods_on_a_process_task(sdk: TallyfySDK, org: Org,
-                                              process: Process) -> None:
+def test_sdk_thread_methods_on_a_process_task(sdk: TallyfySDK, org: Org, process: Process) -> None:
     """add_task_comment, get_task_comments, update_task_comment, report_task_issue,
     resolve_task_issues, delete_task_comment"""
     task_id = process.tasks[0]["id"]
-    made = sdk.threads.add_task_comment(org.id, task_id, "First!", state="open",
-                                        label="advice", sent_to=[org.admin_id])
+    made = sdk.threads.add_task_comment(
+        org.id, task_id, "First!", state="open", label="advice", sent_to=[org.admin_id]
+    )
     assert isinstance(made, Comment) and len(made.id) == 32
     assert (made.content, made.label, made.state, made.sent_to) == (
-        "First!", "advice", "open", [org.admin_id])
+        "First!",
+        "advice",
+        "open",
+        [org.admin_id],
+    )
     assert (made.task_id, made.author_id, made.author_type) == (task_id, org.admin_id, "user")
     assert made.extra["run_id"] == process.id
     edited = sdk.threads.update_task_comment(org.id, task_id, made.id, "Edited")
@@ -36,16 +40,17 @@ def test_sdk_thread_methods_on_a_process_task(sdk: TallyfySDK, org: Org,
         sdk.tasks.complete_task(org.id, process.id, task_id)
     assert blocked.value.status_code == 422
     listed = sdk.threads.get_task_comments(org.id, process.id, task_id)
-    assert [(c.id, c.content) for c in listed] == [(made.id, "Edited"),
-                                                   (issue.id, "Blocked by legal")]
+    assert [(c.id, c.content) for c in listed] == [
+        (made.id, "Edited"),
+        (issue.id, "Blocked by legal"),
+    ]
     assert sdk.threads.resolve_task_issues(org.id, task_id, issue.id) is True
     listed = sdk.threads.get_task_comments(org.id, process.id, task_id)
     assert [c.label for c in listed] == ["advice", "problem", "resolve"]
     assert listed[1].resolve_id == listed[2].id and listed[2].content == "Resolved"
     assert sdk.tasks.complete_task(org.id, process.id, task_id).status == "completed"
     assert sdk.threads.delete_task_comment(org.id, task_id, made.id) is True
-    assert made.id not in [c.id for c in sdk.threads.get_task_comments(org.id, process.id,
-                                                                       task_id)]
+    assert made.id not in [c.id for c in sdk.threads.get_task_comments(org.id, process.id, task_id)]
 
 
 def test_sdk_standalone_task_comments(sdk: TallyfySDK, org: Org) -> None:
@@ -55,7 +60,8 @@ def test_sdk_standalone_task_comments(sdk: TallyfySDK, org: Org) -> None:
     made = sdk.threads.add_task_comment(org.id, task["id"], "On a one-off task")
     listed = sdk.threads.get_standalone_task_comments(org.id, task["id"])
     assert [(c.id, c.content, c.task_id) for c in listed] == [
-        (made.id, "On a one-off task", task["id"])]
+        (made.id, "On a one-off task", task["id"])
+    ]
     with pytest.raises(TallyfyError) as unknown:
         sdk.threads.add_task_comment(org.id, "0" * 32, "Nobody home")
     assert unknown.value.status_code == 404
@@ -67,12 +73,23 @@ def test_sdk_standalone_task_comments(sdk: TallyfySDK, org: Org) -> None:
 def test_guests_do_not_see_hidden_threads(org: Org) -> None:
     task = one_off_task(org)
     other = one_off_task(org)
-    hidden = ok(org.api.post(org.path(f"/tasks/{task['id']}/comment"),
-                             json={"content": "internal"}), 201)
-    shown = ok(org.api.post(org.path(f"/tasks/{task['id']}/comment"),
-                            json={"content": "for everyone", "state": "open"}), 201)
-    collapsed = ok(org.api.post(org.path(f"/tasks/{task['id']}/comment"),
-                                json={"content": "folded", "state": "collapsed"}), 201)
+    hidden = ok(
+        org.api.post(org.path(f"/tasks/{task['id']}/comment"), json={"content": "internal"}), 201
+    )
+    shown = ok(
+        org.api.post(
+            org.path(f"/tasks/{task['id']}/comment"),
+            json={"content": "for everyone", "state": "open"},
+        ),
+        201,
+    )
+    collapsed = ok(
+        org.api.post(
+            org.path(f"/tasks/{task['id']}/comment"),
+            json={"content": "folded", "state": "collapsed"},
+        ),
+        201,
+    )
     ok(org.api.post(org.path(f"/tasks/{other['id']}/comment"), json={"content": "only"}), 201)
 
     async def read(for_guest: bool) -> dict[str, list[str]]:
@@ -86,6 +103,10 @@ def test_guests_do_not_see_hidden_threads(org: Org) -> None:
 
     assert asyncio.run(read(False)) == {
         task["id"]: [hidden["id"], shown["id"], collapsed["id"]],
-        other["id"]: [ok(org.api.get(org.path(f"/tasks/{other['id']}"),
-                                     params={"with": "threads"}))["threads"]["data"][0]["id"]]}
+        other["id"]: [
+            ok(org.api.get(org.path(f"/tasks/{other['id']}"), params={"with": "threads"}))[
+                "threads"
+            ]["data"][0]["id"]
+        ],
+    }
     assert asyncio.run(read(True)) == {task["id"]: [shown["id"], collapsed["id"]]}

@@ -18,11 +18,13 @@ BURST = 20
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[LiveServer]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """Overrides the suite's server for tests/concurrency/: same app, quick webhooks."""
-    with live_server(request.param, tmp_path_factory.mktemp(f"conc-{request.param}"),
-                     **FAST) as live:
+    with live_server(
+        request.param, tmp_path_factory.mktemp(f"conc-{request.param}"), **FAST
+    ) as live:
         yield live
 
 

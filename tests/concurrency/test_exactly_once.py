@@ -21,8 +21,12 @@ HOOK = "/hook"
 def template(org: Org, url: str, steps: int = 1, **step: Any) -> dict[str, Any]:
     made = checklist(org, steps=0, webhook=url)
     for i in range(steps):
-        ok(org.api.post(org.path(f"/checklists/{made['id']}/steps"),
-                        json={"title": f"Step {i + 1}", **step}), 201)
+        ok(
+            org.api.post(
+                org.path(f"/checklists/{made['id']}/steps"), json={"title": f"Step {i + 1}", **step}
+            ),
+            201,
+        )
     return made
 
 
@@ -30,8 +34,7 @@ def tasks_of(org: Org, launched: dict[str, Any]) -> list[dict[str, Any]]:
     return ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
 
 
-def same(org: Org, method: str, path: str, json: Any = None, times: int = BURST
-         ) -> list[Answer]:
+def same(org: Org, method: str, path: str, json: Any = None, times: int = BURST) -> list[Answer]:
     def call(client: httpx.Client) -> httpx.Response:
         return client.request(method, org.path(path), json=json)
 
@@ -47,13 +50,18 @@ def sent(org: Org, receiver: Receiver, event: str, task_id: str | None = None) -
     outbox row is sent; the outbox and the receiver must agree, with a delivery id each."""
     where = "event = :event" + (" AND task_id = :task_id" if task_id else "")
     deadline = time.monotonic() + WAIT
-    while any(r["status"] == "pending" for r in deliveries(org, where, event=event,
-                                                            task_id=task_id)):
+    while any(
+        r["status"] == "pending" for r in deliveries(org, where, event=event, task_id=task_id)
+    ):
         assert time.monotonic() < deadline, deliveries(org)
         time.sleep(0.05)
     rows = deliveries(org, where, event=event, task_id=task_id)
-    got = [r for r in receiver.to(HOOK) if r.header("X-Checkrun-Event") == event
-           and (task_id is None or r.json["this_task"]["id"] == task_id)]
+    got = [
+        r
+        for r in receiver.to(HOOK)
+        if r.header("X-Checkrun-Event") == event
+        and (task_id is None or r.json["this_task"]["id"] == task_id)
+    ]
     assert len({r.header("X-Checkrun-Delivery") for r in got}) == len(got) == len(rows)
     return len(rows)
 
@@ -65,8 +73,7 @@ def no_server_errors(answers: list[Answer]) -> None:
 def test_one_task_completed_at_once_completes_once(org: Org, receiver: Receiver) -> None:
     launched = run(org, template(org, receiver.url(HOOK), steps=2)["id"])
     task = tasks_of(org, launched)[0]
-    answers = same(org, "POST", f"/runs/{launched['id']}/completed-tasks",
-                   {"task_id": task["id"]})
+    answers = same(org, "POST", f"/runs/{launched['id']}/completed-tasks", {"task_id": task["id"]})
     no_server_errors(answers)
     assert statuses(answers) == [200] + [422] * (BURST - 1)
     losers = [a for a in answers if a.status == 422]
@@ -87,13 +94,16 @@ def test_everyone_must_complete_completes_once_when_all_complete_at_once(
     org: Org, receiver: Receiver
 ) -> None:
     members = [org.member("standard") for _ in range(BURST - 1)]
-    tokens = [org.token] + [str(c.headers["Authorization"]).removeprefix("Bearer ")
-                            for _, c in members]
+    tokens = [org.token] + [
+        str(c.headers["Authorization"]).removeprefix("Bearer ") for _, c in members
+    ]
     assignees = [org.admin_id] + [member_id for member_id, _ in members]
     for _, client in members:
         client.close()
-    launched = run(org, template(org, receiver.url(HOOK), everyone_must_complete=True,
-                                 assignees=assignees)["id"])
+    launched = run(
+        org,
+        template(org, receiver.url(HOOK), everyone_must_complete=True, assignees=assignees)["id"],
+    )
     (task,) = tasks_of(org, launched)
     path = org.path(f"/runs/{launched['id']}/completed-tasks")
 
@@ -104,9 +114,12 @@ def test_everyone_must_complete_completes_once_when_all_complete_at_once(
     no_server_errors(answers)
     assert statuses(answers) == [200] * BURST
     assert sorted(a.data["status"] for a in answers) == ["completed"] + ["in-progress"] * (
-        BURST - 1)
-    assert ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks/{task['id']}")))[
-        "status"] == "completed"
+        BURST - 1
+    )
+    assert (
+        ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks/{task['id']}")))["status"]
+        == "completed"
+    )
     assert ok(org.api.get(org.path(f"/runs/{launched['id']}")))["status"] == "complete"
     assert entries(org, "task", task["id"], "completed") == 1
     assert entries(org, "run", launched["id"], "completed", type="Process") == 1
@@ -153,8 +166,11 @@ def test_kickoff_form_completed_at_once_completes_the_run_once(
     launched = run(org, template(org, receiver.url(HOOK))["id"])
     (task,) = tasks_of(org, launched)
     ok(org.api.delete(org.path(f"/runs/{launched['id']}/complete-prerun")))
-    ok(org.api.post(org.path(f"/runs/{launched['id']}/completed-tasks"),
-                    json={"task_id": task["id"]}))
+    ok(
+        org.api.post(
+            org.path(f"/runs/{launched['id']}/completed-tasks"), json={"task_id": task["id"]}
+        )
+    )
     answers = same(org, "POST", f"/runs/{launched['id']}/complete-prerun")
     no_server_errors(answers)
     assert statuses(answers) == [200] * BURST
@@ -166,10 +182,10 @@ def test_kickoff_form_completed_at_once_completes_the_run_once(
 
 def test_an_issue_resolved_at_once_is_resolved_once(org: Org) -> None:
     task = one_off_task(org)
-    issue = ok(org.api.post(org.path(f"/tasks/{task['id']}/problem"),
-                            json={"content": "Blocked"}), 201)
-    answers = same(org, "POST", f"/tasks/{task['id']}/resolved-threads",
-                   {"thread_id": issue["id"]})
+    issue = ok(
+        org.api.post(org.path(f"/tasks/{task['id']}/problem"), json={"content": "Blocked"}), 201
+    )
+    answers = same(org, "POST", f"/tasks/{task['id']}/resolved-threads", {"thread_id": issue["id"]})
     no_server_errors(answers)
     assert statuses(answers) == [200] + [422] * (BURST - 1)
     assert entries(org, "task", task["id"], "issue-resolved") == 1
@@ -178,10 +194,12 @@ def test_an_issue_resolved_at_once_is_resolved_once(org: Org) -> None:
 def test_issues_reported_at_once_on_a_completed_task_reopen_it_once(org: Org) -> None:
     launched = run(org, checklist(org, steps=2)["id"])
     task = tasks_of(org, launched)[0]
-    ok(org.api.post(org.path(f"/runs/{launched['id']}/completed-tasks"),
-                    json={"task_id": task["id"]}))
-    answers = same(org, "POST", f"/tasks/{task['id']}/problem", {"content": "Wrong"},
-                   times=10)
+    ok(
+        org.api.post(
+            org.path(f"/runs/{launched['id']}/completed-tasks"), json={"task_id": task["id"]}
+        )
+    )
+    answers = same(org, "POST", f"/tasks/{task['id']}/problem", {"content": "Wrong"}, times=10)
     no_server_errors(answers)
     assert statuses(answers) == [201] * 10
     assert entries(org, "task", task["id"], "issue-reported") == 10

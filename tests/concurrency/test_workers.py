@@ -22,27 +22,34 @@ WORKERS = 4
 
 def _serve(data_dir: Path, env: dict[str, str]) -> Iterator[str]:
     port = free_port()
-    with serve_process(["--workers", str(WORKERS), "--port", str(port), "--data-dir",
-                        str(data_dir)], env, port) as base:
+    with serve_process(
+        ["--workers", str(WORKERS), "--port", str(port), "--data-dir", str(data_dir)], env, port
+    ) as base:
         yield base
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def workers_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                   ) -> Iterator[LiveServer]:
+def workers_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     data_dir = tmp_path_factory.mktemp(f"workers-{request.param}")
     database_url = _postgres_url() if request.param == "postgresql" else None
     env = {**ENV, **{f"CHECKRUN_{k.upper()}": str(v) for k, v in FAST.items()}}
     if database_url:
         env["CHECKRUN_DATABASE_URL"] = database_url
     try:
-        done = subprocess.run([sys.executable, "-m", "checkrun", "db", "upgrade",
-                               "--data-dir", str(data_dir)],
-                              capture_output=True, text=True, timeout=120, env=env)
+        done = subprocess.run(
+            [sys.executable, "-m", "checkrun", "db", "upgrade", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
         assert done.returncode == 0, done.stderr
         for base in _serve(data_dir, env):
-            yield LiveServer(request.param, Settings(data_dir=data_dir,
-                                                     database_url=database_url), base)
+            yield LiveServer(
+                request.param, Settings(data_dir=data_dir, database_url=database_url), base
+            )
     finally:
         if database_url:
             _drop_postgres(database_url)
@@ -51,14 +58,14 @@ def workers_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
 BURSTS: dict[str, Callable[[Org, Receiver], None]] = {
     "one_task": once.test_one_task_completed_at_once_completes_once,
     "everyone_must_complete": (
-        once.test_everyone_must_complete_completes_once_when_all_complete_at_once),
+        once.test_everyone_must_complete_completes_once_when_all_complete_at_once
+    ),
     "last_two_tasks": once.test_the_last_two_tasks_completed_at_once_complete_the_run_once,
     "kickoff": once.test_kickoff_form_completed_at_once_completes_the_run_once,
 }
 
 
 @pytest.mark.parametrize("case", list(BURSTS))
-def test_bursts_on_four_workers(workers_server: LiveServer, receiver: Receiver, case: str
-                                ) -> None:
+def test_bursts_on_four_workers(workers_server: LiveServer, receiver: Receiver, case: str) -> None:
     with new_org(workers_server) as org:
         BURSTS[case](org, receiver)

@@ -40,12 +40,11 @@ def test_file_a_template_and_a_process(sdk: TallyfySDK, org: Org) -> None:
     """add_object_to_folder (checklist and run), remove_object_from_folder"""
     template = checklist(org, steps=1, title="Onboarding")
     templates = sdk.folders.create_folder(org.id, "Templates")
-    assert sdk.folders.add_object_to_folder(org.id, templates.id, template["id"],
-                                            "checklist") is True
-    assert data(org.api.get(org.path(f"/checklists/{template['id']}")))["folder_id"] == \
-        templates.id
-    assert data(org.api.get(org.path(f"/checklists/{template['id']}")))["title"] == \
-        "Onboarding"
+    assert (
+        sdk.folders.add_object_to_folder(org.id, templates.id, template["id"], "checklist") is True
+    )
+    assert data(org.api.get(org.path(f"/checklists/{template['id']}")))["folder_id"] == templates.id
+    assert data(org.api.get(org.path(f"/checklists/{template['id']}")))["title"] == "Onboarding"
     launched = run(org, template["id"])
     made = org.api.post(org.path("/folders"), json={"name": "2026", "folder_type": "run"})
     run_folder = data(made, 201)

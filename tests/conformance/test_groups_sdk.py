@@ -13,8 +13,13 @@ from tests.conftest import Org
 def test_create_read_and_list_groups(sdk: TallyfySDK, org: Org) -> None:
     """create_group, get_group, get_groups"""
     member_id, _ = org.member("standard")
-    finance = sdk.groups.create_group(org.id, "Finance", description="Money people",
-                                      members=[member_id], guests=["Auditor@Example.com"])
+    finance = sdk.groups.create_group(
+        org.id,
+        "Finance",
+        description="Money people",
+        members=[member_id],
+        guests=["Auditor@Example.com"],
+    )
     assert isinstance(finance, Group) and is_hex32(finance.id)
     assert (finance.name, finance.description) == ("Finance", "Money people")
     assert finance.members == [member_id] and finance.guests == ["auditor@example.com"]
@@ -32,8 +37,13 @@ def test_update_group(sdk: TallyfySDK, org: Org) -> None:
     """update_group: the SDK reads the group and re-sends its name, members and guests with
     the change, so an unchanged list must be accepted as it is."""
     member_id, _ = org.member("standard")
-    made = sdk.groups.create_group(org.id, "Finance", description="Money people",
-                                   members=[member_id], guests=["auditor@example.com"])
+    made = sdk.groups.create_group(
+        org.id,
+        "Finance",
+        description="Money people",
+        members=[member_id],
+        guests=["auditor@example.com"],
+    )
     renamed = sdk.groups.update_group(org.id, made.id, name="Finance team")
     assert isinstance(renamed, Group) and renamed.name == "Finance team"
     assert renamed.members == [member_id] and renamed.description == "Money people"
@@ -56,10 +66,10 @@ def test_delete_group(sdk: TallyfySDK, org: Org) -> None:
 
 def test_group_as_task_assignee(sdk: TallyfySDK, org: Org) -> None:
     member_id, member = org.member("standard")
-    group = sdk.groups.create_group(org.id, "Ops", description="Operations",
-                                    members=[member_id])
-    task = sdk.tasks.create_task(org.id, "Rotate keys", "2030-01-01T10:00:00Z",
-                                 group_ids=[group.id])
+    group = sdk.groups.create_group(org.id, "Ops", description="Operations", members=[member_id])
+    task = sdk.tasks.create_task(
+        org.id, "Rotate keys", "2030-01-01T10:00:00Z", group_ids=[group.id]
+    )
     assert task is not None and task.owners is not None and task.owners.groups == [group.id]
     mine = member.get(org.path("/me/tasks"))
     assert [t["id"] for t in data(mine)] == [task.id]
@@ -77,6 +87,5 @@ def test_group_refusals(sdk: TallyfySDK, org: Org) -> None:
         sdk.groups.get_group(org.id, "0" * 32)
     assert raised.value.status_code == 404
     with pytest.raises(TallyfyError) as raised:
-        sdk.tasks.create_task(org.id, "Nobody's", "2030-01-01T10:00:00Z",
-                              group_ids=["0" * 32])
+        sdk.tasks.create_task(org.id, "Nobody's", "2030-01-01T10:00:00Z", group_ids=["0" * 32])
     assert raised.value.status_code == 422

@@ -21,8 +21,9 @@ def guest_email() -> str:
 def test_guest_lifecycle(sdk: TallyfySDK, org: Org) -> None:
     """create_guest, get_guest, update_guest, disable_guest, enable_guest"""
     address = guest_email()
-    guest = sdk.users.create_guest(org.id, address, "Grace", "Hopper", phone="+1 555 0100",
-                                   company_name="Navy")
+    guest = sdk.users.create_guest(
+        org.id, address, "Grace", "Hopper", phone="+1 555 0100", company_name="Navy"
+    )
     assert isinstance(guest, Guest)
     assert (guest.email, guest.first_name, guest.last_name) == (address, "Grace", "Hopper")
     assert guest.link and "/guest/" in guest.link and guest.guest_id
@@ -88,8 +89,10 @@ def test_guest_refusals(sdk: TallyfySDK, org: Org) -> None:
         sdk.users.update_guest(org.id, "nobody@example.com")
     other = org.server.new_org()
     with org.server.client(other.token) as them:
-        them.post(f"/organizations/{other.org_id}/guests",
-                  json={"email": "theirs@example.com", "first_name": "T", "last_name": "G"})
+        them.post(
+            f"/organizations/{other.org_id}/guests",
+            json={"email": "theirs@example.com", "first_name": "T", "last_name": "G"},
+        )
     assert data(org.api.get(org.path("/guests"))) == []
     with pytest.raises(TallyfyError) as raised:
         sdk.users.get_guest(org.id, "theirs@example.com")

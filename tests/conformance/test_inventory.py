@@ -10,8 +10,19 @@ from pathlib import Path
 
 from tallyfy import TallyfySDK
 
-MANAGERS = ("users", "tasks", "templates", "form_fields", "organizations", "threads", "groups",
-            "tags", "folders", "searches", "files")
+MANAGERS = (
+    "users",
+    "tasks",
+    "templates",
+    "form_fields",
+    "organizations",
+    "threads",
+    "groups",
+    "tags",
+    "folders",
+    "searches",
+    "files",
+)
 
 # Methods that never touch the network: nothing for a server to conform to. They are still
 # called in the tests (test_members_sdk.py), but the inventory does not require it.

@@ -37,8 +37,9 @@ def test_current_user_and_member_reads(sdk: TallyfySDK, org: Org) -> None:
     found = sdk.users.get_user_by_email(org.id, org.admin_email.upper())
     assert found is not None and found.id == org.admin_id
     assert sdk.users.get_user_by_email(org.id, email("nobody")) is None
-    everyone = sdk.users.get_all_organization_members(org.id, include_guests=False,
-                                                      with_groups=True)
+    everyone = sdk.users.get_all_organization_members(
+        org.id, include_guests=False, with_groups=True
+    )
     assert set(everyone) == {"users"}
     assert {u.id for u in everyone["users"].data} == {org.admin_id, member_id}
 
@@ -47,18 +48,23 @@ def test_invitations(sdk: TallyfySDK, org: Org) -> None:
     """invite_user_to_organization, invite_user_with_custom_role_permissions,
     invite_multiple_users, resend_invitation, search_members_by_name"""
     ada = email("ada")
-    invited = sdk.users.invite_user_to_organization(org.id, ada, "Ada", "Lovelace",
-                                                    role="standard", message="Welcome")
+    invited = sdk.users.invite_user_to_organization(
+        org.id, ada, "Ada", "Lovelace", role="standard", message="Welcome"
+    )
     assert isinstance(invited, User) and isinstance(invited.id, int)
     assert (invited.email, invited.first_name, invited.last_name) == (ada, "Ada", "Lovelace")
     assert invited.status == "invited" and invited.invited_by == org.admin_id
     custom = sdk.users.invite_user_with_custom_role_permissions(
-        org.id, email("cp"), "Charles", "Babbage", "light", custom_permissions={"x": 1})
+        org.id, email("cp"), "Charles", "Babbage", "light", custom_permissions={"x": 1}
+    )
     assert isinstance(custom, User) and (custom.role or "").lower() == "light"
-    batch = sdk.users.invite_multiple_users(org.id, [
-        {"email": email("m1"), "first_name": "Mary", "last_name": "Somerville"},
-        {"email": org.admin_email, "first_name": "Al", "last_name": "Ready"},
-    ])
+    batch = sdk.users.invite_multiple_users(
+        org.id,
+        [
+            {"email": email("m1"), "first_name": "Mary", "last_name": "Somerville"},
+            {"email": org.admin_email, "first_name": "Al", "last_name": "Ready"},
+        ],
+    )
     assert isinstance(batch[0], User) and batch[0].first_name == "Mary"
     assert batch[1] is None  # already a member: 422, which the SDK swallows into None
     # There is no resend route: the SDK invites again with placeholder names.
@@ -81,8 +87,9 @@ def test_invite_refusals(sdk: TallyfySDK, org: Org) -> None:
     assert raised.value.response_data["errors"]
     _, standard = org.member("standard")
     with sdk_for(org, standard) as as_standard, pytest.raises(TallyfyError) as raised:
-        as_standard.users.invite_user_to_organization(org.id, email("boss"), "Big", "Boss",
-                                                      role="admin")
+        as_standard.users.invite_user_to_organization(
+            org.id, email("boss"), "Big", "Boss", role="admin"
+        )
     assert raised.value.status_code == 403
     with pytest.raises(ValueError):
         sdk.users.invite_user_to_organization(org.id, "not-an-email", "A", "B")
@@ -121,5 +128,6 @@ def test_local_helpers_need_no_server(sdk: TallyfySDK) -> None:
     """get_invitation_template_message, validate_invitation_data (no request)"""
     assert "Acme" in sdk.users.get_invitation_template_message("Acme")
     cleaned = sdk.users.validate_invitation_data(
-        {"email": "Ada@Example.com", "first_name": "Ada", "last_name": "L", "role": "light"})
+        {"email": "Ada@Example.com", "first_name": "Ada", "last_name": "L", "role": "light"}
+    )
     assert cleaned["email"] == "ada@example.com"

@@ -16,18 +16,21 @@ from tests.conftest import Org
 def test_a_team_day(sdk: TallyfySDK, org: Org) -> None:
     suffix = uuid.uuid4().hex[:6]
     colleague = sdk.users.invite_user_to_organization(
-        org.id, f"lin-{suffix}@example.com", "Lin", "Chen", role="standard")
+        org.id, f"lin-{suffix}@example.com", "Lin", "Chen", role="standard"
+    )
     assert colleague is not None and colleague.status == "invited"
     guest = sdk.users.create_guest(org.id, f"client-{suffix}@example.com", "Cleo", "Client")
-    group = sdk.groups.create_group(org.id, "Delivery", description="Delivery team",
-                                    members=[org.admin_id, colleague.id])
+    group = sdk.groups.create_group(
+        org.id, "Delivery", description="Delivery team", members=[org.admin_id, colleague.id]
+    )
     assert sorted(group.members) == sorted([org.admin_id, colleague.id])
 
     template = sdk.templates.create_template(org.id, "Client delivery")
     assert template is not None
     for title in ("Plan", "Deliver"):
-        sdk.templates.add_step_to_template(org.id, template.id, {
-            "title": title, "groups": [group.id], "guests": [guest.email]})
+        sdk.templates.add_step_to_template(
+            org.id, template.id, {"title": title, "groups": [group.id], "guests": [guest.email]}
+        )
     tag = sdk.tags.create_tag(org.id, "Client work", color="#336699")
     assert sdk.tags.tag_template(org.id, template.id, tag.id)
     folder = sdk.folders.create_folder(org.id, "Delivery templates")
@@ -72,4 +75,5 @@ def test_facade_wrappers_that_differ_from_the_managers(sdk: TallyfySDK, org: Org
     tasks = sdk.get_tasks_for_process(org.id, process_id=process.id)
     assert [t.title for t in tasks.data] == ["Only step"]
     assert [r.id for r in sdk.search(org.id, "facade", search_type="blueprint").data] == [
-        template.id]
+        template.id
+    ]

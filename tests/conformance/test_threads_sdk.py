@@ -23,11 +23,15 @@ def test_comments_on_a_process_task(sdk: TallyfySDK, org: Org) -> None:
     """add_task_comment, get_task_comments, update_task_comment, delete_task_comment"""
     launched = run(org, checklist(org, steps=2)["id"])
     task = first_task(org, launched)
-    comment = sdk.threads.add_task_comment(org.id, task["id"], "Looks good", state="open",
-                                           label="comment")
+    comment = sdk.threads.add_task_comment(
+        org.id, task["id"], "Looks good", state="open", label="comment"
+    )
     assert isinstance(comment, Comment) and is_hex32(comment.id)
     assert (comment.content, comment.task_id, comment.author_id) == (
-        "Looks good", task["id"], org.admin_id)
+        "Looks good",
+        task["id"],
+        org.admin_id,
+    )
     assert (comment.label, comment.state) == ("comment", "open")
     hidden = sdk.threads.add_task_comment(org.id, task["id"], "Internal note")
     assert hidden.state == "hide-for-guests"  # the server default
@@ -36,10 +40,13 @@ def test_comments_on_a_process_task(sdk: TallyfySDK, org: Org) -> None:
     assert all(isinstance(c, Comment) for c in listed)
     edited = sdk.threads.update_task_comment(org.id, task["id"], comment.id, "Looks great")
     assert isinstance(edited, Comment) and (edited.id, edited.content) == (
-        comment.id, "Looks great")
+        comment.id,
+        "Looks great",
+    )
     assert sdk.threads.delete_task_comment(org.id, task["id"], hidden.id) is True
-    assert [c.content for c in sdk.threads.get_task_comments(
-        org.id, launched["id"], task["id"])] == ["Looks great"]
+    assert [
+        c.content for c in sdk.threads.get_task_comments(org.id, launched["id"], task["id"])
+    ] == ["Looks great"]
 
 
 def test_comments_on_a_one_off_task(sdk: TallyfySDK, org: Org) -> None:
@@ -63,14 +70,12 @@ def test_raise_and_resolve_an_issue(sdk: TallyfySDK, org: Org) -> None:
     with pytest.raises(TallyfyError) as raised:
         sdk.tasks.complete_task(org.id, launched["id"], task["id"])
     assert raised.value.status_code == 422
-    assert sdk.threads.resolve_task_issues(org.id, task["id"], issue.id,
-                                           content="Found it") is True
+    assert sdk.threads.resolve_task_issues(org.id, task["id"], issue.id, content="Found it") is True
     assert sdk.tasks.get_task(org.id, launched["id"], task["id"]).problem is False
     assert sdk.tasks.get_process(org.id, launched["id"]).status == "active"
     done = sdk.tasks.complete_task(org.id, launched["id"], task["id"])
     assert done.status == "completed"
-    labels = [c.label for c in sdk.threads.get_task_comments(org.id, launched["id"],
-                                                              task["id"])]
+    labels = [c.label for c in sdk.threads.get_task_comments(org.id, launched["id"], task["id"])]
     assert sorted(labels) == ["problem", "resolve"]
 
 
@@ -94,8 +99,9 @@ def test_thread_refusals(sdk: TallyfySDK, org: Org) -> None:
     assert raised.value.status_code in (404, 422)
     mine = sdk.threads.add_task_comment(org.id, task["id"], "Admin's words")
     _, standard = org.member("standard")
-    edit = standard.put(org.path(f"/tasks/{task['id']}/comment/{mine.id}"),
-                        json={"content": "Not yours"})
+    edit = standard.put(
+        org.path(f"/tasks/{task['id']}/comment/{mine.id}"), json={"content": "Not yours"}
+    )
     assert edit.status_code == 403
     with pytest.raises(ValueError):
         sdk.threads.add_task_comment(org.id, task["id"], "")

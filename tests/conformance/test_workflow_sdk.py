@@ -37,15 +37,15 @@ def test_templates_read_update_and_list(flow: Flow) -> None:
     """create_template, add_step_to_template, get_template_steps, get_template,
     get_template_with_steps, update_template_metadata, get_all_templates"""
     sdk, org, template = flow.sdk, flow.org, flow.template
-    assert [s.title for s in flow.steps] == ["Collect details", "Approve contract",
-                                             "Kick-off call"]
+    assert [s.title for s in flow.steps] == ["Collect details", "Approve contract", "Kick-off call"]
     assert all(isinstance(s, Step) for s in flow.steps)
     fetched = sdk.templates.get_template(org.id, template.id)
     assert isinstance(fetched, Template) and fetched.title == "Client onboarding"
     with_steps = sdk.templates.get_template_with_steps(org.id, template.id)
     assert with_steps is not None and with_steps["step_count"] == 3
-    updated = sdk.templates.update_template_metadata(org.id, template.id,
-                                                     title="Client onboarding v2")
+    updated = sdk.templates.update_template_metadata(
+        org.id, template.id, title="Client onboarding v2"
+    )
     assert isinstance(updated, Template) and updated.title == "Client onboarding v2"
     listed = sdk.templates.get_all_templates(org.id)
     assert isinstance(listed, TemplatesList)
@@ -75,32 +75,39 @@ def test_form_fields_on_a_step(flow: Flow) -> None:
     update_dropdown_options, reorder_form_fields, move_form_field, delete_form_field"""
     sdk, org, tid = flow.sdk, flow.org, flow.template.id
     step_id, other_step = flow.steps[0].id, flow.steps[1].id
-    plan = sdk.form_fields.add_form_field_to_step(org.id, tid, step_id, {
-        "field_type": "dropdown", "label": "Plan",
-        "options": [{"id": 1, "text": "Basic"}, {"id": 2, "text": "Pro"}]})
+    plan = sdk.form_fields.add_form_field_to_step(
+        org.id,
+        tid,
+        step_id,
+        {
+            "field_type": "dropdown",
+            "label": "Plan",
+            "options": [{"id": 1, "text": "Basic"}, {"id": 2, "text": "Pro"}],
+        },
+    )
     assert isinstance(plan, Capture) and plan.label == "Plan"
-    note = sdk.form_fields.add_form_field_to_step(org.id, tid, step_id,
-                                                  {"field_type": "text", "label": "Note"})
+    note = sdk.form_fields.add_form_field_to_step(
+        org.id, tid, step_id, {"field_type": "text", "label": "Note"}
+    )
     step = sdk.form_fields.get_step(org.id, tid, step_id)
     assert isinstance(step, Step) and {c.id for c in step.captures} == {plan.id, note.id}
-    renamed = sdk.form_fields.update_form_field(org.id, tid, step_id, note.id, label="Remark",
-                                                field_type="text", required=False)
+    renamed = sdk.form_fields.update_form_field(
+        org.id, tid, step_id, note.id, label="Remark", field_type="text", required=False
+    )
     assert isinstance(renamed, Capture) and renamed.label == "Remark"
-    assert sdk.form_fields.get_dropdown_options(org.id, tid, step_id, plan.id) == [
-        "Basic", "Pro"]
+    assert sdk.form_fields.get_dropdown_options(org.id, tid, step_id, plan.id) == ["Basic", "Pro"]
     assert sdk.form_fields.add_dropdown_option(org.id, tid, step_id, plan.id, "Team")
     assert sdk.form_fields.remove_dropdown_option(org.id, tid, step_id, plan.id, "Basic")
-    assert sdk.form_fields.reorder_dropdown_options(org.id, tid, step_id, plan.id,
-                                                    ["Team", "Pro"])
-    assert sdk.form_fields.get_dropdown_options(org.id, tid, step_id, plan.id) == [
-        "Team", "Pro"]
-    assert sdk.form_fields.update_dropdown_options(org.id, tid, step_id, plan.id,
-                                                   ["Gold", "Silver"])
-    assert sdk.form_fields.reorder_form_fields(org.id, tid, step_id, [
-        {"id": note.id, "position": 1}, {"id": plan.id, "position": 2}])
+    assert sdk.form_fields.reorder_dropdown_options(org.id, tid, step_id, plan.id, ["Team", "Pro"])
+    assert sdk.form_fields.get_dropdown_options(org.id, tid, step_id, plan.id) == ["Team", "Pro"]
+    assert sdk.form_fields.update_dropdown_options(
+        org.id, tid, step_id, plan.id, ["Gold", "Silver"]
+    )
+    assert sdk.form_fields.reorder_form_fields(
+        org.id, tid, step_id, [{"id": note.id, "position": 1}, {"id": plan.id, "position": 2}]
+    )
     assert sdk.form_fields.move_form_field(org.id, tid, step_id, note.id, other_step)
-    assert [c.id for c in sdk.form_fields.get_step(org.id, tid, other_step).captures] == [
-        note.id]
+    assert [c.id for c in sdk.form_fields.get_step(org.id, tid, other_step).captures] == [note.id]
     assert sdk.form_fields.delete_form_field(org.id, tid, other_step, note.id)
     assert sdk.form_fields.get_step(org.id, tid, other_step).captures == []
 
@@ -109,23 +116,49 @@ def test_kickoff_fields_and_automations(flow: Flow) -> None:
     """get_kickoff_form_fields, create_automation_rule, update_automation_rule,
     get_step_dependencies, get_step_visibility_conditions, delete_automation_rule"""
     sdk, org, tid = flow.sdk, flow.org, flow.template.id
-    updated = sdk.templates.update_template_metadata(org.id, tid, title="Onboarding", prerun=[
-        {"label": "Needs contract", "field_type": "radio", "required": True,
-         "options": [{"id": 1, "text": "yes"}, {"id": 2, "text": "no"}]}])
+    updated = sdk.templates.update_template_metadata(
+        org.id,
+        tid,
+        title="Onboarding",
+        prerun=[
+            {
+                "label": "Needs contract",
+                "field_type": "radio",
+                "required": True,
+                "options": [{"id": 1, "text": "yes"}, {"id": 2, "text": "no"}],
+            }
+        ],
+    )
     assert updated is not None
     (kickoff,) = sdk.templates.get_kickoff_form_fields(org.id, tid)
     assert kickoff["label"] == "Needs contract"
     contract_step = flow.steps[1].id
-    rule = sdk.templates.create_automation_rule(org.id, tid, {
-        "automated_alias": "Skip contract",
-        "conditions": [{"conditionable_type": "Prerun", "conditionable_id": kickoff["id"],
-                        "operation": "equals", "statement": "no"}],
-        "then_actions": [{"action_type": "visibility", "action_verb": "hide",
-                          "target_step_id": contract_step}],
-    })
+    rule = sdk.templates.create_automation_rule(
+        org.id,
+        tid,
+        {
+            "automated_alias": "Skip contract",
+            "conditions": [
+                {
+                    "conditionable_type": "Prerun",
+                    "conditionable_id": kickoff["id"],
+                    "operation": "equals",
+                    "statement": "no",
+                }
+            ],
+            "then_actions": [
+                {
+                    "action_type": "visibility",
+                    "action_verb": "hide",
+                    "target_step_id": contract_step,
+                }
+            ],
+        },
+    )
     assert rule["id"]
-    changed = sdk.templates.update_automation_rule(org.id, tid, rule["id"],
-                                                   {"automated_alias": "No contract needed"})
+    changed = sdk.templates.update_automation_rule(
+        org.id, tid, rule["id"], {"automated_alias": "No contract needed"}
+    )
     assert changed["automated_alias"] == "No contract needed"
     deps = sdk.templates.get_step_dependencies(org.id, tid, contract_step)
     assert deps is not None
@@ -154,8 +187,10 @@ def test_processes_and_their_tasks(flow: Flow) -> None:
     assert isinstance(tasks, TasksList) and len(tasks.data) == 3
     first = tasks.data[0]
     assert sdk.tasks.get_task(org.id, run.id, first.id).title == "Collect details"
-    assert sdk.tasks.update_task(org.id, run.id, first.id, title="Collect all details").title \
+    assert (
+        sdk.tasks.update_task(org.id, run.id, first.id, title="Collect all details").title
         == "Collect all details"
+    )
     done = sdk.tasks.complete_task(org.id, run.id, first.id)
     assert isinstance(done, Task) and done.status == "completed"
     reopened = sdk.tasks.reopen_task(org.id, run.id, first.id)
@@ -172,13 +207,19 @@ def test_processes_and_their_tasks(flow: Flow) -> None:
 def test_one_off_tasks(sdk: TallyfySDK, org: Org) -> None:
     """create_task, get_standalone_task, update_standalone_task, complete_standalone_task,
     reopen_standalone_task, delete_standalone_task"""
-    task = sdk.tasks.create_task(org.id, "Call the bank", "2030-01-01T10:00:00Z",
-                                 user_ids=[org.admin_id], task_type="approval")
+    task = sdk.tasks.create_task(
+        org.id,
+        "Call the bank",
+        "2030-01-01T10:00:00Z",
+        user_ids=[org.admin_id],
+        task_type="approval",
+    )
     assert isinstance(task, Task) and task.status == "not-started"
     assert sdk.tasks.get_standalone_task(org.id, task.id).title == "Call the bank"
     owners = {"users": [org.admin_id], "guests": [], "groups": []}
-    changed = sdk.tasks.update_standalone_task(org.id, task.id, title="Call the bank today",
-                                               deadline="2030-01-02T10:00:00Z", owners=owners)
+    changed = sdk.tasks.update_standalone_task(
+        org.id, task.id, title="Call the bank today", deadline="2030-01-02T10:00:00Z", owners=owners
+    )
     assert changed.title == "Call the bank today"
     done = sdk.tasks.complete_standalone_task(org.id, task.id, is_approved=True)
     assert done.status == "completed" and done.is_approved is True

@@ -17,11 +17,13 @@ def org(files_org: Org) -> Org:
 
 
 @pytest.fixture(scope="session", params=STORE_COMBOS)
-def tiny_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                ) -> Iterator[LiveServer]:
+def tiny_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """A server that takes files of at most TINY_LIMIT bytes."""
-    with combo_server(request, tmp_path_factory.mktemp(f"tiny-{request.param}"),
-                      max_upload_bytes=TINY_LIMIT) as live:
+    with combo_server(
+        request, tmp_path_factory.mktemp(f"tiny-{request.param}"), max_upload_bytes=TINY_LIMIT
+    ) as live:
         yield live
 
 

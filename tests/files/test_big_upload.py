@@ -41,16 +41,21 @@ class Generated(io.RawIOBase):
 def upload_generated(org: Org, size: int) -> tuple[Generated, object]:
     source = Generated(size)
     response = org.api.post(
-        org.path("/file"), files={"name": ("big.zip", source, "application/zip")},
-        data={"subject_type": "Task", "subject_id": one_off_task(org)["id"],
-              "uploaded_from": "ko_field"},
+        org.path("/file"),
+        files={"name": ("big.zip", source, "application/zip")},
+        data={
+            "subject_type": "Task",
+            "subject_id": one_off_task(org)["id"],
+            "uploaded_from": "ko_field",
+        },
     )
     return source, response
 
 
 # Bytes never touch the database: each store once is enough for the two slowest tests here.
-ONE_PER_STORE = pytest.mark.parametrize("files_server", ["sqlite-local", "sqlite-s3"],
-                                        indirect=True)
+ONE_PER_STORE = pytest.mark.parametrize(
+    "files_server", ["sqlite-local", "sqlite-s3"], indirect=True
+)
 
 
 @ONE_PER_STORE

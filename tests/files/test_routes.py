@@ -16,13 +16,19 @@ from tests.support.factories import checklist, ok, one_off_task, run, run_upload
 NOT_FOUND = {"error": True, "message": "Resource not found", "code": "RESOURCE_NOT_FOUND"}
 
 
-def post_file(org: Org, data: dict[str, str], filename: str = "notes.txt",
-              content: bytes = b"hello", route: str = "/file") -> Any:
+def post_file(
+    org: Org,
+    data: dict[str, str],
+    filename: str = "notes.txt",
+    content: bytes = b"hello",
+    route: str = "/file",
+) -> Any:
     return org.api.post(org.path(route), data=data, files={"name": (filename, content)})
 
 
-def task_file(org: Org, content: bytes = b"hello world", filename: str = "notes.txt"
-              ) -> dict[str, Any]:
+def task_file(
+    org: Org, content: bytes = b"hello world", filename: str = "notes.txt"
+) -> dict[str, Any]:
     return upload(org, "Task", one_off_task(org)["id"], content=content, filename=filename)
 
 
@@ -39,6 +45,7 @@ def filename_star(disposition: str) -> str:
 
 
 # --- upload -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("route", ["/file", "/assets"])
 def test_upload_to_a_task_returns_the_asset(org: Org, route: str) -> None:
@@ -89,12 +96,20 @@ def test_unknown_subject_is_422_subject_not_found(org: Org) -> None:
 def test_subject_of_another_org_is_422_subject_not_found(org: Org) -> None:
     other_boot = org.server.new_org("Other")
     with org.server.client(other_boot.token) as other_api:
-        other = Org(org.server, other_boot.org_id, other_boot.user_id, other_boot.email,
-                    other_boot.token, other_api)
+        other = Org(
+            org.server,
+            other_boot.org_id,
+            other_boot.user_id,
+            other_boot.email,
+            other_boot.token,
+            other_api,
+        )
         foreign_task = one_off_task(other)
         foreign_template = checklist(other)
-    for subject_type, subject_id in (("Task", foreign_task["id"]),
-                                     ("Checklist", foreign_template["id"])):
+    for subject_type, subject_id in (
+        ("Task", foreign_task["id"]),
+        ("Checklist", foreign_template["id"]),
+    ):
         response = post_file(org, {"subject_type": subject_type, "subject_id": subject_id})
         assert response.status_code == 422, response.text
         assert response.json()["message"] == "Subject not found"
@@ -108,10 +123,12 @@ def test_archived_or_mismatched_subject_is_422(org: Org) -> None:
     launched = run(org, template["id"])
     assert org.api.delete(org.path(f"/runs/{launched['id']}")).status_code == 200
     run_fields = {"step_id": "a" * 32, "checklist_id": template["id"]}
-    for data in ({"subject_type": "Task", "subject_id": task["id"]},
-                 {"subject_type": "Run", "subject_id": launched["id"], **run_fields},
-                 {"subject_type": "Task", "subject_id": template["id"]},
-                 {"subject_type": "Checklist", "subject_id": launched["id"]}):
+    for data in (
+        {"subject_type": "Task", "subject_id": task["id"]},
+        {"subject_type": "Run", "subject_id": launched["id"], **run_fields},
+        {"subject_type": "Task", "subject_id": template["id"]},
+        {"subject_type": "Checklist", "subject_id": launched["id"]},
+    ):
         response = post_file(org, data)
         assert response.status_code == 422, data
         assert response.json()["message"] == "Subject not found"
@@ -127,9 +144,11 @@ def test_run_subject_requires_step_and_checklist(org: Org) -> None:
 
 def test_missing_file_is_422_on_name(org: Org) -> None:
     task = one_off_task(org)
-    response = org.api.post(org.path("/file"),
-                            data={"subject_type": "Task", "subject_id": task["id"]},
-                            files={"other": ("x.txt", b"x")})
+    response = org.api.post(
+        org.path("/file"),
+        data={"subject_type": "Task", "subject_id": task["id"]},
+        files={"other": ("x.txt", b"x")},
+    )
     assert response.status_code == 422
     assert "name" in response.json()["errors"]
 
@@ -146,8 +165,9 @@ def test_disallowed_extension_is_422(org: Org, filename: str) -> None:
 @pytest.mark.parametrize("field", ["step_id", "checklist_id"])
 def test_task_subject_takes_neither_step_nor_checklist(org: Org, field: str) -> None:
     task = one_off_task(org)
-    response = post_file(org, {"subject_type": "Task", "subject_id": task["id"],
-                               field: checklist(org)["id"]})
+    response = post_file(
+        org, {"subject_type": "Task", "subject_id": task["id"], field: checklist(org)["id"]}
+    )
     assert response.status_code == 422, response.text
     assert set(response.json()["errors"]) == {field}
     assert stored(org) == set()
@@ -155,13 +175,15 @@ def test_task_subject_takes_neither_step_nor_checklist(org: Org, field: str) -> 
 
 def test_non_multipart_body_is_415(org: Org) -> None:
     task = one_off_task(org)
-    response = org.api.post(org.path("/file"),
-                            json={"subject_type": "Task", "subject_id": task["id"]})
+    response = org.api.post(
+        org.path("/file"), json={"subject_type": "Task", "subject_id": task["id"]}
+    )
     assert response.status_code == 415
     assert response.json()["error"] is True
 
 
 # --- metadata -----------------------------------------------------------------------------
+
 
 def test_metadata_is_a_one_element_array(org: Org) -> None:
     content = b"line one\nline two\n"
@@ -194,8 +216,7 @@ def test_another_orgs_asset_is_invisible_in_my_org(org: Org) -> None:
     with org.server.client(boot.token) as other_api:
         other = Org(org.server, boot.org_id, boot.user_id, boot.email, boot.token, other_api)
         foreign = task_file(other)
-    for path in (f"/assets/{foreign['id']}", f"/file/{foreign['id']}",
-                 f"/file/{foreign['id']}/dl"):
+    for path in (f"/assets/{foreign['id']}", f"/file/{foreign['id']}", f"/file/{foreign['id']}/dl"):
         response = org.api.get(org.path(path))
         assert response.status_code == 404, path
         assert response.json() == NOT_FOUND
@@ -219,22 +240,28 @@ def test_another_orgs_path_is_403(org: Org) -> None:
 def test_upload_content_type_is_case_insensitive(org: Org) -> None:
     task = one_off_task(org)
     boundary = "XyZ123"
-    body = (f"--{boundary}\r\n"
-            'Content-Disposition: form-data; name="subject_type"\r\n\r\nTask\r\n'
-            f"--{boundary}\r\n"
-            f'Content-Disposition: form-data; name="subject_id"\r\n\r\n{task["id"]}\r\n'
-            f"--{boundary}\r\n"
-            'Content-Disposition: form-data; name="name"; filename="say \\"hi\\".txt"\r\n'
-            "Content-Type: text/plain\r\n\r\nraw\r\n"
-            f"--{boundary}--\r\n").encode()
-    response = org.api.post(org.path("/file"), content=body,
-                            headers={"Content-Type": f"Multipart/Form-Data; boundary={boundary}"})
+    body = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="subject_type"\r\n\r\nTask\r\n'
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="subject_id"\r\n\r\n{task["id"]}\r\n'
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="name"; filename="say \\"hi\\".txt"\r\n'
+        "Content-Type: text/plain\r\n\r\nraw\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+    response = org.api.post(
+        org.path("/file"),
+        content=body,
+        headers={"Content-Type": f"Multipart/Form-Data; boundary={boundary}"},
+    )
     asset = ok(response)
     assert asset["filename"] == 'say "hi".txt'
     assert asset["size"] == 3
 
 
 # --- view and download --------------------------------------------------------------------
+
 
 def test_inline_view_serves_exact_bytes_with_real_type(org: Org) -> None:
     text = task_file(org, b"plain text\n", "notes.txt")
@@ -291,16 +318,24 @@ def ranged(org: Org, asset_id: str, route: str = "/dl", **headers: str) -> Any:
     return org.api.get(org.path(f"/file/{asset_id}{route}"), headers=headers)
 
 
-@pytest.mark.parametrize(("header", "start", "end"), [
-    ("bytes=0-9", 0, 9), ("bytes=100-", 100, 10239), ("bytes=-5", 10235, 10239),
-    ("bytes=10000-99999", 10000, 10239), ("bytes=-99999", 0, 10239), ("bytes=7-7", 7, 7),
-])
-def test_one_range_is_206_with_just_those_bytes(org: Org, header: str, start: int, end: int
-                                                ) -> None:
+@pytest.mark.parametrize(
+    ("header", "start", "end"),
+    [
+        ("bytes=0-9", 0, 9),
+        ("bytes=100-", 100, 10239),
+        ("bytes=-5", 10235, 10239),
+        ("bytes=10000-99999", 10000, 10239),
+        ("bytes=-99999", 0, 10239),
+        ("bytes=7-7", 7, 7),
+    ],
+)
+def test_one_range_is_206_with_just_those_bytes(
+    org: Org, header: str, start: int, end: int
+) -> None:
     asset = task_file(org, BODY, "table.csv")
     got = ranged(org, asset["id"], Range=header)
     assert got.status_code == 206, got.text
-    assert got.content == BODY[start:end + 1]
+    assert got.content == BODY[start : end + 1]
     assert got.headers["content-range"] == f"bytes {start}-{end}/{len(BODY)}"
     assert got.headers["content-length"] == str(end - start + 1)
     assert got.headers["accept-ranges"] == "bytes"
@@ -380,13 +415,15 @@ def test_download_names_survive_encoding(org: Org, name: str) -> None:
     assert disposition.count('"') == 2
 
 
-@pytest.mark.parametrize(("raw", "kept"), [
-    ("../../etc/passwd.txt", "passwd.txt"),
-    ("a\\b.txt", "b.txt"),
-    ("/abs/path/x.csv", "x.csv"),
-])
-def test_path_separators_are_stripped_and_stay_in_the_store(org: Org, raw: str, kept: str
-                                                            ) -> None:
+@pytest.mark.parametrize(
+    ("raw", "kept"),
+    [
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("a\\b.txt", "b.txt"),
+        ("/abs/path/x.csv", "x.csv"),
+    ],
+)
+def test_path_separators_are_stripped_and_stay_in_the_store(org: Org, raw: str, kept: str) -> None:
     asset = task_file(org, b"contained", raw)
     assert asset["filename"] == kept
     assert stored(org) == {asset["id"]}
@@ -399,6 +436,7 @@ def test_path_separators_are_stripped_and_stay_in_the_store(org: Org, raw: str, 
 
 
 # --- delete -------------------------------------------------------------------------------
+
 
 def test_delete_removes_record_and_bytes(org: Org) -> None:
     asset = task_file(org)
@@ -437,9 +475,11 @@ def test_uploader_can_delete_their_own_file(org: Org) -> None:
     task = one_off_task(org)
     _, standard = org.member("standard")
     with standard:
-        made = standard.post(org.path("/file"),
-                             data={"subject_type": "Task", "subject_id": task["id"]},
-                             files={"name": ("mine.txt", b"mine")})
+        made = standard.post(
+            org.path("/file"),
+            data={"subject_type": "Task", "subject_id": task["id"]},
+            files={"name": ("mine.txt", b"mine")},
+        )
         asset = ok(made)
         response = standard.delete(org.path(f"/file/{asset['id']}"))
     assert response.status_code == 200
@@ -451,9 +491,13 @@ def test_admin_can_delete_a_members_file(org: Org) -> None:
     task = one_off_task(org)
     _, standard = org.member("standard")
     with standard:
-        asset = ok(standard.post(org.path("/file"),
-                                 data={"subject_type": "Task", "subject_id": task["id"]},
-                                 files={"name": ("theirs.txt", b"theirs")}))
+        asset = ok(
+            standard.post(
+                org.path("/file"),
+                data={"subject_type": "Task", "subject_id": task["id"]},
+                files={"name": ("theirs.txt", b"theirs")},
+            )
+        )
     response = org.api.delete(org.path(f"/file/{asset['id']}"))
     assert response.status_code == 200
     assert stored(org) == set()

@@ -22,13 +22,16 @@ MULTIPART = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
 
 
 def field(name: str, value: str) -> bytes:
-    return (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-            f"{value}\r\n").encode()
+    return (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+    ).encode()
 
 
 def file_head(filename: str = "late.txt") -> bytes:
-    return (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="name"; '
-            f'filename="{filename}"\r\nContent-Type: text/plain\r\n\r\n').encode()
+    return (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="name"; '
+        f'filename="{filename}"\r\nContent-Type: text/plain\r\n\r\n'
+    ).encode()
 
 
 def file_part(content: bytes, filename: str = "late.txt") -> bytes:
@@ -70,10 +73,12 @@ def wait_for(condition: Callable[[], bool], seconds: float = 20) -> bool:
 def raw_upload(org: Org, content_length: int) -> Iterator[socket.socket]:
     """A socket with the request line and headers of an upload sent; the body is up to the test."""
     port = int(org.server.base.rsplit(":", 1)[1])
-    request = (f"POST /api/organizations/{org.id}/file HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               f"Authorization: Bearer {org.token}\r\nX-Tallyfy-Client: APIClient\r\n"
-               f"Content-Type: {MULTIPART['Content-Type']}\r\n"
-               f"Content-Length: {content_length}\r\n\r\n").encode()
+    request = (
+        f"POST /api/organizations/{org.id}/file HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {org.token}\r\nX-Tallyfy-Client: APIClient\r\n"
+        f"Content-Type: {MULTIPART['Content-Type']}\r\n"
+        f"Content-Length: {content_length}\r\n\r\n"
+    ).encode()
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.sendall(request)
         yield sock
@@ -81,10 +86,15 @@ def raw_upload(org: Org, content_length: int) -> Iterator[socket.socket]:
 
 # --- field order ----------------------------------------------------------------------------
 
+
 def test_subject_after_the_file_is_accepted(org: Org) -> None:
     task = one_off_task(org)
-    body = (file_part(b"bytes first") + field("subject_type", "Task")
-            + field("subject_id", task["id"]) + END)
+    body = (
+        file_part(b"bytes first")
+        + field("subject_type", "Task")
+        + field("subject_id", task["id"])
+        + END
+    )
     asset = ok(post_raw(org, body))
     assert asset["subject"] == {"id": task["id"], "type": "Task"}
     assert org.api.get(org.path(f"/file/{asset['id']}")).content == b"bytes first"
@@ -95,17 +105,26 @@ def test_run_step_fields_after_the_file_are_accepted(org: Org) -> None:
     launched = run(org, template["id"])
     step_id = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))[0]["step_id"]
     # The subject comes first, the fields a Run also needs come after the file.
-    body = (field("subject_type", "Run") + field("subject_id", launched["id"])
-            + file_part(b"mixed order") + field("step_id", step_id)
-            + field("checklist_id", template["id"]) + END)
+    body = (
+        field("subject_type", "Run")
+        + field("subject_id", launched["id"])
+        + file_part(b"mixed order")
+        + field("step_id", step_id)
+        + field("checklist_id", template["id"])
+        + END
+    )
     asset = ok(post_raw(org, body))
     assert (asset["subject"]["id"], asset["step_id"]) == (launched["id"], step_id)
     assert keys_of(org) == {f"{org.id}/{asset['id']}"}
 
 
 def test_bad_subject_after_the_file_leaves_nothing(org: Org) -> None:
-    body = (file_part(b"bytes first") + field("subject_type", "Task")
-            + field("subject_id", "f" * 32) + END)
+    body = (
+        file_part(b"bytes first")
+        + field("subject_type", "Task")
+        + field("subject_id", "f" * 32)
+        + END
+    )
     refused = post_raw(org, body)
     assert refused.status_code == 422, refused.text
     assert refused.json()["errors"] == {"subject_id": ["Subject not found"]}
@@ -134,16 +153,21 @@ def test_a_bad_subject_sent_first_is_refused_before_any_byte_is_stored(tiny_org:
 
 # --- limits ---------------------------------------------------------------------------------
 
+
 def test_file_over_the_limit_is_413_and_nothing_is_kept(tiny_org: Org) -> None:
     task = one_off_task(tiny_org)
     data = {"subject_type": "Task", "subject_id": task["id"]}
-    refused = tiny_org.api.post(tiny_org.path("/file"), data=data,
-                                files={"name": ("big.txt", b"x" * (TINY_LIMIT + 1))})
+    refused = tiny_org.api.post(
+        tiny_org.path("/file"), data=data, files={"name": ("big.txt", b"x" * (TINY_LIMIT + 1))}
+    )
     assert refused.status_code == 413
     assert refused.json()["code"] == "FILE_TOO_LARGE"
     assert_nothing_kept(tiny_org)
-    fits = ok(tiny_org.api.post(tiny_org.path("/file"), data=data,
-                                files={"name": ("fits.txt", b"x" * TINY_LIMIT)}))
+    fits = ok(
+        tiny_org.api.post(
+            tiny_org.path("/file"), data=data, files={"name": ("fits.txt", b"x" * TINY_LIMIT)}
+        )
+    )
     assert fits["size"] == TINY_LIMIT
 
 
@@ -163,14 +187,20 @@ def test_413_comes_as_soon_as_the_limit_is_passed(tiny_org: Org) -> None:
 def test_endless_form_fields_are_refused(org: Org) -> None:
     task = one_off_task(org)
     padding = b"".join(field(f"extra{i}", "v" * 60_000) for i in range(20))
-    body = (field("subject_type", "Task") + field("subject_id", task["id"]) + padding
-            + file_part(b"never stored") + END)
+    body = (
+        field("subject_type", "Task")
+        + field("subject_id", task["id"])
+        + padding
+        + file_part(b"never stored")
+        + END
+    )
     refused = post_raw(org, body)
     assert refused.status_code == 400, refused.text
     assert_nothing_kept(org)
 
 
 # --- bodies that end early, clients that go away, commits that fail -------------------------
+
 
 def fields_then_file_head(org: Org) -> bytes:
     task = one_off_task(org)
@@ -220,16 +250,18 @@ def refusing_database(org: Org) -> Any:
     else:
         org.server.execute(REFUSE_SQLITE)
     yield
-    org.server.execute("DROP TRIGGER refuse_upload" + (
-        " ON assets" if org.server.backend == "postgresql" else ""))
+    org.server.execute(
+        "DROP TRIGGER refuse_upload" + (" ON assets" if org.server.backend == "postgresql" else "")
+    )
 
 
 @pytest.mark.usefixtures("refusing_database")
 def test_a_record_that_fails_to_commit_leaves_no_bytes(org: Org) -> None:
     task = one_off_task(org)
     data = {"subject_type": "Task", "subject_id": task["id"]}
-    failed = org.api.post(org.path("/file"), data=data,
-                          files={"name": ("refused.txt", b"x" * 100_000)})
+    failed = org.api.post(
+        org.path("/file"), data=data, files={"name": ("refused.txt", b"x" * 100_000)}
+    )
     assert failed.status_code == 500
     assert_nothing_kept(org)
     kept = ok(org.api.post(org.path("/file"), data=data, files={"name": ("ok.txt", b"fine")}))

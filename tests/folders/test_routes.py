@@ -26,27 +26,39 @@ def names(org: Org, **params: Any) -> list[str]:
 def test_create_and_read(org: Org, emitted: list[events.Event]) -> None:
     made = folder(org, "  Clients ")
     assert len(made["id"]) == 32
-    assert {k: made[k] for k in ("name", "parent_id", "folder_type", "position", "total",
-                                 "created_by")} == {
-        "name": "Clients", "parent_id": None, "folder_type": "checklist", "position": 1,
-        "total": 0, "created_by": org.admin_id}
+    assert {
+        k: made[k] for k in ("name", "parent_id", "folder_type", "position", "total", "created_by")
+    } == {
+        "name": "Clients",
+        "parent_id": None,
+        "folder_type": "checklist",
+        "position": 1,
+        "total": 0,
+        "created_by": org.admin_id,
+    }
     assert ok(org.api.get(org.path(f"/folders/{made['id']}"))) == made
     assert folder(org, "Second")["position"] == 2
     runs = folder(org, "2026", folder_type="run")
     assert (runs["folder_type"], runs["position"]) == ("run", 1)
     child = folder(org, "Nested", parent_id=runs["id"])
-    assert (child["folder_type"], child["parent_id"], child["position"]) == (
-        "run", runs["id"], 1)
+    assert (child["folder_type"], child["parent_id"], child["position"]) == ("run", runs["id"], 1)
     assert [(e.type, e.verb) for e in emitted if e.org_id == org.id].count(
-        ("Folder", "created")) == 4
+        ("Folder", "created")
+    ) == 4
 
 
-@pytest.mark.parametrize("body, field", [
-    ({}, "name"), ({"name": " "}, "name"), ({"name": "x" * 33}, "name"),
-    ({"name": "A", "folder_type": "task"}, "folder_type"),
-    ({"name": "A", "parent_id": UNKNOWN_ID}, "parent_id"),
-    ({"name": "A", "position": 0}, "position"), ({"name": ["A"]}, "name"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "name"),
+        ({"name": " "}, "name"),
+        ({"name": "x" * 33}, "name"),
+        ({"name": "A", "folder_type": "task"}, "folder_type"),
+        ({"name": "A", "parent_id": UNKNOWN_ID}, "parent_id"),
+        ({"name": "A", "position": 0}, "position"),
+        ({"name": ["A"]}, "name"),
+    ],
+)
 def test_create_refusals(org: Org, body: dict[str, Any], field: str) -> None:
     response = org.api.post(org.path("/folders"), json=body)
     assert response.status_code == 422, response.text
@@ -55,16 +67,21 @@ def test_create_refusals(org: Org, body: dict[str, Any], field: str) -> None:
 
 def test_parent_must_be_of_the_same_type_and_org(org: Org) -> None:
     templates = folder(org, "Templates")
-    response = org.api.post(org.path("/folders"), json={
-        "name": "Runs", "folder_type": "run", "parent_id": templates["id"]})
+    response = org.api.post(
+        org.path("/folders"),
+        json={"name": "Runs", "folder_type": "run", "parent_id": templates["id"]},
+    )
     assert response.status_code == 422 and "parent_id" in response.json()["errors"]
     other = org.server.new_org()
     with org.server.client(other.token) as api:
-        response = api.post(f"/organizations/{other.org_id}/folders",
-                            json={"name": "Theirs", "parent_id": templates["id"]})
+        response = api.post(
+            f"/organizations/{other.org_id}/folders",
+            json={"name": "Theirs", "parent_id": templates["id"]},
+        )
         assert response.status_code == 422
-        assert api.get(f"/organizations/{other.org_id}/folders/{templates['id']}"
-                       ).status_code == 404
+        assert (
+            api.get(f"/organizations/{other.org_id}/folders/{templates['id']}").status_code == 404
+        )
 
 
 def test_list_filters_orders_and_pages(org: Org) -> None:
@@ -90,9 +107,15 @@ def test_without_pagination_every_folder_with_children(org: Org) -> None:
     folder(org, "Bottom", parent_id=middle["id"])
     for i in range(11):
         folder(org, f"F{i}")
-    body = org.api.get(org.path("/folders"), params={
-        "pagination": "false", "with": "children", "sort": "position",
-        "folder_type": "checklist"}).json()
+    body = org.api.get(
+        org.path("/folders"),
+        params={
+            "pagination": "false",
+            "with": "children",
+            "sort": "position",
+            "folder_type": "checklist",
+        },
+    ).json()
     assert set(body) == {"data"}
     assert len(body["data"]) == 14
     by_name = {f["name"]: f for f in body["data"]}
@@ -116,7 +139,8 @@ def test_update_renames_and_moves(org: Org, emitted: list[events.Event]) -> None
     top = ok(org.api.put(org.path(f"/folders/{a['id']}"), json={"parent_id": None}))
     assert top["parent_id"] is None
     assert ("Folder", "updated", a["id"]) in [
-        (e.type, e.verb, e.entity_id) for e in emitted if e.org_id == org.id]
+        (e.type, e.verb, e.entity_id) for e in emitted if e.org_id == org.id
+    ]
 
 
 def test_update_refusals(org: Org) -> None:
@@ -145,7 +169,8 @@ def test_delete_moves_contents_out(org: Org, emitted: list[events.Event]) -> Non
     response = org.api.delete(org.path(f"/folders/{doomed['id']}"))
     assert (response.status_code, response.content) == (204, b"")
     assert ("Folder", "deleted", doomed["id"]) in [
-        (e.type, e.verb, e.entity_id) for e in emitted if e.org_id == org.id]
+        (e.type, e.verb, e.entity_id) for e in emitted if e.org_id == org.id
+    ]
     assert org.api.get(org.path(f"/folders/{doomed['id']}")).status_code == 404
     assert ok(org.api.get(org.path(f"/folders/{child['id']}")))["parent_id"] == top["id"]
     read = ok(org.api.get(org.path(f"/checklists/{template['id']}")))

@@ -29,10 +29,14 @@ def group(org: Org, **fields: Any) -> dict[str, Any]:
 
 # --- create -----------------------------------------------------------------------------------
 
+
 def test_create_answers_201_with_the_group(org: Org) -> None:
     user_id, _ = org.member("standard")
-    data = group(org, members=[user_id, org.admin_id, user_id],
-                 guests=["Client@Example.com", "client@example.com"])
+    data = group(
+        org,
+        members=[user_id, org.admin_id, user_id],
+        guests=["Client@Example.com", "client@example.com"],
+    )
     assert HEX32.fullmatch(data["id"])
     assert data["name"] == "Support" and data["description"] == "First line"
     assert data["members"] == [user_id, org.admin_id]
@@ -48,18 +52,21 @@ def test_create_without_description_is_accepted(org: Org, sdk: TallyfySDK) -> No
     assert ok(org.api.get(org.path(f"/groups/{made.id}")))["name"] == "Night shift"
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"description": "x"}, "name"),
-    ({"name": "", "description": "x"}, "name"),
-    ({"name": "   ", "description": "x"}, "name"),
-    ({"name": "n" * 201, "description": "x"}, "name"),
-    ({"name": "G", "members": ["abc"]}, "members.0"),
-    ({"name": "G", "members": [999999]}, "members.0"),
-    ({"name": "G", "members": "1"}, "members"),
-    ({"name": "G", "guests": ["not-an-email"]}, "guests.0"),
-    ({"name": "G", "guests": "a@b.co"}, "guests"),
-    ({"name": 5}, "name"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"description": "x"}, "name"),
+        ({"name": "", "description": "x"}, "name"),
+        ({"name": "   ", "description": "x"}, "name"),
+        ({"name": "n" * 201, "description": "x"}, "name"),
+        ({"name": "G", "members": ["abc"]}, "members.0"),
+        ({"name": "G", "members": [999999]}, "members.0"),
+        ({"name": "G", "members": "1"}, "members"),
+        ({"name": "G", "guests": ["not-an-email"]}, "guests.0"),
+        ({"name": "G", "guests": "a@b.co"}, "guests"),
+        ({"name": 5}, "name"),
+    ],
+)
 def test_create_bad_input_is_422(org: Org, body: dict[str, Any], field: str) -> None:
     response = org.api.post(org.path("/groups"), json=body)
     assert response.status_code == 422, response.text
@@ -72,8 +79,13 @@ def test_names_are_unique_in_the_org_whatever_the_case(org: Org) -> None:
     assert again.status_code == 422 and "name" in again.json()["errors"]
     other = org.server.new_org()
     with org.server.client(other.token) as them:
-        ok(them.post(f"/organizations/{other.org_id}/groups",
-                     json={"name": "Finance", "description": "theirs"}), 201)
+        ok(
+            them.post(
+                f"/organizations/{other.org_id}/groups",
+                json={"name": "Finance", "description": "theirs"},
+            ),
+            201,
+        )
 
 
 def test_members_of_another_org_are_refused(org: Org) -> None:
@@ -83,12 +95,14 @@ def test_members_of_another_org_are_refused(org: Org) -> None:
 
 
 def test_malformed_json_is_400(org: Org) -> None:
-    response = org.api.post(org.path("/groups"), content=b"{not json",
-                            headers={"Content-Type": "application/json"})
+    response = org.api.post(
+        org.path("/groups"), content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
 
 
 # --- permissions ------------------------------------------------------------------------------
+
 
 def test_managing_groups_is_for_admins(org: Org) -> None:
     _, standard = org.member("standard")
@@ -97,8 +111,9 @@ def test_managing_groups_is_for_admins(org: Org) -> None:
     with standard, light:
         for client in (standard, light):
             assert client.post(org.path("/groups"), json={"name": "X"}).status_code == 403
-            assert client.put(org.path(f"/groups/{made['id']}"),
-                              json={"name": "Y"}).status_code == 403
+            assert (
+                client.put(org.path(f"/groups/{made['id']}"), json={"name": "Y"}).status_code == 403
+            )
             assert client.delete(org.path(f"/groups/{made['id']}")).status_code == 403
             assert ok(client.get(org.path(f"/groups/{made['id']}")))["id"] == made["id"]
             assert len(ok(client.get(org.path("/groups")))) == 1
@@ -109,15 +124,19 @@ def test_managing_groups_is_for_admins(org: Org) -> None:
 
 # --- get / list -------------------------------------------------------------------------------
 
+
 def test_get_unknown_or_foreign_group_is_404(org: Org) -> None:
     other = org.server.new_org()
     with org.server.client(other.token) as them:
-        theirs = ok(them.post(f"/organizations/{other.org_id}/groups",
-                              json={"name": "Theirs", "description": "x"}), 201)
+        theirs = ok(
+            them.post(
+                f"/organizations/{other.org_id}/groups", json={"name": "Theirs", "description": "x"}
+            ),
+            201,
+        )
     for group_id in (theirs["id"], "0" * 32, "nope", "x" * 300):
         assert org.api.get(org.path(f"/groups/{group_id}")).status_code == 404
-        assert org.api.put(org.path(f"/groups/{group_id}"), json={"name": "a"}
-                           ).status_code == 404
+        assert org.api.put(org.path(f"/groups/{group_id}"), json={"name": "a"}).status_code == 404
         assert org.api.delete(org.path(f"/groups/{group_id}")).status_code == 404
 
 
@@ -125,8 +144,10 @@ def test_list_q_sort_and_paging(org: Org) -> None:
     group(org, name="Bravo", description="night team")
     group(org, name="alpha", description="day team")
     group(org, name="Charlie", description="weekend")
+
     def names(**params: Any) -> list[str]:
         return [g["name"] for g in ok(org.api.get(org.path("/groups"), params=params))]
+
     assert names() == ["Bravo", "alpha", "Charlie"]
     assert names(sort_by="name") == ["alpha", "Bravo", "Charlie"]
     assert names(sort_by="-name") == ["Charlie", "Bravo", "alpha"]
@@ -164,26 +185,34 @@ def test_sdk_walks_every_page(org: Org, sdk: TallyfySDK) -> None:
 
 # --- update -----------------------------------------------------------------------------------
 
+
 def test_update_replaces_lists_and_answers_201(org: Org) -> None:
     first, _ = org.member("standard")
     second, _ = org.member("standard")
     made = group(org, members=[first], guests=["a@example.com"])
-    response = org.api.put(org.path(f"/groups/{made['id']}"),
-                           json={"name": "Renamed", "members": [second],
-                                 "guests": ["B@example.com"]})
+    response = org.api.put(
+        org.path(f"/groups/{made['id']}"),
+        json={"name": "Renamed", "members": [second], "guests": ["B@example.com"]},
+    )
     data = ok(response, 201)
     assert data["name"] == "Renamed" and data["description"] == "First line"
     assert data["members"] == [second] and data["guests"] == ["b@example.com"]
     kept = ok(org.api.put(org.path(f"/groups/{made['id']}"), json={"description": "New"}), 201)
     assert kept["members"] == [second] and kept["name"] == "Renamed"
-    same = ok(org.api.put(org.path(f"/groups/{made['id']}"),
-                          json={"members": [second, first], "guests": ["b@example.com"]}), 201)
+    same = ok(
+        org.api.put(
+            org.path(f"/groups/{made['id']}"),
+            json={"members": [second, first], "guests": ["b@example.com"]},
+        ),
+        201,
+    )
     assert sorted(same["members"]) == sorted([first, second])
     assert same["guests"] == ["b@example.com"]
     fetched = ok(org.api.get(org.path(f"/groups/{made['id']}")))
     assert sorted(fetched["members"]) == sorted([first, second])
-    emptied = ok(org.api.put(org.path(f"/groups/{made['id']}"),
-                             json={"members": [], "guests": []}), 201)
+    emptied = ok(
+        org.api.put(org.path(f"/groups/{made['id']}"), json={"members": [], "guests": []}), 201
+    )
     assert emptied["members"] == [] and emptied["guests"] == []
 
 
@@ -208,13 +237,19 @@ def test_sdk_update_group(org: Org, sdk: TallyfySDK) -> None:
 
 # --- delete -----------------------------------------------------------------------------------
 
+
 def test_delete_is_204_and_leaves_members_alone(org: Org, sdk: TallyfySDK) -> None:
     user_id, _ = org.member("standard")
     made = group(org, members=[user_id])
     task = one_off_task(org, owners={"users": [org.admin_id], "groups": [made["id"]]})
     template = checklist(org, steps=0)
-    step = ok(org.api.post(org.path(f"/checklists/{template['id']}/steps"),
-                           json={"title": "S", "groups": [made["id"]]}), 201)
+    step = ok(
+        org.api.post(
+            org.path(f"/checklists/{template['id']}/steps"),
+            json={"title": "S", "groups": [made["id"]]},
+        ),
+        201,
+    )
     response = org.api.delete(org.path(f"/groups/{made['id']}"))
     assert response.status_code == 204 and response.content == b""
     assert org.api.get(org.path(f"/groups/{made['id']}")).status_code == 404
@@ -231,6 +266,7 @@ def test_delete_is_204_and_leaves_members_alone(org: Org, sdk: TallyfySDK) -> No
 
 # --- groups as assignees ----------------------------------------------------------------------
 
+
 def _assert_invalid(response: Any, field: str) -> None:
     assert response.status_code == 422, response.text
     assert response.json()["errors"][field] == [INVALID_GROUPS]
@@ -240,17 +276,28 @@ def test_task_owners_groups_must_be_this_orgs(org: Org) -> None:
     mine = group(org)
     other = org.server.new_org()
     with org.server.client(other.token) as them:
-        theirs = ok(them.post(f"/organizations/{other.org_id}/groups",
-                              json={"name": "T", "description": "x"}), 201)
+        theirs = ok(
+            them.post(
+                f"/organizations/{other.org_id}/groups", json={"name": "T", "description": "x"}
+            ),
+            201,
+        )
     base = {"title": "T", "deadline": "2030-01-01T00:00:00Z", "task_type": "task"}
     for bad in ([theirs["id"]], ["nope"], [mine["id"], "0" * 32]):
-        _assert_invalid(org.api.post(org.path("/tasks"),
-                                     json={**base, "owners": {"groups": bad}}), "owners.groups")
-    task = ok(org.api.post(org.path("/tasks"), json={**base, "owners": {"groups": [mine["id"]]}}),
-              201)
+        _assert_invalid(
+            org.api.post(org.path("/tasks"), json={**base, "owners": {"groups": bad}}),
+            "owners.groups",
+        )
+    task = ok(
+        org.api.post(org.path("/tasks"), json={**base, "owners": {"groups": [mine["id"]]}}), 201
+    )
     assert task["owners"]["groups"] == [mine["id"]]
-    _assert_invalid(org.api.put(org.path(f"/tasks/{task['id']}"),
-                                json={**base, "owners": {"groups": ["nope"]}}), "owners.groups")
+    _assert_invalid(
+        org.api.put(
+            org.path(f"/tasks/{task['id']}"), json={**base, "owners": {"groups": ["nope"]}}
+        ),
+        "owners.groups",
+    )
 
 
 def test_step_run_and_launch_groups_must_be_this_orgs(org: Org) -> None:
@@ -260,16 +307,17 @@ def test_step_run_and_launch_groups_must_be_this_orgs(org: Org) -> None:
     _assert_invalid(org.api.post(steps_url, json={"title": "S", "groups": ["nope"]}), "groups")
     ok(org.api.post(steps_url, json={"title": "S", "groups": [mine["id"]]}), 201)
     launch = {"checklist_id": template["id"], "name": "R"}
-    _assert_invalid(org.api.post(org.path("/runs"), json={**launch, "groups": ["nope"]}),
-                    "groups")
+    _assert_invalid(org.api.post(org.path("/runs"), json={**launch, "groups": ["nope"]}), "groups")
     step_id = ok(org.api.get(steps_url))[0]["id"]
     bad_override = {step_id: {"owners": {"groups": ["nope"]}}}
-    _assert_invalid(org.api.post(org.path("/runs"), json={**launch, "tasks": bad_override}),
-                    "owners.groups")
+    _assert_invalid(
+        org.api.post(org.path("/runs"), json={**launch, "tasks": bad_override}), "owners.groups"
+    )
     launched = run(org, template["id"], groups=[mine["id"]])
     assert launched["groups"] == [mine["id"]]
-    _assert_invalid(org.api.put(org.path(f"/runs/{launched['id']}"), json={"groups": ["x"]}),
-                    "groups")
+    _assert_invalid(
+        org.api.put(org.path(f"/runs/{launched['id']}"), json={"groups": ["x"]}), "groups"
+    )
 
 
 def test_members_see_tasks_of_their_groups(org: Org) -> None:

@@ -27,8 +27,15 @@ def _email_error(response: httpx.Response) -> str:
 
 def test_inviting_a_guest_as_a_member_is_422(org: Org) -> None:
     email = _guest(org)
-    response = org.api.post(org.path("/users/invite"), json={
-        "email": email.upper(), "first_name": "Gwen", "last_name": "Guest", "role": "standard"})
+    response = org.api.post(
+        org.path("/users/invite"),
+        json={
+            "email": email.upper(),
+            "first_name": "Gwen",
+            "last_name": "Guest",
+            "role": "standard",
+        },
+    )
     assert "guest" in _email_error(response)
     # Still a guest, not a member.
     assert ok(org.api.get(org.path(f"/guests/{email}")))["email"] == email
@@ -36,8 +43,10 @@ def test_inviting_a_guest_as_a_member_is_422(org: Org) -> None:
 
 def test_provisioning_a_guest_as_a_member_is_422(org: Org) -> None:
     email = _guest(org)
-    response = org.api.post(f"/applications/{org.id}/users", json={
-        "email": email, "first_name": "Gwen", "last_name": "Guest", "role": "standard"})
+    response = org.api.post(
+        f"/applications/{org.id}/users",
+        json={"email": email, "first_name": "Gwen", "last_name": "Guest", "role": "standard"},
+    )
     assert "guest" in _email_error(response)
 
 

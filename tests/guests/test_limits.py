@@ -6,8 +6,10 @@ from tests.conftest import Org
 from tests.guests.conftest import address, guest, refused
 from tests.support.factories import ok
 
-CAP_MESSAGE = ("You've reached the hourly limit for Guest Invite (30 per hour per organization). "
-               "Please try again later.")
+CAP_MESSAGE = (
+    "You've reached the hourly limit for Guest Invite (30 per hour per organization). "
+    "Please try again later."
+)
 
 
 def test_the_31st_new_guest_in_an_hour_is_429(org: Org) -> None:
@@ -21,8 +23,10 @@ def test_the_31st_new_guest_in_an_hour_is_429(org: Org) -> None:
     assert response.headers.get_list("X-RateLimit-Remaining") == ["0"]
     # Nothing of the refused invite is kept; an existing guest is not a new invite.
     assert refused(org.api.get(org.path(f"/guests/{late}")), 404)
-    assert ok(org.api.post(org.path("/guests"), json={"email": made[0]["email"]}), 201
-              )["id"] == made[0]["id"]
+    assert (
+        ok(org.api.post(org.path("/guests"), json={"email": made[0]["email"]}), 201)["id"]
+        == made[0]["id"]
+    )
     assert len(ok(org.api.get(org.path("/guests")))) == 30
     # Another organization has its own hourly count.
     theirs = org.server.new_org()

@@ -32,10 +32,18 @@ def encoded(email: str) -> str:
 
 def test_create_guest_answers_the_documented_object(org: Org, recorded: Recorder) -> None:
     email = address("Grace")
-    made = guest(org, email, phone="+1 555 0100", phone_1="555-0100", company_name="Navy",
-                 company_url="https://navy.example.com", timezone="Europe/Paris",
-                 status="lead", external_sync_source="salesforce",
-                 external_date_creation="2025-01-15 10:30:00")
+    made = guest(
+        org,
+        email,
+        phone="+1 555 0100",
+        phone_1="555-0100",
+        company_name="Navy",
+        company_url="https://navy.example.com",
+        timezone="Europe/Paris",
+        status="lead",
+        external_sync_source="salesforce",
+        external_date_creation="2025-01-15 10:30:00",
+    )
     assert isinstance(made["id"], int)
     assert made["email"] == email.lower()
     assert (made["first_name"], made["last_name"]) == ("Grace", "Hopper")
@@ -63,7 +71,10 @@ def test_create_guest_answers_the_documented_object(org: Org, recorded: Recorder
 def test_create_needs_only_the_email(org: Org) -> None:
     made = ok(org.api.post(org.path("/guests"), json={"email": "solo@example.com"}), 201)
     assert (made["email"], made["first_name"], made["last_name"]) == (
-        "solo@example.com", None, None)
+        "solo@example.com",
+        None,
+        None,
+    )
 
 
 def test_create_is_idempotent_by_email(org: Org, recorded: Recorder) -> None:
@@ -78,36 +89,44 @@ def test_create_is_idempotent_by_email(org: Org, recorded: Recorder) -> None:
 
 
 def test_create_refuses_a_members_email(org: Org) -> None:
-    body = refused(org.api.post(org.path("/guests"), json={"email": org.admin_email.upper()}),
-                   422)
+    body = refused(org.api.post(org.path("/guests"), json={"email": org.admin_email.upper()}), 422)
     assert list(body["errors"]) == ["email"]
     email = address("member")
-    ok(org.api.post(f"/applications/{org.id}/users",
-                    json={"email": email, "first_name": "Ada", "last_name": "L", "role": "light"}),
-       201)
+    ok(
+        org.api.post(
+            f"/applications/{org.id}/users",
+            json={"email": email, "first_name": "Ada", "last_name": "L", "role": "light"},
+        ),
+        201,
+    )
     body = refused(org.api.post(org.path("/guests"), json={"email": email}), 422)
     assert list(body["errors"]) == ["email"]
     assert ok(org.api.get(org.path("/guests"))) == []
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({}, "email"),
-    ({"email": "not-an-email"}, "email"),
-    ({"email": 42}, "email"),
-    ({"email": "a@example.com", "first_name": "x" * 201}, "first_name"),
-    ({"email": "a@example.com", "last_name": ["x"]}, "last_name"),
-    ({"email": "a@example.com", "phone_1": "1" * 21}, "phone_1"),
-    ({"email": "a@example.com", "phone_2": "1" * 21}, "phone_2"),
-    ({"email": "a@example.com", "company_name": "x" * 201}, "company_name"),
-    ({"email": "a@example.com", "company_url": "navy"}, "company_url"),
-    ({"email": "a@example.com", "image_url": "ftp://x.example.com"}, "image_url"),
-    ({"email": "a@example.com", "opportunity_name": "x" * 201}, "opportunity_name"),
-    ({"email": "a@example.com", "timezone": "Mars/Olympus"}, "timezone"),
-    ({"email": "a@example.com", "status": "x" * 201}, "status"),
-    ({"email": "a@example.com", "external_sync_source": "hubspot"}, "external_sync_source"),
-    ({"email": "a@example.com", "external_date_creation": "2025-01-15"},
-     "external_date_creation"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "email"),
+        ({"email": "not-an-email"}, "email"),
+        ({"email": 42}, "email"),
+        ({"email": "a@example.com", "first_name": "x" * 201}, "first_name"),
+        ({"email": "a@example.com", "last_name": ["x"]}, "last_name"),
+        ({"email": "a@example.com", "phone_1": "1" * 21}, "phone_1"),
+        ({"email": "a@example.com", "phone_2": "1" * 21}, "phone_2"),
+        ({"email": "a@example.com", "company_name": "x" * 201}, "company_name"),
+        ({"email": "a@example.com", "company_url": "navy"}, "company_url"),
+        ({"email": "a@example.com", "image_url": "ftp://x.example.com"}, "image_url"),
+        ({"email": "a@example.com", "opportunity_name": "x" * 201}, "opportunity_name"),
+        ({"email": "a@example.com", "timezone": "Mars/Olympus"}, "timezone"),
+        ({"email": "a@example.com", "status": "x" * 201}, "status"),
+        ({"email": "a@example.com", "external_sync_source": "hubspot"}, "external_sync_source"),
+        (
+            {"email": "a@example.com", "external_date_creation": "2025-01-15"},
+            "external_date_creation",
+        ),
+    ],
+)
 def test_create_validation(org: Org, body: dict[str, Any], field: str) -> None:
     answer = refused(org.api.post(org.path("/guests"), json=body), 422)
     assert list(answer["errors"]) == [field]
@@ -116,8 +135,9 @@ def test_create_validation(org: Org, body: dict[str, Any], field: str) -> None:
 
 
 def test_create_refuses_malformed_json(org: Org) -> None:
-    response = org.api.post(org.path("/guests"), content=b'{"email": ',
-                            headers={"Content-Type": "application/json"})
+    response = org.api.post(
+        org.path("/guests"), content=b'{"email": ', headers={"Content-Type": "application/json"}
+    )
     assert refused(response, 400)["code"] == "BAD_REQUEST"
     assert refused(org.api.post(org.path("/guests"), json=["a@example.com"]), 422)["errors"]
 
@@ -140,8 +160,11 @@ def test_get_guest_with_stats(org: Org) -> None:
     made = guest(org)
     fetched = ok(org.api.get(org.path(f"/guests/{made['email']}"), params={"with": "stats"}))
     assert fetched["stats"] == {
-        "assigned_tasks": 0, "tasks_completed": 0, "last_task_completed_at": None,
-        "one_off_tasks_completed": 0, "last_one_off_task_completed_at": None,
+        "assigned_tasks": 0,
+        "tasks_completed": 0,
+        "last_task_completed_at": None,
+        "one_off_tasks_completed": 0,
+        "last_one_off_task_completed_at": None,
     }
 
 
@@ -154,8 +177,13 @@ def test_get_unknown_guest_is_404(org: Org) -> None:
 def test_another_organizations_guest_is_never_seen(org: Org) -> None:
     theirs = org.server.new_org()
     with org.server.client(theirs.token) as them:
-        made = ok(them.post(f"/organizations/{theirs.org_id}/guests",
-                            json={"email": "shared@example.com", "first_name": "Theirs"}), 201)
+        made = ok(
+            them.post(
+                f"/organizations/{theirs.org_id}/guests",
+                json={"email": "shared@example.com", "first_name": "Theirs"},
+            ),
+            201,
+        )
         for call in (
             org.api.get(org.path("/guests/shared@example.com")),
             org.api.put(org.path("/guests/shared@example.com"), json={}),
@@ -169,8 +197,10 @@ def test_another_organizations_guest_is_never_seen(org: Org) -> None:
         # The same address here is another guest, sharing nothing with theirs.
         mine = guest(org, "shared@example.com", first_name="Mine")
         assert mine["id"] != made["id"] and mine["link"] != made["link"]
-        assert ok(them.get(f"/organizations/{theirs.org_id}/guests/shared@example.com")
-                  )["first_name"] == "Theirs"
+        assert (
+            ok(them.get(f"/organizations/{theirs.org_id}/guests/shared@example.com"))["first_name"]
+            == "Theirs"
+        )
     assert refused(org.api.get(f"/organizations/{theirs.org_id}/guests"), 403)
 
 
@@ -181,9 +211,17 @@ def test_update_replaces_associated_members_only(org: Org, recorded: Recorder) -
     member_id, _ = org.member("standard")
     made = guest(org)
     path = org.path(f"/guests/{encoded(made['email'])}")
-    updated = ok(org.api.put(path, json={"associated_members": [member_id, org.admin_id],
-                                         "first_name": "Gracie", "email": "new@example.com"}),
-                 201)
+    updated = ok(
+        org.api.put(
+            path,
+            json={
+                "associated_members": [member_id, org.admin_id],
+                "first_name": "Gracie",
+                "email": "new@example.com",
+            },
+        ),
+        201,
+    )
     assert updated["details"]["associated_members"] == [member_id, org.admin_id]
     assert (updated["first_name"], updated["email"]) == ("Grace", made["email"])
     replaced = ok(org.api.put(path, json={"associated_members": [org.admin_id]}), 201)
@@ -192,27 +230,42 @@ def test_update_replaces_associated_members_only(org: Org, recorded: Recorder) -
     unchanged = ok(org.api.put(path, json={"first_name": "Ignored"}), 201)
     assert unchanged["details"]["associated_members"] == [org.admin_id]
     assert ok(org.api.put(path), 201)["details"]["associated_members"] == [org.admin_id]
-    assert recorded.of(org) == [("invited", str(made["id"])), ("updated", str(made["id"])),
-                                ("updated", str(made["id"]))]
+    assert recorded.of(org) == [
+        ("invited", str(made["id"])),
+        ("updated", str(made["id"])),
+        ("updated", str(made["id"])),
+    ]
 
 
-@pytest.mark.parametrize(("members", "field"), [
-    ([999_999], "associated_members.0"),
-    (["x"], "associated_members.0"),
-    ("1", "associated_members"),
-])
+@pytest.mark.parametrize(
+    ("members", "field"),
+    [
+        ([999_999], "associated_members.0"),
+        (["x"], "associated_members.0"),
+        ("1", "associated_members"),
+    ],
+)
 def test_update_refuses_what_is_not_a_member(org: Org, members: Any, field: str) -> None:
     made = guest(org)
-    body = refused(org.api.put(org.path(f"/guests/{made['email']}"),
-                               json={"associated_members": [org.admin_id, *members]
-                                     if isinstance(members, list) else members}), 422)
+    body = refused(
+        org.api.put(
+            org.path(f"/guests/{made['email']}"),
+            json={
+                "associated_members": [org.admin_id, *members]
+                if isinstance(members, list)
+                else members
+            },
+        ),
+        422,
+    )
     key = field.replace(".0", ".1") if isinstance(members, list) else field
     assert list(body["errors"]) == [key]
 
 
 def test_update_unknown_guest_is_404(org: Org) -> None:
-    response = org.api.put(org.path("/guests/nobody@example.com"),
-                           json={"associated_members": [org.admin_id]})
+    response = org.api.put(
+        org.path("/guests/nobody@example.com"), json={"associated_members": [org.admin_id]}
+    )
     assert refused(response, 404) == NOT_FOUND
 
 
@@ -268,8 +321,9 @@ def test_remove_guest_and_invite_again(org: Org, recorded: Recorder) -> None:
 
 
 def test_remove_refusals(org: Org) -> None:
-    assert list(refused(org.api.delete(org.path("/guests/nobody@example.com")), 422)["errors"]
-                ) == ["email"]
+    assert list(refused(org.api.delete(org.path("/guests/nobody@example.com")), 422)["errors"]) == [
+        "email"
+    ]
     made = guest(org)
     _, standard = org.member("standard")
     with standard:
@@ -302,11 +356,14 @@ def test_list_guests_search_sort_and_pages(org: Org) -> None:
     meta = page.json()["meta"]["pagination"]
     assert (meta["current_page"], meta["total_pages"], meta["count"]) == (2, 2, 1)
     assert "previous" in meta["links"] and "next" not in meta["links"]
-    whole = org.api.get(org.path("/guests"),
-                        params={"per_page": 1, "without_pagination": "true"})
+    whole = org.api.get(org.path("/guests"), params={"per_page": 1, "without_pagination": "true"})
     assert len(ok(whole)) == 3
-    assert org.api.get(org.path("/guests"), params={"per_page": 5000}
-                       ).json()["meta"]["pagination"]["per_page"] == 999
+    assert (
+        org.api.get(org.path("/guests"), params={"per_page": 5000}).json()["meta"]["pagination"][
+            "per_page"
+        ]
+        == 999
+    )
 
 
 def test_list_guests_with_stats(org: Org) -> None:
@@ -325,8 +382,14 @@ def test_guests_list_is_minimal_without_meta(org: Org) -> None:
     assert body.status_code == 200
     assert set(body.json()) == {"data"}  # no meta: the SDK crashes on `meta: null`
     assert body.json()["data"] == [
-        {"id": g["id"], "email": g["email"], "first_name": g["first_name"],
-         "last_name": g["last_name"], "link": g["link"]} for g in (first, second)
+        {
+            "id": g["id"],
+            "email": g["email"],
+            "first_name": g["first_name"],
+            "last_name": g["last_name"],
+            "link": g["link"],
+        }
+        for g in (first, second)
     ]
 
 
@@ -342,4 +405,5 @@ def test_routes_answer_without_the_api_prefix(org: Org) -> None:
     made = guest(org)
     with org.server.client(org.token, prefix="") as bare:
         assert ok(bare.get(org.path(f"/guests/{encoded(made['email'])}")))["link"] == (
-            f"{org.server.base}/app/guest/{code_of(made)}")
+            f"{org.server.base}/app/guest/{code_of(made)}"
+        )

@@ -48,8 +48,11 @@ def test_updating_owners_makes_guests_and_brings_removed_ones_back(org: Org) -> 
     ok(org.api.delete(org.path(f"/guests/{made['email']}")))
     task = one_off_task(org)
     newcomer = address()
-    body = {"title": task["title"], "deadline": task["deadline"],
-            "owners": {"users": [org.admin_id], "guests": [made["email"], newcomer]}}
+    body = {
+        "title": task["title"],
+        "deadline": task["deadline"],
+        "owners": {"users": [org.admin_id], "guests": [made["email"], newcomer]},
+    }
     ok(org.api.put(org.path(f"/tasks/{task['id']}"), json=body))
     back = ok(org.api.get(org.path(f"/guests/{made['email']}")))
     assert back["id"] == made["id"] and back["deleted_at"] is None
@@ -57,9 +60,15 @@ def test_updating_owners_makes_guests_and_brings_removed_ones_back(org: Org) -> 
 
 
 def test_a_members_email_is_not_a_guest_assignee(org: Org) -> None:
-    response = org.api.post(org.path("/tasks"), json={
-        "title": "Sign", "task_type": "task", "deadline": "2030-01-01T12:00:00Z",
-        "owners": {"guests": ["fine@example.com", org.admin_email.upper()]}})
+    response = org.api.post(
+        org.path("/tasks"),
+        json={
+            "title": "Sign",
+            "task_type": "task",
+            "deadline": "2030-01-01T12:00:00Z",
+            "owners": {"guests": ["fine@example.com", org.admin_email.upper()]},
+        },
+    )
     body = refused(response, 422)
     assert list(body["errors"]) == ["owners.guests.1"]
     assert ok(org.api.get(org.path("/guests"))) == []
@@ -69,20 +78,31 @@ def test_a_members_email_is_not_a_guest_assignee(org: Org) -> None:
 def test_launch_makes_guests_of_step_and_override_guests(org: Org) -> None:
     template = checklist(org, steps=0)
     step_guest, override_guest = address("step"), address("override")
-    first = ok(org.api.post(org.path(f"/checklists/{template['id']}/steps"),
-                            json={"title": "Review", "guests": [step_guest]}), 201)
-    second = ok(org.api.post(org.path(f"/checklists/{template['id']}/steps"),
-                             json={"title": "Sign"}), 201)
-    launched = run(org, template["id"],
-                   tasks={second["id"]: {"owners": {"guests": [override_guest]}}})
+    first = ok(
+        org.api.post(
+            org.path(f"/checklists/{template['id']}/steps"),
+            json={"title": "Review", "guests": [step_guest]},
+        ),
+        201,
+    )
+    second = ok(
+        org.api.post(org.path(f"/checklists/{template['id']}/steps"), json={"title": "Sign"}), 201
+    )
+    launched = run(
+        org, template["id"], tasks={second["id"]: {"owners": {"guests": [override_guest]}}}
+    )
     emails = {g["email"] for g in ok(org.api.get(org.path("/guests")))}
     assert emails == {step_guest, override_guest}
     tasks = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
     by_step = {t["step_id"]: t["owners"]["guests"] for t in tasks}
     assert by_step == {first["id"]: [step_guest], second["id"]: [override_guest]}
-    refused_launch = org.api.post(org.path("/runs"), json={
-        "checklist_id": template["id"],
-        "tasks": {second["id"]: {"owners": {"guests": [org.admin_email]}}}})
+    refused_launch = org.api.post(
+        org.path("/runs"),
+        json={
+            "checklist_id": template["id"],
+            "tasks": {second["id"]: {"owners": {"guests": [org.admin_email]}}},
+        },
+    )
     assert list(refused(refused_launch, 422)["errors"]) == ["owners.guests.0"]
 
 
@@ -93,8 +113,7 @@ def test_guest_tasks_by_code_or_email(org: Org) -> None:
     email = f"grace+{address()}"
     made = guest(org, email)
     mine = one_off_task(org, title="Sign the NDA", owners={"guests": [email]})
-    shared = one_off_task(org, title="Both", owners={"users": [org.admin_id],
-                                                     "guests": [email]})
+    shared = one_off_task(org, title="Both", owners={"users": [org.admin_id], "guests": [email]})
     one_off_task(org, title="Not hers")
     assert guest_tasks(org, code_of(made)) == [shared["id"], mine["id"]]
     assert guest_tasks(org, quote(email, safe="")) == [shared["id"], mine["id"]]
@@ -104,8 +123,12 @@ def test_guest_tasks_by_code_or_email(org: Org) -> None:
     ok(org.api.post(org.path("/completed-tasks"), json={"task_id": mine["id"]}))
     assert guest_tasks(org, code_of(made), status="completed") == [mine["id"]]
     assert guest_tasks(org, code_of(made), status="all") == [shared["id"], mine["id"]]
-    listed = ok(org.api.get(org.path(f"/guests/{code_of(made)}/tasks"),
-                            params={"with": "run", "sort_by": "newest", "status": "all"}))
+    listed = ok(
+        org.api.get(
+            org.path(f"/guests/{code_of(made)}/tasks"),
+            params={"with": "run", "sort_by": "newest", "status": "all"},
+        )
+    )
     assert listed[0]["run"] == {"data": None}
     assert listed[0]["owners"]["guests"] == [email]
 
@@ -127,10 +150,10 @@ def test_guest_stats_count_their_tasks(org: Org) -> None:
     archived = one_off_task(org, owners={"guests": [made["email"]]})
     ok(org.api.delete(org.path(f"/tasks/{archived['id']}")))
     completed = ok(org.api.post(org.path("/completed-tasks"), json={"task_id": one["id"]}))
-    stats = ok(org.api.get(org.path(f"/guests/{made['email']}"),
-                           params={"with": "stats"}))["stats"]
+    stats = ok(org.api.get(org.path(f"/guests/{made['email']}"), params={"with": "stats"}))["stats"]
     assert stats == {
-        "assigned_tasks": 2, "tasks_completed": 1,
+        "assigned_tasks": 2,
+        "tasks_completed": 1,
         "last_task_completed_at": completed["completed_at"],
         "one_off_tasks_completed": 1,
         "last_one_off_task_completed_at": completed["completed_at"],
@@ -141,21 +164,35 @@ def test_removing_a_guest_detaches_them_from_every_task(org: Org) -> None:
     made = guest(org)
     task = one_off_task(org, owners={"users": [org.admin_id], "guests": [made["email"]]})
     template = checklist(org, steps=0)
-    ok(org.api.post(org.path(f"/checklists/{template['id']}/steps"),
-                    json={"title": "Review", "guests": [made["email"]]}), 201)
+    ok(
+        org.api.post(
+            org.path(f"/checklists/{template['id']}/steps"),
+            json={"title": "Review", "guests": [made["email"]]},
+        ),
+        201,
+    )
     launched = run(org, template["id"])
     theirs = org.server.new_org()
     with org.server.client(theirs.token) as them:
-        their_task = ok(them.post(f"/organizations/{theirs.org_id}/tasks", json={
-            "title": "Theirs", "task_type": "task", "deadline": "2030-01-01T12:00:00Z",
-            "owners": {"guests": [made["email"]]}}), 201)
+        their_task = ok(
+            them.post(
+                f"/organizations/{theirs.org_id}/tasks",
+                json={
+                    "title": "Theirs",
+                    "task_type": "task",
+                    "deadline": "2030-01-01T12:00:00Z",
+                    "owners": {"guests": [made["email"]]},
+                },
+            ),
+            201,
+        )
         ok(org.api.delete(org.path(f"/guests/{made['email']}")))
-        assert task_owners(org, task["id"]) == {"users": [org.admin_id], "guests": [],
-                                                "groups": []}
+        assert task_owners(org, task["id"]) == {"users": [org.admin_id], "guests": [], "groups": []}
         run_tasks = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
         assert [t["owners"]["guests"] for t in run_tasks] == [[]]
-        assert ok(them.get(f"/organizations/{theirs.org_id}/tasks/{their_task['id']}")
-                  )["owners"]["guests"] == [made["email"]]
+        assert ok(them.get(f"/organizations/{theirs.org_id}/tasks/{their_task['id']}"))["owners"][
+            "guests"
+        ] == [made["email"]]
 
 
 # --- conversions ---------------------------------------------------------------------------------
@@ -164,13 +201,20 @@ def test_removing_a_guest_detaches_them_from_every_task(org: Org) -> None:
 def test_guest_to_member(org: Org, recorded: Recorder) -> None:
     made = guest(org, first_name="Grace" * 10)
     task = one_off_task(org, owners={"users": [org.admin_id], "guests": [made["email"]]})
-    converted = ok(org.api.post(org.path(f"/guests/{quote(made['email'], safe='')}/to/member"),
-                                json={"role": "standard"}))
+    converted = ok(
+        org.api.post(
+            org.path(f"/guests/{quote(made['email'], safe='')}/to/member"),
+            json={"role": "standard"},
+        )
+    )
     assert converted["email"] == made["email"]
     assert (converted["role"], converted["status"]) == ("standard", "active")
     assert len(converted["first_name"]) == 32
     assert task_owners(org, task["id"]) == {
-        "users": [org.admin_id, converted["id"]], "guests": [], "groups": []}
+        "users": [org.admin_id, converted["id"]],
+        "guests": [],
+        "groups": [],
+    }
     assert refused(org.api.get(org.path(f"/guests/{made['email']}")), 404) == NOT_FOUND
     assert refused(org.api.post(org.path("/guests"), json={"email": made["email"]}), 422)
     assert ("deleted", str(made["id"])) in recorded.of(org)
@@ -196,17 +240,26 @@ def test_guest_to_member_refusals(org: Org) -> None:
 
 def test_member_to_guest(org: Org, recorded: Recorder) -> None:
     email = address("member")
-    member = ok(org.api.post(f"/applications/{org.id}/users", json={
-        "email": email, "first_name": "Ada", "last_name": "Lovelace", "role": "standard"}), 201)
+    member = ok(
+        org.api.post(
+            f"/applications/{org.id}/users",
+            json={"email": email, "first_name": "Ada", "last_name": "Lovelace", "role": "standard"},
+        ),
+        201,
+    )
     token = ok_token(org, email)
     task = one_off_task(org, owners={"users": [org.admin_id, member["id"]]})
     converted = ok(org.api.put(org.path(f"/users/{member['id']}/to/guest")))
     assert converted["email"] == email
     assert (converted["first_name"], converted["last_name"]) == ("Ada", "Lovelace")
-    assert task_owners(org, task["id"]) == {"users": [org.admin_id], "guests": [email],
-                                            "groups": []}
-    assert [t["id"] for t in ok(org.api.get(org.path(f"/guests/{code_of(converted)}/tasks")))
-            ] == [task["id"]]
+    assert task_owners(org, task["id"]) == {
+        "users": [org.admin_id],
+        "guests": [email],
+        "groups": [],
+    }
+    assert [t["id"] for t in ok(org.api.get(org.path(f"/guests/{code_of(converted)}/tasks")))] == [
+        task["id"]
+    ]
     with org.server.client(token) as former:  # their tokens for this organization are revoked
         assert refused(former.get(org.path("/tasks")), 401)
     assert recorded.of(org) == [("invited", str(converted["id"]))]

@@ -22,6 +22,7 @@ def raw_get(server: LiveServer, path: str, headers: dict[str, str]) -> httpx.Res
 
 # --- authentication -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("authorization", [None, "Bearer nope", "Basic x", "Bearer", "Token x"])
 def test_bad_or_missing_credentials_are_401_json(org: Org, authorization: str | None) -> None:
     headers = {"Accept": "application/json", "X-Tallyfy-Client": "APIClient"}
@@ -36,45 +37,55 @@ def test_bad_or_missing_credentials_are_401_json(org: Org, authorization: str | 
 
 
 def test_basic_auth_with_a_valid_token_is_401(org: Org) -> None:
-    response = raw_get(org.server, "/me", {"Authorization": f"Basic {org.token}",
-                                           "X-Tallyfy-Client": "APIClient"})
+    response = raw_get(
+        org.server, "/me", {"Authorization": f"Basic {org.token}", "X-Tallyfy-Client": "APIClient"}
+    )
     assert response.status_code == 401
 
 
 def test_valid_token_without_client_header_is_401(org: Org) -> None:
-    response = raw_get(org.server, "/me", {"Authorization": f"Bearer {org.token}",
-                                           "Accept": "application/json"})
+    response = raw_get(
+        org.server, "/me", {"Authorization": f"Bearer {org.token}", "Accept": "application/json"}
+    )
     assert response.status_code == 401
     body = response.json()
     assert body["error"] is True
     assert "X-Tallyfy-Client" in body["message"]
-    blank = raw_get(org.server, f"/organizations/{org.id}",
-                    {"Authorization": f"Bearer {org.token}", "X-Tallyfy-Client": ""})
+    blank = raw_get(
+        org.server,
+        f"/organizations/{org.id}",
+        {"Authorization": f"Bearer {org.token}", "X-Tallyfy-Client": ""},
+    )
     assert blank.status_code == 401
 
 
 @pytest.mark.parametrize("client_name", ["APIClient", "TallyfySDK", "anything"])
 def test_any_client_header_value_is_accepted(org: Org, client_name: str) -> None:
-    response = raw_get(org.server, "/me", {"Authorization": f"Bearer {org.token}",
-                                           "X-Tallyfy-Client": client_name})
+    response = raw_get(
+        org.server, "/me", {"Authorization": f"Bearer {org.token}", "X-Tallyfy-Client": client_name}
+    )
     assert response.status_code == 200
     assert response.json()["data"]["id"] == org.admin_id
 
 
 def test_bearer_scheme_is_case_insensitive(org: Org) -> None:
-    response = raw_get(org.server, "/me", {"Authorization": f"bearer {org.token}",
-                                           "X-Tallyfy-Client": "APIClient"})
+    response = raw_get(
+        org.server, "/me", {"Authorization": f"bearer {org.token}", "X-Tallyfy-Client": "APIClient"}
+    )
     assert response.status_code == 200
 
 
 # --- routing and tenancy ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", ["/nope", "/organization/x/runs", "/organizations/x/templates"])
 def test_unknown_route_body_is_exact(org: Org, path: str) -> None:
     response = org.api.get(path)
     assert response.status_code == 404
     assert response.json() == {
-        "error": True, "message": "API endpoint not found", "code": "ENDPOINT_NOT_FOUND",
+        "error": True,
+        "message": "API endpoint not found",
+        "code": "ENDPOINT_NOT_FOUND",
     }
 
 
@@ -90,8 +101,9 @@ def test_another_orgs_id_in_the_path_is_403(org: Org) -> None:
         response = org.api.get(f"/organizations/{other.org_id}{path}")
         assert response.status_code == 403, path
         assert response.json()["error"] is True
-    created = org.api.post(f"/organizations/{other.org_id}/checklists",
-                           json={"title": "Sneaky", "type": "procedure"})
+    created = org.api.post(
+        f"/organizations/{other.org_id}/checklists", json={"title": "Sneaky", "type": "procedure"}
+    )
     assert created.status_code == 403
     with org.server.client(other.token) as other_api:
         listed = other_api.get(f"/organizations/{other.org_id}/checklists")
@@ -100,29 +112,44 @@ def test_another_orgs_id_in_the_path_is_403(org: Org) -> None:
 
 # --- malformed input never becomes a 500 --------------------------------------------------
 
+
 def test_malformed_json_is_400(org: Org) -> None:
-    response = org.api.post(org.path("/checklists"), content=b'{"title": "x", ',
-                            headers={"Content-Type": "application/json"})
+    response = org.api.post(
+        org.path("/checklists"),
+        content=b'{"title": "x", ',
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 400
     assert response.json()["error"] is True
 
 
-@pytest.mark.parametrize("body", [
-    {"title": [1, 2], "type": "procedure"},
-    {"title": {"a": 1}, "type": "procedure"},
-    {"title": "ok", "type": 7},
-    {"title": None, "type": "procedure"},
-    [1, 2, 3],
-    "just a string",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": [1, 2], "type": "procedure"},
+        {"title": {"a": 1}, "type": "procedure"},
+        {"title": "ok", "type": 7},
+        {"title": None, "type": "procedure"},
+        [1, 2, 3],
+        "just a string",
+    ],
+)
 def test_wrong_types_are_422(org: Org, body: object) -> None:
     response = org.api.post(org.path("/checklists"), json=body)
     assert response.status_code == 422, response.text
     assert response.json()["error"] is True
 
 
-@pytest.mark.parametrize("query", ["per_page=abc", "page=-5", "page=abc&per_page=-1",
-                                   "per_page=100000", "page=99999999999999999999"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "per_page=abc",
+        "page=-5",
+        "page=abc&per_page=-1",
+        "per_page=100000",
+        "page=99999999999999999999",
+    ],
+)
 def test_garbage_paging_falls_back_to_defaults(org: Org, query: str) -> None:
     checklist(org, steps=0)
     response = org.api.get(org.path(f"/checklists?{query}"))
@@ -134,8 +161,14 @@ def test_garbage_paging_falls_back_to_defaults(org: Org, query: str) -> None:
 
 @pytest.mark.parametrize("bad_id", ["x" * 5000, "ünïcødé-ид-🙂", "%20", "1' OR '1'='1"])
 def test_odd_ids_are_404_not_500(org: Org, bad_id: str) -> None:
-    for path in (f"/checklists/{bad_id}", f"/runs/{bad_id}", f"/tasks/{bad_id}",
-                 f"/assets/{bad_id}", f"/file/{bad_id}", f"/file/{bad_id}/dl"):
+    for path in (
+        f"/checklists/{bad_id}",
+        f"/runs/{bad_id}",
+        f"/tasks/{bad_id}",
+        f"/assets/{bad_id}",
+        f"/file/{bad_id}",
+        f"/file/{bad_id}/dl",
+    ):
         response = org.api.get(org.path(path))
         assert response.status_code == 404, (path[:40], response.text)
         assert response.json()["code"] == "RESOURCE_NOT_FOUND"
@@ -155,8 +188,10 @@ def test_nul_characters_are_refused_not_500(org: Org) -> None:
         (org.api.get(org.path("/checklists?q=a%00b")), {200, 400}),
         (org.api.get(org.path("/tasks?q=a%00b")), {200, 400}),
         (org.api.get("/organizations/ab%00/checklists"), {400, 403}),
-        (org.api.post(org.path("/checklists"), json={"title": "a\u0000b", "type": "procedure"}),
-         {201, 400, 422}),
+        (
+            org.api.post(org.path("/checklists"), json={"title": "a\u0000b", "type": "procedure"}),
+            {201, 400, 422},
+        ),
     ]
     for response, allowed in probes:
         assert response.status_code in allowed, (response.request.url, response.text)
@@ -167,6 +202,7 @@ def test_nul_characters_are_refused_not_500(org: Org) -> None:
 
 
 # --- identity shapes ----------------------------------------------------------------------
+
 
 def test_me_shape(org: Org) -> None:
     me = ok(org.api.get("/me"))

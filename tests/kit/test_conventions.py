@@ -7,7 +7,9 @@ def test_unknown_route_is_endpoint_not_found(org: Org) -> None:
     response = org.api.get("/organizations/" + org.id + "/no-such-thing")
     assert response.status_code == 404
     assert response.json() == {
-        "error": True, "message": "API endpoint not found", "code": "ENDPOINT_NOT_FOUND",
+        "error": True,
+        "message": "API endpoint not found",
+        "code": "ENDPOINT_NOT_FOUND",
     }
 
 

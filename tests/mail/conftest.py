@@ -12,8 +12,11 @@ from tests.support.smtp import SmtpServer
 
 # Small settings so that retries and dead letters happen within a test.
 FAST_MAIL = {
-    "mail_max_attempts": 4, "mail_backoff_seconds": 0.05, "mail_backoff_max_seconds": 0.3,
-    "mail_timeout_seconds": 5.0, "mail_poll_seconds": 0.2,
+    "mail_max_attempts": 4,
+    "mail_backoff_seconds": 0.05,
+    "mail_backoff_max_seconds": 0.3,
+    "mail_timeout_seconds": 5.0,
+    "mail_poll_seconds": 0.2,
     "mail_from": "checkrun <checkrun@example.com>",
 }
 
@@ -28,10 +31,15 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def mail_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                smtp: SmtpServer) -> Iterator[LiveServer]:
-    with live_server(request.param, tmp_path_factory.mktemp(f"mail-{request.param}"),
-                     smtp_url=smtp.url, **FAST_MAIL) as live:
+def mail_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer
+) -> Iterator[LiveServer]:
+    with live_server(
+        request.param,
+        tmp_path_factory.mktemp(f"mail-{request.param}"),
+        smtp_url=smtp.url,
+        **FAST_MAIL,
+    ) as live:
         yield live
 
 

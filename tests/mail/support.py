@@ -18,12 +18,18 @@ from tests.support.smtp import Received, SmtpServer
 HOSTILE = '<script>alert("x")</script> & <b>bold</b>'
 
 
-def person(org: Org, role: str = "standard", first_name: str = "Pat"
-           ) -> tuple[int, str, httpx.Client]:
+def person(
+    org: Org, role: str = "standard", first_name: str = "Pat"
+) -> tuple[int, str, httpx.Client]:
     """A new member: id, address, a client acting as them."""
     email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
-    made = ok(org.api.post(f"/applications/{org.id}/users", json={
-        "email": email, "first_name": first_name, "last_name": "Member", "role": role}), 201)
+    made = ok(
+        org.api.post(
+            f"/applications/{org.id}/users",
+            json={"email": email, "first_name": first_name, "last_name": "Member", "role": role},
+        ),
+        201,
+    )
     token = org.api.post(f"/applications/{org.id}/users/{email}/token")
     assert token.status_code == 200, token.text
     return made["id"], email, org.server.client(token.json()["access_token"])
@@ -32,8 +38,12 @@ def person(org: Org, role: str = "standard", first_name: str = "Pat"
 def guest(org: Org) -> tuple[str, str]:
     """A new guest: address, guest link."""
     email = f"guest-{uuid.uuid4().hex[:8]}@outside.example.org"
-    made = ok(org.api.post(org.path("/guests"), json={
-        "email": email, "first_name": "Gus", "last_name": "Guest"}), 201)
+    made = ok(
+        org.api.post(
+            org.path("/guests"), json={"email": email, "first_name": "Gus", "last_name": "Guest"}
+        ),
+        201,
+    )
     return email, made["link"]
 
 
@@ -44,8 +54,9 @@ def outbox(server: LiveServer, where: str, **params: Any) -> list[dict[str, Any]
         engine = make_engine(server.settings.resolved_database_url)
         try:
             async with engine.connect() as conn:
-                rows = await conn.execute(text(
-                    f"SELECT * FROM mail_outbox WHERE {where} ORDER BY created_at, id"), params)
+                rows = await conn.execute(
+                    text(f"SELECT * FROM mail_outbox WHERE {where} ORDER BY created_at, id"), params
+                )
                 return [dict(r._mapping) for r in rows]
         finally:
             await engine.dispose()
@@ -55,8 +66,10 @@ def outbox(server: LiveServer, where: str, **params: Any) -> list[dict[str, Any]
 
 def mail_to(smtp: SmtpServer, address: str, subject: str, count: int = 1) -> list[Received]:
     """The first `count` emails to `address` whose subject contains `subject`."""
-    return smtp.wait_for(lambda m: address.lower() in [r.lower() for r in m.recipients]
-                         and subject in m.subject, count)
+    return smtp.wait_for(
+        lambda m: address.lower() in [r.lower() for r in m.recipients] and subject in m.subject,
+        count,
+    )
 
 
 def assert_escaped(html: str) -> None:

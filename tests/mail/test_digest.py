@@ -29,18 +29,19 @@ START = datetime(2027, 1, 4, 5, 0, tzinfo=UTC)  # a Monday, 05:00 UTC
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def clocked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-            smtp: SmtpServer) -> Iterator[tuple[LiveServer, MovableClock]]:
+def clocked(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer
+) -> Iterator[tuple[LiveServer, MovableClock]]:
     data = tmp_path_factory.mktemp(f"digest-{request.param}")
     clock = MovableClock(data / "clock.txt", START)
-    with live_server(request.param, data, smtp_url=smtp.url, clock_file=clock.path,
-                     **FAST_MAIL) as live:
+    with live_server(
+        request.param, data, smtp_url=smtp.url, clock_file=clock.path, **FAST_MAIL
+    ) as live:
         yield live, clock
 
 
 @pytest.fixture
-def setup(clocked: tuple[LiveServer, MovableClock]
-          ) -> Iterator[tuple[Org, MovableClock]]:
+def setup(clocked: tuple[LiveServer, MovableClock]) -> Iterator[tuple[Org, MovableClock]]:
     live, clock = clocked
     clock.set(START)
     with new_org(live) as org:
@@ -70,18 +71,25 @@ def _next_at(org: Org, email: str) -> datetime | None:
 
 
 def _digests(org: Org, email: str) -> list[dict[str, Any]]:
-    return outbox(org.server, "org_id = :org AND kind = 'daily_digest' AND to_email = :to",
-                  org=org.id, to=email.lower())
+    return outbox(
+        org.server,
+        "org_id = :org AND kind = 'daily_digest' AND to_email = :to",
+        org=org.id,
+        to=email.lower(),
+    )
 
 
 def test_the_digest_lists_open_tasks_overdue_first_and_the_held_mail(
-        setup: tuple[Org, MovableClock], smtp: SmtpServer) -> None:
+    setup: tuple[Org, MovableClock], smtp: SmtpServer
+) -> None:
     org, clock = setup
     member_id, email, _ = person(org)
-    later = one_off_task(org, title="Later task", owners={"users": [member_id]},
-                         deadline="2027-01-20T12:00:00Z")
-    late = one_off_task(org, title=HOSTILE, owners={"users": [member_id]},
-                        deadline="2027-01-03T12:00:00Z")
+    later = one_off_task(
+        org, title="Later task", owners={"users": [member_id]}, deadline="2027-01-20T12:00:00Z"
+    )
+    late = one_off_task(
+        org, title=HOSTILE, owners={"users": [member_id]}, deadline="2027-01-03T12:00:00Z"
+    )
     _choose(org, email, daily_digest="digest", comment="digest")
     assert _next_at(org, email) == datetime(2027, 1, 4, 6, 0, tzinfo=UTC)
     ok(org.api.post(org.path(f"/tasks/{later['id']}/comment"), json={"content": "Ping"}), 201)
@@ -114,7 +122,8 @@ def test_the_digest_lists_open_tasks_overdue_first_and_the_held_mail(
 
 
 def test_the_morning_is_the_members_and_nothing_to_say_sends_nothing(
-        setup: tuple[Org, MovableClock]) -> None:
+    setup: tuple[Org, MovableClock],
+) -> None:
     org, clock = setup
     member_id, email, _ = person(org)
     org.server.execute(f"UPDATE users SET timezone = 'America/New_York' WHERE id = {member_id}")
@@ -139,8 +148,9 @@ def test_the_schedule_follows_the_choice(setup: tuple[Org, MovableClock]) -> Non
     assert _next_at(org, email) is not None
 
 
-def test_two_schedulers_at_one_moment_write_one_digest(setup: tuple[Org, MovableClock],
-                                                       smtp: SmtpServer) -> None:
+def test_two_schedulers_at_one_moment_write_one_digest(
+    setup: tuple[Org, MovableClock], smtp: SmtpServer
+) -> None:
     org, clock = setup
     member_id, email, _ = person(org)
     one_off_task(org, title="Open task", owners={"users": [member_id]})

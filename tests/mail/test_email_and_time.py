@@ -29,11 +29,20 @@ def clock(tmp_path_factory: pytest.TempPathFactory) -> MovableClock:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def timed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-          smtp: SmtpServer, clock: MovableClock) -> Iterator[LiveServer]:
-    with live_server(request.param, tmp_path_factory.mktemp(f"timed-{request.param}"),
-                     smtp_url=smtp.url, clock_file=clock.path,
-                     **FAST_MAIL, **FAST_SCHEDULER) as live:
+def timed(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    smtp: SmtpServer,
+    clock: MovableClock,
+) -> Iterator[LiveServer]:
+    with live_server(
+        request.param,
+        tmp_path_factory.mktemp(f"timed-{request.param}"),
+        smtp_url=smtp.url,
+        clock_file=clock.path,
+        **FAST_MAIL,
+        **FAST_SCHEDULER,
+    ) as live:
         yield live
 
 
@@ -58,12 +67,16 @@ def _at(clock: MovableClock, server: LiveServer, moment: datetime, job: str) -> 
 
 
 def _reminders(smtp: SmtpServer, email: str, title: str) -> list[str]:
-    return [m.subject for m in smtp.to(email) if title in m.subject
-            and m.subject.split(":")[0] in ("Due soon", "Overdue")]
+    return [
+        m.subject
+        for m in smtp.to(email)
+        if title in m.subject and m.subject.split(":")[0] in ("Due soon", "Overdue")
+    ]
 
 
 def test_an_assignee_is_reminded_by_email_at_each_moment_once(
-        timed: LiveServer, timed_org: Org, clock: MovableClock, smtp: SmtpServer) -> None:
+    timed: LiveServer, timed_org: Org, clock: MovableClock, smtp: SmtpServer
+) -> None:
     user_id, email = _member(timed_org)
     title = "Send the quarterly report"
     task = one_off(timed_org, DEADLINE, title=title, owners={"users": [user_id]})
@@ -78,7 +91,8 @@ def test_an_assignee_is_reminded_by_email_at_each_moment_once(
     smtp.wait_for(lambda m: m.subject == f"Overdue: {title}" and email in m.recipients)
     _at(clock, timed, DEADLINE + timedelta(days=2), "reminders")
     assert sorted(_reminders(smtp, email, title)) == sorted(
-        [f"Due soon: {title}", f"Overdue: {title}"])
+        [f"Due soon: {title}", f"Overdue: {title}"]
+    )
 
     mail: Received = soon[0]
     assert f"/app/tasks/{task['id']}" in mail.text
@@ -88,7 +102,8 @@ def test_an_assignee_is_reminded_by_email_at_each_moment_once(
 
 
 def test_the_footer_link_turns_on_the_digest_which_comes_the_next_local_morning(
-        timed: LiveServer, timed_org: Org, clock: MovableClock, smtp: SmtpServer) -> None:
+    timed: LiveServer, timed_org: Org, clock: MovableClock, smtp: SmtpServer
+) -> None:
     user_id, email = _member(timed_org)
     title = "Review the contract"
     one_off(timed_org, DEADLINE, title=title, owners={"users": [user_id]})
@@ -98,8 +113,9 @@ def test_the_footer_link_turns_on_the_digest_which_comes_the_next_local_morning(
     path = found.group(1).removeprefix(timed.base)
     web = browser_client(timed)
     page = web.get(path)
-    saved = web.post(path, data={"csrf_token": csrf_of(page.text), "action": "save",
-                                 "daily_digest": "digest"})
+    saved = web.post(
+        path, data={"csrf_token": csrf_of(page.text), "action": "save", "daily_digest": "digest"}
+    )
     assert saved.status_code == 303, saved.text
 
     def digests() -> list[Received]:
@@ -109,8 +125,9 @@ def test_the_footer_link_turns_on_the_digest_which_comes_the_next_local_morning(
     _at(clock, timed, datetime(2030, 1, 8, 5, 59, tzinfo=UTC), "daily_digest")
     assert digests() == []
     _at(clock, timed, datetime(2030, 1, 8, 6, 0, tzinfo=UTC), "daily_digest")
-    mail = smtp.wait_for(lambda m: email in m.recipients
-                         and m.subject.startswith("Your daily digest"))[0]
+    mail = smtp.wait_for(
+        lambda m: email in m.recipients and m.subject.startswith("Your daily digest")
+    )[0]
     assert title in mail.text
     _at(clock, timed, datetime(2030, 1, 8, 12, 0, tzinfo=UTC), "daily_digest")
     assert len(digests()) == 1

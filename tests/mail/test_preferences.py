@@ -22,6 +22,7 @@ ALL_OFF = dict.fromkeys(kinds.CHOOSABLE, "off")
 
 def link_of(server: LiveServer, org_id: str, email: str) -> str:
     """The path of `email`'s preferences page, as an email's footer has it."""
+
     async def work(db: AsyncSession) -> str:
         return await preferences_url(db, org_id, email)
 
@@ -59,12 +60,23 @@ def test_the_link_page_shows_and_saves(mail_org: Org) -> None:
     web.get(path)
     assert modes(mail_org.server, mail_org.id, email) == kinds.DEFAULT_MODES
 
-    saved = web.post(path, data={"csrf_token": csrf_of(page.text), "action": "save",
-                                 kinds.COMMENT: "off", kinds.DUE_SOON: "digest"})
+    saved = web.post(
+        path,
+        data={
+            "csrf_token": csrf_of(page.text),
+            "action": "save",
+            kinds.COMMENT: "off",
+            kinds.DUE_SOON: "digest",
+        },
+    )
     assert saved.status_code == 303 and saved.headers["location"] == path + "?notice=saved"
-    expected = {**kinds.DEFAULT_MODES, kinds.COMMENT: "off", kinds.DUE_SOON: "digest",
-                # Gathering anything for the digest turns it on.
-                kinds.DAILY_DIGEST: "digest"}
+    expected = {
+        **kinds.DEFAULT_MODES,
+        kinds.COMMENT: "off",
+        kinds.DUE_SOON: "digest",
+        # Gathering anything for the digest turns it on.
+        kinds.DAILY_DIGEST: "digest",
+    }
     assert modes(mail_org.server, mail_org.id, email) == expected
     again = web.get(saved.headers["location"])
     assert checked(again.text) == expected and "Your choices were saved." in again.text
@@ -75,9 +87,13 @@ def test_what_is_not_a_choice_is_a_422_page_and_saves_nothing(mail_org: Org) -> 
     path = link_of(mail_org.server, mail_org.id, email)
     web = browser_client(mail_org.server)
     csrf = csrf_of(web.get(path).text)
-    for bad in ({"no_such_kind": "off"}, {kinds.COMMENT: "sometimes"},
-                {kinds.DAILY_DIGEST: "instant"}, {kinds.INVITE: "off"},
-                {kinds.COMMENT: ["off", "instant"]}):
+    for bad in (
+        {"no_such_kind": "off"},
+        {kinds.COMMENT: "sometimes"},
+        {kinds.DAILY_DIGEST: "instant"},
+        {kinds.INVITE: "off"},
+        {kinds.COMMENT: ["off", "instant"]},
+    ):
         refused = web.post(path, data={"csrf_token": csrf, kinds.OVERDUE: "off", **bad})
         assert refused.status_code == 422, bad
         assert "text/html" in refused.headers["content-type"]
@@ -115,18 +131,24 @@ def test_rfc_8058_one_click_turns_everything_off_in_this_org_only(mail_org: Org)
     path = link_of(mail_org.server, mail_org.id, email)
     link_of(mail_org.server, other.org_id, email)
     # As a mail client posts it: no cookie, no CSRF token; urlencoded or multipart.
-    answer = httpx.post(mail_org.server.base + path, data={"List-Unsubscribe": "One-Click"},
-                        timeout=30)
+    answer = httpx.post(
+        mail_org.server.base + path, data={"List-Unsubscribe": "One-Click"}, timeout=30
+    )
     assert answer.status_code == 200
     assert modes(mail_org.server, mail_org.id, email) == ALL_OFF
     assert modes(mail_org.server, other.org_id, email) == kinds.DEFAULT_MODES
-    multipart = httpx.post(mail_org.server.base + link_of(mail_org.server, other.org_id, email),
-                           files={"List-Unsubscribe": (None, "One-Click")}, timeout=30)
+    multipart = httpx.post(
+        mail_org.server.base + link_of(mail_org.server, other.org_id, email),
+        files={"List-Unsubscribe": (None, "One-Click")},
+        timeout=30,
+    )
     assert multipart.status_code == 200
     assert modes(mail_org.server, other.org_id, email) == ALL_OFF
     # Nothing more is queued for them; invitations still are.
-    written = enqueue_all(mail_org.server, [
-        message(mail_org.id, email), message(mail_org.id, email, kind=kinds.INVITE)])
+    written = enqueue_all(
+        mail_org.server,
+        [message(mail_org.id, email), message(mail_org.id, email, kind=kinds.INVITE)],
+    )
     assert written == [False, True]
 
 
@@ -135,15 +157,21 @@ def test_choices_made_on_the_page_are_obeyed_by_enqueue(mail_org: Org) -> None:
     path = link_of(mail_org.server, mail_org.id, email)
     web = browser_client(mail_org.server)
     csrf = csrf_of(web.get(path).text)
-    web.post(path, data={"csrf_token": csrf, kinds.TASK_ASSIGNED: "digest",
-                         kinds.COMMENT: "off"})
-    written = enqueue_all(mail_org.server, [
-        message(mail_org.id, email, "assigned", kind=kinds.TASK_ASSIGNED),
-        message(mail_org.id, email, "comment", kind=kinds.COMMENT),
-        message(mail_org.id, email, "issue", kind=kinds.ISSUE)])
+    web.post(path, data={"csrf_token": csrf, kinds.TASK_ASSIGNED: "digest", kinds.COMMENT: "off"})
+    written = enqueue_all(
+        mail_org.server,
+        [
+            message(mail_org.id, email, "assigned", kind=kinds.TASK_ASSIGNED),
+            message(mail_org.id, email, "comment", kind=kinds.COMMENT),
+            message(mail_org.id, email, "issue", kind=kinds.ISSUE),
+        ],
+    )
     assert written == [True, False, True]
-    rows = {r["subject"]: r["status"] for r in outbox(mail_org.server, mail_org.id)
-            if r["to_email"] == email}
+    rows = {
+        r["subject"]: r["status"]
+        for r in outbox(mail_org.server, mail_org.id)
+        if r["to_email"] == email
+    }
     assert rows["assigned"] == "held" and "comment" not in rows
     assert rows["issue"] in ("pending", "sent")
 
@@ -159,19 +187,27 @@ def test_a_signed_in_member_chooses_in_the_app(mail_org: Org) -> None:
     page = web.get("/app/settings/email")
     assert page.status_code == 200 and email in page.text
     assert checked(page.text) == kinds.DEFAULT_MODES
-    saved = web.post("/app/settings/email", data={
-        "csrf_token": csrf_of(page.text), kinds.PROCESS_COMPLETED: "off",
-        kinds.DAILY_DIGEST: "digest"})
+    saved = web.post(
+        "/app/settings/email",
+        data={
+            "csrf_token": csrf_of(page.text),
+            kinds.PROCESS_COMPLETED: "off",
+            kinds.DAILY_DIGEST: "digest",
+        },
+    )
     assert saved.status_code == 303
     assert saved.headers["location"] == "/app/settings/email?notice=saved"
     assert modes(mail_org.server, mail_org.id, email) == {
-        **kinds.DEFAULT_MODES, kinds.PROCESS_COMPLETED: "off", kinds.DAILY_DIGEST: "digest"}
+        **kinds.DEFAULT_MODES,
+        kinds.PROCESS_COMPLETED: "off",
+        kinds.DAILY_DIGEST: "digest",
+    }
     # The same choices as the footer link's page shows.
-    link_page = browser_client(mail_org.server).get(link_of(mail_org.server, mail_org.id,
-                                                            email))
+    link_page = browser_client(mail_org.server).get(link_of(mail_org.server, mail_org.id, email))
     assert checked(link_page.text)[kinds.PROCESS_COMPLETED] == "off"
-    refused = web.post("/app/settings/email", data={"csrf_token": csrf_of(page.text),
-                                                   kinds.COMMENT: "loud"})
+    refused = web.post(
+        "/app/settings/email", data={"csrf_token": csrf_of(page.text), kinds.COMMENT: "loud"}
+    )
     assert refused.status_code == 422
     forged = web.post("/app/settings/email", data={kinds.COMMENT: "off"})
     assert forged.status_code == 403

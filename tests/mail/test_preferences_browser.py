@@ -31,8 +31,7 @@ def web_org(mail_server: LiveServer) -> Iterator[Org]:
 
 @pytest.fixture
 def context(mail_server: LiveServer, browser: Any) -> Iterator[Any]:  # noqa: F811
-    made = browser.new_context(base_url=mail_server.base, viewport={"width": 375,
-                                                                     "height": 800})
+    made = browser.new_context(base_url=mail_server.base, viewport={"width": 375, "height": 800})
     made.set_default_timeout(20_000)
     try:
         yield made
@@ -48,14 +47,17 @@ def test_choosing_from_the_footer_link(web_org: Org, context: Any) -> None:
     page.get_by_role("heading", name="Email preferences").wait_for()
     accessible(page)
     page.get_by_role("group", name=LABELS[kinds.COMMENT]).get_by_label("Off").check()
-    page.get_by_role("group", name=LABELS[kinds.OVERDUE]).get_by_label(
-        "In my daily digest").check()
+    page.get_by_role("group", name=LABELS[kinds.OVERDUE]).get_by_label("In my daily digest").check()
     page.get_by_role("button", name="Save choices").click()
     page.get_by_role("status").filter(has_text="Your choices were saved.").wait_for()
     accessible(page)
     chosen = in_thread(lambda: modes(web_org.server, web_org.id, email))
-    assert chosen == {**kinds.DEFAULT_MODES, kinds.COMMENT: "off", kinds.OVERDUE: "digest",
-                      kinds.DAILY_DIGEST: "digest"}
+    assert chosen == {
+        **kinds.DEFAULT_MODES,
+        kinds.COMMENT: "off",
+        kinds.OVERDUE: "digest",
+        kinds.DAILY_DIGEST: "digest",
+    }
     page.get_by_role("button", name="Turn off all email").click()
     page.get_by_role("status").filter(has_text="no more email").wait_for()
     assert in_thread(lambda: modes(web_org.server, web_org.id, email)) == ALL_OFF
@@ -70,7 +72,8 @@ def test_a_member_opens_email_settings_from_the_header(web_org: Org, context: An
     assert email in page.inner_text("main")
     accessible(page)
     page.get_by_role("group", name=LABELS[kinds.DAILY_DIGEST]).get_by_label(
-        "On: one email a day").check()
+        "On: one email a day"
+    ).check()
     page.get_by_role("button", name="Save choices").click()
     page.get_by_role("status").filter(has_text="Your choices were saved.").wait_for()
     chosen = in_thread(lambda: modes(web_org.server, web_org.id, email))

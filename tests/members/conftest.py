@@ -14,8 +14,12 @@ from tests.support.factories import ok
 
 
 def invite(org: Org, client: httpx.Client | None = None, **fields: Any) -> httpx.Response:
-    body = {"email": f"inv-{uuid.uuid4().hex[:8]}@example.com", "first_name": "Ivy",
-            "last_name": "Invitee", **fields}
+    body = {
+        "email": f"inv-{uuid.uuid4().hex[:8]}@example.com",
+        "first_name": "Ivy",
+        "last_name": "Invitee",
+        **fields,
+    }
     return (client or org.api).post(org.path("/users/invite"), json=body)
 
 

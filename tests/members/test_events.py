@@ -8,9 +8,15 @@ from tests.support.factories import db_count, ok
 
 
 def events(org: Org, type_: str, verb: str, entity_id: str) -> int:
-    return db_count(org, "activity_feeds",
-                    "org_id = :o AND type = :t AND verb = :v AND entity_id = :e",
-                    o=org.id, t=type_, v=verb, e=entity_id)
+    return db_count(
+        org,
+        "activity_feeds",
+        "org_id = :o AND type = :t AND verb = :v AND entity_id = :e",
+        o=org.id,
+        t=type_,
+        v=verb,
+        e=entity_id,
+    )
 
 
 def test_member_lifecycle_events(org: Org) -> None:
@@ -18,8 +24,12 @@ def test_member_lifecycle_events(org: Org) -> None:
     user = str(invited["id"])
     assert events(org, "User", "invited", user) == 1
     ok(org.api.put(org.path(f"/users/{user}/role"), json={"role": "standard"}))
-    ok(org.api.put(org.path(f"/users/{user}"),
-                   json={"first_name": "A", "last_name": "B", "timezone": "UTC"}))
+    ok(
+        org.api.put(
+            org.path(f"/users/{user}"),
+            json={"first_name": "A", "last_name": "B", "timezone": "UTC"},
+        )
+    )
     assert events(org, "User", "updated", user) == 2
     ok(org.api.delete(org.path(f"/users/{user}/disable")))
     assert events(org, "User", "disabled", user) == 1

@@ -13,20 +13,51 @@ from tests.members.conftest import invite, make_bot, member_row, token_client
 from tests.support.factories import checklist, db_count, ok, one_off_task
 
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-DEFAULT_ADMIN = ("Cannot modify the default administrator. Please assign another member as "
-                 "default administrator first.")
+DEFAULT_ADMIN = (
+    "Cannot modify the default administrator. Please assign another member as "
+    "default administrator first."
+)
 BOT = "You can't remove a bot user from this organization!"
 USER_FIELDS = {
-    "id", "email", "username", "first_name", "last_name", "full_name", "profile_pic",
-    "country_id", "is_active", "last_login_at", "activated_at", "type", "created_at",
-    "updated_at", "phone", "job_title", "job_description", "team", "timezone", "UTC_offset",
-    "role", "status", "date_format", "is_default_admin", "invited_by", "approved_at",
-    "disabled_at", "disabled_by", "reactivated_at", "reactivated_by", "last_known_ip",
-    "last_known_country", "locale", "support_user",
+    "id",
+    "email",
+    "username",
+    "first_name",
+    "last_name",
+    "full_name",
+    "profile_pic",
+    "country_id",
+    "is_active",
+    "last_login_at",
+    "activated_at",
+    "type",
+    "created_at",
+    "updated_at",
+    "phone",
+    "job_title",
+    "job_description",
+    "team",
+    "timezone",
+    "UTC_offset",
+    "role",
+    "status",
+    "date_format",
+    "is_default_admin",
+    "invited_by",
+    "approved_at",
+    "disabled_at",
+    "disabled_by",
+    "reactivated_at",
+    "reactivated_by",
+    "last_known_ip",
+    "last_known_country",
+    "locale",
+    "support_user",
 }
 
 
 # --- list -----------------------------------------------------------------------------------
+
 
 def test_list_shows_every_status_with_all_fields(org: Org) -> None:
     standard_id, _ = org.member("standard")
@@ -35,9 +66,12 @@ def test_list_shows_every_status_with_all_fields(org: Org) -> None:
     ok(org.api.delete(org.path(f"/users/{disabled_id}/disable")))
     body = org.api.get(org.path("/users")).json()
     by_id = {u["id"]: u for u in body["data"]}
-    assert {by_id[org.admin_id]["status"], by_id[standard_id]["status"],
-            by_id[invited["id"]]["status"], by_id[disabled_id]["status"]} == {
-        "active", "invited", "disabled"}
+    assert {
+        by_id[org.admin_id]["status"],
+        by_id[standard_id]["status"],
+        by_id[invited["id"]]["status"],
+        by_id[disabled_id]["status"],
+    } == {"active", "invited", "disabled"}
     assert by_id[disabled_id]["status"] == "disabled"
     assert USER_FIELDS <= set(by_id[org.admin_id])
     assert body["meta"]["pagination"]["per_page"] == 9999
@@ -50,8 +84,10 @@ def test_list_shows_every_status_with_all_fields(org: Org) -> None:
 def test_list_q_matches_names_and_email(org: Org) -> None:
     ok(invite(org, email="zed.q@example.com", first_name="Zed", last_name="Quincy"))
     ok(invite(org, email="amy@corp.example.com", first_name="Amy", last_name="Other"))
+
     def names(q: str) -> list[str]:
         return [u["first_name"] for u in ok(org.api.get(org.path("/users"), params={"q": q}))]
+
     assert names("zed") == ["Zed"]
     assert names("QUINCY") == ["Zed"]
     assert names("corp.example") == ["Amy"]
@@ -62,11 +98,13 @@ def test_list_q_matches_names_and_email(org: Org) -> None:
 def test_list_sort_and_paging(org: Org) -> None:
     ok(invite(org, first_name="Bob"))
     ok(invite(org, first_name="Al"))
-    first = [u["first_name"] for u in ok(org.api.get(org.path("/users"),
-                                                     params={"sort": "first_name"}))]
+    first = [
+        u["first_name"] for u in ok(org.api.get(org.path("/users"), params={"sort": "first_name"}))
+    ]
     assert first == sorted(first, key=str.lower)
-    last = [u["first_name"] for u in ok(org.api.get(org.path("/users"),
-                                                    params={"sort": "-first_name"}))]
+    last = [
+        u["first_name"] for u in ok(org.api.get(org.path("/users"), params={"sort": "-first_name"}))
+    ]
     assert last == list(reversed(first))
     page = org.api.get(org.path("/users"), params={"per_page": 2, "page": 2}).json()
     assert page["meta"]["pagination"]["total_pages"] == 2 and len(page["data"]) == 1
@@ -74,11 +112,14 @@ def test_list_sort_and_paging(org: Org) -> None:
 
 def test_list_includes_are_wrapped(org: Org) -> None:
     user_id, _ = org.member("standard")
-    group = ok(org.api.post(org.path("/groups"), json={"name": "Ops", "description": "x",
-                                                        "members": [user_id]}), 201)
+    group = ok(
+        org.api.post(
+            org.path("/groups"), json={"name": "Ops", "description": "x", "members": [user_id]}
+        ),
+        201,
+    )
     one_off_task(org)
-    rows = ok(org.api.get(org.path("/users"),
-                          params={"with": "groups,stats,preferences,country"}))
+    rows = ok(org.api.get(org.path("/users"), params={"with": "groups,stats,preferences,country"}))
     by_id = {u["id"]: u for u in rows}
     assert [g["id"] for g in by_id[user_id]["groups"]["data"]] == [group["id"]]
     assert by_id[org.admin_id]["groups"] == {"data": []}
@@ -98,6 +139,7 @@ def test_sdk_lists_members(org: Org, sdk: TallyfySDK) -> None:
 
 # --- users-list -------------------------------------------------------------------------------
 
+
 def test_users_list_is_data_only_and_leaves_out_disabled(org: Org, sdk: TallyfySDK) -> None:
     user_id, _ = org.member("standard")
     invited = ok(invite(org))
@@ -112,6 +154,7 @@ def test_users_list_is_data_only_and_leaves_out_disabled(org: Org, sdk: TallyfyS
 
 
 # --- get ----------------------------------------------------------------------------------
+
 
 def test_get_member_is_admin_only(org: Org, sdk: TallyfySDK) -> None:
     user_id, standard = org.member("standard")
@@ -135,12 +178,15 @@ def test_get_unknown_member_is_404(org: Org, bad: str) -> None:
 def test_member_of_another_org_is_404(org: Org) -> None:
     other = org.server.new_org()
     assert org.api.get(org.path(f"/users/{other.user_id}")).status_code == 404
-    assert org.api.put(org.path(f"/users/{other.user_id}/role"),
-                       json={"role": "light"}).status_code == 404
+    assert (
+        org.api.put(org.path(f"/users/{other.user_id}/role"), json={"role": "light"}).status_code
+        == 404
+    )
     assert org.api.delete(org.path(f"/users/{other.user_id}")).status_code == 404
 
 
 # --- invite -------------------------------------------------------------------------------
+
 
 def test_invite_answers_200_with_an_invited_member(org: Org) -> None:
     response = invite(org, email="New.Person@Example.com", role="standard", message="Hi")
@@ -171,14 +217,17 @@ def test_invite_someone_from_another_org_keeps_their_profile(org: Org) -> None:
     assert data["status"] == "invited"
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"email": "not-an-email"}, "email"),
-    ({"first_name": ""}, "first_name"),
-    ({"last_name": "x" * 33}, "last_name"),
-    ({"role": "owner"}, "role"),
-    ({"message": "m" * 5001}, "message"),
-    ({"first_name": "https://spam.example"}, "first_name"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"email": "not-an-email"}, "email"),
+        ({"first_name": ""}, "first_name"),
+        ({"last_name": "x" * 33}, "last_name"),
+        ({"role": "owner"}, "role"),
+        ({"message": "m" * 5001}, "message"),
+        ({"first_name": "https://spam.example"}, "first_name"),
+    ],
+)
 def test_invite_bad_input_is_422(org: Org, body: dict[str, object], field: str) -> None:
     response = invite(org, **body)
     assert response.status_code == 422
@@ -204,24 +253,39 @@ PROFILE = {"first_name": "Pat", "last_name": "Lee", "timezone": "America/Los_Ang
 
 def test_admin_updates_a_profile(org: Org) -> None:
     user_id, _ = org.member("standard")
-    body = {**PROFILE, "phone": "+1 555 0100", "job_title": "Ops", "team": "Core",
-            "country_id": 44, "date_format": "dd/mm/yyyy", "job_description": "Runs things"}
+    body = {
+        **PROFILE,
+        "phone": "+1 555 0100",
+        "job_title": "Ops",
+        "team": "Core",
+        "country_id": 44,
+        "date_format": "dd/mm/yyyy",
+        "job_description": "Runs things",
+    }
     data = ok(org.api.put(org.path(f"/users/{user_id}"), json=body))
     assert data["full_name"] == "Pat Lee" and data["timezone"] == "America/Los_Angeles"
     assert data["UTC_offset"] in ("-08:00", "-07:00")
-    assert (data["phone"], data["job_title"], data["team"], data["country_id"],
-            data["date_format"]) == ("+1 555 0100", "Ops", "Core", 44, "dd/mm/yyyy")
+    assert (
+        data["phone"],
+        data["job_title"],
+        data["team"],
+        data["country_id"],
+        data["date_format"],
+    ) == ("+1 555 0100", "Ops", "Core", 44, "dd/mm/yyyy")
     assert member_row(org, user_id)["job_description"] == "Runs things"
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"first_name": None}, "first_name"),
-    ({"timezone": "Mars/Olympus"}, "timezone"),
-    ({"last_name": "www.example.com"}, "last_name"),
-    ({"phone": "1" * 21}, "phone"),
-    ({"date_format": "yyyy-mm-dd"}, "date_format"),
-    ({"country_id": "x"}, "country_id"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"first_name": None}, "first_name"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"last_name": "www.example.com"}, "last_name"),
+        ({"phone": "1" * 21}, "phone"),
+        ({"date_format": "yyyy-mm-dd"}, "date_format"),
+        ({"country_id": "x"}, "country_id"),
+    ],
+)
 def test_profile_bad_input_is_422(org: Org, change: dict[str, object], field: str) -> None:
     user_id, _ = org.member("standard")
     body = {k: v for k, v in {**PROFILE, **change}.items() if v is not None}
@@ -256,6 +320,7 @@ def test_members_of_other_orgs_edit_only_themselves(org: Org) -> None:
 
 # --- role ---------------------------------------------------------------------------------
 
+
 def test_change_role(org: Org, sdk: TallyfySDK) -> None:
     user_id, member = org.member("light")
     data = ok(org.api.put(org.path(f"/users/{user_id}/role"), json={"role": "admin"}))
@@ -272,16 +337,20 @@ def test_change_role_refusals(org: Org) -> None:
     assert bad.status_code == 422 and "role" in bad.json()["errors"]
     assert org.api.put(org.path(f"/users/{user_id}/role"), json={}).status_code == 422
     with standard:
-        assert standard.put(org.path(f"/users/{user_id}/role"),
-                            json={"role": "admin"}).status_code == 403
+        assert (
+            standard.put(org.path(f"/users/{user_id}/role"), json={"role": "admin"}).status_code
+            == 403
+        )
     protected = org.api.put(org.path(f"/users/{org.admin_id}/role"), json={"role": "light"})
     assert protected.status_code == 400 and protected.json()["message"] == DEFAULT_ADMIN
     make_bot(org, user_id)
-    assert org.api.put(org.path(f"/users/{user_id}/role"),
-                       json={"role": "light"}).status_code == 400
+    assert (
+        org.api.put(org.path(f"/users/{user_id}/role"), json={"role": "light"}).status_code == 400
+    )
 
 
 # --- remove, disable, enable, delete, approve -----------------------------------------------
+
 
 def test_remove_disables_and_their_token_stops_working(org: Org) -> None:
     user_id, member = org.member("standard")
@@ -301,8 +370,11 @@ def test_remove_with_reassignment_moves_open_tasks(org: Org) -> None:
     shared = one_off_task(org, owners={"users": [leaving, heir]})
     done = one_off_task(org, owners={"users": [leaving]})
     ok(org.api.post(org.path("/completed-tasks"), json={"task_id": done["id"]}))
-    ok(org.api.delete(org.path(f"/users/{leaving}"),
-                      params={"with_reassignment": "true", "to": str(heir)}))
+    ok(
+        org.api.delete(
+            org.path(f"/users/{leaving}"), params={"with_reassignment": "true", "to": str(heir)}
+        )
+    )
     owners = lambda t: ok(org.api.get(org.path(f"/tasks/{t['id']}")))["owners"]["users"]  # noqa: E731
     assert owners(task) == [heir]
     assert owners(shared) == [heir]
@@ -315,8 +387,9 @@ def test_remove_with_a_bad_reassignment_target_is_422(org: Org, to: str) -> None
     gone, _ = org.member("standard")
     ok(org.api.delete(org.path(f"/users/{gone}/disable")))
     target = {"self": str(leaving), "disabled": str(gone)}.get(to, to)
-    response = org.api.delete(org.path(f"/users/{leaving}"),
-                              params={"with_reassignment": "true", "to": target})
+    response = org.api.delete(
+        org.path(f"/users/{leaving}"), params={"with_reassignment": "true", "to": target}
+    )
     assert response.status_code == 422 and "to" in response.json()["errors"]
     assert member_row(org, leaving)["status"] == "active"
 
@@ -360,9 +433,16 @@ def test_permanent_delete_needs_disable_first(org: Org) -> None:
     assert gone.status_code == 204 and gone.content == b""
     assert org.api.get(org.path(f"/users/{user_id}")).status_code == 404
     assert ok(org.api.get(org.path(f"/tasks/{task['id']}")))["owners"]["users"] == [org.admin_id]
-    assert db_count(org, "access_tokens",
-                    "user_id = :u AND org_id = :o AND revoked_at IS NULL",
-                    u=user_id, o=org.id) == 0
+    assert (
+        db_count(
+            org,
+            "access_tokens",
+            "user_id = :u AND org_id = :o AND revoked_at IS NULL",
+            u=user_id,
+            o=org.id,
+        )
+        == 0
+    )
     with member:
         assert member.get(org.path("/me")).status_code in (401, 403)
     assert org.api.delete(org.path(f"/users/{user_id}/delete")).status_code == 404
@@ -400,7 +480,8 @@ def test_invited_member_task_list_and_checklist_owner(org: Org) -> None:
     invited = ok(invite(org))
     task = one_off_task(org, owners={"users": [invited["id"]]})
     assert [u if isinstance(u, int) else u["id"] for u in task["owners"]["users"]] == [
-        invited["id"]]
+        invited["id"]
+    ]
     made = checklist(org, steps=0, owner_id=invited["id"])
     assert made["owner_id"] == invited["id"]
     tasks = ok(org.api.get(org.path(f"/users/{invited['id']}/tasks")))

@@ -19,9 +19,10 @@ def other(server: LiveServer) -> Iterator[Org]:
 
 
 def _provision_and_mint(b: Org, email: str) -> str:
-    made = b.api.post(f"/applications/{b.id}/users",
-                      json={"email": email, "first_name": "Shared", "last_name": "User",
-                            "role": "admin"})
+    made = b.api.post(
+        f"/applications/{b.id}/users",
+        json={"email": email, "first_name": "Shared", "last_name": "User", "role": "admin"},
+    )
     assert made.status_code == 201, made.text
     minted = b.api.post(f"/applications/{b.id}/users/{email}/token")
     assert minted.status_code == 200, minted.text
@@ -40,15 +41,31 @@ def test_a_token_minted_by_b_for_a_admin_is_refused_in_a(org: Org, other: Org) -
         renamed = stolen.put(org.path(""), json={"name": "pwned"})
         assert renamed.status_code == 403
         assert "another organization" in renamed.json()["message"]
-        invite = stolen.post(org.path("/users/invite"),
-                             json={"email": "attacker@example.com", "first_name": "A",
-                                   "last_name": "X", "role": "admin"})
+        invite = stolen.post(
+            org.path("/users/invite"),
+            json={
+                "email": "attacker@example.com",
+                "first_name": "A",
+                "last_name": "X",
+                "role": "admin",
+            },
+        )
         assert invite.status_code == 403
-        assert stolen.post(f"/applications/{org.id}/users",
-                           json={"email": "attacker2@example.com", "first_name": "A",
-                                 "last_name": "X", "role": "admin"}).status_code == 403
-        assert stolen.post(f"/applications/{org.id}/users/{org.admin_email}/token"
-                           ).status_code == 403
+        assert (
+            stolen.post(
+                f"/applications/{org.id}/users",
+                json={
+                    "email": "attacker2@example.com",
+                    "first_name": "A",
+                    "last_name": "X",
+                    "role": "admin",
+                },
+            ).status_code
+            == 403
+        )
+        assert (
+            stolen.post(f"/applications/{org.id}/users/{org.admin_email}/token").status_code == 403
+        )
         # In B, where it was minted, it works.
         assert stolen.get(other.path("/me")).status_code == 200
         mine = stolen.get("/me/organizations").json()["data"]
@@ -70,10 +87,16 @@ def test_a_password_grant_token_is_the_users_own(org: Org, other: Org) -> None:
     _provision_and_mint(other, org.admin_email)
     set_password(org.server, org.admin_email)
     client = new_client(org.server, other.id)
-    granted = token_post(org.server, {
-        "grant_type": "password", "client_id": str(client.client_id),
-        "client_secret": client.client_secret, "username": org.admin_email,
-        "password": PASSWORD})
+    granted = token_post(
+        org.server,
+        {
+            "grant_type": "password",
+            "client_id": str(client.client_id),
+            "client_secret": client.client_secret,
+            "username": org.admin_email,
+            "password": PASSWORD,
+        },
+    )
     assert granted.status_code == 200, granted.text
     with org.server.client(granted.json()["access_token"]) as own:
         assert own.get(org.path("")).status_code == 200
@@ -95,8 +118,9 @@ def test_a_token_b_mints_for_its_own_only_member_may_edit_their_profile(other: O
     _, member = other.member("standard")
     with member:
         me = member.get(other.path("/me")).json()["data"]
-        changed = member.put(other.path("/me"),
-                             json={"first_name": "Own", "last_name": "Edit", "timezone": "UTC"})
+        changed = member.put(
+            other.path("/me"), json={"first_name": "Own", "last_name": "Edit", "timezone": "UTC"}
+        )
         assert changed.status_code == 200, changed.text
         assert changed.json()["data"]["first_name"] == "Own"
         assert me["id"] == changed.json()["data"]["id"]
@@ -115,15 +139,28 @@ def test_guest_to_member_then_mint_stays_in_b(org: Org, other: Org) -> None:
 
 def test_b_application_token_is_refused_on_a(org: Org, other: Org) -> None:
     client = new_client(org.server, other.id)
-    granted = token_post(org.server, {
-        "grant_type": "client_credentials", "client_id": str(client.client_id),
-        "client_secret": client.client_secret})
+    granted = token_post(
+        org.server,
+        {
+            "grant_type": "client_credentials",
+            "client_id": str(client.client_id),
+            "client_secret": client.client_secret,
+        },
+    )
     assert granted.status_code == 200, granted.text
     app_token = granted.json()["access_token"]
     with org.server.client(app_token) as app:
-        assert app.post(f"/applications/{org.id}/users",
-                        json={"email": "x@example.com", "first_name": "X", "last_name": "Y",
-                              "role": "admin"}).status_code == 403
-        assert app.post(f"/applications/{org.id}/users/{org.admin_email}/token"
-                        ).status_code == 403
+        assert (
+            app.post(
+                f"/applications/{org.id}/users",
+                json={
+                    "email": "x@example.com",
+                    "first_name": "X",
+                    "last_name": "Y",
+                    "role": "admin",
+                },
+            ).status_code
+            == 403
+        )
+        assert app.post(f"/applications/{org.id}/users/{org.admin_email}/token").status_code == 403
         assert app.get(org.path("")).status_code == 401

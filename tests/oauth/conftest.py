@@ -42,8 +42,9 @@ def set_password(server: LiveServer, email: str, password: str = PASSWORD) -> No
     on_db(server, lambda db: oauth.set_password(db, email, password))
 
 
-def token_post(server: LiveServer, data: Any = None, prefix: str = "/api", **kwargs: Any
-               ) -> httpx.Response:
+def token_post(
+    server: LiveServer, data: Any = None, prefix: str = "/api", **kwargs: Any
+) -> httpx.Response:
     """A bare form post: no Bearer token, no X-Tallyfy-Client."""
     with httpx.Client(base_url=server.base, timeout=60) as client:
         return client.post(prefix + "/oauth/token", data=data, **kwargs)
@@ -55,12 +56,19 @@ class OAuthSetup:
     client: oauth.NewClient
 
     def form(self, **fields: str) -> dict[str, str]:
-        return {"client_id": str(self.client.client_id),
-                "client_secret": self.client.client_secret, **fields}
+        return {
+            "client_id": str(self.client.client_id),
+            "client_secret": self.client.client_secret,
+            **fields,
+        }
 
     def password_grant(self, **overrides: str) -> httpx.Response:
-        fields = {"grant_type": "password", "username": self.org.admin_email,
-                  "password": PASSWORD, **overrides}
+        fields = {
+            "grant_type": "password",
+            "username": self.org.admin_email,
+            "password": PASSWORD,
+            **overrides,
+        }
         return token_post(self.org.server, self.form(**fields))
 
 

@@ -17,16 +17,19 @@ GONE = "the client went away"
 
 def _cut_off_token_request(server: LiveServer) -> None:
     url = urlsplit(server.base)
-    head = ("POST /api/oauth/token HTTP/1.1\r\n"
-            f"Host: {url.netloc}\r\n"
-            "Content-Type: application/x-www-form-urlencoded\r\n"
-            "Content-Length: 1000\r\n\r\n")
+    head = (
+        "POST /api/oauth/token HTTP/1.1\r\n"
+        f"Host: {url.netloc}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        "Content-Length: 1000\r\n\r\n"
+    )
     with socket.create_connection((url.hostname, url.port), timeout=30) as conn:
         conn.sendall(head.encode() + b"grant_type=pass")
 
 
 def test_disconnect_while_the_form_is_read_leaves_no_traceback(
-        server: LiveServer, caplog: pytest.LogCaptureFixture) -> None:
+    server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
     uvicorn_log = logging.getLogger("uvicorn.error")
     uvicorn_log.addHandler(caplog.handler)
     caplog.set_level(logging.INFO, logger="checkrun")
@@ -35,11 +38,11 @@ def test_disconnect_while_the_form_is_read_leaves_no_traceback(
         # Wait (bounded) for the server to have handled the request, whichever way it went.
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not any(
-                GONE in r.getMessage() or r.exc_info for r in caplog.records):
+            GONE in r.getMessage() or r.exc_info for r in caplog.records
+        ):
             time.sleep(0.05)
     finally:
         uvicorn_log.removeHandler(caplog.handler)
     assert [r for r in caplog.records if r.exc_info] == []
     assert "Traceback" not in caplog.text
-    assert any(GONE in r.getMessage() and "/oauth/token" in r.getMessage()
-               for r in caplog.records)
+    assert any(GONE in r.getMessage() and "/oauth/token" in r.getMessage() for r in caplog.records)

@@ -11,20 +11,65 @@ from tests.conftest import Org
 from tests.support.factories import ok
 
 ORG_FIELDS = {
-    "id", "name", "industry", "description", "address1", "address2", "created_on",
-    "last_updated", "live_support_enabled", "org_logo", "settings", "country", "state", "city",
-    "zipcode", "users_count", "payment_state", "team_size", "signup_survey", "in_trial",
-    "analytics_enabled", "limit_trial_features", "real_time_billing", "saml_enabled",
-    "saml_login_url", "sso_default_role", "preferred_trial_plan", "plan_code",
-    "auto_join_signups", "home_bg", "guest_onboarding_snippet",
-    "maximum_group_assignment_limit", "allow_user_invite", "allow_manage_groups",
-    "working_days", "deadline_setting", "wyiwyg", "cadence_days", "guest_cadence_days",
-    "timezone", "default_deadline", "auto_archive", "auto_complete_tasks",
-    "auto_complete_task_months", "light_role_error_snippet", "global_css",
-    "error_404_template", "enable_custom_404_error", "enable_custom_smtp",
-    "onboarding_template_id", "enable_onboarding_template", "disable_min_members_billing",
-    "enable_light_users_billing", "webhook_date_field_format", "purpose", "process_today",
-    "restrict_blueprint_permissions", "auto_archive_processes_after", "use_generative_ai",
+    "id",
+    "name",
+    "industry",
+    "description",
+    "address1",
+    "address2",
+    "created_on",
+    "last_updated",
+    "live_support_enabled",
+    "org_logo",
+    "settings",
+    "country",
+    "state",
+    "city",
+    "zipcode",
+    "users_count",
+    "payment_state",
+    "team_size",
+    "signup_survey",
+    "in_trial",
+    "analytics_enabled",
+    "limit_trial_features",
+    "real_time_billing",
+    "saml_enabled",
+    "saml_login_url",
+    "sso_default_role",
+    "preferred_trial_plan",
+    "plan_code",
+    "auto_join_signups",
+    "home_bg",
+    "guest_onboarding_snippet",
+    "maximum_group_assignment_limit",
+    "allow_user_invite",
+    "allow_manage_groups",
+    "working_days",
+    "deadline_setting",
+    "wyiwyg",
+    "cadence_days",
+    "guest_cadence_days",
+    "timezone",
+    "default_deadline",
+    "auto_archive",
+    "auto_complete_tasks",
+    "auto_complete_task_months",
+    "light_role_error_snippet",
+    "global_css",
+    "error_404_template",
+    "enable_custom_404_error",
+    "enable_custom_smtp",
+    "onboarding_template_id",
+    "enable_onboarding_template",
+    "disable_min_members_billing",
+    "enable_light_users_billing",
+    "webhook_date_field_format",
+    "purpose",
+    "process_today",
+    "restrict_blueprint_permissions",
+    "auto_archive_processes_after",
+    "use_generative_ai",
 }
 
 
@@ -50,12 +95,22 @@ def test_organization_carries_every_documented_field(org: Org, sdk: TallyfySDK) 
 def test_my_organizations_lists_every_membership(org: Org, sdk: TallyfySDK) -> None:
     other = org.server.new_org("Second Org")
     with org.server.client(other.token) as them:
-        ok(them.post(f"/organizations/{other.org_id}/users/invite",
-                     json={"email": org.admin_email, "first_name": "A", "last_name": "B",
-                           "role": "standard"}))
+        ok(
+            them.post(
+                f"/organizations/{other.org_id}/users/invite",
+                json={
+                    "email": org.admin_email,
+                    "first_name": "A",
+                    "last_name": "B",
+                    "role": "standard",
+                },
+            )
+        )
     body = org.api.get("/me/organizations").json()
     assert {o["id"]: o["user_role"] for o in body["data"]} == {
-        org.id: "admin", other.org_id: "standard"}
+        org.id: "admin",
+        other.org_id: "standard",
+    }
     assert body["meta"]["pagination"]["total"] == 2
     assert body["meta"]["pagination"]["per_page"] == 10
     listed = sdk.organizations.get_current_user_organizations()
@@ -76,17 +131,24 @@ def test_my_organizations_leaves_out_disabled_memberships(org: Org) -> None:
 
 def test_admin_updates_settings(org: Org) -> None:
     body = {
-        "name": "  Renamed Co ", "timezone": "Europe/Paris", "industry": "Logistics",
-        "city": "Lyon", "allow_manage_groups": True,
-        "working_days": {"Saturday": {"enabled": True, "start_time": "10:00",
-                                      "end_time": "14:00"}},
+        "name": "  Renamed Co ",
+        "timezone": "Europe/Paris",
+        "industry": "Logistics",
+        "city": "Lyon",
+        "allow_manage_groups": True,
+        "working_days": {"Saturday": {"enabled": True, "start_time": "10:00", "end_time": "14:00"}},
         "default_deadline": {"type": "days", "value": 3},
         "auto_archive_processes_after": {"unit": "months", "value": 6},
-        "cadence_days": ["Monday", "Thursday"], "unknown_key": "ignored",
+        "cadence_days": ["Monday", "Thursday"],
+        "unknown_key": "ignored",
     }
     data = ok(org.api.put(org.path(""), json=body))
     assert (data["name"], data["timezone"], data["industry"], data["city"]) == (
-        "Renamed Co", "Europe/Paris", "Logistics", "Lyon")
+        "Renamed Co",
+        "Europe/Paris",
+        "Logistics",
+        "Lyon",
+    )
     assert data["allow_manage_groups"] is True
     assert data["working_days"]["Saturday"]["start_time"] == "10:00"
     assert data["default_deadline"] == {"type": "days", "value": 3}
@@ -94,21 +156,26 @@ def test_admin_updates_settings(org: Org) -> None:
     assert "unknown_key" not in data
     again = ok(org.api.get(org.path("")))
     assert again["industry"] == "Logistics" and again["auto_archive_processes_after"] == {
-        "unit": "months", "value": 6}
+        "unit": "months",
+        "value": 6,
+    }
     kept = ok(org.api.put(org.path(""), json={"industry": None}))
     assert kept["industry"] is None and kept["city"] == "Lyon" and kept["name"] == "Renamed Co"
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"name": ""}, "name"),
-    ({"name": "   "}, "name"),
-    ({"name": "n" * 251}, "name"),
-    ({"timezone": "Nowhere/City"}, "timezone"),
-    ({"allow_user_invite": "sometimes"}, "allow_user_invite"),
-    ({"default_deadline": {"type": "fortnights", "value": 1}}, "default_deadline.type"),
-    ({"working_days": {"Funday": {"enabled": True}}}, "working_days.Funday.[key]"),
-    ({"working_days": []}, "working_days"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
+        ({"name": "n" * 251}, "name"),
+        ({"timezone": "Nowhere/City"}, "timezone"),
+        ({"allow_user_invite": "sometimes"}, "allow_user_invite"),
+        ({"default_deadline": {"type": "fortnights", "value": 1}}, "default_deadline.type"),
+        ({"working_days": {"Funday": {"enabled": True}}}, "working_days.Funday.[key]"),
+        ({"working_days": []}, "working_days"),
+    ],
+)
 def test_bad_settings_are_422(org: Org, body: dict[str, object], field: str) -> None:
     response = org.api.put(org.path(""), json=body)
     assert response.status_code == 422, response.text
@@ -127,8 +194,12 @@ def test_only_admins_update_the_organization(org: Org) -> None:
 
 def test_update_own_profile(org: Org) -> None:
     user_id, member = org.member("light")
-    body = {"first_name": "Lee", "last_name": "Self", "timezone": "Asia/Tokyo",
-            "job_title": "Analyst"}
+    body = {
+        "first_name": "Lee",
+        "last_name": "Self",
+        "timezone": "Asia/Tokyo",
+        "job_title": "Analyst",
+    }
     with member:
         data = ok(member.put(org.path("/me"), json=body))
         assert data["id"] == user_id and data["full_name"] == "Lee Self"

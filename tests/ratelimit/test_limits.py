@@ -30,8 +30,9 @@ def redis_or_skip() -> None:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def limited(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-            ) -> Iterator[LiveServer]:
+def limited(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     data = tmp_path_factory.mktemp(f"limited-{request.param}")
     with live_server(request.param, data, rate_limit_per_minute=LIMIT) as server:
         yield server
@@ -53,8 +54,12 @@ def second_token(server: LiveServer, user_id: int, org_id: str) -> str:
     return asyncio.run(work())
 
 
-def get(server: LiveServer, path: str, token: str | None = None,
-        ip_headers: dict[str, str] | None = None) -> httpx.Response:
+def get(
+    server: LiveServer,
+    path: str,
+    token: str | None = None,
+    ip_headers: dict[str, str] | None = None,
+) -> httpx.Response:
     headers = dict(CLIENT_HEADERS)
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -124,8 +129,9 @@ def test_health_and_openapi_are_exempt(limited: LiveServer) -> None:
 def test_token_endpoint_is_limited_too(limited: LiveServer) -> None:
     """Unauthenticated, so per address: guessing passwords is capped as well."""
     with httpx.Client(base_url=limited.api, timeout=60) as client:
-        answers = [client.post("/oauth/token", data={"grant_type": "nope"})
-                   for _ in range(LIMIT + 1)]
+        answers = [
+            client.post("/oauth/token", data={"grant_type": "nope"}) for _ in range(LIMIT + 1)
+        ]
     assert answers[-1].status_code == 429
     assert all(r.headers["x-ratelimit-limit"] == str(LIMIT) for r in answers)
 
@@ -143,6 +149,7 @@ def test_default_limit_is_600_and_0_turns_it_off(server: LiveServer, tmp_path: P
 
 # --- Redis --------------------------------------------------------------------------------
 
+
 def test_two_app_instances_share_one_count_through_redis(tmp_path: Path) -> None:
     redis_or_skip()
     prefix = f"checkrun-test-{uuid.uuid4().hex}"
@@ -156,7 +163,14 @@ def test_two_app_instances_share_one_count_through_redis(tmp_path: Path) -> None
             # The token's first answer (before its user is known) counts under the token.
             assert [r.status_code for r in answers] == [200] * 6 + [429]
             assert [r.headers["x-ratelimit-remaining"] for r in answers] == [
-                "4", "4", "3", "2", "1", "0", "0"]
+                "4",
+                "4",
+                "3",
+                "2",
+                "1",
+                "0",
+                "0",
+            ]
             assert_refused(get(first, "/me", boot.token))
             keys = redis.Redis.from_url(REDIS_URL).keys(f"{prefix}:rl:minute:*")
             assert keys
@@ -183,8 +197,9 @@ def test_redis_limiter_counts_atomically_and_expires() -> None:
 
 
 def test_unreachable_redis_fails_open_to_per_process_counting(tmp_path: Path) -> None:
-    with live_server("sqlite", tmp_path, rate_limit_per_minute=LIMIT,
-                     redis_url="redis://127.0.0.1:1/0") as server:
+    with live_server(
+        "sqlite", tmp_path, rate_limit_per_minute=LIMIT, redis_url="redis://127.0.0.1:1/0"
+    ) as server:
         boot = server.new_org()
         answers = [get(server, "/me", boot.token) for _ in range(LIMIT + 2)]
         assert [r.status_code for r in answers[:LIMIT]] == [200] * LIMIT

@@ -15,8 +15,9 @@ def tasks_of(org: Org, launched: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def complete(org: Org, launched: dict[str, Any], task_id: str) -> Any:
-    return ok(org.api.post(org.path(f"/runs/{launched['id']}/completed-tasks"),
-                           json={"task_id": task_id}))
+    return ok(
+        org.api.post(org.path(f"/runs/{launched['id']}/completed-tasks"), json={"task_id": task_id})
+    )
 
 
 def read(org: Org, launched: dict[str, Any], **params: str) -> dict[str, Any]:
@@ -34,9 +35,18 @@ def put(org: Org, launched: dict[str, Any], body: dict[str, Any]) -> Any:
 def kickoff_template(org: Org) -> tuple[dict[str, Any], str, str]:
     """A template with a required text kick-off field and an optional email one."""
     made = checklist(org, steps=1)
-    ok(org.api.put(org.path(f"/checklists/{made['id']}"), json={"title": made["title"], "prerun": [
-        {"label": "Client", "field_type": "text", "required": True},
-        {"label": "Contact", "field_type": "email"}]}))
+    ok(
+        org.api.put(
+            org.path(f"/checklists/{made['id']}"),
+            json={
+                "title": made["title"],
+                "prerun": [
+                    {"label": "Client", "field_type": "text", "required": True},
+                    {"label": "Contact", "field_type": "email"},
+                ],
+            },
+        )
+    )
     required, optional = ok(org.api.get(org.path(f"/checklists/{made['id']}")))["prerun"]
     return made, required["id"], optional["id"]
 
@@ -48,21 +58,45 @@ def test_update_changes_only_what_is_sent(org: Org) -> None:
     member_id, _ = org.member("standard")
     team = group(org)
     launched = run(org, name="Before", summary="Kept", users=[org.admin_id], groups=[team])
-    updated = ok(put(org, launched, {"name": "After", "starred": True, "is_public": True,
-                                     "owner_id": member_id, "users": [member_id]}))
+    updated = ok(
+        put(
+            org,
+            launched,
+            {
+                "name": "After",
+                "starred": True,
+                "is_public": True,
+                "owner_id": member_id,
+                "users": [member_id],
+            },
+        )
+    )
     assert (updated["name"], updated["summary"], updated["starred"], updated["is_public"]) == (
-        "After", "Kept", True, True)
+        "After",
+        "Kept",
+        True,
+        True,
+    )
     assert (updated["owner_id"], updated["users"], updated["groups"]) == (
-        member_id, [member_id], [team])
+        member_id,
+        [member_id],
+        [team],
+    )
     emptied = ok(put(org, launched, {"users": [], "groups": []}))
     assert (emptied["users"], emptied["groups"], emptied["name"]) == ([], [], "After")
 
 
-@pytest.mark.parametrize("body, key", [
-    ({"name": "x" * 551}, "name"), ({"name": ""}, "name"), ({"owner_id": 999_999}, "owner_id"),
-    ({"users": [999_999]}, "users.0"), ({"prerun": ["x"]}, "prerun"),
-    ({"starred": "sometimes"}, "starred"),
-])
+@pytest.mark.parametrize(
+    "body, key",
+    [
+        ({"name": "x" * 551}, "name"),
+        ({"name": ""}, "name"),
+        ({"owner_id": 999_999}, "owner_id"),
+        ({"users": [999_999]}, "users.0"),
+        ({"prerun": ["x"]}, "prerun"),
+        ({"starred": "sometimes"}, "starred"),
+    ],
+)
 def test_update_refusals(org: Org, body: dict[str, Any], key: str) -> None:
     launched = run(org, name="Unchanged")
     response = put(org, launched, body)
@@ -125,7 +159,10 @@ def test_adding_a_task_to_a_complete_run_reopens_it(org: Org) -> None:
     one_off_task(org, run_id=launched["id"])
     again = read(org, launched)
     assert (again["status"], again["completed_at"], again["progress"]) == (
-        "active", None, {"complete": 1, "total": 2, "percent": 50})
+        "active",
+        None,
+        {"complete": 1, "total": 2, "percent": 50},
+    )
 
 
 def test_run_reports_lateness(org: Org) -> None:
@@ -177,8 +214,12 @@ def test_owners_filter_is_owner_or_assignee(org: Org) -> None:
     template = checklist(org, steps=1)
     owned = run(org, template["id"], owner_id=member_id)
     assigned = run(org, template["id"])
-    ok(org.api.put(org.path(f"/runs/{assigned['id']}/tasks/{tasks_of(org, assigned)[0]['id']}"),
-                   json={"owners": {"users": [member_id]}}))
+    ok(
+        org.api.put(
+            org.path(f"/runs/{assigned['id']}/tasks/{tasks_of(org, assigned)[0]['id']}"),
+            json={"owners": {"users": [member_id]}},
+        )
+    )
     run(org, template["id"])
     assert sorted(listed(org, owners=str(member_id))) == sorted([owned["id"], assigned["id"]])
     assert listed(org, owners=f"{other_id}") == []
@@ -194,8 +235,9 @@ def test_list_includes_tasks_and_next_task_for_each_run(org: Org) -> None:
     complete(org, first, first_tasks[0]["id"])
     for task in tasks_of(org, second):
         complete(org, second, task["id"])
-    reads = {r["id"]: r for r in ok(org.api.get(org.path("/runs"),
-                                                params={"with": "tasks,next_task"}))}
+    reads = {
+        r["id"]: r for r in ok(org.api.get(org.path("/runs"), params={"with": "tasks,next_task"}))
+    }
     assert ids(reads[first["id"]]["tasks"]["data"]) == ids(first_tasks)
     assert reads[first["id"]]["next_task"]["data"]["id"] == first_tasks[1]["id"]
     assert reads[second["id"]]["next_task"] == {"data": None}

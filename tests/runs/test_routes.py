@@ -33,8 +33,9 @@ def tasks_listed(org: Org, **params: Any) -> list[str]:
 
 
 def tasks_of(org: Org, run_id: str) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = ok(org.api.get(org.path(f"/runs/{run_id}"),
-                                                params={"with": "tasks"}))["tasks"]["data"]
+    data: list[dict[str, Any]] = ok(
+        org.api.get(org.path(f"/runs/{run_id}"), params={"with": "tasks"})
+    )["tasks"]["data"]
     return data
 
 
@@ -88,7 +89,11 @@ def test_run_tasks_are_paginated(org: Org) -> None:
     assert ids(first["data"]) == expected[:2]
     page = first["meta"]["pagination"]
     assert (page["total"], page["count"], page["total_pages"], page["has_more_pages"]) == (
-        3, 2, 2, True)
+        3,
+        2,
+        2,
+        True,
+    )
     second = org.api.get(page["links"]["next"]).json()
     assert ids(second["data"]) == expected[2:]
 
@@ -106,8 +111,9 @@ def test_launch_with_checklist_of_another_org_is_422(org: Org) -> None:
     template = checklist(org)
     other = org.server.new_org("Other")
     with org.server.client(other.token) as stranger:
-        response = stranger.post(f"/organizations/{other.org_id}/runs",
-                                 json={"checklist_id": template["id"]})
+        response = stranger.post(
+            f"/organizations/{other.org_id}/runs", json={"checklist_id": template["id"]}
+        )
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["checklist_id"]
 
@@ -120,8 +126,9 @@ def test_launch_without_checklist_id_is_422(org: Org) -> None:
 
 def test_launch_names_the_run_when_no_name_given(org: Org) -> None:
     launched = run(org, checklist(org, title="Hiring")["id"])
-    assert re.fullmatch(r"Hiring - \d{4}-\d{2}-\d{2} \d{2}:\d{2}", launched["name"]), (
-        launched["name"])
+    assert re.fullmatch(r"Hiring - \d{4}-\d{2}-\d{2} \d{2}:\d{2}", launched["name"]), launched[
+        "name"
+    ]
 
 
 def test_increment_id_counts_per_org(org: Org) -> None:
@@ -130,10 +137,12 @@ def test_increment_id_counts_per_org(org: Org) -> None:
     assert numbers == [numbers[0], numbers[0] + 1, numbers[0] + 2]
     other = org.server.new_org("Other")
     with org.server.client(other.token) as api:
-        other_template = api.post(f"/organizations/{other.org_id}/checklists",
-                                  json={"title": "T", "type": "procedure"}).json()["data"]
-        first = api.post(f"/organizations/{other.org_id}/runs",
-                         json={"checklist_id": other_template["id"]}).json()["data"]
+        other_template = api.post(
+            f"/organizations/{other.org_id}/checklists", json={"title": "T", "type": "procedure"}
+        ).json()["data"]
+        first = api.post(
+            f"/organizations/{other.org_id}/runs", json={"checklist_id": other_template["id"]}
+        ).json()["data"]
     assert first["increment_id"] == numbers[0]
 
 
@@ -151,7 +160,8 @@ def test_run_of_another_org_is_not_found(org: Org) -> None:
     with org.server.client(other.token) as stranger:
         assert_not_found(stranger.get(f"/organizations/{other.org_id}/runs/{launched['id']}"))
         assert_not_found(
-            stranger.delete(f"/organizations/{other.org_id}/runs/{launched['id']}/delete"))
+            stranger.delete(f"/organizations/{other.org_id}/runs/{launched['id']}/delete")
+        )
     assert ok(org.api.get(org.path(f"/runs/{launched['id']}")))["id"] == launched["id"]
 
 
@@ -163,7 +173,11 @@ def test_list_pagination_meta(org: Org) -> None:
     page = body["meta"]["pagination"]
     assert len(body["data"]) == 1
     assert {k: v for k, v in page.items() if k != "links"} == {
-        "total": 3, "count": 1, "per_page": 1, "current_page": 1, "total_pages": 3,
+        "total": 3,
+        "count": 1,
+        "per_page": 1,
+        "current_page": 1,
+        "total_pages": 3,
         "has_more_pages": True,
     }
     following = page["links"]["next"]

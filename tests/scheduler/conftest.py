@@ -34,10 +34,15 @@ def clock(tmp_path_factory: pytest.TempPathFactory) -> MovableClock:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def sched_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                 clock: MovableClock) -> Iterator[LiveServer]:
-    with live_server(request.param, tmp_path_factory.mktemp(f"sched-{request.param}"),
-                     clock_file=clock.path, **FAST_SCHEDULER) as live:
+def sched_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, clock: MovableClock
+) -> Iterator[LiveServer]:
+    with live_server(
+        request.param,
+        tmp_path_factory.mktemp(f"sched-{request.param}"),
+        clock_file=clock.path,
+        **FAST_SCHEDULER,
+    ) as live:
         yield live
 
 
@@ -84,8 +89,11 @@ def ticks(server: LiveServer, job: str, count: int = 2) -> None:
 
 
 def reminders_of(seen: list[events.Event], task_id: str) -> list[tuple[str, str]]:
-    return [(e.verb, str(e.extra.get("deadline"))) for e in seen
-            if e.task_id == task_id and e.verb in ("due-soon", "overdue")]
+    return [
+        (e.verb, str(e.extra.get("deadline")))
+        for e in seen
+        if e.task_id == task_id and e.verb in ("due-soon", "overdue")
+    ]
 
 
 def deadline_of(task: dict[str, Any]) -> datetime:
@@ -93,17 +101,24 @@ def deadline_of(task: dict[str, Any]) -> datetime:
 
 
 def one_off(org: Org, deadline: datetime, **fields: Any) -> dict[str, Any]:
-    body = {"title": "Send the report", "task_type": "task",
-            "owners": {"users": [org.admin_id]},
-            "deadline": deadline.strftime("%Y-%m-%dT%H:%M:%SZ"), **fields}
+    body = {
+        "title": "Send the report",
+        "task_type": "task",
+        "owners": {"users": [org.admin_id]},
+        "deadline": deadline.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **fields,
+    }
     made = org.api.post(org.path("/tasks"), json=body)
     assert made.status_code == 201, made.text
     return dict(made.json()["data"])
 
 
 def task_now(org: Org, task: dict[str, Any]) -> dict[str, Any]:
-    path = (f"/runs/{task['run_id']}/tasks/{task['id']}" if task.get("run_id")
-            else f"/tasks/{task['id']}")
+    path = (
+        f"/runs/{task['run_id']}/tasks/{task['id']}"
+        if task.get("run_id")
+        else f"/tasks/{task['id']}"
+    )
     got = org.api.get(org.path(path))
     assert got.status_code == 200, got.text
     return dict(got.json()["data"])

@@ -22,8 +22,12 @@ def _at(clock: MovableClock, server: LiveServer, moment: datetime, job: str) -> 
 
 
 def _completions(server: LiveServer, task_id: str) -> list[Any]:
-    return query(server, "SELECT actor_type, actor_id FROM activity_feeds WHERE task_id = :t "
-                 "AND type = 'Task' AND verb = 'completed'", t=task_id)
+    return query(
+        server,
+        "SELECT actor_type, actor_id FROM activity_feeds WHERE task_id = :t "
+        "AND type = 'Task' AND verb = 'completed'",
+        t=task_id,
+    )
 
 
 def _completed(org: Org, task: dict[str, Any]) -> dict[str, Any] | None:
@@ -32,8 +36,8 @@ def _completed(org: Org, task: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def test_an_expiring_task_completes_at_its_deadline_as_expired(
-        sched_server: LiveServer, sched_org: Org, clock: MovableClock,
-        emitted: list[events.Event]) -> None:
+    sched_server: LiveServer, sched_org: Org, clock: MovableClock, emitted: list[events.Event]
+) -> None:
     task = one_off(sched_org, DEADLINE, task_type="expiring")
     _at(clock, sched_server, deadline_of(task) - timedelta(seconds=1), "expiring_tasks")
     assert task_now(sched_org, task)["status"] != "completed"
@@ -50,10 +54,14 @@ def test_an_expiring_task_completes_at_its_deadline_as_expired(
 
 
 def test_an_acknowledged_expiring_task_is_left_alone(
-        sched_server: LiveServer, sched_org: Org, clock: MovableClock) -> None:
+    sched_server: LiveServer, sched_org: Org, clock: MovableClock
+) -> None:
     task = one_off(sched_org, DEADLINE, task_type="expiring")
-    ok(sched_org.api.post(sched_org.path("/completed-tasks"),
-                          json={"task_id": task["id"], "is_approved": True}))
+    ok(
+        sched_org.api.post(
+            sched_org.path("/completed-tasks"), json={"task_id": task["id"], "is_approved": True}
+        )
+    )
     _at(clock, sched_server, deadline_of(task) + timedelta(hours=1), "expiring_tasks")
     now = task_now(sched_org, task)
     assert now["is_approved"] is True and now["completer_id"] == sched_org.admin_id
@@ -61,11 +69,20 @@ def test_an_acknowledged_expiring_task_is_left_alone(
 
 
 def test_an_expiring_last_step_completes_its_process(
-        sched_server: LiveServer, sched_org: Org, clock: MovableClock) -> None:
+    sched_server: LiveServer, sched_org: Org, clock: MovableClock
+) -> None:
     template = checklist(sched_org, steps=0)
-    ok(sched_org.api.post(sched_org.path(f"/checklists/{template['id']}/steps"), json={
-        "title": "Read the memo", "step_type": "expiring",
-        "deadline": {"value": 2, "unit": "days"}}), 201)
+    ok(
+        sched_org.api.post(
+            sched_org.path(f"/checklists/{template['id']}/steps"),
+            json={
+                "title": "Read the memo",
+                "step_type": "expiring",
+                "deadline": {"value": 2, "unit": "days"},
+            },
+        ),
+        201,
+    )
     launched = run(sched_org, template["id"])
     tasks = ok(sched_org.api.get(sched_org.path(f"/runs/{launched['id']}/tasks")))
     assert [t["task_type"] for t in tasks] == ["expiring"]
@@ -73,8 +90,15 @@ def test_an_expiring_last_step_completes_its_process(
     eventually(lambda: _completed(sched_org, tasks[0]), what="expiry")
     process = ok(sched_org.api.get(sched_org.path(f"/runs/{launched['id']}")))
     assert process["status"] == "complete"
-    assert query(sched_server, "SELECT count(*) FROM activity_feeds WHERE run_id = :r AND "
-                 "type = 'Process' AND verb = 'completed'", r=launched["id"])[0][0] == 1
+    assert (
+        query(
+            sched_server,
+            "SELECT count(*) FROM activity_feeds WHERE run_id = :r AND "
+            "type = 'Process' AND verb = 'completed'",
+            r=launched["id"],
+        )[0][0]
+        == 1
+    )
 
 
 def _plus_months(moment: datetime, months: int) -> datetime:
@@ -83,9 +107,13 @@ def _plus_months(moment: datetime, months: int) -> datetime:
 
 
 def test_auto_complete_takes_tasks_overdue_longer_than_the_setting(
-        sched_server: LiveServer, sched_org: Org, clock: MovableClock) -> None:
-    ok(sched_org.api.put(sched_org.path(""), json={
-        "auto_complete_tasks": True, "auto_complete_task_months": 2}))
+    sched_server: LiveServer, sched_org: Org, clock: MovableClock
+) -> None:
+    ok(
+        sched_org.api.put(
+            sched_org.path(""), json={"auto_complete_tasks": True, "auto_complete_task_months": 2}
+        )
+    )
     task = one_off(sched_org, DEADLINE, task_type="approval")
     with new_org(sched_server) as other:
         untouched = one_off(other, DEADLINE)
@@ -104,8 +132,11 @@ def test_auto_complete_takes_tasks_overdue_longer_than_the_setting(
 def _finished_run(org: Org) -> dict[str, Any]:
     launched = run(org, checklist(org, steps=1)["id"])
     task = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))[0]
-    ok(org.api.post(org.path(f"/runs/{launched['id']}/completed-tasks"),
-                    json={"task_id": task["id"]}))
+    ok(
+        org.api.post(
+            org.path(f"/runs/{launched['id']}/completed-tasks"), json={"task_id": task["id"]}
+        )
+    )
     finished = ok(org.api.get(org.path(f"/runs/{launched['id']}")))
     assert finished["status"] == "complete", finished
     return dict(finished)
@@ -116,9 +147,17 @@ def _status(org: Org, launched: dict[str, Any]) -> str:
 
 
 def test_auto_archive_archives_completed_processes_after_the_period(
-        sched_server: LiveServer, sched_org: Org, clock: MovableClock) -> None:
-    ok(sched_org.api.put(sched_org.path(""), json={
-        "auto_archive": True, "auto_archive_processes_after": {"unit": "days", "value": 3}}))
+    sched_server: LiveServer, sched_org: Org, clock: MovableClock
+) -> None:
+    ok(
+        sched_org.api.put(
+            sched_org.path(""),
+            json={
+                "auto_archive": True,
+                "auto_archive_processes_after": {"unit": "days", "value": 3},
+            },
+        )
+    )
     finished = _finished_run(sched_org)
     still_open = run(sched_org, checklist(sched_org, steps=1)["id"])
     with new_org(sched_server) as other:
@@ -133,5 +172,8 @@ def test_auto_archive_archives_completed_processes_after_the_period(
         _at(clock, sched_server, BASE + timedelta(days=30), "auto_archive_processes")
         assert _status(sched_org, still_open) == "active"
         assert _status(other, theirs) == "complete"
-        assert query(sched_server, "SELECT actor_type FROM activity_feeds WHERE run_id = :r "
-                     "AND verb = 'archived'", r=finished["id"]) == [("system",)]
+        assert query(
+            sched_server,
+            "SELECT actor_type FROM activity_feeds WHERE run_id = :r AND verb = 'archived'",
+            r=finished["id"],
+        ) == [("system",)]

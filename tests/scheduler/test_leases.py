@@ -38,8 +38,9 @@ def _with_scheduler(server: LiveServer, work: Callable[[Scheduler], Awaitable[An
     async def go() -> Any:
         engine = make_engine(server.settings.resolved_database_url)
         try:
-            return await work(Scheduler(make_sessionmaker(engine, server.settings),
-                                        server.settings))
+            return await work(
+                Scheduler(make_sessionmaker(engine, server.settings), server.settings)
+            )
         finally:
             await engine.dispose()
 
@@ -48,8 +49,9 @@ def _with_scheduler(server: LiveServer, work: Callable[[Scheduler], Awaitable[An
 
 def _retitle(task_id: str, title: str) -> JobBody:
     async def run(db: AsyncSession, moment: datetime, settings: Settings) -> int:
-        await db.execute(text("UPDATE tasks SET title = :t WHERE id = :i"),
-                         {"t": title, "i": task_id})
+        await db.execute(
+            text("UPDATE tasks SET title = :t WHERE id = :i"), {"t": title, "i": task_id}
+        )
         return 1
 
     return run
@@ -64,8 +66,9 @@ def _lease(server: LiveServer, job: str) -> tuple[Any, ...]:
     return tuple(rows[0])
 
 
-def test_a_run_that_lost_its_lease_commits_nothing(sched_server: LiveServer,
-                                                   sched_org: Org) -> None:
+def test_a_run_that_lost_its_lease_commits_nothing(
+    sched_server: LiveServer, sched_org: Org
+) -> None:
     task = one_off(sched_org, DEADLINE)
     name = f"test-{uuid.uuid4().hex[:8]}"
     retitle = _retitle(task["id"], "changed by a run that lost its lease")
@@ -75,8 +78,10 @@ def test_a_run_that_lost_its_lease_commits_nothing(sched_server: LiveServer,
         engine = make_engine(settings.resolved_database_url)
         try:
             async with engine.begin() as other:
-                await other.execute(text("UPDATE scheduler_jobs SET lease_token = 'thief' "
-                                         "WHERE name = :n"), {"n": name})
+                await other.execute(
+                    text("UPDATE scheduler_jobs SET lease_token = 'thief' WHERE name = :n"),
+                    {"n": name},
+                )
         finally:
             await engine.dispose()
         return await retitle(db, moment, settings)
@@ -86,14 +91,19 @@ def test_a_run_that_lost_its_lease_commits_nothing(sched_server: LiveServer,
     assert _lease(sched_server, name) == ("thief", 0)
 
     fine = f"test-{uuid.uuid4().hex[:8]}"
-    assert _with_scheduler(sched_server, lambda s: s.run_once(
-        Job(fine, _retitle(task["id"], "changed once")))) == 1
+    assert (
+        _with_scheduler(
+            sched_server, lambda s: s.run_once(Job(fine, _retitle(task["id"], "changed once")))
+        )
+        == 1
+    )
     assert _title(sched_server, task["id"]) == "changed once"
     assert _lease(sched_server, fine) == (None, 1)
 
 
 def test_a_failing_job_releases_its_lease_and_the_others_still_run(
-        sched_server: LiveServer, sched_org: Org) -> None:
+    sched_server: LiveServer, sched_org: Org
+) -> None:
     task = one_off(sched_org, DEADLINE)
     name, after = f"test-{uuid.uuid4().hex[:8]}", f"test-{uuid.uuid4().hex[:8]}"
 
@@ -110,15 +120,16 @@ def test_a_failing_job_releases_its_lease_and_the_others_still_run(
 
 
 def test_a_crashed_holder_blocks_its_job_only_until_its_lease_ends(
-        sched_server: LiveServer, sched_org: Org, clock: MovableClock,
-        emitted: list[events.Event]) -> None:
+    sched_server: LiveServer, sched_org: Org, clock: MovableClock, emitted: list[events.Event]
+) -> None:
     task = one_off(sched_org, DEADLINE)
     soon = deadline_of(task) - timedelta(hours=23)
     ticks(sched_server, "reminders", 1)  # the job's row exists
     sched_server.execute(
         "UPDATE scheduler_jobs SET lease_token = 'crashed', lease_until = "
         f"'{(soon + timedelta(minutes=1)).strftime('%Y-%m-%d %H:%M:%S')}' "
-        "WHERE name = 'reminders'")
+        "WHERE name = 'reminders'"
+    )
     before = runs_of(sched_server, "reminders")
     clock.set(soon)
     ticks(sched_server, "expiring_tasks")  # whole ticks went by, reminders included

@@ -14,9 +14,18 @@ DEFAULT = Rules(timedelta(hours=24), True)
 
 def _row(**fields: object) -> ReminderRow:
     base: dict[str, object] = {
-        "id": "t", "org_id": "o", "run_id": None, "checklist_id": None, "title": "T",
-        "task_type": "task", "deadline": D, "is_open": True, "remind_at": D - timedelta(days=1),
-        "reminded_soon_for": None, "reminded_overdue_for": None}
+        "id": "t",
+        "org_id": "o",
+        "run_id": None,
+        "checklist_id": None,
+        "title": "T",
+        "task_type": "task",
+        "deadline": D,
+        "is_open": True,
+        "remind_at": D - timedelta(days=1),
+        "reminded_soon_for": None,
+        "reminded_overdue_for": None,
+    }
     return ReminderRow(**{**base, **fields})  # type: ignore[arg-type]
 
 
@@ -33,8 +42,13 @@ def test_next_moment_follows_what_was_sent_for_this_deadline() -> None:
 
 
 def test_decide_never_leaves_a_handled_row_due() -> None:
-    moments = [D - timedelta(days=2), D - timedelta(hours=24), D - timedelta(seconds=1), D,
-               D + timedelta(days=30)]
+    moments = [
+        D - timedelta(days=2),
+        D - timedelta(hours=24),
+        D - timedelta(seconds=1),
+        D,
+        D + timedelta(days=30),
+    ]
     for rules in (DEFAULT, Rules(timedelta(0), True), Rules(timedelta(hours=2), False)):
         for moment in moments:
             for assigned in (True, False):
@@ -56,11 +70,10 @@ def test_decide_picks_the_reminder_of_the_moment() -> None:
 
 def test_calendar_months() -> None:
     assert months_before(datetime(2030, 3, 31, 8, tzinfo=UTC), 1) == datetime(
-        2030, 2, 28, 8, tzinfo=UTC)
-    assert months_before(datetime(2030, 1, 15, tzinfo=UTC), 2) == datetime(
-        2029, 11, 15, tzinfo=UTC)
-    assert months_before(datetime(2030, 1, 15, tzinfo=UTC), 24) == datetime(
-        2028, 1, 15, tzinfo=UTC)
+        2030, 2, 28, 8, tzinfo=UTC
+    )
+    assert months_before(datetime(2030, 1, 15, tzinfo=UTC), 2) == datetime(2029, 11, 15, tzinfo=UTC)
+    assert months_before(datetime(2030, 1, 15, tzinfo=UTC), 24) == datetime(2028, 1, 15, tzinfo=UTC)
     assert period_before(D, {"unit": "days", "value": 3}) == D - timedelta(days=3)
     assert period_before(D, {"unit": "weeks", "value": 2}) == D - timedelta(weeks=2)
     assert period_before(D, {"unit": "years", "value": 1}) == D.replace(year=2029)

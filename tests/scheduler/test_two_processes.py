@@ -27,10 +27,15 @@ PLAIN, EXPIRING = 20, 10  # more than a batch (7) each: jobs run again at once
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-         clock: MovableClock) -> Iterator[tuple[LiveServer, LiveServer]]:
-    with live_server(request.param, tmp_path_factory.mktemp(f"pair-{request.param}"),
-                     clock_file=clock.path, **FAST_SCHEDULER) as first:
+def pair(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, clock: MovableClock
+) -> Iterator[tuple[LiveServer, LiveServer]]:
+    with live_server(
+        request.param,
+        tmp_path_factory.mktemp(f"pair-{request.param}"),
+        clock_file=clock.path,
+        **FAST_SCHEDULER,
+    ) as first:
         port = free_port()
         settings = first.settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
         uv, thread, port = _start(settings, port)
@@ -52,9 +57,12 @@ def _count(server: LiveServer, sql: str, **params: object) -> int:
     return int(query(server, sql, **params)[0][0])
 
 
-def test_each_reminder_and_expiry_happens_once(pair: tuple[LiveServer, LiveServer],
-                                              pair_org: Org, clock: MovableClock,
-                                              emitted: list[events.Event]) -> None:
+def test_each_reminder_and_expiry_happens_once(
+    pair: tuple[LiveServer, LiveServer],
+    pair_org: Org,
+    clock: MovableClock,
+    emitted: list[events.Event],
+) -> None:
     first, second = pair
     plain = [one_off(pair_org, DEADLINE) for _ in range(PLAIN)]
     expiring = [one_off(pair_org, DEADLINE, task_type="expiring") for _ in range(EXPIRING)]
@@ -64,13 +72,30 @@ def test_each_reminder_and_expiry_happens_once(pair: tuple[LiveServer, LiveServe
 
     clock.set(deadline_of(plain[0]) - timedelta(hours=23))
     ids = [t["id"] for t in plain + expiring]
-    eventually(lambda: _count(first, "SELECT count(*) FROM tasks WHERE org_id = :o AND "
-                              "reminded_soon_for IS NOT NULL", o=pair_org.id) == len(ids),
-               what="every due-soon reminder")
+    eventually(
+        lambda: (
+            _count(
+                first,
+                "SELECT count(*) FROM tasks WHERE org_id = :o AND reminded_soon_for IS NOT NULL",
+                o=pair_org.id,
+            )
+            == len(ids)
+        ),
+        what="every due-soon reminder",
+    )
     clock.set(deadline_of(plain[0]) + timedelta(hours=1))
-    eventually(lambda: _count(first, "SELECT count(*) FROM tasks WHERE org_id = :o AND "
-                              "(reminded_overdue_for IS NOT NULL OR status = 'completed')",
-                              o=pair_org.id) == len(ids), what="every overdue and expiry")
+    eventually(
+        lambda: (
+            _count(
+                first,
+                "SELECT count(*) FROM tasks WHERE org_id = :o AND "
+                "(reminded_overdue_for IS NOT NULL OR status = 'completed')",
+                o=pair_org.id,
+            )
+            == len(ids)
+        ),
+        what="every overdue and expiry",
+    )
     for job in ("reminders", "expiring_tasks"):
         ticks(first, job)
 
@@ -78,7 +103,16 @@ def test_each_reminder_and_expiry_happens_once(pair: tuple[LiveServer, LiveServe
     for task in plain:
         assert (seen[(task["id"], "due-soon")], seen[(task["id"], "overdue")]) == (1, 1)
     for task in expiring:
-        assert (seen[(task["id"], "due-soon")], seen[(task["id"], "overdue")],
-                seen[(task["id"], "completed")]) == (1, 0, 1)
-        assert _count(first, "SELECT count(*) FROM activity_feeds WHERE task_id = :t AND "
-                      "verb = 'completed'", t=task["id"]) == 1
+        assert (
+            seen[(task["id"], "due-soon")],
+            seen[(task["id"], "overdue")],
+            seen[(task["id"], "completed")],
+        ) == (1, 0, 1)
+        assert (
+            _count(
+                first,
+                "SELECT count(*) FROM activity_feeds WHERE task_id = :t AND verb = 'completed'",
+                t=task["id"],
+            )
+            == 1
+        )

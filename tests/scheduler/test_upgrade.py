@@ -24,7 +24,8 @@ TASK_SQL = (
     "everyone_must_complete, can_complete_only_assignees, prevent_guest_comment, max_assignable,"
     " top_secret, created_at, updated_at, archived_with_run, hidden_by_rule, settings) VALUES "
     "(:id, :org, 1, 'T', 'task', :status, 1, :deadline, false, false, false, 0, false, :at, :at,"
-    " false, false, '{}')")
+    " false, false, '{}')"
+)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -52,12 +53,20 @@ async def _seed(url: str) -> None:
         moment = now()
         async with engine.begin() as conn:
             for task_id, status, deadline in (
-                    ("a" * 32, "active", moment + timedelta(days=3)),
-                    ("b" * 32, "active", moment - timedelta(days=3)),
-                    ("c" * 32, "completed", moment + timedelta(days=3))):
-                await conn.execute(text(TASK_SQL), {
-                    "id": task_id, "org": boot.org_id, "status": status,
-                    "deadline": _naive(deadline), "at": _naive(moment)})
+                ("a" * 32, "active", moment + timedelta(days=3)),
+                ("b" * 32, "active", moment - timedelta(days=3)),
+                ("c" * 32, "completed", moment + timedelta(days=3)),
+            ):
+                await conn.execute(
+                    text(TASK_SQL),
+                    {
+                        "id": task_id,
+                        "org": boot.org_id,
+                        "status": status,
+                        "deadline": _naive(deadline),
+                        "at": _naive(moment),
+                    },
+                )
     finally:
         await engine.dispose()
 
@@ -66,8 +75,14 @@ async def _read(url: str) -> dict[str, Any]:
     engine = make_engine(url)
     try:
         async with engine.connect() as conn:
-            tasks = table("tasks", column("id"), *(column(c, UTCDateTime()) for c in (
-                "deadline", "remind_at", "reminded_soon_for", "reminded_overdue_for")))
+            tasks = table(
+                "tasks",
+                column("id"),
+                *(
+                    column(c, UTCDateTime())
+                    for c in ("deadline", "remind_at", "reminded_soon_for", "reminded_overdue_for")
+                ),
+            )
             rows = await conn.execute(select(*tasks.c))
             return {row[0][0]: tuple(row[1:]) for row in rows}
     finally:

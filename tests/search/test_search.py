@@ -37,16 +37,20 @@ def world(org: Org) -> dict[str, Any]:
     """A template with two steps and a form field, a run of it, and a one-off task."""
     template = checklist(org, steps=2, title="Vendor onboarding")
     step = ok(org.api.get(org.path(f"/checklists/{template['id']}/steps")))[0]
-    capture = ok(org.api.post(
-        org.path(f"/checklists/{template['id']}/steps/{step['id']}/captures"),
-        json={"label": "Vendor tax id", "field_type": "text", "required": False}), 201)
+    capture = ok(
+        org.api.post(
+            org.path(f"/checklists/{template['id']}/steps/{step['id']}/captures"),
+            json={"label": "Vendor tax id", "field_type": "text", "required": False},
+        ),
+        201,
+    )
     launched = run(org, template["id"], name="Acme vendor")
     task = one_off_task(org, title="Call the vendor", deadline="2030-01-01T12:00:00Z")
-    return {"template": template, "step": step, "capture": capture, "run": launched,
-            "task": task}
+    return {"template": template, "step": step, "capture": capture, "run": launched, "task": task}
 
 
 # --- parameters ---------------------------------------------------------------------------
+
 
 def test_search_text_is_required(org: Org) -> None:
     assert errors_of(org) == {"search": ["The search field is required."]}
@@ -118,20 +122,28 @@ def test_archived_items_are_left_out(org: Org, world: dict[str, Any]) -> None:
     assert org.api.delete(org.path(f"/checklists/{world['template']['id']}")).status_code == 200
     body = search(org, search="vendor", on="blueprint,process,task,step,capture")
     assert {kind: found["data"] for kind, found in body.items()} == {
-        "blueprint": [], "process": [], "task": [], "step": [], "capture": []}
+        "blueprint": [],
+        "process": [],
+        "task": [],
+        "step": [],
+        "capture": [],
+    }
 
 
 def test_results_stay_in_their_organization(org: Org, world: dict[str, Any]) -> None:
     other = org.server.new_org()
     with org.server.client(other.token) as them:
-        body = them.get(f"/organizations/{other.org_id}/search",
-                        params={"search": "vendor", "on": "blueprint,process,task,capture"})
+        body = them.get(
+            f"/organizations/{other.org_id}/search",
+            params={"search": "vendor", "on": "blueprint,process,task,capture"},
+        )
         assert body.status_code == 200
         assert all(found["data"] == [] for found in body.json().values())
         assert them.get(org.path("/search"), params={"search": "vendor"}).status_code == 403
 
 
 # --- tags and folders ---------------------------------------------------------------------
+
 
 def tag(org: Org, title: str, subject_type: str, subject_id: str) -> None:
     tag_id = new_id()
@@ -140,11 +152,13 @@ def tag(org: Org, title: str, subject_type: str, subject_id: str) -> None:
         "INSERT INTO tags (id, org_id, title, title_key, color, auto_generated, created_at, "
         f"updated_at) VALUES ('{tag_id}', '{org.id}', '{title}', '{name_key(title)}', '#3366ff', "
         "FALSE, "
-        "'2025-01-01 00:00:00', '2025-01-01 00:00:00')")
+        "'2025-01-01 00:00:00', '2025-01-01 00:00:00')"
+    )
     org.server.execute(
         "INSERT INTO tag_associations (org_id, tag_id, tag_type, subject_type, subject_id, "
         f"{column}, created_at) VALUES ('{org.id}', '{tag_id}', 'private', '{subject_type}', "
-        f"'{subject_id}', '{subject_id}', '2025-01-01 00:00:00')")
+        f"'{subject_id}', '{subject_id}', '2025-01-01 00:00:00')"
+    )
 
 
 def test_tags_true_also_matches_tag_titles(org: Org, world: dict[str, Any]) -> None:
@@ -157,8 +171,9 @@ def test_tags_true_also_matches_tag_titles(org: Org, world: dict[str, Any]) -> N
         assert ids(body, "blueprint") == [world["template"]["id"]]
         assert ids(body, "task") == [world["task"]["id"]]
         assert ids(body, "process") == []
-    assert all(found["data"] == [] for found in search(org, search="quarter",
-                                                       tags="false").values())
+    assert all(
+        found["data"] == [] for found in search(org, search="quarter", tags="false").values()
+    )
 
 
 def test_folders_are_a_bare_list(org: Org, world: dict[str, Any]) -> None:
@@ -166,13 +181,16 @@ def test_folders_are_a_bare_list(org: Org, world: dict[str, Any]) -> None:
     org.server.execute(
         "INSERT INTO folders (id, org_id, name, folder_type, position, created_at, updated_at) "
         f"VALUES ('{folder_id}', '{org.id}', 'Vendors', 'run', 1, '2025-01-01 00:00:00', "
-        "'2025-01-01 00:00:00')")
+        "'2025-01-01 00:00:00')"
+    )
     org.server.execute(
         "INSERT INTO folder_objects (org_id, folder_id, subject_type, subject_id, run_id, "
         f"created_at) VALUES ('{org.id}', '{folder_id}', 'Run', '{world['run']['id']}', "
-        f"'{world['run']['id']}', '2025-01-01 00:00:00')")
-    org.server.execute(f"UPDATE checklists SET folder_id = '{folder_id}' "
-                       f"WHERE id = '{world['template']['id']}'")
+        f"'{world['run']['id']}', '2025-01-01 00:00:00')"
+    )
+    org.server.execute(
+        f"UPDATE checklists SET folder_id = '{folder_id}' WHERE id = '{world['template']['id']}'"
+    )
     body = search(org, search="vendor", on="blueprint,process")
     for kind in ("blueprint", "process"):
         folders = body[kind]["data"][0]["folders"]
@@ -182,6 +200,7 @@ def test_folders_are_a_bare_list(org: Org, world: dict[str, Any]) -> None:
 
 # --- structured filters -------------------------------------------------------------------
 
+
 def f(**cond: str) -> dict[str, str]:
     return {f"filter[{k}]": v for k, v in cond.items()}
 
@@ -190,25 +209,71 @@ def test_single_condition_filters(org: Org, world: dict[str, Any]) -> None:
     template = world["template"]
     other = run(org, template["id"], name="Globex vendor")
     acme = world["run"]["id"]
-    assert ids(search(org, search="vendor", on="process",
-                      **f(type="field", field="name", value="ACME VENDOR")), "process") == [acme]
-    assert ids(search(org, search="vendor", on="process",
-                      **f(field="title", operation="<>", value="Acme vendor")), "process") == [
-        other["id"]]
-    assert ids(search(org, search="vendor", on="process",
-                      **f(field="title", operation="!=", value="Acme vendor")), "process") == [
-        other["id"]]
-    assert ids(search(org, search="vendor", on="process",
-                      **f(field="status", value="complete")), "process") == []
-    assert len(ids(search(org, search="vendor", on="process",
-                          **f(field="starter", value=str(org.admin_id))), "process")) == 2
-    assert ids(search(org, search="vendor", on="process",
-                      **f(field="increment_id", operation=">",
-                          value=str(world["run"]["increment_id"]))), "process") == [other["id"]]
-    assert ids(search(org, search="vendor", on="blueprint",
-                      **f(field="type", value="procedure")), "blueprint") == [template["id"]]
-    assert ids(search(org, search="vendor", on="blueprint",
-                      **f(field="is_public", value="true")), "blueprint") == []
+    assert ids(
+        search(
+            org, search="vendor", on="process", **f(type="field", field="name", value="ACME VENDOR")
+        ),
+        "process",
+    ) == [acme]
+    assert ids(
+        search(
+            org,
+            search="vendor",
+            on="process",
+            **f(field="title", operation="<>", value="Acme vendor"),
+        ),
+        "process",
+    ) == [other["id"]]
+    assert ids(
+        search(
+            org,
+            search="vendor",
+            on="process",
+            **f(field="title", operation="!=", value="Acme vendor"),
+        ),
+        "process",
+    ) == [other["id"]]
+    assert (
+        ids(
+            search(org, search="vendor", on="process", **f(field="status", value="complete")),
+            "process",
+        )
+        == []
+    )
+    assert (
+        len(
+            ids(
+                search(
+                    org,
+                    search="vendor",
+                    on="process",
+                    **f(field="starter", value=str(org.admin_id)),
+                ),
+                "process",
+            )
+        )
+        == 2
+    )
+    assert ids(
+        search(
+            org,
+            search="vendor",
+            on="process",
+            **f(field="increment_id", operation=">", value=str(world["run"]["increment_id"])),
+        ),
+        "process",
+    ) == [other["id"]]
+    assert ids(
+        search(org, search="vendor", on="blueprint", **f(field="type", value="procedure")),
+        "blueprint",
+    ) == [template["id"]]
+    assert (
+        ids(
+            search(org, search="vendor", on="blueprint", **f(field="is_public", value="true")),
+            "blueprint",
+        )
+        == []
+    )
 
 
 def test_date_filters(org: Org, world: dict[str, Any]) -> None:
@@ -236,56 +301,81 @@ def test_boolean_groups_and_nesting(org: Org, world: dict[str, Any]) -> None:
     globex = run(org, template["id"], name="Globex vendor")["id"]
     acme = world["run"]["id"]
     either = {
-        "filter[0][type]": "boolean", "filter[0][value]": "OR",
-        "filter[1][type]": "field", "filter[1][field]": "name", "filter[1][value]": "Acme vendor",
-        "filter[2][field]": "name", "filter[2][operation]": "=",
+        "filter[0][type]": "boolean",
+        "filter[0][value]": "OR",
+        "filter[1][type]": "field",
+        "filter[1][field]": "name",
+        "filter[1][value]": "Acme vendor",
+        "filter[2][field]": "name",
+        "filter[2][operation]": "=",
         "filter[2][value]": "Globex vendor",
     }
-    assert sorted(ids(search(org, search="vendor", on="process", **either), "process")) == \
-        sorted([acme, globex])
+    assert sorted(ids(search(org, search="vendor", on="process", **either), "process")) == sorted(
+        [acme, globex]
+    )
     both = {**either, "filter[0][value]": "and"}
     assert ids(search(org, search="vendor", on="process", **both), "process") == []
     nested = {
-        "filter[0][type]": "boolean", "filter[0][value]": "AND",
-        "filter[1][field]": "status", "filter[1][value]": "active",
-        "filter[2][0][type]": "boolean", "filter[2][0][value]": "OR",
-        "filter[2][1][field]": "name", "filter[2][1][value]": "Globex vendor",
-        "filter[2][2][field]": "name", "filter[2][2][value]": "Nobody",
+        "filter[0][type]": "boolean",
+        "filter[0][value]": "AND",
+        "filter[1][field]": "status",
+        "filter[1][value]": "active",
+        "filter[2][0][type]": "boolean",
+        "filter[2][0][value]": "OR",
+        "filter[2][1][field]": "name",
+        "filter[2][1][value]": "Globex vendor",
+        "filter[2][2][field]": "name",
+        "filter[2][2][value]": "Nobody",
     }
     assert ids(search(org, search="vendor", on="process", **nested), "process") == [globex]
-    oneoff = {"filter[0][type]": "boolean", "filter[0][value]": "AND",
-              "filter[1][field]": "is_oneoff_task", "filter[1][value]": "false"}
+    oneoff = {
+        "filter[0][type]": "boolean",
+        "filter[0][value]": "AND",
+        "filter[1][field]": "is_oneoff_task",
+        "filter[1][value]": "false",
+    }
     body = search(org, search="step", on="task", **oneoff)
     assert len(ids(body, "task")) == 4  # two steps in each of the two runs
     assert all(t["is_oneoff_task"] is False for t in body["task"]["data"])
 
 
-@pytest.mark.parametrize("params, key", [
-    ({"filter": "title=Foo"}, "filter"),
-    (f(field="nope", value="x"), "filter.field"),
-    (f(value="x"), "filter.field"),
-    (f(field="title"), "filter.value"),
-    (f(field="title", operation="LIKE", value="x"), "filter.operation"),
-    (f(field="title", operator="=", value="x"), "filter.operator"),
-    (f(type="boolean", field="title", value="x"), "filter.type"),
-    (f(field="starter", value="me"), "filter.value"),
-    (f(field="created_at", value="yesterday"), "filter.value"),
-    (f(field="is_public", operation="<", value="true"), "filter.operation"),
-    (f(field="is_public", value="maybe"), "filter.value"),
-    ({"filter[1][field]": "title", "filter[1][value]": "x"}, "filter.0"),
-    ({"filter[0][type]": "boolean", "filter[0][value]": "XOR",
-      "filter[1][field]": "title", "filter[1][value]": "x"}, "filter.0.value"),
-    ({"filter[0][type]": "boolean", "filter[0][value]": "AND"}, "filter"),
-    ({"filter[0][type]": "boolean", "filter[0][value]": "AND", "filter[1]": "x"}, "filter.1"),
-])
+@pytest.mark.parametrize(
+    "params, key",
+    [
+        ({"filter": "title=Foo"}, "filter"),
+        (f(field="nope", value="x"), "filter.field"),
+        (f(value="x"), "filter.field"),
+        (f(field="title"), "filter.value"),
+        (f(field="title", operation="LIKE", value="x"), "filter.operation"),
+        (f(field="title", operator="=", value="x"), "filter.operator"),
+        (f(type="boolean", field="title", value="x"), "filter.type"),
+        (f(field="starter", value="me"), "filter.value"),
+        (f(field="created_at", value="yesterday"), "filter.value"),
+        (f(field="is_public", operation="<", value="true"), "filter.operation"),
+        (f(field="is_public", value="maybe"), "filter.value"),
+        ({"filter[1][field]": "title", "filter[1][value]": "x"}, "filter.0"),
+        (
+            {
+                "filter[0][type]": "boolean",
+                "filter[0][value]": "XOR",
+                "filter[1][field]": "title",
+                "filter[1][value]": "x",
+            },
+            "filter.0.value",
+        ),
+        ({"filter[0][type]": "boolean", "filter[0][value]": "AND"}, "filter"),
+        ({"filter[0][type]": "boolean", "filter[0][value]": "AND", "filter[1]": "x"}, "filter.1"),
+    ],
+)
 def test_malformed_filters_are_422(org: Org, params: dict[str, str], key: str) -> None:
     errors = errors_of(org, search="vendor", on="blueprint", **params)
     assert list(errors) == [key], errors
 
 
 def test_field_must_exist_on_every_type_searched(org: Org) -> None:
-    errors = errors_of(org, search="x", on="task,blueprint", **f(field="deadline",
-                                                                value="2030-01-01"))
+    errors = errors_of(
+        org, search="x", on="task,blueprint", **f(field="deadline", value="2030-01-01")
+    )
     assert "not available on blueprint" in errors["filter"][0]
     assert "title" in errors["filter"][0]  # the allowed fields are listed
     assert search(org, search="x", on="task", **f(field="deadline", value="2030-01-01"))
@@ -293,11 +383,20 @@ def test_field_must_exist_on_every_type_searched(org: Org) -> None:
 
 def test_official_sdk_search_with_filters(org: Org, world: dict[str, Any]) -> None:
     sdk = TallyfySDK(api_key=org.token, base_url=org.server.base, max_retries=0)
-    found = sdk.searches.search(org.id, "vendor", on="process", filter_=[
-        {"type": "boolean", "value": "AND"},
-        {"field": "status", "value": "active"},
-        [{"type": "boolean", "value": "OR"}, {"field": "title", "value": "Acme vendor"},
-         {"field": "title", "value": "Nobody"}]])
+    found = sdk.searches.search(
+        org.id,
+        "vendor",
+        on="process",
+        filter_=[
+            {"type": "boolean", "value": "AND"},
+            {"field": "status", "value": "active"},
+            [
+                {"type": "boolean", "value": "OR"},
+                {"field": "title", "value": "Acme vendor"},
+                {"field": "title", "value": "Nobody"},
+            ],
+        ],
+    )
     assert [r.id for r in found.data] == [world["run"]["id"]]
     assert found.data[0].folders == []
     assert sdk.searches.search_snippets(org.id, "vendor").data == []

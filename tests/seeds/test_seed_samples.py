@@ -23,8 +23,9 @@ def run_sample(org: Org, script: str, **ids: str) -> str:
         "TALLYFY_ORG_ID": org.id,
         **{f"TALLYFY_{k.upper()}": v for k, v in ids.items()},
     }
-    done = subprocess.run([sys.executable, str(SAMPLES / script)], env=env, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(SAMPLES / script)], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 

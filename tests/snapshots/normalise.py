@@ -21,8 +21,11 @@ class Normaliser:
         self.base = base
         # Guest codes and link tokens have no prefix: the scenario names them.
         known = [re.escape(s) for s in sorted(set(secrets), key=len, reverse=True)]
-        self.pattern = re.compile("|".join(
-            [f"(?P<secret>{'|'.join([*known, SECRET.pattern])})", f"(?P<id>{HEX32.pattern})"]))
+        self.pattern = re.compile(
+            "|".join(
+                [f"(?P<secret>{'|'.join([*known, SECRET.pattern])})", f"(?P<id>{HEX32.pattern})"]
+            )
+        )
         self.seen: dict[str, str] = {}
 
     def _place(self, match: re.Match[str]) -> str:
@@ -40,4 +43,3 @@ class Normaliser:
     def _alias(self, match: re.Match[str]) -> str:
         owners = [p for value, p in self.seen.items() if value.startswith(match.group(2))]
         return f'{match.group(1)}{owners[0] if owners else match.group(2)}[:6]"'
-

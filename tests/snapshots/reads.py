@@ -6,13 +6,41 @@ from collections.abc import Callable
 
 from tests.snapshots.scenario import UNKNOWN, World
 
-TASK_INCLUDES = ("form_fields", "run", "step", "tags", "folders", "threads", "comments", "issues",
-                 "threads_count")
-RUN_INCLUDES = ("checklist", "tasks", "next_task", "form_fields", "assets", "tags", "folders",
-                "threads", "tasks.threads", "tasks.form_fields")
+TASK_INCLUDES = (
+    "form_fields",
+    "run",
+    "step",
+    "tags",
+    "folders",
+    "threads",
+    "comments",
+    "issues",
+    "threads_count",
+)
+RUN_INCLUDES = (
+    "checklist",
+    "tasks",
+    "next_task",
+    "form_fields",
+    "assets",
+    "tags",
+    "folders",
+    "threads",
+    "tasks.threads",
+    "tasks.form_fields",
+)
 CHECKLIST_INCLUDES = ("steps", "tags", "folder")
-MEMBER_INCLUDES = ("groups", "stats", "organizations", "preferences", "assets", "member_watchers",
-                   "guest_watchers", "auth_methods", "country")
+MEMBER_INCLUDES = (
+    "groups",
+    "stats",
+    "organizations",
+    "preferences",
+    "assets",
+    "member_watchers",
+    "guest_watchers",
+    "auth_methods",
+    "country",
+)
 
 
 def organization(w: World) -> None:
@@ -25,8 +53,9 @@ def organization(w: World) -> None:
 def member(w: World) -> None:
     standard = w.made["standard_id"]
     w.read("member", "list", w.path("/users"))
-    w.read("member", "list_all_includes", w.path("/users"),
-           params={"with": ",".join(MEMBER_INCLUDES)})
+    w.read(
+        "member", "list_all_includes", w.path("/users"), params={"with": ",".join(MEMBER_INCLUDES)}
+    )
     w.read("member", "users_list", w.path("/users-list"))
     w.read("member", "get", w.path(f"/users/{standard}"))
     for name in MEMBER_INCLUDES:
@@ -54,8 +83,12 @@ def tag(w: World) -> None:
     w.read("tag", "list", w.path("/tags"))
     w.read("tag", "list_with_statistics", w.path("/tags"), params={"with": "statistics"})
     w.read("tag", "get", w.path(f"/tags/{w.made['tag_id']}"))
-    w.read("tag", "get_with_statistics", w.path(f"/tags/{w.made['tag_id']}"),
-           params={"with": "statistics"})
+    w.read(
+        "tag",
+        "get_with_statistics",
+        w.path(f"/tags/{w.made['tag_id']}"),
+        params={"with": "statistics"},
+    )
 
 
 def folder(w: World) -> None:
@@ -63,15 +96,23 @@ def folder(w: World) -> None:
     w.read("folder", "list_run_folders", w.path("/folders"), params={"folder_type": "run"})
     w.read("folder", "list_with_children", w.path("/folders"), params={"with": "children"})
     w.read("folder", "get", w.path(f"/folders/{w.made['folder_id']}"))
-    w.read("folder", "get_with_children", w.path(f"/folders/{w.made['folder_id']}"),
-           params={"with": "children"})
+    w.read(
+        "folder",
+        "get_with_children",
+        w.path(f"/folders/{w.made['folder_id']}"),
+        params={"with": "children"},
+    )
 
 
 def checklist(w: World) -> None:
     one = w.path(f"/checklists/{w.made['template_id']}")
     w.read("checklist", "list", w.path("/checklists"))
-    w.read("checklist", "list_all_includes", w.path("/checklists"),
-           params={"with": ",".join(CHECKLIST_INCLUDES)})
+    w.read(
+        "checklist",
+        "list_all_includes",
+        w.path("/checklists"),
+        params={"with": ",".join(CHECKLIST_INCLUDES)},
+    )
     w.read("checklist", "get", one)
     for name in CHECKLIST_INCLUDES:
         w.read("checklist", f"get_with_{name}", one, params={"with": name})
@@ -102,25 +143,38 @@ def run(w: World) -> None:
 
 def task(w: World) -> None:
     run_id, (first, second) = w.made["run_id"], w.made["tasks"]
-    lists = {"run_tasks": f"/runs/{run_id}/tasks", "org_tasks": "/tasks", "me_tasks": "/me/tasks",
-             "member_tasks": f"/users/{w.made['standard_id']}/tasks"}
+    lists = {
+        "run_tasks": f"/runs/{run_id}/tasks",
+        "org_tasks": "/tasks",
+        "me_tasks": "/me/tasks",
+        "member_tasks": f"/users/{w.made['standard_id']}/tasks",
+    }
     for label, suffix in lists.items():
         # The default order (newest first) ties between the tasks of one launch and falls back
         # to their random ids; deadlines differ.
         sort = {} if label == "run_tasks" else {"sort": "deadline"}
         w.read("task", label, w.path(suffix), params=sort)
-        w.read("task", f"{label}_all_includes", w.path(suffix),
-               params={"with": ",".join(TASK_INCLUDES), **sort})
+        w.read(
+            "task",
+            f"{label}_all_includes",
+            w.path(suffix),
+            params={"with": ",".join(TASK_INCLUDES), **sort},
+        )
     sam = w.made["standard"]
-    w.read("task", "me_tasks_of_a_member", w.path("/me/tasks"), client=sam,
-           params={"sort": "deadline"})
+    w.read(
+        "task", "me_tasks_of_a_member", w.path("/me/tasks"), client=sam, params={"sort": "deadline"}
+    )
     w.read("task", "get_process_task", w.path(f"/tasks/{second}"))
     w.read("task", "get_run_task", w.path(f"/runs/{run_id}/tasks/{first}"))
     w.read("task", "get_one_off", w.path(f"/tasks/{w.made['one_off']}"))
     for name in TASK_INCLUDES:
         w.read("task", f"get_with_{name}", w.path(f"/tasks/{second}"), params={"with": name})
-        w.read("task", f"get_one_off_with_{name}", w.path(f"/tasks/{w.made['one_off']}"),
-               params={"with": name})
+        w.read(
+            "task",
+            f"get_one_off_with_{name}",
+            w.path(f"/tasks/{w.made['one_off']}"),
+            params={"with": name},
+        )
     w.read("task", "guest_tasks", w.path(f"/guests/{w.made['guest_code']}/tasks"))
 
 
@@ -132,8 +186,12 @@ def comment(w: World) -> None:
     """Threads are read through their task and run includes; the writes answer them too."""
     second = w.made["tasks"][1]
     w.read("comment", "task_threads", w.path(f"/tasks/{second}"), params={"with": "threads"})
-    w.read("comment", "run_threads", w.path(f"/runs/{w.made['run_id']}"),
-           params={"with": "threads,tasks.threads"})
+    w.read(
+        "comment",
+        "run_threads",
+        w.path(f"/runs/{w.made['run_id']}"),
+        params={"with": "threads,tasks.threads"},
+    )
 
 
 def issue(w: World) -> None:
@@ -143,8 +201,12 @@ def issue(w: World) -> None:
 
 def activity(w: World) -> None:
     w.read("activity", "feed", w.path("/activity-feeds"), params={"per_page": 100})
-    w.read("activity", "feed_of_run", w.path("/activity-feeds"),
-           params={"entity_type": "run", "entity_id": w.made["run_id"]})
+    w.read(
+        "activity",
+        "feed_of_run",
+        w.path("/activity-feeds"),
+        params={"entity_type": "run", "entity_id": w.made["run_id"]},
+    )
 
 
 def watcher(w: World) -> None:
@@ -163,11 +225,20 @@ def deadline(w: World) -> None:
 
 
 def pagination(w: World) -> None:
-    for label, suffix in (("runs", "/runs"), ("tasks", "/tasks"), ("checklists", "/checklists"),
-                          ("members", "/users"), ("tags", "/tags")):
+    for label, suffix in (
+        ("runs", "/runs"),
+        ("tasks", "/tasks"),
+        ("checklists", "/checklists"),
+        ("members", "/users"),
+        ("tags", "/tags"),
+    ):
         sort = {"sort": "deadline"} if label == "tasks" else {}
-        w.read("pagination", f"{label}_page_2", w.path(suffix),
-               params={"per_page": 1, "page": 2, **sort})
+        w.read(
+            "pagination",
+            f"{label}_page_2",
+            w.path(suffix),
+            params={"per_page": 1, "page": 2, **sort},
+        )
 
 
 def errors(w: World) -> None:
@@ -178,22 +249,59 @@ def errors(w: World) -> None:
     w.read("errors", "404_org", f"/organizations/{UNKNOWN}")
     w.read("errors", "422_launch", w.path("/runs"), method="POST", json={})
     w.read("errors", "422_tag", w.path("/tags"), method="POST", json={"title": ""})
-    w.read("errors", "422_task_deadline", w.path(f"/tasks/{w.made['one_off']}"), method="PUT",
-           json={"deadline": "not a date"})
+    w.read(
+        "errors",
+        "422_task_deadline",
+        w.path(f"/tasks/{w.made['one_off']}"),
+        method="PUT",
+        json={"deadline": "not a date"},
+    )
     # Not an error: a page size that is not a number falls back to the default.
     w.read("errors", "200_per_page_not_a_number", w.path("/tags"), params={"per_page": "many"})
     with w.server.client(None) as anonymous:
         w.read("errors", "401_no_token", w.path("/runs"), client=anonymous)
     with w.server.client("ckr_not-a-token") as forged:
         w.read("errors", "401_bad_token", w.path("/runs"), client=forged)
-    w.read("errors", "403_light_creates_template", w.path("/checklists"), client=light,
-           method="POST", json={"title": "Nope", "type": "procedure"})
-    w.read("errors", "403_light_invites", w.path("/users/invite"), client=light, method="POST",
-           json={"email": "nobody@example.com", "first_name": "No", "last_name": "Body"})
+    w.read(
+        "errors",
+        "403_light_creates_template",
+        w.path("/checklists"),
+        client=light,
+        method="POST",
+        json={"title": "Nope", "type": "procedure"},
+    )
+    w.read(
+        "errors",
+        "403_light_invites",
+        w.path("/users/invite"),
+        client=light,
+        method="POST",
+        json={"email": "nobody@example.com", "first_name": "No", "last_name": "Body"},
+    )
 
 
 READS: dict[str, Callable[[World], None]] = {
-    f.__name__: f for f in (organization, member, guest, group, tag, folder, checklist, step,
-                            capture, run, task, asset, comment, issue, activity, watcher, search,
-                            deadline, pagination, errors)
+    f.__name__: f
+    for f in (
+        organization,
+        member,
+        guest,
+        group,
+        tag,
+        folder,
+        checklist,
+        step,
+        capture,
+        run,
+        task,
+        asset,
+        comment,
+        issue,
+        activity,
+        watcher,
+        search,
+        deadline,
+        pagination,
+        errors,
+    )
 }

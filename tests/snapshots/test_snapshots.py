@@ -22,8 +22,9 @@ UPDATE = os.environ.get("CHECKRUN_UPDATE_SNAPSHOTS") == "1"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[World]:
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
     data = tmp_path_factory.mktemp(f"snapshots-{request.param}")
     clock = MovableClock(tmp_path_factory.mktemp("clock") / "now", START)
     with live_server(request.param, data, clock_file=clock.path) as live:
@@ -50,9 +51,15 @@ def test_answers_match_the_snapshot(world: World, resource: str) -> None:
     assert path.exists(), f"no snapshot {path.name}: run with CHECKRUN_UPDATE_SNAPSHOTS=1"
     expected = path.read_text()
     if actual != expected:
-        diff = "".join(difflib.unified_diff(expected.splitlines(keepends=True),
-                                            actual.splitlines(keepends=True),
-                                            "snapshot", "answer", n=2))
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True),
+                actual.splitlines(keepends=True),
+                "snapshot",
+                "answer",
+                n=2,
+            )
+        )
         pytest.fail(f"{resource} ({world.server.backend}) changed:\n{diff}", pytrace=False)
 
 

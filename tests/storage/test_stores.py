@@ -18,8 +18,13 @@ from checkrun.storage.s3 import PART_SIZE, S3BlobStore
 
 
 def s3_client(endpoint: str) -> object:
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -34,7 +39,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
 
 async def chunks_of(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
     for i in range(0, len(data), size):
-        yield data[i:i + size]
+        yield data[i : i + size]
 
 
 async def read_all(store: BlobStore, key: str, start: int = 0, end: int | None = None) -> bytes:
@@ -118,8 +123,11 @@ def test_bytes_are_invisible_until_complete(store: BlobStore) -> None:
     async def scenario() -> tuple[list[str], bool, int, list[str], list[str]]:
         gate = asyncio.Event()
         put = await _half_written(store, gate)
-        during = (await all_keys(store), await store.exists("org/slow"),
-                  len(await store.incomplete(LATER)))
+        during = (
+            await all_keys(store),
+            await store.exists("org/slow"),
+            len(await store.incomplete(LATER)),
+        )
         gate.set()
         await put
         return *during, await all_keys(store), await store.incomplete(LATER)

@@ -23,8 +23,12 @@ def checklist(org: Org, steps: int = 2, **fields: Any) -> dict[str, Any]:
     body = {"title": "Onboarding", "type": "procedure", **fields}
     created = ok(org.api.post(org.path("/checklists"), json=body), 201)
     for i in range(steps):
-        ok(org.api.post(org.path(f"/checklists/{created['id']}/steps"),
-                        json={"title": f"Step {i + 1}"}), 201)
+        ok(
+            org.api.post(
+                org.path(f"/checklists/{created['id']}/steps"), json={"title": f"Step {i + 1}"}
+            ),
+            201,
+        )
     return created
 
 
@@ -35,18 +39,29 @@ def run(org: Org, checklist_id: str | None = None, **fields: Any) -> dict[str, A
 
 def one_off_task(org: Org, **fields: Any) -> dict[str, Any]:
     body = {
-        "title": "Call the customer", "task_type": "task",
-        "owners": {"users": [org.admin_id]}, "deadline": "2030-01-01T12:00:00Z", **fields,
+        "title": "Call the customer",
+        "task_type": "task",
+        "owners": {"users": [org.admin_id]},
+        "deadline": "2030-01-01T12:00:00Z",
+        **fields,
     }
     return ok(org.api.post(org.path("/tasks"), json=body), 201)
 
 
 def upload(
-    org: Org, subject_type: str, subject_id: str, content: bytes = b"hello world",
-    filename: str = "notes.txt", **fields: str,
+    org: Org,
+    subject_type: str,
+    subject_id: str,
+    content: bytes = b"hello world",
+    filename: str = "notes.txt",
+    **fields: str,
 ) -> dict[str, Any]:
-    data = {"subject_type": subject_type, "subject_id": subject_id, "uploaded_from": "ko_field",
-            **fields}
+    data = {
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "uploaded_from": "ko_field",
+        **fields,
+    }
     response = org.api.post(org.path("/file"), data=data, files={"name": (filename, content)})
     return ok(response, 200)
 
@@ -59,8 +74,14 @@ def stored_bytes(org: Org, asset_id: str) -> Path:
 def run_upload(org: Org, launched: dict[str, Any], **fields: Any) -> dict[str, Any]:
     """A file uploaded against a run (which needs its first step and its checklist)."""
     task = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))[0]
-    return upload(org, "Run", launched["id"], step_id=task["step_id"],
-                  checklist_id=launched["checklist_id"], **fields)
+    return upload(
+        org,
+        "Run",
+        launched["id"],
+        step_id=task["step_id"],
+        checklist_id=launched["checklist_id"],
+        **fields,
+    )
 
 
 def ids(items: list[dict[str, Any]]) -> list[str]:
@@ -104,5 +125,13 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 
 def round_the_clock(org: Org) -> None:
     """Every hour of every day is working time: deadlines are plain calendar arithmetic."""
-    ok(org.api.put(org.path(""), json={"working_days": {
-        day: {"enabled": True, "start_time": None, "end_time": None} for day in WEEKDAYS}}))
+    ok(
+        org.api.put(
+            org.path(""),
+            json={
+                "working_days": {
+                    day: {"enabled": True, "start_time": None, "end_time": None} for day in WEEKDAYS
+                }
+            },
+        )
+    )

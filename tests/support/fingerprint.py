@@ -36,8 +36,12 @@ def _scope(table: Table, tables: dict[str, Table], org_id: str) -> ColumnElement
         return table.c.id.in_(_member_ids(tables, org_id))
     scoped = [fk for fk in table.foreign_keys if "org_id" in fk.column.table.c]
     if scoped:
-        return or_(*(fk.parent.in_(select(fk.column).where(fk.column.table.c.org_id == org_id))
-                     for fk in scoped))
+        return or_(
+            *(
+                fk.parent.in_(select(fk.column).where(fk.column.table.c.org_id == org_id))
+                for fk in scoped
+            )
+        )
     # Rows hanging off users only (passwords): those of the organization's members.
     users = [fk for fk in table.foreign_keys if fk.column.table.name == "users"]
     if users:
@@ -84,5 +88,10 @@ def changes(before: Rows, after: Rows, limit: int = 5) -> dict[str, dict[str, li
 
 def hex_ids(rows: Rows) -> set[str]:
     """Every 32-hex id that appears in the organization's rows."""
-    return {value.strip("'") for table in rows.values() for row in table for value in row
-            if HEX_ID.match(value.strip("'"))}
+    return {
+        value.strip("'")
+        for table in rows.values()
+        for row in table
+        for value in row
+        if HEX_ID.match(value.strip("'"))
+    }

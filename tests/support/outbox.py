@@ -24,8 +24,9 @@ def address(prefix: str = "to") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
 
 
-def in_session(server: LiveServer, work: Callable[[AsyncSession], Awaitable[T]],
-               commit: bool = True) -> T:
+def in_session(
+    server: LiveServer, work: Callable[[AsyncSession], Awaitable[T]], commit: bool = True
+) -> T:
     """`work` in one transaction of a session made like the app's, committed or rolled back."""
 
     async def run() -> T:
@@ -41,14 +42,21 @@ def in_session(server: LiveServer, work: Callable[[AsyncSession], Awaitable[T]],
     return asyncio.run(run())
 
 
-def message(org_id: str, to: str, subject: str = "Hello", kind: str = kinds.TASK_ASSIGNED,
-            **fields: Any) -> Message:
-    return Message(org_id=org_id, kind=kind, to_email=to, subject=subject,
-                   text=f"Plain: {subject}", html=f"<p>HTML: {subject}</p>", **fields)
+def message(
+    org_id: str, to: str, subject: str = "Hello", kind: str = kinds.TASK_ASSIGNED, **fields: Any
+) -> Message:
+    return Message(
+        org_id=org_id,
+        kind=kind,
+        to_email=to,
+        subject=subject,
+        text=f"Plain: {subject}",
+        html=f"<p>HTML: {subject}</p>",
+        **fields,
+    )
 
 
-def enqueue_all(server: LiveServer, messages: list[Message], commit: bool = True
-                ) -> list[bool]:
+def enqueue_all(server: LiveServer, messages: list[Message], commit: bool = True) -> list[bool]:
     async def work(db: AsyncSession) -> list[bool]:
         return [await enqueue(db, m) for m in messages]
 
@@ -57,15 +65,20 @@ def enqueue_all(server: LiveServer, messages: list[Message], commit: bool = True
 
 def outbox(server: LiveServer, org_id: str) -> list[dict[str, Any]]:
     async def work(db: AsyncSession) -> list[dict[str, Any]]:
-        rows = await db.execute(text("SELECT * FROM mail_outbox WHERE org_id = :org"),
-                                {"org": org_id})
+        rows = await db.execute(
+            text("SELECT * FROM mail_outbox WHERE org_id = :org"), {"org": org_id}
+        )
         return [dict(r._mapping) for r in rows]
 
     return in_session(server, work)
 
 
-def wait_rows(server: LiveServer, org_id: str, done: Callable[[list[dict[str, Any]]], bool],
-              timeout: float = 30.0) -> list[dict[str, Any]]:
+def wait_rows(
+    server: LiveServer,
+    org_id: str,
+    done: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 30.0,
+) -> list[dict[str, Any]]:
     """The organization's outbox rows once `done(rows)` holds (the worker is on its way)."""
     end = time.monotonic() + timeout
     while True:

@@ -12,12 +12,17 @@ import httpx
 
 
 @contextmanager
-def serve_process(args: list[str], env: dict[str, str], port: int,
-                  timeout: float = 90) -> Iterator[str]:
+def serve_process(
+    args: list[str], env: dict[str, str], port: int, timeout: float = 90
+) -> Iterator[str]:
     """Runs `checkrun serve ARGS` (which must bind `port`); yields its base URL once
     `/api/health` answers, and stops it afterwards."""
-    proc = subprocess.Popen([sys.executable, "-m", "checkrun", "serve", *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "checkrun", "serve", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

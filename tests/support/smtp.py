@@ -57,8 +57,14 @@ class _Handler:
     def __init__(self, box: SmtpServer) -> None:
         self.box = box
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,  # noqa: N802
-                          address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,  # noqa: N802
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
         if self.box.refusing:
             self.box.refused += 1
             return "451 4.3.0 Try again later"
@@ -68,8 +74,12 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: SMTP, session: Session,  # noqa: N802
-                          envelope: Envelope) -> str:
+    async def handle_DATA(
+        self,
+        server: SMTP,
+        session: Session,  # noqa: N802
+        envelope: Envelope,
+    ) -> str:
         raw = envelope.original_content or envelope.content or b""
         data = raw if isinstance(raw, bytes) else raw.encode()
         parsed = email.message_from_bytes(data, policy=email.policy.default)
@@ -86,8 +96,9 @@ class SmtpServer:
         self.rejected: set[str] = set()
         self.messages: list[Received] = []
         self._changed = threading.Condition()
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port,
-                                      **controller)
+        self._controller = Controller(
+            _Handler(self), hostname="127.0.0.1", port=self.port, **controller
+        )
 
     @property
     def url(self) -> str:
@@ -115,11 +126,11 @@ class SmtpServer:
             self._changed.notify_all()
 
     def to(self, address: str) -> list[Received]:
-        return [m for m in self.messages if address.lower() in
-                (r.lower() for r in m.recipients)]
+        return [m for m in self.messages if address.lower() in (r.lower() for r in m.recipients)]
 
-    def wait_for(self, matches: Callable[[Received], bool], count: int = 1,
-                 timeout: float = 30.0) -> list[Received]:
+    def wait_for(
+        self, matches: Callable[[Received], bool], count: int = 1, timeout: float = 30.0
+    ) -> list[Received]:
         """The first `count` messages that match, waiting up to `timeout` seconds for them."""
         end = time.monotonic() + timeout
         with self._changed:
@@ -128,6 +139,8 @@ class SmtpServer:
                 if len(found) >= count:
                     return found
                 left = end - time.monotonic()
-                assert left > 0, (f"expected {count} matching email(s), got {len(found)}; "
-                                  f"received: {[m.subject for m in self.messages]}")
+                assert left > 0, (
+                    f"expected {count} matching email(s), got {len(found)}; "
+                    f"received: {[m.subject for m in self.messages]}"
+                )
                 self._changed.wait(left)

@@ -19,10 +19,20 @@ def tag(org: Org, title: str) -> dict[str, Any]:
     return ok(org.api.post(org.path("/tags"), json={"title": title, "color": "#123456"}), 201)
 
 
-def attach(org: Org, subject_type: str, subject_id: str, tag_id: str, status: int = 201,
-           tag_type: str = "private") -> dict[str, Any]:
-    body = {"subject_id": subject_id, "subject_type": subject_type, "tag_id": tag_id,
-            "tag_type": tag_type}
+def attach(
+    org: Org,
+    subject_type: str,
+    subject_id: str,
+    tag_id: str,
+    status: int = 201,
+    tag_type: str = "private",
+) -> dict[str, Any]:
+    body = {
+        "subject_id": subject_id,
+        "subject_type": subject_type,
+        "tag_id": tag_id,
+        "tag_type": tag_type,
+    }
     return ok(org.api.post(org.path(LINKS), json=body), status)
 
 
@@ -34,10 +44,16 @@ def test_attach_to_a_template_and_detach(org: Org, emitted: list[events.Event]) 
     template, urgent = checklist(org, steps=1), tag(org, "Urgent")
     link = attach(org, "Checklist", template["id"], urgent["id"])
     assert isinstance(link["id"], int) and str(link["id"]).isdigit()
-    assert {k: link[k] for k in ("tag_id", "tag_type", "subject_id", "subject_type", "title",
-                                 "color")} == {
-        "tag_id": urgent["id"], "tag_type": "private", "subject_id": template["id"],
-        "subject_type": "Checklist", "title": "Urgent", "color": "#123456"}
+    assert {
+        k: link[k] for k in ("tag_id", "tag_type", "subject_id", "subject_type", "title", "color")
+    } == {
+        "tag_id": urgent["id"],
+        "tag_type": "private",
+        "subject_id": template["id"],
+        "subject_type": "Checklist",
+        "title": "Urgent",
+        "color": "#123456",
+    }
     again = attach(org, "Checklist", template["id"], urgent["id"], status=200)
     assert again["id"] == link["id"]  # no duplicate
     assert included(org, f"/checklists/{template['id']}") == {"data": [link]}
@@ -47,7 +63,8 @@ def test_attach_to_a_template_and_detach(org: Org, emitted: list[events.Event]) 
     assert (response.status_code, response.content) == (204, b"")
     assert included(org, f"/checklists/{template['id']}") == {"data": []}
     assert ("Tag", "unlinked", template["id"]) in [
-        (e.type, e.verb, e.checklist_id) for e in emitted if e.org_id == org.id]
+        (e.type, e.verb, e.checklist_id) for e in emitted if e.org_id == org.id
+    ]
     assert org.api.delete(org.path(f"{LINKS}/{link['id']}")).status_code == 404
 
 
@@ -60,14 +77,25 @@ def test_attach_to_a_run(org: Org) -> None:
     assert listed[0]["tags"]["data"][0]["tag_id"] == q3["id"]
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"subject_type": "Task"}, "subject_type"), ({"tag_type": None}, "tag_type"),
-    ({"tag_type": "shared"}, "tag_type"), ({"subject_id": None}, "subject_id"),
-    ({"tag_id": UNKNOWN_ID}, "tag_id"), ({"subject_id": UNKNOWN_ID}, "subject_id"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"subject_type": "Task"}, "subject_type"),
+        ({"tag_type": None}, "tag_type"),
+        ({"tag_type": "shared"}, "tag_type"),
+        ({"subject_id": None}, "subject_id"),
+        ({"tag_id": UNKNOWN_ID}, "tag_id"),
+        ({"subject_id": UNKNOWN_ID}, "subject_id"),
+    ],
+)
 def test_attach_refusals(org: Org, change: dict[str, Any], field: str) -> None:
-    body = {"subject_id": checklist(org, steps=0)["id"], "subject_type": "Checklist",
-            "tag_id": tag(org, "T")["id"], "tag_type": "private", **change}
+    body = {
+        "subject_id": checklist(org, steps=0)["id"],
+        "subject_type": "Checklist",
+        "tag_id": tag(org, "T")["id"],
+        "tag_type": "private",
+        **change,
+    }
     body = {k: v for k, v in body.items() if v is not None}
     response = org.api.post(org.path(LINKS), json=body)
     assert response.status_code == 422, response.text
@@ -82,20 +110,35 @@ def test_archived_or_foreign_subjects_are_not_found(org: Org) -> None:
     ok(org.api.delete(org.path(f"/runs/{stopped['id']}")))
     other = org.server.new_org()
     with org.server.client(other.token) as api:
-        theirs = api.post(f"/organizations/{other.org_id}/checklists",
-                          json={"title": "Theirs", "type": "procedure"}).json()["data"]
-        their_tag = api.post(f"/organizations/{other.org_id}/tags",
-                             json={"title": "Theirs"}).json()["data"]
-    for subject_type, subject_id in (("Checklist", archived["id"]), ("Run", stopped["id"]),
-                                     ("Checklist", theirs["id"]), ("Run", archived["id"])):
-        body = {"subject_id": subject_id, "subject_type": subject_type,
-                "tag_id": urgent["id"], "tag_type": "private"}
+        theirs = api.post(
+            f"/organizations/{other.org_id}/checklists",
+            json={"title": "Theirs", "type": "procedure"},
+        ).json()["data"]
+        their_tag = api.post(
+            f"/organizations/{other.org_id}/tags", json={"title": "Theirs"}
+        ).json()["data"]
+    for subject_type, subject_id in (
+        ("Checklist", archived["id"]),
+        ("Run", stopped["id"]),
+        ("Checklist", theirs["id"]),
+        ("Run", archived["id"]),
+    ):
+        body = {
+            "subject_id": subject_id,
+            "subject_type": subject_type,
+            "tag_id": urgent["id"],
+            "tag_type": "private",
+        }
         response = org.api.post(org.path(LINKS), json=body)
         assert response.status_code == 422
         assert response.json()["message"] == "Subject not found"
     mine = checklist(org, steps=0)
-    body = {"subject_id": mine["id"], "subject_type": "Checklist", "tag_id": their_tag["id"],
-            "tag_type": "private"}
+    body = {
+        "subject_id": mine["id"],
+        "subject_type": "Checklist",
+        "tag_id": their_tag["id"],
+        "tag_type": "private",
+    }
     assert org.api.post(org.path(LINKS), json=body).status_code == 422
 
 
@@ -122,9 +165,13 @@ def test_tags_at_launch(org: Org) -> None:
     first, second = tag(org, "One"), tag(org, "Two")
     launched = run(org, tags=[first["id"], second["id"], first["id"]])
     assert [t["tag_id"] for t in included(org, f"/runs/{launched['id']}")["data"]] == [
-        first["id"], second["id"]]
-    response = org.api.post(org.path("/runs"), json={
-        "checklist_id": checklist(org)["id"], "tags": [first["id"], UNKNOWN_ID]})
+        first["id"],
+        second["id"],
+    ]
+    response = org.api.post(
+        org.path("/runs"),
+        json={"checklist_id": checklist(org)["id"], "tags": [first["id"], UNKNOWN_ID]},
+    )
     assert response.status_code == 422
     assert response.json()["errors"] == {"tags.1": ["The selected tags.1 is invalid."]}
 
@@ -134,20 +181,31 @@ def test_tags_on_a_one_off_task(org: Org) -> None:
     task = one_off_task(org, tags=[first["id"]])
     tags = included(org, f"/tasks/{task['id']}")["data"]
     assert [(t["tag_id"], t["subject_type"]) for t in tags] == [(first["id"], "Task")]
-    response = org.api.post(org.path("/tasks"), json={
-        "title": "T", "task_type": "task", "owners": {"users": [org.admin_id]},
-        "deadline": "2030-01-01T12:00:00Z", "tags": [UNKNOWN_ID]})
+    response = org.api.post(
+        org.path("/tasks"),
+        json={
+            "title": "T",
+            "task_type": "task",
+            "owners": {"users": [org.admin_id]},
+            "deadline": "2030-01-01T12:00:00Z",
+            "tags": [UNKNOWN_ID],
+        },
+    )
     assert response.status_code == 422 and "tags.0" in response.json()["errors"]
 
 
 def test_step_tags_go_on_the_launched_tasks(org: Org) -> None:
     first, gone = tag(org, "Review"), tag(org, "Gone")
     template = checklist(org, steps=0)
-    step = ok(org.api.post(org.path(f"/checklists/{template['id']}/steps"), json={
-        "title": "Check", "tags": [first["id"], gone["id"]]}), 201)
+    step = ok(
+        org.api.post(
+            org.path(f"/checklists/{template['id']}/steps"),
+            json={"title": "Check", "tags": [first["id"], gone["id"]]},
+        ),
+        201,
+    )
     assert step["tags"] == [first["id"], gone["id"]]
-    ok(org.api.post(org.path(f"/checklists/{template['id']}/steps"), json={"title": "Plain"}),
-       201)
+    ok(org.api.post(org.path(f"/checklists/{template['id']}/steps"), json={"title": "Plain"}), 201)
     assert org.api.delete(org.path(f"/tags/{gone['id']}")).status_code == 204
     launched = run(org, template["id"])
     tasks = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks"), params={"with": "tags"}))
@@ -186,19 +244,24 @@ def test_task_and_template_list_filters(org: Org) -> None:
     template, other = checklist(org, steps=0), checklist(org, steps=0)
     attach(org, "Checklist", template["id"], urgent["id"])
     assert ids(ok(org.api.get(org.path("/checklists"), params={"tag": urgent["id"]}))) == [
-        template["id"]]
+        template["id"]
+    ]
     assert ids(ok(org.api.get(org.path("/checklists"), params={"tag": "Urgent"}))) == [
-        template["id"]]
-    assert other["id"] not in ids(ok(org.api.get(org.path("/checklists"),
-                                                 params={"tag": "Urgent"})))
+        template["id"]
+    ]
+    assert other["id"] not in ids(
+        ok(org.api.get(org.path("/checklists"), params={"tag": "Urgent"}))
+    )
 
 
 def test_template_list_includes_each_ones_tags(org: Org) -> None:
     urgent = tag(org, "Urgent")
     tagged, plain = checklist(org, steps=0), checklist(org, steps=0)
     link = attach(org, "Checklist", tagged["id"], urgent["id"])
-    listed = {t["id"]: t["tags"] for t in ok(org.api.get(org.path("/checklists"),
-                                                         params={"with": "tags"}))}
+    listed = {
+        t["id"]: t["tags"]
+        for t in ok(org.api.get(org.path("/checklists"), params={"with": "tags"}))
+    }
     assert listed == {tagged["id"]: {"data": [link]}, plain["id"]: {"data": []}}
 
 
@@ -211,7 +274,8 @@ def test_links_go_with_a_purged_run_and_template(org: Org) -> None:
     org.server.execute(
         "INSERT INTO tag_associations (org_id, tag_id, tag_type, subject_type, subject_id, "
         f"task_id, created_at) VALUES ('{org.id}', '{urgent['id']}', 'private', 'Task', "
-        f"'{task['id']}', '{task['id']}', CURRENT_TIMESTAMP)")
+        f"'{task['id']}', '{task['id']}', CURRENT_TIMESTAMP)"
+    )
     assert db_count(org, "tag_associations", "tag_id = :t", t=urgent["id"]) == 3
     assert org.api.delete(org.path(f"/runs/{launched['id']}/delete")).status_code == 200
     assert db_count(org, "tag_associations", "tag_id = :t", t=urgent["id"]) == 1

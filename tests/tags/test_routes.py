@@ -30,22 +30,36 @@ def of_org(org: Org, seen: list[events.Event]) -> list[tuple[str, str, str]]:
 def test_create_reads_back(org: Org, emitted: list[events.Event]) -> None:
     made = tag(org, "  Urgent ", color="#FF0000")
     assert len(made["id"]) == 32 and made["id"] == made["id"].lower()
-    assert {k: made[k] for k in ("title", "color", "auto_generated", "type", "deleted_at",
-                                 "created_by")} == {
-        "title": "Urgent", "color": "#FF0000", "auto_generated": False, "type": "private",
-        "deleted_at": None, "created_by": org.admin_id}
+    assert {
+        k: made[k] for k in ("title", "color", "auto_generated", "type", "deleted_at", "created_by")
+    } == {
+        "title": "Urgent",
+        "color": "#FF0000",
+        "auto_generated": False,
+        "type": "private",
+        "deleted_at": None,
+        "created_by": org.admin_id,
+    }
     assert made["created_at"].endswith("Z")
     assert ok(org.api.get(org.path(f"/tags/{made['id']}"))) == made
     assert tag(org, "Plain")["color"] is None
     assert of_org(org, emitted)[0] == ("Tag", "created", made["id"])
 
 
-@pytest.mark.parametrize("body, field", [
-    ({}, "title"), ({"title": ""}, "title"), ({"title": "   "}, "title"),
-    ({"title": "x" * 31}, "title"), ({"title": 5}, "title"),
-    ({"title": "Ok", "color": "red"}, "color"), ({"title": "Ok", "color": "#12345"}, "color"),
-    ({"title": "Ok", "color": "#1234567"}, "color"), ({"title": "Ok", "color": "#GGGGGG"}, "color"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "title"),
+        ({"title": ""}, "title"),
+        ({"title": "   "}, "title"),
+        ({"title": "x" * 31}, "title"),
+        ({"title": 5}, "title"),
+        ({"title": "Ok", "color": "red"}, "color"),
+        ({"title": "Ok", "color": "#12345"}, "color"),
+        ({"title": "Ok", "color": "#1234567"}, "color"),
+        ({"title": "Ok", "color": "#GGGGGG"}, "color"),
+    ],
+)
 def test_create_refusals(org: Org, body: dict[str, Any], field: str) -> None:
     response = org.api.post(org.path("/tags"), json=body)
     assert response.status_code == 422, response.text
@@ -61,8 +75,10 @@ def test_title_is_unique_whatever_the_case(org: Org) -> None:
     clash = org.api.put(org.path(f"/tags/{other['id']}"), json={"title": "URGENT"})
     assert clash.status_code == 422 and "title" in clash.json()["errors"]
     # Its own title, in another case, is fine.
-    assert ok(org.api.put(org.path(f"/tags/{first['id']}"), json={"title": "URGENT"}))[
-        "title"] == "URGENT"
+    assert (
+        ok(org.api.put(org.path(f"/tags/{first['id']}"), json={"title": "URGENT"}))["title"]
+        == "URGENT"
+    )
     # Another organization may use the same title.
     with_other = org.server.new_org()
     with org.server.client(with_other.token) as api:
@@ -71,8 +87,9 @@ def test_title_is_unique_whatever_the_case(org: Org) -> None:
 
 
 def test_malformed_json_is_400(org: Org) -> None:
-    response = org.api.post(org.path("/tags"), content=b"{nope",
-                            headers={"Content-Type": "application/json"})
+    response = org.api.post(
+        org.path("/tags"), content=b"{nope", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
 
 
@@ -124,15 +141,34 @@ def test_statistics(org: Org) -> None:
     made = tag(org, "Counted")
     live, archived = checklist(org, steps=1), checklist(org, steps=1)
     launched, stopped = run(org, live["id"]), run(org, live["id"])
-    for subject_type, subject in (("Checklist", live), ("Checklist", archived),
-                                  ("Run", launched), ("Run", stopped)):
-        ok(org.api.post(org.path("/checklists/tags"), json={
-            "subject_id": subject["id"], "subject_type": subject_type, "tag_id": made["id"],
-            "tag_type": "private"}), 201)
+    for subject_type, subject in (
+        ("Checklist", live),
+        ("Checklist", archived),
+        ("Run", launched),
+        ("Run", stopped),
+    ):
+        ok(
+            org.api.post(
+                org.path("/checklists/tags"),
+                json={
+                    "subject_id": subject["id"],
+                    "subject_type": subject_type,
+                    "tag_id": made["id"],
+                    "tag_type": "private",
+                },
+            ),
+            201,
+        )
     assert org.api.delete(org.path(f"/checklists/{archived['id']}")).status_code == 200
     ok(org.api.delete(org.path(f"/runs/{stopped['id']}")))
-    expected = {"data": {"active_template": 1, "archived_template": 1, "active_process": 1,
-                         "archived_process": 1}}
+    expected = {
+        "data": {
+            "active_template": 1,
+            "archived_template": 1,
+            "active_process": 1,
+            "archived_process": 1,
+        }
+    }
     read = ok(org.api.get(org.path(f"/tags/{made['id']}"), params={"with": "statistics"}))
     assert read["statistics"] == expected
     listed = ok(org.api.get(org.path("/tags"), params={"with": "statistics"}))
@@ -145,9 +181,18 @@ def test_delete_is_hard_with_every_link_and_204_for_unknown(
 ) -> None:
     made = tag(org, "Gone")
     template = checklist(org, steps=1)
-    ok(org.api.post(org.path("/checklists/tags"), json={
-        "subject_id": template["id"], "subject_type": "Checklist", "tag_id": made["id"],
-        "tag_type": "private"}), 201)
+    ok(
+        org.api.post(
+            org.path("/checklists/tags"),
+            json={
+                "subject_id": template["id"],
+                "subject_type": "Checklist",
+                "tag_id": made["id"],
+                "tag_type": "private",
+            },
+        ),
+        201,
+    )
     assert db_count(org, "tag_associations", "tag_id = :t", t=made["id"]) == 1
     response = org.api.delete(org.path(f"/tags/{made['id']}"))
     assert (response.status_code, response.content) == (204, b"")

@@ -20,7 +20,10 @@ def test_ad_hoc_task_at_a_position_moves_the_rest_down(org: Org) -> None:
     launched = run(org, checklist(org, steps=2)["id"])
     inserted = one_off_task(org, run_id=launched["id"], title="Inserted", position=2)
     assert (inserted["run_id"], inserted["step_id"], inserted["is_oneoff_task"]) == (
-        launched["id"], None, True)
+        launched["id"],
+        None,
+        True,
+    )
     assert inserted["checklist_id"] == launched["checklist_id"]
     assert titles(org, launched) == [("Step 1", 1), ("Inserted", 2), ("Step 2", 3)]
     one_off_task(org, run_id=launched["id"], title="Far", position=99)
@@ -30,8 +33,12 @@ def test_ad_hoc_task_at_a_position_moves_the_rest_down(org: Org) -> None:
 def test_ad_hoc_task_refusals(org: Org) -> None:
     launched = run(org, checklist(org, steps=1)["id"])
     ok(org.api.delete(org.path(f"/runs/{launched['id']}")))
-    body = {"title": "x", "task_type": "task", "owners": {"users": [org.admin_id]},
-            "deadline": "2030-01-01T00:00:00Z"}
+    body = {
+        "title": "x",
+        "task_type": "task",
+        "owners": {"users": [org.admin_id]},
+        "deadline": "2030-01-01T00:00:00Z",
+    }
     for run_id in (launched["id"], "0" * 32):
         refused = org.api.post(org.path("/tasks"), json={**body, "run_id": run_id})
         assert refused.status_code == 422
@@ -42,13 +49,23 @@ def test_ad_hoc_task_refusals(org: Org) -> None:
 def test_clone_of_a_process_task_joins_its_run_and_reopens_it(org: Org) -> None:
     launched = run(org, checklist(org, steps=1)["id"])
     (task,) = run_tasks(org, launched)
-    ok(org.api.post(org.path(f"/runs/{launched['id']}/completed-tasks"),
-                    json={"task_id": task["id"]}))
+    ok(
+        org.api.post(
+            org.path(f"/runs/{launched['id']}/completed-tasks"), json={"task_id": task["id"]}
+        )
+    )
     copy = ok(org.api.post(org.path(f"/tasks/{task['id']}/clone")), 201)
     assert (copy["run_id"], copy["step_id"], copy["position"], copy["status"]) == (
-        launched["id"], None, 2, "not-started")
+        launched["id"],
+        None,
+        2,
+        "not-started",
+    )
     assert (copy["title"], copy["deadline"], copy["owners"]) == (
-        task["title"], task["deadline"], task["owners"])
+        task["title"],
+        task["deadline"],
+        task["owners"],
+    )
     assert ok(org.api.get(org.path(f"/runs/{launched['id']}")))["status"] == "active"
 
 
@@ -63,16 +80,22 @@ def test_clone_into_a_run_without_ad_hoc_tasks_is_422(org: Org) -> None:
 
 def test_max_assignable_caps_the_owners(org: Org) -> None:
     member_id, _ = org.member("standard")
-    body = {"title": "x", "task_type": "task", "deadline": "2030-01-01T00:00:00Z",
-            "owners": {"users": [org.admin_id, member_id]}, "max_assignable": 1}
+    body = {
+        "title": "x",
+        "task_type": "task",
+        "deadline": "2030-01-01T00:00:00Z",
+        "owners": {"users": [org.admin_id, member_id]},
+        "max_assignable": 1,
+    }
     refused = org.api.post(org.path("/tasks"), json=body)
     assert refused.status_code == 422
     assert list(refused.json()["errors"]) == ["owners"]
     task = one_off_task(org, max_assignable=1)
     update = {"title": "x", "deadline": task["deadline"], "owners": body["owners"]}
     assert org.api.put(org.path(f"/tasks/{task['id']}"), json=update).status_code == 422
-    widened = ok(org.api.put(org.path(f"/tasks/{task['id']}"),
-                             json={**update, "max_assignable": 0}))
+    widened = ok(
+        org.api.put(org.path(f"/tasks/{task['id']}"), json={**update, "max_assignable": 0})
+    )
     assert widened["owners"]["users"] == [org.admin_id, member_id]
 
 

@@ -53,10 +53,13 @@ def test_deadline_statuses(org: Org) -> None:
 
 
 def test_unknown_status_or_owners_is_422(org: Org) -> None:
-    for params, key in (({"status": "sleeping"}, "status"), ({"owners": "1,x"}, "owners"),
-                        ({"deadline_before": "soon"}, "deadline_before"),
-                        ({"deadline_on": "9999-12-31"}, "deadline_on"),
-                        ({"created": "2030-01-01:nope"}, "created")):
+    for params, key in (
+        ({"status": "sleeping"}, "status"),
+        ({"owners": "1,x"}, "owners"),
+        ({"deadline_before": "soon"}, "deadline_before"),
+        ({"deadline_on": "9999-12-31"}, "deadline_on"),
+        ({"created": "2030-01-01:nope"}, "created"),
+    ):
         response = org.api.get(org.path("/tasks"), params=params)
         assert response.status_code == 422, (params, response.text)
         assert list(response.json()["errors"]) == [key]
@@ -71,12 +74,18 @@ def test_owners_unassigned_and_one_off_filters(org: Org) -> None:
     launched = run(org, checklist(org, steps=1)["id"])
     (process_task,) = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
     assert sorted(listed(org, owners=f"{first_id},{second_id}")) == sorted(
-        [mine["id"], theirs["id"]])
-    ok(org.api.put(org.path(f"/runs/{launched['id']}/tasks/{process_task['id']}"),
-                   json={"owners": {"users": []}}))
+        [mine["id"], theirs["id"]]
+    )
+    ok(
+        org.api.put(
+            org.path(f"/runs/{launched['id']}/tasks/{process_task['id']}"),
+            json={"owners": {"users": []}},
+        )
+    )
     assert listed(org, unassigned="true") == [process_task["id"]]
     assert sorted(listed(org, is_oneoff="true")) == sorted(
-        [mine["id"], theirs["id"], guest_only["id"]])
+        [mine["id"], theirs["id"], guest_only["id"]]
+    )
     assert listed(org, is_oneoff="false") == [process_task["id"]]
 
 
@@ -97,9 +106,12 @@ def test_deadline_and_created_filters(org: Org) -> None:
     assert listed(org, deadline_before="2030-01-02") == [early["id"]]
     assert listed(org, deadline_after="2030-01-02") == [later["id"]]
     assert listed(org, deadline_after="2030-01-02T17:00:00Z", sort="deadline") == [
-        late["id"], later["id"]]
-    assert listed(org, deadline_start_range="2030-01-01", deadline_end_range="2030-01-02",
-                  sort="deadline") == [early["id"], late["id"]]
+        late["id"],
+        later["id"],
+    ]
+    assert listed(
+        org, deadline_start_range="2030-01-01", deadline_end_range="2030-01-02", sort="deadline"
+    ) == [early["id"], late["id"]]
     # `deadline_on` wins over the others.
     assert listed(org, deadline_on="2030-01-05", deadline_before="2030-01-02") == [later["id"]]
     day = early["created_at"][:10]
@@ -126,8 +138,11 @@ def test_run_tasks_sort_and_filters(org: Org) -> None:
     first, second, third = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
     path = f"/runs/{launched['id']}/tasks"
     assert listed(org, path, sort="-position") == [third["id"], second["id"], first["id"]]
-    ok(org.api.post(org.path(f"/runs/{launched['id']}/completed-tasks"),
-                    json={"task_id": second["id"]}))
+    ok(
+        org.api.post(
+            org.path(f"/runs/{launched['id']}/completed-tasks"), json={"task_id": second["id"]}
+        )
+    )
     assert listed(org, path, status="complete") == [second["id"]]
     assert listed(org, path, status="active_visible") == [first["id"], third["id"]]
 
@@ -140,12 +155,13 @@ def test_me_tasks_lists_open_tasks_unless_asked(org: Org) -> None:
     complete(org, done)
     with member:
         assert ids(ok(member.get(org.path("/me/tasks")))) == [open_task["id"]]
-        assert sorted(ids(ok(member.get(org.path("/me/tasks"), params={"status": "all"})))) == \
-            sorted([done["id"], open_task["id"]])
+        assert sorted(
+            ids(ok(member.get(org.path("/me/tasks"), params={"status": "all"})))
+        ) == sorted([done["id"], open_task["id"]])
         assert ids(ok(member.get(org.path("/me/tasks"), params={"status": "completed"}))) == [
-            done["id"]]
-    assert sorted(listed(org, f"/users/{member_id}/tasks")) == sorted(
-        [done["id"], open_task["id"]])
+            done["id"]
+        ]
+    assert sorted(listed(org, f"/users/{member_id}/tasks")) == sorted([done["id"], open_task["id"]])
     assert org.api.get(org.path("/users/abc/tasks")).status_code == 404
 
 
@@ -153,8 +169,9 @@ def test_run_and_step_includes(org: Org) -> None:
     template = checklist(org, steps=1)
     launched = run(org, template["id"], name="With includes")
     loose = one_off_task(org)
-    reads = {t["id"]: t for t in ok(org.api.get(org.path("/tasks"),
-                                                params={"with": "run,step,tags"}))}
+    reads = {
+        t["id"]: t for t in ok(org.api.get(org.path("/tasks"), params={"with": "run,step,tags"}))
+    }
     (process_task,) = [t for t in reads.values() if t["run_id"]]
     assert process_task["run"]["data"]["name"] == "With includes"
     assert process_task["run"]["data"]["id"] == launched["id"]

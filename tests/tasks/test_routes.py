@@ -22,7 +22,9 @@ NOT_FOUND = {"error": True, "message": "Resource not found", "code": "RESOURCE_N
 UNKNOWN_ID = "0" * 32
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 VALID = {
-    "title": "Call the customer", "task_type": "task", "deadline": "2030-01-01T12:00:00Z",
+    "title": "Call the customer",
+    "task_type": "task",
+    "deadline": "2030-01-01T12:00:00Z",
 }
 
 
@@ -117,10 +119,13 @@ def test_task_of_another_org_is_not_found(org: Org) -> None:
         assert response.status_code == 404
         assert response.json() == NOT_FOUND
         # Nor can it be archived or deleted from there.
-        assert stranger.delete(f"/organizations/{other.org_id}/tasks/{task['id']}"
-                               ).status_code == 404
-        assert stranger.delete(f"/organizations/{other.org_id}/tasks/{task['id']}/delete"
-                               ).status_code == 404
+        assert (
+            stranger.delete(f"/organizations/{other.org_id}/tasks/{task['id']}").status_code == 404
+        )
+        assert (
+            stranger.delete(f"/organizations/{other.org_id}/tasks/{task['id']}/delete").status_code
+            == 404
+        )
         # And the other org's path itself is closed to the stranger.
         assert stranger.get(org.path(f"/tasks/{task['id']}")).status_code == 403
     assert ok(org.api.get(org.path(f"/tasks/{task['id']}")))["archived_at"] is None
@@ -136,8 +141,9 @@ def test_archive_returns_the_archived_task(org: Org) -> None:
     assert set(response.json()) == {"data"}
     assert archived["id"] == task["id"]
     assert ISO_Z.match(archived["archived_at"]), archived["archived_at"]
-    assert ok(org.api.get(org.path(f"/tasks/{task['id']}")))["archived_at"] == (
-        archived["archived_at"]
+    assert (
+        ok(org.api.get(org.path(f"/tasks/{task['id']}")))["archived_at"]
+        == (archived["archived_at"])
     )
 
 
@@ -222,12 +228,16 @@ def test_delete_is_204_with_empty_body(org: Org) -> None:
 
 
 def test_delete_takes_form_fields_and_files(org: Org) -> None:
-    task = one_off_task(org, form_fields=[
-        {"label": "Invoice number", "field_type": "text", "required": True},
-        {"label": "Notes", "field_type": "textarea"},
-    ])
-    fields = ok(org.api.get(org.path(f"/tasks/{task['id']}"),
-                            params={"with": "form_fields"}))["form_fields"]["data"]
+    task = one_off_task(
+        org,
+        form_fields=[
+            {"label": "Invoice number", "field_type": "text", "required": True},
+            {"label": "Notes", "field_type": "textarea"},
+        ],
+    )
+    fields = ok(org.api.get(org.path(f"/tasks/{task['id']}"), params={"with": "form_fields"}))[
+        "form_fields"
+    ]["data"]
     assert [f["label"] for f in fields] == ["Invoice number", "Notes"]
     asset = upload(org, "Task", task["id"], content=b"receipt bytes")
     assert stored_bytes(org, asset["id"]).read_bytes() == b"receipt bytes"
@@ -242,8 +252,10 @@ def test_delete_takes_form_fields_and_files(org: Org) -> None:
 
 
 def test_delete_leaves_other_tasks_alone(org: Org) -> None:
-    doomed, kept = one_off_task(org), one_off_task(org, form_fields=[
-        {"label": "Notes", "field_type": "text"}])
+    doomed, kept = (
+        one_off_task(org),
+        one_off_task(org, form_fields=[{"label": "Notes", "field_type": "text"}]),
+    )
     kept_asset = upload(org, "Task", kept["id"])
     assert org.api.delete(org.path(f"/tasks/{doomed['id']}/delete")).status_code == 204
     assert listed(org) == [kept["id"]]
@@ -292,4 +304,3 @@ def test_delete_by_non_admin_is_403(org: Org, role: str) -> None:
     assert answer["code"] == "FORBIDDEN"
     assert ok(org.api.get(org.path(f"/tasks/{task['id']}")))["id"] == task["id"]
     assert stored_bytes(org, asset["id"]).is_file()
-

@@ -25,16 +25,26 @@ def task_with_fields(org: Org) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def put_taskdata(org: Org, task: dict[str, Any], taskdata: dict[str, Any]) -> Any:
-    body = {"title": task["title"], "deadline": task["deadline"], "owners": task["owners"],
-            "taskdata": taskdata}
+    body = {
+        "title": task["title"],
+        "deadline": task["deadline"],
+        "owners": task["owners"],
+        "taskdata": taskdata,
+    }
     return org.api.put(org.path(f"/tasks/{task['id']}"), json=body)
 
 
 def test_values_are_stored_and_read_back(org: Org) -> None:
     task, ids = task_with_fields(org)
-    values = {ids["Name"]: "Ada", ids["Email"]: "ada@example.com", ids["Size"]: "L",
-              ids["Tool"]: {"id": 2, "text": "Jira", "value": None}, ids["Items"]: ["x", "3"],
-              ids["When"]: "2030-05-01T10:00:00Z", "not-a-field": "dropped"}
+    values = {
+        ids["Name"]: "Ada",
+        ids["Email"]: "ada@example.com",
+        ids["Size"]: "L",
+        ids["Tool"]: {"id": 2, "text": "Jira", "value": None},
+        ids["Items"]: ["x", "3"],
+        ids["When"]: "2030-05-01T10:00:00Z",
+        "not-a-field": "dropped",
+    }
     taskdata = ok(put_taskdata(org, task, values))["taskdata"]
     assert taskdata[ids["Name"]] == "Ada"
     assert taskdata[ids["Tool"]]["text"] == "Jira"
@@ -45,10 +55,17 @@ def test_values_are_stored_and_read_back(org: Org) -> None:
     assert by_label["Items"] == ["x", "3"]
 
 
-@pytest.mark.parametrize("label, bad", [
-    ("Email", "not-an-email"), ("Size", "XL"), ("Tool", {"id": 1, "text": "Jira"}),
-    ("Items", ["only one"]), ("When", "someday"), ("Name", "x" * 201),
-])
+@pytest.mark.parametrize(
+    "label, bad",
+    [
+        ("Email", "not-an-email"),
+        ("Size", "XL"),
+        ("Tool", {"id": 1, "text": "Jira"}),
+        ("Items", ["only one"]),
+        ("When", "someday"),
+        ("Name", "x" * 201),
+    ],
+)
 def test_bad_values_are_422_by_field(org: Org, label: str, bad: Any) -> None:
     task, ids = task_with_fields(org)
     refused = put_taskdata(org, task, {ids[label]: bad})
@@ -58,8 +75,9 @@ def test_bad_values_are_422_by_field(org: Org, label: str, bad: Any) -> None:
 
 def test_file_field_holds_the_asset_with_its_links(org: Org) -> None:
     task, ids = task_with_fields(org)
-    asset = upload(org, "Task", task["id"], b"signed", filename="proof.pdf",
-                   uploaded_from=ids["Proof"])
+    asset = upload(
+        org, "Task", task["id"], b"signed", filename="proof.pdf", uploaded_from=ids["Proof"]
+    )
     (value,) = ok(put_taskdata(org, task, {ids["Proof"]: [asset]}))["taskdata"][ids["Proof"]]
     assert value["id"] == asset["id"]
     assert value["url"] == f"organizations/{org.id}/file/{asset['id']}/dl"
@@ -84,11 +102,16 @@ def test_owners_are_replaced(org: Org) -> None:
 
 def test_process_task_update_through_its_run(org: Org) -> None:
     template = checklist(org, steps=1)
-    steps = ok(org.api.get(org.path(f"/checklists/{template['id']}"),
-                           params={"with": "steps"}))["steps"]
-    field = ok(org.api.post(
-        org.path(f"/checklists/{template['id']}/steps/{steps[0]['id']}/captures"),
-        json={"label": "Answer", "field_type": "text"}), 201)
+    steps = ok(org.api.get(org.path(f"/checklists/{template['id']}"), params={"with": "steps"}))[
+        "steps"
+    ]
+    field = ok(
+        org.api.post(
+            org.path(f"/checklists/{template['id']}/steps/{steps[0]['id']}/captures"),
+            json={"label": "Answer", "field_type": "text"},
+        ),
+        201,
+    )
     launched = run(org, template["id"])
     (task,) = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
     path = org.path(f"/runs/{launched['id']}/tasks/{task['id']}")

@@ -13,43 +13,56 @@ from tests.support.factories import checklist, ok
 FIELD, OTHER, STEP = "f" * 32, "e" * 32, "a" * 32
 
 
-def rule(*conditions: dict[str, Any], verb: str = "hide", logic: str = "AND",
-         **action: Any) -> dict[str, Any]:
-    kind = {"show": "visibility", "hide": "visibility", "assign": "assignment",
-            "set": "deadline"}[verb]
-    return {"condition_logic": logic, "conditions": list(conditions),
-            "then_actions": [{"action_type": kind, "action_verb": verb,
-                              "target_step_id": STEP, **action}]}
+def rule(
+    *conditions: dict[str, Any], verb: str = "hide", logic: str = "AND", **action: Any
+) -> dict[str, Any]:
+    kind = {"show": "visibility", "hide": "visibility", "assign": "assignment", "set": "deadline"}[
+        verb
+    ]
+    return {
+        "condition_logic": logic,
+        "conditions": list(conditions),
+        "then_actions": [
+            {"action_type": kind, "action_verb": verb, "target_step_id": STEP, **action}
+        ],
+    }
 
 
 def when(operation: str, statement: Any = None, field: str = FIELD) -> dict[str, Any]:
-    return {"conditionable_type": "Capture", "conditionable_id": field,
-            "operation": operation, "statement": statement}
+    return {
+        "conditionable_type": "Capture",
+        "conditionable_id": field,
+        "operation": operation,
+        "statement": statement,
+    }
 
 
 def hides(condition: dict[str, Any], value: Any) -> bool:
     return STEP in evaluate([rule(condition)], {FIELD: value}).hidden_steps
 
 
-@pytest.mark.parametrize(("condition", "value", "expected"), [
-    (when("equals", "yes"), " YES ", True),
-    (when("equals", "yes"), "yes please", False),
-    (when("equals", "yes"), None, False),
-    (when("not_equals", "yes"), "no", True),
-    (when("not_equals", "yes"), "Yes", False),
-    (when("contains", "ACME"), "acme corp", True),
-    (when("contains", "acme"), "initech", False),
-    (when("not_contains", "acme"), "initech", True),
-    (when("is_empty"), "", True),
-    (when("is_empty"), "  ", True),
-    (when("is_empty"), "x", False),
-    (when("is_not_empty"), "x", True),
-    (when("is_not_empty"), [], False),
-    (when("greater_than", "10"), "12.5", True),
-    (when("greater_than", "10"), "abc", False),
-    (when("less_than", 10), "9", True),
-    (when("matches_regex", "x"), "x", False),
-])
+@pytest.mark.parametrize(
+    ("condition", "value", "expected"),
+    [
+        (when("equals", "yes"), " YES ", True),
+        (when("equals", "yes"), "yes please", False),
+        (when("equals", "yes"), None, False),
+        (when("not_equals", "yes"), "no", True),
+        (when("not_equals", "yes"), "Yes", False),
+        (when("contains", "ACME"), "acme corp", True),
+        (when("contains", "acme"), "initech", False),
+        (when("not_contains", "acme"), "initech", True),
+        (when("is_empty"), "", True),
+        (when("is_empty"), "  ", True),
+        (when("is_empty"), "x", False),
+        (when("is_not_empty"), "x", True),
+        (when("is_not_empty"), [], False),
+        (when("greater_than", "10"), "12.5", True),
+        (when("greater_than", "10"), "abc", False),
+        (when("less_than", 10), "9", True),
+        (when("matches_regex", "x"), "x", False),
+    ],
+)
 def test_operations_on_text(condition: dict[str, Any], value: Any, expected: bool) -> None:
     assert hides(condition, value) is expected
 
@@ -63,8 +76,10 @@ def test_option_values_compare_by_text_or_by_option_id() -> None:
 
 
 def test_multiselect_counts_only_selected_options() -> None:
-    value = [{"id": 1, "text": "Slack", "selected": True},
-             {"id": 2, "text": "Email", "selected": False}]
+    value = [
+        {"id": 1, "text": "Slack", "selected": True},
+        {"id": 2, "text": "Email", "selected": False},
+    ]
     assert hides(when("equals", "slack"), value)
     assert not hides(when("equals", "email"), value)
     assert hides(when("contains", "lac"), value)
@@ -77,11 +92,15 @@ def test_files_and_assignee_fields_are_not_empty_once_filled() -> None:
     assert hides(when("contains", "g@x.com"), {"users": [], "guests": ["g@x.com"]})
 
 
-@pytest.mark.parametrize("logic", [{"condition_logic": "OR"}, {"condition_type": "any"},
-                                   {"match": "ANY"}])
+@pytest.mark.parametrize(
+    "logic", [{"condition_logic": "OR"}, {"condition_type": "any"}, {"match": "ANY"}]
+)
 def test_any_logic_needs_one_condition(logic: dict[str, Any]) -> None:
-    either = {k: v for k, v in rule(when("equals", "a"), when("equals", "b", OTHER)).items()
-              if k != "condition_logic"} | logic
+    either = {
+        k: v
+        for k, v in rule(when("equals", "a"), when("equals", "b", OTHER)).items()
+        if k != "condition_logic"
+    } | logic
     assert STEP in evaluate([either], {FIELD: "a", OTHER: "x"}).hidden_steps
     assert STEP not in evaluate([either], {FIELD: "x", OTHER: "x"}).hidden_steps
 
@@ -105,19 +124,25 @@ def test_hide_wins_over_show_when_both_fire() -> None:
 
 
 def test_assignment_replaces_owners_and_the_last_firing_rule_wins() -> None:
-    nested = rule(when("equals", "a"), verb="assign",
-                  assignees={"users": [7], "guests": ["g@x.com"], "groups": []})
+    nested = rule(
+        when("equals", "a"),
+        verb="assign",
+        assignees={"users": [7], "guests": ["g@x.com"], "groups": []},
+    )
     flat = rule(when("is_not_empty"), verb="assign", users=[9], groups=["ops"])
     assert evaluate([nested], {FIELD: "a"}).owners == {
-        STEP: {"users": [7], "guests": ["g@x.com"], "groups": []}}
+        STEP: {"users": [7], "guests": ["g@x.com"], "groups": []}
+    }
     assert evaluate([nested, flat], {FIELD: "a"}).owners == {
-        STEP: {"users": [9], "guests": [], "groups": ["ops"]}}
+        STEP: {"users": [9], "guests": [], "groups": ["ops"]}
+    }
     assert evaluate([nested, flat], {}).owners == {}
 
 
 def test_deadline_effect_is_value_and_unit() -> None:
-    later = rule(when("equals", "rush"), verb="set",
-                 deadline={"value": 2, "unit": "hours", "option": "from"})
+    later = rule(
+        when("equals", "rush"), verb="set", deadline={"value": 2, "unit": "hours", "option": "from"}
+    )
     assert evaluate([later], {FIELD: "rush"}).deadlines == {STEP: {"value": 2, "unit": "hours"}}
     assert evaluate([later], {FIELD: "slow"}).deadlines == {}
 
@@ -135,13 +160,20 @@ def test_text_of_and_referenced_ids() -> None:
 def template_with_fields(org: Org) -> tuple[dict[str, Any], list[dict[str, Any]], str, str]:
     """A template with three steps, a kick-off field and a field on the first step."""
     template = checklist(org, steps=3)
-    kickoff = ok(org.api.put(org.path(f"/checklists/{template['id']}"), json={
-        "title": template["title"],
-        "prerun": [{"label": "Plan", "field_type": "text"}]}))["prerun"][0]["id"]
+    kickoff = ok(
+        org.api.put(
+            org.path(f"/checklists/{template['id']}"),
+            json={"title": template["title"], "prerun": [{"label": "Plan", "field_type": "text"}]},
+        )
+    )["prerun"][0]["id"]
     steps = ok(org.api.get(org.path(f"/checklists/{template['id']}/steps")))
-    capture = ok(org.api.post(org.path(f"/checklists/{template['id']}/steps/{steps[0]['id']}"
-                                       "/captures"), json={"label": "Go?", "field_type": "text"}),
-                 201)["id"]
+    capture = ok(
+        org.api.post(
+            org.path(f"/checklists/{template['id']}/steps/{steps[0]['id']}/captures"),
+            json={"label": "Go?", "field_type": "text"},
+        ),
+        201,
+    )["id"]
     return template, steps, kickoff, capture
 
 
@@ -151,29 +183,58 @@ def rules_path(org: Org, template: dict[str, Any]) -> str:
 
 def test_rule_is_stored_inline_with_ids_positions_and_real_field_kinds(org: Org) -> None:
     template, steps, kickoff, capture = template_with_fields(org)
-    created = ok(org.api.post(rules_path(org, template), json={
-        "automated_alias": "Enterprise path", "condition_type": "any",
-        "conditions": [
-            {"conditionable_type": "capture", "conditionable_id": kickoff,
-             "operation": "EQUALS", "statement": "Enterprise"},
-            {"conditionable_type": "Capture", "conditionable_id": capture,
-             "operation": "is_not_empty"}],
-        "then_actions": [
-            {"action_type": "visibility", "action_verb": "show",
-             "target_step_id": steps[1]["id"]},
-            {"action_type": "assignment", "action_verb": "assign",
-             "target_step_id": steps[2]["id"], "users": [org.admin_id]},
-            {"action_type": "deadline", "action_verb": "set", "target_step_id": steps[2]["id"],
-             "deadline": {"value": 3, "unit": "days"}}]}), 201)
+    created = ok(
+        org.api.post(
+            rules_path(org, template),
+            json={
+                "automated_alias": "Enterprise path",
+                "condition_type": "any",
+                "conditions": [
+                    {
+                        "conditionable_type": "capture",
+                        "conditionable_id": kickoff,
+                        "operation": "EQUALS",
+                        "statement": "Enterprise",
+                    },
+                    {
+                        "conditionable_type": "Capture",
+                        "conditionable_id": capture,
+                        "operation": "is_not_empty",
+                    },
+                ],
+                "then_actions": [
+                    {
+                        "action_type": "visibility",
+                        "action_verb": "show",
+                        "target_step_id": steps[1]["id"],
+                    },
+                    {
+                        "action_type": "assignment",
+                        "action_verb": "assign",
+                        "target_step_id": steps[2]["id"],
+                        "users": [org.admin_id],
+                    },
+                    {
+                        "action_type": "deadline",
+                        "action_verb": "set",
+                        "target_step_id": steps[2]["id"],
+                        "deadline": {"value": 3, "unit": "days"},
+                    },
+                ],
+            },
+        ),
+        201,
+    )
     assert created["condition_logic"] == "OR"
-    assert [(c["conditionable_type"], c["operation"], c["position"])
-            for c in created["conditions"]] == [("Prerun", "equals", 1),
-                                                ("Capture", "is_not_empty", 2)]
+    assert [
+        (c["conditionable_type"], c["operation"], c["position"]) for c in created["conditions"]
+    ] == [("Prerun", "equals", 1), ("Capture", "is_not_empty", 2)]
     assign, deadline = created["then_actions"][1:]
     assert assign["assignees"] == {"users": [org.admin_id], "guests": [], "groups": []}
     assert deadline["deadline"] == {"value": 3, "unit": "days"}
-    assert all(len(x["id"]) == 32 for x in [created, *created["conditions"],
-                                            *created["then_actions"]])
+    assert all(
+        len(x["id"]) == 32 for x in [created, *created["conditions"], *created["then_actions"]]
+    )
     read = ok(org.api.get(org.path(f"/checklists/{template['id']}")))
     assert read["automated_actions"] == [created]
     listed = ok(org.api.get(org.path("/checklists")))
@@ -184,23 +245,63 @@ HIDE_SECOND = {"action_type": "visibility", "action_verb": "hide", "target_step_
 BAD_RULES: list[tuple[dict[str, Any], str]] = [
     ({"conditions": []}, "conditions"),
     ({"conditions": [{"conditionable_id": "c" * 32}]}, "conditions.0.conditionable_id"),
-    ({"conditions": [{"conditionable_id": "KO", "operation": "like"}]},
-     "conditions.0.operation"),
-    ({"conditions": [{"conditionable_id": "KO", "conditionable_type": "Step"}]},
-     "conditions.0.conditionable_type"),
-    ({"then_actions": [{**HIDE_SECOND, "target_step_id": "d" * 32}]},
-     "then_actions.0.target_step_id"),
+    ({"conditions": [{"conditionable_id": "KO", "operation": "like"}]}, "conditions.0.operation"),
+    (
+        {"conditions": [{"conditionable_id": "KO", "conditionable_type": "Step"}]},
+        "conditions.0.conditionable_type",
+    ),
+    (
+        {"then_actions": [{**HIDE_SECOND, "target_step_id": "d" * 32}]},
+        "then_actions.0.target_step_id",
+    ),
     ({"then_actions": [{**HIDE_SECOND, "action_verb": "assign"}]}, "then_actions.0"),
-    ({"then_actions": [{**HIDE_SECOND, "action_type": "assignment", "action_verb": "assign"}]},
-     "then_actions.0"),
-    ({"then_actions": [{**HIDE_SECOND, "action_type": "deadline", "action_verb": "set"}]},
-     "then_actions.0"),
-    ({"then_actions": [{**HIDE_SECOND, "action_type": "assignment", "action_verb": "assign",
-                        "assignees": {"users": [987654]}}]}, "then_actions.0.assignees.users.0"),
-    ({"then_actions": [{**HIDE_SECOND, "action_type": "assignment", "action_verb": "assign",
-                        "guests": ["not-an-email"]}]}, "then_actions.0.guests.0"),
-    ({"then_actions": [{**HIDE_SECOND, "action_type": "deadline", "action_verb": "set",
-                        "deadline": {"value": 10**9}}]}, "then_actions.0.deadline.value"),
+    (
+        {"then_actions": [{**HIDE_SECOND, "action_type": "assignment", "action_verb": "assign"}]},
+        "then_actions.0",
+    ),
+    (
+        {"then_actions": [{**HIDE_SECOND, "action_type": "deadline", "action_verb": "set"}]},
+        "then_actions.0",
+    ),
+    (
+        {
+            "then_actions": [
+                {
+                    **HIDE_SECOND,
+                    "action_type": "assignment",
+                    "action_verb": "assign",
+                    "assignees": {"users": [987654]},
+                }
+            ]
+        },
+        "then_actions.0.assignees.users.0",
+    ),
+    (
+        {
+            "then_actions": [
+                {
+                    **HIDE_SECOND,
+                    "action_type": "assignment",
+                    "action_verb": "assign",
+                    "guests": ["not-an-email"],
+                }
+            ]
+        },
+        "then_actions.0.guests.0",
+    ),
+    (
+        {
+            "then_actions": [
+                {
+                    **HIDE_SECOND,
+                    "action_type": "deadline",
+                    "action_verb": "set",
+                    "deadline": {"value": 10**9},
+                }
+            ]
+        },
+        "then_actions.0.deadline.value",
+    ),
     ({"condition_logic": "XOR"}, "condition_logic"),
 ]
 
@@ -215,13 +316,16 @@ def _named(value: Any, names: dict[str, str]) -> Any:
 
 
 @pytest.mark.parametrize(("change", "field"), BAD_RULES)
-def test_bad_rules_are_422_naming_the_field(org: Org, change: dict[str, Any],
-                                            field: str) -> None:
+def test_bad_rules_are_422_naming_the_field(org: Org, change: dict[str, Any], field: str) -> None:
     template, steps, kickoff, _ = template_with_fields(org)
-    body = {"conditions": [{"conditionable_id": "KO", "statement": "x"}],
-            "then_actions": [HIDE_SECOND], **change}
-    refused = org.api.post(rules_path(org, template),
-                           json=_named(body, {"KO": kickoff, "S1": steps[1]["id"]}))
+    body = {
+        "conditions": [{"conditionable_id": "KO", "statement": "x"}],
+        "then_actions": [HIDE_SECOND],
+        **change,
+    }
+    refused = org.api.post(
+        rules_path(org, template), json=_named(body, {"KO": kickoff, "S1": steps[1]["id"]})
+    )
     assert refused.status_code == 422, refused.text
     assert field in refused.json()["errors"]
     assert ok(org.api.get(org.path(f"/checklists/{template['id']}")))["automated_actions"] == []
@@ -229,32 +333,71 @@ def test_bad_rules_are_422_naming_the_field(org: Org, change: dict[str, Any],
 
 def test_put_replaces_what_is_sent_and_keeps_the_rest(org: Org) -> None:
     template, steps, kickoff, _ = template_with_fields(org)
-    created = ok(org.api.post(rules_path(org, template), json={
-        "automated_alias": "first", "conditions": [{"conditionable_id": kickoff}],
-        "then_actions": [{"action_type": "visibility", "action_verb": "hide",
-                          "target_step_id": steps[1]["id"]}]}), 201)
+    created = ok(
+        org.api.post(
+            rules_path(org, template),
+            json={
+                "automated_alias": "first",
+                "conditions": [{"conditionable_id": kickoff}],
+                "then_actions": [
+                    {
+                        "action_type": "visibility",
+                        "action_verb": "hide",
+                        "target_step_id": steps[1]["id"],
+                    }
+                ],
+            },
+        ),
+        201,
+    )
     path = f"{rules_path(org, template)}/{created['id']}"
     renamed = ok(org.api.put(path, json={"automated_alias": "renamed", "match": "any"}))
     assert (renamed["id"], renamed["automated_alias"], renamed["condition_logic"]) == (
-        created["id"], "renamed", "OR")
+        created["id"],
+        "renamed",
+        "OR",
+    )
     assert renamed["conditions"][0]["conditionable_id"] == kickoff
     assert renamed["created_at"] == created["created_at"]
     # The SDK's update_automation_rule echoes every key it read, merged with the change.
-    echoed = ok(org.api.put(path, json={**renamed, "then_actions": [
-        {**renamed["then_actions"][0], "target_step_id": steps[2]["id"]}]}))
+    echoed = ok(
+        org.api.put(
+            path,
+            json={
+                **renamed,
+                "then_actions": [{**renamed["then_actions"][0], "target_step_id": steps[2]["id"]}],
+            },
+        )
+    )
     assert echoed["then_actions"][0]["target_step_id"] == steps[2]["id"]
     assert echoed["automated_alias"] == "renamed"
     assert org.api.put(path, json={"then_actions": []}).status_code == 422
-    assert org.api.put(f"{rules_path(org, template)}/{'0' * 32}",
-                       json={"automated_alias": "x"}).status_code == 404
+    assert (
+        org.api.put(
+            f"{rules_path(org, template)}/{'0' * 32}", json={"automated_alias": "x"}
+        ).status_code
+        == 404
+    )
 
 
 def test_delete_rule_then_it_is_gone(org: Org) -> None:
     template, steps, kickoff, _ = template_with_fields(org)
-    created = ok(org.api.post(rules_path(org, template), json={
-        "conditions": [{"conditionable_id": kickoff}],
-        "then_actions": [{"action_type": "visibility", "action_verb": "hide",
-                          "target_step_id": steps[1]["id"]}]}), 201)
+    created = ok(
+        org.api.post(
+            rules_path(org, template),
+            json={
+                "conditions": [{"conditionable_id": kickoff}],
+                "then_actions": [
+                    {
+                        "action_type": "visibility",
+                        "action_verb": "hide",
+                        "target_step_id": steps[1]["id"],
+                    }
+                ],
+            },
+        ),
+        201,
+    )
     path = f"{rules_path(org, template)}/{created['id']}"
     deleted = org.api.delete(path)
     assert (deleted.status_code, deleted.content) == (204, b"")
@@ -264,9 +407,12 @@ def test_delete_rule_then_it_is_gone(org: Org) -> None:
 
 def test_light_members_cannot_touch_rules(org: Org) -> None:
     template, steps, kickoff, _ = template_with_fields(org)
-    body = {"conditions": [{"conditionable_id": kickoff}],
-            "then_actions": [{"action_type": "visibility", "action_verb": "hide",
-                              "target_step_id": steps[1]["id"]}]}
+    body = {
+        "conditions": [{"conditionable_id": kickoff}],
+        "then_actions": [
+            {"action_type": "visibility", "action_verb": "hide", "target_step_id": steps[1]["id"]}
+        ],
+    }
     created = ok(org.api.post(rules_path(org, template), json=body), 201)
     _, light = org.member("light")
     _, standard = org.member("standard")
@@ -280,18 +426,44 @@ def test_light_members_cannot_touch_rules(org: Org) -> None:
 def test_assignment_and_deadline_rules_apply_to_a_launched_run(org: Org) -> None:
     template, steps, kickoff, _ = template_with_fields(org)
     member, _ = org.member("standard")
-    ok(org.api.post(rules_path(org, template), json={
-        "conditions": [{"conditionable_type": "Prerun", "conditionable_id": kickoff,
-                        "operation": "equals", "statement": "rush"}],
-        "then_actions": [
-            {"action_type": "assignment", "action_verb": "assign",
-             "target_step_id": steps[2]["id"], "assignees": {"users": [member]}},
-            {"action_type": "deadline", "action_verb": "set", "target_step_id": steps[2]["id"],
-             "deadline": {"value": 1, "unit": "hours"}}]}), 201)
+    ok(
+        org.api.post(
+            rules_path(org, template),
+            json={
+                "conditions": [
+                    {
+                        "conditionable_type": "Prerun",
+                        "conditionable_id": kickoff,
+                        "operation": "equals",
+                        "statement": "rush",
+                    }
+                ],
+                "then_actions": [
+                    {
+                        "action_type": "assignment",
+                        "action_verb": "assign",
+                        "target_step_id": steps[2]["id"],
+                        "assignees": {"users": [member]},
+                    },
+                    {
+                        "action_type": "deadline",
+                        "action_verb": "set",
+                        "target_step_id": steps[2]["id"],
+                        "deadline": {"value": 1, "unit": "hours"},
+                    },
+                ],
+            },
+        ),
+        201,
+    )
 
     def last_task(plan: str) -> dict[str, Any]:
-        launched = ok(org.api.post(org.path("/runs"), json={
-            "checklist_id": template["id"], "prerun": {kickoff: plan}}), 201)
+        launched = ok(
+            org.api.post(
+                org.path("/runs"), json={"checklist_id": template["id"], "prerun": {kickoff: plan}}
+            ),
+            201,
+        )
         return ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))[-1]
 
     rushed, calm = last_task("Rush"), last_task("calm")

@@ -9,8 +9,10 @@ DELETED_MESSAGE = "The Template was deleted, and references were also deleted fr
 
 
 def kickoff_file_field(org: Org, template: dict[str, Any]) -> dict[str, Any]:
-    body = {"title": template["title"],
-            "prerun": [{"label": "Contract", "field_type": "file", "required": False}]}
+    body = {
+        "title": template["title"],
+        "prerun": [{"label": "Contract", "field_type": "file", "required": False}],
+    }
     return ok(org.api.put(org.path(f"/checklists/{template['id']}"), json=body))["prerun"][0]
 
 
@@ -19,23 +21,44 @@ def test_update_requires_title_and_keeps_other_fields(org: Org) -> None:
     refused = org.api.put(org.path(f"/checklists/{template['id']}"), json={"summary": "x"})
     assert refused.status_code == 422
     assert "title" in refused.json()["errors"]
-    updated = ok(org.api.put(org.path(f"/checklists/{template['id']}"),
-                             json={"title": "Renamed"}))
+    updated = ok(org.api.put(org.path(f"/checklists/{template['id']}"), json={"title": "Renamed"}))
     assert (updated["title"], updated["summary"]) == ("Renamed", "first")
 
 
 def test_prerun_put_is_the_whole_kickoff_form(org: Org) -> None:
     template = checklist(org, steps=0)
     path = org.path(f"/checklists/{template['id']}")
-    first = ok(org.api.put(path, json={"title": "T", "prerun": [
-        {"label": "Customer", "field_type": "text", "required": True},
-        {"label": "Notes", "field_type": "textarea"},
-    ]}))["prerun"]
-    kept = ok(org.api.put(path, json={"title": "T", "prerun": [
-        {"id": first[1]["id"], "label": "Remarks", "field_type": "textarea", "value": "hi"},
-    ]}))["prerun"]
+    first = ok(
+        org.api.put(
+            path,
+            json={
+                "title": "T",
+                "prerun": [
+                    {"label": "Customer", "field_type": "text", "required": True},
+                    {"label": "Notes", "field_type": "textarea"},
+                ],
+            },
+        )
+    )["prerun"]
+    kept = ok(
+        org.api.put(
+            path,
+            json={
+                "title": "T",
+                "prerun": [
+                    {
+                        "id": first[1]["id"],
+                        "label": "Remarks",
+                        "field_type": "textarea",
+                        "value": "hi",
+                    },
+                ],
+            },
+        )
+    )["prerun"]
     assert [(f["id"], f["label"], f.get("value")) for f in kept] == [
-        (first[1]["id"], "Remarks", "hi")]
+        (first[1]["id"], "Remarks", "hi")
+    ]
 
 
 def test_kickoff_file_field_holds_the_uploaded_asset(org: Org) -> None:
@@ -43,8 +66,9 @@ def test_kickoff_file_field_holds_the_uploaded_asset(org: Org) -> None:
     field = kickoff_file_field(org, template)
     asset = upload(org, "Checklist", template["id"], b"%PDF-1.4", filename="terms.pdf")
     body = {"title": template["title"], "prerun": [{**field, "value": [asset]}]}
-    (value,) = ok(org.api.put(org.path(f"/checklists/{template['id']}"), json=body))[
-        "prerun"][0]["value"]
+    (value,) = ok(org.api.put(org.path(f"/checklists/{template['id']}"), json=body))["prerun"][0][
+        "value"
+    ]
     assert value["id"] == asset["id"]
     assert value["url"] == f"organizations/{org.id}/file/{asset['id']}/dl"
     assert value["full_url"].startswith("http") and value["full_url"].endswith(value["url"])
@@ -107,15 +131,21 @@ def test_light_member_cannot_archive_or_edit(org: Org) -> None:
     template = checklist(org, steps=0)
     _, light = org.member("light")
     assert light.delete(org.path(f"/checklists/{template['id']}")).status_code == 403
-    assert light.put(org.path(f"/checklists/{template['id']}"),
-                     json={"title": "x"}).status_code == 403
+    assert (
+        light.put(org.path(f"/checklists/{template['id']}"), json={"title": "x"}).status_code == 403
+    )
 
 
 def test_template_of_another_org_is_not_found(org: Org) -> None:
     other = org.server.new_org()
     with org.server.client(other.token) as them:
-        theirs = ok(them.post(f"/organizations/{other.org_id}/checklists",
-                              json={"title": "Theirs", "type": "procedure"}), 201)
+        theirs = ok(
+            them.post(
+                f"/organizations/{other.org_id}/checklists",
+                json={"title": "Theirs", "type": "procedure"},
+            ),
+            201,
+        )
     for call in (org.api.get, org.api.delete):
         assert call(org.path(f"/checklists/{theirs['id']}")).status_code == 404
 
@@ -123,22 +153,68 @@ def test_template_of_another_org_is_not_found(org: Org) -> None:
 def test_create_echoes_every_documented_field(org: Org) -> None:
     member, _ = org.member("standard")
     shelf, ops = folder(org), group(org)
-    created = checklist(org, steps=0, summary="s", icon="rocket", is_featured=True,
-                        kickoff_title="Start here", folder_id=shelf, users=[member],
-                        groups=[ops], user_id=member, webhook="https://example.com/hook")
-    assert {k: created[k] for k in ("icon", "is_featured", "kickoff_title", "folder_id",
-                                     "users", "groups", "owner_id", "webhook")} == {
-        "icon": "rocket", "is_featured": True, "kickoff_title": "Start here",
-        "folder_id": shelf, "users": [member], "groups": [ops], "owner_id": member,
-        "webhook": "https://example.com/hook"}
+    created = checklist(
+        org,
+        steps=0,
+        summary="s",
+        icon="rocket",
+        is_featured=True,
+        kickoff_title="Start here",
+        folder_id=shelf,
+        users=[member],
+        groups=[ops],
+        user_id=member,
+        webhook="https://example.com/hook",
+    )
+    assert {
+        k: created[k]
+        for k in (
+            "icon",
+            "is_featured",
+            "kickoff_title",
+            "folder_id",
+            "users",
+            "groups",
+            "owner_id",
+            "webhook",
+        )
+    } == {
+        "icon": "rocket",
+        "is_featured": True,
+        "kickoff_title": "Start here",
+        "folder_id": shelf,
+        "users": [member],
+        "groups": [ops],
+        "owner_id": member,
+        "webhook": "https://example.com/hook",
+    }
     assert (created["created_by"], created["last_updated_by"]) == (org.admin_id, org.admin_id)
-    assert {k: created[k] for k in ("explanation_video", "is_pinned", "is_public_kickoff",
-                                     "topic_tags", "industry_tags", "started_processes",
-                                     "is_published_state", "steps_count", "prerun",
-                                     "automated_actions")} == {
-        "explanation_video": None, "is_pinned": False, "is_public_kickoff": False,
-        "topic_tags": [], "industry_tags": [], "started_processes": 0,
-        "is_published_state": True, "steps_count": 0, "prerun": [], "automated_actions": []}
+    assert {
+        k: created[k]
+        for k in (
+            "explanation_video",
+            "is_pinned",
+            "is_public_kickoff",
+            "topic_tags",
+            "industry_tags",
+            "started_processes",
+            "is_published_state",
+            "steps_count",
+            "prerun",
+            "automated_actions",
+        )
+    } == {
+        "explanation_video": None,
+        "is_pinned": False,
+        "is_public_kickoff": False,
+        "topic_tags": [],
+        "industry_tags": [],
+        "started_processes": 0,
+        "is_published_state": True,
+        "steps_count": 0,
+        "prerun": [],
+        "automated_actions": [],
+    }
     assert "steps" not in created and "tags" not in created
 
 
@@ -147,8 +223,17 @@ def test_update_replaces_users_and_groups_and_keeps_pass_through_fields(org: Org
     a, b, c = group(org), group(org), group(org)
     template = checklist(org, steps=0, icon="rocket", users=[org.admin_id], groups=[a, b])
     path = org.path(f"/checklists/{template['id']}")
-    updated = ok(client.put(path, json={"title": "T", "users": [member], "groups": [c],
-                                        "explanation_video": "https://v.example/1"}))
+    updated = ok(
+        client.put(
+            path,
+            json={
+                "title": "T",
+                "users": [member],
+                "groups": [c],
+                "explanation_video": "https://v.example/1",
+            },
+        )
+    )
     assert (updated["users"], updated["groups"], updated["icon"]) == ([member], [c], "rocket")
     assert updated["explanation_video"] == "https://v.example/1"
     assert updated["last_updated_by"] == member
@@ -157,13 +242,18 @@ def test_update_replaces_users_and_groups_and_keeps_pass_through_fields(org: Org
 def test_people_on_a_template_must_be_members(org: Org) -> None:
     template = checklist(org, steps=0)
     path = org.path(f"/checklists/{template['id']}")
-    for body, field in (({"users": [987654]}, "users.0"), ({"owner_id": 987654}, "owner_id.0"),
-                        ({"users": [2**40]}, "users.0"), ({"folder_id": "x" * 33}, "folder_id")):
+    for body, field in (
+        ({"users": [987654]}, "users.0"),
+        ({"owner_id": 987654}, "owner_id.0"),
+        ({"users": [2**40]}, "users.0"),
+        ({"folder_id": "x" * 33}, "folder_id"),
+    ):
         refused = org.api.put(path, json={"title": "T", **body})
         assert refused.status_code == 422, refused.text
         assert field in refused.json()["errors"]
-    refused = org.api.post(org.path("/checklists"), json={"title": "T", "type": "procedure",
-                                                          "user_id": 987654})
+    refused = org.api.post(
+        org.path("/checklists"), json={"title": "T", "type": "procedure", "user_id": 987654}
+    )
     assert refused.status_code == 422 and "user_id.0" in refused.json()["errors"]
 
 
@@ -213,18 +303,55 @@ def test_clone_copies_steps_fields_kickoff_rules_and_anchors(org: Org) -> None:
     template = checklist(org, steps=2, icon="rocket")
     base = org.path(f"/checklists/{template['id']}")
     first, second = ok(org.api.get(base + "/steps"))
-    kickoff = ok(org.api.put(base, json={"title": template["title"], "prerun": [
-        {"label": "Plan", "field_type": "radio",
-         "options": [{"text": "A"}, {"text": "B"}]}]}))["prerun"][0]
-    field = ok(org.api.post(base + f"/steps/{first['id']}/captures",
-                            json={"label": "Ref", "field_type": "text"}), 201)
-    ok(org.api.put(base + f"/steps/{second['id']}", json={
-        "title": "Step 2", "deadline": {"value": 2, "unit": "days", "step": first["id"]}}))
-    ok(org.api.post(base + "/automated-actions", json={
-        "conditions": [{"conditionable_type": "Prerun", "conditionable_id": kickoff["id"],
-                        "statement": "A"}],
-        "then_actions": [{"action_type": "visibility", "action_verb": "hide",
-                          "target_step_id": second["id"]}]}), 201)
+    kickoff = ok(
+        org.api.put(
+            base,
+            json={
+                "title": template["title"],
+                "prerun": [
+                    {
+                        "label": "Plan",
+                        "field_type": "radio",
+                        "options": [{"text": "A"}, {"text": "B"}],
+                    }
+                ],
+            },
+        )
+    )["prerun"][0]
+    field = ok(
+        org.api.post(
+            base + f"/steps/{first['id']}/captures", json={"label": "Ref", "field_type": "text"}
+        ),
+        201,
+    )
+    ok(
+        org.api.put(
+            base + f"/steps/{second['id']}",
+            json={"title": "Step 2", "deadline": {"value": 2, "unit": "days", "step": first["id"]}},
+        )
+    )
+    ok(
+        org.api.post(
+            base + "/automated-actions",
+            json={
+                "conditions": [
+                    {
+                        "conditionable_type": "Prerun",
+                        "conditionable_id": kickoff["id"],
+                        "statement": "A",
+                    }
+                ],
+                "then_actions": [
+                    {
+                        "action_type": "visibility",
+                        "action_verb": "hide",
+                        "target_step_id": second["id"],
+                    }
+                ],
+            },
+        ),
+        201,
+    )
     copy = ok(org.api.post(base + "/clone", json={}), 201)
     assert (copy["title"], copy["icon"]) == ("Onboarding (copy)", "rocket")
     assert copy["increment_id"] != template["increment_id"]
@@ -232,8 +359,7 @@ def test_clone_copies_steps_fields_kickoff_rules_and_anchors(org: Org) -> None:
     assert [s["title"] for s in steps] == ["Step 1", "Step 2"]
     assert not {s["id"] for s in steps} & {first["id"], second["id"]}
     assert steps[1]["deadline"]["step"] == steps[0]["id"]
-    assert [(c["label"], c["id"] != field["id"]) for c in steps[0]["captures"]] == [
-        ("Ref", True)]
+    assert [(c["label"], c["id"] != field["id"]) for c in steps[0]["captures"]] == [("Ref", True)]
     (new_kickoff,) = copy["prerun"]
     assert new_kickoff["id"] != kickoff["id"] and new_kickoff["options"] == kickoff["options"]
     (rule,) = copy["automated_actions"]

@@ -20,24 +20,35 @@ def add_field(org: Org, template: dict[str, Any], step: dict[str, Any], **body: 
 
 def test_steps_are_paginated_and_reordered(org: Org) -> None:
     template = checklist(org, steps=3)
-    page = org.api.get(org.path(f"/checklists/{template['id']}/steps"),
-                       params={"per_page": 2}).json()
+    page = org.api.get(
+        org.path(f"/checklists/{template['id']}/steps"), params={"per_page": 2}
+    ).json()
     assert len(page["data"]) == 2 and page["meta"]["pagination"]["total_pages"] == 2
     first, second, third = steps_of(org, template)
     ok(org.api.put(step_path(org, template, third) + "/reorder", json={"position": 1}))
     assert [(s["title"], s["position"]) for s in steps_of(org, template)] == [
-        ("Step 3", 1), ("Step 1", 2), ("Step 2", 3)]
+        ("Step 3", 1),
+        ("Step 1", 2),
+        ("Step 2", 3),
+    ]
 
 
 def test_put_replaces_the_step_and_absent_assignees_detach(org: Org) -> None:
     template = checklist(org, steps=1)
     (step,) = steps_of(org, template)
     path = step_path(org, template, step)
-    ok(org.api.put(path, json={"title": "Review", "assignees": [org.admin_id],
-                               "everyone_must_complete": True}))
+    ok(
+        org.api.put(
+            path,
+            json={"title": "Review", "assignees": [org.admin_id], "everyone_must_complete": True},
+        )
+    )
     updated = ok(org.api.put(path, json={"title": "Review again"}))
     assert (updated["title"], updated["assignees"], updated["everyone_must_complete"]) == (
-        "Review again", [], False)
+        "Review again",
+        [],
+        False,
+    )
     assert org.api.put(path, json={"summary": "no title"}).status_code == 422
     assert org.api.put(path, json={"title": "x", "assignees": [987654]}).status_code == 422
 
@@ -45,13 +56,22 @@ def test_put_replaces_the_step_and_absent_assignees_detach(org: Org) -> None:
 def test_delete_renumbers_and_refuses_anchored_steps(org: Org) -> None:
     template = checklist(org, steps=3)
     first, second, third = steps_of(org, template)
-    ok(org.api.put(step_path(org, template, third), json={
-        "title": "Step 3", "deadline": {"value": 1, "unit": "days", "step": second["id"]}}))
+    ok(
+        org.api.put(
+            step_path(org, template, third),
+            json={
+                "title": "Step 3",
+                "deadline": {"value": 1, "unit": "days", "step": second["id"]},
+            },
+        )
+    )
     refused = org.api.delete(step_path(org, template, second))
     assert refused.status_code == 422 and refused.json()["code"] == "STEP_IN_USE"
     assert org.api.delete(step_path(org, template, first)).status_code == 204
     assert [(s["id"], s["position"]) for s in steps_of(org, template)] == [
-        (second["id"], 1), (third["id"], 2)]
+        (second["id"], 1),
+        (third["id"], 2),
+    ]
 
 
 def test_clone_step_copies_its_fields(org: Org) -> None:
@@ -61,20 +81,33 @@ def test_clone_step_copies_its_fields(org: Org) -> None:
     copy = ok(org.api.post(step_path(org, template, step) + "/clone"), 201)
     assert copy["position"] == 2
     assert [c["label"] for c in copy["captures"]] == ["Ref"]
-    assert copy["captures"][0]["id"] != ok(org.api.get(step_path(org, template, step)))[
-        "captures"][0]["id"]
+    assert (
+        copy["captures"][0]["id"]
+        != ok(org.api.get(step_path(org, template, step)))["captures"][0]["id"]
+    )
 
 
 def test_field_type_rules(org: Org) -> None:
     template = checklist(org, steps=1)
     (step,) = steps_of(org, template)
-    for bad in ({"label": "R", "field_type": "radio", "options": [{"text": "only"}]},
-                {"label": "D", "field_type": "dropdown"},
-                {"label": "T", "field_type": "table"},
-                {"label": "X", "field_type": "color"}):
+    for bad in (
+        {"label": "R", "field_type": "radio", "options": [{"text": "only"}]},
+        {"label": "D", "field_type": "dropdown"},
+        {"label": "T", "field_type": "table"},
+        {"label": "X", "field_type": "color"},
+    ):
         assert add_field(org, template, step, **bad).status_code == 422
-    field = ok(add_field(org, template, step, label="Size", field_type="radio",
-                         options=[{"text": "S"}, {"text": "L"}]), 201)
+    field = ok(
+        add_field(
+            org,
+            template,
+            step,
+            label="Size",
+            field_type="radio",
+            options=[{"text": "S"}, {"text": "L"}],
+        ),
+        201,
+    )
     assert [o["id"] for o in field["options"]] == [1, 2]
 
 
@@ -82,8 +115,15 @@ def test_form_fields_object_lists_step_and_kickoff_fields(org: Org) -> None:
     template = checklist(org, steps=1)
     (step,) = steps_of(org, template)
     captured = ok(add_field(org, template, step, label="Ref", field_type="text"), 201)
-    ok(org.api.put(org.path(f"/checklists/{template['id']}"), json={
-        "title": template["title"], "prerun": [{"label": "Client", "field_type": "text"}]}))
+    ok(
+        org.api.put(
+            org.path(f"/checklists/{template['id']}"),
+            json={
+                "title": template["title"],
+                "prerun": [{"label": "Client", "field_type": "text"}],
+            },
+        )
+    )
     data = ok(org.api.get(org.path(f"/checklists/{template['id']}/form-fields")))
     assert data["id"] == template["id"]
     assert [f["id"] for f in data["form_fields"]] == [captured["id"]]
@@ -91,10 +131,13 @@ def test_form_fields_object_lists_step_and_kickoff_fields(org: Org) -> None:
 
 
 def rule_body(field_id: str, step_id: str, verb: str = "hide") -> dict[str, Any]:
-    return {"automated_alias": "r", "conditions": [
-        {"conditionable_id": field_id, "operation": "equals", "statement": "no"}],
-        "then_actions": [{"action_type": "visibility", "action_verb": verb,
-                          "target_step_id": step_id}]}
+    return {
+        "automated_alias": "r",
+        "conditions": [{"conditionable_id": field_id, "operation": "equals", "statement": "no"}],
+        "then_actions": [
+            {"action_type": "visibility", "action_verb": verb, "target_step_id": step_id}
+        ],
+    }
 
 
 def test_rules_are_validated_and_guard_what_they_use(org: Org) -> None:
@@ -119,10 +162,20 @@ def test_template_clone_remaps_rules(org: Org) -> None:
     template = checklist(org, steps=2)
     first, second = steps_of(org, template)
     field = ok(add_field(org, template, first, label="Go?", field_type="text"), 201)
-    ok(org.api.post(org.path(f"/checklists/{template['id']}/automated-actions"),
-                    json=rule_body(field["id"], second["id"])), 201)
-    copy = ok(org.api.post(org.path(f"/checklists/{template['id']}/clone"),
-                           data={"tenant": org.id, "title": "Copy"}), 201)
+    ok(
+        org.api.post(
+            org.path(f"/checklists/{template['id']}/automated-actions"),
+            json=rule_body(field["id"], second["id"]),
+        ),
+        201,
+    )
+    copy = ok(
+        org.api.post(
+            org.path(f"/checklists/{template['id']}/clone"),
+            data={"tenant": org.id, "title": "Copy"},
+        ),
+        201,
+    )
     assert copy["title"] == "Copy" and copy["id"] != template["id"]
     new_steps = {s["id"] for s in steps_of(org, copy)}
     (rule,) = copy["automated_actions"]
@@ -133,8 +186,10 @@ def test_light_members_cannot_edit_steps(org: Org) -> None:
     template = checklist(org, steps=1)
     (step,) = steps_of(org, template)
     _, light = org.member("light")
-    assert light.post(org.path(f"/checklists/{template['id']}/steps"),
-                      json={"title": "x"}).status_code == 403
+    assert (
+        light.post(org.path(f"/checklists/{template['id']}/steps"), json={"title": "x"}).status_code
+        == 403
+    )
     assert light.delete(step_path(org, template, step)).status_code == 403
     assert light.get(step_path(org, template, step)).status_code == 200
 
@@ -143,19 +198,55 @@ def test_step_reads_carry_what_the_sdk_needs(org: Org) -> None:
     template = checklist(org, steps=0)
     member, _ = org.member("standard")
     legal = group(org)
-    created = ok(org.api.post(org.path(f"/checklists/{template['id']}/steps"), json={
-        "title": "Sign", "step_type": "approval", "assignees": [member],
-        "guests": ["Client@Example.com"], "groups": [legal], "assign_run_starter": False,
-        "start_date": {"value": 1, "unit": "days"}, "roles": ["signer"],
-        "is_soft_start_date": True, "position": 9}), 201)
+    created = ok(
+        org.api.post(
+            org.path(f"/checklists/{template['id']}/steps"),
+            json={
+                "title": "Sign",
+                "step_type": "approval",
+                "assignees": [member],
+                "guests": ["Client@Example.com"],
+                "groups": [legal],
+                "assign_run_starter": False,
+                "start_date": {"value": 1, "unit": "days"},
+                "roles": ["signer"],
+                "is_soft_start_date": True,
+                "position": 9,
+            },
+        ),
+        201,
+    )
     read = ok(org.api.get(step_path(org, template, created)))
-    assert {k: read[k] for k in ("title", "step_type", "position", "assignees", "guests",
-                                  "groups", "assign_run_starter", "start_date", "roles",
-                                  "is_soft_start_date", "send_chromeless", "captures")} == {
-        "title": "Sign", "step_type": "approval", "position": 1, "assignees": [member],
-        "guests": ["client@example.com"], "groups": [legal], "assign_run_starter": False,
-        "start_date": {"value": 1, "unit": "days"}, "roles": ["signer"],
-        "is_soft_start_date": True, "send_chromeless": False, "captures": []}
+    assert {
+        k: read[k]
+        for k in (
+            "title",
+            "step_type",
+            "position",
+            "assignees",
+            "guests",
+            "groups",
+            "assign_run_starter",
+            "start_date",
+            "roles",
+            "is_soft_start_date",
+            "send_chromeless",
+            "captures",
+        )
+    } == {
+        "title": "Sign",
+        "step_type": "approval",
+        "position": 1,
+        "assignees": [member],
+        "guests": ["client@example.com"],
+        "groups": [legal],
+        "assign_run_starter": False,
+        "start_date": {"value": 1, "unit": "days"},
+        "roles": ["signer"],
+        "is_soft_start_date": True,
+        "send_chromeless": False,
+        "captures": [],
+    }
 
 
 def test_step_bodies_are_validated(org: Org) -> None:
@@ -177,10 +268,26 @@ def test_step_bodies_are_validated(org: Org) -> None:
         refused = org.api.put(path, json={"title": "x", **body})
         assert refused.status_code == 422, (body, refused.text)
         assert field in refused.json()["errors"], (body, refused.json())
-    anchored = ok(org.api.put(path, json={"title": "x", "deadline": {
-        "value": 2, "unit": "hours", "option": "prior_to", "step": second["id"]}}))
-    assert anchored["deadline"] == {"value": 2, "unit": "hours", "option": "prior_to",
-                                    "step": second["id"]}
+    anchored = ok(
+        org.api.put(
+            path,
+            json={
+                "title": "x",
+                "deadline": {
+                    "value": 2,
+                    "unit": "hours",
+                    "option": "prior_to",
+                    "step": second["id"],
+                },
+            },
+        )
+    )
+    assert anchored["deadline"] == {
+        "value": 2,
+        "unit": "hours",
+        "option": "prior_to",
+        "step": second["id"],
+    }
 
 
 def test_steps_list_defaults_to_ten_per_page(org: Org) -> None:
@@ -200,16 +307,22 @@ def test_reorder_moves_one_step_and_shifts_the_others(org: Org) -> None:
     assert moved["position"] == 3
     assert [s["title"] for s in steps_of(org, template)] == ["Step 2", "Step 3", "Step 1"]
     for bad in ({"position": 0}, {}, {"position": "first"}):
-        assert org.api.put(step_path(org, template, first) + "/reorder",
-                           json=bad).status_code == 422
+        assert (
+            org.api.put(step_path(org, template, first) + "/reorder", json=bad).status_code == 422
+        )
 
 
 def test_step_used_by_a_rule_field_cannot_be_deleted(org: Org) -> None:
     template = checklist(org, steps=2)
     first, second = steps_of(org, template)
     field = ok(add_field(org, template, first, label="Go?", field_type="text"), 201)
-    ok(org.api.post(org.path(f"/checklists/{template['id']}/automated-actions"),
-                    json=rule_body(field["id"], second["id"])), 201)
+    ok(
+        org.api.post(
+            org.path(f"/checklists/{template['id']}/automated-actions"),
+            json=rule_body(field["id"], second["id"]),
+        ),
+        201,
+    )
     refused = org.api.delete(step_path(org, template, first))
     assert (refused.status_code, refused.json()["code"]) == (422, "STEP_IN_USE")
     assert refused.json()["message"]
@@ -219,48 +332,93 @@ def test_step_used_by_a_rule_field_cannot_be_deleted(org: Org) -> None:
 def test_field_get_put_delete(org: Org) -> None:
     template = checklist(org, steps=1)
     (step,) = steps_of(org, template)
-    first = ok(add_field(org, template, step, label="Size", field_type="dropdown",
-                         options=[{"text": "S"}, {"text": "L"}]), 201)
+    first = ok(
+        add_field(
+            org,
+            template,
+            step,
+            label="Size",
+            field_type="dropdown",
+            options=[{"text": "S"}, {"text": "L"}],
+        ),
+        201,
+    )
     second = ok(add_field(org, template, step, label="Notes", field_type="textarea"), 201)
     path = step_path(org, template, step) + f"/captures/{first['id']}"
     assert ok(org.api.get(path))["label"] == "Size"
     assert org.api.put(path, json={"field_type": "text"}).status_code == 422
-    assert org.api.put(path, json={"label": "Size", "field_type": "radio",
-                                   "options": [{"text": "only"}]}).status_code == 422
-    changed = ok(org.api.put(path, json={"label": "Plan", "field_type": "radio", "required": True,
-                                         "options": [{"id": 2, "text": "A"}, {"id": 2, "text": "B"},
-                                                     {"text": "C"}]}))
+    assert (
+        org.api.put(
+            path, json={"label": "Size", "field_type": "radio", "options": [{"text": "only"}]}
+        ).status_code
+        == 422
+    )
+    changed = ok(
+        org.api.put(
+            path,
+            json={
+                "label": "Plan",
+                "field_type": "radio",
+                "required": True,
+                "options": [{"id": 2, "text": "A"}, {"id": 2, "text": "B"}, {"text": "C"}],
+            },
+        )
+    )
     assert (changed["id"], changed["field_type"], changed["required"]) == (
-        first["id"], "radio", True)
+        first["id"],
+        "radio",
+        True,
+    )
     assert [o["id"] for o in changed["options"]] == [2, 1, 3]
     deleted = org.api.delete(path)
     assert (deleted.status_code, deleted.content) == (204, b"")
     assert org.api.get(path).status_code == 404
     assert org.api.delete(path).status_code == 404
-    assert [(c["id"], c["position"]) for c in ok(org.api.get(step_path(
-        org, template, step)))["captures"]] == [(second["id"], 1)]
+    assert [
+        (c["id"], c["position"])
+        for c in ok(org.api.get(step_path(org, template, step)))["captures"]
+    ] == [(second["id"], 1)]
 
 
 def test_table_columns_are_numbered(org: Org) -> None:
     template = checklist(org, steps=1)
     (step,) = steps_of(org, template)
-    table = ok(add_field(org, template, step, label="Items", field_type="table",
-                         columns=[{"label": "Name"}, {"text": "Qty"}]), 201)
+    table = ok(
+        add_field(
+            org,
+            template,
+            step,
+            label="Items",
+            field_type="table",
+            columns=[{"label": "Name"}, {"text": "Qty"}],
+        ),
+        201,
+    )
     assert table["columns"] == [{"id": 1, "label": "Name"}, {"id": 2, "label": "Qty"}]
-    assert add_field(org, template, step, label="T", field_type="table",
-                     columns=[{"id": 1}]).status_code == 422
+    assert (
+        add_field(
+            org, template, step, label="T", field_type="table", columns=[{"id": 1}]
+        ).status_code
+        == 422
+    )
 
 
 def test_field_used_by_a_rule_cannot_be_deleted(org: Org) -> None:
     template = checklist(org, steps=2)
     first, second = steps_of(org, template)
     field = ok(add_field(org, template, first, label="Go?", field_type="text"), 201)
-    ok(org.api.post(org.path(f"/checklists/{template['id']}/automated-actions"),
-                    json=rule_body(field["id"], second["id"])), 201)
+    ok(
+        org.api.post(
+            org.path(f"/checklists/{template['id']}/automated-actions"),
+            json=rule_body(field["id"], second["id"]),
+        ),
+        201,
+    )
     refused = org.api.delete(step_path(org, template, first) + f"/captures/{field['id']}")
     assert refused.status_code == 403
     assert refused.json()["message"] == (
-        "Cannot delete a form field that is being used in a rule in other steps.")
+        "Cannot delete a form field that is being used in a rule in other steps."
+    )
     assert ok(org.api.get(step_path(org, template, first)))["captures"][0]["id"] == field["id"]
 
 
@@ -268,9 +426,18 @@ def test_kickoff_field_delete(org: Org) -> None:
     template = checklist(org, steps=1)
     (step,) = steps_of(org, template)
     base = org.path(f"/checklists/{template['id']}")
-    used, free = ok(org.api.put(base, json={"title": "T", "prerun": [
-        {"label": "Plan", "field_type": "text"}, {"label": "Notes", "field_type": "text"}]}))[
-        "prerun"]
+    used, free = ok(
+        org.api.put(
+            base,
+            json={
+                "title": "T",
+                "prerun": [
+                    {"label": "Plan", "field_type": "text"},
+                    {"label": "Notes", "field_type": "text"},
+                ],
+            },
+        )
+    )["prerun"]
     ok(org.api.post(base + "/automated-actions", json=rule_body(used["id"], step["id"])), 201)
     assert org.api.delete(base + f"/preruns/{used['id']}").status_code == 403
     dropped = org.api.put(base, json={"title": "T", "prerun": [free]})
@@ -278,7 +445,8 @@ def test_kickoff_field_delete(org: Org) -> None:
     assert org.api.delete(base + f"/preruns/{free['id']}").status_code == 204
     assert org.api.delete(base + f"/preruns/{free['id']}").status_code == 404
     assert [f["id"] for f in ok(org.api.get(base + "/form-fields"))["ko_form_fields"]] == [
-        used["id"]]
+        used["id"]
+    ]
 
 
 def test_form_fields_carry_their_step(org: Org) -> None:

@@ -24,8 +24,14 @@ from tests.conftest import LiveServer, Org, live_server
 T = TypeVar("T")
 PASSWORD = "correct horse battery"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
@@ -37,8 +43,9 @@ def in_thread(work: Callable[[], T]) -> T:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[LiveServer]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """As the suite's `server`, started and stopped outside the browser's event loop."""
     managed = live_server(request.param, tmp_path_factory.mktemp(f"web-{request.param}"))
     live = in_thread(managed.__enter__)
@@ -81,8 +88,10 @@ def sign_in_link(server: LiveServer, email: str) -> str:
 def member(org: Org, role: str) -> tuple[int, str, httpx.Client]:
     """A new member with `role` and a password: id, email, API client."""
     email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
-    made = org.api.post(f"/applications/{org.id}/users", json={
-        "email": email, "first_name": role.title(), "last_name": "Member", "role": role})
+    made = org.api.post(
+        f"/applications/{org.id}/users",
+        json={"email": email, "first_name": role.title(), "last_name": "Member", "role": role},
+    )
     assert made.status_code == 201, made.text
     token = org.api.post(f"/applications/{org.id}/users/{email}/token")
     assert token.status_code == 200, token.text
@@ -104,8 +113,10 @@ def signed_in(server: LiveServer, email: str, password: str = PASSWORD) -> httpx
     """An HTTP client holding a web session (no JavaScript: forms posted as a browser does)."""
     web = browser_client(server)
     form = web.get("/app/sign-in")
-    done = web.post("/app/sign-in", data={"csrf_token": csrf_of(form.text), "email": email,
-                                          "password": password})
+    done = web.post(
+        "/app/sign-in",
+        data={"csrf_token": csrf_of(form.text), "email": email, "password": password},
+    )
     assert done.status_code == 303, done.text
     return web
 
@@ -122,8 +133,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                      args=CHROMIUM_ARGS)
+        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             yield launched
         finally:

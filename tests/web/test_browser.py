@@ -18,8 +18,11 @@ axe = Axe()
 def accessible(page: Any) -> None:
     """No serious or critical axe violation on the page as it is now."""
     found = axe.run(page).response["violations"]
-    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-           for v in found if v["impact"] in ("serious", "critical")]
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
     assert bad == [], bad
 
 
@@ -41,12 +44,16 @@ def field_error(page: Any, field_id: str) -> str:
 
 def test_member_completes_a_task_with_a_required_field(org: Org, context: Any) -> None:
     user_id, email, _ = member(org, "standard")
-    task = one_off_task(org, title="Send the contract", owners={"users": [user_id]},
-                        summary="<p>Ask <b>legal</b> first</p>", form_fields=[
-                            {"label": "Customer email", "field_type": "email",
-                             "required": True}])
-    field_id = ok(org.api.get(org.path(f"/tasks/{task['id']}"),
-                              params={"with": "form_fields"}))["form_fields"]["data"][0]["id"]
+    task = one_off_task(
+        org,
+        title="Send the contract",
+        owners={"users": [user_id]},
+        summary="<p>Ask <b>legal</b> first</p>",
+        form_fields=[{"label": "Customer email", "field_type": "email", "required": True}],
+    )
+    field_id = ok(org.api.get(org.path(f"/tasks/{task['id']}"), params={"with": "form_fields"}))[
+        "form_fields"
+    ]["data"][0]["id"]
     page = context.new_page()
     page.goto("/app/sign-in")
     accessible(page)
@@ -96,10 +103,12 @@ def test_an_approver_rejects_then_approves(org: Org, context: Any) -> None:
 
 def test_a_guest_completes_their_task_through_their_link(org: Org, context: Any) -> None:
     guest = ok(org.api.post(org.path("/guests"), json={"email": "visitor@example.com"}), 201)
-    task = one_off_task(org, title="Upload your ID " + HOSTILE,
-                        owners={"guests": ["visitor@example.com"]},
-                        form_fields=[{"label": "Passport number", "field_type": "text",
-                                      "required": True}])
+    task = one_off_task(
+        org,
+        title="Upload your ID " + HOSTILE,
+        owners={"guests": ["visitor@example.com"]},
+        form_fields=[{"label": "Passport number", "field_type": "text", "required": True}],
+    )
     page = context.new_page()
     page.goto(guest["link"])
     page.get_by_role("heading", name="Your tasks").wait_for()
@@ -117,8 +126,7 @@ def test_a_guest_completes_their_task_through_their_link(org: Org, context: Any)
     assert list(done["taskdata"].values()) == ["X1234567 " + HOSTILE]
 
 
-def test_light_member_sees_no_admin_action_and_forged_forms_fail(org: Org, context: Any
-                                                                 ) -> None:
+def test_light_member_sees_no_admin_action_and_forged_forms_fail(org: Org, context: Any) -> None:
     user_id, email, _ = member(org, "light")
     task = one_off_task(org, title=HOSTILE, owners={"users": [user_id]})
     page = context.new_page()
@@ -127,8 +135,7 @@ def test_light_member_sees_no_admin_action_and_forged_forms_fail(org: Org, conte
     page.goto(f"/app/tasks/{task['id']}")
     assert page.get_by_role("heading", level=1).inner_text() == HOSTILE
     assert page.get_by_role("button", name="Archive").count() == 0
-    page.evaluate("document.querySelectorAll('input[name=csrf_token]')"
-                  ".forEach(e => e.remove())")
+    page.evaluate("document.querySelectorAll('input[name=csrf_token]').forEach(e => e.remove())")
     page.get_by_label("Your comment").fill("forged")
     page.get_by_role("button", name="Comment").click()
     page.get_by_role("heading", name="Form refused").wait_for()

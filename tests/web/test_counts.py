@@ -22,12 +22,14 @@ def _at(hours: float) -> str:
 
 
 def test_each_task_counts_in_one_section(org: Org) -> None:
-    group = ok(org.api.post(org.path("/groups"), json={"name": "Team",
-                                                       "members": [org.admin_id]}), 201)
+    group = ok(
+        org.api.post(org.path("/groups"), json={"name": "Team", "members": [org.admin_id]}), 201
+    )
     other_id, _, _ = member(org, "standard")
     one_off_task(org, title="Late a", deadline="2020-01-01T00:00:00Z")
-    one_off_task(org, title="Late b", deadline=_at(-1),
-                 owners={"users": [], "groups": [group["id"]]})
+    one_off_task(
+        org, title="Late b", deadline=_at(-1), owners={"users": [], "groups": [group["id"]]}
+    )
     one_off_task(org, title="Soon a", deadline=_at(5))
     one_off_task(org, title="Later a", deadline="2099-01-01T00:00:00Z")
     one_off_task(org, title="Later b", deadline=_at(72))
@@ -35,14 +37,21 @@ def test_each_task_counts_in_one_section(org: Org) -> None:
     ok(org.api.post(org.path("/completed-tasks"), json={"task_id": done["id"]}))
     gone = one_off_task(org, title="Gone a", deadline="2020-01-01T00:00:00Z")
     ok(org.api.delete(org.path(f"/tasks/{gone['id']}")))
-    one_off_task(org, title="Theirs", deadline="2020-01-01T00:00:00Z",
-                 owners={"users": [other_id]})
+    one_off_task(org, title="Theirs", deadline="2020-01-01T00:00:00Z", owners={"users": [other_id]})
     set_password(org.server, org.admin_email)
     web = signed_in(org.server, org.admin_email)
     assert _counts(web.get("/app/tasks").text) == {
-        "overdue": 2, "due-soon": 1, "upcoming": 2, "completed": 1}
+        "overdue": 2,
+        "due-soon": 1,
+        "upcoming": 2,
+        "completed": 1,
+    }
     assert _counts(web.get("/app/tasks", params={"q": "later"}).text) == {
-        "overdue": 0, "due-soon": 0, "upcoming": 2, "completed": 0}
+        "overdue": 0,
+        "due-soon": 0,
+        "upcoming": 2,
+        "completed": 0,
+    }
 
 
 def test_the_template_list_counts_each_templates_steps(org: Org) -> None:

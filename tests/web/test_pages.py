@@ -38,11 +38,15 @@ def test_sign_in_sets_a_strict_cookie_and_sign_out_ends_the_session(org: Org) ->
     web = browser_client(org.server)
     form = web.get("/app/sign-in")
     assert 'for="email">Email' in form.text and 'for="password">Password' in form.text
-    wrong = web.post("/app/sign-in", data={"csrf_token": csrf_of(form.text),
-                                           "email": org.admin_email, "password": "nope-nope"})
+    wrong = web.post(
+        "/app/sign-in",
+        data={"csrf_token": csrf_of(form.text), "email": org.admin_email, "password": "nope-nope"},
+    )
     assert wrong.status_code == 401 and "incorrect" in wrong.text
-    done = web.post("/app/sign-in", data={"csrf_token": csrf_of(form.text),
-                                          "email": org.admin_email, "password": PASSWORD})
+    done = web.post(
+        "/app/sign-in",
+        data={"csrf_token": csrf_of(form.text), "email": org.admin_email, "password": PASSWORD},
+    )
     assert done.status_code == 303
     cookie = done.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie and "max-age=" in cookie
@@ -84,8 +88,10 @@ def test_forms_without_the_csrf_token_are_refused(org: Org) -> None:
     assert refused.status_code == 403 and "text/html" in refused.headers["content-type"]
     task = one_off_task(org)
     web = signed_in(org.server, org.admin_email)
-    forged = web.post(f"/app/tasks/{task['id']}", data={"action": "comment", "content": "x",
-                                                        "csrf_token": "forged"})
+    forged = web.post(
+        f"/app/tasks/{task['id']}",
+        data={"action": "comment", "content": "x", "csrf_token": "forged"},
+    )
     assert forged.status_code == 403
     threads = ok(org.api.get(org.path(f"/tasks/{task['id']}"), params={"with": "threads"}))
     assert threads["threads"]["data"] == []
@@ -96,9 +102,12 @@ def test_sign_in_attempts_are_limited_per_email(org: Org) -> None:
     token = csrf_of(web.get("/app/sign-in").text)
     email = f"nobody-{uuid.uuid4().hex[:8]}@example.com"
     limit = org.server.settings.web_sign_in_attempts
-    answers = [web.post("/app/sign-in", data={"csrf_token": token, "email": email,
-                                              "password": "wrong-password"}).status_code
-               for _ in range(limit + 1)]
+    answers = [
+        web.post(
+            "/app/sign-in", data={"csrf_token": token, "email": email, "password": "wrong-password"}
+        ).status_code
+        for _ in range(limit + 1)
+    ]
     assert answers[:limit] == [401] * limit
     assert answers[limit] == 429
 
@@ -110,13 +119,17 @@ def test_only_failed_sign_ins_count_against_the_limit(org: Org) -> None:
         signed_in(org.server, email).close()
     web = browser_client(org.server)
     token = csrf_of(web.get("/app/sign-in").text)
-    wrong = [web.post("/app/sign-in", data={"csrf_token": token, "email": email,
-                                            "password": "wrong-password"}).status_code
-             for _ in range(limit)]
+    wrong = [
+        web.post(
+            "/app/sign-in", data={"csrf_token": token, "email": email, "password": "wrong-password"}
+        ).status_code
+        for _ in range(limit)
+    ]
     assert wrong == [401] * limit
     # Past the limit even the right password is refused: a guesser learns nothing.
-    right = web.post("/app/sign-in", data={"csrf_token": token, "email": email,
-                                           "password": PASSWORD})
+    right = web.post(
+        "/app/sign-in", data={"csrf_token": token, "email": email, "password": PASSWORD}
+    )
     assert right.status_code == 429
     assert int(right.headers["Retry-After"]) > 0
 
@@ -124,8 +137,10 @@ def test_only_failed_sign_ins_count_against_the_limit(org: Org) -> None:
 def test_a_member_of_two_organizations_picks_one(org: Org) -> None:
     other = in_thread(lambda: org.server.new_org("Second Org"))
     # The second org's admin joins the first as a standard member.
-    made = org.api.post(f"/applications/{org.id}/users", json={
-        "email": other.email, "first_name": "Two", "last_name": "Orgs", "role": "standard"})
+    made = org.api.post(
+        f"/applications/{org.id}/users",
+        json={"email": other.email, "first_name": "Two", "last_name": "Orgs", "role": "standard"},
+    )
     assert made.status_code == 201, made.text
     set_password(org.server, other.email)
     web = signed_in(org.server, other.email)
@@ -134,8 +149,7 @@ def test_a_member_of_two_organizations_picks_one(org: Org) -> None:
     picked = web.post("/app/orgs", data={"csrf_token": csrf_of(chooser.text), "org_id": org.id})
     assert picked.status_code == 303
     assert "Test Org" in web.get("/app/tasks").text
-    foreign = web.post("/app/orgs", data={"csrf_token": csrf_of(chooser.text),
-                                          "org_id": "0" * 32})
+    foreign = web.post("/app/orgs", data={"csrf_token": csrf_of(chooser.text), "org_id": "0" * 32})
     assert foreign.status_code == 403
 
 
@@ -153,8 +167,9 @@ def test_a_light_member_cannot_archive(org: Org) -> None:
     web = signed_in(org.server, email)
     page = web.get(f"/app/tasks/{task['id']}")
     assert page.status_code == 200 and 'value="archive"' not in page.text
-    refused = web.post(f"/app/tasks/{task['id']}", data={"csrf_token": csrf_of(page.text),
-                                                        "action": "archive"})
+    refused = web.post(
+        f"/app/tasks/{task['id']}", data={"csrf_token": csrf_of(page.text), "action": "archive"}
+    )
     assert refused.status_code == 403
     assert ok(org.api.get(org.path(f"/tasks/{task['id']}")))["archived_at"] is None
 
@@ -176,8 +191,13 @@ def test_guest_link_opens_the_guest_page(org: Org) -> None:
     assert "/app/guest/" in guest["link"]
     mine = one_off_task(org, title="For the guest", owners={"guests": ["guest@example.com"]})
     other = one_off_task(org, title="Not theirs")
-    ok(org.api.post(org.path(f"/tasks/{mine['id']}/comment"),
-                    json={"content": "internal note", "state": "hide-for-guests"}), 201)
+    ok(
+        org.api.post(
+            org.path(f"/tasks/{mine['id']}/comment"),
+            json={"content": "internal note", "state": "hide-for-guests"},
+        ),
+        201,
+    )
     path = guest["link"].removeprefix(org.server.base)
     web = browser_client(org.server)
     home = web.get(path)
@@ -186,8 +206,9 @@ def test_guest_link_opens_the_guest_page(org: Org) -> None:
     page = web.get(f"{path}/tasks/{mine['id']}")
     assert page.status_code == 200 and "internal note" not in page.text
     assert web.get(f"{path}/tasks/{other['id']}").status_code == 404
-    done = web.post(f"{path}/tasks/{mine['id']}", data={"csrf_token": csrf_of(page.text),
-                                                       "action": "complete"})
+    done = web.post(
+        f"{path}/tasks/{mine['id']}", data={"csrf_token": csrf_of(page.text), "action": "complete"}
+    )
     assert done.status_code == 303
     assert ok(org.api.get(org.path(f"/tasks/{mine['id']}")))["status"] == "completed"
     assert web.get("/app/guest/no-such-code").status_code == 404

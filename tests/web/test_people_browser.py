@@ -17,8 +17,12 @@ from tests.web.test_people import PNG
 def test_admin_invites_a_member_who_sets_a_password(org: Org, context: Any) -> None:
     set_password(org.server, org.admin_email)
     ok(org.api.post(org.path("/guests"), json={"email": "gwen@example.com"}), 201)
-    ok(org.api.post(org.path("/groups"), json={"name": "Ops " + HOSTILE,
-                                               "members": [org.admin_id]}), 201)
+    ok(
+        org.api.post(
+            org.path("/groups"), json={"name": "Ops " + HOSTILE, "members": [org.admin_id]}
+        ),
+        201,
+    )
     page = context.new_page()
     sign_in(page, org.admin_email)
     page.get_by_role("link", name="People").click()
@@ -43,8 +47,9 @@ def test_admin_invites_a_member_who_sets_a_password(org: Org, context: Any) -> N
     page.get_by_role("link", name="Ops").click()
     accessible(page)
 
-    invitee = context.browser.new_context(base_url=org.server.base,
-                                          viewport={"width": 375, "height": 800})
+    invitee = context.browser.new_context(
+        base_url=org.server.base, viewport={"width": 375, "height": 800}
+    )
     try:
         own = invitee.new_page()
         own.goto(link)
@@ -61,8 +66,9 @@ def test_admin_invites_a_member_who_sets_a_password(org: Org, context: Any) -> N
     assert joined["status"] == "active" and joined["role"] == "light"
 
 
-def test_a_member_attaches_a_file_reports_and_resolves_a_problem(org: Org, context: Any,
-                                                                 tmp_path: Any) -> None:
+def test_a_member_attaches_a_file_reports_and_resolves_a_problem(
+    org: Org, context: Any, tmp_path: Any
+) -> None:
     set_password(org.server, org.admin_email)
     task = one_off_task(org, title="Check the photo")
     picture = tmp_path / "photo.png"
@@ -75,8 +81,10 @@ def test_a_member_attaches_a_file_reports_and_resolves_a_problem(org: Org, conte
     page.get_by_text("File attached.").wait_for()
     # The preview is the served image itself (lazy: it loads once scrolled to).
     page.get_by_role("img", name="Preview of photo.png").scroll_into_view_if_needed()
-    page.wait_for_function("() => document.querySelector('img.preview').complete"
-                           " && document.querySelector('img.preview').naturalWidth === 1")
+    page.wait_for_function(
+        "() => document.querySelector('img.preview').complete"
+        " && document.querySelector('img.preview').naturalWidth === 1"
+    )
     page.get_by_label("Your comment").fill("Blurry " + HOSTILE)
     page.get_by_role("button", name="Report a problem").click()
     page.get_by_text("Problem reported.").wait_for()

@@ -15,10 +15,15 @@ def nav(page: Any, name: str) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
 
 
-def test_member_launches_with_a_kickoff_form_and_completes_the_process(org: Org, context: Any
-                                                                       ) -> None:
-    template = checklist(org, steps=1, title="Vendor check", prerun=[
-        {"label": "Vendor email", "field_type": "email", "required": True}])
+def test_member_launches_with_a_kickoff_form_and_completes_the_process(
+    org: Org, context: Any
+) -> None:
+    template = checklist(
+        org,
+        steps=1,
+        title="Vendor check",
+        prerun=[{"label": "Vendor email", "field_type": "email", "required": True}],
+    )
     field_id = template["prerun"][0]["id"]
     _, email, _ = member(org, "standard")
     page = context.new_page()

@@ -11,9 +11,15 @@ from tests.web.conftest import csrf_of, in_thread, member, set_password, signed_
 
 
 def kickoff_template(org: Org, title: str = "Hiring") -> dict[str, Any]:
-    made = checklist(org, steps=2, title=title, prerun=[
-        {"label": "Candidate email", "field_type": "email", "required": True},
-        {"label": "Notes", "field_type": "textarea"}])
+    made = checklist(
+        org,
+        steps=2,
+        title=title,
+        prerun=[
+            {"label": "Candidate email", "field_type": "email", "required": True},
+            {"label": "Notes", "field_type": "textarea"},
+        ],
+    )
     return made
 
 
@@ -43,9 +49,12 @@ def test_launch_shows_kickoff_errors_at_the_field_then_launches(org: Org) -> Non
     assert wrong.status_code == 422 and "valid email" in wrong.text
     # What was typed stays in the form.
     assert 'value="nope"' in wrong.text and 'value="Ann"' in wrong.text
-    assert ok(org.api.get(org.path("/runs")))== []
-    done = post(web, f"/app/launch/{template['id']}",
-                {"name": "Hire Ann", f"f_{email_id}": "ann@example.com"})
+    assert ok(org.api.get(org.path("/runs"))) == []
+    done = post(
+        web,
+        f"/app/launch/{template['id']}",
+        {"name": "Hire Ann", f"f_{email_id}": "ann@example.com"},
+    )
     assert done.status_code == 303
     (launched,) = ok(org.api.get(org.path("/runs")))
     assert done.headers["location"] == f"/app/processes/{launched['id']}?notice=launched"
@@ -57,14 +66,20 @@ def test_launch_shows_kickoff_errors_at_the_field_then_launches(org: Org) -> Non
 def test_the_process_page_shows_tasks_assignees_progress_and_kickoff(org: Org) -> None:
     template = kickoff_template(org)
     email_id = template["prerun"][0]["id"]
-    launched = run(org, template["id"], name="<b>Hire Bo</b>",
-                   prerun={email_id: "bo@example.com"})
+    launched = run(org, template["id"], name="<b>Hire Bo</b>", prerun={email_id: "bo@example.com"})
     tasks = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
-    ok(org.api.post(org.path(f"/runs/{launched['id']}/completed-tasks"),
-                    json={"task_id": tasks[0]["id"]}))
+    ok(
+        org.api.post(
+            org.path(f"/runs/{launched['id']}/completed-tasks"), json={"task_id": tasks[0]["id"]}
+        )
+    )
     user_id, _, _ = member(org, "standard")
-    ok(org.api.put(org.path(f"/runs/{launched['id']}/tasks/{tasks[1]['id']}"),
-                   json={"owners": {"users": [user_id]}}))
+    ok(
+        org.api.put(
+            org.path(f"/runs/{launched['id']}/tasks/{tasks[1]['id']}"),
+            json={"owners": {"users": [user_id]}},
+        )
+    )
     web = admin_web(org)
     page = web.get(f"/app/processes/{launched['id']}")
     assert page.status_code == 200
@@ -81,8 +96,9 @@ def test_archive_restore_and_delete_follow_the_roles(org: Org) -> None:
     path = f"/app/processes/{launched['id']}"
     _, email, _ = member(org, "standard")
     standard = signed_in(org.server, email)
-    assert post(standard, path, {"action": "archive"}).headers["location"].endswith(
-        "?notice=archived")
+    assert (
+        post(standard, path, {"action": "archive"}).headers["location"].endswith("?notice=archived")
+    )
     archived = standard.get(path)
     assert ">Restore</button>" in archived.text and "Delete permanently" not in archived.text
     refused = post(standard, path, {"action": "delete"})
@@ -114,14 +130,25 @@ def test_a_light_member_sees_and_reaches_no_manager_action(org: Org) -> None:
     assert light.get(f"/app/launch/{template['id']}").status_code == 403
     assert light.get("/app/new-task").status_code == 403
     token = csrf_of(page.text)
-    forged = light.post(f"/app/processes/{launched['id']}",
-                        data={"csrf_token": token, "action": "archive"})
+    forged = light.post(
+        f"/app/processes/{launched['id']}", data={"csrf_token": token, "action": "archive"}
+    )
     assert forged.status_code == 403
-    assert light.post(f"/app/launch/{template['id']}",
-                      data={"csrf_token": token}).status_code == 403
-    assert light.post("/app/new-task", data={
-        "csrf_token": token, "title": "x", "users": str(org.admin_id),
-        "deadline_date": "2030-01-01"}).status_code == 403
+    assert (
+        light.post(f"/app/launch/{template['id']}", data={"csrf_token": token}).status_code == 403
+    )
+    assert (
+        light.post(
+            "/app/new-task",
+            data={
+                "csrf_token": token,
+                "title": "x",
+                "users": str(org.admin_id),
+                "deadline_date": "2030-01-01",
+            },
+        ).status_code
+        == 403
+    )
     assert ok(org.api.get(org.path(f"/runs/{launched['id']}")))["archived_at"] is None
     assert len(ok(org.api.get(org.path("/runs")))) == 1
     assert [t for t in ok(org.api.get(org.path("/tasks"))) if t["title"] == "x"] == []
@@ -135,17 +162,26 @@ def test_other_organizations_ids_answer_the_404_page(org: Org) -> None:
         launched = run(theirs, template["id"])
     web = admin_web(org)
     token = csrf_of(web.get("/app/processes").text)
-    for path in (f"/app/processes/{launched['id']}", f"/app/launch/{template['id']}",
-                 "/app/processes/" + "x" * 300, "/app/launch/" + "x" * 300):
+    for path in (
+        f"/app/processes/{launched['id']}",
+        f"/app/launch/{template['id']}",
+        "/app/processes/" + "x" * 300,
+        "/app/launch/" + "x" * 300,
+    ):
         answer = web.get(path)
         assert answer.status_code == 404 and "Page not found" in answer.text, path
-    assert web.post(f"/app/processes/{launched['id']}",
-                    data={"csrf_token": token, "action": "archive"}).status_code == 404
-    assert web.post(f"/app/launch/{template['id']}",
-                    data={"csrf_token": token}).status_code == 404
+    assert (
+        web.post(
+            f"/app/processes/{launched['id']}", data={"csrf_token": token, "action": "archive"}
+        ).status_code
+        == 404
+    )
+    assert web.post(f"/app/launch/{template['id']}", data={"csrf_token": token}).status_code == 404
     with org.server.client(other.token) as api:
-        assert ok(api.get(f"/organizations/{other.org_id}/runs/{launched['id']}"))[
-            "archived_at"] is None
+        assert (
+            ok(api.get(f"/organizations/{other.org_id}/runs/{launched['id']}"))["archived_at"]
+            is None
+        )
 
 
 def test_forms_without_the_csrf_token_change_nothing(org: Org) -> None:
@@ -153,10 +189,16 @@ def test_forms_without_the_csrf_token_change_nothing(org: Org) -> None:
     launched = run(org, template["id"])
     web = admin_web(org)
     assert web.post(f"/app/launch/{template['id']}", data={"name": "x"}).status_code == 403
-    assert web.post(f"/app/processes/{launched['id']}",
-                    data={"action": "archive"}).status_code == 403
-    assert web.post("/app/new-task", data={"title": "x", "users": str(org.admin_id),
-                                           "deadline_date": "2030-01-01"}).status_code == 403
+    assert (
+        web.post(f"/app/processes/{launched['id']}", data={"action": "archive"}).status_code == 403
+    )
+    assert (
+        web.post(
+            "/app/new-task",
+            data={"title": "x", "users": str(org.admin_id), "deadline_date": "2030-01-01"},
+        ).status_code
+        == 403
+    )
     assert len(ok(org.api.get(org.path("/runs")))) == 1
     assert ok(org.api.get(org.path(f"/runs/{launched['id']}")))["archived_at"] is None
 
@@ -181,8 +223,9 @@ def test_the_process_list_filters_by_status_template_and_tag_and_pages(org: Org)
     assert "Tagged one" in by_template.text and "Beta run" not in by_template.text
     by_tag = web.get("/app/processes", params={"tag": urgent})
     assert f'href="/app/processes/{tagged["id"]}"' in by_tag.text and "1 process<" in by_tag.text
-    junk = web.get("/app/processes", params={"status": "nonsense", "tag": "x" * 500,
-                                             "p": "99999999"})
+    junk = web.get(
+        "/app/processes", params={"status": "nonsense", "tag": "x" * 500, "p": "99999999"}
+    )
     assert junk.status_code == 200
 
 
@@ -198,10 +241,17 @@ def test_a_one_off_task_for_people_with_a_deadline(org: Org) -> None:
     assert "keep me" in empty.text
     nobody = post(web, "/app/new-task", {"title": "Call", "deadline_date": "2030-05-01"})
     assert nobody.status_code == 422 and 'id="err-assignees"' in nobody.text
-    done = post(web, "/app/new-task", {
-        "title": "Call the bank", "users": [str(user_id), str(org.admin_id)],
-        "deadline_date": "2030-05-01", "deadline_time": "09:30",
-        "description": "<p>Ask about <b>fees</b></p>"})
+    done = post(
+        web,
+        "/app/new-task",
+        {
+            "title": "Call the bank",
+            "users": [str(user_id), str(org.admin_id)],
+            "deadline_date": "2030-05-01",
+            "deadline_time": "09:30",
+            "description": "<p>Ask about <b>fees</b></p>",
+        },
+    )
     assert done.status_code == 303
     task_id = done.headers["location"].split("/")[-1].split("?")[0]
     task = ok(org.api.get(org.path(f"/tasks/{task_id}")))

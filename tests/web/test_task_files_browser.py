@@ -15,16 +15,19 @@ def test_a_guest_uploads_files_in_the_browser(org: Org, context: object) -> None
     page = context.new_page()  # type: ignore[attr-defined]
     page.goto(f"{guest['link']}/tasks/{task_id}")
     accessible(page)
-    page.set_input_files("#upload", files=[{"name": "notes.txt", "mimeType": "text/plain",
-                                            "buffer": b"from the browser"}])
+    page.set_input_files(
+        "#upload",
+        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"from the browser"}],
+    )
     page.click("button:text('Attach')")
     page.wait_for_selector("text=File attached.")
     assert page.locator(".files .filename", has_text="notes.txt").count() == 1
     page.click("button[value='complete']")
     page.wait_for_selector(f"#err-{field_id}")
-    page.set_input_files(f"#f_{field_id}", files=[{"name": "contract.pdf",
-                                                   "mimeType": "application/pdf",
-                                                   "buffer": PDF}])
+    page.set_input_files(
+        f"#f_{field_id}",
+        files=[{"name": "contract.pdf", "mimeType": "application/pdf", "buffer": PDF}],
+    )
     page.click("button[value='save']")
     page.wait_for_selector("text=Your changes were saved.")
     accessible(page)

@@ -54,7 +54,8 @@ def test_admin_builds_a_template_in_the_browser(org: Org, context: Any) -> None:
     page.locator("#nf-options-error").scroll_into_view_if_needed()
     screenshot(page, "template-step")
     page.get_by_label("Options (one per line; radio buttons, dropdown, checkboxes)").fill(
-        "Mac\nLinux")
+        "Mac\nLinux"
+    )
     page.get_by_role("button", name="Add form field").click()
     page.get_by_text("Form field added.").wait_for()
     page.get_by_role("link", name="Edit Model").click()

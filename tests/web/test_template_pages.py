@@ -51,8 +51,9 @@ def test_templates_list_searches_and_pages(org: Org) -> None:
 
 def test_admin_builds_a_template_without_javascript(org: Org) -> None:
     web = admin_web(org)
-    made = post(web, "/app/templates", "/app/templates", title="Onboard " + HOSTILE,
-                summary="New hires")
+    made = post(
+        web, "/app/templates", "/app/templates", title="Onboard " + HOSTILE, summary="New hires"
+    )
     assert made.status_code == 303
     base = made.headers["location"].split("?")[0]
     template_id = base.rsplit("/", 1)[1]
@@ -69,11 +70,17 @@ def test_admin_builds_a_template_without_javascript(org: Org) -> None:
     assert post(web, base, f"{base}/steps/{lunch}/move", direction="up").status_code == 303
     assert post(web, base, f"{base}/steps/{laptop}/remove").status_code == 303
     assert [s["title"] for s in outline(org, template_id)["steps"]] == [
-        "Welcome lunch", "Paperwork"]
+        "Welcome lunch",
+        "Paperwork",
+    ]
     # The service's refusal shows on the page, and the step stays.
     paperwork = outline(org, template_id)["steps"][1]["id"]
-    ok(org.api.put(org.path(f"/checklists/{template_id}/steps/{paperwork}"), json={
-        "title": "Paperwork", "deadline": {"value": 1, "unit": "days", "step": lunch}}))
+    ok(
+        org.api.put(
+            org.path(f"/checklists/{template_id}/steps/{paperwork}"),
+            json={"title": "Paperwork", "deadline": {"value": 1, "unit": "days", "step": lunch}},
+        )
+    )
     refused = post(web, base, f"{base}/steps/{lunch}/remove")
     assert refused.status_code == 422 and "relative to this step" in refused.text
     assert len(outline(org, template_id)["steps"]) == 2
@@ -90,17 +97,28 @@ def test_step_assignees_deadline_and_fields(org: Org) -> None:
     template = checklist(org, steps=1)
     step_id = outline(org, template["id"])["steps"][0]["id"]
     # Settings the page doesn't show survive its edits (the API's PUT would reset them).
-    ok(org.api.put(org.path(f"/checklists/{template['id']}/steps/{step_id}"), json={
-        "title": "Step 1", "step_type": "approval", "guests": ["vendor@example.com"]}))
+    ok(
+        org.api.put(
+            org.path(f"/checklists/{template['id']}/steps/{step_id}"),
+            json={"title": "Step 1", "step_type": "approval", "guests": ["vendor@example.com"]},
+        )
+    )
     web = admin_web(org)
     url = f"/app/templates/{template['id']}/steps/{step_id}"
     page = web.get(url)
     assert page.status_code == 200 and "Facilities" in page.text
     token = csrf_of(page.text)
-    saved = web.post(url, data={"csrf_token": token, "title": "Order a desk",
-                                "deadline_value": "3", "deadline_unit": "days",
-                                "assignees": [str(standard_id), str(org.admin_id)],
-                                "groups": team})
+    saved = web.post(
+        url,
+        data={
+            "csrf_token": token,
+            "title": "Order a desk",
+            "deadline_value": "3",
+            "deadline_unit": "days",
+            "assignees": [str(standard_id), str(org.admin_id)],
+            "groups": team,
+        },
+    )
     assert saved.status_code == 303, saved.text
     step = ok(org.api.get(org.path(f"/checklists/{template['id']}/steps/{step_id}")))
     assert step["title"] == "Order a desk"
@@ -109,44 +127,76 @@ def test_step_assignees_deadline_and_fields(org: Org) -> None:
     assert step["groups"] == [team]
     assert step["step_type"] == "approval" and step["guests"] == ["vendor@example.com"]
     # A bad deadline is refused at its control, with what was typed kept, and nothing saved.
-    bad = web.post(url, data={"csrf_token": token, "title": "Renamed", "deadline_value": "soon",
-                              "deadline_unit": "days"})
+    bad = web.post(
+        url,
+        data={
+            "csrf_token": token,
+            "title": "Renamed",
+            "deadline_value": "soon",
+            "deadline_unit": "days",
+        },
+    )
     assert bad.status_code == 422
     assert re.search(r'id="step-deadline-error">[^<]*must be a number', bad.text)
     assert 'value="soon"' in bad.text and 'value="Renamed"' in bad.text
-    assert ok(org.api.get(org.path(f"/checklists/{template['id']}/steps/{step_id}")))[
-        "title"] == "Order a desk"
+    assert (
+        ok(org.api.get(org.path(f"/checklists/{template['id']}/steps/{step_id}")))["title"]
+        == "Order a desk"
+    )
     # Fields: a dropdown without options is refused at the options control.
-    refused = web.post(url + "/fields", data={"csrf_token": token, "label": "Size",
-                                              "field_type": "dropdown"})
+    refused = web.post(
+        url + "/fields", data={"csrf_token": token, "label": "Size", "field_type": "dropdown"}
+    )
     assert refused.status_code == 422
     assert re.search(r'id="nf-options-error">[^<]*needs options', refused.text)
-    added = web.post(url + "/fields", data={"csrf_token": token, "label": "Size",
-                                            "field_type": "dropdown", "required": "on",
-                                            "options": "Small\nLarge"})
+    added = web.post(
+        url + "/fields",
+        data={
+            "csrf_token": token,
+            "label": "Size",
+            "field_type": "dropdown",
+            "required": "on",
+            "options": "Small\nLarge",
+        },
+    )
     assert added.status_code == 303
     (field,) = ok(org.api.get(org.path(f"/checklists/{template['id']}/steps/{step_id}")))[
-        "captures"]
-    assert field["required"] is True and [o["text"] for o in field["options"]] == [
-        "Small", "Large"]
-    edited = web.post(f"{url}/fields/{field['id']}", data={
-        "csrf_token": token, "label": "Desk size", "field_type": "dropdown",
-        "options": "Large\nStanding"})
+        "captures"
+    ]
+    assert field["required"] is True and [o["text"] for o in field["options"]] == ["Small", "Large"]
+    edited = web.post(
+        f"{url}/fields/{field['id']}",
+        data={
+            "csrf_token": token,
+            "label": "Desk size",
+            "field_type": "dropdown",
+            "options": "Large\nStanding",
+        },
+    )
     assert edited.status_code == 303
     (after,) = ok(org.api.get(org.path(f"/checklists/{template['id']}/steps/{step_id}")))[
-        "captures"]
+        "captures"
+    ]
     # "Large" keeps its id: values already given still point at it.
     large = next(o for o in field["options"] if o["text"] == "Large")["id"]
     assert after["label"] == "Desk size" and after["required"] is False
     assert [(o["id"], o["text"]) for o in after["options"]][0] == (large, "Large")
-    table = web.post(url + "/fields", data={"csrf_token": token, "label": "Inventory",
-                                            "field_type": "table", "columns": "Item\nCount"})
+    table = web.post(
+        url + "/fields",
+        data={
+            "csrf_token": token,
+            "label": "Inventory",
+            "field_type": "table",
+            "columns": "Item\nCount",
+        },
+    )
     assert table.status_code == 303
     removed = web.post(f"{url}/fields/{field['id']}/remove", data={"csrf_token": token})
     assert removed.status_code == 303
     left = ok(org.api.get(org.path(f"/checklists/{template['id']}/steps/{step_id}")))["captures"]
     assert [(c["label"], [col["label"] for col in c["columns"]]) for c in left] == [
-        ("Inventory", ["Item", "Count"])]
+        ("Inventory", ["Item", "Count"])
+    ]
 
 
 def test_kickoff_fields_are_added_edited_and_removed(org: Org) -> None:
@@ -154,21 +204,38 @@ def test_kickoff_fields_are_added_edited_and_removed(org: Org) -> None:
     web = admin_web(org)
     base = f"/app/templates/{template['id']}"
     token = csrf_of(web.get(base).text)
-    empty = web.post(base + "/kickoff", data={"csrf_token": token, "label": "",
-                                              "field_type": "text"})
+    empty = web.post(
+        base + "/kickoff", data={"csrf_token": token, "label": "", "field_type": "text"}
+    )
     assert empty.status_code == 422 and 'id="ko-label-error"' in empty.text
-    assert web.post(base + "/kickoff", data={"csrf_token": token, "label": "Start date",
-                                             "field_type": "date"}).status_code == 303
+    assert (
+        web.post(
+            base + "/kickoff",
+            data={"csrf_token": token, "label": "Start date", "field_type": "date"},
+        ).status_code
+        == 303
+    )
     (field,) = outline(org, template["id"])["prerun"]
     page = web.get(f"{base}/kickoff/{field['id']}")
     assert page.status_code == 200 and 'value="Start date"' in page.text
-    assert web.post(f"{base}/kickoff/{field['id']}", data={
-        "csrf_token": token, "label": "First day", "field_type": "date",
-        "required": "on"}).status_code == 303
+    assert (
+        web.post(
+            f"{base}/kickoff/{field['id']}",
+            data={
+                "csrf_token": token,
+                "label": "First day",
+                "field_type": "date",
+                "required": "on",
+            },
+        ).status_code
+        == 303
+    )
     (edited,) = outline(org, template["id"])["prerun"]
     assert (edited["id"], edited["label"], edited["required"]) == (field["id"], "First day", True)
-    assert web.post(f"{base}/kickoff/{field['id']}/remove",
-                    data={"csrf_token": token}).status_code == 303
+    assert (
+        web.post(f"{base}/kickoff/{field['id']}/remove", data={"csrf_token": token}).status_code
+        == 303
+    )
     assert outline(org, template["id"])["prerun"] == []
 
 
@@ -180,16 +247,26 @@ def test_light_member_reads_but_cannot_edit(org: Org) -> None:
     base = f"/app/templates/{template['id']}"
     page = web.get(base)
     assert page.status_code == 200 and "Step 1" in page.text
-    for control in ("Add step", "Move down", "Remove", "Edit title", "Launch",
-                    "Add a kick-off field"):
+    for control in (
+        "Add step",
+        "Move down",
+        "Remove",
+        "Edit title",
+        "Launch",
+        "Add a kick-off field",
+    ):
         assert control not in page.text
     assert "New template" not in web.get("/app/templates").text
     assert web.get(f"{base}/steps/{step_id}").status_code == 403
     token = csrf_of(page.text)
-    forged = [(base + "/steps", {"title": "Sneaky"}), (base, {"title": "Renamed"}),
-              (f"{base}/steps/{step_id}/remove", {}), ("/app/templates", {"title": "Mine"}),
-              (f"{base}/steps/{step_id}", {"title": "Renamed"}),
-              (base + "/kickoff", {"label": "X", "field_type": "text"})]
+    forged = [
+        (base + "/steps", {"title": "Sneaky"}),
+        (base, {"title": "Renamed"}),
+        (f"{base}/steps/{step_id}/remove", {}),
+        ("/app/templates", {"title": "Mine"}),
+        (f"{base}/steps/{step_id}", {"title": "Renamed"}),
+        (base + "/kickoff", {"label": "X", "field_type": "text"}),
+    ]
     for action, data in forged:
         assert web.post(action, data={"csrf_token": token, **data}).status_code == 403, action
     read = outline(org, template["id"])
@@ -199,10 +276,20 @@ def test_light_member_reads_but_cannot_edit(org: Org) -> None:
 def test_other_organizations_ids_are_404_and_forms_need_csrf(org: Org) -> None:
     other = in_thread(org.server.new_org)
     with org.server.client(other.token) as api:
-        theirs = ok(api.post(f"/organizations/{other.org_id}/checklists",
-                             json={"title": "Secret", "type": "procedure"}), 201)
-        step = ok(api.post(f"/organizations/{other.org_id}/checklists/{theirs['id']}/steps",
-                           json={"title": "Hidden"}), 201)
+        theirs = ok(
+            api.post(
+                f"/organizations/{other.org_id}/checklists",
+                json={"title": "Secret", "type": "procedure"},
+            ),
+            201,
+        )
+        step = ok(
+            api.post(
+                f"/organizations/{other.org_id}/checklists/{theirs['id']}/steps",
+                json={"title": "Hidden"},
+            ),
+            201,
+        )
     web = admin_web(org)
     base = f"/app/templates/{theirs['id']}"
     for path in (base, f"{base}/steps/{step['id']}", f"{base}/kickoff/{'0' * 32}"):

@@ -19,19 +19,23 @@ from tests.conftest import LiveServer, Org, live_server
 
 # Small settings so that retries and dead letters happen within a test.
 FAST = {
-    "webhook_max_attempts": 3, "webhook_backoff_seconds": 0.05,
-    "webhook_backoff_max_seconds": 0.2, "webhook_timeout_seconds": 1.5,
+    "webhook_max_attempts": 3,
+    "webhook_backoff_seconds": 0.05,
+    "webhook_backoff_max_seconds": 0.2,
+    "webhook_timeout_seconds": 1.5,
     "webhook_poll_seconds": 0.2,
 }
 WAIT = 30.0  # how long a test waits for something that should happen at all
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[LiveServer]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """Overrides the suite's server for tests/webhooks/: same app, quick retries."""
-    with live_server(request.param, tmp_path_factory.mktemp(f"hooks-{request.param}"),
-                     **FAST) as live:
+    with live_server(
+        request.param, tmp_path_factory.mktemp(f"hooks-{request.param}"), **FAST
+    ) as live:
         yield live
 
 
@@ -65,8 +69,9 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver._record(Received(self.path, {k.lower(): v for k, v in
-                                                      self.headers.items()}, body))
+                receiver._record(
+                    Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
                 status = receiver._status(self.path)
                 try:
                     self.send_response(status)
@@ -162,8 +167,12 @@ def rows(org: Org, sql: str, **params: Any) -> list[dict[str, Any]]:
 
 
 def deliveries(org: Org, where: str = "1=1", **params: Any) -> list[dict[str, Any]]:
-    return rows(org, f"SELECT * FROM webhook_deliveries WHERE org_id = :oid AND {where} "
-                     "ORDER BY created_at, id", oid=org.id, **params)
+    return rows(
+        org,
+        f"SELECT * FROM webhook_deliveries WHERE org_id = :oid AND {where} ORDER BY created_at, id",
+        oid=org.id,
+        **params,
+    )
 
 
 def wait_for_rows(org: Org, where: str, count: int = 1, **params: Any) -> list[dict[str, Any]]:

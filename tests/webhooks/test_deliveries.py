@@ -25,8 +25,13 @@ from tests.webhooks.conftest import FAST, Receiver, deliveries, rows, wait_for_r
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 
-def template(org: Org, url: str | None, steps: int = 2, step_hooks: dict[int, str] | None = None,
-             prerun: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def template(
+    org: Org,
+    url: str | None,
+    steps: int = 2,
+    step_hooks: dict[int, str] | None = None,
+    prerun: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     made = checklist(org, steps=0, **({"webhook": url} if url else {}))
     for i in range(steps):
         body = {"title": f"Step {i + 1}"}
@@ -34,8 +39,12 @@ def template(org: Org, url: str | None, steps: int = 2, step_hooks: dict[int, st
             body["webhook"] = step_hooks[i]
         ok(org.api.post(org.path(f"/checklists/{made['id']}/steps"), json=body), 201)
     if prerun:
-        ok(org.api.put(org.path(f"/checklists/{made['id']}"),
-                       json={"title": made["title"], "prerun": prerun}))
+        ok(
+            org.api.put(
+                org.path(f"/checklists/{made['id']}"),
+                json={"title": made["title"], "prerun": prerun},
+            )
+        )
     return ok(org.api.get(org.path(f"/checklists/{made['id']}")))
 
 
@@ -44,8 +53,9 @@ def tasks_of(org: Org, launched: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def complete(org: Org, launched: dict[str, Any], task_id: str) -> dict[str, Any]:
-    return ok(org.api.post(org.path(f"/runs/{launched['id']}/completed-tasks"),
-                           json={"task_id": task_id}))
+    return ok(
+        org.api.post(org.path(f"/runs/{launched['id']}/completed-tasks"), json={"task_id": task_id})
+    )
 
 
 def events_of(received: list[Any]) -> list[str]:
@@ -72,17 +82,28 @@ def test_launch_payload_and_headers(org: Org, receiver: Receiver) -> None:
     body = sent.json
     tasks = tasks_of(org, launched)
     assert (body["event"], body["id"], body["name"], body["status"]) == (
-        "process.launched", launched["id"], launched["name"], "active")
+        "process.launched",
+        launched["id"],
+        launched["name"],
+        "active",
+    )
     assert body["checklist_id"] == made["id"]
     assert body["process-tasks"] == {t["alias"]: t["id"] for t in tasks}
     assert body["ko-form-fields"] == {client["alias"]: "Acme"}
     assert body["prerun"] == {client["id"]: "Acme"}
-    assert body["launcher"] == {"id": org.admin_id, "email": org.admin_email,
-                                "full_name": "Admin User"}
+    assert body["launcher"] == {
+        "id": org.admin_id,
+        "email": org.admin_email,
+        "full_name": "Admin User",
+    }
     assert body["guest-links"] == {}
     (row,) = deliveries(org)
     assert (row["id"], row["event"], row["source"], row["run_id"]) == (
-        sent.header("X-Checkrun-Delivery"), "process.launched", "template", launched["id"])
+        sent.header("X-Checkrun-Delivery"),
+        "process.launched",
+        "template",
+        launched["id"],
+    )
 
 
 def test_every_completion_and_the_process_completion_fire(org: Org, receiver: Receiver) -> None:
@@ -95,25 +116,38 @@ def test_every_completion_and_the_process_completion_fire(org: Org, receiver: Re
     this = done["this_task"]
     assert (this["id"], this["status"], this["title"]) == (first["id"], "completed", "Step 1")
     assert this["completed_by"]["id"] == org.admin_id and this["completed_at"]
-    assert this["owners"]["users"] == [{"id": org.admin_id, "email": org.admin_email,
-                                        "full_name": "Admin User"}]
+    assert this["owners"]["users"] == [
+        {"id": org.admin_id, "email": org.admin_email, "full_name": "Admin User"}
+    ]
     assert done["completer"]["id"] == done["launcher"]["id"] == org.admin_id
     assert done["next_task"]["id"] == second["id"]
-    assert done["template"] == {"id": made["id"], "title": made["title"], "alias": None,
-                                "summary": made["summary"]}
+    assert done["template"] == {
+        "id": made["id"],
+        "title": made["title"],
+        "alias": None,
+        "summary": made["summary"],
+    }
     process = done["process"]
     assert (process["id"], process["organization_id"], process["status"]) == (
-        launched["id"], org.id, "active")
+        launched["id"],
+        org.id,
+        "active",
+    )
     assert process["progress"]["complete"] == 1 and process["progress"]["total"] == 2
     assert process["tags"] == [{"id": urgent, "name": "urgent", "color": "#3366ff"}]
     assert done["process-tasks"] == {first["alias"]: first["id"], second["alias"]: second["id"]}
 
     complete(org, launched, second["id"])
     received = receiver.at("/tpl", 4)
-    assert events_of(received) == ["process.completed", "process.launched", "task.completed",
-                                   "task.completed"]
-    last = [b for b in by_event(received, "task.completed")
-            if b["this_task"]["id"] == second["id"]][0]
+    assert events_of(received) == [
+        "process.completed",
+        "process.launched",
+        "task.completed",
+        "task.completed",
+    ]
+    last = [
+        b for b in by_event(received, "task.completed") if b["this_task"]["id"] == second["id"]
+    ][0]
     assert last["next_task"] == []
     (finished,) = by_event(received, "process.completed")
     assert (finished["id"], finished["status"]) == (launched["id"], "complete")
@@ -124,12 +158,21 @@ def test_task_form_values_are_in_the_completion_payload(org: Org, receiver: Rece
     made = template(org, receiver.url("/tpl"), steps=1)
     steps = ok(org.api.get(org.path(f"/checklists/{made['id']}/steps")))
     step = steps[0]
-    field = ok(org.api.post(org.path(f"/checklists/{made['id']}/steps/{step['id']}/captures"),
-                            json={"label": "Answer", "field_type": "text"}), 201)
+    field = ok(
+        org.api.post(
+            org.path(f"/checklists/{made['id']}/steps/{step['id']}/captures"),
+            json={"label": "Answer", "field_type": "text"},
+        ),
+        201,
+    )
     launched = run(org, made["id"])
     (task,) = tasks_of(org, launched)
-    ok(org.api.put(org.path(f"/runs/{launched['id']}/tasks/{task['id']}"),
-                   json={"taskdata": {field["id"]: "42"}}))
+    ok(
+        org.api.put(
+            org.path(f"/runs/{launched['id']}/tasks/{task['id']}"),
+            json={"taskdata": {field["id"]: "42"}},
+        )
+    )
     complete(org, launched, task["id"])
     (done,) = by_event(receiver.at("/tpl", 3), "task.completed")
     capture = {"alias": field["alias"], "label": "Answer", "value": "42"}
@@ -151,7 +194,9 @@ def test_step_url_replaces_the_template_url(org: Org, receiver: Receiver) -> Non
     assert events_of(at_template) == ["process.completed", "process.launched", "task.completed"]
     assert by_event(at_template, "task.completed")[0]["this_task"]["id"] == second["id"]
     assert {r["source"] for r in deliveries(org, "event = 'task.completed'")} == {
-        "step", "template"}
+        "step",
+        "template",
+    }
 
 
 def test_one_off_task_with_a_webhook_fires_on_completion(org: Org, receiver: Receiver) -> None:
@@ -175,7 +220,8 @@ def test_guest_links_carry_each_guests_code(org: Org, receiver: Receiver) -> Non
     ok(org.api.post(org.path("/completed-tasks"), json={"task_id": task["id"]}))
     (sent,) = receiver.at("/guests")
     assert sent.json["guest-links"] == {
-        "client@example.com": {"link_for_guest": f"guest-all-task/{org.id}/{code}"}}
+        "client@example.com": {"link_for_guest": f"guest-all-task/{org.id}/{code}"}
+    }
     assert sent.json["this_task"]["owners"]["guests"] == ["client@example.com"]
 
 
@@ -189,7 +235,9 @@ def test_no_webhook_no_delivery(org: Org) -> None:
 
 
 def test_signature_verifies_with_the_secret_the_cli_shows(
-    org: Org, receiver: Receiver, monkeypatch: pytest.MonkeyPatch,
+    org: Org,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     run(org, template(org, receiver.url("/signed"), steps=1)["id"])
@@ -218,8 +266,12 @@ def test_each_organization_has_its_own_secret(org: Org, receiver: Receiver) -> N
         run(other, template(other, receiver.url("/b"), steps=1)["id"])
         receiver.at("/a")
         receiver.at("/b")
-        found = rows(org, "SELECT org_id, secret FROM webhook_secrets WHERE org_id IN (:a, :b)",
-                     a=org.id, b=other.id)
+        found = rows(
+            org,
+            "SELECT org_id, secret FROM webhook_secrets WHERE org_id IN (:a, :b)",
+            a=org.id,
+            b=other.id,
+        )
     assert len({r["secret"] for r in found}) == 2
 
 
@@ -239,7 +291,9 @@ def test_failures_are_retried_until_delivered(org: Org, receiver: Receiver) -> N
 
 
 def test_dead_after_max_attempts_and_cli_retry(
-    org: Org, receiver: Receiver, monkeypatch: pytest.MonkeyPatch,
+    org: Org,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     receiver.statuses["/down"] = 503
@@ -308,12 +362,21 @@ def test_a_rolled_back_change_sends_nothing(org: Org, receiver: Receiver) -> Non
                 found = await db.get(Run, launched["id"])
                 assert found is not None
                 found.name = "Rolled back"
-                await listener.on_event(db, Event(
-                    org_id=org.id, type="Process", verb="created", entity_type="run",
-                    entity_id=launched["id"], run_id=launched["id"]))
+                await listener.on_event(
+                    db,
+                    Event(
+                        org_id=org.id,
+                        type="Process",
+                        verb="created",
+                        entity_type="run",
+                        entity_id=launched["id"],
+                        run_id=launched["id"],
+                    ),
+                )
                 pending = await db.execute(
                     text("SELECT count(*) FROM webhook_deliveries WHERE run_id = :r"),
-                    {"r": launched["id"]})
+                    {"r": launched["id"]},
+                )
                 count = int(pending.scalar_one())
                 await db.rollback()
                 return count
@@ -325,7 +388,9 @@ def test_a_rolled_back_change_sends_nothing(org: Org, receiver: Receiver) -> Non
     complete(org, launched, tasks_of(org, launched)[0]["id"])
     received = receiver.at("/tx", 3)
     assert [r.json.get("name") for r in received if "name" in r.json] == [
-        launched["name"], launched["name"]]
+        launched["name"],
+        launched["name"],
+    ]
     assert all(b"Rolled back" not in r.body for r in received)
     assert len(deliveries(org)) == 3
 
@@ -340,8 +405,10 @@ def test_urls_that_are_not_http_are_skipped(org: Org) -> None:
 
 
 def test_private_addresses_can_be_refused(server: Any, tmp_path: Path) -> None:
-    with live_server(server.backend, tmp_path, **FAST, webhook_block_private=True) as strict, \
-            new_org(strict) as org:
+    with (
+        live_server(server.backend, tmp_path, **FAST, webhook_block_private=True) as strict,
+        new_org(strict) as org,
+    ):
         receiver = Receiver()
         try:
             run(org, template(org, receiver.url("/local"), steps=1)["id"])

@@ -19,8 +19,13 @@ HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 
 def subscription(org: Org, url: str, **changes: Any) -> dict[str, Any]:
-    body = {"object_type": "organization", "object_id": org.id, "notification_type": "webhook",
-            "frequency": "electric", "webhook": url}
+    body = {
+        "object_type": "organization",
+        "object_id": org.id,
+        "notification_type": "webhook",
+        "frequency": "electric",
+        "webhook": url,
+    }
     return {k: v for k, v in {**body, **changes}.items() if v is not ...}
 
 
@@ -36,11 +41,26 @@ def listed(org: Org, **params: Any) -> Any:
 def test_add_list_remove(org: Org) -> None:
     made = ok(add(org, "https://hooks.example.com/a"), 201)
     assert HEX32.match(made["id"])
-    assert {k: made[k] for k in ("user_id", "object_type", "object_id", "notification_type",
-                                 "frequency", "webhook", "created_by")} == {
-        "user_id": org.admin_id, "object_type": "organization", "object_id": org.id,
-        "notification_type": "webhook", "frequency": "electric",
-        "webhook": "https://hooks.example.com/a", "created_by": org.admin_id}
+    assert {
+        k: made[k]
+        for k in (
+            "user_id",
+            "object_type",
+            "object_id",
+            "notification_type",
+            "frequency",
+            "webhook",
+            "created_by",
+        )
+    } == {
+        "user_id": org.admin_id,
+        "object_type": "organization",
+        "object_id": org.id,
+        "notification_type": "webhook",
+        "frequency": "electric",
+        "webhook": "https://hooks.example.com/a",
+        "created_by": org.admin_id,
+    }
     member, _ = org.member("standard")
     other = ok(add(org, "http://127.0.0.1:9/b", user_id=member), 201)
     page = listed(org)
@@ -66,26 +86,28 @@ def test_only_admins_manage_watchers(org: Org, role: str) -> None:
     assert len(ok(listed(org))) == 1
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"object_type": "run"}, "object_type"),
-    ({"object_type": ...}, "object_type"),
-    ({"object_id": "0" * 32}, "object_id"),
-    ({"object_id": ...}, "object_id"),
-    ({"notification_type": "email"}, "notification_type"),
-    ({"notification_type": ...}, "notification_type"),
-    ({"frequency": "daily"}, "frequency"),
-    ({"webhook": ...}, "webhook"),
-    ({"webhook": ""}, "webhook"),
-    ({"webhook": 123}, "webhook"),
-    ({"webhook": ["https://x.example.com"]}, "webhook"),
-    ({"webhook": "ftp://example.com/hook"}, "webhook"),
-    ({"webhook": "https://"}, "webhook"),
-    ({"webhook": "https://user:pw@example.com/"}, "webhook"),
-    ({"webhook": "https://example.com:99999/"}, "webhook"),
-    ({"webhook": "https://example.com/" + "a" * 2000}, "webhook"),
-])
-def test_bad_subscriptions_are_422_by_field(org: Org, changes: dict[str, Any], field: str
-                                            ) -> None:
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"object_type": "run"}, "object_type"),
+        ({"object_type": ...}, "object_type"),
+        ({"object_id": "0" * 32}, "object_id"),
+        ({"object_id": ...}, "object_id"),
+        ({"notification_type": "email"}, "notification_type"),
+        ({"notification_type": ...}, "notification_type"),
+        ({"frequency": "daily"}, "frequency"),
+        ({"webhook": ...}, "webhook"),
+        ({"webhook": ""}, "webhook"),
+        ({"webhook": 123}, "webhook"),
+        ({"webhook": ["https://x.example.com"]}, "webhook"),
+        ({"webhook": "ftp://example.com/hook"}, "webhook"),
+        ({"webhook": "https://"}, "webhook"),
+        ({"webhook": "https://user:pw@example.com/"}, "webhook"),
+        ({"webhook": "https://example.com:99999/"}, "webhook"),
+        ({"webhook": "https://example.com/" + "a" * 2000}, "webhook"),
+    ],
+)
+def test_bad_subscriptions_are_422_by_field(org: Org, changes: dict[str, Any], field: str) -> None:
     refused = add(org, "https://hooks.example.com/a", **changes)
     assert refused.status_code == 422, refused.text
     body = refused.json()
@@ -95,14 +117,19 @@ def test_bad_subscriptions_are_422_by_field(org: Org, changes: dict[str, Any], f
 
 
 def test_frequency_may_be_left_out(org: Org) -> None:
-    assert ok(add(org, "https://hooks.example.com/a", frequency=...), 201)["frequency"] == \
-        "electric"
+    assert (
+        ok(add(org, "https://hooks.example.com/a", frequency=...), 201)["frequency"] == "electric"
+    )
 
 
 def test_bad_requests(org: Org) -> None:
     path = org.path(f"/users/{org.admin_id}/add-watcher")
-    assert org.api.post(path, content=b"{not json",
-                        headers={"Content-Type": "application/json"}).status_code == 400
+    assert (
+        org.api.post(
+            path, content=b"{not json", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
     assert org.api.post(path, json=["webhook"]).status_code == 422
     for user in ("abc", "0", "99999999", "-1", "1" * 30):
         missing = add(org, "https://hooks.example.com/a", user_id=user)
@@ -129,11 +156,18 @@ def test_watchers_receive_process_and_task_events(org: Org, receiver: Receiver) 
     launched = run(org, made["id"])
     tasks = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
     for task in tasks:
-        ok(org.api.post(org.path(f"/runs/{launched['id']}/completed-tasks"),
-                        json={"task_id": task["id"]}))
+        ok(
+            org.api.post(
+                org.path(f"/runs/{launched['id']}/completed-tasks"), json={"task_id": task["id"]}
+            )
+        )
     received = receiver.at("/org", 4)
     assert sorted(r.json["event"] for r in received) == [
-        "process.completed", "process.launched", "task.completed", "task.completed"]
+        "process.completed",
+        "process.launched",
+        "task.completed",
+        "task.completed",
+    ]
     assert {r.header("X-Checkrun-Event") for r in received} == {r.json["event"] for r in received}
     assert {r["source"] for r in deliveries(org)} == {"watcher"}
 
@@ -146,7 +180,8 @@ def test_one_delivery_per_url_and_event(org: Org, receiver: Receiver) -> None:
     (sent,) = receiver.at("/same")
     assert sent.json["event"] == "process.launched"
     assert [(r["event"], r["source"]) for r in deliveries(org)] == [
-        ("process.launched", "template")]
+        ("process.launched", "template")
+    ]
 
 
 def test_other_organizations_events_are_not_sent(org: Org, receiver: Receiver) -> None:
@@ -174,12 +209,15 @@ def emit_and_commit(server: LiveServer, event: Event) -> None:
     asyncio.run(work())
 
 
-@pytest.mark.parametrize(("kind", "verb", "name"), [
-    ("Task", "owners-updated", "task.assigned"),
-    ("Comment", "commented", "task.comment_added"),
-    ("Comment", "issue-reported", "task.issue_raised"),
-    ("Comment", "issue-resolved", "task.issue_resolved"),
-])
+@pytest.mark.parametrize(
+    ("kind", "verb", "name"),
+    [
+        ("Task", "owners-updated", "task.assigned"),
+        ("Comment", "commented", "task.comment_added"),
+        ("Comment", "issue-reported", "task.issue_raised"),
+        ("Comment", "issue-resolved", "task.issue_resolved"),
+    ],
+)
 def test_watchers_receive_assignment_and_comment_events(
     org: Org, receiver: Receiver, kind: str, verb: str, name: str
 ) -> None:
@@ -188,18 +226,34 @@ def test_watchers_receive_assignment_and_comment_events(
     receiver.at("/template")
     ok(add(org, receiver.url("/org")), 201)
     (task,) = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
-    emit_and_commit(org.server, Event(
-        org_id=org.id, type=kind, verb=verb, entity_type="thread" if kind == "Comment" else "task",
-        entity_id="c" * 32 if kind == "Comment" else task["id"], task_id=task["id"],
-        run_id=launched["id"], actor_id=org.admin_id, actor_email=org.admin_email,
-        new_value="Looks good" if kind == "Comment" else None))
+    emit_and_commit(
+        org.server,
+        Event(
+            org_id=org.id,
+            type=kind,
+            verb=verb,
+            entity_type="thread" if kind == "Comment" else "task",
+            entity_id="c" * 32 if kind == "Comment" else task["id"],
+            task_id=task["id"],
+            run_id=launched["id"],
+            actor_id=org.admin_id,
+            actor_email=org.admin_email,
+            new_value="Looks good" if kind == "Comment" else None,
+        ),
+    )
     (sent,) = receiver.at("/org")
     body = sent.json
     assert (body["event"], body["this_task"]["id"], body["process"]["id"]) == (
-        name, task["id"], launched["id"])
+        name,
+        task["id"],
+        launched["id"],
+    )
     if kind == "Comment":
-        assert body["comment"] == {"id": "c" * 32, "text": "Looks good",
-                                   "author": {"id": org.admin_id, "email": org.admin_email}}
+        assert body["comment"] == {
+            "id": "c" * 32,
+            "text": "Looks good",
+            "author": {"id": org.admin_id, "email": org.admin_email},
+        }
     # Template URLs only hear launches and completions.
     assert len(receiver.to("/template")) == 1
 

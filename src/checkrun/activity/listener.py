@@ -34,8 +34,7 @@ def _clip(value: str | None, size: int) -> str | None:
 
 
 def entry_of(event: Event) -> ActivityFeed:
-    context = {"run_id": event.run_id, "task_id": event.task_id,
-               "checklist_id": event.checklist_id}
+    context = {"run_id": event.run_id, "task_id": event.task_id, "checklist_id": event.checklist_id}
     own = _OWN_CONTEXT.get(event.entity_type)
     if own and context[own] is None:
         context[own] = str(event.entity_id)
@@ -45,14 +44,22 @@ def entry_of(event: Event) -> ActivityFeed:
         text = event.new_value
     anonymous = event.actor_id is None and not event.actor_email
     return ActivityFeed(
-        org_id=event.org_id, type=event.type[:32], verb=event.verb[:32],
-        entity_type=event.entity_type[:32], entity_id=str(event.entity_id)[:64],
+        org_id=event.org_id,
+        type=event.type[:32],
+        verb=event.verb[:32],
+        entity_type=event.entity_type[:32],
+        entity_id=str(event.entity_id)[:64],
         actor_type="system" if anonymous else event.actor_type[:8],
-        actor_id=event.actor_id, actor_email=_clip(event.actor_email, 254),
-        source=event.source[:16], description=event.description or "",
-        text=None if text is None else str(text), field=_clip(event.field, 100),
-        old_value=_json(event.old_value), new_value=_json(event.new_value),
-        **{k: _clip(v, 32) for k, v in context.items()}, extra=_json(extra) or {},
+        actor_id=event.actor_id,
+        actor_email=_clip(event.actor_email, 254),
+        source=event.source[:16],
+        description=event.description or "",
+        text=None if text is None else str(text),
+        field=_clip(event.field, 100),
+        old_value=_json(event.old_value),
+        new_value=_json(event.new_value),
+        **{k: _clip(v, 32) for k, v in context.items()},
+        extra=_json(extra) or {},
     )
 
 

@@ -78,25 +78,35 @@ def _origin(org_id: str, kind: str, origin_id: str | None) -> ColumnElement[bool
 def _actor_email(email: str) -> ColumnElement[bool]:
     """The stored email, or the member who has that email now."""
     members = select(User.id).where(func.lower(User.email) == email)
-    return or_(func.lower(A.actor_email) == email,
-               and_(A.actor_type == "user", A.actor_id.in_(members)))
+    return or_(
+        func.lower(A.actor_email) == email, and_(A.actor_type == "user", A.actor_id.in_(members))
+    )
 
 
 def _visible_to(org_id: str, user_id: int) -> ColumnElement[bool]:
     """A member who is not an administrator sees what they did, and the history of processes
     they launched or own or hold a task in, and of tasks assigned to them or created by them."""
     mine = and_(TaskOwner.kind == "user", TaskOwner.ref == str(user_id))
-    assigned = select(TaskOwner.task_id).join(Task, Task.id == TaskOwner.task_id).where(
-        Task.org_id == org_id, mine)
-    held_runs = select(Task.run_id).join(TaskOwner, TaskOwner.task_id == Task.id).where(
-        Task.org_id == org_id, Task.run_id.is_not(None), mine)
+    assigned = (
+        select(TaskOwner.task_id)
+        .join(Task, Task.id == TaskOwner.task_id)
+        .where(Task.org_id == org_id, mine)
+    )
+    held_runs = (
+        select(Task.run_id)
+        .join(TaskOwner, TaskOwner.task_id == Task.id)
+        .where(Task.org_id == org_id, Task.run_id.is_not(None), mine)
+    )
     own_runs = select(Run.id).where(
-        Run.org_id == org_id, or_(Run.owner_id == user_id, Run.started_by == user_id))
+        Run.org_id == org_id, or_(Run.owner_id == user_id, Run.started_by == user_id)
+    )
     created = select(Task.id).where(Task.org_id == org_id, Task.starter_id == user_id)
     return or_(
         and_(A.actor_type == "user", A.actor_id == user_id),
-        A.run_id.in_(own_runs), A.run_id.in_(held_runs),
-        A.task_id.in_(assigned), A.task_id.in_(created),
+        A.run_id.in_(own_runs),
+        A.run_id.in_(held_runs),
+        A.task_id.in_(assigned),
+        A.task_id.in_(created),
     )
 
 
@@ -106,8 +116,14 @@ def _filtered(stmt: Select[Any], org_id: str, f: FeedFilters) -> Select[Any]:
         conditions.append(_scope(f.entity_type, f.entity_id))
     elif f.entity_id:
         conditions.append(A.entity_id == f.entity_id)
-    for column, value in ((A.type, f.type), (A.verb, f.verb), (A.actor_type, f.actor_type),
-                          (A.actor_id, f.actor_id), (A.source, f.source), (A.field, f.field)):
+    for column, value in (
+        (A.type, f.type),
+        (A.verb, f.verb),
+        (A.actor_type, f.actor_type),
+        (A.actor_id, f.actor_id),
+        (A.source, f.source),
+        (A.field, f.field),
+    ):
         if value is not None:
             conditions.append(column == value)
     if f.actor_email:
@@ -118,8 +134,12 @@ def _filtered(stmt: Select[Any], org_id: str, f: FeedFilters) -> Select[Any]:
         conditions.append(A.created_at < f.created_until)
     if f.search:
         pattern = _like(f.search)
-        conditions.append(or_(func.lower(A.description).like(pattern, escape="\\"),
-                              func.lower(A.text).like(pattern, escape="\\")))
+        conditions.append(
+            or_(
+                func.lower(A.description).like(pattern, escape="\\"),
+                func.lower(A.text).like(pattern, escape="\\"),
+            )
+        )
     if f.origin_type:
         conditions.append(_origin(org_id, f.origin_type, f.origin_id))
     return stmt.where(*conditions)
@@ -144,8 +164,7 @@ class ActivityRepository:
             order = (A.created_at.desc(), A.id.desc())
         else:
             order = (A.created_at.asc(), A.id.asc())
-        rows = await self.db.execute(
-            stmt.order_by(*order).offset(page.offset).limit(page.per_page))
+        rows = await self.db.execute(stmt.order_by(*order).offset(page.offset).limit(page.per_page))
         return list(rows.scalars()), total
 
     async def members(self, org_id: str, user_ids: set[int]) -> dict[int, User]:
@@ -153,6 +172,8 @@ class ActivityRepository:
         if not user_ids:
             return {}
         rows = await self.db.execute(
-            select(User).join(Membership, Membership.user_id == User.id)
-            .where(Membership.org_id == org_id, User.id.in_(user_ids)))
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.org_id == org_id, User.id.in_(user_ids))
+        )
         return {u.id: u for u in rows.scalars()}

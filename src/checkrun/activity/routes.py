@@ -17,7 +17,9 @@ router = APIRouter(tags=["activity"])
 
 @router.get("/organizations/{org_id}/activity-feeds")
 async def list_activity(
-    request: Request, db: Db, actor: CurrentActor,
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
     page: Annotated[PageParams, Depends(page_params(20))],
     filters: Annotated[FeedFilters, Depends(feed_filters)],
 ) -> JSONResponse:

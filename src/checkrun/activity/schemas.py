@@ -13,10 +13,21 @@ from checkrun.kit.clock import iso
 from checkrun.members.models import User
 
 CLASSES = {
-    "checklist": "Checklist", "run": "Run", "step": "Step", "task": "Task", "thread": "Thread",
-    "user": "User", "guest": "Guest", "group": "Group", "tag": "Tag", "folder": "Folder",
-    "asset": "Asset", "organization": "Organization", "capture": "Capture",
-    "prerun": "Prerun", "watcher": "Watcher",
+    "checklist": "Checklist",
+    "run": "Run",
+    "step": "Step",
+    "task": "Task",
+    "thread": "Thread",
+    "user": "User",
+    "guest": "Guest",
+    "group": "Group",
+    "tag": "Tag",
+    "folder": "Folder",
+    "asset": "Asset",
+    "organization": "Organization",
+    "capture": "Capture",
+    "prerun": "Prerun",
+    "watcher": "Watcher",
 }
 
 
@@ -80,8 +91,11 @@ def php_class(entity_type: str | None) -> str | None:
 
 def _parent(entry: ActivityFeed) -> tuple[str, str] | None:
     """The nearest thing the entry is filed under that is not the entry's own subject."""
-    for kind, value in (("task", entry.task_id), ("run", entry.run_id),
-                        ("checklist", entry.checklist_id)):
+    for kind, value in (
+        ("task", entry.task_id),
+        ("run", entry.run_id),
+        ("checklist", entry.checklist_id),
+    ):
         if value and not (kind == entry.entity_type and value == entry.entity_id):
             return kind, value
     return None
@@ -93,15 +107,29 @@ def _array(value: Any, present: bool) -> list[Any] | None:
 
 def _actor(entry: ActivityFeed, member: User | None) -> ActivityActor | None:
     if member is not None:
-        return {"id": member.id, "email": member.email, "username": member.email,
-                "first_name": member.first_name, "last_name": member.last_name,
-                "full_name": member.full_name, "profile_pic": None, "resize_profile_pic": None}
+        return {
+            "id": member.id,
+            "email": member.email,
+            "username": member.email,
+            "first_name": member.first_name,
+            "last_name": member.last_name,
+            "full_name": member.full_name,
+            "profile_pic": None,
+            "resize_profile_pic": None,
+        }
     if entry.actor_id is None and not entry.actor_email:
         return None
     # A guest, or a member no longer in the organization: what the entry recorded.
-    return {"id": entry.actor_id, "email": entry.actor_email, "username": entry.actor_email,
-            "first_name": None, "last_name": None, "full_name": entry.actor_email,
-            "profile_pic": None, "resize_profile_pic": None}
+    return {
+        "id": entry.actor_id,
+        "email": entry.actor_email,
+        "username": entry.actor_email,
+        "first_name": None,
+        "last_name": None,
+        "full_name": entry.actor_email,
+        "profile_pic": None,
+        "resize_profile_pic": None,
+    }
 
 
 def read_entry(entry: ActivityFeed, member: User | None) -> ActivityEntry:

@@ -19,5 +19,6 @@ async def list_feed(
     viewer = None if actor.is_admin else actor.user_id
     entries, total = await repo.search(actor.org_id, page, filters, viewer)
     members = await repo.members(
-        actor.org_id, {e.actor_id for e in entries if e.actor_type == "user" and e.actor_id})
+        actor.org_id, {e.actor_id for e in entries if e.actor_type == "user" and e.actor_id}
+    )
     return [read_entry(e, members.get(e.actor_id or 0)) for e in entries], total

@@ -36,12 +36,15 @@ class CommentsRepository:
         self.db = db
 
     async def get(self, org_id: str, comment_id: str) -> Comment | None:
-        return (await self.db.execute(
-            select(Comment).where(Comment.org_id == org_id, Comment.id == comment_id)
-        )).scalar_one_or_none()
+        return (
+            await self.db.execute(
+                select(Comment).where(Comment.org_id == org_id, Comment.id == comment_id)
+            )
+        ).scalar_one_or_none()
 
-    async def of_tasks(self, org_id: str, task_ids: list[str], for_guest: bool = False
-                       ) -> dict[str, list[Comment]]:
+    async def of_tasks(
+        self, org_id: str, task_ids: list[str], for_guest: bool = False
+    ) -> dict[str, list[Comment]]:
         """Each task's threads, oldest first."""
         out: dict[str, list[Comment]] = defaultdict(list)
         if not task_ids:
@@ -55,8 +58,9 @@ class CommentsRepository:
             out[comment.task_id or ""].append(comment)
         return out
 
-    async def counts_of_tasks(self, org_id: str, task_ids: list[str], for_guest: bool = False
-                              ) -> dict[str, int]:
+    async def counts_of_tasks(
+        self, org_id: str, task_ids: list[str], for_guest: bool = False
+    ) -> dict[str, int]:
         if not task_ids:
             return {}
         rows = await self.db.execute(
@@ -73,8 +77,12 @@ class CommentsRepository:
             return out
         rows = await self.db.execute(
             select(Comment)
-            .where(Comment.org_id == org_id, Comment.run_id.in_(run_ids),
-                   Comment.task_id.is_(None), Comment.deleted_at.is_(None))
+            .where(
+                Comment.org_id == org_id,
+                Comment.run_id.in_(run_ids),
+                Comment.task_id.is_(None),
+                Comment.deleted_at.is_(None),
+            )
             .order_by(Comment.created_at, Comment.id)
         )
         for comment in rows.scalars():
@@ -85,7 +93,8 @@ class CommentsRepository:
         if not task_ids:
             return set()
         rows = await self.db.execute(
-            select(Comment.task_id).distinct()
+            select(Comment.task_id)
+            .distinct()
             .where(Comment.org_id == org_id, Comment.task_id.in_(task_ids), open_issue())
         )
         return {task_id for task_id in rows.scalars() if task_id}
@@ -95,9 +104,14 @@ class CommentsRepository:
         if not run_ids:
             return set()
         rows = await self.db.execute(
-            select(Comment.run_id).distinct()
-            .where(Comment.org_id == org_id, Comment.run_id.in_(run_ids),
-                   Comment.task_id.is_(None), open_issue())
+            select(Comment.run_id)
+            .distinct()
+            .where(
+                Comment.org_id == org_id,
+                Comment.run_id.in_(run_ids),
+                Comment.task_id.is_(None),
+                open_issue(),
+            )
         )
         return {run_id for run_id in rows.scalars() if run_id}
 
@@ -105,27 +119,34 @@ class CommentsRepository:
         """`issue` when the process itself has an open issue, `problem` when one of its tasks
         has, else None."""
         own = func.max(case((Comment.task_id.is_(None), 1), else_=0))
-        count, process_level = (await self.db.execute(
-            select(func.count(), own)
-            .where(Comment.org_id == org_id, Comment.run_id == run_id, open_issue())
-        )).one()
+        count, process_level = (
+            await self.db.execute(
+                select(func.count(), own).where(
+                    Comment.org_id == org_id, Comment.run_id == run_id, open_issue()
+                )
+            )
+        ).one()
         if not count:
             return None
         return "issue" if process_level else "problem"
 
-    async def set_archived(self, when: datetime, *, run_id: str | None = None,
-                           task_id: str | None = None) -> None:
+    async def set_archived(
+        self, when: datetime, *, run_id: str | None = None, task_id: str | None = None
+    ) -> None:
         """Hides the threads of a process (all of them, its tasks' too) or of a task. Hiding
         is not an edit: `updated_at` stays (it would follow `onupdate` otherwise)."""
         await self.db.execute(
-            update(Comment).where(_scope(run_id, task_id), Comment.deleted_at.is_(None))
+            update(Comment)
+            .where(_scope(run_id, task_id), Comment.deleted_at.is_(None))
             .values(deleted_at=when, updated_at=Comment.updated_at)
         )
 
-    async def restore_archived(self, *, run_id: str | None = None,
-                               task_id: str | None = None) -> None:
+    async def restore_archived(
+        self, *, run_id: str | None = None, task_id: str | None = None
+    ) -> None:
         await self.db.execute(
-            update(Comment).where(_scope(run_id, task_id))
+            update(Comment)
+            .where(_scope(run_id, task_id))
             .values(deleted_at=None, updated_at=Comment.updated_at)
         )
 

@@ -39,24 +39,27 @@ async def _answer(db: Db, comment: Comment, status: int) -> JSONResponse:
 
 
 @router.post(TASK + "/comment", status_code=201)
-async def comment_on_task(request: Request, db: Db, actor: CurrentActor, task_id: str,
-                          body: CommentCreate) -> JSONResponse:
+async def comment_on_task(
+    request: Request, db: Db, actor: CurrentActor, task_id: str, body: CommentCreate
+) -> JSONResponse:
     subject = await service.task_subject(db, actor, task_id)
     await _cap(request, actor)
     return await _answer(db, await service.add_comment(db, actor, subject, body), 201)
 
 
 @router.put(TASK + "/comment/{comment_id}")
-async def edit_task_comment(db: Db, actor: CurrentActor, task_id: str, comment_id: str,
-                            body: CommentUpdate) -> JSONResponse:
+async def edit_task_comment(
+    db: Db, actor: CurrentActor, task_id: str, comment_id: str, body: CommentUpdate
+) -> JSONResponse:
     subject = await service.task_subject(db, actor, task_id)
     comment = await service.update_comment(db, actor, subject, comment_id, body)
     return await _answer(db, comment, 200)
 
 
 @router.delete(TASK + "/comment/{comment_id}", status_code=204)
-async def delete_task_comment(db: Db, actor: CurrentActor, task_id: str, comment_id: str
-                              ) -> Response:
+async def delete_task_comment(
+    db: Db, actor: CurrentActor, task_id: str, comment_id: str
+) -> Response:
     subject = await service.task_subject(db, actor, task_id)
     await service.delete_comment(db, actor, subject, comment_id)
     await db.commit()
@@ -64,24 +67,27 @@ async def delete_task_comment(db: Db, actor: CurrentActor, task_id: str, comment
 
 
 @router.post(TASK + "/problem", status_code=201)
-async def report_task_issue(request: Request, db: Db, actor: CurrentActor, task_id: str,
-                            body: IssueReport) -> JSONResponse:
+async def report_task_issue(
+    request: Request, db: Db, actor: CurrentActor, task_id: str, body: IssueReport
+) -> JSONResponse:
     subject = await service.task_subject(db, actor, task_id)
     await _cap(request, actor)
     return await _answer(db, await service.report_issue(db, actor, subject, body), 201)
 
 
 @router.post(TASK + "/resolved-threads")
-async def resolve_task_issue(request: Request, db: Db, actor: CurrentActor, task_id: str,
-                             body: ResolveThread) -> JSONResponse:
+async def resolve_task_issue(
+    request: Request, db: Db, actor: CurrentActor, task_id: str, body: ResolveThread
+) -> JSONResponse:
     subject = await service.task_subject(db, actor, task_id)
     await _cap(request, actor)
     return await _answer(db, await service.resolve(db, actor, subject, body), 200)
 
 
 @router.post(TASK + "/bot-comment", status_code=201)
-async def bot_comment_on_task(request: Request, db: Db, actor: CurrentActor, task_id: str,
-                              body: BotComment) -> JSONResponse:
+async def bot_comment_on_task(
+    request: Request, db: Db, actor: CurrentActor, task_id: str, body: BotComment
+) -> JSONResponse:
     subject = await service.task_subject(db, actor, task_id)
     await _cap(request, actor)
     return await _answer(db, await service.add_bot_comment(db, actor, subject, body), 201)
@@ -91,24 +97,25 @@ async def bot_comment_on_task(request: Request, db: Db, actor: CurrentActor, tas
 
 
 @router.post(RUN + "/comment", status_code=201)
-async def comment_on_run(request: Request, db: Db, actor: CurrentActor, run_id: str,
-                         body: CommentCreate) -> JSONResponse:
+async def comment_on_run(
+    request: Request, db: Db, actor: CurrentActor, run_id: str, body: CommentCreate
+) -> JSONResponse:
     subject = await service.run_subject(db, actor, run_id)
     await _cap(request, actor)
     return await _answer(db, await service.add_comment(db, actor, subject, body), 201)
 
 
 @router.put(RUN + "/comment/{comment_id}")
-async def edit_run_comment(db: Db, actor: CurrentActor, run_id: str, comment_id: str,
-                           body: CommentUpdate) -> JSONResponse:
+async def edit_run_comment(
+    db: Db, actor: CurrentActor, run_id: str, comment_id: str, body: CommentUpdate
+) -> JSONResponse:
     subject = await service.run_subject(db, actor, run_id)
     comment = await service.update_comment(db, actor, subject, comment_id, body)
     return await _answer(db, comment, 200)
 
 
 @router.delete(RUN + "/comment/{comment_id}", status_code=204)
-async def delete_run_comment(db: Db, actor: CurrentActor, run_id: str, comment_id: str
-                             ) -> Response:
+async def delete_run_comment(db: Db, actor: CurrentActor, run_id: str, comment_id: str) -> Response:
     subject = await service.run_subject(db, actor, run_id)
     await service.delete_comment(db, actor, subject, comment_id)
     await db.commit()
@@ -116,16 +123,18 @@ async def delete_run_comment(db: Db, actor: CurrentActor, run_id: str, comment_i
 
 
 @router.post(RUN + "/problem", status_code=201)
-async def report_run_issue(request: Request, db: Db, actor: CurrentActor, run_id: str,
-                           body: IssueReport) -> JSONResponse:
+async def report_run_issue(
+    request: Request, db: Db, actor: CurrentActor, run_id: str, body: IssueReport
+) -> JSONResponse:
     subject = await service.run_subject(db, actor, run_id)
     await _cap(request, actor)
     return await _answer(db, await service.report_issue(db, actor, subject, body), 201)
 
 
 @router.post(RUN + "/resolved-threads")
-async def resolve_run_issue(request: Request, db: Db, actor: CurrentActor, run_id: str,
-                            body: ResolveThread) -> JSONResponse:
+async def resolve_run_issue(
+    request: Request, db: Db, actor: CurrentActor, run_id: str, body: ResolveThread
+) -> JSONResponse:
     subject = await service.run_subject(db, actor, run_id)
     await _cap(request, actor)
     return await _answer(db, await service.resolve(db, actor, subject, body), 200)

@@ -93,8 +93,17 @@ class CommentRead(BaseModel):
     @classmethod
     def of(cls, c: Comment) -> CommentRead:
         return cls(
-            id=c.id, content=c.content, author_id=c.author_id, author_type=c.author_type,
-            task_id=c.task_id, run_id=c.run_id, label=c.label, state=c.state,
-            created_at=iso(c.created_at), updated_at=iso(c.updated_at),
-            archived_at=iso(c.deleted_at), resolve_id=c.resolve_id, sent_to=list(c.sent_to or []),
+            id=c.id,
+            content=c.content,
+            author_id=c.author_id,
+            author_type=c.author_type,
+            task_id=c.task_id,
+            run_id=c.run_id,
+            label=c.label,
+            state=c.state,
+            created_at=iso(c.created_at),
+            updated_at=iso(c.updated_at),
+            archived_at=iso(c.deleted_at),
+            resolve_id=c.resolve_id,
+            sent_to=list(c.sent_to or []),
         )

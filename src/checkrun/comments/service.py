@@ -52,8 +52,9 @@ async def task_subject(db: AsyncSession, actor: Actor, task_id: str) -> Subject:
     if task is None:
         raise not_found()
     if task.deleted_at is not None:
-        raise invalid_field("archived_at",
-                            "Archived tasks can't be commented on. Restore the task first.")
+        raise invalid_field(
+            "archived_at", "Archived tasks can't be commented on. Restore the task first."
+        )
     return Subject(actor.org_id, task.id, task.run_id, task.checklist_id, task.title, task)
 
 
@@ -62,26 +63,42 @@ async def run_subject(db: AsyncSession, actor: Actor, run_id: str) -> Subject:
     if run is None:
         raise not_found()
     if run.deleted_at is not None:
-        raise invalid_field("archived_at",
-                            "Archived processes can't be commented on. Activate it first.")
+        raise invalid_field(
+            "archived_at", "Archived processes can't be commented on. Activate it first."
+        )
     return Subject(actor.org_id, None, run.id, run.checklist_id, run.name)
 
 
 async def _check_sent_to(db: AsyncSession, org_id: str, sent_to: list[int]) -> list[int]:
     known = await MembersRepository(db).existing_user_ids(org_id, sent_to)
-    errors = {f"sent_to.{i}": [f"The selected sent_to.{i} is invalid."]
-              for i, user_id in enumerate(sent_to) if user_id not in known}
+    errors = {
+        f"sent_to.{i}": [f"The selected sent_to.{i} is invalid."]
+        for i, user_id in enumerate(sent_to)
+        if user_id not in known
+    }
     if errors:
         raise invalid(errors)
     return list(dict.fromkeys(sent_to))
 
 
-async def _new(db: AsyncSession, actor: Actor | None, subject: Subject, content: str,
-               label: str, state: str, sent_to: list[int]) -> Comment:
+async def _new(
+    db: AsyncSession,
+    actor: Actor | None,
+    subject: Subject,
+    content: str,
+    label: str,
+    state: str,
+    sent_to: list[int],
+) -> Comment:
     comment = Comment(
-        org_id=subject.org_id, task_id=subject.task_id, run_id=subject.run_id,
-        author_id=actor.user_id if actor else None, author_type="user" if actor else "bot",
-        content=content, label=label, state=state,
+        org_id=subject.org_id,
+        task_id=subject.task_id,
+        run_id=subject.run_id,
+        author_id=actor.user_id if actor else None,
+        author_type="user" if actor else "bot",
+        content=content,
+        label=label,
+        state=state,
         sent_to=await _check_sent_to(db, subject.org_id, sent_to),
     )
     CommentsRepository(db).add(comment)
@@ -89,19 +106,25 @@ async def _new(db: AsyncSession, actor: Actor | None, subject: Subject, content:
     return comment
 
 
-async def add_comment(db: AsyncSession, actor: Actor, subject: Subject, body: CommentCreate
-                      ) -> Comment:
+async def add_comment(
+    db: AsyncSession, actor: Actor, subject: Subject, body: CommentCreate
+) -> Comment:
     """A comment; one labelled `problem` reports an issue, as `/problem` does."""
     if body.label == ISSUE:
-        return await report_issue(db, actor, subject, IssueReport(
-            content=body.content, state=body.state, sent_to=body.sent_to))
+        return await report_issue(
+            db,
+            actor,
+            subject,
+            IssueReport(content=body.content, state=body.state, sent_to=body.sent_to),
+        )
     comment = await _new(db, actor, subject, body.content, body.label, body.state, body.sent_to)
     await _emit(db, actor, subject, comment, "commented", "Commented on")
     return comment
 
 
-async def add_bot_comment(db: AsyncSession, actor: Actor, subject: Subject, body: BotComment
-                          ) -> Comment:
+async def add_bot_comment(
+    db: AsyncSession, actor: Actor, subject: Subject, body: BotComment
+) -> Comment:
     """Shown as the bot's (no author id), emitted as the caller's action. Integrations post
     these as full members; a light member writes in their own name."""
     require_not_light(actor)
@@ -110,8 +133,9 @@ async def add_bot_comment(db: AsyncSession, actor: Actor, subject: Subject, body
     return comment
 
 
-async def report_issue(db: AsyncSession, actor: Actor, subject: Subject, body: IssueReport
-                       ) -> Comment:
+async def report_issue(
+    db: AsyncSession, actor: Actor, subject: Subject, body: IssueReport
+) -> Comment:
     """The task can't be completed until the issue is resolved (a completed task reopens);
     its process shows `problem` (`issue` for a process-level one)."""
     await lock_subject(db, subject)
@@ -129,18 +153,20 @@ async def lock_subject(db: AsyncSession, subject: Subject) -> None:
     each sees the one before; `subject.task` is refreshed in place."""
     if subject.task is not None:
         await lock_task(db, subject.task)
-    elif subject.run_id is not None and await RunsRepository(db).lock(
-            subject.org_id, subject.run_id) is None:
+    elif (
+        subject.run_id is not None
+        and await RunsRepository(db).lock(subject.org_id, subject.run_id) is None
+    ):
         raise not_found()
 
 
 def _belongs(comment: Comment, subject: Subject) -> bool:
     return comment.task_id == subject.task_id and (
-        subject.task_id is not None or comment.run_id == subject.run_id)
+        subject.task_id is not None or comment.run_id == subject.run_id
+    )
 
 
-async def resolve(db: AsyncSession, actor: Actor, subject: Subject, body: ResolveThread
-                  ) -> Comment:
+async def resolve(db: AsyncSession, actor: Actor, subject: Subject, body: ResolveThread) -> Comment:
     """Resolves an open issue of this task (or process) with a resolution comment."""
     await lock_subject(db, subject)
     issue = await CommentsRepository(db).get(subject.org_id, body.thread_id)
@@ -158,15 +184,13 @@ async def resolve(db: AsyncSession, actor: Actor, subject: Subject, body: Resolv
     return resolution
 
 
-async def _editable(db: AsyncSession, actor: Actor, subject: Subject, comment_id: str
-                    ) -> Comment:
+async def _editable(db: AsyncSession, actor: Actor, subject: Subject, comment_id: str) -> Comment:
     """A thread of this subject (404 otherwise) that the caller wrote, or the caller is an
     admin (403 otherwise)."""
     comment = await CommentsRepository(db).get(subject.org_id, comment_id)
     if comment is None or not _belongs(comment, subject):
         raise not_found()
-    if not actor.is_admin and (comment.author_type != "user"
-                               or comment.author_id != actor.user_id):
+    if not actor.is_admin and (comment.author_type != "user" or comment.author_id != actor.user_id):
         raise forbidden("Only the author of this comment or an administrator can change it.")
     return comment
 
@@ -175,12 +199,16 @@ def _check_label(comment: Comment, label: str | None) -> None:
     if label is None or label == comment.label:
         return
     if comment.label in WORKFLOW_LABELS or label in WORKFLOW_LABELS:
-        raise invalid_field("label", "Issues are reported through /problem and resolved "
-                                     "through /resolved-threads; this label can't be changed.")
+        raise invalid_field(
+            "label",
+            "Issues are reported through /problem and resolved "
+            "through /resolved-threads; this label can't be changed.",
+        )
 
 
-async def update_comment(db: AsyncSession, actor: Actor, subject: Subject, comment_id: str,
-                         body: CommentUpdate) -> Comment:
+async def update_comment(
+    db: AsyncSession, actor: Actor, subject: Subject, comment_id: str, body: CommentUpdate
+) -> Comment:
     comment = await _editable(db, actor, subject, comment_id)
     _check_label(comment, body.label)
     comment.content = body.content
@@ -196,8 +224,7 @@ async def update_comment(db: AsyncSession, actor: Actor, subject: Subject, comme
     return comment
 
 
-async def delete_comment(db: AsyncSession, actor: Actor, subject: Subject, comment_id: str
-                         ) -> None:
+async def delete_comment(db: AsyncSession, actor: Actor, subject: Subject, comment_id: str) -> None:
     """Permanent. Deleting an open issue lifts what it blocked."""
     comment = await _editable(db, actor, subject, comment_id)
     was_open_issue = comment.label == ISSUE and comment.resolved_at is None
@@ -208,53 +235,75 @@ async def delete_comment(db: AsyncSession, actor: Actor, subject: Subject, comme
         await sync_run_status(db, subject.run_id, actor)
 
 
-async def _emit(db: AsyncSession, actor: Actor, subject: Subject, comment: Comment, verb: str,
-                what: str) -> None:
-    await events.emit(db, events.Event(
-        org_id=subject.org_id, type="Comment", verb=verb, entity_type="thread",
-        entity_id=comment.id, task_id=subject.task_id, run_id=subject.run_id,
-        checklist_id=subject.checklist_id, description=f"{what} {subject.title}",
-        new_value=comment.content, extra={"label": comment.label}, **events.by(actor)))
+async def _emit(
+    db: AsyncSession, actor: Actor, subject: Subject, comment: Comment, verb: str, what: str
+) -> None:
+    await events.emit(
+        db,
+        events.Event(
+            org_id=subject.org_id,
+            type="Comment",
+            verb=verb,
+            entity_type="thread",
+            entity_id=comment.id,
+            task_id=subject.task_id,
+            run_id=subject.run_id,
+            checklist_id=subject.checklist_id,
+            description=f"{what} {subject.title}",
+            new_value=comment.content,
+            extra={"label": comment.label},
+            **events.by(actor),
+        ),
+    )
 
 
 # --- reads (task and process includes) ----------------------------------------------------------
 
 
 def _dumped(by_key: dict[str, list[Comment]]) -> dict[str, list[dict[str, Any]]]:
-    return {key: [CommentRead.of(c).model_dump() for c in found]
-            for key, found in by_key.items()}
+    return {key: [CommentRead.of(c).model_dump() for c in found] for key, found in by_key.items()}
 
 
-async def threads_for(db: AsyncSession, org_id: str, task_ids: list[str], for_guest: bool
-                      ) -> dict[str, list[dict[str, Any]]]:
+async def threads_for(
+    db: AsyncSession, org_id: str, task_ids: list[str], for_guest: bool
+) -> dict[str, list[dict[str, Any]]]:
     """Each task's visible threads, oldest first; a guest does not see `hide-for-guests` ones.
     Tasks without threads are missing from the answer."""
     return _dumped(await CommentsRepository(db).of_tasks(org_id, task_ids, for_guest))
 
 
-async def thread_counts(db: AsyncSession, org_id: str, task_ids: list[str],
-                        for_guest: bool = False) -> dict[str, int]:
+async def thread_counts(
+    db: AsyncSession, org_id: str, task_ids: list[str], for_guest: bool = False
+) -> dict[str, int]:
     return await CommentsRepository(db).counts_of_tasks(org_id, task_ids, for_guest)
 
 
-async def open_issues_for(db: AsyncSession, org_id: str, task_ids: list[str]
-                          ) -> dict[str, list[dict[str, Any]]]:
+async def open_issues_for(
+    db: AsyncSession, org_id: str, task_ids: list[str]
+) -> dict[str, list[dict[str, Any]]]:
     threads = await CommentsRepository(db).of_tasks(org_id, task_ids)
-    return _dumped({task_id: [c for c in found if c.label == ISSUE and c.resolved_at is None]
-                    for task_id, found in threads.items()})
+    return _dumped(
+        {
+            task_id: [c for c in found if c.label == ISSUE and c.resolved_at is None]
+            for task_id, found in threads.items()
+        }
+    )
 
 
-async def run_threads(db: AsyncSession, org_id: str, run_ids: list[str]
-                      ) -> dict[str, list[dict[str, Any]]]:
+async def run_threads(
+    db: AsyncSession, org_id: str, run_ids: list[str]
+) -> dict[str, list[dict[str, Any]]]:
     """Each process's own threads (`with=threads` on a run)."""
     return _dumped(await CommentsRepository(db).of_runs(org_id, run_ids))
 
 
-async def blocked_tasks(db: AsyncSession, org_id: str, tasks: list[Task]
-                        ) -> tuple[set[str], set[str]]:
+async def blocked_tasks(
+    db: AsyncSession, org_id: str, tasks: list[Task]
+) -> tuple[set[str], set[str]]:
     """(tasks with an open issue, tasks frozen by an open issue of their process)."""
     repo = CommentsRepository(db)
     with_issue = await repo.open_issue_task_ids(org_id, [t.id for t in tasks])
     frozen_runs = await repo.runs_with_process_issue(
-        org_id, list({t.run_id for t in tasks if t.run_id}))
+        org_id, list({t.run_id for t in tasks if t.run_id})
+    )
     return with_issue, {t.id for t in tasks if t.run_id in frozen_runs}

@@ -61,9 +61,12 @@ class MultipartUpload:
             self._events.append(("data", bytes(data[start:end])))
 
         return {
-            "on_header_field": header_field, "on_header_value": header_value,
-            "on_header_end": header_end, "on_headers_finished": headers_finished,
-            "on_part_data": part_data, "on_part_end": lambda: self._events.append(("end", None)),
+            "on_header_field": header_field,
+            "on_header_value": header_value,
+            "on_header_end": header_end,
+            "on_headers_finished": headers_finished,
+            "on_part_data": part_data,
+            "on_part_end": lambda: self._events.append(("end", None)),
             "on_end": self._completed,
         }
 

@@ -40,8 +40,11 @@ class FilesRepository:
         mine: ColumnElement[bool] = Asset.task_id == task.id
         if task.run_id is not None and task.step_id is not None:
             mine = or_(mine, and_(Asset.run_id == task.run_id, Asset.step_id == task.step_id))
-        rows = await self.db.execute(select(Asset).where(
-            Asset.org_id == org_id, Asset.deleted_at.is_(None), mine).order_by(Asset.uploaded_at))
+        rows = await self.db.execute(
+            select(Asset)
+            .where(Asset.org_id == org_id, Asset.deleted_at.is_(None), mine)
+            .order_by(Asset.uploaded_at)
+        )
         return list(rows.scalars())
 
     async def of_runs(self, run_ids: list[str]) -> dict[str, list[Asset]]:
@@ -49,20 +52,27 @@ class FilesRepository:
         out: dict[str, list[Asset]] = defaultdict(list)
         if not run_ids:
             return out
-        direct = await self.db.execute(select(Asset).where(
-            Asset.run_id.in_(run_ids), Asset.deleted_at.is_(None)).order_by(Asset.uploaded_at))
+        direct = await self.db.execute(
+            select(Asset)
+            .where(Asset.run_id.in_(run_ids), Asset.deleted_at.is_(None))
+            .order_by(Asset.uploaded_at)
+        )
         for asset in direct.scalars():
             out[asset.run_id or ""].append(asset)
         via_tasks = await self.db.execute(
-            select(Asset, Task.run_id).join(Task, Task.id == Asset.task_id)
+            select(Asset, Task.run_id)
+            .join(Task, Task.id == Asset.task_id)
             .where(Task.run_id.in_(run_ids), Asset.deleted_at.is_(None))
-            .order_by(Asset.uploaded_at))
+            .order_by(Asset.uploaded_at)
+        )
         for asset, run_id in via_tasks.all():
             out[run_id or ""].append(asset)
         return out
 
     async def storage_keys(
-        self, run_id: str | None = None, task_ids: list[str] | None = None,
+        self,
+        run_id: str | None = None,
+        task_ids: list[str] | None = None,
         checklist_id: str | None = None,
     ) -> list[str]:
         conditions: list[Any] = []
@@ -78,7 +88,10 @@ class FilesRepository:
         return list(rows.scalars())
 
     async def set_archived(
-        self, when: datetime, run_id: str | None = None, task_id: str | None = None,
+        self,
+        when: datetime,
+        run_id: str | None = None,
+        task_id: str | None = None,
         checklist_id: str | None = None,
     ) -> None:
         await self.db.execute(
@@ -89,13 +102,14 @@ class FilesRepository:
         )
 
     async def restore_archived(
-        self, run_id: str | None = None, task_id: str | None = None,
+        self,
+        run_id: str | None = None,
+        task_id: str | None = None,
         checklist_id: str | None = None,
     ) -> None:
         await self.db.execute(
             update(Asset)
-            .where(_of_parent(run_id, task_id, checklist_id),
-                   Asset.archived_with_parent.is_(True))
+            .where(_of_parent(run_id, task_id, checklist_id), Asset.archived_with_parent.is_(True))
             .values(deleted_at=None, archived_with_parent=False)
             .execution_options(synchronize_session=False)
         )

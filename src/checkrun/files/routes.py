@@ -22,17 +22,22 @@ FILE = "/organizations/{org_id}/file/{asset_id}"
 async def upload_file(request: Request, db: Db, store: Store, actor: CurrentActor) -> JSONResponse:
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
-        raise AppError(415, "Send the file as multipart/form-data in the field 'name'.",
-                       "UNSUPPORTED_MEDIA_TYPE")
+        raise AppError(
+            415,
+            "Send the file as multipart/form-data in the field 'name'.",
+            "UNSUPPORTED_MEDIA_TYPE",
+        )
     try:
         reader = MultipartUpload(request.stream(), content_type, file_field="name")
-        asset = await service.upload(db, store, actor, reader,
-                                     request.app.state.settings.max_upload_bytes)
+        asset = await service.upload(
+            db, store, actor, reader, request.app.state.settings.max_upload_bytes
+        )
     except MalformedUpload as exc:
         raise AppError(400, str(exc), "MALFORMED_UPLOAD") from None
     except ClientDisconnect:
-        raise AppError(400, "The upload was cut off before the file was complete.",
-                       "MALFORMED_UPLOAD") from None
+        raise AppError(
+            400, "The upload was cut off before the file was complete.", "MALFORMED_UPLOAD"
+        ) from None
     return responses.item(AssetRead.of(asset, api_base(request)))
 
 
@@ -45,22 +50,26 @@ async def get_metadata(
     return responses.item([AssetRead.of(asset, api_base(request))])
 
 
-async def serve_asset(request: Request, db: Db, store: Store, actor: CurrentActor, asset_id: str,
-                 download: bool) -> Response:
+async def serve_asset(
+    request: Request, db: Db, store: Store, actor: CurrentActor, asset_id: str, download: bool
+) -> Response:
     """The bytes with the API's headers (the web app serves files through this too)."""
     asset = await service.get_asset(db, actor, asset_id)
     if download:
         await service.record_download(db, actor, asset, request.headers.get("range"))
     # The record is read: hand the connection back before a download that may take minutes.
     await db.commit()
-    asked = serving.Conditions(range=request.headers.get("range"),
-                               if_range=request.headers.get("if-range"),
-                               if_none_match=request.headers.get("if-none-match"))
+    asked = serving.Conditions(
+        range=request.headers.get("range"),
+        if_range=request.headers.get("if-range"),
+        if_none_match=request.headers.get("if-none-match"),
+    )
     served = await serving.serve(store, asset, download, asked)
     if served.body is None:
         return Response(status_code=served.status, headers=served.headers)
-    return StreamingResponse(served.body, status_code=served.status,
-                             media_type=served.media_type, headers=served.headers)
+    return StreamingResponse(
+        served.body, status_code=served.status, media_type=served.media_type, headers=served.headers
+    )
 
 
 @router.get(FILE)

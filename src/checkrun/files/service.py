@@ -63,22 +63,37 @@ def member_uploader(actor: Actor) -> Uploader:
 
 
 def guest_uploader(org_id: str, email: str) -> Uploader:
-    return Uploader(org_id, GUEST_UPLOADER, {"actor_type": "guest", "actor_email": email,
-                                   "source": "Guest"})
+    return Uploader(
+        org_id, GUEST_UPLOADER, {"actor_type": "guest", "actor_email": email, "source": "Guest"}
+    )
 
 
-async def _record(db: AsyncSession, actor: Actor | Uploader, asset: Asset, verb: str,
-                  description: str) -> None:
+async def _record(
+    db: AsyncSession, actor: Actor | Uploader, asset: Asset, verb: str, description: str
+) -> None:
     """An activity entry about this file, filed under what it belongs to."""
     who = actor.who if isinstance(actor, Uploader) else events.by(actor)
-    await events.emit(db, events.Event(
-        org_id=asset.org_id, type="Asset", verb=verb, entity_type="asset", entity_id=asset.id,
-        run_id=asset.run_id, task_id=asset.task_id, checklist_id=asset.checklist_id,
-        description=description, extra={"filename": asset.filename}, **who))
+    await events.emit(
+        db,
+        events.Event(
+            org_id=asset.org_id,
+            type="Asset",
+            verb=verb,
+            entity_type="asset",
+            entity_id=asset.id,
+            run_id=asset.run_id,
+            task_id=asset.task_id,
+            checklist_id=asset.checklist_id,
+            description=description,
+            extra={"filename": asset.filename},
+            **who,
+        ),
+    )
 
 
-async def record_download(db: AsyncSession, actor: Actor, asset: Asset, asked_range: str | None
-                          ) -> None:
+async def record_download(
+    db: AsyncSession, actor: Actor, asset: Asset, asked_range: str | None
+) -> None:
     """The "File downloaded" entry. A download fetched in pieces is recorded once, by the
     request for its first byte."""
     if asked_range and not asked_range.replace(" ", "").startswith("bytes=0-"):
@@ -155,8 +170,15 @@ async def _subject_columns(db: AsyncSession, actor: Actor, fields: UploadFields)
     raise invalid_field("subject_id", "Subject not found")
 
 
-UPLOAD_FIELDS = ("subject_type", "subject_id", "uploaded_from", "step_id", "checklist_id",
-                 "source", "system")
+UPLOAD_FIELDS = (
+    "subject_type",
+    "subject_id",
+    "uploaded_from",
+    "step_id",
+    "checklist_id",
+    "source",
+    "system",
+)
 
 
 def upload_fields(raw: dict[str, str]) -> UploadFields:
@@ -181,7 +203,10 @@ async def _early_subject(
 
 
 async def _final_subject(
-    subject_of: Subject, fields: UploadFields, filename: str, known: dict[str, str] | None,
+    subject_of: Subject,
+    fields: UploadFields,
+    filename: str,
+    known: dict[str, str] | None,
 ) -> dict[str, str]:
     errors = _field_errors(fields, filename)
     if errors:
@@ -195,12 +220,19 @@ async def _store_file(
     try:
         return await store.put(key, reader.file_chunks(), max_bytes)
     except TooLarge:
-        raise AppError(413, f"The file may not be greater than {max_bytes // (1024 * 1024)} MB.",
-                       "FILE_TOO_LARGE") from None
+        raise AppError(
+            413,
+            f"The file may not be greater than {max_bytes // (1024 * 1024)} MB.",
+            "FILE_TOO_LARGE",
+        ) from None
 
 
 async def upload(
-    db: AsyncSession, store: BlobStore, actor: Actor, reader: MultipartUpload, max_bytes: int,
+    db: AsyncSession,
+    store: BlobStore,
+    actor: Actor,
+    reader: MultipartUpload,
+    max_bytes: int,
 ) -> Asset:
     async def subject_of(fields: UploadFields) -> dict[str, str]:
         return await _subject_columns(db, actor, fields)
@@ -209,11 +241,16 @@ async def upload(
 
 
 async def upload_to_task(
-    db: AsyncSession, store: BlobStore, uploader: Uploader, task: Task,
-    reader: MultipartUpload, max_bytes: int,
+    db: AsyncSession,
+    store: BlobStore,
+    uploader: Uploader,
+    task: Task,
+    reader: MultipartUpload,
+    max_bytes: int,
 ) -> Asset:
     """A file for a task the caller already reached through its own rules (a guest's own
     task): the reader's subject must be that task."""
+
     async def subject_of(fields: UploadFields) -> dict[str, str]:
         if fields.subject_type != "Task" or fields.subject_id != task.id:
             raise invalid_field("subject_id", "Subject not found")
@@ -223,16 +260,19 @@ async def upload_to_task(
 
 
 async def _upload(
-    db: AsyncSession, store: BlobStore, actor: Uploader, reader: MultipartUpload,
-    max_bytes: int, subject_of: Subject,
+    db: AsyncSession,
+    store: BlobStore,
+    actor: Uploader,
+    reader: MultipartUpload,
+    max_bytes: int,
+    subject_of: Subject,
 ) -> Asset:
     """Streams the file part straight into the store, then commits the record; whatever goes
     wrong after the bytes are stored (a late field, a failed commit, a cut-off body) removes
     them again."""
     raw_name = await reader.until_file()
     filename = clean_filename(raw_name)
-    known = None if raw_name is None else await _early_subject(subject_of, reader.fields,
-                                                               filename)
+    known = None if raw_name is None else await _early_subject(subject_of, reader.fields, filename)
     # Hand the connection back to the pool while the bytes stream in, which may take minutes.
     await db.commit()
     asset_id = new_id()
@@ -256,16 +296,29 @@ async def _upload(
 
 
 def _new_asset(
-    asset_id: str, actor: Uploader, fields: UploadFields, filename: str, blob: StoredBlob,
+    asset_id: str,
+    actor: Uploader,
+    fields: UploadFields,
+    filename: str,
+    blob: StoredBlob,
     subject: dict[str, str],
 ) -> Asset:
     return Asset(
-        id=asset_id, org_id=actor.org_id, subject_type=fields.subject_type or "",
-        subject_id=fields.subject_id or "", step_id=fields.step_id,
-        uploaded_from=fields.uploaded_from, filename=filename,
-        mime_type=mime_type_of(filename), size=blob.size, sha256=blob.sha256,
-        storage_key=blob.key, source=fields.source or "local", system=fields.system,
-        uploaded_by=actor.user_id, **subject,
+        id=asset_id,
+        org_id=actor.org_id,
+        subject_type=fields.subject_type or "",
+        subject_id=fields.subject_id or "",
+        step_id=fields.step_id,
+        uploaded_from=fields.uploaded_from,
+        filename=filename,
+        mime_type=mime_type_of(filename),
+        size=blob.size,
+        sha256=blob.sha256,
+        storage_key=blob.key,
+        source=fields.source or "local",
+        system=fields.system,
+        uploaded_by=actor.user_id,
+        **subject,
     )
 
 

@@ -15,10 +15,17 @@ from checkrun.storage import BlobMissing, BlobStore
 log = logging.getLogger(__name__)
 
 # Types a browser would render or execute: never served inline.
-ACTIVE_TYPES = frozenset({
-    "text/html", "application/xhtml+xml", "image/svg+xml", "text/javascript",
-    "application/javascript", "text/xml", "application/xml",
-})
+ACTIVE_TYPES = frozenset(
+    {
+        "text/html",
+        "application/xhtml+xml",
+        "image/svg+xml",
+        "text/javascript",
+        "application/javascript",
+        "text/xml",
+        "application/xml",
+    }
+)
 # A file is never a page of this origin: no script, no forms, no plugins, whatever its type
 # and whatever a browser makes of it.
 SANDBOX = "sandbox"
@@ -45,8 +52,16 @@ class Served:
 async def serve(store: BlobStore, asset: Asset, download: bool, asked: Conditions) -> Served:
     media_type, headers = serving_headers(asset, download)
     if _matches(asked.if_none_match, headers["ETag"]):
-        kept = {k: headers[k] for k in ("ETag", "Accept-Ranges", "Cache-Control",
-                                        "Content-Security-Policy", "X-Content-Type-Options")}
+        kept = {
+            k: headers[k]
+            for k in (
+                "ETag",
+                "Accept-Ranges",
+                "Cache-Control",
+                "Content-Security-Policy",
+                "X-Content-Type-Options",
+            )
+        }
         return Served(304, media_type, kept, None)
     wanted = None
     if asked.if_range is None or _matches(asked.if_range, headers["ETag"]):
@@ -81,13 +96,16 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     else:
         start, end = int(first), min(int(last), size - 1) if last else size - 1
     if start >= size or start > end:
-        raise AppError(416, "The requested range is not satisfiable.", "RANGE_NOT_SATISFIABLE",
-                       headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"})
+        raise AppError(
+            416,
+            "The requested range is not satisfiable.",
+            "RANGE_NOT_SATISFIABLE",
+            headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"},
+        )
     return start, end
 
 
-async def _opened(store: BlobStore, key: str, start: int, end: int | None
-                  ) -> AsyncIterator[bytes]:
+async def _opened(store: BlobStore, key: str, start: int, end: int | None) -> AsyncIterator[bytes]:
     """The bytes, with the first read done before any header goes out, so that a store failure
     is a clean error response instead of a cut-off 200."""
     chunks = store.open(key, start, end)
@@ -122,8 +140,9 @@ def serving_headers(asset: Asset, download: bool) -> tuple[str, dict[str, str]]:
     inline = not download and not is_active(asset.mime_type)
     media_type = asset.mime_type if inline else "application/octet-stream"
     headers = {
-        "Content-Disposition": content_disposition("inline" if inline else "attachment",
-                                                   asset.filename),
+        "Content-Disposition": content_disposition(
+            "inline" if inline else "attachment", asset.filename
+        ),
         "Content-Length": str(asset.size),
         "ETag": f'"{asset.sha256}"',
         "Accept-Ranges": "bytes",

@@ -46,9 +46,7 @@ class FolderObject(Base):
     org_id: Mapped[str] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
-    folder_id: Mapped[str] = mapped_column(
-        ForeignKey("folders.id", ondelete="CASCADE"), index=True
-    )
+    folder_id: Mapped[str] = mapped_column(ForeignKey("folders.id", ondelete="CASCADE"), index=True)
     subject_type: Mapped[str] = mapped_column(String(16))
     subject_id: Mapped[str] = mapped_column(String(32))
     # One of these is set, so that purging the run or task removes the relation with it.

@@ -20,7 +20,10 @@ FOLDER = "/organizations/{org_id}/folders/{folder_id}"
 
 @router.get("/organizations/{org_id}/folders")
 async def list_folders(
-    request: Request, db: Db, actor: CurrentActor, with_: With,
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
+    with_: With,
     page: Annotated[PageParams, Depends(page_params(10))],
     filters: Annotated[FolderFilters, Depends(service.folder_filters)],
     unpaged: Annotated[bool, Depends(service.unpaged)],

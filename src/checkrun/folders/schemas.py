@@ -64,9 +64,14 @@ class FolderRead(BaseModel):
     @classmethod
     def of(cls, folder: Folder, total: int = 0) -> FolderRead:
         return cls(
-            id=folder.id, name=folder.name, parent_id=folder.parent_id,
-            folder_type=folder.folder_type, position=folder.position, total=total,
-            created_by=folder.created_by, created_at=iso(folder.created_at),
+            id=folder.id,
+            name=folder.name,
+            parent_id=folder.parent_id,
+            folder_type=folder.folder_type,
+            position=folder.position,
+            total=total,
+            created_by=folder.created_by,
+            created_at=iso(folder.created_at),
             last_updated=iso(folder.updated_at),
         )
 
@@ -84,7 +89,10 @@ class FolderObjectRead(BaseModel):
     @classmethod
     def of(cls, relation: FolderObject) -> FolderObjectRead:
         return cls(
-            id=relation.id, folder_id=relation.folder_id, subject_id=relation.subject_id,
-            subject_type=relation.subject_type, created_by=relation.created_by,
+            id=relation.id,
+            folder_id=relation.folder_id,
+            subject_id=relation.subject_id,
+            subject_type=relation.subject_type,
+            created_by=relation.created_by,
             created_at=iso(relation.created_at),
         )

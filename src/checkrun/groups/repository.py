@@ -52,8 +52,9 @@ class GroupsRepository:
     ) -> tuple[list[Group], int]:
         stmt = select(Group).where(Group.org_id == org_id)
         if q and q.strip():
-            stmt = stmt.where(or_(_contains(Group.name, q.strip()),
-                                  _contains(Group.description, q.strip())))
+            stmt = stmt.where(
+                or_(_contains(Group.name, q.strip()), _contains(Group.description, q.strip()))
+            )
         total = await count_of(self.db, stmt)
         rows = await self.db.execute(
             _loaded(stmt).order_by(*SORTS[sort]).offset(page.offset).limit(page.per_page)
@@ -105,18 +106,23 @@ class GroupsRepository:
         """A deleted group leaves the tasks, steps, runs and templates it was assigned to."""
         await self.db.execute(
             delete(TaskOwner).where(
-                TaskOwner.kind == "group", TaskOwner.ref == group_id,
+                TaskOwner.kind == "group",
+                TaskOwner.ref == group_id,
                 TaskOwner.task_id.in_(select(Task.id).where(Task.org_id == org_id)),
             )
         )
         # JSON lists: narrowed in SQL by the id's text (ids are hex, safe in LIKE), then
         # rewritten here, which reads the same on SQLite and PostgreSQL.
         pattern = f'%"{group_id}"%'
-        steps = select(Step).join(Checklist, Checklist.id == Step.checklist_id).where(
-            Checklist.org_id == org_id, cast(Step.groups, String).like(pattern))
+        steps = (
+            select(Step)
+            .join(Checklist, Checklist.id == Step.checklist_id)
+            .where(Checklist.org_id == org_id, cast(Step.groups, String).like(pattern))
+        )
         runs = select(Run).where(Run.org_id == org_id, cast(Run.groups, String).like(pattern))
         checklists = select(Checklist).where(
-            Checklist.org_id == org_id, cast(Checklist.groups, String).like(pattern))
+            Checklist.org_id == org_id, cast(Checklist.groups, String).like(pattern)
+        )
         for stmt in (steps, runs, checklists):
             for row in (await self.db.execute(stmt)).scalars():
                 row.groups = [g for g in row.groups or [] if g != group_id]

@@ -18,7 +18,10 @@ GROUP = "/organizations/{org_id}/groups/{group_id}"
 
 @router.get("/organizations/{org_id}/groups")
 async def list_groups(
-    request: Request, db: Db, actor: CurrentActor, with_: With,
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
+    with_: With,
     page: Annotated[PageParams, Depends(page_params(10))],
     q: str | None = None,
     sort_by: str | None = None,

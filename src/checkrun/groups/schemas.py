@@ -57,7 +57,13 @@ class GroupRead(BaseModel):
     def of(cls, group: Group, **includes: Any) -> GroupRead:
         stamp = iso(group.updated_at)
         return cls(
-            id=group.id, name=group.name, description=group.description or "",
-            members=[m.user_id for m in group.members], guests=[g.email for g in group.guests],
-            created_at=iso(group.created_at), last_updated=stamp, updated_at=stamp, **includes,
+            id=group.id,
+            name=group.name,
+            description=group.description or "",
+            members=[m.user_id for m in group.members],
+            guests=[g.email for g in group.guests],
+            created_at=iso(group.created_at),
+            last_updated=stamp,
+            updated_at=stamp,
+            **includes,
         )

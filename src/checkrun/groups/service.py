@@ -51,16 +51,20 @@ async def get_group(db: AsyncSession, actor: Actor, group_id: str) -> Group:
     return group
 
 
-async def _check(db: AsyncSession, actor: Actor, body: GroupWrite, name: str | None,
-                 group_id: str | None = None) -> None:
+async def _check(
+    db: AsyncSession, actor: Actor, body: GroupWrite, name: str | None, group_id: str | None = None
+) -> None:
     if name is not None:
         same = await GroupsRepository(db).named(actor.org_id, name)
         if same is not None and same.id != group_id:
             raise invalid_field("name", "The name has already been taken.")
     members = body.members or []
     known = await MembersRepository(db).existing_user_ids(actor.org_id, members)
-    errors = {f"members.{i}": ["The selected members is invalid."]
-              for i, user_id in enumerate(members) if user_id not in known}
+    errors = {
+        f"members.{i}": ["The selected members is invalid."]
+        for i, user_id in enumerate(members)
+        if user_id not in known
+    }
     if errors:
         raise invalid(errors)
 
@@ -70,25 +74,38 @@ def _replace_lists(group: Group, body: GroupWrite) -> None:
     unique constraint, as the unit of work inserts before it deletes)."""
     if body.members is not None:
         have = {m.user_id: m for m in group.members}
-        group.members = [have.get(u) or GroupMember(user_id=u)
-                         for u in dict.fromkeys(body.members)]
+        group.members = [have.get(u) or GroupMember(user_id=u) for u in dict.fromkeys(body.members)]
     if body.guests is not None:
         known = {g.email: g for g in group.guests}
         group.guests = [known.get(e) or GroupGuest(email=e) for e in dict.fromkeys(body.guests)]
 
 
 async def _emit(db: AsyncSession, actor: Actor, group: Group, verb: str) -> None:
-    await events.emit(db, events.Event(
-        org_id=actor.org_id, type="Group", verb=verb, entity_type="group", entity_id=group.id,
-        description=f"Group {group.name} {verb}", new_value=group.name, **events.by(actor),
-    ))
+    await events.emit(
+        db,
+        events.Event(
+            org_id=actor.org_id,
+            type="Group",
+            verb=verb,
+            entity_type="group",
+            entity_id=group.id,
+            description=f"Group {group.name} {verb}",
+            new_value=group.name,
+            **events.by(actor),
+        ),
+    )
 
 
 async def create_group(db: AsyncSession, actor: Actor, body: GroupCreate) -> Group:
     await _require_manager(db, actor)
     await _check(db, actor, body, body.name)
-    group = Group(org_id=actor.org_id, name=body.name, description=body.description or "",
-                  members=[], guests=[])
+    group = Group(
+        org_id=actor.org_id,
+        name=body.name,
+        description=body.description or "",
+        members=[],
+        guests=[],
+    )
     _replace_lists(group, body)
     GroupsRepository(db).add(group)
     await db.flush()
@@ -96,8 +113,7 @@ async def create_group(db: AsyncSession, actor: Actor, body: GroupCreate) -> Gro
     return group
 
 
-async def update_group(db: AsyncSession, actor: Actor, group_id: str, body: GroupUpdate
-                       ) -> Group:
+async def update_group(db: AsyncSession, actor: Actor, group_id: str, body: GroupUpdate) -> Group:
     group = await get_group(db, actor, group_id)
     await _require_manager(db, actor)
     await _check(db, actor, body, body.name, group.id)
@@ -130,8 +146,9 @@ async def list_groups(
     return await GroupsRepository(db).search(actor.org_id, page, q, order)
 
 
-async def read_groups(db: AsyncSession, actor: Actor, groups: list[Group], includes: Includes
-                      ) -> list[GroupRead]:
+async def read_groups(
+    db: AsyncSession, actor: Actor, groups: list[Group], includes: Includes
+) -> list[GroupRead]:
     """Includes wrapped the Fractal way: `users` (member objects) and `assets`. `guests` is
     always inline (the emails), so `with=guests` adds nothing over it."""
     from checkrun.members.service import read_members  # members read groups too
@@ -144,8 +161,9 @@ async def read_groups(db: AsyncSession, actor: Actor, groups: list[Group], inclu
     for group in groups:
         extra: dict[str, object] = {}
         if includes.wants("users"):
-            extra["users"] = {"data": [users[m.user_id] for m in group.members
-                                       if m.user_id in users]}
+            extra["users"] = {
+                "data": [users[m.user_id] for m in group.members if m.user_id in users]
+            }
         if includes.wants("assets"):
             extra["assets"] = {"data": []}
         reads.append(GroupRead.of(group, **extra))

@@ -65,21 +65,27 @@ class GuestsRepository:
         if not emails:
             return {}
         rows = await self.db.execute(
-            select(Guest).where(Guest.org_id == org_id, Guest.email.in_(emails)))
+            select(Guest).where(Guest.org_id == org_id, Guest.email.in_(emails))
+        )
         return {g.email: g for g in rows.scalars()}
 
     async def by_code(self, org_id: str, code: str) -> Guest | None:
-        return (await self.db.execute(
-            select(Guest).where(Guest.org_id == org_id, Guest.guest_code == code,
-                                Guest.deleted_at.is_(None))
-        )).scalar_one_or_none()
+        return (
+            await self.db.execute(
+                select(Guest).where(
+                    Guest.org_id == org_id, Guest.guest_code == code, Guest.deleted_at.is_(None)
+                )
+            )
+        ).scalar_one_or_none()
 
     async def by_link_code(self, code: str) -> Guest | None:
         """The guest whose link ends in `code`, in whichever organization (codes are unique
         across them): the guest's page has no organization in its address."""
-        return (await self.db.execute(
-            select(Guest).where(Guest.guest_code == code, Guest.deleted_at.is_(None))
-        )).scalar_one_or_none()
+        return (
+            await self.db.execute(
+                select(Guest).where(Guest.guest_code == code, Guest.deleted_at.is_(None))
+            )
+        ).scalar_one_or_none()
 
     async def search(
         self, org_id: str, page: PageParams, filters: GuestFilters
@@ -88,8 +94,7 @@ class GuestsRepository:
         stmt = text_filter(stmt, Guest.email, filters.q)
         total = await count_of(self.db, stmt)
         order = SORTS.get(filters.sort or DEFAULT_SORT, SORTS[DEFAULT_SORT])
-        rows = await self.db.execute(
-            stmt.order_by(*order).offset(page.offset).limit(page.per_page))
+        rows = await self.db.execute(stmt.order_by(*order).offset(page.offset).limit(page.per_page))
         return list(rows.scalars()), total
 
     async def insert(self, values: dict[str, Any]) -> Guest | None:
@@ -97,9 +102,11 @@ class GuestsRepository:
         dialect = self.db.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         added = await self.db.execute(
-            insert(Guest).values(**values)
+            insert(Guest)
+            .values(**values)
             .on_conflict_do_nothing(index_elements=["org_id", "email"])
-            .returning(Guest.id))
+            .returning(Guest.id)
+        )
         guest_id = added.scalar_one_or_none()
         return None if guest_id is None else await self.db.get(Guest, guest_id)
 
@@ -122,27 +129,37 @@ class GuestsRepository:
         one_off_done = and_(done, Task.step_id.is_(None))
         rows = await self.db.execute(
             select(
-                TaskOwner.ref, func.count(Task.id),
-                func.count(Task.id).filter(done), func.max(Task.completed_at).filter(done),
+                TaskOwner.ref,
+                func.count(Task.id),
+                func.count(Task.id).filter(done),
+                func.max(Task.completed_at).filter(done),
                 func.count(Task.id).filter(one_off_done),
                 func.max(Task.completed_at).filter(one_off_done),
             )
             .join(Task, Task.id == TaskOwner.task_id)
-            .where(TaskOwner.kind == "guest", TaskOwner.ref.in_(emails),
-                   Task.org_id == org_id, Task.deleted_at.is_(None))
+            .where(
+                TaskOwner.kind == "guest",
+                TaskOwner.ref.in_(emails),
+                Task.org_id == org_id,
+                Task.deleted_at.is_(None),
+            )
             .group_by(TaskOwner.ref)
         )
         return {row[0]: GuestTaskCounts(*row) for row in rows.all()}
 
     async def detach_from_tasks(self, org_id: str, email: str) -> None:
         await self.db.execute(
-            delete(TaskOwner).where(TaskOwner.kind == "guest", TaskOwner.ref == email,
-                                    TaskOwner.task_id.in_(_org_tasks(org_id)))
+            delete(TaskOwner).where(
+                TaskOwner.kind == "guest",
+                TaskOwner.ref == email,
+                TaskOwner.task_id.in_(_org_tasks(org_id)),
+            )
         )
 
     async def guest_refs_of_run(self, run_id: str) -> list[str]:
         rows = await self.db.execute(
-            select(TaskOwner.ref).distinct()
+            select(TaskOwner.ref)
+            .distinct()
             .join(Task, Task.id == TaskOwner.task_id)
             .where(Task.run_id == run_id, TaskOwner.kind == "guest")
         )
@@ -155,13 +172,19 @@ class GuestsRepository:
         `target` instead; a task that already has `target` just loses `source`."""
         src_kind, src_ref = source
         dst_kind, dst_ref = target
-        has_target = select(TaskOwner.task_id).where(TaskOwner.kind == dst_kind,
-                                                     TaskOwner.ref == dst_ref)
-        mine = and_(TaskOwner.kind == src_kind, TaskOwner.ref == src_ref,
-                    TaskOwner.task_id.in_(_org_tasks(org_id)))
+        has_target = select(TaskOwner.task_id).where(
+            TaskOwner.kind == dst_kind, TaskOwner.ref == dst_ref
+        )
+        mine = and_(
+            TaskOwner.kind == src_kind,
+            TaskOwner.ref == src_ref,
+            TaskOwner.task_id.in_(_org_tasks(org_id)),
+        )
         await self.db.execute(delete(TaskOwner).where(mine, TaskOwner.task_id.in_(has_target)))
         await self.db.execute(
-            update(TaskOwner).where(mine).values(kind=dst_kind, ref=dst_ref)
+            update(TaskOwner)
+            .where(mine)
+            .values(kind=dst_kind, ref=dst_ref)
             .execution_options(synchronize_session=False)
         )
 

@@ -42,13 +42,16 @@ def _number(value: str | None, default: int) -> int:
 
 
 def guest_page(
-    page: str | None = Query(None), per_page: str | None = Query(None),
+    page: str | None = Query(None),
+    per_page: str | None = Query(None),
     without_pagination: str | None = Query(None),
 ) -> PageParams:
     if flag(without_pagination):
         return PageParams(page=1, per_page=UNPAGED_LIMIT)
-    return PageParams(page=min(MAX_PAGE, max(1, _number(page, 1))),
-                      per_page=min(GUEST_PAGE, max(1, _number(per_page, GUEST_PAGE))))
+    return PageParams(
+        page=min(MAX_PAGE, max(1, _number(page, 1))),
+        per_page=min(GUEST_PAGE, max(1, _number(per_page, GUEST_PAGE))),
+    )
 
 
 def guest_filters(
@@ -57,9 +60,7 @@ def guest_filters(
     return GuestFilters(q=q, sort=(sort or sort_by or "").strip() or None)
 
 
-async def _reads(
-    request: Request, db: Db, guests: list[Guest], with_: Includes
-) -> list[GuestRead]:
+async def _reads(request: Request, db: Db, guests: list[Guest], with_: Includes) -> list[GuestRead]:
     base = api_base(request)
     if not with_.wants("stats") or not guests:
         return [GuestRead.of(g, base) for g in guests]
@@ -76,7 +77,10 @@ async def _one(
 
 @router.get(GUESTS)
 async def list_guests(
-    request: Request, db: Db, actor: CurrentActor, with_: With,
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
+    with_: With,
     page: Annotated[PageParams, Depends(guest_page)],
     filters: Annotated[GuestFilters, Depends(guest_filters)],
 ) -> JSONResponse:
@@ -89,7 +93,8 @@ async def list_guests(
 async def list_guests_brief(request: Request, db: Db, actor: CurrentActor) -> JSONResponse:
     # No `meta` at all: the SDK crashes on `meta: null` and reads the count from `data`.
     guests, _ = await service.list_guests(
-        db, actor, PageParams(page=1, per_page=UNPAGED_LIMIT), GuestFilters())
+        db, actor, PageParams(page=1, per_page=UNPAGED_LIMIT), GuestFilters()
+    )
     base = api_base(request)
     return JSONResponse({"data": [GuestBrief.of(g, base).model_dump() for g in guests]})
 
@@ -113,7 +118,11 @@ async def get_guest(
 
 @router.put(GUEST, status_code=201)
 async def update_guest(
-    request: Request, db: Db, actor: CurrentActor, email: str, with_: With,
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
+    email: str,
+    with_: With,
     body: GuestUpdate | None = None,
 ) -> JSONResponse:
     guest = await service.update_guest(db, actor, email, body or GuestUpdate())
@@ -150,7 +159,11 @@ async def enable_guest(
 
 @router.get(GUESTS + "/{guest_code}/tasks")
 async def list_guest_tasks(
-    request: Request, db: Db, actor: CurrentActor, guest_code: str, with_: With,
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
+    guest_code: str,
+    with_: With,
     page: Annotated[PageParams, Depends(list_page(10))],
     filters: Annotated[TaskFilters, Depends(task_filters)],
 ) -> JSONResponse:

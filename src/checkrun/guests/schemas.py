@@ -35,8 +35,9 @@ def _laravel_datetime(value: str) -> str:
     try:
         datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S")
     except ValueError as exc:
-        raise ValueError("The external date creation does not match the format Y-m-d H:i:s.") \
-            from exc
+        raise ValueError(
+            "The external date creation does not match the format Y-m-d H:i:s."
+        ) from exc
     return value.strip()
 
 
@@ -45,9 +46,20 @@ Short = Annotated[str, Field(max_length=200)]
 Phone = Annotated[str, Field(max_length=20)]
 
 # The optional fields of POST /guests kept under `details`, in the order §3.10 lists them.
-DETAIL_FIELDS = ("status", "phone_1", "phone_2", "timezone", "image_url", "contact_url",
-                 "company_url", "opportunity_url", "company_name", "opportunity_name",
-                 "external_sync_source", "external_date_creation")
+DETAIL_FIELDS = (
+    "status",
+    "phone_1",
+    "phone_2",
+    "timezone",
+    "image_url",
+    "contact_url",
+    "company_url",
+    "opportunity_url",
+    "company_name",
+    "opportunity_name",
+    "external_sync_source",
+    "external_date_creation",
+)
 
 
 class GuestCreate(BaseModel):
@@ -72,8 +84,9 @@ class GuestCreate(BaseModel):
     external_date_creation: Annotated[str, AfterValidator(_laravel_datetime)] | None = None
 
     def details(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in DETAIL_FIELDS
-                if getattr(self, name) is not None}
+        return {
+            name: getattr(self, name) for name in DETAIL_FIELDS if getattr(self, name) is not None
+        }
 
 
 class GuestUpdate(BaseModel):
@@ -108,12 +121,18 @@ def guest_link(api_base: str, guest: Guest) -> str:
 def _details(guest: Guest) -> dict[str, Any]:
     stored = guest.details or {}
     return {
-        "first_name": guest.first_name, "last_name": guest.last_name,
+        "first_name": guest.first_name,
+        "last_name": guest.last_name,
         **{name: stored.get(name) for name in DETAIL_FIELDS},
-        "cadence_days": None, "associated_members": list(guest.associated_members or []),
-        "last_city": None, "last_country": None, "last_accessed_at": None,
-        "disabled_at": iso(guest.disabled_at), "disabled_by": guest.disabled_by,
-        "reactivated_at": iso(guest.reactivated_at), "reactivated_by": guest.reactivated_by,
+        "cadence_days": None,
+        "associated_members": list(guest.associated_members or []),
+        "last_city": None,
+        "last_country": None,
+        "last_accessed_at": None,
+        "disabled_at": iso(guest.disabled_at),
+        "disabled_by": guest.disabled_by,
+        "reactivated_at": iso(guest.reactivated_at),
+        "reactivated_by": guest.reactivated_by,
     }
 
 
@@ -139,11 +158,15 @@ class GuestRead(BaseModel):
     @classmethod
     def of(cls, guest: Guest, api_base: str, stats: GuestStats | None = None) -> GuestRead:
         read = cls(
-            id=guest.id, email=guest.email, first_name=guest.first_name,
+            id=guest.id,
+            email=guest.email,
+            first_name=guest.first_name,
             last_name=guest.last_name,
             full_name=f"{guest.first_name or ''} {guest.last_name or ''}".strip(),
-            link=guest_link(api_base, guest), details=_details(guest),
-            created_at=iso(guest.created_at), updated_at=iso(guest.updated_at),
+            link=guest_link(api_base, guest),
+            details=_details(guest),
+            created_at=iso(guest.created_at),
+            updated_at=iso(guest.updated_at),
             deleted_at=iso(guest.deleted_at),
         )
         if stats is not None:
@@ -162,5 +185,10 @@ class GuestBrief(BaseModel):
 
     @classmethod
     def of(cls, guest: Guest, api_base: str) -> GuestBrief:
-        return cls(id=guest.id, email=guest.email, first_name=guest.first_name,
-                   last_name=guest.last_name, link=guest_link(api_base, guest))
+        return cls(
+            id=guest.id,
+            email=guest.email,
+            first_name=guest.first_name,
+            last_name=guest.last_name,
+            link=guest_link(api_base, guest),
+        )

@@ -28,8 +28,10 @@ NEW_GUESTS = "checkrun.guests.new"  # key in the session's `info`: guests create
 CODE_ALPHABET = string.ascii_letters + string.digits
 ALREADY_MEMBER = "This email already belongs to a member of the organization."
 MEMBER_REFUSAL = "This email belongs to a member of the organization, who can't be a guest."
-DEFAULT_ADMIN_REFUSAL = ("Cannot modify the default administrator. Please assign another member "
-                         "as default administrator first.")
+DEFAULT_ADMIN_REFUSAL = (
+    "Cannot modify the default administrator. Please assign another member "
+    "as default administrator first."
+)
 MAX_NAME = 32  # a member's name length
 
 
@@ -49,24 +51,46 @@ def _record_new(db: AsyncSession, email: str) -> None:
 
 async def _invited(db: AsyncSession, guest: Guest, actor: Actor | None) -> None:
     _record_new(db, guest.email)
-    await events.emit(db, events.Event(
-        org_id=guest.org_id, type="Guest", verb="invited", entity_type="guest",
-        entity_id=str(guest.id), description=f"{guest.email} was invited as a guest",
-        new_value=guest.email, **events.by(actor),
-    ))
+    await events.emit(
+        db,
+        events.Event(
+            org_id=guest.org_id,
+            type="Guest",
+            verb="invited",
+            entity_type="guest",
+            entity_id=str(guest.id),
+            description=f"{guest.email} was invited as a guest",
+            new_value=guest.email,
+            **events.by(actor),
+        ),
+    )
 
 
-async def _changed(db: AsyncSession, guest: Guest, actor: Actor, verb: str,
-                   description: str, **more: Any) -> None:
-    await events.emit(db, events.Event(
-        org_id=guest.org_id, type="Guest", verb=verb, entity_type="guest",
-        entity_id=str(guest.id), description=description, **events.by(actor), **more,
-    ))
+async def _changed(
+    db: AsyncSession, guest: Guest, actor: Actor, verb: str, description: str, **more: Any
+) -> None:
+    await events.emit(
+        db,
+        events.Event(
+            org_id=guest.org_id,
+            type="Guest",
+            verb=verb,
+            entity_type="guest",
+            entity_id=str(guest.id),
+            description=description,
+            **events.by(actor),
+            **more,
+        ),
+    )
 
 
 async def _attach(
-    db: AsyncSession, org_id: str, email: str, existing: Guest | None,
-    body: GuestCreate | None, actor: Actor | None,
+    db: AsyncSession,
+    org_id: str,
+    email: str,
+    existing: Guest | None,
+    body: GuestCreate | None,
+    actor: Actor | None,
 ) -> Guest:
     """The guest row for `email`: brought back if it was removed, created if there is none."""
     repo = GuestsRepository(db)
@@ -77,12 +101,17 @@ async def _attach(
             await db.flush()
             await _invited(db, existing, actor)
         return existing
-    added = await repo.insert({
-        "org_id": org_id, "email": email, "guest_code": new_guest_code(),
-        "first_name": body.first_name if body else None,
-        "last_name": body.last_name if body else None,
-        "details": body.details() if body else {}, "associated_members": [],
-    })
+    added = await repo.insert(
+        {
+            "org_id": org_id,
+            "email": email,
+            "guest_code": new_guest_code(),
+            "first_name": body.first_name if body else None,
+            "last_name": body.last_name if body else None,
+            "details": body.details() if body else {},
+            "associated_members": [],
+        }
+    )
     if added is None:  # another request created it meanwhile
         again = await repo.by_email(org_id, email, removed=True)
         if again is None:
@@ -93,8 +122,12 @@ async def _attach(
 
 
 async def ensure_guests(
-    db: AsyncSession, org_id: str, emails: list[str], field: str = "owners.guests",
-    actor: Actor | None = None, refuse_members: bool = True,
+    db: AsyncSession,
+    org_id: str,
+    emails: list[str],
+    field: str = "owners.guests",
+    actor: Actor | None = None,
+    refuse_members: bool = True,
 ) -> list[Guest]:
     """A guest record for each address given as an assignee (created, or brought back after a
     removal). A member's address is refused with 422 keyed `<field>.<i>`, or skipped when
@@ -105,17 +138,24 @@ async def ensure_guests(
     repo = GuestsRepository(db)
     members = await repo.member_emails(org_id, wanted)
     if members and refuse_members:
-        raise invalid({
-            f"{field}.{i}": [MEMBER_REFUSAL]
-            for i, e in enumerate(emails) if e.strip().lower() in members
-        })
+        raise invalid(
+            {
+                f"{field}.{i}": [MEMBER_REFUSAL]
+                for i, e in enumerate(emails)
+                if e.strip().lower() in members
+            }
+        )
     existing = await repo.by_emails(org_id, wanted)
-    return [await _attach(db, org_id, email, existing.get(email), None, actor)
-            for email in wanted if email not in members]
+    return [
+        await _attach(db, org_id, email, existing.get(email), None, actor)
+        for email in wanted
+        if email not in members
+    ]
 
 
-async def ensure_run_guests(db: AsyncSession, org_id: str, run_id: str,
-                            actor: Actor | None = None) -> None:
+async def ensure_run_guests(
+    db: AsyncSession, org_id: str, run_id: str, actor: Actor | None = None
+) -> None:
     """After a launch: the guests its tasks went to (the template's step guests, overrides and
     rules) are guests of the organization. A member's address there is left as it is."""
     emails = await GuestsRepository(db).guest_refs_of_run(run_id)
@@ -159,11 +199,16 @@ async def stats_of(db: AsyncSession, org_id: str, guests: list[Guest]) -> dict[i
     out: dict[int, GuestStats] = {}
     for guest in guests:
         c = counts.get(guest.email)
-        out[guest.id] = GuestStats() if c is None else GuestStats(
-            assigned_tasks=c.assigned, tasks_completed=c.completed,
-            last_task_completed_at=iso(c.last_completed_at),
-            one_off_tasks_completed=c.one_off_completed,
-            last_one_off_task_completed_at=iso(c.last_one_off_completed_at),
+        out[guest.id] = (
+            GuestStats()
+            if c is None
+            else GuestStats(
+                assigned_tasks=c.assigned,
+                tasks_completed=c.completed,
+                last_task_completed_at=iso(c.last_completed_at),
+                one_off_tasks_completed=c.one_off_completed,
+                last_one_off_task_completed_at=iso(c.last_one_off_completed_at),
+            )
         )
     return out
 
@@ -184,7 +229,8 @@ async def update_guest(db: AsyncSession, actor: Actor, email: str, body: GuestUp
     known = await MembersRepository(db).existing_user_ids(actor.org_id, wanted)
     errors = {
         f"associated_members.{i}": ["The selected associated members is invalid."]
-        for i, user_id in enumerate(body.associated_members) if user_id not in known
+        for i, user_id in enumerate(body.associated_members)
+        if user_id not in known
     }
     if errors:
         raise invalid(errors)
@@ -192,8 +238,16 @@ async def update_guest(db: AsyncSession, actor: Actor, email: str, body: GuestUp
     guest.associated_members = wanted
     guest.updated_at = now()
     await db.flush()
-    await _changed(db, guest, actor, "updated", f"{guest.email}'s associated members changed",
-                   field="associated_members", old_value=old, new_value=wanted)
+    await _changed(
+        db,
+        guest,
+        actor,
+        "updated",
+        f"{guest.email}'s associated members changed",
+        field="associated_members",
+        old_value=old,
+        new_value=wanted,
+    )
     return guest
 
 
@@ -234,7 +288,8 @@ async def list_guest_tasks(
 ) -> tuple[list[Task], int]:
     guest = await find_guest(db, actor, key)
     return await TasksRepository(db).search(
-        actor.org_id, page, replace(filters, guests=(guest.email,)))
+        actor.org_id, page, replace(filters, guests=(guest.email,))
+    )
 
 
 async def guest_to_member(
@@ -247,25 +302,36 @@ async def guest_to_member(
     members = MembersRepository(db)
     user = await members.user_by_email(guest.email)
     if user is None:
-        user = User(email=guest.email, first_name=(guest.first_name or "")[:MAX_NAME],
-                    last_name=(guest.last_name or "")[:MAX_NAME])
+        user = User(
+            email=guest.email,
+            first_name=(guest.first_name or "")[:MAX_NAME],
+            last_name=(guest.last_name or "")[:MAX_NAME],
+        )
         members.add(user)
         await db.flush()
     elif await members.membership(actor.org_id, user.id) is not None:
         raise invalid_field("email", ALREADY_MEMBER)
-    membership = Membership(org_id=actor.org_id, user_id=user.id, role=body.role,
-                            invited_by=actor.user_id)
+    membership = Membership(
+        org_id=actor.org_id, user_id=user.id, role=body.role, invited_by=actor.user_id
+    )
     members.add(membership)
     repo = GuestsRepository(db)
     await repo.move_assignments(actor.org_id, ("guest", guest.email), ("user", str(user.id)))
     guest.deleted_at = guest.updated_at = now()
     await db.flush()
     await _changed(db, guest, actor, "deleted", f"{guest.email} became a member")
-    await events.emit(db, events.Event(
-        org_id=actor.org_id, type="User", verb="created", entity_type="user",
-        entity_id=str(user.id), description=f"{guest.email} was converted from a guest",
-        **events.by(actor),
-    ))
+    await events.emit(
+        db,
+        events.Event(
+            org_id=actor.org_id,
+            type="User",
+            verb="created",
+            entity_type="user",
+            entity_id=str(user.id),
+            description=f"{guest.email} was converted from a guest",
+            **events.by(actor),
+        ),
+    )
     return user, membership
 
 
@@ -288,13 +354,21 @@ async def member_to_guest(db: AsyncSession, actor: Actor, user_id: int) -> Guest
     await db.flush()
     email = user.email.strip().lower()
     existing = await repo.by_email(actor.org_id, email, removed=True)
-    body = GuestCreate(email=email, first_name=user.first_name or None,
-                       last_name=user.last_name or None)
+    body = GuestCreate(
+        email=email, first_name=user.first_name or None, last_name=user.last_name or None
+    )
     guest = await _attach(db, actor.org_id, email, existing, body, actor)
     await repo.move_assignments(actor.org_id, ("user", str(user.id)), ("guest", email))
-    await events.emit(db, events.Event(
-        org_id=actor.org_id, type="User", verb="deleted", entity_type="user",
-        entity_id=str(user.id), description=f"{email} was converted to a guest",
-        **events.by(actor),
-    ))
+    await events.emit(
+        db,
+        events.Event(
+            org_id=actor.org_id,
+            type="User",
+            verb="deleted",
+            entity_type="user",
+            entity_id=str(user.id),
+            description=f"{email} was converted to a guest",
+            **events.by(actor),
+        ),
+    )
     return guest

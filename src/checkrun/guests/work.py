@@ -42,29 +42,52 @@ async def guest_by_code(db: AsyncSession, code: str) -> Guest:
     return guest
 
 
-async def tasks_of(db: AsyncSession, guest: Guest, status: str, page: PageParams
-                   ) -> tuple[list[Task], int]:
+async def tasks_of(
+    db: AsyncSession, guest: Guest, status: str, page: PageParams
+) -> tuple[list[Task], int]:
     sort = "completed_newest" if status == "completed" else "deadline"
     return await TasksRepository(db).search(
-        guest.org_id, page, TaskFilters(guests=(guest.email,), status=status, sort=sort))
+        guest.org_id, page, TaskFilters(guests=(guest.email,), status=status, sort=sort)
+    )
 
 
 async def task_of(db: AsyncSession, guest: Guest, task_id: str) -> Task:
     """One of the guest's own live tasks; anyone else's is not found."""
     task = await TasksRepository(db).get(guest.org_id, task_id)
-    if task is None or task.deleted_at is not None or not any(
-            o.kind == "guest" and o.ref == guest.email for o in task.owners):
+    if (
+        task is None
+        or task.deleted_at is not None
+        or not any(o.kind == "guest" and o.ref == guest.email for o in task.owners)
+    ):
         raise not_found()
     return task
 
 
-def _event(guest: Guest, task: Task, type_: str, verb: str, entity_type: str, entity_id: str,
-           description: str, **more: Any) -> events.Event:
+def _event(
+    guest: Guest,
+    task: Task,
+    type_: str,
+    verb: str,
+    entity_type: str,
+    entity_id: str,
+    description: str,
+    **more: Any,
+) -> events.Event:
     return events.Event(
-        org_id=guest.org_id, type=type_, verb=verb, entity_type=entity_type,
-        entity_id=entity_id, actor_type="guest", actor_email=guest.email, source="Guest",
-        run_id=task.run_id, task_id=task.id, checklist_id=task.checklist_id,
-        description=description, **more)
+        org_id=guest.org_id,
+        type=type_,
+        verb=verb,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        actor_type="guest",
+        actor_email=guest.email,
+        source="Guest",
+        run_id=task.run_id,
+        task_id=task.id,
+        checklist_id=task.checklist_id,
+        description=description,
+        **more,
+    )
 
 
 def check_open(task: Task) -> None:
@@ -73,8 +96,9 @@ def check_open(task: Task) -> None:
         raise invalid_field("task_id", f"This task can't be changed: it is {task.status}.")
 
 
-async def save_values(db: AsyncSession, guest: Guest, task: Task, taskdata: dict[str, Any],
-                      api_base: str) -> None:
+async def save_values(
+    db: AsyncSession, guest: Guest, task: Task, taskdata: dict[str, Any], api_base: str
+) -> None:
     task = await lock_task(db, task)
     check_open(task)
     repo = TasksRepository(db)
@@ -83,9 +107,20 @@ async def save_values(db: AsyncSession, guest: Guest, task: Task, taskdata: dict
     await repo.save_values(task, await clean_values(ctx, fields, taskdata, "taskdata"))
     task.updated_at = now()
     await db.flush()
-    await events.emit(db, _event(guest, task, "Task", "updated", "task", task.id,
-                                 f"Updated the form fields of {task.title}",
-                                 field="taskdata", new_value=taskdata))
+    await events.emit(
+        db,
+        _event(
+            guest,
+            task,
+            "Task",
+            "updated",
+            "task",
+            task.id,
+            f"Updated the form fields of {task.title}",
+            field="taskdata",
+            new_value=taskdata,
+        ),
+    )
     run = await RunsRepository(db).get_by_id(task.run_id) if task.run_id else None
     if run is not None:
         await apply_rules(db, run, None)
@@ -101,8 +136,9 @@ async def complete(db: AsyncSession, guest: Guest, task: Task, approved: bool | 
     task.status, task.completed_at, task.completer_id = "completed", now(), None
     task.is_approved = approved if task.task_type == "approval" else None
     await db.flush()
-    await events.emit(db, _event(guest, task, "Task", "completed", "task", task.id,
-                                 f"Completed {task.title}"))
+    await events.emit(
+        db, _event(guest, task, "Task", "completed", "task", task.id, f"Completed {task.title}")
+    )
     await sync_run_status(db, task.run_id, None)
 
 
@@ -112,13 +148,36 @@ async def comment(db: AsyncSession, guest: Guest, task: Task, content: str) -> N
         raise forbidden("Guests can't comment on this task.")
     content = content.strip()
     if not content or len(content) > MAX_COMMENT:
-        raise AppError(422, "Write a comment first.", "VALIDATION_ERROR",
-                       errors={"content": ["Write a comment first."]})
-    thread = Comment(org_id=guest.org_id, task_id=task.id, run_id=task.run_id,
-                     author_id=guest.id, author_type="guest", content=content,
-                     label="comment", state="open", sent_to=[])
+        raise AppError(
+            422,
+            "Write a comment first.",
+            "VALIDATION_ERROR",
+            errors={"content": ["Write a comment first."]},
+        )
+    thread = Comment(
+        org_id=guest.org_id,
+        task_id=task.id,
+        run_id=task.run_id,
+        author_id=guest.id,
+        author_type="guest",
+        content=content,
+        label="comment",
+        state="open",
+        sent_to=[],
+    )
     CommentsRepository(db).add(thread)
     await db.flush()
-    await events.emit(db, _event(guest, task, "Comment", "commented", "thread", thread.id,
-                                 f"Commented on {task.title}", new_value=content,
-                                 extra={"label": "comment"}))
+    await events.emit(
+        db,
+        _event(
+            guest,
+            task,
+            "Comment",
+            "commented",
+            "thread",
+            thread.id,
+            f"Commented on {task.title}",
+            new_value=content,
+            extra={"label": "comment"},
+        ),
+    )

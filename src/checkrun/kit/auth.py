@@ -136,8 +136,11 @@ async def current_principal(request: Request, db: Db) -> Principal:
     user, access = await user_token(db, digest)
     require_client_header(request)
     remember_token_owner(digest, f"user:{user.id}")
-    return Principal(user=user, token_org_id=access.org_id,
-                     bound_org_id=access.org_id if access.org_bound else None)
+    return Principal(
+        user=user,
+        token_org_id=access.org_id,
+        bound_org_id=access.org_id if access.org_bound else None,
+    )
 
 
 async def current_actor(
@@ -150,8 +153,12 @@ async def current_actor(
     membership = await MembersRepository(db).membership(org_id, principal.user.id)
     if membership is None or membership.status == "disabled":
         raise forbidden("You don't have access to this organization.")
-    return Actor(user=principal.user, org_id=org_id, role=membership.role,
-                 org_bound=principal.bound_org_id is not None)
+    return Actor(
+        user=principal.user,
+        org_id=org_id,
+        role=membership.role,
+        org_bound=principal.bound_org_id is not None,
+    )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -31,8 +31,9 @@ PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 
 
 def too_large(limit: int) -> AppError:
-    return AppError(413, f"The request body may not be greater than {limit} bytes.",
-                    PAYLOAD_TOO_LARGE)
+    return AppError(
+        413, f"The request body may not be greater than {limit} bytes.", PAYLOAD_TOO_LARGE
+    )
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,11 @@ def _depends_on(dependant: Dependant, calls: frozenset[Callable[..., Any]]) -> b
     return any(d.call in calls or _depends_on(d, calls) for d in dependant.dependencies)
 
 
-def route_table(app: FastAPI, token_dependencies: Iterable[Callable[..., Any]],
-                streaming_endpoints: Iterable[Callable[..., Any]]) -> list[GuardedRoute]:
+def route_table(
+    app: FastAPI,
+    token_dependencies: Iterable[Callable[..., Any]],
+    streaming_endpoints: Iterable[Callable[..., Any]],
+) -> list[GuardedRoute]:
     """Every API route, in the order the router tries them, with what the guard must know."""
     calls = frozenset(token_dependencies)
     streaming = frozenset(streaming_endpoints)
@@ -62,9 +66,14 @@ def route_table(app: FastAPI, token_dependencies: Iterable[Callable[..., Any]],
         if not isinstance(original, APIRoute) or not route.path:
             continue
         pattern, _, _ = compile_path(route.path)
-        table.append(GuardedRoute(pattern, frozenset(route.methods or ()),
-                                  _depends_on(original.dependant, calls),
-                                  original.endpoint in streaming))
+        table.append(
+            GuardedRoute(
+                pattern,
+                frozenset(route.methods or ()),
+                _depends_on(original.dependant, calls),
+                original.endpoint in streaming,
+            )
+        )
     return table
 
 
@@ -90,8 +99,7 @@ def _has_body(scope: Scope) -> bool:
 
 async def send_error(send: Send, err: AppError) -> None:
     body = json.dumps(err.body()).encode()
-    headers = [(b"content-type", b"application/json"),
-               (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers += [(k.lower().encode(), v.encode()) for k, v in (err.headers or {}).items()]
     await send({"type": "http.response.start", "status": err.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -136,8 +144,11 @@ class BodyGuardMiddleware:
         sessionmaker = scope["app"].state.sessionmaker
         try:
             async with sessionmaker() as db:
-                await admit_token(db, _header(scope, b"authorization") or "",
-                                  _header(scope, b"x-tallyfy-client") or "")
+                await admit_token(
+                    db,
+                    _header(scope, b"authorization") or "",
+                    _header(scope, b"x-tallyfy-client") or "",
+                )
         except AppError as err:
             return err
         return None
@@ -176,9 +187,12 @@ class BodyGuardMiddleware:
             pass
 
 
-def install_body_guard(app: FastAPI, max_json_bytes: int,
-                       token_dependencies: Iterable[Callable[..., Any]],
-                       streaming_endpoints: Iterable[Callable[..., Any]]) -> None:
+def install_body_guard(
+    app: FastAPI,
+    max_json_bytes: int,
+    token_dependencies: Iterable[Callable[..., Any]],
+    streaming_endpoints: Iterable[Callable[..., Any]],
+) -> None:
     """Call after every router is included: the guard reads the routes once, here."""
     routes = route_table(app, token_dependencies, streaming_endpoints)
     app.add_middleware(BodyGuardMiddleware, routes=routes, max_json_bytes=max_json_bytes)

@@ -127,8 +127,11 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     if _is_conflict(exc):
         # Two requests raced for the same unique value (or a row vanished under a link): the
         # checks before the write passed for both, the database kept one.
-        return _render(AppError(409, "The request conflicts with a concurrent change. "
-                                     "Please try again.", "CONFLICT"))
+        return _render(
+            AppError(
+                409, "The request conflicts with a concurrent change. Please try again.", "CONFLICT"
+            )
+        )
     # A real fault. Logged and answered here rather than re-raised: an exception that reaches
     # the server makes it drop the keep-alive connection, and the client's next request on it
     # fails with a reset.
@@ -146,8 +149,11 @@ async def _row_gone(_: Request, exc: Exception) -> JSONResponse:
 async def _client_gone(request: Request, exc: Exception) -> JSONResponse:
     # The client closed the connection before its body was complete: its doing, not a fault,
     # so a line in the log rather than a traceback. Nobody is left to read the answer.
-    logger.info("the client went away during %s %s before its body was complete",
-                request.method, request.url.path)
+    logger.info(
+        "the client went away during %s %s before its body was complete",
+        request.method,
+        request.url.path,
+    )
     return _render(bad_request("The request body was cut off before it was complete."))
 
 

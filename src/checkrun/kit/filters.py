@@ -8,9 +8,7 @@ from sqlalchemy import Select, func
 from sqlalchemy.orm import InstrumentedAttribute
 
 
-def archived_filter(
-    stmt: Select[Any], column: Any, archived: str | None
-) -> Select[Any]:
+def archived_filter(stmt: Select[Any], column: Any, archived: str | None) -> Select[Any]:
     """Default: live rows only; `only`: archived only; any other truthy value: both."""
     value = (archived or "").strip().lower()
     if value == "only":

@@ -40,53 +40,75 @@ def backoff(base_seconds: float, max_seconds: float, attempts: int) -> float:
 
 
 def clip(text: str) -> str:
-    return text if len(text) <= ERROR_CHARS else text[:ERROR_CHARS - 1] + "…"
+    return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
 
 
 # -- the SQL of leases, the same for every outbox table ------------------------------------------
 
+
 def _claimable(model: Any, moment: datetime) -> Any:
-    return ((model.status == PENDING) & (model.next_attempt_at <= moment)
-            & or_(model.lease_until.is_(None), model.lease_until < moment))
+    return (
+        (model.status == PENDING)
+        & (model.next_attempt_at <= moment)
+        & or_(model.lease_until.is_(None), model.lease_until < moment)
+    )
 
 
 async def due_ids(db: AsyncSession, model: Any, moment: datetime, limit: int) -> list[str]:
     rows = await db.execute(
-        select(model.id).where(_claimable(model, moment))
-        .order_by(model.next_attempt_at, model.created_at).limit(limit))
+        select(model.id)
+        .where(_claimable(model, moment))
+        .order_by(model.next_attempt_at, model.created_at)
+        .limit(limit)
+    )
     return list(rows.scalars())
 
 
-async def claim(db: AsyncSession, model: type[Row], ids: list[str], moment: datetime,
-                token: str, until: datetime) -> list[Row]:
+async def claim(
+    db: AsyncSession,
+    model: type[Row],
+    ids: list[str],
+    moment: datetime,
+    token: str,
+    until: datetime,
+) -> list[Row]:
     """Leases the rows that are still claimable. The conditions are repeated in the UPDATE so
     that of two workers racing for a row only one matches it: PostgreSQL re-checks them on the
     row it waited for, SQLite runs one writer at a time."""
     if not ids:
         return []
     table: Any = model
-    await db.execute(update(table).where(table.id.in_(ids), _claimable(table, moment))
-                     .values(lease_token=token, lease_until=until))
+    await db.execute(
+        update(table)
+        .where(table.id.in_(ids), _claimable(table, moment))
+        .values(lease_token=token, lease_until=until)
+    )
     rows = await db.execute(select(table).where(table.lease_token == token, table.id.in_(ids)))
     return list(rows.scalars())
 
 
-async def record(db: AsyncSession, model: Any, row_id: str, token: str,
-                 values: dict[str, Any]) -> None:
+async def record(
+    db: AsyncSession, model: Any, row_id: str, token: str, values: dict[str, Any]
+) -> None:
     """Writes an outcome and ends the lease, if this worker still holds it."""
-    await db.execute(update(model).where(model.id == row_id, model.lease_token == token)
-                     .values(lease_token=None, lease_until=None, **values))
+    await db.execute(
+        update(model)
+        .where(model.id == row_id, model.lease_token == token)
+        .values(lease_token=None, lease_until=None, **values)
+    )
 
 
 # -- the loop ----------------------------------------------------------------------------------
+
 
 class LeaseWorker(ABC, Generic[T]):
     """Claims up to `batch_size` due items at a time, at most `concurrency` in hand."""
 
     label = "outbox"
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
-                 waiters: Waiters) -> None:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, waiters: Waiters
+    ) -> None:
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.waiters = waiters

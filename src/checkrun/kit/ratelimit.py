@@ -23,8 +23,9 @@ from checkrun.kit.errors import AppError
 
 log = logging.getLogger(__name__)
 
-EXEMPT_PATHS = frozenset({"/api/health", "/api/openapi.json", "/api/docs",
-                          "/api/docs/oauth2-redirect"})
+EXEMPT_PATHS = frozenset(
+    {"/api/health", "/api/openapi.json", "/api/docs", "/api/docs/oauth2-redirect"}
+)
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,7 @@ class Decision:
 
 
 class Limiter(Protocol):
-    async def hit(self, key: str, limit: int, window_seconds: int, cost: int = 1
-                  ) -> Decision: ...
+    async def hit(self, key: str, limit: int, window_seconds: int, cost: int = 1) -> Decision: ...
 
 
 def _decision(count: int, limit: int, reset_in: float) -> Decision:
@@ -102,11 +102,15 @@ class RedisLimiter:
         if time.monotonic() < self._down_until:
             return await self._fallback.hit(key, limit, window_seconds, cost)
         try:
-            count, ttl_ms = await self._script(keys=[self._prefix + key],
-                                               args=[window_seconds * 1000, cost])
+            count, ttl_ms = await self._script(
+                keys=[self._prefix + key], args=[window_seconds * 1000, cost]
+            )
         except Exception as exc:  # noqa: BLE001 - any Redis failure: count locally instead
-            log.warning("rate limits: Redis unavailable (%s); counting per process for %ss",
-                        exc, self._retry_seconds)
+            log.warning(
+                "rate limits: Redis unavailable (%s); counting per process for %ss",
+                exc,
+                self._retry_seconds,
+            )
             self._down_until = time.monotonic() + self._retry_seconds
             return await self._fallback.hit(key, limit, window_seconds, cost)
         return _decision(int(count), limit, int(ttl_ms) / 1000)
@@ -197,8 +201,10 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         decision = await self.limiter.hit(f"minute:{caller_key(scope)}", self.per_minute, 60)
-        headers = [(b"x-ratelimit-limit", str(self.per_minute).encode()),
-                   (b"x-ratelimit-remaining", str(decision.remaining).encode())]
+        headers = [
+            (b"x-ratelimit-limit", str(self.per_minute).encode()),
+            (b"x-ratelimit-remaining", str(decision.remaining).encode()),
+        ]
         if not decision.allowed:
             await self._refuse(send, headers, decision.retry_after)
             return
@@ -214,17 +220,29 @@ class RateLimitMiddleware:
 
         await self.app(scope, receive, send_with_headers)
 
-    async def _refuse(self, send: Send, headers: list[tuple[bytes, bytes]],
-                      retry_after: int) -> None:
-        body = json.dumps({
-            "error": True,
-            "message": f"Too many requests: the limit is {self.per_minute} requests per minute. "
-                       f"Please try again in {retry_after} seconds.",
-            "code": "RATE_LIMIT_EXCEEDED",
-        }).encode()
-        await send({"type": "http.response.start", "status": 429, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"retry-after", str(retry_after).encode()), *headers]})
+    async def _refuse(
+        self, send: Send, headers: list[tuple[bytes, bytes]], retry_after: int
+    ) -> None:
+        body = json.dumps(
+            {
+                "error": True,
+                "message": f"Too many requests: the limit is {self.per_minute} requests "
+                f"per minute. Please try again in {retry_after} seconds.",
+                "code": "RATE_LIMIT_EXCEEDED",
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(retry_after).encode()),
+                    *headers,
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -232,8 +250,11 @@ def install_rate_limits(app: FastAPI, settings: Settings) -> None:
     """The shared limiter on `app.state.limiter`, and the per-minute limit when it is on."""
     app.state.limiter = make_limiter(settings)
     if settings.rate_limit_per_minute > 0:
-        app.add_middleware(RateLimitMiddleware, limiter=app.state.limiter,
-                           per_minute=settings.rate_limit_per_minute)
+        app.add_middleware(
+            RateLimitMiddleware,
+            limiter=app.state.limiter,
+            per_minute=settings.rate_limit_per_minute,
+        )
 
 
 async def close_limiter(limiter: Limiter) -> None:

@@ -65,8 +65,9 @@ def _coalesced(element: sort_key, compiler: SQLCompiler, **kw: Any) -> str:
     return f"COALESCE({column}, {column})"
 
 
-def insert_ignoring_conflicts(db: AsyncSession, model: type[Any], values: dict[str, Any],
-                              keys: list[str]) -> Executable:
+def insert_ignoring_conflicts(
+    db: AsyncSession, model: type[Any], values: dict[str, Any], keys: list[str]
+) -> Executable:
     """`INSERT ... ON CONFLICT (keys) DO NOTHING` in this session's dialect: a duplicate is
     skipped without failing (and so without rolling back) the transaction it is part of."""
     dialect = db.get_bind().dialect.name

@@ -24,8 +24,11 @@ def _message(err: dict[str, Any], field: str) -> str:
     if kind == "string_too_long":
         return f"The {human} may not be greater than {ctx.get('max_length')} characters."
     if kind == "string_too_short":
-        return f"The {human} field is required." if ctx.get("min_length") == 1 else (
-            f"The {human} must be at least {ctx.get('min_length')} characters.")
+        return (
+            f"The {human} field is required."
+            if ctx.get("min_length") == 1
+            else (f"The {human} must be at least {ctx.get('min_length')} characters.")
+        )
     if kind in ("literal_error", "enum"):
         return f"The selected {human} is invalid."
     if kind.startswith("int") or kind.startswith("float"):

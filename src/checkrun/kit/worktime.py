@@ -91,8 +91,11 @@ class WorkWeek:
 
 
 def _default_day(day: str) -> dict[str, Any]:
-    return {"enabled": day not in ("Saturday", "Sunday"), "start_time": "09:00",
-            "end_time": "17:00"}
+    return {
+        "enabled": day not in ("Saturday", "Sunday"),
+        "start_time": "09:00",
+        "end_time": "17:00",
+    }
 
 
 def _bounds(week: WorkWeek, day: date) -> tuple[datetime, datetime]:
@@ -179,8 +182,9 @@ def unit_of(name: str | None) -> str:
     return unit if unit in WORKING_UNITS or unit in CALENDAR_UNITS else "day"
 
 
-def shift(week: WorkWeek, anchor: datetime, value: int, unit: str | None,
-          backward: bool = False) -> datetime:
+def shift(
+    week: WorkWeek, anchor: datetime, value: int, unit: str | None, backward: bool = False
+) -> datetime:
     """`value` units after (or before) `anchor`, as the module docstring says; the answer is
     always working time."""
     name = unit_of(unit)
@@ -188,8 +192,11 @@ def shift(week: WorkWeek, anchor: datetime, value: int, unit: str | None,
     try:
         if name in WORKING_UNITS:
             seconds = value * WORKING_UNITS[name]
-            moved = (_subtract_working(week, local, seconds) if backward
-                     else _add_working(week, local, seconds))
+            moved = (
+                _subtract_working(week, local, seconds)
+                if backward
+                else _add_working(week, local, seconds)
+            )
         else:
             moved = _forward(week, _calendar(local, -value if backward else value, name))[1]
         return week.instant(moved)

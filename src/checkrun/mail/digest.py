@@ -73,15 +73,17 @@ async def _recipient(db: AsyncSession, row: DigestSchedule) -> Person | None:
     return guest_person(guest)
 
 
-async def _open_tasks(db: AsyncSession, org_id: str, person: Person, moment: datetime
-                      ) -> tuple[list[Task], int]:
+async def _open_tasks(
+    db: AsyncSession, org_id: str, person: Person, moment: datetime
+) -> tuple[list[Task], int]:
     """The member's open tasks (directly or through a group): overdue first, then by deadline,
     undated last."""
     if person.user_id is None:
         return [], 0
     groups = await GroupsRepository(db).ids_of_member(org_id, person.user_id)
-    filters = TaskFilters(owners=(person.user_id,), owner_groups=tuple(groups), status="active",
-                          sort="deadline")
+    filters = TaskFilters(
+        owners=(person.user_id,), owner_groups=tuple(groups), status="active", sort="deadline"
+    )
     tasks, total = await TasksRepository(db).search(org_id, PageParams(1, TASKS_READ), filters)
     tasks.sort(key=lambda t: (t.deadline is None, t.deadline or moment, t.id))
     return tasks, total
@@ -97,45 +99,76 @@ def _held_line(base: str, person: Person, message: MailMessage) -> HeldLine:
     return HeldLine(message.subject, url)
 
 
-async def _digest(db: AsyncSession, row: DigestSchedule, person: Person, moment: datetime
-                  ) -> None:
+async def _digest(db: AsyncSession, row: DigestSchedule, person: Person, moment: datetime) -> None:
     if not mail_enabled(db):
         return  # held rows wait for email to be configured again
     modes = await modes_of(db, row.org_id, row.email)
     chose_digest = modes.get(kinds.DAILY_DIGEST) == "digest"
-    tasks, total = (await _open_tasks(db, row.org_id, person, moment)
-                    if chose_digest else ([], 0))
+    tasks, total = await _open_tasks(db, row.org_id, person, moment) if chose_digest else ([], 0)
     repo = DigestRepository(db)
     held = await repo.held(row.org_id, row.email, HELD_SHOWN)
     if not tasks and not held:
         return
     base = public_base(db)
     shown = tasks[:TASKS_SHOWN]
-    lines = [TaskLine(t.title, person.task_url(base, t.id), person.when(t.deadline),
-                      overdue=t.deadline is not None and t.deadline < moment) for t in shown]
+    lines = [
+        TaskLine(
+            t.title,
+            person.task_url(base, t.id),
+            person.when(t.deadline),
+            overdue=t.deadline is not None and t.deadline < moment,
+        )
+        for t in shown
+    ]
     overdue = sum(1 for t in tasks if t.deadline is not None and t.deadline < moment)
     org = await db.get(Organization, row.org_id)
-    subject = (f"Your daily digest: {total} open task{'s' if total != 1 else ''}"
-               if chose_digest else "Your daily digest")
-    body = render(kinds.DAILY_DIGEST, subject, name=person.name,
-                  org_name=org.name if org else "",
-                  footer_url=await preferences_url(db, row.org_id, row.email), tasks=lines,
-                  total=total, overdue=overdue, home_url=person.home_url(base),
-                  held=[_held_line(base, person, m) for m in held])
+    subject = (
+        f"Your daily digest: {total} open task{'s' if total != 1 else ''}"
+        if chose_digest
+        else "Your daily digest"
+    )
+    body = render(
+        kinds.DAILY_DIGEST,
+        subject,
+        name=person.name,
+        org_name=org.name if org else "",
+        footer_url=await preferences_url(db, row.org_id, row.email),
+        tasks=lines,
+        total=total,
+        overdue=overdue,
+        home_url=person.home_url(base),
+        held=[_held_line(base, person, m) for m in held],
+    )
     await _queue(db, row, person, body.subject, body.text, body.html, moment)
     await repo.mark_digested([m.id for m in held])
 
 
-async def _queue(db: AsyncSession, row: DigestSchedule, person: Person, subject: str,
-                 text: str, html: str, moment: datetime) -> None:
+async def _queue(
+    db: AsyncSession,
+    row: DigestSchedule,
+    person: Person,
+    subject: str,
+    text: str,
+    html: str,
+    moment: datetime,
+) -> None:
     """Straight to `pending`: for this kind `digest` means "send it" (outbox.enqueue would
     hold it for itself)."""
-    written = await MailRepository(db).add_message({
-        "org_id": row.org_id, "kind": kinds.DAILY_DIGEST, "to_email": row.email,
-        "to_name": person.name, "user_id": person.user_id, "guest_id": person.guest_id,
-        "subject": subject, "text": text, "html": html, "status": PENDING,
-        "dedupe_key": dedupe(kinds.DAILY_DIGEST, row.org_id, row.email, moment.isoformat()),
-    })
+    written = await MailRepository(db).add_message(
+        {
+            "org_id": row.org_id,
+            "kind": kinds.DAILY_DIGEST,
+            "to_email": row.email,
+            "to_name": person.name,
+            "user_id": person.user_id,
+            "guest_id": person.guest_id,
+            "subject": subject,
+            "text": text,
+            "html": html,
+            "status": PENDING,
+            "dedupe_key": dedupe(kinds.DAILY_DIGEST, row.org_id, row.email, moment.isoformat()),
+        }
+    )
     if written:
         MAIL.after_commit(db)
 

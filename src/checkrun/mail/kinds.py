@@ -24,7 +24,12 @@ DAILY_DIGEST: Final = "daily_digest"  # `digest` = send it, `off` = don't
 ALWAYS_SENT: Final[frozenset[str]] = frozenset({INVITE, PASSWORD_RESET})
 # What each kind is until the member chooses; the digest is opt-in.
 DEFAULT_MODES: Final[dict[str, Mode]] = {
-    TASK_ASSIGNED: "instant", COMMENT: "instant", ISSUE: "instant", DUE_SOON: "instant",
-    OVERDUE: "instant", PROCESS_COMPLETED: "instant", DAILY_DIGEST: "off",
+    TASK_ASSIGNED: "instant",
+    COMMENT: "instant",
+    ISSUE: "instant",
+    DUE_SOON: "instant",
+    OVERDUE: "instant",
+    PROCESS_COMPLETED: "instant",
+    DAILY_DIGEST: "off",
 }
 CHOOSABLE: Final[tuple[str, ...]] = tuple(DEFAULT_MODES)

@@ -30,7 +30,8 @@ class MailMessage(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(32))
     to_email: Mapped[str] = mapped_column(String(254))
     to_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -83,7 +84,6 @@ class PreferenceLink(Base):
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-
 
 
 class DigestSchedule(Base):

@@ -78,20 +78,43 @@ def dedupe(*parts: object) -> str:
     return f"{parts[0]}:{digest}"
 
 
-async def send(ctx: Context, kind: str, person: Person, subject: str, *,
-               task_id: str | None = None, run_id: str | None = None,
-               dedupe_key: str | None = None, **values: Any) -> bool:
+async def send(
+    ctx: Context,
+    kind: str,
+    person: Person,
+    subject: str,
+    *,
+    task_id: str | None = None,
+    run_id: str | None = None,
+    dedupe_key: str | None = None,
+    **values: Any,
+) -> bool:
     """Renders `kind` for `person` and queues it as they chose."""
     footer = await preferences_url(ctx.db, ctx.org_id, person.email)
-    body = render(kind, subject, name=person.name, org_name=ctx.org_name, footer_url=footer,
-                  **values)
-    return await enqueue(ctx.db, Message(
-        org_id=ctx.org_id, kind=kind, to_email=person.email, to_name=person.name,
-        subject=body.subject, text=body.text, html=body.html, user_id=person.user_id,
-        guest_id=person.guest_id, task_id=task_id, run_id=run_id, dedupe_key=dedupe_key))
+    body = render(
+        kind, subject, name=person.name, org_name=ctx.org_name, footer_url=footer, **values
+    )
+    return await enqueue(
+        ctx.db,
+        Message(
+            org_id=ctx.org_id,
+            kind=kind,
+            to_email=person.email,
+            to_name=person.name,
+            subject=body.subject,
+            text=body.text,
+            html=body.html,
+            user_id=person.user_id,
+            guest_id=person.guest_id,
+            task_id=task_id,
+            run_id=run_id,
+            dedupe_key=dedupe_key,
+        ),
+    )
 
 
 # --- the listener ------------------------------------------------------------------------------
+
 
 async def on_event(db: AsyncSession, event: Event) -> None:
     handler = HANDLERS.get((event.type, event.verb))
@@ -102,8 +125,9 @@ async def on_event(db: AsyncSession, event: Event) -> None:
 
 async def _context(db: AsyncSession, event: Event) -> Context:
     org = await db.get(Organization, event.org_id)
-    return Context(db, event, public_base(db), org.name if org else "",
-                   await _actor_name(db, event))
+    return Context(
+        db, event, public_base(db), org.name if org else "", await _actor_name(db, event)
+    )
 
 
 async def _actor_name(db: AsyncSession, event: Event) -> str:
@@ -137,16 +161,26 @@ def _line(ctx: Context, person: Person, task: Task) -> TaskLine:
 
 # --- task_assigned -----------------------------------------------------------------------------
 
+
 async def _assigned(ctx: Context, task: Task, people: list[Person]) -> None:
     run = await _run(ctx, task.run_id)
     for person in people:
         if ctx.did_it(person):
             continue
-        await send(ctx, kinds.TASK_ASSIGNED, person, f"New task: {task.title}",
-                   task_id=task.id, run_id=task.run_id, actor=ctx.actor, process=None,
-                   tasks=[_line(ctx, person, task)],
-                   home_url=person.home_url(ctx.base), home_label="All your tasks",
-                   run_name=run.name if run else None)
+        await send(
+            ctx,
+            kinds.TASK_ASSIGNED,
+            person,
+            f"New task: {task.title}",
+            task_id=task.id,
+            run_id=task.run_id,
+            actor=ctx.actor,
+            process=None,
+            tasks=[_line(ctx, person, task)],
+            home_url=person.home_url(ctx.base),
+            home_label="All your tasks",
+            run_name=run.name if run else None,
+        )
 
 
 async def on_owners_updated(ctx: Context) -> None:
@@ -173,8 +207,11 @@ async def on_launch(ctx: Context) -> None:
     run = await _run(ctx, ctx.event.run_id)
     if run is None:
         return
-    tasks = [t for t in (await TasksRepository(ctx.db).tasks_of_runs([run.id])).get(run.id, [])
-             if _live(t) and not t.hidden_by_rule]
+    tasks = [
+        t
+        for t in (await TasksRepository(ctx.db).tasks_of_runs([run.id])).get(run.id, [])
+        if _live(t) and not t.hidden_by_rule
+    ]
     people = await directory(ctx.db, ctx.org_id, [t.owner_lists() for t in tasks])
     theirs: dict[str, tuple[Person, list[Task]]] = {}
     for task in tasks:
@@ -184,14 +221,23 @@ async def on_launch(ctx: Context) -> None:
         if ctx.did_it(person):
             continue
         count = len(owned)
-        subject = (f"New task: {owned[0].title}" if count == 1
-                   else f"{count} new tasks in {run.name}")
-        await send(ctx, kinds.TASK_ASSIGNED, person, subject, run_id=run.id,
-                   task_id=owned[0].id if count == 1 else None,
-                   dedupe_key=dedupe(kinds.TASK_ASSIGNED, "launch", run.id, person.email),
-                   actor=ctx.actor, process=run.name, run_name=None,
-                   tasks=[_line(ctx, person, t) for t in owned],
-                   **_launch_home(ctx, person, run))
+        subject = (
+            f"New task: {owned[0].title}" if count == 1 else f"{count} new tasks in {run.name}"
+        )
+        await send(
+            ctx,
+            kinds.TASK_ASSIGNED,
+            person,
+            subject,
+            run_id=run.id,
+            task_id=owned[0].id if count == 1 else None,
+            dedupe_key=dedupe(kinds.TASK_ASSIGNED, "launch", run.id, person.email),
+            actor=ctx.actor,
+            process=run.name,
+            run_name=None,
+            tasks=[_line(ctx, person, t) for t in owned],
+            **_launch_home(ctx, person, run),
+        )
 
 
 def _launch_home(ctx: Context, person: Person, run: Run) -> dict[str, str]:
@@ -202,6 +248,7 @@ def _launch_home(ctx: Context, person: Person, run: Run) -> dict[str, str]:
 
 
 # --- comments and issues -----------------------------------------------------------------------
+
 
 def mentioned_ids(content: str) -> list[int]:
     """Members named with `@[user_id]` markup (what notifies them, as in Tallyfy)."""
@@ -226,8 +273,9 @@ async def _thread(ctx: Context) -> tuple[Comment, Task | None, Run | None] | Non
     return comment, await _task(ctx), await _run(ctx, ctx.event.run_id)
 
 
-def _subject_of(ctx: Context, person: Person, task: Task | None, run: Run | None
-                ) -> tuple[str, str]:
+def _subject_of(
+    ctx: Context, person: Person, task: Task | None, run: Run | None
+) -> tuple[str, str]:
     """(title, link) of what a thread is on: the task, else the process."""
     if task is not None:
         return task.title, person.task_url(ctx.base, task.id)
@@ -241,8 +289,9 @@ def _assignees_for(task: Task | None, comment: Comment, people: list[Person]) ->
     return [p for p in people if not (p.is_guest and comment.state == HIDDEN_FROM_GUESTS)]
 
 
-async def _thread_and_assignees(ctx: Context
-                                ) -> tuple[Comment, Task | None, Run | None, list[Person]] | None:
+async def _thread_and_assignees(
+    ctx: Context,
+) -> tuple[Comment, Task | None, Run | None, list[Person]] | None:
     """The event's comment, its task and run, and the task's assignees who may read it."""
     found = await _thread(ctx)
     if found is None:
@@ -269,10 +318,20 @@ async def on_comment(ctx: Context) -> None:
         title, url = _subject_of(ctx, person, task, run)
         mention = person.email in mentioned
         verb = "mentioned you on" if mention else "commented on"
-        await send(ctx, kinds.COMMENT, person, f"{ctx.actor} {verb} {title}",
-                   task_id=task.id if task else None, run_id=run.id if run else None,
-                   dedupe_key=dedupe(kinds.COMMENT, comment.id, person.email),
-                   author=ctx.actor, mentioned=mention, title=title, content=content, url=url)
+        await send(
+            ctx,
+            kinds.COMMENT,
+            person,
+            f"{ctx.actor} {verb} {title}",
+            task_id=task.id if task else None,
+            run_id=run.id if run else None,
+            dedupe_key=dedupe(kinds.COMMENT, comment.id, person.email),
+            author=ctx.actor,
+            mentioned=mention,
+            title=title,
+            content=content,
+            url=url,
+        )
 
 
 async def on_issue(ctx: Context) -> None:
@@ -292,14 +351,25 @@ async def on_issue(ctx: Context) -> None:
             continue
         title, url = _subject_of(ctx, person, task, run)
         what = "Issue resolved on" if resolved else "Issue reported on"
-        await send(ctx, kinds.ISSUE, person, f"{what} {title}",
-                   task_id=task.id if task else None, run_id=run.id if run else None,
-                   dedupe_key=dedupe(kinds.ISSUE, comment.id, person.email),
-                   author=ctx.actor, resolved=resolved, title=title, task=task is not None,
-                   content=readable(comment.content, {}), url=url)
+        await send(
+            ctx,
+            kinds.ISSUE,
+            person,
+            f"{what} {title}",
+            task_id=task.id if task else None,
+            run_id=run.id if run else None,
+            dedupe_key=dedupe(kinds.ISSUE, comment.id, person.email),
+            author=ctx.actor,
+            resolved=resolved,
+            title=title,
+            task=task is not None,
+            content=readable(comment.content, {}),
+            url=url,
+        )
 
 
 # --- time: due soon, overdue -------------------------------------------------------------------
+
 
 async def on_deadline(ctx: Context) -> None:
     """The scheduler's reminder: each assignee once per task, deadline and kind."""
@@ -313,14 +383,23 @@ async def on_deadline(ctx: Context) -> None:
     lists = task.owner_lists()
     for person in (await directory(ctx.db, ctx.org_id, [lists])).people_of(lists):
         label = "Due soon" if kind == kinds.DUE_SOON else "Overdue"
-        await send(ctx, kind, person, f"{label}: {task.title}", task_id=task.id,
-                   run_id=task.run_id,
-                   dedupe_key=dedupe(kind, task.id, deadline.isoformat(), person.email),
-                   title=task.title, process=run.name if run else None,
-                   deadline=person.when(deadline), url=person.task_url(ctx.base, task.id))
+        await send(
+            ctx,
+            kind,
+            person,
+            f"{label}: {task.title}",
+            task_id=task.id,
+            run_id=task.run_id,
+            dedupe_key=dedupe(kind, task.id, deadline.isoformat(), person.email),
+            title=task.title,
+            process=run.name if run else None,
+            deadline=person.when(deadline),
+            url=person.task_url(ctx.base, task.id),
+        )
 
 
 # --- process completed -------------------------------------------------------------------------
+
 
 async def on_process_completed(ctx: Context) -> None:
     """To the starter, unless they finished it themselves."""
@@ -331,14 +410,21 @@ async def on_process_completed(ctx: Context) -> None:
         if ctx.did_it(person):
             continue
         stamp = run.completed_at.isoformat() if run.completed_at else ""
-        await send(ctx, kinds.PROCESS_COMPLETED, person, f"Process completed: {run.name}",
-                   run_id=run.id,
-                   dedupe_key=dedupe(kinds.PROCESS_COMPLETED, run.id, stamp, person.email),
-                   process=run.name, url=process_url(ctx.base, run.id),
-                   actor=None if ctx.event.actor_id is None else ctx.actor)
+        await send(
+            ctx,
+            kinds.PROCESS_COMPLETED,
+            person,
+            f"Process completed: {run.name}",
+            run_id=run.id,
+            dedupe_key=dedupe(kinds.PROCESS_COMPLETED, run.id, stamp, person.email),
+            process=run.name,
+            url=process_url(ctx.base, run.id),
+            actor=None if ctx.event.actor_id is None else ctx.actor,
+        )
 
 
 # --- invitations and password resets -----------------------------------------------------------
+
 
 async def on_invited(ctx: Context) -> None:
     """The invitee gets a link to choose their password (and so to join)."""
@@ -349,25 +435,39 @@ async def on_invited(ctx: Context) -> None:
         return
     user = found[0]
     raw = await auth.issue_password_link(ctx.db, user, ctx.org_id, auth.INVITE_LINK_SECONDS)
-    await send(ctx, kinds.INVITE, member_person(user),
-               f"{ctx.actor} invited you to {ctx.org_name} on checkrun",
-               url=password_url(ctx.db, raw), inviter=ctx.actor,
-               days=auth.INVITE_LINK_SECONDS // 86400)
+    await send(
+        ctx,
+        kinds.INVITE,
+        member_person(user),
+        f"{ctx.actor} invited you to {ctx.org_name} on checkrun",
+        url=password_url(ctx.db, raw),
+        inviter=ctx.actor,
+        days=auth.INVITE_LINK_SECONDS // 86400,
+    )
 
 
 def password_url(db: AsyncSession, raw: str) -> str:
     return f"{public_base(db)}/app/password/{raw}"
 
 
-async def password_reset(db: AsyncSession, user: User, org_id: str, raw: str, minutes: int
-                         ) -> bool:
+async def password_reset(db: AsyncSession, user: User, org_id: str, raw: str, minutes: int) -> bool:
     """The reset link the web app's forgot-password page made, to its owner."""
-    event = Event(org_id=org_id, type="User", verb="password-reset", entity_type="user",
-                  entity_id=str(user.id))
+    event = Event(
+        org_id=org_id,
+        type="User",
+        verb="password-reset",
+        entity_type="user",
+        entity_id=str(user.id),
+    )
     ctx = await _context(db, event)
-    return await send(ctx, kinds.PASSWORD_RESET, member_person(user),
-                      "Reset your checkrun password", url=password_url(db, raw),
-                      minutes=minutes)
+    return await send(
+        ctx,
+        kinds.PASSWORD_RESET,
+        member_person(user),
+        "Reset your checkrun password",
+        url=password_url(db, raw),
+        minutes=minutes,
+    )
 
 
 Handler = Callable[[Context], Awaitable[None]]

@@ -44,8 +44,11 @@ async def enqueue(db: AsyncSession, message: Message) -> bool:
     row was written."""
     if not mail_enabled(db):
         return False
-    mode = "instant" if message.kind in kinds.ALWAYS_SENT else await mode_for(
-        db, message.org_id, message.to_email, message.kind)
+    mode = (
+        "instant"
+        if message.kind in kinds.ALWAYS_SENT
+        else await mode_for(db, message.org_id, message.to_email, message.kind)
+    )
     if mode == "off":
         return False
     status = HELD if mode == "digest" else PENDING

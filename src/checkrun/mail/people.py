@@ -69,14 +69,19 @@ def process_url(base: str, run_id: str) -> str:
 
 
 def member_person(user: User) -> Person:
-    return Person(email=user.email.lower(), name=user.full_name or user.email, user_id=user.id,
-                  timezone=user.timezone or "UTC")
+    return Person(
+        email=user.email.lower(),
+        name=user.full_name or user.email,
+        user_id=user.id,
+        timezone=user.timezone or "UTC",
+    )
 
 
 def guest_person(guest: Guest) -> Person:
     name = f"{guest.first_name or ''} {guest.last_name or ''}".strip() or guest.email
-    return Person(email=guest.email.lower(), name=name, guest_id=guest.id,
-                  guest_code=guest.guest_code)
+    return Person(
+        email=guest.email.lower(), name=name, guest_id=guest.id, guest_code=guest.guest_code
+    )
 
 
 def _reachable_member(membership: Membership) -> bool:
@@ -112,8 +117,9 @@ class Directory:
         return list(unique.values())
 
 
-async def directory(db: AsyncSession, org_id: str,
-                    owner_lists: Iterable[dict[str, list[Any]] | None]) -> Directory:
+async def directory(
+    db: AsyncSession, org_id: str, owner_lists: Iterable[dict[str, list[Any]] | None]
+) -> Directory:
     lists = [o or {} for o in owner_lists]
     user_ids = {int(u) for o in lists for u in o.get("users") or []}
     emails = {str(g).lower() for o in lists for g in o.get("guests") or []}
@@ -132,8 +138,9 @@ async def directory(db: AsyncSession, org_id: str,
     return out
 
 
-async def _load(db: AsyncSession, org_id: str, out: Directory, user_ids: list[int],
-                emails: list[str]) -> None:
+async def _load(
+    db: AsyncSession, org_id: str, out: Directory, user_ids: list[int], emails: list[str]
+) -> None:
     for user, membership in await MembersRepository(db).members(org_id, user_ids):
         if _reachable_member(membership):
             out.members[user.id] = member_person(user)
@@ -142,8 +149,9 @@ async def _load(db: AsyncSession, org_id: str, out: Directory, user_ids: list[in
             out.guests[email.lower()] = guest_person(guest)
 
 
-async def members_by_id(db: AsyncSession, org_id: str, user_ids: Iterable[int]
-                        ) -> dict[int, Person]:
+async def members_by_id(
+    db: AsyncSession, org_id: str, user_ids: Iterable[int]
+) -> dict[int, Person]:
     """Reachable members of this organization among `user_ids`."""
     out = Directory()
     await _load(db, org_id, out, sorted(set(user_ids)), [])

@@ -14,7 +14,10 @@ SUBJECT_LENGTH = 200
 _env = Environment(
     loader=PackageLoader("checkrun.mail", "templates"),
     autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
 )
 
 

@@ -68,8 +68,10 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     `smtp://...?starttls=true` (STARTTLS, 587); credentials are percent-decoded."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("smtp", "smtps"):
-        raise ValueError(f"CHECKRUN_SMTP_URL must start with smtp:// or smtps://, not "
-                         f"{parts.scheme + '://' if parts.scheme else repr(url)}")
+        raise ValueError(
+            f"CHECKRUN_SMTP_URL must start with smtp:// or smtps://, not "
+            f"{parts.scheme + '://' if parts.scheme else repr(url)}"
+        )
     if not parts.hostname:
         raise ValueError("CHECKRUN_SMTP_URL has no host (smtp://host:port)")
     if parts.path not in ("", "/") or parts.fragment:
@@ -80,17 +82,23 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     try:
         port = parts.port
     except ValueError:
-        raise ValueError("CHECKRUN_SMTP_URL has a port that is not a number from 1 to "
-                         "65535") from None
+        raise ValueError(
+            "CHECKRUN_SMTP_URL has a port that is not a number from 1 to 65535"
+        ) from None
     mode = "smtps" if parts.scheme == "smtps" else "starttls" if start_tls else "plain"
     if (parts.username is None) != (parts.password is None) or parts.username == "":
-        raise ValueError("CHECKRUN_SMTP_URL needs both a user name and a password "
-                         "(smtp://user:password@host), or neither")
+        raise ValueError(
+            "CHECKRUN_SMTP_URL needs both a user name and a password "
+            "(smtp://user:password@host), or neither"
+        )
     return SmtpTarget(
-        host=parts.hostname, port=port or DEFAULT_PORTS[mode],
+        host=parts.hostname,
+        port=port or DEFAULT_PORTS[mode],
         username=unquote(parts.username) if parts.username is not None else None,
         password=unquote(parts.password) if parts.password is not None else None,
-        use_tls=mode == "smtps", start_tls=mode == "starttls")
+        use_tls=mode == "smtps",
+        start_tls=mode == "starttls",
+    )
 
 
 def sender_address(mail_from: str) -> str:
@@ -108,8 +116,9 @@ def tls_context(settings: Settings) -> ssl.SSLContext:
     try:
         return ssl.create_default_context(cafile=str(settings.smtp_ca_file))
     except (OSError, ssl.SSLError) as exc:
-        raise ValueError(f"CHECKRUN_SMTP_CA_FILE can't be read as PEM certificates: "
-                         f"{exc}") from None
+        raise ValueError(
+            f"CHECKRUN_SMTP_CA_FILE can't be read as PEM certificates: {exc}"
+        ) from None
 
 
 def build_message(row: MailMessage, mail_from: str, unsubscribe: str | None) -> EmailMessage:
@@ -119,8 +128,9 @@ def build_message(row: MailMessage, mail_from: str, unsubscribe: str | None) -> 
     message = EmailMessage()
     message["Subject"] = " ".join(row.subject.split())
     message["From"] = mail_from
-    message["To"] = Address(display_name=" ".join((row.to_name or "").split()),
-                            addr_spec=row.to_email)
+    message["To"] = Address(
+        display_name=" ".join((row.to_name or "").split()), addr_spec=row.to_email
+    )
     message["Date"] = format_datetime(now())
     message["Message-ID"] = f"<{row.id}@{sender_address(mail_from).rsplit('@', 1)[1]}>"
     # RFC 3834: no vacation auto-replies to a notification.
@@ -154,20 +164,30 @@ class SmtpTransport:
         try:
             async with asyncio.timeout(timeout * COMMANDS_PER_SEND):
                 await aiosmtplib.send(
-                    message, sender=self.sender, recipients=[row.to_email],
-                    hostname=self.target.host, port=self.target.port,
-                    username=self.target.username, password=self.target.password,
-                    use_tls=self.target.use_tls, start_tls=self.target.start_tls,
-                    tls_context=self.tls, timeout=timeout)
+                    message,
+                    sender=self.sender,
+                    recipients=[row.to_email],
+                    hostname=self.target.host,
+                    port=self.target.port,
+                    username=self.target.username,
+                    password=self.target.password,
+                    use_tls=self.target.use_tls,
+                    start_tls=self.target.start_tls,
+                    tls_context=self.tls,
+                    timeout=timeout,
+                )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients
-            return Outcome(error=clip("; ".join(_said(r) for r in refused)),
-                           final=all(r.code >= 500 for r in refused))
+            return Outcome(
+                error=clip("; ".join(_said(r) for r in refused)),
+                final=all(r.code >= 500 for r in refused),
+            )
         except aiosmtplib.SMTPResponseException as exc:
             return Outcome(error=clip(_said(exc)), final=_final(exc))
         except (aiosmtplib.SMTPException, OSError) as exc:  # timeouts, refused connections, TLS
-            return Outcome(error=clip(f"{type(exc).__name__}: {exc}" if str(exc)
-                                      else type(exc).__name__))
+            return Outcome(
+                error=clip(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            )
         return Outcome()
 
 

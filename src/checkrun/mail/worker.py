@@ -27,8 +27,10 @@ from checkrun.mail.models import DEAD, PENDING, SENT, MailMessage
 from checkrun.mail.transport import COMMANDS_PER_SEND, SmtpTransport
 
 log = logging.getLogger("checkrun.mail")
-OFF_NOTICE = ("email is off: set CHECKRUN_SMTP_URL (smtp://user:pass@host:port, smtps://... "
-              "or ...?starttls=true) and CHECKRUN_MAIL_FROM to send it")
+OFF_NOTICE = (
+    "email is off: set CHECKRUN_SMTP_URL (smtp://user:pass@host:port, smtps://... "
+    "or ...?starttls=true) and CHECKRUN_MAIL_FROM to send it"
+)
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,9 @@ class Outgoing:
 
 
 def backoff(settings: Settings, attempts: int) -> float:
-    return leases.backoff(settings.mail_backoff_seconds, settings.mail_backoff_max_seconds,
-                          attempts)
+    return leases.backoff(
+        settings.mail_backoff_seconds, settings.mail_backoff_max_seconds, attempts
+    )
 
 
 class MailWorker(LeaseWorker[Outgoing]):
@@ -54,8 +57,7 @@ class MailWorker(LeaseWorker[Outgoing]):
     @property
     def lease(self) -> timedelta:
         """Longer than one send can take, so that a live worker never loses its row."""
-        return timedelta(
-            seconds=self.settings.mail_timeout_seconds * (COMMANDS_PER_SEND + 1) + 30)
+        return timedelta(seconds=self.settings.mail_timeout_seconds * (COMMANDS_PER_SEND + 1) + 30)
 
     @property
     def poll_seconds(self) -> float:
@@ -75,8 +77,11 @@ class MailWorker(LeaseWorker[Outgoing]):
         async with self.sessionmaker() as db:
             ids = await leases.due_ids(db, MailMessage, moment, limit)
             rows = await leases.claim(db, MailMessage, ids, moment, token, moment + self.lease)
-            links = {(r.org_id, r.to_email): await preferences_url(db, r.org_id, r.to_email)
-                     for r in rows if r.kind not in kinds.ALWAYS_SENT}
+            links = {
+                (r.org_id, r.to_email): await preferences_url(db, r.org_id, r.to_email)
+                for r in rows
+                if r.kind not in kinds.ALWAYS_SENT
+            }
             await db.commit()
         return [Outgoing(r, links.get((r.org_id, r.to_email))) for r in rows]
 
@@ -84,17 +89,27 @@ class MailWorker(LeaseWorker[Outgoing]):
         row = item.row
         attempt = row.attempts + 1
         outcome = await self.transport.send(row, item.unsubscribe)
-        values: dict[str, Any] = {"attempts": attempt, "last_error": outcome.error,
-                                  "last_attempt_at": now()}
+        values: dict[str, Any] = {
+            "attempts": attempt,
+            "last_error": outcome.error,
+            "last_attempt_at": now(),
+        }
         if outcome.ok:
             values.update(status=SENT, sent_at=now())
         elif outcome.final or attempt >= self.settings.mail_max_attempts:
             values.update(status=DEAD)
-            log.warning("email %s (%s) is dead after %d attempt(s): %s", row.id, row.kind,
-                        attempt, outcome.error)
+            log.warning(
+                "email %s (%s) is dead after %d attempt(s): %s",
+                row.id,
+                row.kind,
+                attempt,
+                outcome.error,
+            )
         else:
-            values.update(status=PENDING, next_attempt_at=now() + timedelta(
-                seconds=backoff(self.settings, attempt)))
+            values.update(
+                status=PENDING,
+                next_attempt_at=now() + timedelta(seconds=backoff(self.settings, attempt)),
+            )
         try:
             async with self.sessionmaker() as db:
                 await leases.record(db, MailMessage, row.id, row.lease_token or "", values)

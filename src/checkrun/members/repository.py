@@ -36,8 +36,9 @@ def _contains(column: Any, q: str) -> Any:
 
 
 def _open_tasks_of(org_id: str) -> Any:
-    return select(Task.id).where(Task.org_id == org_id, Task.deleted_at.is_(None),
-                                 Task.status.in_(OPEN))
+    return select(Task.id).where(
+        Task.org_id == org_id, Task.deleted_at.is_(None), Task.status.in_(OPEN)
+    )
 
 
 class MembersRepository:
@@ -49,8 +50,11 @@ class MembersRepository:
             await self.db.execute(
                 select(User, AccessToken)
                 .join(AccessToken, AccessToken.user_id == User.id)
-                .where(AccessToken.token_hash == token_hash, AccessToken.revoked_at.is_(None),
-                       AccessToken.name.not_in(WEB_TOKEN_NAMES))
+                .where(
+                    AccessToken.token_hash == token_hash,
+                    AccessToken.revoked_at.is_(None),
+                    AccessToken.name.not_in(WEB_TOKEN_NAMES),
+                )
             )
         ).first()
         return (row[0], row[1]) if row else None
@@ -58,9 +62,7 @@ class MembersRepository:
     async def membership(self, org_id: str, user_id: int) -> Membership | None:
         return (
             await self.db.execute(
-                select(Membership).where(
-                    Membership.org_id == org_id, Membership.user_id == user_id
-                )
+                select(Membership).where(Membership.org_id == org_id, Membership.user_id == user_id)
             )
         ).scalar_one_or_none()
 
@@ -93,10 +95,14 @@ class MembersRepository:
 
     async def first_membership(self, user_id: int) -> Membership | None:
         return (
-            await self.db.execute(
-                select(Membership).where(Membership.user_id == user_id).order_by(Membership.id)
+            (
+                await self.db.execute(
+                    select(Membership).where(Membership.user_id == user_id).order_by(Membership.id)
+                )
             )
-        ).scalars().first()
+            .scalars()
+            .first()
+        )
 
     async def existing_user_ids(self, org_id: str, user_ids: list[int]) -> set[int]:
         if not user_ids:
@@ -130,23 +136,37 @@ class MembersRepository:
         return [(u, m) for u, m in rows.all()]
 
     async def search(
-        self, org_id: str, page: PageParams, q: str | None, sort: str,
+        self,
+        org_id: str,
+        page: PageParams,
+        q: str | None,
+        sort: str,
         statuses: Sequence[str] | None = None,
     ) -> tuple[list[tuple[User, Membership]], int]:
         """Members of every status unless `statuses` narrows them; `q` matches first name,
         last name, full name or email."""
-        stmt = (select(User, Membership).join(Membership, Membership.user_id == User.id)
-                .where(Membership.org_id == org_id))
+        stmt = (
+            select(User, Membership)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.org_id == org_id)
+        )
         if statuses:
             stmt = stmt.where(Membership.status.in_(list(statuses)))
         if q and q.strip():
             text = q.strip()
             full = User.first_name + " " + User.last_name
-            stmt = stmt.where(or_(_contains(User.first_name, text), _contains(User.last_name, text),
-                                  _contains(full, text), _contains(User.email, text)))
+            stmt = stmt.where(
+                or_(
+                    _contains(User.first_name, text),
+                    _contains(User.last_name, text),
+                    _contains(full, text),
+                    _contains(User.email, text),
+                )
+            )
         total = await count_of(self.db, stmt)  # type: ignore[arg-type]
         rows = await self.db.execute(
-            stmt.order_by(*SORTS[sort]).offset(page.offset).limit(page.per_page))
+            stmt.order_by(*SORTS[sort]).offset(page.offset).limit(page.per_page)
+        )
         return [(u, m) for u, m in rows.all()], total
 
     async def organizations_of(
@@ -154,14 +174,17 @@ class MembersRepository:
     ) -> tuple[list[tuple[Organization, Membership]], int]:
         """The organizations a user may act in (their membership there is not disabled), or
         only `only_org` when the token is bound to it."""
-        stmt = (select(Organization, Membership)
-                .join(Membership, Membership.org_id == Organization.id)
-                .where(Membership.user_id == user_id, Membership.status != "disabled"))
+        stmt = (
+            select(Organization, Membership)
+            .join(Membership, Membership.org_id == Organization.id)
+            .where(Membership.user_id == user_id, Membership.status != "disabled")
+        )
         if only_org is not None:
             stmt = stmt.where(Membership.org_id == only_org)
         total = await count_of(self.db, stmt)  # type: ignore[arg-type]
         rows = await self.db.execute(
-            stmt.order_by(Membership.id).offset(page.offset).limit(page.per_page))
+            stmt.order_by(Membership.id).offset(page.offset).limit(page.per_page)
+        )
         return [(o, m) for o, m in rows.all()], total
 
     async def other_memberships(self, user_id: int, org_id: str) -> int:
@@ -174,7 +197,8 @@ class MembersRepository:
         """Per member: tasks completed, processes launched, templates created here."""
         out: dict[int, dict[str, int]] = {
             u: {"tasks_completed": 0, "processes_launched": 0, "checklists_created": 0}
-            for u in user_ids}
+            for u in user_ids
+        }
         if not user_ids:
             return out
         queries = {
@@ -183,9 +207,11 @@ class MembersRepository:
             "checklists_created": (Checklist.created_by, Checklist.org_id, None),
         }
         for key, (column, org_column, extra) in queries.items():
-            stmt = (select(column, func.count()).where(org_column == org_id,
-                                                       column.in_(list(user_ids)))
-                    .group_by(column))
+            stmt = (
+                select(column, func.count())
+                .where(org_column == org_id, column.in_(list(user_ids)))
+                .group_by(column)
+            )
             if extra is not None:
                 stmt = stmt.where(extra)
             for user_id, total in (await self.db.execute(stmt)).all():
@@ -195,24 +221,38 @@ class MembersRepository:
     async def reassign_open_tasks(self, org_id: str, from_user: int, to_user: int) -> None:
         """Moves a member's assignments on open tasks to another member (once per task)."""
         mine = (TaskOwner.kind == "user") & (TaskOwner.ref == str(from_user))
-        theirs = select(TaskOwner.task_id).where(TaskOwner.kind == "user",
-                                                 TaskOwner.ref == str(to_user))
-        await self.db.execute(delete(TaskOwner).where(
-            mine, TaskOwner.task_id.in_(_open_tasks_of(org_id)), TaskOwner.task_id.in_(theirs)))
-        await self.db.execute(update(TaskOwner).where(
-            mine, TaskOwner.task_id.in_(_open_tasks_of(org_id))).values(ref=str(to_user)))
+        theirs = select(TaskOwner.task_id).where(
+            TaskOwner.kind == "user", TaskOwner.ref == str(to_user)
+        )
+        await self.db.execute(
+            delete(TaskOwner).where(
+                mine, TaskOwner.task_id.in_(_open_tasks_of(org_id)), TaskOwner.task_id.in_(theirs)
+            )
+        )
+        await self.db.execute(
+            update(TaskOwner)
+            .where(mine, TaskOwner.task_id.in_(_open_tasks_of(org_id)))
+            .values(ref=str(to_user))
+        )
 
     async def unassign_everywhere(self, org_id: str, user_id: int) -> None:
         """A member deleted for good leaves every task of the organization."""
-        await self.db.execute(delete(TaskOwner).where(
-            TaskOwner.kind == "user", TaskOwner.ref == str(user_id),
-            TaskOwner.task_id.in_(select(Task.id).where(Task.org_id == org_id))))
+        await self.db.execute(
+            delete(TaskOwner).where(
+                TaskOwner.kind == "user",
+                TaskOwner.ref == str(user_id),
+                TaskOwner.task_id.in_(select(Task.id).where(Task.org_id == org_id)),
+            )
+        )
 
     async def revoke_tokens(self, org_id: str, user_id: int, when: datetime) -> None:
         await self.db.execute(
             update(AccessToken)
-            .where(AccessToken.org_id == org_id, AccessToken.user_id == user_id,
-                   AccessToken.revoked_at.is_(None))
+            .where(
+                AccessToken.org_id == org_id,
+                AccessToken.user_id == user_id,
+                AccessToken.revoked_at.is_(None),
+            )
             .values(revoked_at=when)
         )
 

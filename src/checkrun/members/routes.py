@@ -29,8 +29,7 @@ USER = "/organizations/{org_id}/users/{user_id}"
 MEMBERS_PER_PAGE = 9999
 
 
-def members_page(page: str | None = Query(None), per_page: str | None = Query(None)
-                 ) -> PageParams:
+def members_page(page: str | None = Query(None), per_page: str | None = Query(None)) -> PageParams:
     paged = page_params(MEMBERS_PER_PAGE)(page, per_page)
     if per_page is None or not per_page.strip().isdigit():
         return PageParams(page=paged.page, per_page=MEMBERS_PER_PAGE)
@@ -61,9 +60,14 @@ async def update_me_in_org(db: Db, actor: CurrentActor, body: ProfileUpdate) -> 
 
 @router.get("/organizations/{org_id}/users")
 async def list_members(
-    request: Request, db: Db, actor: CurrentActor, with_: With,
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
+    with_: With,
     page: Annotated[PageParams, Depends(members_page)],
-    q: str | None = None, sort: str | None = None, sort_by: str | None = None,
+    q: str | None = None,
+    sort: str | None = None,
+    sort_by: str | None = None,
 ) -> JSONResponse:
     reads, total = await service.list_members(db, actor, page, q, sort or sort_by, with_)
     return responses.listing(reads, pagination_meta(request, page, total, len(reads)))
@@ -97,8 +101,7 @@ async def update_member(
 
 
 @router.put(USER + "/role")
-async def change_role(db: Db, actor: CurrentActor, user_id: str, body: RoleUpdate
-                      ) -> JSONResponse:
+async def change_role(db: Db, actor: CurrentActor, user_id: str, body: RoleUpdate) -> JSONResponse:
     pair = await service.change_role(db, actor, user_id, body.role)
     await db.commit()
     return _member(pair)
@@ -106,8 +109,11 @@ async def change_role(db: Db, actor: CurrentActor, user_id: str, body: RoleUpdat
 
 @router.delete(USER)
 async def remove_member(
-    db: Db, actor: CurrentActor, user_id: str,
-    with_reassignment: str | None = None, to: str | None = None,
+    db: Db,
+    actor: CurrentActor,
+    user_id: str,
+    with_reassignment: str | None = None,
+    to: str | None = None,
 ) -> JSONResponse:
     reassign = (with_reassignment or "").strip().lower() in ("true", "1")
     pair = await service.remove(db, actor, user_id, reassign, to)

@@ -95,17 +95,28 @@ class UserRead(BaseModel):
     def of(cls, user: User, membership: Membership | None = None) -> UserRead:
         m = membership
         active = bool(m and m.status == "active")
-        updated = iso(max(user.updated_at, m.updated_at) if m and m.updated_at
-                      else user.updated_at)
+        updated = iso(max(user.updated_at, m.updated_at) if m and m.updated_at else user.updated_at)
         return cls(
-            id=user.id, email=user.email, username=user.email.split("@")[0],
-            first_name=user.first_name, last_name=user.last_name, full_name=user.full_name,
-            country_id=user.country_id, phone=user.phone, job_title=user.job_title,
-            job_description=user.job_description, team=user.team, timezone=user.timezone,
-            UTC_offset=utc_offset(user.timezone), date_format=user.date_format or "mm/dd/yyyy",
+            id=user.id,
+            email=user.email,
+            username=user.email.split("@")[0],
+            first_name=user.first_name,
+            last_name=user.last_name,
+            full_name=user.full_name,
+            country_id=user.country_id,
+            phone=user.phone,
+            job_title=user.job_title,
+            job_description=user.job_description,
+            team=user.team,
+            timezone=user.timezone,
+            UTC_offset=utc_offset(user.timezone),
+            date_format=user.date_format or "mm/dd/yyyy",
             step_preferences=bool(user.step_preferences),
-            role=m.role if m else None, status=m.status if m else None,
-            type=m.type if m else "member", is_active=active, active=active,
+            role=m.role if m else None,
+            status=m.status if m else None,
+            type=m.type if m else "member",
+            is_active=active,
+            active=active,
             is_default_admin=bool(m and m.is_default_admin),
             invited_by=m.invited_by if m else None,
             approved_at=iso(m.approved_at) if m else None,
@@ -114,7 +125,9 @@ class UserRead(BaseModel):
             disabled_by=m.disabled_by if m else None,
             reactivated_at=iso(m.reactivated_at) if m else None,
             reactivated_by=m.reactivated_by if m else None,
-            created_at=iso(user.created_at), updated_at=updated, last_updated=updated,
+            created_at=iso(user.created_at),
+            updated_at=updated,
+            last_updated=updated,
         )
 
 
@@ -135,10 +148,18 @@ class UserBrief(BaseModel):
 
     @classmethod
     def of(cls, user: User, m: Membership) -> UserBrief:
-        return cls(id=user.id, email=user.email, username=user.email.split("@")[0],
-                   first_name=user.first_name, last_name=user.last_name,
-                   full_name=user.full_name, timezone=user.timezone, role=m.role,
-                   status=m.status, type=m.type)
+        return cls(
+            id=user.id,
+            email=user.email,
+            username=user.email.split("@")[0],
+            first_name=user.first_name,
+            last_name=user.last_name,
+            full_name=user.full_name,
+            timezone=user.timezone,
+            role=m.role,
+            status=m.status,
+            type=m.type,
+        )
 
 
 class ProvisionUser(BaseModel):

@@ -40,8 +40,14 @@ DEFAULT_ADMIN_REFUSAL = (
     "administrator first."
 )
 # Includes of a member that checkrun has nothing behind yet: answered as empty wrappers.
-EMPTY_LIST_INCLUDES = ("organizations", "preferences", "assets", "member_watchers",
-                       "guest_watchers", "auth_methods")
+EMPTY_LIST_INCLUDES = (
+    "organizations",
+    "preferences",
+    "assets",
+    "member_watchers",
+    "guest_watchers",
+    "auth_methods",
+)
 
 
 @dataclass(frozen=True)
@@ -58,16 +64,26 @@ def _new_token() -> str:
 
 
 async def issue_token(
-    db: AsyncSession, user: User, org_id: str, ttl_seconds: int | None = None,
+    db: AsyncSession,
+    user: User,
+    org_id: str,
+    ttl_seconds: int | None = None,
     org_bound: bool = False,
 ) -> str:
     """A token for `user`. `org_bound` when `org_id` mints it rather than the user (an
     organization may never hand out a key to the user's other organizations)."""
     token = _new_token()
     expires = now() + timedelta(seconds=ttl_seconds) if ttl_seconds else None
-    db.add(AccessToken(token_hash=hash_token(token), user_id=user.id, org_id=org_id,
-                       expires_at=expires, org_bound=org_bound,
-                       name="provisioned" if org_bound else "personal"))
+    db.add(
+        AccessToken(
+            token_hash=hash_token(token),
+            user_id=user.id,
+            org_id=org_id,
+            expires_at=expires,
+            org_bound=org_bound,
+            name="provisioned" if org_bound else "personal",
+        )
+    )
     await db.flush()
     return token
 
@@ -110,8 +126,10 @@ async def token_for_email(db: AsyncSession, email: str) -> Bootstrap:
     return Bootstrap(membership.org_id, user.id, user.email, token, created=False)
 
 
-GUEST_REFUSAL = ("This email belongs to a guest of the organization. Convert the guest to a "
-                 "member instead (POST /organizations/{org_id}/guests/{email}/to/member).")
+GUEST_REFUSAL = (
+    "This email belongs to a guest of the organization. Convert the guest to a "
+    "member instead (POST /organizations/{org_id}/guests/{email}/to/member)."
+)
 
 
 async def _refuse_taken(db: AsyncSession, org_id: str, email: str) -> None:
@@ -130,12 +148,17 @@ async def provision_user(
     await _refuse_taken(db, actor.org_id, body.email)
     user = await repo.user_by_email(body.email)
     if user is None:
-        user = User(email=body.email.lower(), first_name=body.first_name, last_name=body.last_name,
-                    timezone=body.timezone)
+        user = User(
+            email=body.email.lower(),
+            first_name=body.first_name,
+            last_name=body.last_name,
+            timezone=body.timezone,
+        )
         repo.add(user)
         await db.flush()
-    membership = Membership(org_id=actor.org_id, user_id=user.id, role=body.role,
-                            invited_by=actor.user_id)
+    membership = Membership(
+        org_id=actor.org_id, user_id=user.id, role=body.role, invited_by=actor.user_id
+    )
     repo.add(membership)
     await db.flush()
     return user, membership
@@ -158,6 +181,7 @@ async def me_in_org(db: AsyncSession, actor: Actor) -> tuple[User, Membership]:
 
 
 # --- member lifecycle -------------------------------------------------------------------------
+
 
 def parse_member_id(text: str) -> int:
     """A member id from the path; what can't be one is an unknown member (404)."""
@@ -182,10 +206,19 @@ def _refuse_protected(membership: Membership, bot_message: str = BOT_REFUSAL) ->
 
 
 async def _emit(db: AsyncSession, actor: Actor, user: User, verb: str, **fields: Any) -> None:
-    await events.emit(db, events.Event(
-        org_id=actor.org_id, type="User", verb=verb, entity_type="user", entity_id=str(user.id),
-        description=f"{user.full_name or user.email} {verb}", **events.by(actor), **fields,
-    ))
+    await events.emit(
+        db,
+        events.Event(
+            org_id=actor.org_id,
+            type="User",
+            verb=verb,
+            entity_type="user",
+            entity_id=str(user.id),
+            description=f"{user.full_name or user.email} {verb}",
+            **events.by(actor),
+            **fields,
+        ),
+    )
 
 
 async def read_members(db: AsyncSession, org_id: str, user_ids: list[int]) -> list[UserRead]:
@@ -193,8 +226,9 @@ async def read_members(db: AsyncSession, org_id: str, user_ids: list[int]) -> li
     return [UserRead.of(u, m) for u, m in rows]
 
 
-async def read_with(db: AsyncSession, org_id: str, rows: list[tuple[User, Membership]],
-                    includes: Includes) -> list[UserRead]:
+async def read_with(
+    db: AsyncSession, org_id: str, rows: list[tuple[User, Membership]], includes: Includes
+) -> list[UserRead]:
     """Member objects with `with=` includes, each wrapped the Fractal way."""
     reads = [UserRead.of(u, m) for u, m in rows]
     ids = [u.id for u, _ in rows]
@@ -202,12 +236,18 @@ async def read_with(db: AsyncSession, org_id: str, rows: list[tuple[User, Member
         groups = await GroupsRepository(db).of_members(org_id, ids)
         for read in reads:
             read.groups = {  # type: ignore[attr-defined]
-                "data": [GroupRead.of(g).model_dump() for g in groups.get(read.id, [])]}
+                "data": [GroupRead.of(g).model_dump() for g in groups.get(read.id, [])]
+            }
     if includes.wants("stats"):
         stats = await MembersRepository(db).stats_of(org_id, ids)
         for read in reads:
-            read.stats = {"data": {  # type: ignore[attr-defined]
-                **stats[read.id], "steps_created": 0, "last_step_created_at": None}}
+            read.stats = {  # type: ignore[attr-defined]
+                "data": {
+                    **stats[read.id],
+                    "steps_created": 0,
+                    "last_step_created_at": None,
+                }
+            }
     for name in EMPTY_LIST_INCLUDES:
         if includes.wants(name):
             for read in reads:
@@ -219,7 +259,11 @@ async def read_with(db: AsyncSession, org_id: str, rows: list[tuple[User, Member
 
 
 async def list_members(
-    db: AsyncSession, actor: Actor, page: PageParams, q: str | None, sort: str | None,
+    db: AsyncSession,
+    actor: Actor,
+    page: PageParams,
+    q: str | None,
+    sort: str | None,
     includes: Includes,
 ) -> tuple[list[UserRead], int]:
     order = sort if sort in SORTS else DEFAULT_SORT
@@ -230,8 +274,9 @@ async def list_members(
 async def list_brief(db: AsyncSession, actor: Actor) -> list[UserBrief]:
     """Everyone who can be picked: active and invited members (disabled ones are left out)."""
     everyone = PageParams(page=1, per_page=100_000)
-    rows, _ = await MembersRepository(db).search(actor.org_id, everyone, None, DEFAULT_SORT,
-                                                 statuses=("active", "invited"))
+    rows, _ = await MembersRepository(db).search(
+        actor.org_id, everyone, None, DEFAULT_SORT, statuses=("active", "invited")
+    )
     return [UserBrief.of(u, m) for u, m in rows]
 
 
@@ -241,8 +286,7 @@ async def member_of(db: AsyncSession, actor: Actor, user_id: str) -> tuple[User,
     return await _member(db, actor, user_id)
 
 
-async def get_member(db: AsyncSession, actor: Actor, user_id: str, includes: Includes
-                     ) -> UserRead:
+async def get_member(db: AsyncSession, actor: Actor, user_id: str, includes: Includes) -> UserRead:
     require_admin(actor)
     user, membership = await _member(db, actor, user_id)
     (read,) = await read_with(db, actor.org_id, [(user, membership)], includes)
@@ -271,8 +315,13 @@ async def invite(db: AsyncSession, actor: Actor, body: InviteUser) -> tuple[User
         user = User(email=body.email, first_name=body.first_name, last_name=body.last_name)
         repo.add(user)
         await db.flush()
-    membership = Membership(org_id=actor.org_id, user_id=user.id, role=body.role,
-                            status="invited", invited_by=actor.user_id)
+    membership = Membership(
+        org_id=actor.org_id,
+        user_id=user.id,
+        role=body.role,
+        status="invited",
+        invited_by=actor.user_id,
+    )
     repo.add(membership)
     await db.flush()
     await _emit(db, actor, user, "invited", new_value=body.role)
@@ -280,10 +329,16 @@ async def invite(db: AsyncSession, actor: Actor, body: InviteUser) -> tuple[User
 
 
 def _apply_profile(user: User, body: ProfileUpdate) -> None:
-    user.first_name, user.last_name, user.timezone = body.first_name, body.last_name, \
-        body.timezone
-    for name in ("phone", "job_title", "job_description", "team", "country_id", "date_format",
-                 "step_preferences"):
+    user.first_name, user.last_name, user.timezone = body.first_name, body.last_name, body.timezone
+    for name in (
+        "phone",
+        "job_title",
+        "job_description",
+        "team",
+        "country_id",
+        "date_format",
+        "step_preferences",
+    ):
         value = getattr(body, name)
         if value is not None:
             setattr(user, name, value)
@@ -303,21 +358,24 @@ async def update_profile(
         raise bad_request(BOT_EDIT_REFUSAL)
     by_this_org = not own or actor.org_bound
     if by_this_org and await MembersRepository(db).other_memberships(user.id, actor.org_id):
-        raise forbidden("This member belongs to other organizations too: only they can edit "
-                        "their profile.")
+        raise forbidden(
+            "This member belongs to other organizations too: only they can edit their profile."
+        )
     _apply_profile(user, body)
     await db.flush()
     await _emit(db, actor, user, "updated")
     return user, membership
 
 
-async def update_own_profile(db: AsyncSession, actor: Actor, body: ProfileUpdate
-                             ) -> tuple[User, Membership]:
+async def update_own_profile(
+    db: AsyncSession, actor: Actor, body: ProfileUpdate
+) -> tuple[User, Membership]:
     return await update_profile(db, actor, str(actor.user_id), body)
 
 
-async def change_role(db: AsyncSession, actor: Actor, user_id: str, role: str
-                      ) -> tuple[User, Membership]:
+async def change_role(
+    db: AsyncSession, actor: Actor, user_id: str, role: str
+) -> tuple[User, Membership]:
     require_admin(actor)
     user, membership = await _member(db, actor, user_id)
     _refuse_protected(membership, BOT_EDIT_REFUSAL)
@@ -362,8 +420,7 @@ async def remove(
     return user, membership
 
 
-async def _reassignment_target(db: AsyncSession, actor: Actor, to: str | None, user_id: int
-                               ) -> int:
+async def _reassignment_target(db: AsyncSession, actor: Actor, to: str | None, user_id: int) -> int:
     """`to` must be another active member of this organization."""
     text = (to or "").strip()
     found = None
@@ -397,8 +454,16 @@ async def approve(db: AsyncSession, actor: Actor, user_id: str) -> tuple[User, M
         old, membership.status = membership.status, "active"
         membership.approved_at, membership.updated_at = moment, moment
         await db.flush()
-        await _emit(db, actor, user, "updated", field="status", old_value=old,
-                    new_value="active", extra={"approved_at": iso(moment)})
+        await _emit(
+            db,
+            actor,
+            user,
+            "updated",
+            field="status",
+            old_value=old,
+            new_value="active",
+            extra={"approved_at": iso(moment)},
+        )
     return user, membership
 
 
@@ -411,11 +476,23 @@ async def accept_invite(db: AsyncSession, org_id: str, user: User) -> Membership
     moment = now()
     membership.status, membership.approved_at, membership.updated_at = "active", moment, moment
     await db.flush()
-    await events.emit(db, events.Event(
-        org_id=org_id, type="User", verb="invite-accepted", entity_type="user",
-        entity_id=str(user.id), description=f"{user.full_name or user.email} joined",
-        field="status", old_value="invited", new_value="active", actor_id=user.id,
-        actor_email=user.email, extra={"approved_at": iso(moment)}))
+    await events.emit(
+        db,
+        events.Event(
+            org_id=org_id,
+            type="User",
+            verb="invite-accepted",
+            entity_type="user",
+            entity_id=str(user.id),
+            description=f"{user.full_name or user.email} joined",
+            field="status",
+            old_value="invited",
+            new_value="active",
+            actor_id=user.id,
+            actor_email=user.email,
+            extra={"approved_at": iso(moment)},
+        ),
+    )
     return membership
 
 

@@ -25,9 +25,7 @@ from checkrun.oauth.repository import OAuthRepository
 APP_WRONG_ORG = "You don't have application's permissions for this organization!"
 
 
-async def application_actor(
-    request: Request, db: Db, org_id: Annotated[str, Path()]
-) -> Actor:
+async def application_actor(request: Request, db: Db, org_id: Annotated[str, Path()]) -> Actor:
     digest = hash_token(bearer_token(request))
     repo = OAuthRepository(db)
     app = await repo.app_token(digest)
@@ -44,8 +42,7 @@ async def application_actor(
     # organization's default admin (else its longest-standing admin) as their author.
     admin = await repo.org_admin(org_id)
     if admin is None:
-        raise forbidden("This organization has no active administrator to act for the "
-                        "application.")
+        raise forbidden("This organization has no active administrator to act for the application.")
     user, _ = admin
     return Actor(user=user, org_id=org_id, role="admin")
 

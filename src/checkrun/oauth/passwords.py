@@ -19,8 +19,9 @@ def _b64(raw: bytes) -> str:
 
 
 def _kdf(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(secret.encode(), salt=salt, n=n, r=r, p=p, dklen=_DKLEN,
-                          maxmem=256 * 1024 * 1024)
+    return hashlib.scrypt(
+        secret.encode(), salt=salt, n=n, r=r, p=p, dklen=_DKLEN, maxmem=256 * 1024 * 1024
+    )
 
 
 def hash_secret(secret: str) -> str:

@@ -20,14 +20,17 @@ async def token(request: Request, db: Db) -> JSONResponse:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
         if media_type != FORM:
-            raise OAuthError(400, "invalid_request",
-                             "The token request must be sent as "
-                             "application/x-www-form-urlencoded.",
-                             "Send the parameters as a form, not as JSON")
+            raise OAuthError(
+                400,
+                "invalid_request",
+                "The token request must be sent as application/x-www-form-urlencoded.",
+                "Send the parameters as a form, not as JSON",
+            )
         form = await request.form()
         fields = service.with_basic_client(
             {k: v for k, v in form.items() if isinstance(v, str)},
-            request.headers.get("authorization", ""))
+            request.headers.get("authorization", ""),
+        )
         answer = await service.grant(db, request.app.state.settings, fields)
     except OAuthError as err:
         return JSONResponse(err.body(), status_code=err.status, headers=NO_STORE)

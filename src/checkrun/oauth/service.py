@@ -44,8 +44,11 @@ class OAuthError(Exception):
         self.hint = hint
 
     def body(self) -> dict[str, Any]:
-        body = {"error": self.error, "error_description": self.description,
-                "message": self.description}
+        body = {
+            "error": self.error,
+            "error_description": self.description,
+            "message": self.description,
+        }
         if self.hint:
             body["hint"] = self.hint
         return body
@@ -53,16 +56,21 @@ class OAuthError(Exception):
 
 def invalid_request(parameter: str) -> OAuthError:
     return OAuthError(
-        400, "invalid_request",
+        400,
+        "invalid_request",
         "The request is missing a required parameter, includes an invalid parameter value, "
         "includes a parameter more than once, or is otherwise malformed.",
-        f"Check the `{parameter}` parameter")
+        f"Check the `{parameter}` parameter",
+    )
 
 
 def unsupported_grant() -> OAuthError:
-    return OAuthError(400, "unsupported_grant_type",
-                      "The authorization grant type is not supported by the authorization "
-                      "server.", "Check that all required parameters have been provided")
+    return OAuthError(
+        400,
+        "unsupported_grant_type",
+        "The authorization grant type is not supported by the authorization server.",
+        "Check that all required parameters have been provided",
+    )
 
 
 def invalid_client() -> OAuthError:
@@ -88,9 +96,12 @@ def _check_scope(form: Mapping[str, str]) -> str:
     """There are no scopes: `*` (what the docs send) or nothing."""
     scope = (form.get("scope") or "").strip()
     if scope not in ("", "*"):
-        raise OAuthError(400, "invalid_scope",
-                         "The requested scope is invalid, unknown, or malformed",
-                         f"Check the `{scope}` scope")
+        raise OAuthError(
+            400,
+            "invalid_scope",
+            "The requested scope is invalid, unknown, or malformed",
+            f"Check the `{scope}` scope",
+        )
     return scope or "*"
 
 
@@ -135,8 +146,9 @@ async def grant(db: AsyncSession, settings: Settings, form: Mapping[str, str]) -
     return await _client_credentials(db, client, form)
 
 
-async def _password(db: AsyncSession, settings: Settings, client: OAuthClient,
-                    form: Mapping[str, str]) -> dict[str, Any]:
+async def _password(
+    db: AsyncSession, settings: Settings, client: OAuthClient, form: Mapping[str, str]
+) -> dict[str, Any]:
     username = _required(form, "username")
     password = form.get("password") or ""
     if not password:
@@ -151,32 +163,45 @@ async def _password(db: AsyncSession, settings: Settings, client: OAuthClient,
     return await _user_tokens(db, settings, client, user.id)
 
 
-async def _user_tokens(db: AsyncSession, settings: Settings, client: OAuthClient,
-                       user_id: int) -> dict[str, Any]:
+async def _user_tokens(
+    db: AsyncSession, settings: Settings, client: OAuthClient, user_id: int
+) -> dict[str, Any]:
     user = await db.get(User, user_id)
     assert user is not None
     ttl = settings.oauth_access_token_seconds
     access = await issue_token(db, user, client.org_id, ttl)
     refresh = "ckrr_" + secrets.token_urlsafe(48)
-    OAuthRepository(db).add(RefreshToken(
-        token_hash=hash_token(refresh), client_id=client.id, user_id=user.id,
-        org_id=client.org_id, access_token_hash=hash_token(access),
-        expires_at=now() + timedelta(seconds=settings.oauth_refresh_token_seconds)))
+    OAuthRepository(db).add(
+        RefreshToken(
+            token_hash=hash_token(refresh),
+            client_id=client.id,
+            user_id=user.id,
+            org_id=client.org_id,
+            access_token_hash=hash_token(access),
+            expires_at=now() + timedelta(seconds=settings.oauth_refresh_token_seconds),
+        )
+    )
     await db.flush()
-    return {"token_type": "Bearer", "expires_in": ttl, "access_token": access,
-            "refresh_token": refresh}
+    return {
+        "token_type": "Bearer",
+        "expires_in": ttl,
+        "access_token": access,
+        "refresh_token": refresh,
+    }
 
 
-async def _refresh(db: AsyncSession, settings: Settings, client: OAuthClient,
-                   form: Mapping[str, str]) -> dict[str, Any]:
+async def _refresh(
+    db: AsyncSession, settings: Settings, client: OAuthClient, form: Mapping[str, str]
+) -> dict[str, Any]:
     presented = _required(form, "refresh_token")
     _check_scope(form)
     repo = OAuthRepository(db)
     token = await repo.refresh_token(hash_token(presented))
     moment = now()
     if token is None or token.client_id != client.id:
-        raise invalid_refresh("Cannot decrypt the refresh token" if token is None
-                              else "Token is not linked to client")
+        raise invalid_refresh(
+            "Cannot decrypt the refresh token" if token is None else "Token is not linked to client"
+        )
     if token.revoked_at is not None:
         raise invalid_refresh("Token has been revoked")
     if token.expires_at <= moment:
@@ -189,18 +214,26 @@ async def _refresh(db: AsyncSession, settings: Settings, client: OAuthClient,
     return await _user_tokens(db, settings, client, token.user_id)
 
 
-async def _client_credentials(db: AsyncSession, client: OAuthClient,
-                              form: Mapping[str, str]) -> dict[str, Any]:
+async def _client_credentials(
+    db: AsyncSession, client: OAuthClient, form: Mapping[str, str]
+) -> dict[str, Any]:
     scope = _check_scope(form)
     token = "ckra_" + secrets.token_urlsafe(32)
-    OAuthRepository(db).add(AppToken(
-        token_hash=hash_token(token), client_id=client.id, org_id=client.org_id, scope=scope,
-        expires_at=now() + timedelta(seconds=APP_TOKEN_SECONDS)))
+    OAuthRepository(db).add(
+        AppToken(
+            token_hash=hash_token(token),
+            client_id=client.id,
+            org_id=client.org_id,
+            scope=scope,
+            expires_at=now() + timedelta(seconds=APP_TOKEN_SECONDS),
+        )
+    )
     await db.flush()
     return {"token_type": "Bearer", "expires_in": APP_TOKEN_SECONDS, "access_token": token}
 
 
 # --- operator chores (CLI) -----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class NewClient:
@@ -222,18 +255,29 @@ async def _org_id(db: AsyncSession, org_id: str | None, org_name: str | None) ->
     return found[0].id
 
 
-async def create_client(db: AsyncSession, org_id: str | None, org_name: str | None,
-                        name: str) -> NewClient:
+async def create_client(
+    db: AsyncSession, org_id: str | None, org_name: str | None, name: str
+) -> NewClient:
     target = await _org_id(db, org_id, org_name)
     secret = secrets.token_urlsafe(30)
-    client = OAuthClient(org_id=target, name=name,
-                         secret_hash=await asyncio.to_thread(hash_secret, secret))
+    client = OAuthClient(
+        org_id=target, name=name, secret_hash=await asyncio.to_thread(hash_secret, secret)
+    )
     OAuthRepository(db).add(client)
     await db.flush()
-    await events.emit(db, events.Event(
-        org_id=target, type="Organization", verb="updated", entity_type="organization",
-        entity_id=target, source="System", description=f"OAuth client {client.id} created",
-        extra={"oauth_client_id": client.id}))
+    await events.emit(
+        db,
+        events.Event(
+            org_id=target,
+            type="Organization",
+            verb="updated",
+            entity_type="organization",
+            entity_id=target,
+            source="System",
+            description=f"OAuth client {client.id} created",
+            extra={"oauth_client_id": client.id},
+        ),
+    )
     return NewClient(client.id, secret, target, name)
 
 
@@ -243,10 +287,19 @@ async def revoke_client(db: AsyncSession, client_id: int) -> None:
     if client is None:
         raise LookupError(f"no active OAuth client {client_id}")
     await repo.revoke_client(client_id, now())
-    await events.emit(db, events.Event(
-        org_id=client.org_id, type="Organization", verb="updated", entity_type="organization",
-        entity_id=client.org_id, source="System",
-        description=f"OAuth client {client_id} revoked", extra={"oauth_client_id": client_id}))
+    await events.emit(
+        db,
+        events.Event(
+            org_id=client.org_id,
+            type="Organization",
+            verb="updated",
+            entity_type="organization",
+            entity_id=client.org_id,
+            source="System",
+            description=f"OAuth client {client_id} revoked",
+            extra={"oauth_client_id": client_id},
+        ),
+    )
 
 
 async def set_password(db: AsyncSession, email: str, password: str) -> int:
@@ -258,8 +311,17 @@ async def set_password(db: AsyncSession, email: str, password: str) -> int:
     await OAuthRepository(db).set_password(user.id, await asyncio.to_thread(hash_secret, password))
     membership = await MembersRepository(db).first_membership(user.id)
     if membership is not None:
-        await events.emit(db, events.Event(
-            org_id=membership.org_id, type="User", verb="updated", entity_type="user",
-            entity_id=str(user.id), source="System", description="Password set",
-            field="password"))
+        await events.emit(
+            db,
+            events.Event(
+                org_id=membership.org_id,
+                type="User",
+                verb="updated",
+                entity_type="user",
+                entity_id=str(user.id),
+                source="System",
+                description="Password set",
+                field="password",
+            ),
+        )
     return user.id

@@ -37,9 +37,14 @@ class OrgSummary:
     created_at: str
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "admin_user_id": self.admin_user_id,
-                "admin_email": self.admin_email, "members": self.members,
-                "created_at": self.created_at}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "admin_user_id": self.admin_user_id,
+            "admin_email": self.admin_email,
+            "members": self.members,
+            "created_at": self.created_at,
+        }
 
 
 def _checked(name: str, email: str) -> tuple[str, str]:
@@ -66,9 +71,17 @@ async def listing(db: AsyncSession) -> list[OrgSummary]:
     repo = OrgsRepository(db)
     rows = await repo.with_default_admins()
     counts = await repo.active_members_of([org.id for org, _ in rows])
-    return [OrgSummary(org.id, org.name, user.id if user else None,
-                       user.email if user else None, counts.get(org.id, 0),
-                       org.created_at.isoformat()) for org, user in rows]
+    return [
+        OrgSummary(
+            org.id,
+            org.name,
+            user.id if user else None,
+            user.email if user else None,
+            counts.get(org.id, 0),
+            org.created_at.isoformat(),
+        )
+        for org, user in rows
+    ]
 
 
 async def init(db: AsyncSession, name: str | None, email: str | None) -> members.Bootstrap:
@@ -92,10 +105,12 @@ async def init(db: AsyncSession, name: str | None, email: str | None) -> members
         f"this data directory already has organization {org.id} ({org.name!r}, admin {admin})"
         f"{' and others' if len(rows) > 1 else ''}, and none matches the given "
         "--org-name/--email; `checkrun init` creates only the first organization: use "
-        "`checkrun org create --name NAME --email EMAIL` to add another")
+        "`checkrun org create --name NAME --email EMAIL` to add another"
+    )
 
 
 # --- commands ---------------------------------------------------------------------------------
+
 
 def cmd_create(args: argparse.Namespace) -> int:
     from checkrun import cli, migrate
@@ -110,10 +125,12 @@ def cmd_create(args: argparse.Namespace) -> int:
     if args.json:
         cli._print_json(settings, made)
     else:
-        print(f"Organization {made.org_id} created ({args.name.strip()!r}).\n"
-              f"Admin: {made.email} (user {made.user_id})\nToken: {made.token}\n"
-              "(The token is shown once and is valid in this organization; "
-              "`checkrun token create --email EMAIL` issues another.)")
+        print(
+            f"Organization {made.org_id} created ({args.name.strip()!r}).\n"
+            f"Admin: {made.email} (user {made.user_id})\nToken: {made.token}\n"
+            "(The token is shown once and is valid in this organization; "
+            "`checkrun token create --email EMAIL` issues another.)"
+        )
     return 0
 
 
@@ -129,8 +146,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not found:
         print("no organizations yet (`checkrun init` or `checkrun org create`)")
     for org in found:
-        print(f"{org.id}  {org.name!r}  admin {org.admin_email or '-'}  "
-              f"{org.members} member{'' if org.members == 1 else 's'}")
+        print(
+            f"{org.id}  {org.name!r}  admin {org.admin_email or '-'}  "
+            f"{org.members} member{'' if org.members == 1 else 's'}"
+        )
     return 0
 
 
@@ -141,14 +160,21 @@ def env_default(name: str) -> str | None:
 
 def add_commands(sub: Any, data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
     org = sub.add_parser("org", help="organizations on this server").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     create_cmd = org.add_parser("create", help="create an organization, its admin and a token")
-    create_cmd.add_argument("--name", default=env_default("ORG_NAME"),
-                            required=env_default("ORG_NAME") is None,
-                            help="organization name (env CHECKRUN_ORG_NAME)")
-    create_cmd.add_argument("--email", default=env_default("EMAIL"),
-                            required=env_default("EMAIL") is None,
-                            help="its administrator's email (env CHECKRUN_EMAIL)")
+    create_cmd.add_argument(
+        "--name",
+        default=env_default("ORG_NAME"),
+        required=env_default("ORG_NAME") is None,
+        help="organization name (env CHECKRUN_ORG_NAME)",
+    )
+    create_cmd.add_argument(
+        "--email",
+        default=env_default("EMAIL"),
+        required=env_default("EMAIL") is None,
+        help="its administrator's email (env CHECKRUN_EMAIL)",
+    )
     data_dir(create_cmd)
     create_cmd.add_argument("--json", action="store_true")
     create_cmd.set_defaults(func=cmd_create)

@@ -24,7 +24,6 @@ class Organization(Base):
     task_seq: Mapped[int] = mapped_column(Integer, default=0)
     # The simple settings of PUT /organizations/{org} (industry, address, working_days...),
     # kept as sent: nothing in the server acts on them yet.
-    preferences: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True,
-                                                                default=dict)
+    preferences: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)

@@ -59,8 +59,10 @@ class OrgsRepository:
         """Every organization, oldest first, with its default administrator (if any)."""
         rows = await self.db.execute(
             select(Organization, User)
-            .outerjoin(Membership, (Membership.org_id == Organization.id)
-                       & Membership.is_default_admin.is_(True))
+            .outerjoin(
+                Membership,
+                (Membership.org_id == Organization.id) & Membership.is_default_admin.is_(True),
+            )
             .outerjoin(User, User.id == Membership.user_id)
             .order_by(Organization.created_at, Organization.id)
         )

@@ -16,7 +16,9 @@ router = APIRouter(tags=["organizations"])
 
 @router.get("/me/organizations")
 async def my_organizations(
-    request: Request, db: Db, principal: CurrentPrincipal,
+    request: Request,
+    db: Db,
+    principal: CurrentPrincipal,
     page: Annotated[PageParams, Depends(page_params(10))],
 ) -> JSONResponse:
     reads, total = await service.my_organizations(db, principal, page)

@@ -23,37 +23,73 @@ OrgName = Annotated[str, Field(min_length=1, max_length=250), AfterValidator(_tr
 
 
 def _working_day(day: str) -> dict[str, Any]:
-    return {"enabled": day not in ("Saturday", "Sunday"), "start_time": "09:00",
-            "end_time": "17:00"}
+    return {
+        "enabled": day not in ("Saturday", "Sunday"),
+        "start_time": "09:00",
+        "end_time": "17:00",
+    }
 
 
 # What an organization shows until an admin changes it (§3.12; the SDK's Organization model
 # needs `working_days`, `default_deadline` and `auto_archive_processes_after` as objects).
 DEFAULTS: dict[str, Any] = {
-    "industry": None, "description": None, "address1": None, "address2": None,
-    "country": None, "state": None, "city": None, "zipcode": None,
-    "live_support_enabled": 0, "org_logo": None, "settings": None, "payment_state": "active",
-    "team_size": [], "signup_survey": None, "in_trial": False, "analytics_enabled": False,
-    "limit_trial_features": False, "real_time_billing": False, "saml_enabled": False,
-    "saml_login_url": None, "sso_default_role": None, "preferred_trial_plan": None,
-    "plan_code": None, "auto_join_signups": False, "home_bg": None,
-    "guest_onboarding_snippet": None, "maximum_group_assignment_limit": 0,
-    "allow_user_invite": True, "allow_manage_groups": False,
+    "industry": None,
+    "description": None,
+    "address1": None,
+    "address2": None,
+    "country": None,
+    "state": None,
+    "city": None,
+    "zipcode": None,
+    "live_support_enabled": 0,
+    "org_logo": None,
+    "settings": None,
+    "payment_state": "active",
+    "team_size": [],
+    "signup_survey": None,
+    "in_trial": False,
+    "analytics_enabled": False,
+    "limit_trial_features": False,
+    "real_time_billing": False,
+    "saml_enabled": False,
+    "saml_login_url": None,
+    "sso_default_role": None,
+    "preferred_trial_plan": None,
+    "plan_code": None,
+    "auto_join_signups": False,
+    "home_bg": None,
+    "guest_onboarding_snippet": None,
+    "maximum_group_assignment_limit": 0,
+    "allow_user_invite": True,
+    "allow_manage_groups": False,
     "working_days": {day: _working_day(day) for day in WEEKDAYS},
-    "deadline_setting": None, "wyiwyg": True, "cadence_days": [], "guest_cadence_days": [],
-    "default_deadline": {"type": "days", "value": 5}, "auto_archive": False,
-    "auto_complete_tasks": False, "auto_complete_task_months": 18,
-    "light_role_error_snippet": None, "global_css": None, "error_404_template": None,
-    "enable_custom_404_error": False, "enable_custom_smtp": False,
-    "onboarding_template_id": None, "enable_onboarding_template": False,
-    "disable_min_members_billing": False, "enable_light_users_billing": False,
-    "webhook_date_field_format": "yyyy-MM-ddTHH:mm:ssZ", "purpose": None,
-    "process_today": None, "restrict_blueprint_permissions": False,
+    "deadline_setting": None,
+    "wyiwyg": True,
+    "cadence_days": [],
+    "guest_cadence_days": [],
+    "default_deadline": {"type": "days", "value": 5},
+    "auto_archive": False,
+    "auto_complete_tasks": False,
+    "auto_complete_task_months": 18,
+    "light_role_error_snippet": None,
+    "global_css": None,
+    "error_404_template": None,
+    "enable_custom_404_error": False,
+    "enable_custom_smtp": False,
+    "onboarding_template_id": None,
+    "enable_onboarding_template": False,
+    "disable_min_members_billing": False,
+    "enable_light_users_billing": False,
+    "webhook_date_field_format": "yyyy-MM-ddTHH:mm:ssZ",
+    "purpose": None,
+    "process_today": None,
+    "restrict_blueprint_permissions": False,
     "auto_archive_processes_after": {"unit": "weeks", "value": 52},
     "use_generative_ai": False,
     # checkrun's own (Tallyfy documents none): the scheduler's reminders to assignees, hours
     # before a deadline (0: none) and when it passes.
-    "reminder_due_soon_hours": 24, "reminder_overdue": True,
+    "reminder_due_soon_hours": 24,
+    "reminder_overdue": True,
 }
 
 
@@ -69,13 +105,19 @@ class OrganizationRead(BaseModel):
     user_role: str | None = None
 
     @classmethod
-    def of(cls, org: Organization, users_count: int, user_role: str | None = None
-           ) -> OrganizationRead:
+    def of(
+        cls, org: Organization, users_count: int, user_role: str | None = None
+    ) -> OrganizationRead:
         kept = {k: v for k, v in (org.preferences or {}).items() if k in DEFAULTS}
         return cls(
-            id=org.id, name=org.name, timezone=org.timezone, users_count=users_count,
-            created_on=iso(org.created_at), last_updated=iso(org.updated_at),
-            user_role=user_role, **(DEFAULTS | kept),
+            id=org.id,
+            name=org.name,
+            timezone=org.timezone,
+            users_count=users_count,
+            created_on=iso(org.created_at),
+            last_updated=iso(org.updated_at),
+            user_role=user_role,
+            **(DEFAULTS | kept),
         )
 
 

@@ -44,8 +44,9 @@ async def update_organization(
         org.name = body.name
     if body.timezone is not None:
         org.timezone = body.timezone
-    sent: dict[str, Any] = body.model_dump(mode="json", exclude_unset=True,
-                                           exclude={"name", "timezone"})
+    sent: dict[str, Any] = body.model_dump(
+        mode="json", exclude_unset=True, exclude={"name", "timezone"}
+    )
     preferences = dict(org.preferences or {})
     for key, value in sent.items():
         if key not in DEFAULTS:
@@ -57,11 +58,19 @@ async def update_organization(
     org.preferences = preferences
     org.updated_at = now()
     await db.flush()
-    await events.emit(db, events.Event(
-        org_id=org.id, type="Organization", verb="updated", entity_type="organization",
-        entity_id=org.id, description="Organization settings updated",
-        new_value=sorted(body.model_fields_set), **events.by(actor),
-    ))
+    await events.emit(
+        db,
+        events.Event(
+            org_id=org.id,
+            type="Organization",
+            verb="updated",
+            entity_type="organization",
+            entity_id=org.id,
+            description="Organization settings updated",
+            new_value=sorted(body.model_fields_set),
+            **events.by(actor),
+        ),
+    )
     return await read(db, org, actor.role)
 
 
@@ -69,7 +78,8 @@ async def my_organizations(
     db: AsyncSession, principal: Principal, page: PageParams
 ) -> tuple[list[OrganizationRead], int]:
     rows, total = await MembersRepository(db).organizations_of(
-        principal.user.id, page, only_org=principal.bound_org_id)
+        principal.user.id, page, only_org=principal.bound_org_id
+    )
     counts = await OrgsRepository(db).active_members_of([org.id for org, _ in rows])
     reads = [OrganizationRead.of(org, counts.get(org.id, 0), user_role=m.role) for org, m in rows]
     return reads, total

@@ -61,9 +61,14 @@ def _filtered(stmt: Select[Any], org_id: str, f: RunFilters) -> Select[Any]:
     elif f.status == "starred":
         stmt = stmt.where(Run.starred.is_(True))
     elif f.status == "delayed":
-        stmt = stmt.where(Run.status == "active", Run.id.in_(
-            select(Task.run_id).where(Task.org_id == org_id, Task.deleted_at.is_(None),
-                                      late(now()))))
+        stmt = stmt.where(
+            Run.status == "active",
+            Run.id.in_(
+                select(Task.run_id).where(
+                    Task.org_id == org_id, Task.deleted_at.is_(None), late(now())
+                )
+            ),
+        )
     elif f.status:
         stmt = stmt.where(Run.status.in_(STATUS_ALIASES.get(f.status, (f.status,))))
     stmt = text_filter(archived_filter(stmt, Run.deleted_at, archived), Run.name, f.q)
@@ -75,17 +80,22 @@ def _filtered(stmt: Select[Any], org_id: str, f: RunFilters) -> Select[Any]:
         stmt = stmt.where(Run.type == f.type)
     if f.owners:
         # The run's owner, or an assignee of one of its tasks.
-        assigned = select(Task.run_id).join(TaskOwner, TaskOwner.task_id == Task.id).where(
-            TaskOwner.kind == "user", TaskOwner.ref.in_([str(o) for o in f.owners]))
+        assigned = (
+            select(Task.run_id)
+            .join(TaskOwner, TaskOwner.task_id == Task.id)
+            .where(TaskOwner.kind == "user", TaskOwner.ref.in_([str(o) for o in f.owners]))
+        )
         stmt = stmt.where(or_(Run.owner_id.in_(f.owners), Run.id.in_(assigned)))
     return stmt
 
 
 SORTS: dict[str, list[Any]] = {
-    "name": [Run.name.asc(), Run.id], "-name": [Run.name.desc(), Run.id],
+    "name": [Run.name.asc(), Run.id],
+    "-name": [Run.name.desc(), Run.id],
     "created_at": [Run.created_at.asc(), Run.id],
     "-created_at": [Run.created_at.desc(), Run.id.desc()],
-    "updated_at": [Run.updated_at.asc(), Run.id], "-updated_at": [Run.updated_at.desc(), Run.id],
+    "updated_at": [Run.updated_at.asc(), Run.id],
+    "-updated_at": [Run.updated_at.desc(), Run.id],
 }
 
 
@@ -113,15 +123,15 @@ class RunsRepository:
         total = await count_of(self.db, stmt)
         rows = await self.db.execute(
             stmt.order_by(*SORTS.get(filters.sort or "", SORTS["-created_at"]))
-            .offset(page.offset).limit(page.per_page)
+            .offset(page.offset)
+            .limit(page.per_page)
         )
         return list(rows.scalars()), total
 
     async def by_ids(self, org_id: str, run_ids: list[str]) -> list[Run]:
         if not run_ids:
             return []
-        rows = await self.db.execute(select(Run).where(Run.org_id == org_id,
-                                                       Run.id.in_(run_ids)))
+        rows = await self.db.execute(select(Run).where(Run.org_id == org_id, Run.id.in_(run_ids)))
         return list(rows.scalars())
 
     async def get_by_id(self, run_id: str) -> Run | None:

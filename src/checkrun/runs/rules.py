@@ -24,8 +24,6 @@ from checkrun.templates.repository import TemplatesRepository
 # {"owners": applied, "owners_before": {...}, "deadline": applied, "deadline_before": iso}.
 
 
-
-
 async def apply_rules(db: AsyncSession, run: Run, actor: Actor | None = None) -> None:
     """Evaluates the template's rules against the kick-off and task values of this run; tasks
     already completed keep what they had."""
@@ -83,8 +81,9 @@ def _assign(task: Task, state: dict[str, Any], chosen: dict[str, list[Any]] | No
     return True
 
 
-def _set_deadline(task: Task, state: dict[str, Any], rule: dict[str, Any] | None, run: Run,
-                  week: WorkWeek | None) -> bool:
+def _set_deadline(
+    task: Task, state: dict[str, Any], rule: dict[str, Any] | None, run: Run, week: WorkWeek | None
+) -> bool:
     """As `_assign`, for a rule's deadline: counted from launch in the organization's working
     time, as the steps' own deadlines are."""
     if rule is not None:
@@ -103,8 +102,7 @@ def _set_deadline(task: Task, state: dict[str, Any], rule: dict[str, Any] | None
     return True
 
 
-async def sync_run_status(db: AsyncSession, run_id: str | None, actor: Actor | None = None
-                          ) -> None:
+async def sync_run_status(db: AsyncSession, run_id: str | None, actor: Actor | None = None) -> None:
     """A run is complete once its last visible task is and its kick-off form is submitted, and
     active again when either reopens. An open issue wins over both: `problem` (a task's) or
     `issue` (the process's own) until it is resolved."""
@@ -118,16 +116,31 @@ async def sync_run_status(db: AsyncSession, run_id: str | None, actor: Actor | N
     if run is None or run.deleted_at is not None:
         return
     stats = (await repo.stats_of([run_id])).get(run_id)
-    finished = (stats is not None and stats.total > 0 and stats.complete == stats.total
-                and run.prerun_completed_at is not None)
-    status = (await CommentsRepository(db).issue_status(run.org_id, run.id)
-              or ("complete" if finished else "active"))
+    finished = (
+        stats is not None
+        and stats.total > 0
+        and stats.complete == stats.total
+        and run.prerun_completed_at is not None
+    )
+    status = await CommentsRepository(db).issue_status(run.org_id, run.id) or (
+        "complete" if finished else "active"
+    )
     if status == "complete" and run.status != "complete":
         run.status, run.completed_at = "complete", now()
-        await events.emit(db, events.Event(
-            org_id=run.org_id, type="Process", verb="completed", entity_type="run",
-            entity_id=run.id, run_id=run.id, checklist_id=run.checklist_id,
-            description=f"Completed {run.name}", **events.by(actor)))
+        await events.emit(
+            db,
+            events.Event(
+                org_id=run.org_id,
+                type="Process",
+                verb="completed",
+                entity_type="run",
+                entity_id=run.id,
+                run_id=run.id,
+                checklist_id=run.checklist_id,
+                description=f"Completed {run.name}",
+                **events.by(actor),
+            ),
+        )
     elif status != "complete":
         run.status, run.completed_at = status, None
     await db.flush()

@@ -44,12 +44,22 @@ from checkrun.templates.service import read_many as read_templates
 from checkrun.templates.values import ValueContext, clean_values, is_empty
 
 # Step flags that a launched task carries.
-COPIED_TO_TASKS = ("everyone_must_complete", "can_complete_only_assignees", "prevent_guest_comment",
-              "max_assignable", "top_secret")
+COPIED_TO_TASKS = (
+    "everyone_must_complete",
+    "can_complete_only_assignees",
+    "prevent_guest_comment",
+    "max_assignable",
+    "top_secret",
+)
 
 
-def step_deadlines(steps: list[Step], launched: datetime, week: WorkWeek, default: Rule,
-                   by_hand: dict[str, datetime] | None = None) -> dict[str, datetime]:
+def step_deadlines(
+    steps: list[Step],
+    launched: datetime,
+    week: WorkWeek,
+    default: Rule,
+    by_hand: dict[str, datetime] | None = None,
+) -> dict[str, datetime]:
     """Each step's task deadline in the organization's working time: `{value, unit, option:
     from|prior_to, step}` counts from launch, or from the deadline of `step` (a deadline given
     by hand at launch included); a step without a deadline gets the organization's default."""
@@ -61,8 +71,9 @@ def step_deadlines(steps: list[Step], launched: datetime, week: WorkWeek, defaul
 NAMING_FIELD_TYPES_EXCLUDED = ("textarea", "file", "table")
 
 
-def process_name(checklist: Checklist, fields: list[Capture], prerun: dict[str, Any],
-                 started: datetime) -> str:
+def process_name(
+    checklist: Checklist, fields: list[Capture], prerun: dict[str, Any], started: datetime
+) -> str:
     """`default_process_name_format` with {{Template Name}}, {{Date}} and required kick-off
     fields by label or alias; without auto-naming (or if that leaves nothing),
     "{title} - {date}". Unknown variables stay as written."""
@@ -76,8 +87,9 @@ def process_name(checklist: Checklist, fields: list[Capture], prerun: dict[str, 
         if field.required and field.field_type not in NAMING_FIELD_TYPES_EXCLUDED:
             text = automations_text(prerun.get(field.id))
             names[field.label.strip().lower()] = names[field.alias.lower()] = text
-    named = re.sub(r"\{\{\s*([^}]+?)\s*\}\}",
-                   lambda m: names.get(m.group(1).lower(), m.group(0)), pattern)
+    named = re.sub(
+        r"\{\{\s*([^}]+?)\s*\}\}", lambda m: names.get(m.group(1).lower(), m.group(0)), pattern
+    )
     return " ".join(named.split())[:550] or default
 
 
@@ -122,14 +134,25 @@ def _task_for_step(
     if override and override.max_assignable is not None:
         flags["max_assignable"] = override.max_assignable
     return Task(
-        org_id=run.org_id, increment_id=number, run_id=run.id, step_id=step.id,
-        checklist_id=run.checklist_id, title=step.title, alias=step.alias, summary=step.summary,
-        task_type=step.step_type, status="active", position=step.position,
+        org_id=run.org_id,
+        increment_id=number,
+        run_id=run.id,
+        step_id=step.id,
+        checklist_id=run.checklist_id,
+        title=step.title,
+        alias=step.alias,
+        summary=step.summary,
+        task_type=step.step_type,
+        status="active",
+        position=step.position,
         deadline=launch.deadlines[step.id],
         deadline_set_by_hand=bool(override and override.deadline),
-        started_at=started, starter_id=run.started_by, webhook=step.webhook,
+        started_at=started,
+        starter_id=run.started_by,
+        webhook=step.webhook,
         owners=TasksRepository.owner_rows(users, guests, groups),
-        settings={deadlines.SNAPSHOT: rule.as_dict()}, **flags,
+        settings={deadlines.SNAPSHOT: rule.as_dict()},
+        **flags,
     )
 
 
@@ -144,7 +167,8 @@ async def check_members(db: AsyncSession, org_id: str, **given: int | list[int] 
     """Every user id given (a field's value or list) must be a member: 422 keyed by field."""
     ids = {name: [v] if isinstance(v, int) else list(v or []) for name, v in given.items()}
     known = await MembersRepository(db).existing_user_ids(
-        org_id, [i for values in ids.values() for i in values])
+        org_id, [i for values in ids.values() for i in values]
+    )
     errors = {}
     for name, values in ids.items():
         for i, user_id in enumerate(values):
@@ -156,8 +180,9 @@ async def check_members(db: AsyncSession, org_id: str, **given: int | list[int] 
 
 
 async def _check_launch(db: AsyncSession, actor: Actor, body: RunLaunch) -> None:
-    await check_members(db, actor.org_id, owner_id=body.owner_id, user_id=body.user_id,
-                        users=body.users)
+    await check_members(
+        db, actor.org_id, owner_id=body.owner_id, user_id=body.user_id, users=body.users
+    )
     for override in body.tasks.values():
         if override.owners:
             await check_owners(db, actor.org_id, override.owners)
@@ -178,30 +203,44 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     steps = (await templates.steps_of([checklist.id])).get(checklist.id, [])
     fields = (await templates.prerun_of([checklist.id])).get(checklist.id, [])
     ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
-    prerun = await _prerun_values(ctx, body.prerun if isinstance(body.prerun, dict) else {},
-                                  fields)
+    prerun = await _prerun_values(ctx, body.prerun if isinstance(body.prerun, dict) else {}, fields)
     orgs = OrgsRepository(db)
     started = now()
     starter = body.user_id or actor.user_id
     run = Run(
-        org_id=actor.org_id, increment_id=await orgs.next_number(actor.org_id, "run"),
-        checklist_id=checklist.id, checklist_title=checklist.title,
+        org_id=actor.org_id,
+        increment_id=await orgs.next_number(actor.org_id, "run"),
+        checklist_id=checklist.id,
+        checklist_title=checklist.title,
         name=body.name or process_name(checklist, fields, prerun, started),
-        summary=body.summary, status="active", type=checklist.type,
-        owner_id=body.owner_id or actor.user_id, started_by=starter, prerun=prerun,
-        starred=body.starred, is_public=body.is_public, can_add_oot=checklist.can_add_oot,
-        users=list(dict.fromkeys(body.users)), groups=list(dict.fromkeys(body.groups)),
-        parent_id=body.parent_id, created_at=started, started_at=started,
+        summary=body.summary,
+        status="active",
+        type=checklist.type,
+        owner_id=body.owner_id or actor.user_id,
+        started_by=starter,
+        prerun=prerun,
+        starred=body.starred,
+        is_public=body.is_public,
+        can_add_oot=checklist.can_add_oot,
+        users=list(dict.fromkeys(body.users)),
+        groups=list(dict.fromkeys(body.groups)),
+        parent_id=body.parent_id,
+        created_at=started,
+        started_at=started,
         # Launching submits the kick-off form; `complete-prerun` can reopen it.
-        prerun_completed_at=started, prerun_completed_by=actor.user_id,
+        prerun_completed_at=started,
+        prerun_completed_by=actor.user_id,
     )
     repo = RunsRepository(db)
     repo.add(run)
     await db.flush()
     first = await orgs.next_numbers(actor.org_id, "task", len(steps))
     week, default = await deadlines.calendar(db, actor.org_id)
-    by_hand = {s.id: parse_datetime(o.deadline) for s in steps
-               if (o := body.tasks.get(s.id)) and o.deadline}
+    by_hand = {
+        s.id: parse_datetime(o.deadline)
+        for s in steps
+        if (o := body.tasks.get(s.id)) and o.deadline
+    }
     launch = Launch(week, default, step_deadlines(steps, started, week, default, by_hand))
     for number, step in enumerate(steps, start=first):
         repo.add(_task_for_step(run, step, number, launch, body.tasks.get(step.id)))
@@ -209,52 +248,81 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     await _tag_and_file(db, actor, run, body, steps)
     await apply_rules(db, run, actor)
     await ensure_run_guests(db, run.org_id, run.id, actor)
-    await events.emit(db, events.Event(
-        org_id=run.org_id, type="Process", verb="created", entity_type="run", entity_id=run.id,
-        run_id=run.id, checklist_id=run.checklist_id, description=f"Launched {run.name}",
-        **events.by(actor)))
+    await events.emit(
+        db,
+        events.Event(
+            org_id=run.org_id,
+            type="Process",
+            verb="created",
+            entity_type="run",
+            entity_id=run.id,
+            run_id=run.id,
+            checklist_id=run.checklist_id,
+            description=f"Launched {run.name}",
+            **events.by(actor),
+        ),
+    )
     return run
 
 
-async def _tag_and_file(db: AsyncSession, actor: Actor, run: Run, body: RunLaunch,
-                        steps: list[Step]) -> None:
+async def _tag_and_file(
+    db: AsyncSession, actor: Actor, run: Run, body: RunLaunch, steps: list[Step]
+) -> None:
     """The launch's `tags` and `folders` on the run; each step's tags on its task."""
     await tag_subject(db, actor, "Run", run.id, body.tags)
     await file_subject(db, actor, "Run", run.id, body.folders)
     step_tags = {s.id: (s.settings or {}).get("tags") or [] for s in steps}
     if not any(step_tags.values()):
         return
-    known = set(await known_tag_ids(db, actor.org_id, [t for ts in step_tags.values()
-                                                        for t in ts]))
+    known = set(await known_tag_ids(db, actor.org_id, [t for ts in step_tags.values() for t in ts]))
     for task in (await TasksRepository(db).tasks_of_runs([run.id])).get(run.id, []):
         tags = [t for t in step_tags.get(task.step_id or "", []) if t in known]
         await tag_subject(db, actor, "Task", task.id, tags)
 
 
-async def _record(db: AsyncSession, actor: Actor | None, run: Run, verb: str, description: str,
-                  **more: Any) -> None:
+async def _record(
+    db: AsyncSession, actor: Actor | None, run: Run, verb: str, description: str, **more: Any
+) -> None:
     """An activity entry about this process."""
-    await events.emit(db, events.Event(
-        org_id=run.org_id, type="Process", verb=verb, entity_type="run", entity_id=run.id,
-        run_id=run.id, checklist_id=run.checklist_id, description=description,
-        **events.by(actor), **more))
+    await events.emit(
+        db,
+        events.Event(
+            org_id=run.org_id,
+            type="Process",
+            verb=verb,
+            entity_type="run",
+            entity_id=run.id,
+            run_id=run.id,
+            checklist_id=run.checklist_id,
+            description=description,
+            **events.by(actor),
+            **more,
+        ),
+    )
 
 
 RECORDED = ("name", "summary", "owner_id", "starred", "is_public", "users", "groups", "prerun")
 
 
-async def _record_changes(db: AsyncSession, actor: Actor, run: Run, before: dict[str, Any]
-                          ) -> None:
+async def _record_changes(db: AsyncSession, actor: Actor, run: Run, before: dict[str, Any]) -> None:
     """One entry per changed field, with its old and new value."""
     changed: list[str | None] = [n for n in RECORDED if getattr(run, n) != before[n]]
     for name in changed or [None]:
-        await _record(db, actor, run, "updated", f"Updated {run.name}", field=name,
-                      old_value=before.get(name or ""),
-                      new_value=getattr(run, name) if name else None)
+        await _record(
+            db,
+            actor,
+            run,
+            "updated",
+            f"Updated {run.name}",
+            field=name,
+            old_value=before.get(name or ""),
+            new_value=getattr(run, name) if name else None,
+        )
 
 
-async def launch_form(db: AsyncSession, actor: Actor, checklist_id: str
-                      ) -> tuple[Checklist, list[Capture]]:
+async def launch_form(
+    db: AsyncSession, actor: Actor, checklist_id: str
+) -> tuple[Checklist, list[Capture]]:
     """A live template the caller may launch and its kick-off fields (a launch form)."""
     require_not_light(actor)
     templates = TemplatesRepository(db)
@@ -266,8 +334,7 @@ async def launch_form(db: AsyncSession, actor: Actor, checklist_id: str
 
 async def kickoff_fields(db: AsyncSession, run: Run) -> list[Capture]:
     """The kick-off fields of the run's template (archived or not): labels for its values."""
-    return (await TemplatesRepository(db).prerun_of([run.checklist_id])).get(
-        run.checklist_id, [])
+    return (await TemplatesRepository(db).prerun_of([run.checklist_id])).get(run.checklist_id, [])
 
 
 async def get_run(db: AsyncSession, actor: Actor, run_id: str) -> Run:
@@ -300,8 +367,9 @@ async def read_runs(
     if includes.wants("assets"):
         files = await FilesRepository(db).of_runs(ids)
         for read in reads:
-            read.assets = {"data": [AssetRead.of(a, api_base).model_dump()  # type: ignore[attr-defined]
-                                    for a in files.get(read.id, [])]}
+            read.assets = {  # type: ignore[attr-defined]
+                "data": [AssetRead.of(a, api_base).model_dump() for a in files.get(read.id, [])]
+            }
     await _include_tags_and_folders(db, runs, reads, includes)
     if "threads" in includes:
         threads = await run_threads(db, runs[0].org_id if runs else "", ids)
@@ -350,9 +418,13 @@ async def _include_tasks(
     for read in reads:
         mine = [task_reads[t.id] for t in by_run.get(read.id, [])]
         if includes.wants("form_fields"):
-            read.form_fields = {"data": [  # type: ignore[attr-defined]
-                {**field, "task_id": t.id} for t in mine
-                for field in t.form_fields["data"]]}  # type: ignore[attr-defined]
+            read.form_fields = {  # type: ignore[attr-defined]
+                "data": [
+                    {**field, "task_id": t.id}
+                    for t in mine
+                    for field in t.form_fields["data"]  # type: ignore[attr-defined]
+                ]
+            }
         if includes.wants("tasks"):
             read.tasks = {"data": [t.model_dump() for t in mine]}  # type: ignore[attr-defined]
         if includes.wants("next_task"):
@@ -379,8 +451,9 @@ async def _live_run(db: AsyncSession, actor: Actor, run_id: str) -> Run:
     """A run that may still change: archived runs are read-only until activated."""
     run = await _locked_run(db, actor, run_id)
     if run.deleted_at is not None:
-        raise invalid_field("archived_at", "Archived processes can't be changed. Activate it "
-                            "first.")
+        raise invalid_field(
+            "archived_at", "Archived processes can't be changed. Activate it first."
+        )
     return run
 
 
@@ -414,12 +487,14 @@ async def _updated_prerun(
     db: AsyncSession, actor: Actor, run: Run, given: dict[str, Any], api_base: str
 ) -> dict[str, Any]:
     """The run's kick-off values with `given` merged in; a required field can't be cleared."""
-    fields = (await TemplatesRepository(db).prerun_of([run.checklist_id])).get(
-        run.checklist_id, [])
+    fields = (await TemplatesRepository(db).prerun_of([run.checklist_id])).get(run.checklist_id, [])
     ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
     changed = await clean_values(ctx, fields, given, "prerun")
-    cleared = {f"prerun.{f.id}": [f"{f.label} is required"]
-               for f in fields if f.required and f.id in changed and changed[f.id] is None}
+    cleared = {
+        f"prerun.{f.id}": [f"{f.label} is required"]
+        for f in fields
+        if f.required and f.id in changed and changed[f.id] is None
+    }
     if cleared:
         raise invalid(cleared)
     merged = {**run.prerun, **changed}
@@ -435,9 +510,16 @@ async def set_prerun_complete(db: AsyncSession, actor: Actor, run_id: str, done:
     await db.flush()
     now_is = "completed" if done else "pending"
     if now_is != was:
-        await _record(db, actor, run, "updated",
-                      f"{'Completed' if done else 'Reopened'} the kick-off form of {run.name}",
-                      field="prerun_status", old_value=was, new_value=now_is)
+        await _record(
+            db,
+            actor,
+            run,
+            "updated",
+            f"{'Completed' if done else 'Reopened'} the kick-off form of {run.name}",
+            field="prerun_status",
+            old_value=was,
+            new_value=now_is,
+        )
     await sync_run_status(db, run.id, actor)
     return run
 
@@ -476,8 +558,9 @@ async def activate(db: AsyncSession, actor: Actor, run_id: str) -> Run:
     return run
 
 
-async def purge(db: AsyncSession, store: BlobStore, actor: Actor, run_id: str,
-                archived_only: bool = False) -> None:
+async def purge(
+    db: AsyncSession, store: BlobStore, actor: Actor, run_id: str, archived_only: bool = False
+) -> None:
     """`archived_only`: the web app's rule (archive first, then delete); the API's route
     purges a live run too."""
     run = await _locked_run(db, actor, run_id)

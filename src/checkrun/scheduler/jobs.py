@@ -49,8 +49,7 @@ def _setting(prefs: dict[str, Any], key: str) -> Any:
     return prefs.get(key, DEFAULTS[key])
 
 
-async def _complete(db: AsyncSession, task: Task, due_before: datetime, inclusive: bool
-                    ) -> bool:
+async def _complete(db: AsyncSession, task: Task, due_before: datetime, inclusive: bool) -> bool:
     """Completes `task` if, locked, it is still open with a deadline this early."""
     try:
         task = await lock_task(db, task)
@@ -101,8 +100,12 @@ async def auto_archive(db: AsyncSession, moment: datetime, settings: Settings) -
         cutoff = period_before(moment, _setting(prefs, "auto_archive_processes_after"))
         for run in await repo.completed_runs(org_id, cutoff, left):
             locked = await RunsRepository(db).lock(org_id, run.id)
-            if locked is not None and locked.status == "complete" \
-                    and locked.completed_at is not None and locked.completed_at <= cutoff:
+            if (
+                locked is not None
+                and locked.status == "complete"
+                and locked.completed_at is not None
+                and locked.completed_at <= cutoff
+            ):
                 await archive_locked(db, locked, None)
             left -= 1
     return settings.scheduler_batch_size - left

@@ -71,8 +71,9 @@ class Scheduler:
         """Runs `job` once at the current moment; None when another process holds it."""
         moment, token = now(), new_id()
         async with self.sessionmaker() as db:
-            taken = await SchedulerRepository(db).take_lease(job.name, token, moment,
-                                                             moment + self.lease)
+            taken = await SchedulerRepository(db).take_lease(
+                job.name, token, moment, moment + self.lease
+            )
             await db.commit()
         if not taken:
             return None
@@ -87,8 +88,11 @@ class Scheduler:
             handled = await job.run(db, moment, self.settings)
             if not await SchedulerRepository(db).finish(job.name, token, moment):
                 await db.rollback()
-                log.warning("scheduler: job %s outlived its lease; another process took it "
-                            "over, this run is undone", job.name)
+                log.warning(
+                    "scheduler: job %s outlived its lease; another process took it "
+                    "over, this run is undone",
+                    job.name,
+                )
                 return None
             await db.commit()
         return handled

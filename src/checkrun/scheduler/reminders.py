@@ -43,15 +43,18 @@ class Rules:
     @classmethod
     def of(cls, preferences: dict[str, Any] | None) -> Rules:
         prefs = {**DEFAULTS, **(preferences or {})}
-        return cls(timedelta(hours=int(prefs["reminder_due_soon_hours"] or 0)),
-                   bool(prefs["reminder_overdue"]))
+        return cls(
+            timedelta(hours=int(prefs["reminder_due_soon_hours"] or 0)),
+            bool(prefs["reminder_overdue"]),
+        )
 
     def for_type(self, task_type: str) -> Rules:
         return Rules(self.lead, False) if task_type in EXPIRING else self
 
 
-def next_moment(deadline: datetime | None, soon_for: datetime | None,
-                overdue_for: datetime | None, rules: Rules) -> datetime | None:
+def next_moment(
+    deadline: datetime | None, soon_for: datetime | None, overdue_for: datetime | None, rules: Rules
+) -> datetime | None:
     """When the next reminder of this deadline is due, given what was sent for it."""
     if deadline is None or overdue_for == deadline:
         return None
@@ -79,8 +82,11 @@ def decide(row: ReminderRow, rules: Rules, moment: datetime, assigned: bool) -> 
         soon_for = deadline
     elif rules.lead and soon_for != deadline and moment >= deadline - rules.lead:
         verb, soon_for = "due-soon", deadline
-    values = {"reminded_soon_for": soon_for, "reminded_overdue_for": overdue_for,
-              "remind_at": next_moment(deadline, soon_for, overdue_for, rules)}
+    values = {
+        "reminded_soon_for": soon_for,
+        "reminded_overdue_for": overdue_for,
+        "remind_at": next_moment(deadline, soon_for, overdue_for, rules),
+    }
     return Decision(verb if assigned else None, values)
 
 
@@ -101,20 +107,37 @@ async def run(db: AsyncSession, moment: datetime, settings: Settings) -> int:
 
 async def _emit(db: AsyncSession, row: ReminderRow, verb: str) -> None:
     said = "is due soon" if verb == "due-soon" else "is overdue"
-    await events.emit(db, events.Event(
-        org_id=row.org_id, type="Task", verb=verb, entity_type="task", entity_id=row.id,
-        task_id=row.id, run_id=row.run_id, checklist_id=row.checklist_id, actor_id=None,
-        source="System", description=f"{row.title} {said}",
-        extra={"deadline": iso(row.deadline)}))
+    await events.emit(
+        db,
+        events.Event(
+            org_id=row.org_id,
+            type="Task",
+            verb=verb,
+            entity_type="task",
+            entity_id=row.id,
+            task_id=row.id,
+            run_id=row.run_id,
+            checklist_id=row.checklist_id,
+            actor_id=None,
+            source="System",
+            description=f"{row.title} {said}",
+            extra={"deadline": iso(row.deadline)},
+        ),
+    )
 
 
 # -- keeping remind_at right -------------------------------------------------------------------
 
+
 def moment_of(task: Task, rules: Rules) -> datetime | None:
     if task.deleted_at is not None or task.status not in OPEN:
         return None
-    return next_moment(task.deadline, task.reminded_soon_for, task.reminded_overdue_for,
-                       rules.for_type(task.task_type))
+    return next_moment(
+        task.deadline,
+        task.reminded_soon_for,
+        task.reminded_overdue_for,
+        rules.for_type(task.task_type),
+    )
 
 
 def _touched(task: Task) -> bool:
@@ -127,8 +150,11 @@ def _before_flush(session: Session, _flush: UOWTransaction, _instances: Any) -> 
     if not tasks:
         return
     with session.no_autoflush:
-        rows = session.execute(select(Organization.id, Organization.preferences)
-                               .where(Organization.id.in_({t.org_id for t in tasks})))
+        rows = session.execute(
+            select(Organization.id, Organization.preferences).where(
+                Organization.id.in_({t.org_id for t in tasks})
+            )
+        )
         prefs = {org_id: p for org_id, p in rows}
     for task in tasks:
         task.remind_at = moment_of(task, Rules.of(prefs.get(task.org_id)))
@@ -140,8 +166,14 @@ async def reschedule(db: AsyncSession, org_id: str) -> None:
     repo = SchedulerRepository(db)
     rules = Rules.of((await repo.preferences_of({org_id})).get(org_id))
     moved: dict[str, datetime | None] = {}
-    for task_id, task_type, deadline, remind_at, soon_for, overdue_for in \
-            await repo.open_with_deadline(org_id):
+    for (
+        task_id,
+        task_type,
+        deadline,
+        remind_at,
+        soon_for,
+        overdue_for,
+    ) in await repo.open_with_deadline(org_id):
         at = next_moment(deadline, soon_for, overdue_for, rules.for_type(task_type))
         if at != remind_at:
             moved[task_id] = at
@@ -149,8 +181,9 @@ async def reschedule(db: AsyncSession, org_id: str) -> None:
 
 
 async def on_event(db: AsyncSession, event: events.Event) -> None:
-    if (event.type, event.verb) == ("Organization", "updated") \
-            and set(SETTINGS) & set(event.new_value or ()):
+    if (event.type, event.verb) == ("Organization", "updated") and set(SETTINGS) & set(
+        event.new_value or ()
+    ):
         await reschedule(db, event.org_id)
 
 

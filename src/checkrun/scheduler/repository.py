@@ -57,18 +57,22 @@ class SchedulerRepository:
 
     # -- leases -------------------------------------------------------------------------------
 
-    async def take_lease(self, name: str, token: str, moment: datetime, until: datetime
-                         ) -> bool:
+    async def take_lease(self, name: str, token: str, moment: datetime, until: datetime) -> bool:
         """The job's lease for `token` when nobody holds it or its holder's lease ran out (the
         job's row is made on its first run)."""
-        take = (update(SchedulerJob)
-                .where(SchedulerJob.name == name,
-                       SchedulerJob.lease_until.is_(None) | (SchedulerJob.lease_until <= moment))
-                .values(lease_token=token, lease_until=until))
+        take = (
+            update(SchedulerJob)
+            .where(
+                SchedulerJob.name == name,
+                SchedulerJob.lease_until.is_(None) | (SchedulerJob.lease_until <= moment),
+            )
+            .values(lease_token=token, lease_until=until)
+        )
         if _changed(await self.db.execute(take)) == 1:
             return True
-        made = await self.db.execute(insert_ignoring_conflicts(
-            self.db, SchedulerJob, {"name": name, "runs": 0}, ["name"]))
+        made = await self.db.execute(
+            insert_ignoring_conflicts(self.db, SchedulerJob, {"name": name, "runs": 0}, ["name"])
+        )
         return _changed(made) == 1 and _changed(await self.db.execute(take)) == 1
 
     async def finish(self, name: str, token: str, moment: datetime) -> bool:
@@ -77,21 +81,25 @@ class SchedulerRepository:
         result = await self.db.execute(
             update(SchedulerJob)
             .where(SchedulerJob.name == name, SchedulerJob.lease_token == token)
-            .values(last_run_at=moment, runs=SchedulerJob.runs + 1, lease_token=None,
-                    lease_until=None))
+            .values(
+                last_run_at=moment, runs=SchedulerJob.runs + 1, lease_token=None, lease_until=None
+            )
+        )
         return _changed(result) == 1
 
     async def release(self, name: str, token: str) -> None:
         await self.db.execute(
             update(SchedulerJob)
             .where(SchedulerJob.name == name, SchedulerJob.lease_token == token)
-            .values(lease_token=None, lease_until=None))
+            .values(lease_token=None, lease_until=None)
+        )
 
     # -- organizations ------------------------------------------------------------------------
 
     async def preferences_of(self, org_ids: set[str]) -> dict[str, dict[str, Any]]:
-        rows = await self.db.execute(select(Organization.id, Organization.preferences)
-                                     .where(Organization.id.in_(org_ids)))
+        rows = await self.db.execute(
+            select(Organization.id, Organization.preferences).where(Organization.id.in_(org_ids))
+        )
         return {org_id: prefs or {} for org_id, prefs in rows}
 
     async def all_preferences(self) -> dict[str, dict[str, Any]]:
@@ -105,28 +113,57 @@ class SchedulerRepository:
     async def due_reminders(self, moment: datetime, limit: int) -> list[ReminderRow]:
         is_open = literal_column(f"({OPEN_LIVE_SQL})", Boolean)
         rows = await self.db.execute(
-            select(Task.id, Task.org_id, Task.run_id, Task.checklist_id, Task.title,
-                   Task.task_type, Task.deadline, is_open, Task.remind_at,
-                   Task.reminded_soon_for, Task.reminded_overdue_for)
-            .where(Task.remind_at <= moment).order_by(Task.remind_at).limit(limit))
-        return [ReminderRow(id=r[0], org_id=r[1], run_id=r[2], checklist_id=r[3], title=r[4],
-                            task_type=r[5], deadline=r[6], is_open=bool(r[7]), remind_at=r[8],
-                            reminded_soon_for=r[9], reminded_overdue_for=r[10]) for r in rows]
+            select(
+                Task.id,
+                Task.org_id,
+                Task.run_id,
+                Task.checklist_id,
+                Task.title,
+                Task.task_type,
+                Task.deadline,
+                is_open,
+                Task.remind_at,
+                Task.reminded_soon_for,
+                Task.reminded_overdue_for,
+            )
+            .where(Task.remind_at <= moment)
+            .order_by(Task.remind_at)
+            .limit(limit)
+        )
+        return [
+            ReminderRow(
+                id=r[0],
+                org_id=r[1],
+                run_id=r[2],
+                checklist_id=r[3],
+                title=r[4],
+                task_type=r[5],
+                deadline=r[6],
+                is_open=bool(r[7]),
+                remind_at=r[8],
+                reminded_soon_for=r[9],
+                reminded_overdue_for=r[10],
+            )
+            for r in rows
+        ]
 
     async def with_assignees(self, task_ids: list[str]) -> set[str]:
         if not task_ids:
             return set()
-        rows = await self.db.execute(select(TaskOwner.task_id).distinct()
-                                     .where(TaskOwner.task_id.in_(task_ids)))
+        rows = await self.db.execute(
+            select(TaskOwner.task_id).distinct().where(TaskOwner.task_id.in_(task_ids))
+        )
         return set(rows.scalars())
 
     async def set_reminded(self, row: ReminderRow, values: dict[str, Any]) -> bool:
         """Records what was sent and the next moment, if the task is still as read (not
         completed, moved or rescheduled meanwhile); `updated_at` stays: a reminder changes
         nothing a person sees on the task."""
-        stmt = (update(TASKS)
-                .where(TASKS.c.id == row.id, TASKS.c.remind_at == row.remind_at)
-                .values(**values, updated_at=TASKS.c.updated_at))
+        stmt = (
+            update(TASKS)
+            .where(TASKS.c.id == row.id, TASKS.c.remind_at == row.remind_at)
+            .values(**values, updated_at=TASKS.c.updated_at)
+        )
         if row.deadline is not None:
             stmt = stmt.where(TASKS.c.deadline == row.deadline)
         if row.is_open:
@@ -136,20 +173,31 @@ class SchedulerRepository:
     async def open_with_deadline(self, org_id: str) -> list[Any]:
         """An organization's open tasks with a deadline, when its reminder settings change."""
         rows = await self.db.execute(
-            select(Task.id, Task.task_type, Task.deadline, Task.remind_at,
-                   Task.reminded_soon_for, Task.reminded_overdue_for)
-            .where(Task.org_id == org_id, Task.deleted_at.is_(None),
-                   Task.status.in_(("not-started", "active", "in-progress")),
-                   Task.deadline.is_not(None)))
+            select(
+                Task.id,
+                Task.task_type,
+                Task.deadline,
+                Task.remind_at,
+                Task.reminded_soon_for,
+                Task.reminded_overdue_for,
+            ).where(
+                Task.org_id == org_id,
+                Task.deleted_at.is_(None),
+                Task.status.in_(("not-started", "active", "in-progress")),
+                Task.deadline.is_not(None),
+            )
+        )
         return list(rows)
 
     async def set_remind_at(self, moments: dict[str, datetime | None]) -> None:
         if not moments:
             return
         await self.db.execute(
-            update(TASKS).where(TASKS.c.id == bindparam("task_id"))
+            update(TASKS)
+            .where(TASKS.c.id == bindparam("task_id"))
             .values(remind_at=bindparam("at"), updated_at=TASKS.c.updated_at),
-            [{"task_id": task_id, "at": at} for task_id, at in moments.items()])
+            [{"task_id": task_id, "at": at} for task_id, at in moments.items()],
+        )
 
     # -- expiring tasks, auto-complete, auto-archive ------------------------------------------
 
@@ -158,21 +206,28 @@ class SchedulerRepository:
 
     async def expiring_due(self, moment: datetime, limit: int) -> list[Task]:
         return await self._tasks(
-            select(Task).where(text(EXPIRING_SQL), Task.deadline <= moment)
-            .order_by(Task.deadline).limit(limit))
+            select(Task)
+            .where(text(EXPIRING_SQL), Task.deadline <= moment)
+            .order_by(Task.deadline)
+            .limit(limit)
+        )
 
     async def overdue_since(self, org_id: str, cutoff: datetime, limit: int) -> list[Task]:
         """Open tasks of the organization whose deadline was before `cutoff`."""
         return await self._tasks(
-            select(Task).where(Task.org_id == org_id, text(OPEN_LIVE_SQL),
-                               Task.deadline < cutoff)
-            .order_by(Task.deadline).limit(limit))
+            select(Task)
+            .where(Task.org_id == org_id, text(OPEN_LIVE_SQL), Task.deadline < cutoff)
+            .order_by(Task.deadline)
+            .limit(limit)
+        )
 
     async def completed_runs(self, org_id: str, cutoff: datetime, limit: int) -> list[Run]:
         """Runs of the organization completed at `cutoff` or before (archived runs have the
         status `archived`)."""
         rows = await self.db.execute(
-            select(Run).where(Run.org_id == org_id, Run.status == "complete",
-                              Run.completed_at <= cutoff)
-            .order_by(Run.completed_at).limit(limit))
+            select(Run)
+            .where(Run.org_id == org_id, Run.status == "complete", Run.completed_at <= cutoff)
+            .order_by(Run.completed_at)
+            .limit(limit)
+        )
         return list(rows.scalars())

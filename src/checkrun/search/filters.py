@@ -28,30 +28,110 @@ MAX_CONDITIONS = 25
 
 # What each field holds; decides how its value is read and which operations make sense.
 FIELD_KINDS = {
-    "title": "text", "name": "text", "label": "text", "description": "text",
-    "status": "text", "type": "text", "task_type": "text", "step_type": "text",
-    "field_type": "text", "checklist_id": "text", "run_id": "text", "step_id": "text",
-    "starter": "int", "owner": "int", "increment_id": "int", "position": "int",
-    "date": "date", "created_at": "date", "updated_at": "date", "completed_at": "date",
+    "title": "text",
+    "name": "text",
+    "label": "text",
+    "description": "text",
+    "status": "text",
+    "type": "text",
+    "task_type": "text",
+    "step_type": "text",
+    "field_type": "text",
+    "checklist_id": "text",
+    "run_id": "text",
+    "step_id": "text",
+    "starter": "int",
+    "owner": "int",
+    "increment_id": "int",
+    "position": "int",
+    "date": "date",
+    "created_at": "date",
+    "updated_at": "date",
+    "completed_at": "date",
     "deadline": "date",
-    "is_public": "bool", "starred": "bool", "required": "bool", "is_oneoff_task": "bool",
+    "is_public": "bool",
+    "starred": "bool",
+    "required": "bool",
+    "is_oneoff_task": "bool",
 }
 
 # The fields each result type can be filtered on (`date` is created_at, `starter` its author).
 TYPE_FIELDS: dict[str, tuple[str, ...]] = {
-    "blueprint": ("title", "description", "starter", "owner", "date", "created_at",
-                  "updated_at", "type", "is_public", "starred", "increment_id"),
-    "process": ("title", "name", "description", "starter", "owner", "date", "created_at",
-                "updated_at", "completed_at", "status", "type", "is_public", "starred",
-                "increment_id", "checklist_id"),
-    "task": ("title", "description", "starter", "date", "created_at", "updated_at",
-             "completed_at", "deadline", "status", "type", "task_type", "run_id",
-             "checklist_id", "step_id", "increment_id", "position", "is_oneoff_task"),
+    "blueprint": (
+        "title",
+        "description",
+        "starter",
+        "owner",
+        "date",
+        "created_at",
+        "updated_at",
+        "type",
+        "is_public",
+        "starred",
+        "increment_id",
+    ),
+    "process": (
+        "title",
+        "name",
+        "description",
+        "starter",
+        "owner",
+        "date",
+        "created_at",
+        "updated_at",
+        "completed_at",
+        "status",
+        "type",
+        "is_public",
+        "starred",
+        "increment_id",
+        "checklist_id",
+    ),
+    "task": (
+        "title",
+        "description",
+        "starter",
+        "date",
+        "created_at",
+        "updated_at",
+        "completed_at",
+        "deadline",
+        "status",
+        "type",
+        "task_type",
+        "run_id",
+        "checklist_id",
+        "step_id",
+        "increment_id",
+        "position",
+        "is_oneoff_task",
+    ),
     "snippet": ("title", "description", "starter", "date", "created_at", "updated_at"),
-    "step": ("title", "description", "type", "step_type", "position", "checklist_id",
-             "date", "created_at", "updated_at"),
-    "capture": ("title", "label", "description", "type", "field_type", "required",
-                "position", "checklist_id", "step_id", "date", "created_at", "updated_at"),
+    "step": (
+        "title",
+        "description",
+        "type",
+        "step_type",
+        "position",
+        "checklist_id",
+        "date",
+        "created_at",
+        "updated_at",
+    ),
+    "capture": (
+        "title",
+        "label",
+        "description",
+        "type",
+        "field_type",
+        "required",
+        "position",
+        "checklist_id",
+        "step_id",
+        "date",
+        "created_at",
+        "updated_at",
+    ),
 }
 
 
@@ -89,8 +169,11 @@ def _tree(items: Iterable[tuple[str, str]]) -> dict[str, Any] | None:
     found = False
     for key, value in items:
         if key == "filter":
-            raise _bad("filter", "The filter must be an array (filter[field], filter[value], "
-                                 "...); a filter string is not accepted.")
+            raise _bad(
+                "filter",
+                "The filter must be an array (filter[field], filter[value], "
+                "...); a filter string is not accepted.",
+            )
         match = _KEY.match(key)
         if not match:
             continue
@@ -102,8 +185,9 @@ def _tree(items: Iterable[tuple[str, str]]) -> dict[str, Any] | None:
             current = node.get(part)
             if last:
                 if current is not None:
-                    raise _bad(key, f"The {key} is given more than once or conflicts with a "
-                                    "nested filter.")
+                    raise _bad(
+                        key, f"The {key} is given more than once or conflicts with a nested filter."
+                    )
                 node[part] = value
             else:
                 if isinstance(current, str):
@@ -130,10 +214,16 @@ def _node(tree: dict[str, Any], path: str, depth: int, count: list[int]) -> Node
 
 def _group(tree: dict[str, Any], path: str, depth: int, count: list[int]) -> Group:
     head = tree.get("0")
-    if not isinstance(head, dict) or str(head.get("type", "")).lower() != "boolean" \
-            or set(head) - {"type", "value"}:
-        raise _bad(f"{path}.0", "A filter group must start with "
-                                f"{path}[0][type]=boolean and {path}[0][value]=AND or OR.")
+    if (
+        not isinstance(head, dict)
+        or str(head.get("type", "")).lower() != "boolean"
+        or set(head) - {"type", "value"}
+    ):
+        raise _bad(
+            f"{path}.0",
+            "A filter group must start with "
+            f"{path}[0][type]=boolean and {path}[0][value]=AND or OR.",
+        )
     operator = str(head.get("value", "")).upper()
     if operator not in LOGICAL:
         raise _bad(f"{path}.0.value", "The logical operator must be AND or OR.")
@@ -141,8 +231,10 @@ def _group(tree: dict[str, Any], path: str, depth: int, count: list[int]) -> Gro
     for key in sorted((k for k in tree if k != "0"), key=int):
         child = tree[key]
         if not isinstance(child, dict):
-            raise _bad(f"{path}.{key}", "Each entry of a filter group must be a condition "
-                                        "or a nested group.")
+            raise _bad(
+                f"{path}.{key}",
+                "Each entry of a filter group must be a condition or a nested group.",
+            )
         children.append(_node(child, f"{path}.{key}", depth + 1, count))
     if not children:
         raise _bad(path, "A filter group needs at least one condition after its operator.")
@@ -152,14 +244,17 @@ def _group(tree: dict[str, Any], path: str, depth: int, count: list[int]) -> Gro
 def _condition(tree: dict[str, Any], path: str) -> Condition:
     unknown = sorted(set(tree) - {"type", "field", "operation", "value"})
     if unknown:
-        raise _bad(f"{path}.{unknown[0]}", "A filter condition takes only type, field, "
-                                           "operation and value.")
+        raise _bad(
+            f"{path}.{unknown[0]}",
+            "A filter condition takes only type, field, operation and value.",
+        )
     if any(not isinstance(v, str) for v in tree.values()):
-        raise _bad(path, "A filter condition's type, field, operation and value are single "
-                         "values.")
+        raise _bad(path, "A filter condition's type, field, operation and value are single values.")
     if tree.get("type", "field") != "field":
-        raise _bad(f"{path}.type", "The filter type must be field (or boolean as the first "
-                                   "entry of a group).")
+        raise _bad(
+            f"{path}.type",
+            "The filter type must be field (or boolean as the first entry of a group).",
+        )
     field = tree.get("field", "").strip()
     if not field:
         raise _bad(f"{path}.field", "The filter field is required.")
@@ -169,8 +264,9 @@ def _condition(tree: dict[str, Any], path: str) -> Condition:
         raise _bad(f"{path}.value", "The filter value is required.")
     operation = tree.get("operation", "=").strip() or "="
     if operation not in OPERATIONS:
-        raise _bad(f"{path}.operation",
-                   f"The filter operation must be one of {' '.join(OPERATIONS)}.")
+        raise _bad(
+            f"{path}.operation", f"The filter operation must be one of {' '.join(OPERATIONS)}."
+        )
     kind = FIELD_KINDS[field]
     if kind == "bool" and operation not in ("=", "<>", "!="):
         raise _bad(f"{path}.operation", f"The filter field {field!r} only takes = <> !=.")
@@ -200,8 +296,7 @@ def _moment(text: str, key: str) -> Moment:
             return Moment(start, start + timedelta(days=1))
         return Moment(parse_datetime(text), None)
     except (ValueError, TypeError):
-        raise _bad(key, "The filter value is not a valid date (YYYY-MM-DD or ISO 8601)."
-                   ) from None
+        raise _bad(key, "The filter value is not a valid date (YYYY-MM-DD or ISO 8601).") from None
 
 
 def fields_of(node: Node) -> set[str]:
@@ -216,5 +311,8 @@ def check_fields(node: Node, kinds: Iterable[str]) -> None:
     for kind in kinds:
         missing = sorted(used - set(TYPE_FIELDS[kind]))
         if missing:
-            raise _bad("filter", f"The filter field {missing[0]!r} is not available on {kind}; "
-                                 f"allowed: {', '.join(TYPE_FIELDS[kind])}.")
+            raise _bad(
+                "filter",
+                f"The filter field {missing[0]!r} is not available on {kind}; "
+                f"allowed: {', '.join(TYPE_FIELDS[kind])}.",
+            )

@@ -20,50 +20,95 @@ from checkrun.templates.models import Capture, Checklist, Step
 # The column behind each filter field, per result type (see filters.TYPE_FIELDS).
 COLUMNS: dict[str, dict[str, Any]] = {
     "blueprint": {
-        "title": Checklist.title, "description": Checklist.summary,
-        "starter": Checklist.created_by, "owner": Checklist.owner_id,
-        "date": Checklist.created_at, "created_at": Checklist.created_at,
-        "updated_at": Checklist.updated_at, "type": Checklist.type,
-        "is_public": Checklist.is_public, "starred": Checklist.starred,
+        "title": Checklist.title,
+        "description": Checklist.summary,
+        "starter": Checklist.created_by,
+        "owner": Checklist.owner_id,
+        "date": Checklist.created_at,
+        "created_at": Checklist.created_at,
+        "updated_at": Checklist.updated_at,
+        "type": Checklist.type,
+        "is_public": Checklist.is_public,
+        "starred": Checklist.starred,
         "increment_id": Checklist.increment_id,
     },
     "process": {
-        "title": Run.name, "name": Run.name, "description": Run.summary,
-        "starter": Run.started_by, "owner": Run.owner_id, "date": Run.created_at,
-        "created_at": Run.created_at, "updated_at": Run.updated_at,
-        "completed_at": Run.completed_at, "status": Run.status, "type": Run.type,
-        "is_public": Run.is_public, "starred": Run.starred, "increment_id": Run.increment_id,
+        "title": Run.name,
+        "name": Run.name,
+        "description": Run.summary,
+        "starter": Run.started_by,
+        "owner": Run.owner_id,
+        "date": Run.created_at,
+        "created_at": Run.created_at,
+        "updated_at": Run.updated_at,
+        "completed_at": Run.completed_at,
+        "status": Run.status,
+        "type": Run.type,
+        "is_public": Run.is_public,
+        "starred": Run.starred,
+        "increment_id": Run.increment_id,
         "checklist_id": Run.checklist_id,
     },
     "task": {
-        "title": Task.title, "description": Task.summary, "starter": Task.starter_id,
-        "date": Task.created_at, "created_at": Task.created_at, "updated_at": Task.updated_at,
-        "completed_at": Task.completed_at, "deadline": Task.deadline, "status": Task.status,
-        "type": Task.task_type, "task_type": Task.task_type, "run_id": Task.run_id,
-        "checklist_id": Task.checklist_id, "step_id": Task.step_id,
-        "increment_id": Task.increment_id, "position": Task.position,
+        "title": Task.title,
+        "description": Task.summary,
+        "starter": Task.starter_id,
+        "date": Task.created_at,
+        "created_at": Task.created_at,
+        "updated_at": Task.updated_at,
+        "completed_at": Task.completed_at,
+        "deadline": Task.deadline,
+        "status": Task.status,
+        "type": Task.task_type,
+        "task_type": Task.task_type,
+        "run_id": Task.run_id,
+        "checklist_id": Task.checklist_id,
+        "step_id": Task.step_id,
+        "increment_id": Task.increment_id,
+        "position": Task.position,
         "is_oneoff_task": Task.step_id.is_(None),
     },
     "step": {
-        "title": Step.title, "description": Step.summary, "type": Step.step_type,
-        "step_type": Step.step_type, "position": Step.position,
-        "checklist_id": Step.checklist_id, "date": Step.created_at,
-        "created_at": Step.created_at, "updated_at": Step.updated_at,
+        "title": Step.title,
+        "description": Step.summary,
+        "type": Step.step_type,
+        "step_type": Step.step_type,
+        "position": Step.position,
+        "checklist_id": Step.checklist_id,
+        "date": Step.created_at,
+        "created_at": Step.created_at,
+        "updated_at": Step.updated_at,
     },
     "capture": {
-        "title": Capture.label, "label": Capture.label, "description": Capture.guidance,
-        "type": Capture.field_type, "field_type": Capture.field_type,
-        "required": Capture.required, "position": Capture.position,
-        "checklist_id": Capture.checklist_id, "step_id": Capture.step_id,
-        "date": Capture.created_at, "created_at": Capture.created_at,
+        "title": Capture.label,
+        "label": Capture.label,
+        "description": Capture.guidance,
+        "type": Capture.field_type,
+        "field_type": Capture.field_type,
+        "required": Capture.required,
+        "position": Capture.position,
+        "checklist_id": Capture.checklist_id,
+        "step_id": Capture.step_id,
+        "date": Capture.created_at,
+        "created_at": Capture.created_at,
         "updated_at": Capture.updated_at,
     },
 }
 
-TITLES = {"blueprint": Checklist.title, "process": Run.name, "task": Task.title,
-          "step": Step.title, "capture": Capture.label}
-IDS = {"blueprint": Checklist.id, "process": Run.id, "task": Task.id, "step": Step.id,
-       "capture": Capture.id}
+TITLES = {
+    "blueprint": Checklist.title,
+    "process": Run.name,
+    "task": Task.title,
+    "step": Step.title,
+    "capture": Capture.label,
+}
+IDS = {
+    "blueprint": Checklist.id,
+    "process": Run.id,
+    "task": Task.id,
+    "step": Step.id,
+    "capture": Capture.id,
+}
 # Tag subjects of the result types that can carry tags.
 TAG_SUBJECTS = {"blueprint": "Checklist", "process": "Run", "task": "Task"}
 
@@ -78,8 +123,9 @@ def _compare(column: Any, operation: str, value: Any) -> ColumnElement[bool]:
         return column == value  # type: ignore[no-any-return]
     if operation in ("<>", "!="):
         return or_(column.is_(None), column != value)
-    return {"<": column < value, ">": column > value, "<=": column <= value,
-            ">=": column >= value}[operation]  # type: ignore[no-any-return]
+    return {"<": column < value, ">": column > value, "<=": column <= value, ">=": column >= value}[
+        operation
+    ]  # type: ignore[no-any-return]
 
 
 def _date(column: Any, operation: str, value: Moment) -> ColumnElement[bool]:
@@ -87,10 +133,15 @@ def _date(column: Any, operation: str, value: Moment) -> ColumnElement[bool]:
         return _compare(column, operation, value.start)
     # A bare day is the whole day: `=` within it, `<` before it, `>` after it, ...
     inside = and_(column >= value.start, column < value.end)
-    return {"=": inside, "<>": or_(column.is_(None), not_(inside)),
-            "!=": or_(column.is_(None), not_(inside)), "<": column < value.start,
-            "<=": column < value.end, ">": column >= value.end,
-            ">=": column >= value.start}[operation]
+    return {
+        "=": inside,
+        "<>": or_(column.is_(None), not_(inside)),
+        "!=": or_(column.is_(None), not_(inside)),
+        "<": column < value.start,
+        "<=": column < value.end,
+        ">": column >= value.end,
+        ">=": column >= value.start,
+    }[operation]
 
 
 def _clause(kind: str, node: Node) -> ColumnElement[bool]:
@@ -117,27 +168,37 @@ def _base(kind: str, org_id: str) -> Select[Any]:
     if kind == "process":
         return select(Run).where(Run.org_id == org_id, Run.deleted_at.is_(None))
     if kind == "task":
-        return select(Task).options(selectinload(Task.owners)).where(
-            Task.org_id == org_id, Task.deleted_at.is_(None))
+        return (
+            select(Task)
+            .options(selectinload(Task.owners))
+            .where(Task.org_id == org_id, Task.deleted_at.is_(None))
+        )
     if kind == "step":
-        return select(Step).join(Checklist, Checklist.id == Step.checklist_id).where(
-            Checklist.org_id == org_id, Checklist.deleted_at.is_(None))
-    archived_checklists = select(Checklist.id).where(Checklist.org_id == org_id,
-                                                     Checklist.deleted_at.is_not(None))
+        return (
+            select(Step)
+            .join(Checklist, Checklist.id == Step.checklist_id)
+            .where(Checklist.org_id == org_id, Checklist.deleted_at.is_(None))
+        )
+    archived_checklists = select(Checklist.id).where(
+        Checklist.org_id == org_id, Checklist.deleted_at.is_not(None)
+    )
     archived_steps = select(Step.id).where(Step.checklist_id.in_(archived_checklists))
     archived_tasks = select(Task.id).where(Task.org_id == org_id, Task.deleted_at.is_not(None))
     return select(Capture).where(
         Capture.org_id == org_id,
         or_(Capture.checklist_id.is_(None), Capture.checklist_id.not_in(archived_checklists)),
         or_(Capture.step_id.is_(None), Capture.step_id.not_in(archived_steps)),
-        or_(Capture.task_id.is_(None), Capture.task_id.not_in(archived_tasks)))
+        or_(Capture.task_id.is_(None), Capture.task_id.not_in(archived_tasks)),
+    )
 
 
 def _tagged_like(org_id: str, subject_type: str, text: str) -> Select[Any]:
     tag_ids = select(Tag.id).where(Tag.org_id == org_id, _like(Tag.title, text))
     return select(TagAssociation.subject_id).where(
-        TagAssociation.org_id == org_id, TagAssociation.subject_type == subject_type,
-        TagAssociation.tag_id.in_(tag_ids))
+        TagAssociation.org_id == org_id,
+        TagAssociation.subject_type == subject_type,
+        TagAssociation.tag_id.in_(tag_ids),
+    )
 
 
 class SearchRepository:
@@ -146,8 +207,15 @@ class SearchRepository:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
 
-    async def find(self, kind: str, org_id: str, text: str, with_tags: bool,
-                   where: Node | None, page: PageParams) -> tuple[list[Any], int]:
+    async def find(
+        self,
+        kind: str,
+        org_id: str,
+        text: str,
+        with_tags: bool,
+        where: Node | None,
+        page: PageParams,
+    ) -> tuple[list[Any], int]:
         matches = _like(TITLES[kind], text)
         if with_tags and kind in TAG_SUBJECTS:
             matches = or_(matches, IDS[kind].in_(_tagged_like(org_id, TAG_SUBJECTS[kind], text)))
@@ -155,35 +223,45 @@ class SearchRepository:
         total = await count_of(self.db, stmt)
         rows = await self.db.execute(
             stmt.order_by(func.lower(TITLES[kind]), IDS[kind])
-            .offset(page.offset).limit(page.per_page))
+            .offset(page.offset)
+            .limit(page.per_page)
+        )
         return list(rows.scalars().unique()), total
 
     async def steps_count(self, checklist_ids: Sequence[str]) -> dict[str, int]:
         if not checklist_ids:
             return {}
         rows = await self.db.execute(
-            select(Step.checklist_id, func.count()).where(Step.checklist_id.in_(checklist_ids))
-            .group_by(Step.checklist_id))
+            select(Step.checklist_id, func.count())
+            .where(Step.checklist_id.in_(checklist_ids))
+            .group_by(Step.checklist_id)
+        )
         return {cid: int(n) for cid, n in rows.all()}
 
     async def folders_by_id(self, org_id: str, folder_ids: Sequence[str]) -> dict[str, Folder]:
         if not folder_ids:
             return {}
-        rows = await self.db.execute(select(Folder).where(Folder.org_id == org_id,
-                                                          Folder.id.in_(folder_ids)))
+        rows = await self.db.execute(
+            select(Folder).where(Folder.org_id == org_id, Folder.id.in_(folder_ids))
+        )
         return {f.id: f for f in rows.scalars()}
 
-    async def folders_of(self, org_id: str, subject_type: str, subject_ids: Sequence[str]
-                         ) -> dict[str, list[Folder]]:
+    async def folders_of(
+        self, org_id: str, subject_type: str, subject_ids: Sequence[str]
+    ) -> dict[str, list[Folder]]:
         out: dict[str, list[Folder]] = defaultdict(list)
         if not subject_ids:
             return out
         rows = await self.db.execute(
             select(FolderObject.subject_id, Folder)
             .join(Folder, Folder.id == FolderObject.folder_id)
-            .where(FolderObject.org_id == org_id, FolderObject.subject_type == subject_type,
-                   FolderObject.subject_id.in_(list(subject_ids)))
-            .order_by(FolderObject.id))
+            .where(
+                FolderObject.org_id == org_id,
+                FolderObject.subject_type == subject_type,
+                FolderObject.subject_id.in_(list(subject_ids)),
+            )
+            .order_by(FolderObject.id)
+        )
         for subject_id, folder in rows.all():
             out[subject_id].append(folder)
         return out

@@ -15,12 +15,19 @@ router = APIRouter(tags=["search"])
 
 @router.get("/organizations/{org_id}/search")
 async def search(
-    request: Request, db: Db, actor: CurrentActor,
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
     page: Annotated[PageParams, Depends(page_params(20))],
-    search: str | None = None, on: str | None = None, tags: str | None = None,
+    search: str | None = None,
+    on: str | None = None,
+    tags: str | None = None,
 ) -> JSONResponse:
     """`filter[...]` bracket parameters are read from the raw query (see search/filters.py)."""
-    filter_items = [(k, v) for k, v in request.query_params.multi_items()
-                    if k == "filter" or k.startswith("filter[")]
+    filter_items = [
+        (k, v)
+        for k, v in request.query_params.multi_items()
+        if k == "filter" or k.startswith("filter[")
+    ]
     query = SearchQuery(text=search, on=on, tags=tags, filter_items=filter_items)
     return JSONResponse(await service.search(db, actor, request, query, page))

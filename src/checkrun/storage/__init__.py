@@ -28,5 +28,11 @@ def get_store(request: Request) -> BlobStore:
 Store = Annotated[BlobStore, Depends(get_store)]
 
 __all__ = [
-    "BlobMissing", "BlobStore", "Store", "StoredBlob", "TooLarge", "get_store", "make_store",
+    "BlobMissing",
+    "BlobStore",
+    "Store",
+    "StoredBlob",
+    "TooLarge",
+    "get_store",
+    "make_store",
 ]

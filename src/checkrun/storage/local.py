@@ -90,9 +90,11 @@ class LocalBlobStore:
             yield item
 
     async def incomplete(self, before: datetime) -> list[str]:
-        return [f"{_TMP}/{name}"
-                for name, modified in await asyncio.to_thread(_walk, self.root / _TMP)
-                if modified < before]
+        return [
+            f"{_TMP}/{name}"
+            for name, modified in await asyncio.to_thread(_walk, self.root / _TMP)
+            if modified < before
+        ]
 
     async def discard_incomplete(self, names: list[str]) -> None:
         for name in names:

@@ -54,14 +54,21 @@ class S3BlobStore:
                     parts.append(await self._part(key, upload_id, len(parts) + 1, bytes(buffer)))
                     buffer.clear()
             if upload_id is None:
-                await asyncio.to_thread(self.client.put_object, Bucket=self.bucket,
-                                        Key=self._key(key), Body=bytes(buffer))
+                await asyncio.to_thread(
+                    self.client.put_object,
+                    Bucket=self.bucket,
+                    Key=self._key(key),
+                    Body=bytes(buffer),
+                )
             else:
                 if buffer:
                     parts.append(await self._part(key, upload_id, len(parts) + 1, bytes(buffer)))
                 await asyncio.to_thread(
-                    self.client.complete_multipart_upload, Bucket=self.bucket,
-                    Key=self._key(key), UploadId=upload_id, MultipartUpload={"Parts": parts},
+                    self.client.complete_multipart_upload,
+                    Bucket=self.bucket,
+                    Key=self._key(key),
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": parts},
                 )
         except BaseException:
             if upload_id is not None:
@@ -72,14 +79,20 @@ class S3BlobStore:
         return StoredBlob(key=key, size=size, sha256=digest.hexdigest())
 
     async def _start_multipart(self, key: str) -> str:
-        created = await asyncio.to_thread(self.client.create_multipart_upload,
-                                          Bucket=self.bucket, Key=self._key(key))
+        created = await asyncio.to_thread(
+            self.client.create_multipart_upload, Bucket=self.bucket, Key=self._key(key)
+        )
         return str(created["UploadId"])
 
     async def _part(self, key: str, upload_id: str, number: int, body: bytes) -> dict[str, Any]:
-        done = await asyncio.to_thread(self.client.upload_part, Bucket=self.bucket,
-                                       Key=self._key(key), UploadId=upload_id,
-                                       PartNumber=number, Body=body)
+        done = await asyncio.to_thread(
+            self.client.upload_part,
+            Bucket=self.bucket,
+            Key=self._key(key),
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=body,
+        )
         return {"ETag": done["ETag"], "PartNumber": number}
 
     async def open(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
@@ -87,8 +100,9 @@ class S3BlobStore:
         if start or end is not None:
             extra["Range"] = f"bytes={start}-{'' if end is None else end}"
         try:
-            got = await asyncio.to_thread(self.client.get_object, Bucket=self.bucket,
-                                          Key=self._key(key), **extra)
+            got = await asyncio.to_thread(
+                self.client.get_object, Bucket=self.bucket, Key=self._key(key), **extra
+            )
         except self.client.exceptions.NoSuchKey:
             raise BlobMissing(key) from None
         body = got["Body"]
@@ -103,8 +117,7 @@ class S3BlobStore:
 
     async def exists(self, key: str) -> bool:
         try:
-            await asyncio.to_thread(self.client.head_object, Bucket=self.bucket,
-                                    Key=self._key(key))
+            await asyncio.to_thread(self.client.head_object, Bucket=self.bucket, Key=self._key(key))
         except self.client.exceptions.ClientError:
             return False
         return True
@@ -118,8 +131,9 @@ class S3BlobStore:
     async def incomplete(self, before: datetime) -> list[str]:
         uploads = await asyncio.to_thread(_list_uploads, self.client, self.bucket, self.prefix)
         strip = len(self.prefix) + 1 if self.prefix else 0
-        return [f"{key[strip:]}#{upload_id}" for key, upload_id, started in uploads
-                if started < before]
+        return [
+            f"{key[strip:]}#{upload_id}" for key, upload_id, started in uploads if started < before
+        ]
 
     async def discard_incomplete(self, names: list[str]) -> None:
         for name in names:
@@ -128,8 +142,12 @@ class S3BlobStore:
 
     async def _abort(self, full_key: str, upload_id: str) -> None:
         try:
-            await asyncio.to_thread(self.client.abort_multipart_upload, Bucket=self.bucket,
-                                    Key=full_key, UploadId=upload_id)
+            await asyncio.to_thread(
+                self.client.abort_multipart_upload,
+                Bucket=self.bucket,
+                Key=full_key,
+                UploadId=upload_id,
+            )
         except self.client.exceptions.NoSuchUpload:
             pass  # aborted already (by gc, or by the failing upload itself)
 

@@ -43,16 +43,20 @@ def tagged(org_id: str, subject_type: str, values: Sequence[str]) -> Select[Any]
     its title whatever the case."""
     tag_ids = select(Tag.id).where(
         Tag.org_id == org_id,
-        or_(Tag.id.in_(list(values)), Tag.title_key.in_([name_key(v) for v in values])))
+        or_(Tag.id.in_(list(values)), Tag.title_key.in_([name_key(v) for v in values])),
+    )
     return select(TagAssociation.subject_id).where(
-        TagAssociation.org_id == org_id, TagAssociation.subject_type == subject_type,
-        TagAssociation.tag_id.in_(tag_ids))
+        TagAssociation.org_id == org_id,
+        TagAssociation.subject_type == subject_type,
+        TagAssociation.tag_id.in_(tag_ids),
+    )
 
 
 def any_tagged(org_id: str, subject_type: str) -> Select[Any]:
     """Ids of `subject_type` subjects with at least one tag."""
     return select(TagAssociation.subject_id).where(
-        TagAssociation.org_id == org_id, TagAssociation.subject_type == subject_type)
+        TagAssociation.org_id == org_id, TagAssociation.subject_type == subject_type
+    )
 
 
 class TagsRepository:
@@ -85,13 +89,21 @@ class TagsRepository:
         if not tag_ids:
             return set()
         rows = await self.db.execute(
-            select(Tag.id).where(Tag.org_id == org_id, Tag.id.in_(list(tag_ids))))
+            select(Tag.id).where(Tag.org_id == org_id, Tag.id.in_(list(tag_ids)))
+        )
         return set(rows.scalars())
 
     async def statistics(self, tag_ids: list[str]) -> dict[str, dict[str, int]]:
         """Live and archived templates and runs carrying each tag."""
-        out = {t: {"active_template": 0, "archived_template": 0, "active_process": 0,
-                   "archived_process": 0} for t in tag_ids}
+        out = {
+            t: {
+                "active_template": 0,
+                "archived_template": 0,
+                "active_process": 0,
+                "archived_process": 0,
+            }
+            for t in tag_ids
+        }
         if not tag_ids:
             return out
         for model, noun in ((Checklist, "template"), (Run, "process")):
@@ -99,9 +111,12 @@ class TagsRepository:
             rows = await self.db.execute(
                 select(TagAssociation.tag_id, func.count(), archived)
                 .join(model, model.id == TagAssociation.subject_id)
-                .where(TagAssociation.tag_id.in_(tag_ids),
-                       TagAssociation.subject_type == model.__name__)
-                .group_by(TagAssociation.tag_id))
+                .where(
+                    TagAssociation.tag_id.in_(tag_ids),
+                    TagAssociation.subject_type == model.__name__,
+                )
+                .group_by(TagAssociation.tag_id)
+            )
             for tag_id, total, gone in rows.all():
                 out[tag_id][f"active_{noun}"] = int(total) - int(gone or 0)
                 out[tag_id][f"archived_{noun}"] = int(gone or 0)
@@ -112,48 +127,71 @@ class TagsRepository:
         await self.db.execute(delete(Tag).where(Tag.org_id == org_id, Tag.id == tag_id))
 
     async def live_checklist(self, org_id: str, checklist_id: str) -> Checklist | None:
-        stmt = select(Checklist).where(Checklist.org_id == org_id, Checklist.id == checklist_id,
-                                       Checklist.deleted_at.is_(None))
+        stmt = select(Checklist).where(
+            Checklist.org_id == org_id, Checklist.id == checklist_id, Checklist.deleted_at.is_(None)
+        )
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
     async def live_run(self, org_id: str, run_id: str) -> Run | None:
-        stmt = select(Run).where(Run.org_id == org_id, Run.id == run_id,
-                                 Run.deleted_at.is_(None))
+        stmt = select(Run).where(Run.org_id == org_id, Run.id == run_id, Run.deleted_at.is_(None))
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
     async def association(self, org_id: str, association_id: int) -> TagAssociation | None:
-        stmt = select(TagAssociation).where(TagAssociation.org_id == org_id,
-                                            TagAssociation.id == association_id)
+        stmt = select(TagAssociation).where(
+            TagAssociation.org_id == org_id, TagAssociation.id == association_id
+        )
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
-    async def links_of(self, org_id: str, subject_type: str, subject_ids: Sequence[str]
-                       ) -> dict[str, list[tuple[TagAssociation, Tag]]]:
+    async def links_of(
+        self, org_id: str, subject_type: str, subject_ids: Sequence[str]
+    ) -> dict[str, list[tuple[TagAssociation, Tag]]]:
         """Each subject's tags, in the order they were put on."""
         out: dict[str, list[tuple[TagAssociation, Tag]]] = defaultdict(list)
         if not subject_ids:
             return out
         rows = await self.db.execute(
-            select(TagAssociation, Tag).join(Tag, Tag.id == TagAssociation.tag_id)
-            .where(TagAssociation.org_id == org_id,
-                   TagAssociation.subject_type == subject_type,
-                   TagAssociation.subject_id.in_(list(subject_ids)))
-            .order_by(TagAssociation.id))
+            select(TagAssociation, Tag)
+            .join(Tag, Tag.id == TagAssociation.tag_id)
+            .where(
+                TagAssociation.org_id == org_id,
+                TagAssociation.subject_type == subject_type,
+                TagAssociation.subject_id.in_(list(subject_ids)),
+            )
+            .order_by(TagAssociation.id)
+        )
         for link, tag in rows.all():
             out[link.subject_id].append((link, tag))
         return out
 
-    async def link(self, org_id: str, tag_id: str, subject_type: str, subject_id: str,
-                   tag_type: str = "private") -> tuple[TagAssociation, bool]:
+    async def link(
+        self,
+        org_id: str,
+        tag_id: str,
+        subject_type: str,
+        subject_id: str,
+        tag_type: str = "private",
+    ) -> tuple[TagAssociation, bool]:
         """The subject's link to the tag, made if missing; answers whether it is new."""
-        found = (await self.db.execute(select(TagAssociation).where(
-            TagAssociation.org_id == org_id, TagAssociation.tag_id == tag_id,
-            TagAssociation.subject_type == subject_type,
-            TagAssociation.subject_id == subject_id))).scalar_one_or_none()
+        found = (
+            await self.db.execute(
+                select(TagAssociation).where(
+                    TagAssociation.org_id == org_id,
+                    TagAssociation.tag_id == tag_id,
+                    TagAssociation.subject_type == subject_type,
+                    TagAssociation.subject_id == subject_id,
+                )
+            )
+        ).scalar_one_or_none()
         if found is not None:
             return found, False
-        link = TagAssociation(org_id=org_id, tag_id=tag_id, tag_type=tag_type,
-                              subject_type=subject_type, subject_id=subject_id,
-                              **{SUBJECT_COLUMNS[subject_type]: subject_id})
+        link = TagAssociation(
+            org_id=org_id,
+            tag_id=tag_id,
+            tag_type=tag_type,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            **{SUBJECT_COLUMNS[subject_type]: subject_id},
+        )
         self.db.add(link)
         await self.db.flush()
         return link, True

@@ -22,7 +22,10 @@ LINKS = "/organizations/{org_id}/checklists/tags"
 
 @router.get("/organizations/{org_id}/tags")
 async def list_tags(
-    request: Request, db: Db, actor: CurrentActor, with_: With,
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
+    with_: With,
     page: Annotated[PageParams, Depends(page_params(10))],
     filters: Annotated[TagFilters, Depends(service.tag_filters)],
 ) -> JSONResponse:

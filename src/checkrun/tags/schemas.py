@@ -60,8 +60,12 @@ class TagRead(BaseModel):
     @classmethod
     def of(cls, tag: Tag) -> TagRead:
         return cls(
-            id=tag.id, title=tag.title, color=tag.color, auto_generated=tag.auto_generated,
-            created_by=tag.created_by, created_at=iso(tag.created_at),
+            id=tag.id,
+            title=tag.title,
+            color=tag.color,
+            auto_generated=tag.auto_generated,
+            created_by=tag.created_by,
+            created_at=iso(tag.created_at),
             last_updated=iso(tag.updated_at),
         )
 
@@ -82,7 +86,13 @@ class AssociationRead(BaseModel):
     @classmethod
     def of(cls, link: TagAssociation, tag: Tag) -> AssociationRead:
         return cls(
-            id=link.id, tag_id=tag.id, tag_type=link.tag_type, subject_id=link.subject_id,
-            subject_type=link.subject_type, title=tag.title, color=tag.color,
-            auto_generated=tag.auto_generated, created_at=iso(link.created_at),
+            id=link.id,
+            tag_id=tag.id,
+            tag_type=link.tag_type,
+            subject_id=link.subject_id,
+            subject_type=link.subject_type,
+            title=tag.title,
+            color=tag.color,
+            auto_generated=tag.auto_generated,
+            created_at=iso(link.created_at),
         )

@@ -24,23 +24,36 @@ CONTEXT = {"Checklist": "checklist_id", "Run": "run_id", "Task": "task_id"}
 
 
 def tag_filters(
-    q: str | None = None, all: str | None = None, auto_generated: str | None = None,
-    sort: str | None = None, sort_by: str | None = None, status: str | None = None,
+    q: str | None = None,
+    all: str | None = None,
+    auto_generated: str | None = None,
+    sort: str | None = None,
+    sort_by: str | None = None,
+    status: str | None = None,
 ) -> TagFilters:
     """The list's query parameters (a FastAPI dependency). `all` must be the literal `true`,
     as Tallyfy reads it; `status` is accepted and has nothing to select (tags are never
     archived)."""
-    kind = {"true": True, "1": True, "false": False, "0": False}.get(
-        (auto_generated or "").lower())
-    return TagFilters(q=q, include_auto=all == "true", auto_generated=kind,
-                      sort=sort or sort_by)
+    kind = {"true": True, "1": True, "false": False, "0": False}.get((auto_generated or "").lower())
+    return TagFilters(q=q, include_auto=all == "true", auto_generated=kind, sort=sort or sort_by)
 
 
-async def _event(db: AsyncSession, actor: Actor | None, tag: Tag, verb: str,
-                 description: str, **context: Any) -> None:
-    await events.emit(db, events.Event(
-        org_id=tag.org_id, type="Tag", verb=verb, entity_type="tag", entity_id=tag.id,
-        description=description, **context, **events.by(actor)))
+async def _event(
+    db: AsyncSession, actor: Actor | None, tag: Tag, verb: str, description: str, **context: Any
+) -> None:
+    await events.emit(
+        db,
+        events.Event(
+            org_id=tag.org_id,
+            type="Tag",
+            verb=verb,
+            entity_type="tag",
+            entity_id=tag.id,
+            description=description,
+            **context,
+            **events.by(actor),
+        ),
+    )
 
 
 async def get_tag(db: AsyncSession, actor: Actor, tag_id: str) -> Tag:
@@ -59,8 +72,7 @@ async def _check_title(db: AsyncSession, org_id: str, title: str, tag_id: str | 
 async def create_tag(db: AsyncSession, actor: Actor, body: TagCreate) -> Tag:
     require_not_light(actor)
     await _check_title(db, actor.org_id, body.title, None)
-    tag = Tag(org_id=actor.org_id, title=body.title, color=body.color,
-              created_by=actor.user_id)
+    tag = Tag(org_id=actor.org_id, title=body.title, color=body.color, created_by=actor.user_id)
     TagsRepository(db).add(tag)
     await db.flush()
     await _event(db, actor, tag, "created", f"Created the tag {tag.title}")
@@ -77,8 +89,15 @@ async def update_tag(db: AsyncSession, actor: Actor, tag_id: str, body: TagUpdat
     if "color" in body.model_fields_set:
         tag.color = body.color
     await db.flush()
-    await _event(db, actor, tag, "updated", f"Updated the tag {tag.title}",
-                 old_value=before, new_value={"title": tag.title, "color": tag.color})
+    await _event(
+        db,
+        actor,
+        tag,
+        "updated",
+        f"Updated the tag {tag.title}",
+        old_value=before,
+        new_value={"title": tag.title, "color": tag.color},
+    )
     return tag
 
 
@@ -110,18 +129,20 @@ async def read_tags(db: AsyncSession, tags: list[Tag], includes: Includes) -> li
 
 # Links: attach / detach through /checklists/tags, and tags given when something is created.
 
-async def _check_subject(db: AsyncSession, org_id: str, subject_type: str,
-                         subject_id: str) -> None:
+
+async def _check_subject(db: AsyncSession, org_id: str, subject_type: str, subject_id: str) -> None:
     """A live template or run of this organization; anything else is `Subject not found`."""
     repo = TagsRepository(db)
-    found = (await repo.live_checklist(org_id, subject_id) if subject_type == "Checklist"
-             else await repo.live_run(org_id, subject_id))
+    found = (
+        await repo.live_checklist(org_id, subject_id)
+        if subject_type == "Checklist"
+        else await repo.live_run(org_id, subject_id)
+    )
     if found is None:
         raise invalid_field("subject_id", SUBJECT_NOT_FOUND)
 
 
-async def attach(db: AsyncSession, actor: Actor, body: TagAttach
-                 ) -> tuple[AssociationRead, bool]:
+async def attach(db: AsyncSession, actor: Actor, body: TagAttach) -> tuple[AssociationRead, bool]:
     """Answers the link and whether it is new (attaching twice keeps one link)."""
     require_not_light(actor)
     await _check_subject(db, actor.org_id, body.subject_type, body.subject_id)
@@ -132,40 +153,61 @@ async def attach(db: AsyncSession, actor: Actor, body: TagAttach
     return AssociationRead.of(link, tag), made
 
 
-async def _link(db: AsyncSession, actor: Actor, tag: Tag, subject_type: str, subject_id: str,
-                tag_type: str = "private") -> tuple[TagAssociation, bool]:
-    link, made = await TagsRepository(db).link(tag.org_id, tag.id, subject_type, subject_id,
-                                               tag_type)
+async def _link(
+    db: AsyncSession,
+    actor: Actor,
+    tag: Tag,
+    subject_type: str,
+    subject_id: str,
+    tag_type: str = "private",
+) -> tuple[TagAssociation, bool]:
+    link, made = await TagsRepository(db).link(
+        tag.org_id, tag.id, subject_type, subject_id, tag_type
+    )
     if made:
-        await _event(db, actor, tag, "linked", f"Tagged {subject_type} with {tag.title}",
-                     **{CONTEXT[subject_type]: subject_id},
-                     extra={"subject_type": subject_type, "subject_id": subject_id})
+        await _event(
+            db,
+            actor,
+            tag,
+            "linked",
+            f"Tagged {subject_type} with {tag.title}",
+            **{CONTEXT[subject_type]: subject_id},
+            extra={"subject_type": subject_type, "subject_id": subject_id},
+        )
     return link, made
 
 
 async def detach(db: AsyncSession, actor: Actor, association_id: str) -> None:
     require_not_light(actor)
     repo = TagsRepository(db)
-    number = int(association_id) if association_id.isdigit() and len(association_id) < 10 \
-        else None
+    number = int(association_id) if association_id.isdigit() and len(association_id) < 10 else None
     link = await repo.association(actor.org_id, number) if number is not None else None
     if link is None:
         raise not_found()
     tag = await repo.get(actor.org_id, link.tag_id)
     if tag is not None:
-        await _event(db, actor, tag, "unlinked",
-                     f"Removed the tag {tag.title} from {link.subject_type}",
-                     **{CONTEXT[link.subject_type]: link.subject_id},
-                     extra={"subject_type": link.subject_type, "subject_id": link.subject_id})
+        await _event(
+            db,
+            actor,
+            tag,
+            "unlinked",
+            f"Removed the tag {tag.title} from {link.subject_type}",
+            **{CONTEXT[link.subject_type]: link.subject_id},
+            extra={"subject_type": link.subject_type, "subject_id": link.subject_id},
+        )
     await repo.unlink(link)
 
 
-async def check_tag_ids(db: AsyncSession, org_id: str, tag_ids: Sequence[str],
-                        field: str = "tags") -> list[str]:
+async def check_tag_ids(
+    db: AsyncSession, org_id: str, tag_ids: Sequence[str], field: str = "tags"
+) -> list[str]:
     """Every id must be a tag of this organization (422 `tags.N`); answers them deduplicated."""
     known = await TagsRepository(db).existing_ids(org_id, tag_ids)
-    errors = {f"{field}.{i}": [f"The selected {field}.{i} is invalid."]
-              for i, tag_id in enumerate(tag_ids) if tag_id not in known}
+    errors = {
+        f"{field}.{i}": [f"The selected {field}.{i} is invalid."]
+        for i, tag_id in enumerate(tag_ids)
+        if tag_id not in known
+    }
     if errors:
         raise invalid(errors)
     return list(dict.fromkeys(tag_ids))
@@ -177,8 +219,9 @@ async def known_tag_ids(db: AsyncSession, org_id: str, tag_ids: Sequence[str]) -
     return [t for t in dict.fromkeys(tag_ids) if t in known]
 
 
-async def tag_subject(db: AsyncSession, actor: Actor, subject_type: str, subject_id: str,
-                      tag_ids: Sequence[str]) -> None:
+async def tag_subject(
+    db: AsyncSession, actor: Actor, subject_type: str, subject_id: str, tag_ids: Sequence[str]
+) -> None:
     """Puts checked tags on something just created (a run at launch, a task)."""
     repo = TagsRepository(db)
     for tag_id in dict.fromkeys(tag_ids):
@@ -187,9 +230,12 @@ async def tag_subject(db: AsyncSession, actor: Actor, subject_type: str, subject
             await _link(db, actor, tag, subject_type, subject_id)
 
 
-async def tags_included(db: AsyncSession, org_id: str, subject_type: str,
-                        subject_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+async def tags_included(
+    db: AsyncSession, org_id: str, subject_type: str, subject_ids: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
     """`with=tags`: each subject's links, as association objects (integer `id`, `tag_id`)."""
     links = await TagsRepository(db).links_of(org_id, subject_type, subject_ids)
-    return {subject_id: [AssociationRead.of(link, tag).model_dump() for link, tag in pairs]
-            for subject_id, pairs in links.items()}
+    return {
+        subject_id: [AssociationRead.of(link, tag).model_dump() for link, tag in pairs]
+        for subject_id, pairs in links.items()
+    }

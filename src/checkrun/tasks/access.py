@@ -18,11 +18,9 @@ async def is_assigned(db: AsyncSession, actor: Actor, task: Task) -> bool:
     groups = {o.ref for o in task.owners if o.kind == "group"}
     if not groups:
         return False
-    return bool(groups & set(await GroupsRepository(db).ids_of_member(actor.org_id,
-                                                                      actor.user_id)))
+    return bool(groups & set(await GroupsRepository(db).ids_of_member(actor.org_id, actor.user_id)))
 
 
-async def require_assigned_if_light(db: AsyncSession, actor: Actor, task: Task,
-                                    doing: str) -> None:
+async def require_assigned_if_light(db: AsyncSession, actor: Actor, task: Task, doing: str) -> None:
     if actor.is_light and not await is_assigned(db, actor, task):
         raise forbidden(f"Light members can only {doing} tasks assigned to them.")

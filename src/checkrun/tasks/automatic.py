@@ -39,22 +39,30 @@ async def _worked_out(db: AsyncSession, task: Task) -> tuple[AutomaticDeadlineRe
     anchor_task = found.by_step[on] if on else None
     automatic = planned.deadlines[step]
     return AutomaticDeadlineRead(
-        task_id=task.id, deadline=iso(automatic) or "", current_deadline=iso(task.deadline),
+        task_id=task.id,
+        deadline=iso(automatic) or "",
+        current_deadline=iso(task.deadline),
         deadline_set_by_hand=task.deadline_set_by_hand,
         is_current=task.deadline == automatic,
         rule=DeadlineRule.model_validate(rule.as_dict()),
         rule_source="default" if rule.source == "default" else "step",
-        counted_from=("launch" if anchor_task is None else "step_completion"
-                      if anchor_task.status == "completed" else "step_deadline"),
-        anchor=iso(deadlines.anchor_moment(anchor_task) if anchor_task
-                   else found.run.started_at) or "",
+        counted_from=(
+            "launch"
+            if anchor_task is None
+            else "step_completion"
+            if anchor_task.status == "completed"
+            else "step_deadline"
+        ),
+        anchor=iso(deadlines.anchor_moment(anchor_task) if anchor_task else found.run.started_at)
+        or "",
         anchor_task_id=anchor_task.id if anchor_task else None,
         timezone=found.week.zone.key,
     ), automatic
 
 
-async def automatic_deadline(db: AsyncSession, actor: Actor, run_id: str, task_id: str
-                             ) -> AutomaticDeadlineRead:
+async def automatic_deadline(
+    db: AsyncSession, actor: Actor, run_id: str, task_id: str
+) -> AutomaticDeadlineRead:
     """Anyone who may read the task may ask; completed and archived tasks answer too."""
     read, _ = await _worked_out(db, await _process_task(db, actor, run_id, task_id))
     return read
@@ -75,11 +83,24 @@ async def reset_deadline(db: AsyncSession, actor: Actor, run_id: str, task_id: s
     _, task.deadline = await _worked_out(db, task)
     task.deadline_set_by_hand, task.updated_at = False, now()
     await db.flush()
-    await events.emit(db, events.Event(
-        org_id=task.org_id, type="Task", verb="updated", entity_type="task", entity_id=task.id,
-        task_id=task.id, run_id=task.run_id, checklist_id=task.checklist_id,
-        description=f"Reset the deadline of {task.title}", field="deadline",
-        old_value=before, new_value=task.deadline, **events.by(actor)))
+    await events.emit(
+        db,
+        events.Event(
+            org_id=task.org_id,
+            type="Task",
+            verb="updated",
+            entity_type="task",
+            entity_id=task.id,
+            task_id=task.id,
+            run_id=task.run_id,
+            checklist_id=task.checklist_id,
+            description=f"Reset the deadline of {task.title}",
+            field="deadline",
+            old_value=before,
+            new_value=task.deadline,
+            **events.by(actor),
+        ),
+    )
     if task.deadline != before:
         await deadlines.follow(db, task)
     return task

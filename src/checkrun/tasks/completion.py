@@ -62,29 +62,39 @@ def check_open_for_completion(task: Task, is_approved: bool | None) -> None:
 async def check_no_open_issue(db: AsyncSession, task: Task) -> None:
     issues = CommentsRepository(db)
     if await issues.open_issue_task_ids(task.org_id, [task.id]):
-        raise invalid_field("task_id", "This task has an open issue: resolve it before "
-                                       "completing the task.")
+        raise invalid_field(
+            "task_id", "This task has an open issue: resolve it before completing the task."
+        )
     if task.run_id and await issues.runs_with_process_issue(task.org_id, [task.run_id]):
-        raise invalid_field("task_id", "This process has an open issue: its tasks can't be "
-                                       "completed until it is resolved.")
+        raise invalid_field(
+            "task_id",
+            "This process has an open issue: its tasks can't be completed until it is resolved.",
+        )
 
 
 async def check_required_fields(db: AsyncSession, task: Task) -> None:
     repo = TasksRepository(db)
     fields = (await repo.fields_of([task]))[task.id]
     values = (await repo.values_of([task.id])).get(task.id, {})
-    missing = {f"taskdata.{f.id}": [f"{f.label} is required"]
-               for f in fields if f.required and is_empty(values.get(f.id))}
+    missing = {
+        f"taskdata.{f.id}": [f"{f.label} is required"]
+        for f in fields
+        if f.required and is_empty(values.get(f.id))
+    }
     if missing:
         raise invalid(missing)
 
 
-async def _check_completable(db: AsyncSession, actor: Actor, task: Task,
-                             body: CompleteTask) -> None:
+async def _check_completable(
+    db: AsyncSession, actor: Actor, task: Task, body: CompleteTask
+) -> None:
     check_open_for_completion(task, body.is_approved)
     await check_no_open_issue(db, task)
-    if task.can_complete_only_assignees and not actor.is_admin \
-            and actor.user_id not in _assignees(task):
+    if (
+        task.can_complete_only_assignees
+        and not actor.is_admin
+        and actor.user_id not in _assignees(task)
+    ):
         raise forbidden("Only the assignees of this task can complete it.")
     await check_required_fields(db, task)
 
@@ -152,8 +162,11 @@ async def complete_by_system(db: AsyncSession, task: Task, is_approved: bool | N
 async def reopen(db: AsyncSession, actor: Actor, task_id: str, run_id: str | None = None) -> Task:
     task = await _task(db, actor, task_id, run_id)
     await require_assigned_if_light(db, actor, task, "reopen")
-    if task.can_complete_only_assignees and not actor.is_admin \
-            and actor.user_id not in _assignees(task):
+    if (
+        task.can_complete_only_assignees
+        and not actor.is_admin
+        and actor.user_id not in _assignees(task)
+    ):
         raise forbidden("Only the assignees of this task can reopen it.")
     if task.deleted_at is not None:
         raise invalid_field("task_id", "Archived tasks can't be reopened.")
@@ -166,7 +179,11 @@ async def reopen(db: AsyncSession, actor: Actor, task_id: str, run_id: str | Non
 async def reopen_completed(db: AsyncSession, actor: Actor, task: Task) -> None:
     """Back to in-progress (also when an issue is reported on a completed task)."""
     task.status, task.completed_at, task.completer_id, task.is_approved = (
-        "in-progress", None, None, None)
+        "in-progress",
+        None,
+        None,
+        None,
+    )
     await TasksRepository(db).clear_completions(task.id)
     await db.flush()
     await deadlines.follow(db, task)
@@ -175,7 +192,18 @@ async def reopen_completed(db: AsyncSession, actor: Actor, task: Task) -> None:
 
 
 async def _emit(db: AsyncSession, actor: Actor | None, task: Task, verb: str) -> None:
-    await events.emit(db, events.Event(
-        org_id=task.org_id, type="Task", verb=verb, entity_type="task", entity_id=task.id,
-        task_id=task.id, run_id=task.run_id, checklist_id=task.checklist_id,
-        description=f"{verb.capitalize()} {task.title}", **events.by(actor)))
+    await events.emit(
+        db,
+        events.Event(
+            org_id=task.org_id,
+            type="Task",
+            verb=verb,
+            entity_type="task",
+            entity_id=task.id,
+            task_id=task.id,
+            run_id=task.run_id,
+            checklist_id=task.checklist_id,
+            description=f"{verb.capitalize()} {task.title}",
+            **events.by(actor),
+        ),
+    )

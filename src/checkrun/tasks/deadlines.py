@@ -46,14 +46,22 @@ class Rule:
         except ValueError:
             return None
         step = raw.get("step")
-        return cls(value=value, unit=unit_of(raw.get("unit") or raw.get("type")),
-                   backward=raw.get("option") == "prior_to", step=str(step) if step else None,
-                   source=str(raw.get("source") or source))
+        return cls(
+            value=value,
+            unit=unit_of(raw.get("unit") or raw.get("type")),
+            backward=raw.get("option") == "prior_to",
+            step=str(step) if step else None,
+            source=str(raw.get("source") or source),
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "unit": self.unit + "s",
-                "option": "prior_to" if self.backward else "from", "step": self.step,
-                "source": self.source}
+        return {
+            "value": self.value,
+            "unit": self.unit + "s",
+            "option": "prior_to" if self.backward else "from",
+            "step": self.step,
+            "source": self.source,
+        }
 
 
 def work_week(org: Organization | None) -> WorkWeek:
@@ -84,8 +92,12 @@ class Plan:
     anchored_on: dict[str, str | None]
 
 
-def plan(rules: Mapping[str, Rule], launched: datetime, week: WorkWeek,
-         fixed: Mapping[str, datetime] | None = None) -> Plan:
+def plan(
+    rules: Mapping[str, Rule],
+    launched: datetime,
+    week: WorkWeek,
+    fixed: Mapping[str, datetime] | None = None,
+) -> Plan:
     """Each key's deadline by its rule. A key in `fixed` keeps that moment (a completion, a
     deadline given by hand) and anchors by it. A rule naming an unknown key counts from
     launch; a loop of rules naming each other is cut where it closes (that one counts from
@@ -95,8 +107,9 @@ def plan(rules: Mapping[str, Rule], launched: datetime, week: WorkWeek,
     for key in rules:
         chain: list[str] = []
         current: str | None = key
-        while current is not None and current in rules and current not in out \
-                and current not in chain:
+        while (
+            current is not None and current in rules and current not in out and current not in chain
+        ):
             chain.append(current)
             current = rules[current].step
         for link in reversed(chain):
@@ -120,9 +133,13 @@ def anchor_moment(task: Task) -> datetime | None:
 def follows_rules(task: Task) -> bool:
     """An open process task whose deadline the rules keep: not given by hand, not set by an
     automation rule."""
-    return (task.step_id is not None and not task.deadline_set_by_hand
-            and task.status != "completed" and task.deleted_at is None
-            and "deadline" not in ((task.settings or {}).get(RULE_STATE) or {}))
+    return (
+        task.step_id is not None
+        and not task.deadline_set_by_hand
+        and task.status != "completed"
+        and task.deleted_at is None
+        and "deadline" not in ((task.settings or {}).get(RULE_STATE) or {})
+    )
 
 
 async def _rules_of(db: AsyncSession, tasks: list[Task], default: Rule) -> dict[str, Rule]:
@@ -153,8 +170,11 @@ class RunTasks:
         `counted_too`; every other task anchors by what it has."""
         moving = {s for s, t in self.by_step.items() if follows_rules(t) and self.rules[s].step}
         moving |= counted_too
-        fixed = {s: m for s, t in self.by_step.items()
-                 if s not in moving and (m := anchor_moment(t)) is not None}
+        fixed = {
+            s: m
+            for s, t in self.by_step.items()
+            if s not in moving and (m := anchor_moment(t)) is not None
+        }
         return plan(self.rules, self.run.started_at, self.week, fixed)
 
 
@@ -179,7 +199,10 @@ async def follow(db: AsyncSession, task: Task) -> None:
         return
     planned = found.plan(set())
     for step, other in found.by_step.items():
-        if follows_rules(other) and found.rules[step].step \
-                and other.deadline != planned.deadlines[step]:
+        if (
+            follows_rules(other)
+            and found.rules[step].step
+            and other.deadline != planned.deadlines[step]
+        ):
             other.deadline = planned.deadlines[step]
     await db.flush()

@@ -39,12 +39,25 @@ class Task(Base):
         Index("ix_tasks_org_created", "org_id", "created_at", "id"),
         # The scheduler: reminders due (only tasks with one pending), expiring tasks at their
         # deadline, and an organization's open tasks by deadline (auto-complete).
-        Index("ix_tasks_remind_at", "remind_at", sqlite_where=text("remind_at IS NOT NULL"),
-              postgresql_where=text("remind_at IS NOT NULL")),
-        Index("ix_tasks_expiring_deadline", "deadline", sqlite_where=text(EXPIRING_SQL),
-              postgresql_where=text(EXPIRING_SQL)),
-        Index("ix_tasks_open_deadline", "org_id", "deadline",
-              sqlite_where=text(OPEN_LIVE_SQL), postgresql_where=text(OPEN_LIVE_SQL)),
+        Index(
+            "ix_tasks_remind_at",
+            "remind_at",
+            sqlite_where=text("remind_at IS NOT NULL"),
+            postgresql_where=text("remind_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_tasks_expiring_deadline",
+            "deadline",
+            sqlite_where=text(EXPIRING_SQL),
+            postgresql_where=text(EXPIRING_SQL),
+        ),
+        Index(
+            "ix_tasks_open_deadline",
+            "org_id",
+            "deadline",
+            sqlite_where=text(OPEN_LIVE_SQL),
+            postgresql_where=text(OPEN_LIVE_SQL),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

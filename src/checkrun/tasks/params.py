@@ -51,7 +51,8 @@ def list_page(default_per_page: int = 10) -> Callable[..., PageParams]:
     paged = page_params(default_per_page)
 
     def dependency(
-        page: str | None = Query(None), per_page: str | None = Query(None),
+        page: str | None = Query(None),
+        per_page: str | None = Query(None),
         without_pagination: str | None = Query(None),
     ) -> PageParams:
         if flag(without_pagination):
@@ -98,16 +99,23 @@ def _tightest(*ranges: Range) -> Range:
     return (max(starts) if starts else None, min(ends) if ends else None)
 
 
-def deadline_range(on: str | None, start_range: str | None, end_range: str | None,
-                   before: str | None, after: str | None) -> Range:
+def deadline_range(
+    on: str | None,
+    start_range: str | None,
+    end_range: str | None,
+    before: str | None,
+    after: str | None,
+) -> Range:
     """`deadline_on` wins over the others; `_range` bounds are inclusive, `before`/`after`
     exclusive; a bare date covers its whole day."""
     if on:
         return _start("deadline_on", on), _end("deadline_on", on)
     return _tightest(
         (_start("deadline_start_range", start_range), _end("deadline_end_range", end_range)),
-        (_start("deadline_after", after, exclusive=True),
-         _end("deadline_before", before, exclusive=True)),
+        (
+            _start("deadline_after", after, exclusive=True),
+            _end("deadline_before", before, exclusive=True),
+        ),
     )
 
 
@@ -130,25 +138,46 @@ def _status(value: str | None) -> str | None:
 
 
 def task_filters(
-    status: str | None = None, q: str | None = None, archived: str | None = None,
-    is_oneoff: str | None = None, owners: str | None = None, unassigned: str | None = None,
-    sort: str | None = None, sort_by: str | None = None, deadline_on: str | None = None,
-    deadline_start_range: str | None = None, deadline_end_range: str | None = None,
-    deadline_before: str | None = None, deadline_after: str | None = None,
-    created: str | None = None, tag: str | None = None, folder: str | None = None,
-    guests: str | None = None, groups: str | None = None,
+    status: str | None = None,
+    q: str | None = None,
+    archived: str | None = None,
+    is_oneoff: str | None = None,
+    owners: str | None = None,
+    unassigned: str | None = None,
+    sort: str | None = None,
+    sort_by: str | None = None,
+    deadline_on: str | None = None,
+    deadline_start_range: str | None = None,
+    deadline_end_range: str | None = None,
+    deadline_before: str | None = None,
+    deadline_after: str | None = None,
+    created: str | None = None,
+    tag: str | None = None,
+    folder: str | None = None,
+    guests: str | None = None,
+    groups: str | None = None,
 ) -> TaskFilters:
     """The documented task list query parameters."""
     deadline_from, deadline_until = deadline_range(
-        deadline_on, deadline_start_range, deadline_end_range, deadline_before, deadline_after)
+        deadline_on, deadline_start_range, deadline_end_range, deadline_before, deadline_after
+    )
     created_from, created_until = created_range(created)
     return TaskFilters(
-        status=_status(status), q=q, archived=archived, is_oneoff=flag(is_oneoff),
-        owners=user_ids("owners", owners), unassigned=bool(flag(unassigned)),
-        sort=sort or sort_by, deadline_from=deadline_from, deadline_until=deadline_until,
-        created_from=created_from, created_until=created_until,
-        tag=(tag or "").strip() or None, folder=(folder or "").strip() or None,
-        guests=_csv(guests, lower=True), groups=_csv(groups),
+        status=_status(status),
+        q=q,
+        archived=archived,
+        is_oneoff=flag(is_oneoff),
+        owners=user_ids("owners", owners),
+        unassigned=bool(flag(unassigned)),
+        sort=sort or sort_by,
+        deadline_from=deadline_from,
+        deadline_until=deadline_until,
+        created_from=created_from,
+        created_until=created_until,
+        tag=(tag or "").strip() or None,
+        folder=(folder or "").strip() or None,
+        guests=_csv(guests, lower=True),
+        groups=_csv(groups),
     )
 
 

@@ -83,10 +83,14 @@ def _assigned_to(users: tuple[int, ...], groups: tuple[str, ...]) -> Any:
     """Assigned to one of `users` directly or through one of `groups` (one IN, as above)."""
     if not groups:
         return _owned_by("user", [str(u) for u in users])
-    return Task.id.in_(select(TaskOwner.task_id).where(or_(
-        (TaskOwner.kind == "user") & TaskOwner.ref.in_([str(u) for u in users]),
-        (TaskOwner.kind == "group") & TaskOwner.ref.in_(list(groups)),
-    )))
+    return Task.id.in_(
+        select(TaskOwner.task_id).where(
+            or_(
+                (TaskOwner.kind == "user") & TaskOwner.ref.in_([str(u) for u in users]),
+                (TaskOwner.kind == "group") & TaskOwner.ref.in_(list(groups)),
+            )
+        )
+    )
 
 
 def late(moment: datetime) -> Any:
@@ -101,18 +105,21 @@ def _status_clause(status: str, moment: datetime | None = None) -> Any:
     if status == "overdue":
         return late(moment)
     if status == "due_soon":
-        return (Task.status.in_(OPEN) & (Task.deadline >= moment)
-                & (Task.deadline < moment + DUE_SOON))
+        return (
+            Task.status.in_(OPEN) & (Task.deadline >= moment) & (Task.deadline < moment + DUE_SOON)
+        )
     if status == "hasproblem":
         return Task.id.in_(tasks_with_open_issue())
     if status == UPCOMING:
-        return Task.status.in_(OPEN) & (Task.deadline.is_(None)
-                                        | (Task.deadline >= moment + DUE_SOON))
+        return Task.status.in_(OPEN) & (
+            Task.deadline.is_(None) | (Task.deadline >= moment + DUE_SOON)
+        )
     return None
 
 
-def _in_range(stmt: Select[Any], column: Any, start: datetime | None, end: datetime | None
-              ) -> Select[Any]:
+def _in_range(
+    stmt: Select[Any], column: Any, start: datetime | None, end: datetime | None
+) -> Select[Any]:
     if start is not None:
         stmt = stmt.where(column >= start)
     if end is not None:
@@ -167,11 +174,19 @@ def _filtered(stmt: Select[Any], org_id: str, f: TaskFilters) -> Select[Any]:
 
 def _tagged_and_filed(stmt: Select[Any], org_id: str, f: TaskFilters) -> Select[Any]:
     if f.tag:
-        stmt = stmt.where(or_(Task.id.in_(tagged(org_id, "Task", [f.tag])),
-                              Task.run_id.in_(tagged(org_id, "Run", [f.tag]))))
+        stmt = stmt.where(
+            or_(
+                Task.id.in_(tagged(org_id, "Task", [f.tag])),
+                Task.run_id.in_(tagged(org_id, "Run", [f.tag])),
+            )
+        )
     if f.folder:
-        stmt = stmt.where(or_(Task.id.in_(filed(org_id, "Task", f.folder)),
-                              Task.run_id.in_(filed(org_id, "Run", f.folder))))
+        stmt = stmt.where(
+            or_(
+                Task.id.in_(filed(org_id, "Task", f.folder)),
+                Task.run_id.in_(filed(org_id, "Run", f.folder)),
+            )
+        )
     return stmt
 
 
@@ -185,10 +200,16 @@ SORTS: dict[str, list[Any]] = {
     "-position": [Task.position.desc(), Task.id],
     "completed_newest": [Task.completed_at.desc(), Task.id],
     # Tasks with an open issue first (`-problems`: last), newest first within each.
-    "problems": [case((Task.id.in_(tasks_with_open_issue()), 0), else_=1),
-                 Task.created_at.desc(), Task.id.desc()],
-    "-problems": [case((Task.id.in_(tasks_with_open_issue()), 1), else_=0),
-                  Task.created_at.desc(), Task.id.desc()],
+    "problems": [
+        case((Task.id.in_(tasks_with_open_issue()), 0), else_=1),
+        Task.created_at.desc(),
+        Task.id.desc(),
+    ],
+    "-problems": [
+        case((Task.id.in_(tasks_with_open_issue()), 1), else_=0),
+        Task.created_at.desc(),
+        Task.id.desc(),
+    ],
 }
 
 
@@ -241,14 +262,16 @@ class TasksRepository:
     async def page_of(self, org_id: str, page: PageParams, filters: TaskFilters) -> list[Task]:
         """`search` without its count, for a caller that knows the total already."""
         org = no_index(Task.org_id) if _narrow(filters) else Task.org_id
-        return await self._page(_filtered(select(Task).where(org == org_id), org_id, filters),
-                                page, filters)
+        return await self._page(
+            _filtered(select(Task).where(org == org_id), org_id, filters), page, filters
+        )
 
-    async def _page(self, stmt: Select[Any], page: PageParams, filters: TaskFilters
-                    ) -> list[Task]:
+    async def _page(self, stmt: Select[Any], page: PageParams, filters: TaskFilters) -> list[Task]:
         rows = await self.db.execute(
-            stmt.options(selectinload(Task.owners)).order_by(*_order(filters))
-            .offset(page.offset).limit(page.per_page)
+            stmt.options(selectinload(Task.owners))
+            .order_by(*_order(filters))
+            .offset(page.offset)
+            .limit(page.per_page)
         )
         return list(rows.scalars())
 
@@ -262,10 +285,14 @@ class TasksRepository:
         columns = []
         for status in statuses:
             clause = _status_clause(status, moment)
-            columns.append(func.count() if clause is None
-                           else func.coalesce(func.sum(case((clause, 1), else_=0)), 0))
-        stmt = _filtered(select(*columns).where(org == org_id), org_id,
-                         replace(filters, status=None))
+            columns.append(
+                func.count()
+                if clause is None
+                else func.coalesce(func.sum(case((clause, 1), else_=0)), 0)
+            )
+        stmt = _filtered(
+            select(*columns).where(org == org_id), org_id, replace(filters, status=None)
+        )
         row = (await self.db.execute(stmt)).one()
         return {status: int(value) for status, value in zip(statuses, row, strict=True)}
 
@@ -278,7 +305,8 @@ class TasksRepository:
     async def make_room(self, run_id: str, position: int) -> None:
         """Moves the run's tasks at `position` and after one place down."""
         await self.db.execute(
-            update(Task).where(Task.run_id == run_id, Task.position >= position)
+            update(Task)
+            .where(Task.run_id == run_id, Task.position >= position)
             .values(position=Task.position + 1)
         )
 
@@ -325,8 +353,9 @@ class TasksRepository:
         if not task_ids:
             return out
         rows = await self.db.execute(
-            select(CaptureValue.task_id, CaptureValue.capture_id, CaptureValue.value)
-            .where(CaptureValue.task_id.in_(task_ids))
+            select(CaptureValue.task_id, CaptureValue.capture_id, CaptureValue.value).where(
+                CaptureValue.task_id.in_(task_ids)
+            )
         )
         for task_id, capture_id, value in rows.all():
             out[task_id or ""][capture_id] = value
@@ -348,8 +377,11 @@ class TasksRepository:
                 if row is not None:
                     await self.db.delete(row)
             elif row is None:
-                self.db.add(CaptureValue(capture_id=capture_id, task_id=task.id,
-                                         run_id=task.run_id, value=value))
+                self.db.add(
+                    CaptureValue(
+                        capture_id=capture_id, task_id=task.id, run_id=task.run_id, value=value
+                    )
+                )
             else:
                 row.value = value
 

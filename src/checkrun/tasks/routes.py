@@ -62,22 +62,33 @@ async def _page(
 
 @router.get("/organizations/{org_id}/me/tasks")
 async def list_my_tasks(
-    request: Request, db: Db, actor: CurrentActor, with_: With,
-    page: Annotated[PageParams, Depends(list_page(10))], filters: Filters,
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
+    with_: With,
+    page: Annotated[PageParams, Depends(list_page(10))],
+    filters: Filters,
 ) -> JSONResponse:
     # Without a status the real service lists only what is still to do.
-    tasks, total = await service.list_member_tasks(db, actor, page, filters, actor.user_id,
-                                                   default_status="active")
+    tasks, total = await service.list_member_tasks(
+        db, actor, page, filters, actor.user_id, default_status="active"
+    )
     return await _page(request, db, tasks, total, page, with_)
 
 
 @router.get("/organizations/{org_id}/users/{user_id}/tasks")
 async def list_member_tasks(
-    request: Request, db: Db, actor: CurrentActor, user_id: str, with_: With,
-    page: Annotated[PageParams, Depends(list_page(10))], filters: Filters,
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
+    user_id: str,
+    with_: With,
+    page: Annotated[PageParams, Depends(list_page(10))],
+    filters: Filters,
 ) -> JSONResponse:
-    tasks, total = await service.list_member_tasks(db, actor, page, filters,
-                                                   service.member_id(user_id))
+    tasks, total = await service.list_member_tasks(
+        db, actor, page, filters, service.member_id(user_id)
+    )
     return await _page(request, db, tasks, total, page, with_)
 
 
@@ -112,7 +123,12 @@ async def get_run_task(
 
 @router.put(RUN_TASK)
 async def update_run_task(
-    request: Request, db: Db, actor: CurrentActor, run_id: str, task_id: str, body: TaskUpdate,
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
+    run_id: str,
+    task_id: str,
+    body: TaskUpdate,
     with_: With,
 ) -> JSONResponse:
     task = await service.update_task(db, actor, task_id, body, api_base(request), run_id=run_id)
@@ -165,8 +181,9 @@ async def reopen_run_task(
 
 
 @router.post("/organizations/{org_id}/completed-tasks")
-async def complete_task(db: Db, actor: CurrentActor, body: CompleteTask, with_: With
-                        ) -> JSONResponse:
+async def complete_task(
+    db: Db, actor: CurrentActor, body: CompleteTask, with_: With
+) -> JSONResponse:
     return await _completion(db, await completion.complete(db, actor, body), with_)
 
 
@@ -176,14 +193,16 @@ async def reopen_task(db: Db, actor: CurrentActor, task_id: str, with_: With) ->
 
 
 @router.get(RUN_TASK + "/automatic-deadline")
-async def get_automatic_deadline(db: Db, actor: CurrentActor, run_id: str, task_id: str
-                                 ) -> JSONResponse:
+async def get_automatic_deadline(
+    db: Db, actor: CurrentActor, run_id: str, task_id: str
+) -> JSONResponse:
     return responses.item(await automatic.automatic_deadline(db, actor, run_id, task_id))
 
 
 @router.post(RUN_TASK + "/reset-deadline")
-async def reset_deadline(db: Db, actor: CurrentActor, run_id: str, task_id: str, with_: With
-                         ) -> JSONResponse:
+async def reset_deadline(
+    db: Db, actor: CurrentActor, run_id: str, task_id: str, with_: With
+) -> JSONResponse:
     task = await automatic.reset_deadline(db, actor, run_id, task_id)
     await db.commit()
     return await _one(db, task, with_)

@@ -85,37 +85,81 @@ async def _place(repo: TasksRepository, run: Run | None, position: int | None) -
     return position
 
 
-async def _record(db: AsyncSession, actor: Actor, task: Task, verb: str, description: str,
-                  **more: Any) -> None:
+async def _record(
+    db: AsyncSession, actor: Actor, task: Task, verb: str, description: str, **more: Any
+) -> None:
     """An activity entry about this task."""
-    await events.emit(db, events.Event(
-        org_id=task.org_id, type="Task", verb=verb, entity_type="task", entity_id=task.id,
-        task_id=task.id, run_id=task.run_id, checklist_id=task.checklist_id,
-        description=description, **events.by(actor), **more))
+    await events.emit(
+        db,
+        events.Event(
+            org_id=task.org_id,
+            type="Task",
+            verb=verb,
+            entity_type="task",
+            entity_id=task.id,
+            task_id=task.id,
+            run_id=task.run_id,
+            checklist_id=task.checklist_id,
+            description=description,
+            **events.by(actor),
+            **more,
+        ),
+    )
 
 
-RECORDED = ("title", "summary", "deadline", "started_at", "position", "max_assignable",
-            "webhook", "prevent_guest_comment", "everyone_must_complete",
-            "can_complete_only_assignees", "top_secret", "task_type")
+RECORDED = (
+    "title",
+    "summary",
+    "deadline",
+    "started_at",
+    "position",
+    "max_assignable",
+    "webhook",
+    "prevent_guest_comment",
+    "everyone_must_complete",
+    "can_complete_only_assignees",
+    "top_secret",
+    "task_type",
+)
 
 
 def _recorded(task: Task) -> dict[str, Any]:
     return {**{name: getattr(task, name) for name in RECORDED}, "owners": task.owner_lists()}
 
 
-async def _record_changes(db: AsyncSession, actor: Actor, task: Task, before: dict[str, Any],
-                          taskdata: dict[str, Any] | None) -> None:
+async def _record_changes(
+    db: AsyncSession,
+    actor: Actor,
+    task: Task,
+    before: dict[str, Any],
+    taskdata: dict[str, Any] | None,
+) -> None:
     """One entry per changed field with its old and new value (`owners-updated` for the
     assignees), and one for the form values sent."""
     after = _recorded(task)
     changed = [name for name in before if after[name] != before[name]]
     for name in changed:
         verb = "owners-updated" if name == "owners" else "updated"
-        await _record(db, actor, task, verb, f"Updated {task.title}", field=name,
-                      old_value=before[name], new_value=after[name])
+        await _record(
+            db,
+            actor,
+            task,
+            verb,
+            f"Updated {task.title}",
+            field=name,
+            old_value=before[name],
+            new_value=after[name],
+        )
     if taskdata:
-        await _record(db, actor, task, "updated", f"Updated the form fields of {task.title}",
-                      field="taskdata", new_value=taskdata)
+        await _record(
+            db,
+            actor,
+            task,
+            "updated",
+            f"Updated the form fields of {task.title}",
+            field="taskdata",
+            new_value=taskdata,
+        )
     elif not changed:
         await _record(db, actor, task, "updated", f"Updated {task.title}")
 
@@ -130,17 +174,25 @@ async def create_one_off(db: AsyncSession, actor: Actor, body: OneOffTaskCreate)
     number = await OrgsRepository(db).next_number(actor.org_id, "task")
     repo = TasksRepository(db)
     task = Task(
-        org_id=actor.org_id, increment_id=number, title=body.title,
-        run_id=run.id if run else None, checklist_id=run.checklist_id if run else None,
+        org_id=actor.org_id,
+        increment_id=number,
+        title=body.title,
+        run_id=run.id if run else None,
+        checklist_id=run.checklist_id if run else None,
         summary=body.summary if body.summary is not None else body.description,
-        task_type=body.task_type, status="not-started",
-        position=await _place(repo, run, body.position), deadline=parse_datetime(body.deadline),
+        task_type=body.task_type,
+        status="not-started",
+        position=await _place(repo, run, body.position),
+        deadline=parse_datetime(body.deadline),
         deadline_set_by_hand=True,
         started_at=parse_datetime(body.started_at) if body.started_at else now(),
-        starter_id=actor.user_id, everyone_must_complete=body.everyone_must_complete,
+        starter_id=actor.user_id,
+        everyone_must_complete=body.everyone_must_complete,
         can_complete_only_assignees=body.can_complete_only_assignees,
-        prevent_guest_comment=body.prevent_guest_comment, max_assignable=body.max_assignable,
-        webhook=body.webhook, top_secret=body.top_secret,
+        prevent_guest_comment=body.prevent_guest_comment,
+        max_assignable=body.max_assignable,
+        webhook=body.webhook,
+        top_secret=body.top_secret,
         owners=repo.owner_rows(body.owners.users, body.owners.guests, body.owners.groups),
     )
     repo.add(task)
@@ -149,8 +201,13 @@ async def create_one_off(db: AsyncSession, actor: Actor, body: OneOffTaskCreate)
         repo.add(new_capture(actor.org_id, field, i, task_id=task.id))
     await db.flush()
     await tag_subject(db, actor, "Task", task.id, tags)
-    await _record(db, actor, task, "created",
-                  f"Added {task.title} to {run.name}" if run else f"Created {task.title}")
+    await _record(
+        db,
+        actor,
+        task,
+        "created",
+        f"Added {task.title} to {run.name}" if run else f"Created {task.title}",
+    )
     await sync_run_status(db, task.run_id, actor)
     return task
 
@@ -162,10 +219,15 @@ async def clone_task(db: AsyncSession, actor: Actor, task_id: str) -> Task:
     require_not_light(actor)
     run = await _host_run(db, actor, source.run_id)
     repo = TasksRepository(db)
-    copy = Task(**{c.key: getattr(source, c.key) for c in Task.__table__.columns
-                   if c.key in CLONED})
-    copy.id, copy.org_id, copy.status, copy.starter_id = new_id(), actor.org_id, "not-started", \
-        actor.user_id
+    copy = Task(
+        **{c.key: getattr(source, c.key) for c in Task.__table__.columns if c.key in CLONED}
+    )
+    copy.id, copy.org_id, copy.status, copy.starter_id = (
+        new_id(),
+        actor.org_id,
+        "not-started",
+        actor.user_id,
+    )
     copy.increment_id = await OrgsRepository(db).next_number(actor.org_id, "task")
     copy.deadline_set_by_hand = True  # a one-off task: its deadline is the source's, kept
     copy.position = await _place(repo, run, None)
@@ -176,20 +238,31 @@ async def clone_task(db: AsyncSession, actor: Actor, task_id: str) -> Task:
     for capture in (await repo.fields_of([source]))[source.id]:
         repo.add(copy_capture(capture, task_id=copy.id, step_id=None))
     await db.flush()
-    await _record(db, actor, copy, "created", f"Cloned {source.title}",
-                  extra={"cloned_from": source.id})
+    await _record(
+        db, actor, copy, "created", f"Cloned {source.title}", extra={"cloned_from": source.id}
+    )
     await sync_run_status(db, copy.run_id, actor)
     return copy
 
 
-CLONED = ("run_id", "checklist_id", "title", "summary", "task_type", "deadline", "started_at",
-          "everyone_must_complete", "can_complete_only_assignees", "prevent_guest_comment",
-          "max_assignable", "webhook", "top_secret")
+CLONED = (
+    "run_id",
+    "checklist_id",
+    "title",
+    "summary",
+    "task_type",
+    "deadline",
+    "started_at",
+    "everyone_must_complete",
+    "can_complete_only_assignees",
+    "prevent_guest_comment",
+    "max_assignable",
+    "webhook",
+    "top_secret",
+)
 
 
-async def get_task(
-    db: AsyncSession, actor: Actor, task_id: str, run_id: str | None = None
-) -> Task:
+async def get_task(db: AsyncSession, actor: Actor, task_id: str, run_id: str | None = None) -> Task:
     """The task, addressed through its run when `run_id` is given (another run's task is 404)."""
     task = await TasksRepository(db).get(actor.org_id, task_id)
     if task is None or (run_id is not None and task.run_id != run_id):
@@ -241,7 +314,11 @@ async def purge_one_off(db: AsyncSession, store: BlobStore, actor: Actor, task_i
 
 
 async def update_task(
-    db: AsyncSession, actor: Actor, task_id: str, body: TaskUpdate, api_base: str,
+    db: AsyncSession,
+    actor: Actor,
+    task_id: str,
+    body: TaskUpdate,
+    api_base: str,
     run_id: str | None = None,
 ) -> Task:
     # Locked run first, as completion does: an update that re-runs the rules and a completion
@@ -309,16 +386,25 @@ async def _apply_changes(db: AsyncSession, actor: Actor, task: Task, body: TaskU
         task.deadline, task.deadline_set_by_hand = parse_datetime(body.deadline), True
     if body.started_at is not None:
         task.started_at = parse_datetime(body.started_at)
-    for name in ("title", "summary", "webhook", "prevent_guest_comment", "everyone_must_complete",
-                 "can_complete_only_assignees", "top_secret", "task_type"):
+    for name in (
+        "title",
+        "summary",
+        "webhook",
+        "prevent_guest_comment",
+        "everyone_must_complete",
+        "can_complete_only_assignees",
+        "top_secret",
+        "task_type",
+    ):
         value = getattr(body, name)
         if value is not None:
             setattr(task, name, value)
     task.updated_at = now()
 
 
-async def read_tasks(db: AsyncSession, tasks: list[Task], includes: Includes,
-                     for_guest: bool = False) -> list[TaskRead]:
+async def read_tasks(
+    db: AsyncSession, tasks: list[Task], includes: Includes, for_guest: bool = False
+) -> list[TaskRead]:
     """`for_guest`: the tasks as their guest assignee sees them (no `hide-for-guests` threads)."""
     repo = TasksRepository(db)
     values = await repo.values_of([t.id for t in tasks])
@@ -330,8 +416,9 @@ async def read_tasks(db: AsyncSession, tasks: list[Task], includes: Includes,
         for read in reads:
             read.form_fields = {  # type: ignore[attr-defined]
                 "data": [
-                    FormFieldRead(**CaptureRead.of(c).model_dump(),
-                                  value=read.taskdata.get(c.id)).model_dump()
+                    FormFieldRead(
+                        **CaptureRead.of(c).model_dump(), value=read.taskdata.get(c.id)
+                    ).model_dump()
                     for c in fields.get(read.id, [])
                 ]
             }
@@ -343,8 +430,9 @@ async def read_tasks(db: AsyncSession, tasks: list[Task], includes: Includes,
     return reads
 
 
-async def _include_tags_and_folders(db: AsyncSession, tasks: list[Task], reads: list[TaskRead],
-                                    includes: Includes) -> None:
+async def _include_tags_and_folders(
+    db: AsyncSession, tasks: list[Task], reads: list[TaskRead], includes: Includes
+) -> None:
     """`tags` (association objects) and `folders`, wrapped: the task's own."""
     org_id, ids = (tasks[0].org_id if tasks else ""), [t.id for t in tasks]
     if includes.wants("tags"):
@@ -367,8 +455,13 @@ async def _mark_issues(db: AsyncSession, tasks: list[Task], reads: list[TaskRead
             read.is_completable = False
 
 
-async def _include_threads(db: AsyncSession, tasks: list[Task], reads: list[TaskRead],
-                           includes: Includes, for_guest: bool = False) -> None:
+async def _include_threads(
+    db: AsyncSession,
+    tasks: list[Task],
+    reads: list[TaskRead],
+    includes: Includes,
+    for_guest: bool = False,
+) -> None:
     """`threads` (alias `comments`) and `issues` wrapped, `threads_count` a number."""
     org_id, ids = (tasks[0].org_id if tasks else ""), [t.id for t in tasks]
     if includes.wants("threads") or includes.wants("comments"):
@@ -405,7 +498,8 @@ async def _include_steps(db: AsyncSession, tasks: list[Task], reads: list[TaskRe
     for task, read in zip(tasks, reads, strict=True):
         step = steps.get(task.step_id or "")
         read.step = {  # type: ignore[attr-defined]
-            "data": StepRead.of(step, captures.get(step.id)).model_dump() if step else None}
+            "data": StepRead.of(step, captures.get(step.id)).model_dump() if step else None
+        }
 
 
 async def list_tasks(
@@ -423,7 +517,11 @@ def member_id(text: str) -> int:
 
 
 async def list_member_tasks(
-    db: AsyncSession, actor: Actor, page: PageParams, filters: TaskFilters, user_id: int,
+    db: AsyncSession,
+    actor: Actor,
+    page: PageParams,
+    filters: TaskFilters,
+    user_id: int,
     default_status: str | None = None,
 ) -> tuple[list[Task], int]:
     """A member's tasks (`/me/tasks`, `/users/{id}/tasks`); an unknown member is 404."""
@@ -432,10 +530,10 @@ async def list_member_tasks(
     status = filters.status or default_status
     groups = tuple(await GroupsRepository(db).ids_of_member(actor.org_id, user_id))
     return await TasksRepository(db).search(
-        actor.org_id, page,
+        actor.org_id,
+        page,
         replace(filters, owners=(user_id,), owner_groups=groups, status=status),
     )
-
 
 
 @dataclass(frozen=True)
@@ -448,7 +546,10 @@ class MemberTasks:
 
 
 async def count_member_tasks(
-    db: AsyncSession, actor: Actor, filters: TaskFilters, user_id: int,
+    db: AsyncSession,
+    actor: Actor,
+    filters: TaskFilters,
+    user_id: int,
     statuses: tuple[str, ...],
 ) -> MemberTasks:
     """How many of a member's tasks match each status filter, in one statement; an unknown
@@ -461,8 +562,10 @@ async def count_member_tasks(
     return MemberTasks(counts, mine)
 
 
-async def member_task_page(db: AsyncSession, actor: Actor, mine: MemberTasks, status: str,
-                           sort: str, page: PageParams) -> list[Task]:
+async def member_task_page(
+    db: AsyncSession, actor: Actor, mine: MemberTasks, status: str, sort: str, page: PageParams
+) -> list[Task]:
     """One page of the tasks `count_member_tasks` counted under `status`."""
     return await TasksRepository(db).page_of(
-        actor.org_id, page, replace(mine.filters, status=status, sort=sort))
+        actor.org_id, page, replace(mine.filters, status=status, sort=sort)
+    )

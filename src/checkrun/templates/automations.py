@@ -136,8 +136,9 @@ def evaluate(rules: list[dict[str, Any]], values: dict[str, Any]) -> Effects:
     A step that some rule would show stays hidden until a show rule fires; a hide rule that
     fires hides it, even when a show rule fires too. When several firing rules assign or set
     the deadline of one step, the last rule in template order wins."""
-    show_targets = {a.get("target_step_id") for a in _actions(rules)
-                    if a.get("action_verb") == "show"}
+    show_targets = {
+        a.get("target_step_id") for a in _actions(rules) if a.get("action_verb") == "show"
+    }
     hidden: set[str] = set()
     shown: set[str] = set()
     owners: dict[str, dict[str, list[Any]]] = {}
@@ -152,8 +153,10 @@ def evaluate(rules: list[dict[str, Any]], values: dict[str, Any]) -> Effects:
             owners[target] = owners_of(action)
         elif action.get("action_type") == "deadline" and isinstance(action.get("deadline"), dict):
             deadline = action["deadline"]
-            deadlines[target] = {"value": int(deadline.get("value") or 0),
-                                 "unit": str(deadline.get("unit") or "days")}
+            deadlines[target] = {
+                "value": int(deadline.get("value") or 0),
+                "unit": str(deadline.get("unit") or "days"),
+            }
     never_shown = {str(t) for t in show_targets} - shown
     return Effects(frozenset(hidden | never_shown), owners, deadlines)
 

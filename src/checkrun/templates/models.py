@@ -45,7 +45,9 @@ class Checklist(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     steps: Mapped[list[Step]] = relationship(
-        back_populates="checklist", order_by="Step.position", cascade="all, delete-orphan",
+        back_populates="checklist",
+        order_by="Step.position",
+        cascade="all, delete-orphan",
         passive_deletes=True,
     )
 

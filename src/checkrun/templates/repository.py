@@ -30,19 +30,27 @@ class ChecklistFilters:
 
 # Titles sort without regard to case, the same on SQLite and PostgreSQL.
 SORTS: dict[str, list[Any]] = {
-    "title": [func.lower(Checklist.title).asc()], "-title": [func.lower(Checklist.title).desc()],
-    "created_at": [Checklist.created_at.asc()], "-created_at": [Checklist.created_at.desc()],
-    "updated_at": [Checklist.updated_at.asc()], "-updated_at": [Checklist.updated_at.desc()],
+    "title": [func.lower(Checklist.title).asc()],
+    "-title": [func.lower(Checklist.title).desc()],
+    "created_at": [Checklist.created_at.asc()],
+    "-created_at": [Checklist.created_at.desc()],
+    "updated_at": [Checklist.updated_at.asc()],
+    "-updated_at": [Checklist.updated_at.desc()],
 }
-SORTS |= {"updated": SORTS["-updated_at"], "last_updated": SORTS["-updated_at"],
-          "newest": SORTS["-created_at"], "oldest": SORTS["created_at"]}
+SORTS |= {
+    "updated": SORTS["-updated_at"],
+    "last_updated": SORTS["-updated_at"],
+    "newest": SORTS["-created_at"],
+    "oldest": SORTS["created_at"],
+}
 # Pinned templates come first whatever the order asked for.
 PINNED = func.coalesce(Checklist.settings["is_pinned"].as_boolean(), false()).desc()
 
 
 def _filtered(stmt: Select[Any], org_id: str, f: ChecklistFilters) -> Select[Any]:
-    stmt = text_filter(archived_filter(stmt, Checklist.deleted_at, f.archived),
-                       Checklist.title, f.q)
+    stmt = text_filter(
+        archived_filter(stmt, Checklist.deleted_at, f.archived), Checklist.title, f.q
+    )
     if f.tag:
         stmt = stmt.where(Checklist.id.in_(tagged(org_id, "Checklist", [f.tag])))
     if f.type:
@@ -84,8 +92,9 @@ class TemplatesRepository:
         )
         return list(rows.scalars()), total
 
-    async def titles(self, org_id: str, page: PageParams, filters: ChecklistFilters
-                     ) -> list[tuple[str, str]]:
+    async def titles(
+        self, org_id: str, page: PageParams, filters: ChecklistFilters
+    ) -> list[tuple[str, str]]:
         """(id, title) in the order `search` answers, without loading whole rows."""
         columns: list[Any] = [Checklist.id, Checklist.title]
         stmt = _filtered(select(*columns).where(Checklist.org_id == org_id), org_id, filters)
@@ -99,7 +108,8 @@ class TemplatesRepository:
         if not checklist_ids:
             return {}
         rows = await self.db.execute(
-            select(Run.checklist_id, func.count()).where(Run.checklist_id.in_(checklist_ids))
+            select(Run.checklist_id, func.count())
+            .where(Run.checklist_id.in_(checklist_ids))
             .group_by(Run.checklist_id)
         )
         return {checklist_id: int(n) for checklist_id, n in rows.all()}
@@ -119,7 +129,8 @@ class TemplatesRepository:
         if not checklist_ids:
             return {}
         rows = await self.db.execute(
-            select(Step.checklist_id, func.count()).where(Step.checklist_id.in_(checklist_ids))
+            select(Step.checklist_id, func.count())
+            .where(Step.checklist_id.in_(checklist_ids))
             .group_by(Step.checklist_id)
         )
         return {checklist_id: int(n) for checklist_id, n in rows.all()}
@@ -169,7 +180,8 @@ class TemplatesRepository:
             return {}
         rows = await self.db.execute(
             select(CaptureValue.capture_id, CaptureValue.value).where(
-                CaptureValue.capture_id.in_(capture_ids), CaptureValue.task_id.is_(None),
+                CaptureValue.capture_id.in_(capture_ids),
+                CaptureValue.task_id.is_(None),
                 CaptureValue.run_id.is_(None),
             )
         )
@@ -178,7 +190,8 @@ class TemplatesRepository:
     async def set_template_value(self, capture_id: str, value: Any) -> None:
         await self.db.execute(
             delete(CaptureValue).where(
-                CaptureValue.capture_id == capture_id, CaptureValue.task_id.is_(None),
+                CaptureValue.capture_id == capture_id,
+                CaptureValue.task_id.is_(None),
                 CaptureValue.run_id.is_(None),
             )
         )
@@ -198,8 +211,9 @@ class TemplatesRepository:
 
     async def next_step_position(self, checklist_id: str) -> int:
         result = await self.db.execute(
-            select(func.coalesce(func.max(Step.position), 0))
-            .where(Step.checklist_id == checklist_id)
+            select(func.coalesce(func.max(Step.position), 0)).where(
+                Step.checklist_id == checklist_id
+            )
         )
         return int(result.scalar_one()) + 1
 

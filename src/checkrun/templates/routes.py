@@ -64,7 +64,11 @@ async def get_checklist(
 
 @router.put(CHECKLIST)
 async def update_checklist(
-    request: Request, db: Db, actor: CurrentActor, checklist_id: str, body: ChecklistUpdate,
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
+    checklist_id: str,
+    body: ChecklistUpdate,
     with_: With,
 ) -> JSONResponse:
     checklist = await service.update_checklist(db, actor, checklist_id, body, api_base(request))
@@ -99,8 +103,9 @@ async def delete_checklist(
 
 
 @router.post(CHECKLIST + "/clone", status_code=201)
-async def clone_checklist(request: Request, db: Db, actor: CurrentActor, checklist_id: str,
-                          with_: With) -> JSONResponse:
+async def clone_checklist(
+    request: Request, db: Db, actor: CurrentActor, checklist_id: str, with_: With
+) -> JSONResponse:
     body = await form_or_json(request, CloneChecklist)
     copy = await service.clone_checklist(db, actor, checklist_id, body)
     await db.commit()

@@ -22,11 +22,20 @@ from checkrun.templates.models import Capture, Checklist, Step
 
 StepType = Literal["task", "approval", "expiring", "email", "expiring_email"]
 FieldType = Literal[
-    "text", "textarea", "radio", "dropdown", "multiselect", "date", "email", "file", "table",
+    "text",
+    "textarea",
+    "radio",
+    "dropdown",
+    "multiselect",
+    "date",
+    "email",
+    "file",
+    "table",
     "assignees_form",
 ]
-DeadlineUnit = Literal["minute", "minutes", "hour", "hours", "day", "days", "week", "weeks",
-                       "month", "months"]
+DeadlineUnit = Literal[
+    "minute", "minutes", "hour", "hours", "day", "days", "week", "weeks", "month", "months"
+]
 # The databases' INTEGER: a larger number would fail in PostgreSQL, not in validation.
 MAX_INT = 2**31 - 1
 # Relative offsets (deadlines, start dates) stay well inside the calendar a launch can reach.
@@ -73,8 +82,7 @@ class FieldOption(Lenient):
 
 class TableColumn(Lenient):
     id: Position | None = None
-    label: str = Field(min_length=1, max_length=600,
-                       validation_alias=AliasChoices("label", "text"))
+    label: str = Field(min_length=1, max_length=600, validation_alias=AliasChoices("label", "text"))
 
 
 def numbered(given: list[int | None]) -> list[int]:
@@ -90,9 +98,17 @@ def numbered(given: list[int | None]) -> list[int]:
     return out
 
 
-CAPTURE_SETTINGS = ("default_value", "default_value_enabled", "collect_time",
-                    "use_wysiwyg_editor", "field_validation", "prefix", "suffix", "settings",
-                    "list")
+CAPTURE_SETTINGS = (
+    "default_value",
+    "default_value_enabled",
+    "collect_time",
+    "use_wysiwyg_editor",
+    "field_validation",
+    "prefix",
+    "suffix",
+    "settings",
+    "list",
+)
 
 
 class CaptureCreate(Lenient):
@@ -127,8 +143,10 @@ class CaptureCreate(Lenient):
 
     def stored_options(self) -> list[dict[str, Any]]:
         ids = numbered([o.id for o in self.options])
-        return [{"id": i, "text": o.text, "value": o.value} for i, o in zip(ids, self.options,
-                                                                           strict=True)]
+        return [
+            {"id": i, "text": o.text, "value": o.value}
+            for i, o in zip(ids, self.options, strict=True)
+        ]
 
     def stored_columns(self) -> list[dict[str, Any]]:
         ids = numbered([c.id for c in self.columns])
@@ -141,11 +159,20 @@ class CaptureCreate(Lenient):
 
 # Documented template fields with no server rule, and what a template shows until one is set.
 TEMPLATE_DEFAULTS: dict[str, Any] = {
-    "icon": None, "is_featured": False, "explanation_video": None, "kickoff_title": None,
-    "kickoff_description": None, "folderize_process": None, "tag_process": None,
-    "allow_launcher_change_name": False, "is_pinned": False, "default_folder": None,
-    "folder_changeable_by_launcher": False, "is_public_kickoff": False,
-    "dual_version_enabled": False, "public_cover": None,
+    "icon": None,
+    "is_featured": False,
+    "explanation_video": None,
+    "kickoff_title": None,
+    "kickoff_description": None,
+    "folderize_process": None,
+    "tag_process": None,
+    "allow_launcher_change_name": False,
+    "is_pinned": False,
+    "default_folder": None,
+    "folder_changeable_by_launcher": False,
+    "is_public_kickoff": False,
+    "dual_version_enabled": False,
+    "public_cover": None,
 }
 
 
@@ -235,8 +262,11 @@ class Interval(Lenient):
 
 # Documented step fields with no server rule, and what a step shows until one is set.
 STEP_DEFAULTS: dict[str, Any] = {
-    "is_soft_start_date": False, "role_changes_every_time": False, "send_chromeless": False,
-    "bp_to_launch": None, "roles": [],
+    "is_soft_start_date": False,
+    "role_changes_every_time": False,
+    "send_chromeless": False,
+    "bp_to_launch": None,
+    "roles": [],
     # Tag ids; launch puts them on the step's tasks.
     "tags": [],
 }
@@ -273,8 +303,15 @@ class StepCreate(Lenient):
         return {k: getattr(self, k) for k in STEP_DEFAULTS if getattr(self, k) is not None}
 
 
-STEP_RULES = ("everyone_must_complete", "can_complete_only_assignees", "prevent_guest_comment",
-              "max_assignable", "top_secret", "skip_start_process", "allow_guest_owners")
+STEP_RULES = (
+    "everyone_must_complete",
+    "can_complete_only_assignees",
+    "prevent_guest_comment",
+    "max_assignable",
+    "top_secret",
+    "skip_start_process",
+    "allow_guest_owners",
+)
 
 
 class ReorderStep(Lenient):
@@ -291,14 +328,23 @@ class CapturePosition(Lenient):
     position: Position
 
 
-Operation = Literal["equals", "not_equals", "contains", "not_contains", "is_empty",
-                    "is_not_empty", "greater_than", "less_than"]
+Operation = Literal[
+    "equals",
+    "not_equals",
+    "contains",
+    "not_contains",
+    "is_empty",
+    "is_not_empty",
+    "greater_than",
+    "less_than",
+]
 Logic = Annotated[Literal["AND", "OR", "ALL", "ANY"], BeforeValidator(_upper)]
 
 
 class RuleCondition(Lenient):
-    conditionable_type: Annotated[Literal["Capture", "Prerun"],
-                                  BeforeValidator(_type_name)] = "Capture"
+    conditionable_type: Annotated[Literal["Capture", "Prerun"], BeforeValidator(_type_name)] = (
+        "Capture"
+    )
     conditionable_id: EntityId
     operation: Annotated[Operation, BeforeValidator(_lower)] = "equals"
     statement: str | int | float | bool | dict[str, Any] | None = None
@@ -328,8 +374,9 @@ class RuleAction(Lenient):
     @model_validator(mode="after")
     def _verb_fits_the_type(self) -> RuleAction:
         if self.action_verb not in VERBS[self.action_type]:
-            raise ValueError(f"A {self.action_type} action can only "
-                             f"{' or '.join(VERBS[self.action_type])}.")
+            raise ValueError(
+                f"A {self.action_type} action can only {' or '.join(VERBS[self.action_type])}."
+            )
         if self.action_type == "assignment" and not any(self.owners().values()):
             raise ValueError("An assignment action needs users, guests or groups.")
         if self.action_type == "deadline" and self.deadline is None:
@@ -338,8 +385,11 @@ class RuleAction(Lenient):
 
     def owners(self) -> dict[str, list[Any]]:
         nested = self.assignees or RuleOwners()
-        return {"users": nested.users or self.users, "guests": nested.guests or self.guests,
-                "groups": nested.groups or self.groups}
+        return {
+            "users": nested.users or self.users,
+            "guests": nested.guests or self.guests,
+            "groups": nested.groups or self.groups,
+        }
 
 
 class RuleWrite(Lenient):
@@ -388,10 +438,20 @@ class CaptureRead(BaseModel):
     @classmethod
     def of(cls, c: Capture) -> CaptureRead:
         return cls(
-            id=c.id, step_id=c.step_id, checklist_id=c.checklist_id, field_type=c.field_type,
-            label=c.label, alias=c.alias, guidance=c.guidance, position=c.position,
-            required=c.required, options=c.options or [], columns=c.columns or [],
-            created_at=iso(c.created_at), last_updated=iso(c.updated_at), **(c.settings or {}),
+            id=c.id,
+            step_id=c.step_id,
+            checklist_id=c.checklist_id,
+            field_type=c.field_type,
+            label=c.label,
+            alias=c.alias,
+            guidance=c.guidance,
+            position=c.position,
+            required=c.required,
+            options=c.options or [],
+            columns=c.columns or [],
+            created_at=iso(c.created_at),
+            last_updated=iso(c.updated_at),
+            **(c.settings or {}),
         )
 
 
@@ -428,14 +488,25 @@ class StepRead(BaseModel):
     @classmethod
     def of(cls, s: Step, captures: list[Capture] | None = None) -> StepRead:
         return cls(
-            id=s.id, checklist_id=s.checklist_id, title=s.title, alias=s.alias,
-            summary=s.summary, step_type=s.step_type, position=s.position, deadline=s.deadline,
-            assignees=s.assignees or [], guests=s.guests or [], groups=s.groups or [],
-            assign_run_starter=s.assign_run_starter, webhook=s.webhook,
-            start_date=s.start_date, **{name: getattr(s, name) for name in STEP_RULES},
+            id=s.id,
+            checklist_id=s.checklist_id,
+            title=s.title,
+            alias=s.alias,
+            summary=s.summary,
+            step_type=s.step_type,
+            position=s.position,
+            deadline=s.deadline,
+            assignees=s.assignees or [],
+            guests=s.guests or [],
+            groups=s.groups or [],
+            assign_run_starter=s.assign_run_starter,
+            webhook=s.webhook,
+            start_date=s.start_date,
+            **{name: getattr(s, name) for name in STEP_RULES},
             **{**STEP_DEFAULTS, **(s.settings or {})},
             captures=[CaptureRead.of(c) for c in captures or []],
-            created_at=iso(s.created_at), last_updated=iso(s.updated_at),
+            created_at=iso(s.created_at),
+            last_updated=iso(s.updated_at),
         )
 
 
@@ -493,35 +564,52 @@ class ChecklistRead(BaseModel):
     archived_at: str | None
 
     @classmethod
-    def of(cls, c: Checklist, parts: TemplateParts, includes: Includes = Includes()
-           ) -> ChecklistRead:
+    def of(
+        cls, c: Checklist, parts: TemplateParts, includes: Includes = Includes()
+    ) -> ChecklistRead:
         steps = parts.steps.get(c.id, [])
         settings = {**TEMPLATE_DEFAULTS, **(c.settings or {})}
         updated_by = settings.pop("last_updated_by", c.created_by)
         read = cls(
-            id=c.id, increment_id=c.increment_id, title=c.title,
-            alias=f"{slugify(c.title)}-{c.id[:6]}", summary=c.summary, type=c.type,
-            guidance=c.guidance, webhook=c.webhook, starred=c.starred, is_public=c.is_public,
-            can_add_oot=c.can_add_oot, auto_naming=c.auto_naming,
+            id=c.id,
+            increment_id=c.increment_id,
+            title=c.title,
+            alias=f"{slugify(c.title)}-{c.id[:6]}",
+            summary=c.summary,
+            type=c.type,
+            guidance=c.guidance,
+            webhook=c.webhook,
+            starred=c.starred,
+            is_public=c.is_public,
+            can_add_oot=c.can_add_oot,
+            auto_naming=c.auto_naming,
             default_process_name_format=c.default_process_name_format,
-            created_by=c.created_by, owner_id=c.owner_id,
+            created_by=c.created_by,
+            owner_id=c.owner_id,
             last_updated_by=updated_by,
-            status="archived" if c.deleted_at else "active", steps_count=len(steps),
+            status="archived" if c.deleted_at else "active",
+            steps_count=len(steps),
             started_processes=parts.runs_started.get(c.id, 0),
-            prerun=[_with_value(CaptureRead.of(p), parts.prerun_values)
-                    for p in parts.prerun.get(c.id, [])],
+            prerun=[
+                _with_value(CaptureRead.of(p), parts.prerun_values)
+                for p in parts.prerun.get(c.id, [])
+            ],
             automated_actions=list(c.automated_actions or []),
-            folder_id=c.folder_id, users=list(c.users or []), groups=list(c.groups or []),
+            folder_id=c.folder_id,
+            users=list(c.users or []),
+            groups=list(c.groups or []),
             **settings,
-            created_at=iso(c.created_at), last_updated=iso(c.updated_at),
+            created_at=iso(c.created_at),
+            last_updated=iso(c.updated_at),
             archived_at=iso(c.deleted_at),
         )
         _add_includes(read, steps, parts, includes)
         return read
 
 
-def _add_includes(read: ChecklistRead, steps: list[Step], parts: TemplateParts,
-                  includes: Includes) -> None:
+def _add_includes(
+    read: ChecklistRead, steps: list[Step], parts: TemplateParts, includes: Includes
+) -> None:
     extra: dict[str, Any] = {}
     if includes.wants("steps"):
         # Bare, as the docs' example and the SDK's get_template_with_steps read it.

@@ -48,41 +48,81 @@ from checkrun.templates.values import ValueContext, clean_values
 FIELD_IN_USE = "Cannot delete a form field that is being used in a rule in other steps."
 
 
-async def record(db: AsyncSession, actor: Actor | None, checklist: Checklist, verb: str,
-                 description: str, **more: Any) -> None:
+async def record(
+    db: AsyncSession,
+    actor: Actor | None,
+    checklist: Checklist,
+    verb: str,
+    description: str,
+    **more: Any,
+) -> None:
     """An activity entry about this template (`more` may file it on one of its steps)."""
-    await events.emit(db, events.Event(**{
-        "org_id": checklist.org_id, "type": "Blueprint", "verb": verb,
-        "entity_type": "checklist", "entity_id": checklist.id, "checklist_id": checklist.id,
-        "description": description, **events.by(actor), **more}))
+    await events.emit(
+        db,
+        events.Event(
+            **{
+                "org_id": checklist.org_id,
+                "type": "Blueprint",
+                "verb": verb,
+                "entity_type": "checklist",
+                "entity_id": checklist.id,
+                "checklist_id": checklist.id,
+                "description": description,
+                **events.by(actor),
+                **more,
+            }
+        ),
+    )
 
 
-async def _record_changes(db: AsyncSession, actor: Actor, checklist: Checklist,
-                          before: dict[str, Any], prerun: bool) -> None:
+async def _record_changes(
+    db: AsyncSession, actor: Actor, checklist: Checklist, before: dict[str, Any], prerun: bool
+) -> None:
     """One entry per changed field, with its old and new value."""
     changed: list[str | None] = [n for n in before if getattr(checklist, n) != before[n]]
     changed += ["prerun"] if prerun else []
     for name in changed or [None]:
-        await record(db, actor, checklist, "updated", f"Updated template {checklist.title}",
-                     field=name, old_value=before.get(name or ""),
-                     new_value=getattr(checklist, name) if name in before else None)
+        await record(
+            db,
+            actor,
+            checklist,
+            "updated",
+            f"Updated template {checklist.title}",
+            field=name,
+            old_value=before.get(name or ""),
+            new_value=getattr(checklist, name) if name in before else None,
+        )
 
 
 def new_capture(org_id: str, body: CaptureCreate, position: int, **owner: object) -> Capture:
     return Capture(
-        org_id=org_id, field_type=body.field_type, label=body.label,
-        alias=slugify(body.label, 40).replace("-", "_"), guidance=body.guidance,
-        position=body.position or position, required=body.required,
-        options=body.stored_options(), columns=body.stored_columns(),
-        settings=body.extra_settings(), **owner,
+        org_id=org_id,
+        field_type=body.field_type,
+        label=body.label,
+        alias=slugify(body.label, 40).replace("-", "_"),
+        guidance=body.guidance,
+        position=body.position or position,
+        required=body.required,
+        options=body.stored_options(),
+        columns=body.stored_columns(),
+        settings=body.extra_settings(),
+        **owner,
     )
 
 
 def redefine(field: Capture, body: CaptureCreate, position: int) -> None:
     """A field takes a whole new definition; its id, alias and values stay."""
     fresh = new_capture(field.org_id, body, position)
-    for name in ("field_type", "label", "guidance", "position", "required", "options",
-                 "columns", "settings"):
+    for name in (
+        "field_type",
+        "label",
+        "guidance",
+        "position",
+        "required",
+        "options",
+        "columns",
+        "settings",
+    ):
         setattr(field, name, getattr(fresh, name))
 
 
@@ -110,7 +150,9 @@ async def read_many(
     if includes.wants("steps"):
         captures = await repo.captures_of_steps([s.id for group in steps.values() for s in group])
     parts = TemplateParts(
-        steps=steps, prerun=prerun, captures=captures,
+        steps=steps,
+        prerun=prerun,
+        captures=captures,
         prerun_values=await repo.template_values([f.id for g in prerun.values() for f in g]),
         runs_started=await repo.runs_started(ids),
         **await _tags_and_folders(db, checklists, includes),
@@ -118,16 +160,17 @@ async def read_many(
     return [ChecklistRead.of(c, parts, includes) for c in checklists]
 
 
-async def _tags_and_folders(db: AsyncSession, checklists: list[Checklist], includes: Includes
-                            ) -> dict[str, Any]:
+async def _tags_and_folders(
+    db: AsyncSession, checklists: list[Checklist], includes: Includes
+) -> dict[str, Any]:
     """`with=tags` (association objects) and `with=folder`, for every template at once."""
     org_id = checklists[0].org_id if checklists else ""
     ids = [c.id for c in checklists]
     return {
-        "tags": await tags_included(db, org_id, "Checklist", ids)
-        if includes.wants("tags") else {},
+        "tags": await tags_included(db, org_id, "Checklist", ids) if includes.wants("tags") else {},
         "folders": await folder_of_checklists(db, org_id, [c.folder_id or "" for c in checklists])
-        if includes.wants("folder") else {},
+        if includes.wants("folder")
+        else {},
     }
 
 
@@ -147,8 +190,9 @@ async def get_checklist(
     return checklist
 
 
-async def _check_people(db: AsyncSession, org_id: str, owner: tuple[str, int | None],
-                        users: list[int] | None) -> None:
+async def _check_people(
+    db: AsyncSession, org_id: str, owner: tuple[str, int | None], users: list[int] | None
+) -> None:
     name, user_id = owner
     await check_members(db, org_id, [user_id] if user_id is not None else [], name)
     await check_members(db, org_id, users or [], "users")
@@ -163,13 +207,25 @@ async def create_checklist(db: AsyncSession, actor: Actor, body: ChecklistCreate
         await check_checklist_folder(db, actor.org_id, body.folder_id)
     number = await OrgsRepository(db).next_number(actor.org_id, "checklist")
     checklist = Checklist(
-        org_id=actor.org_id, increment_id=number, title=body.title, summary=body.summary,
-        type=body.type, guidance=body.guidance, webhook=body.webhook, starred=body.starred,
-        is_public=body.is_public, can_add_oot=body.can_add_oot, auto_naming=body.auto_naming,
+        org_id=actor.org_id,
+        increment_id=number,
+        title=body.title,
+        summary=body.summary,
+        type=body.type,
+        guidance=body.guidance,
+        webhook=body.webhook,
+        starred=body.starred,
+        is_public=body.is_public,
+        can_add_oot=body.can_add_oot,
+        auto_naming=body.auto_naming,
         default_process_name_format=body.default_process_name_format,
-        created_by=actor.user_id, owner_id=owner[1] or actor.user_id,
-        folder_id=body.folder_id or None, users=body.users or [], groups=body.groups or [],
-        settings=body.extra_settings(), automated_actions=[],
+        created_by=actor.user_id,
+        owner_id=owner[1] or actor.user_id,
+        folder_id=body.folder_id or None,
+        users=body.users or [],
+        groups=body.groups or [],
+        settings=body.extra_settings(),
+        automated_actions=[],
     )
     repo = TemplatesRepository(db)
     repo.add(checklist)
@@ -181,9 +237,22 @@ async def create_checklist(db: AsyncSession, actor: Actor, body: ChecklistCreate
     return checklist
 
 
-UPDATABLE = ("title", "type", "summary", "guidance", "webhook", "starred", "is_public",
-             "can_add_oot", "auto_naming", "default_process_name_format", "owner_id",
-             "folder_id", "users", "groups")
+UPDATABLE = (
+    "title",
+    "type",
+    "summary",
+    "guidance",
+    "webhook",
+    "starred",
+    "is_public",
+    "can_add_oot",
+    "auto_naming",
+    "default_process_name_format",
+    "owner_id",
+    "folder_id",
+    "users",
+    "groups",
+)
 
 
 async def update_checklist(
@@ -202,8 +271,11 @@ async def update_checklist(
             setattr(checklist, name, value)
     if "folder_id" in body.model_fields_set and not body.folder_id:
         checklist.folder_id = None  # `folder_id: null` takes the template out of its folder
-    checklist.settings = {**(checklist.settings or {}), **body.extra_settings(),
-                          "last_updated_by": actor.user_id}
+    checklist.settings = {
+        **(checklist.settings or {}),
+        **body.extra_settings(),
+        "last_updated_by": actor.user_id,
+    }
     checklist.updated_at = now()
     if body.prerun is not None:
         await _replace_prerun(db, actor, checklist, body.prerun, api_base)
@@ -213,7 +285,10 @@ async def update_checklist(
 
 
 async def _replace_prerun(
-    db: AsyncSession, actor: Actor, checklist: Checklist, fields: list[PrerunField],
+    db: AsyncSession,
+    actor: Actor,
+    checklist: Checklist,
+    fields: list[PrerunField],
     api_base: str,
 ) -> None:
     """The sent array is the whole kick-off form: fields left out are removed, unless a rule
@@ -224,8 +299,9 @@ async def _replace_prerun(
     for position, sent in enumerate(fields, start=1):
         field = existing.get(sent.id or "")
         if field is None:
-            field = new_capture(actor.org_id, sent, position, checklist_id=checklist.id,
-                                is_prerun=True)
+            field = new_capture(
+                actor.org_id, sent, position, checklist_id=checklist.id, is_prerun=True
+            )
             repo.add(field)
         else:
             redefine(field, sent, position)
@@ -235,8 +311,11 @@ async def _replace_prerun(
         refuse_if_in_rule(checklist, field_id)
     await repo.delete_captures(dropped)
     await db.flush()
-    given = {f.id: sent.value for f, sent in zip(kept, fields, strict=True)
-             if "value" in sent.model_fields_set}
+    given = {
+        f.id: sent.value
+        for f, sent in zip(kept, fields, strict=True)
+        if "value" in sent.model_fields_set
+    }
     ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
     for capture_id, value in (await clean_values(ctx, kept, given, "prerun")).items():
         await repo.set_template_value(capture_id, value)
@@ -270,8 +349,7 @@ async def purge_checklist(
     checklist = await get_checklist(db, actor, checklist_id, archived=True)
     require_admin(actor)
     if checklist.deleted_at is None:
-        raise invalid_field("checklist_id",
-                            "Archive the template before deleting it permanently.")
+        raise invalid_field("checklist_id", "Archive the template before deleting it permanently.")
     files = FilesRepository(db)
     keys = await files.storage_keys(checklist_id=checklist.id)
     await TemplatesRepository(db).purge(checklist.id)
@@ -280,20 +358,36 @@ async def purge_checklist(
 
 
 def checklist_filters(
-    q: str | None = None, archived: str | None = None, sort_by: str | None = None,
-    sort: str | None = None, type: str | None = None, starred: str | None = None,
-    owner_id: str | None = None, folder: str | None = None, tag: str | None = None,
+    q: str | None = None,
+    archived: str | None = None,
+    sort_by: str | None = None,
+    sort: str | None = None,
+    type: str | None = None,
+    starred: str | None = None,
+    owner_id: str | None = None,
+    folder: str | None = None,
+    tag: str | None = None,
 ) -> ChecklistFilters:
     """The documented list query parameters (a FastAPI dependency: names are the API's)."""
     flag = {"true": True, "1": True, "false": False, "0": False}.get((starred or "").lower())
     owner = int(owner_id) if owner_id and owner_id.isdigit() and len(owner_id) < 10 else None
-    return ChecklistFilters(q=q, archived=archived, sort=sort_by or sort, type=type,
-                            starred=flag, owner_id=owner, folder=folder,
-                            tag=(tag or "").strip() or None)
+    return ChecklistFilters(
+        q=q,
+        archived=archived,
+        sort=sort_by or sort,
+        type=type,
+        starred=flag,
+        owner_id=owner,
+        folder=folder,
+        tag=(tag or "").strip() or None,
+    )
 
 
 async def list_checklists(
-    db: AsyncSession, actor: Actor, page: PageParams, filters: ChecklistFilters,
+    db: AsyncSession,
+    actor: Actor,
+    page: PageParams,
+    filters: ChecklistFilters,
     includes: Includes,
 ) -> tuple[list[ChecklistRead], int]:
     rows, total = await TemplatesRepository(db).search(actor.org_id, page, filters)
@@ -308,9 +402,11 @@ async def form_fields(db: AsyncSession, actor: Actor, checklist_id: str) -> dict
     captures = await repo.captures_of_steps([s.id for s in steps])
     prerun = (await repo.prerun_of([checklist.id])).get(checklist.id, [])
     return {
-        "id": checklist.id, "title": checklist.title,
-        "form_fields": [CaptureRead.of(c).model_dump() for s in steps
-                        for c in captures.get(s.id, [])],
+        "id": checklist.id,
+        "title": checklist.title,
+        "form_fields": [
+            CaptureRead.of(c).model_dump() for s in steps for c in captures.get(s.id, [])
+        ],
         "ko_form_fields": [CaptureRead.of(f).model_dump() for f in prerun],
     }
 
@@ -324,8 +420,13 @@ async def clone_checklist(
         raise forbidden("Templates can only be cloned within this organization.")
     source = await get_checklist(db, actor, checklist_id)
     repo = TemplatesRepository(db)
-    copy = Checklist(**{c.key: getattr(source, c.key) for c in Checklist.__table__.columns
-                        if c.key not in ("id", "increment_id", "created_at", "updated_at")})
+    copy = Checklist(
+        **{
+            c.key: getattr(source, c.key)
+            for c in Checklist.__table__.columns
+            if c.key not in ("id", "increment_id", "created_at", "updated_at")
+        }
+    )
     copy.id = new_id()
     copy.title = (body.title or "").strip() or f"{source.title} (copy)"[:250]
     copy.increment_id = await OrgsRepository(db).next_number(actor.org_id, "checklist")
@@ -336,13 +437,20 @@ async def clone_checklist(
     ids = await _copy_parts(repo, source, copy)
     _remap(copy, ids, (await repo.steps_of([copy.id])).get(copy.id, []))
     await db.flush()
-    await record(db, actor, copy, "created", f"Cloned template {source.title}",
-                 extra={"cloned_from": source.id})
+    await record(
+        db,
+        actor,
+        copy,
+        "created",
+        f"Cloned template {source.title}",
+        extra={"cloned_from": source.id},
+    )
     return copy
 
 
-async def _copy_parts(repo: TemplatesRepository, source: Checklist, copy: Checklist
-                      ) -> dict[str, str]:
+async def _copy_parts(
+    repo: TemplatesRepository, source: Checklist, copy: Checklist
+) -> dict[str, str]:
     """Steps, their fields and the kick-off fields; answers old id -> new id."""
     ids: dict[str, str] = {}
     steps = (await repo.steps_of([source.id])).get(source.id, [])
@@ -364,15 +472,19 @@ async def _copy_parts(repo: TemplatesRepository, source: Checklist, copy: Checkl
 
 
 def copy_step(step: Step, checklist_id: str, position: int) -> Step:
-    fields = {c.key: getattr(step, c.key) for c in Step.__table__.columns
-              if c.key not in ("id", "checklist_id", "position", "created_at", "updated_at")}
+    fields = {
+        c.key: getattr(step, c.key)
+        for c in Step.__table__.columns
+        if c.key not in ("id", "checklist_id", "position", "created_at", "updated_at")
+    }
     return Step(id=new_id(), checklist_id=checklist_id, position=position, **fields)
 
 
 def copy_capture(capture: Capture, **owner: Any) -> Capture:
     skip = {"id", "created_at", "updated_at", *owner}
-    fields = {c.key: getattr(capture, c.key) for c in Capture.__table__.columns
-              if c.key not in skip}
+    fields = {
+        c.key: getattr(capture, c.key) for c in Capture.__table__.columns if c.key not in skip
+    }
     return Capture(id=new_id(), **fields, **owner)
 
 
@@ -389,15 +501,20 @@ def _remap(copy: Checklist, ids: dict[str, str], steps: list[Step]) -> None:
 
 
 def _fresh_ids(rule: dict[str, Any]) -> dict[str, Any]:
-    return {**rule, "id": new_id(),
-            "conditions": [{**c, "id": new_id()} for c in rule.get("conditions") or []],
-            "then_actions": [{**a, "id": new_id()} for a in rule.get("then_actions") or []]}
+    return {
+        **rule,
+        "id": new_id(),
+        "conditions": [{**c, "id": new_id()} for c in rule.get("conditions") or []],
+        "then_actions": [{**a, "id": new_id()} for a in rule.get("then_actions") or []],
+    }
 
 
 # Automation rules: kept inline on the template (there is no GET route for one rule).
 
-async def _check_rule(db: AsyncSession, actor: Actor, checklist: Checklist, body: RuleWrite
-                      ) -> dict[str, str]:
+
+async def _check_rule(
+    db: AsyncSession, actor: Actor, checklist: Checklist, body: RuleWrite
+) -> dict[str, str]:
     """Referenced fields and steps must belong to this template (422); answers each field's
     kind, `Prerun` or `Capture`, by id."""
     repo = TemplatesRepository(db)
@@ -412,22 +529,31 @@ async def _check_rule(db: AsyncSession, actor: Actor, checklist: Checklist, body
     for i, action in enumerate(body.then_actions):
         if action.target_step_id not in steps:
             errors[f"then_actions.{i}.target_step_id"] = ["No such step in this template."]
-        await check_members(db, actor.org_id, action.owners()["users"],
-                            f"then_actions.{i}.assignees.users")
+        await check_members(
+            db, actor.org_id, action.owners()["users"], f"then_actions.{i}.assignees.users"
+        )
     if errors:
         raise invalid(errors)
     return kinds
 
 
 def _stored_condition(condition: RuleCondition, position: int, kind: str) -> dict[str, Any]:
-    return {"id": new_id(), **condition.model_dump(mode="json"), "conditionable_type": kind,
-            "position": position}
+    return {
+        "id": new_id(),
+        **condition.model_dump(mode="json"),
+        "conditionable_type": kind,
+        "position": position,
+    }
 
 
 def _stored_action(action: RuleAction, position: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": new_id(), "action_type": action.action_type,
-                           "action_verb": action.action_verb,
-                           "target_step_id": action.target_step_id, "position": position}
+    out: dict[str, Any] = {
+        "id": new_id(),
+        "action_type": action.action_type,
+        "action_verb": action.action_verb,
+        "target_step_id": action.target_step_id,
+        "position": position,
+    }
     if action.action_type == "assignment":
         out["assignees"] = action.owners()
     if action.action_type == "deadline" and action.deadline is not None:
@@ -435,16 +561,21 @@ def _stored_action(action: RuleAction, position: int) -> dict[str, Any]:
     return out
 
 
-def _stored_rule(rule_id: str, body: RuleWrite, kinds: dict[str, str],
-                 created_at: str | None) -> dict[str, Any]:
+def _stored_rule(
+    rule_id: str, body: RuleWrite, kinds: dict[str, str], created_at: str | None
+) -> dict[str, Any]:
     stamp = iso(now())
     return {
-        "id": rule_id, "automated_alias": body.automated_alias,
+        "id": rule_id,
+        "automated_alias": body.automated_alias,
         "condition_logic": body.logic(),
-        "conditions": [_stored_condition(c, i, kinds[c.conditionable_id])
-                       for i, c in enumerate(body.conditions, start=1)],
+        "conditions": [
+            _stored_condition(c, i, kinds[c.conditionable_id])
+            for i, c in enumerate(body.conditions, start=1)
+        ],
         "then_actions": [_stored_action(a, i) for i, a in enumerate(body.then_actions, start=1)],
-        "created_at": created_at or stamp, "last_updated": stamp,
+        "created_at": created_at or stamp,
+        "last_updated": stamp,
     }
 
 
@@ -455,8 +586,15 @@ async def create_rule(
     rule = _stored_rule(new_id(), body, await _check_rule(db, actor, checklist, body), None)
     checklist.automated_actions = [*(checklist.automated_actions or []), rule]
     await db.flush()
-    await record(db, actor, checklist, "updated", "Added an automation rule",
-                 field="automated_actions", new_value=rule)
+    await record(
+        db,
+        actor,
+        checklist,
+        "updated",
+        "Added an automation rule",
+        field="automated_actions",
+        new_value=rule,
+    )
     return rule
 
 
@@ -481,12 +619,22 @@ async def update_rule(
         raise not_found()
     merged = _merged(rules[index], body)
     kinds = await _check_rule(db, actor, checklist, merged)
-    old, rules[index] = rules[index], _stored_rule(rule_id, merged, kinds,
-                                                   rules[index].get("created_at"))
+    old, rules[index] = (
+        rules[index],
+        _stored_rule(rule_id, merged, kinds, rules[index].get("created_at")),
+    )
     checklist.automated_actions = rules
     await db.flush()
-    await record(db, actor, checklist, "updated", "Updated an automation rule",
-                 field="automated_actions", old_value=old, new_value=rules[index])
+    await record(
+        db,
+        actor,
+        checklist,
+        "updated",
+        "Updated an automation rule",
+        field="automated_actions",
+        old_value=old,
+        new_value=rules[index],
+    )
     return rules[index]
 
 
@@ -497,18 +645,27 @@ async def delete_rule(db: AsyncSession, actor: Actor, checklist_id: str, rule_id
         raise not_found()
     checklist.automated_actions = rules
     await db.flush()
-    await record(db, actor, checklist, "updated", "Removed an automation rule",
-                 field="automated_actions", old_value=rule_id)
+    await record(
+        db,
+        actor,
+        checklist,
+        "updated",
+        "Removed an automation rule",
+        field="automated_actions",
+        old_value=rule_id,
+    )
 
 
-async def checklist_titles(db: AsyncSession, actor: Actor, page: PageParams,
-                           filters: ChecklistFilters) -> list[tuple[str, str]]:
+async def checklist_titles(
+    db: AsyncSession, actor: Actor, page: PageParams, filters: ChecklistFilters
+) -> list[tuple[str, str]]:
     """Templates' (id, title), nothing else: what a picker needs."""
     return await TemplatesRepository(db).titles(actor.org_id, page, filters)
 
 
-async def checklist_rows(db: AsyncSession, actor: Actor, page: PageParams,
-                         filters: ChecklistFilters) -> list[Checklist]:
+async def checklist_rows(
+    db: AsyncSession, actor: Actor, page: PageParams, filters: ChecklistFilters
+) -> list[Checklist]:
     """Templates without their read model (no counts, no includes): what a picker needs."""
     rows, _ = await TemplatesRepository(db).search(actor.org_id, page, filters)
     return rows
@@ -524,8 +681,9 @@ class ChecklistSummary:
     steps_count: int
 
 
-async def checklist_summaries(db: AsyncSession, actor: Actor, page: PageParams,
-                              filters: ChecklistFilters) -> tuple[list[ChecklistSummary], int]:
+async def checklist_summaries(
+    db: AsyncSession, actor: Actor, page: PageParams, filters: ChecklistFilters
+) -> tuple[list[ChecklistSummary], int]:
     repo = TemplatesRepository(db)
     rows, total = await repo.search(actor.org_id, page, filters)
     counts = await repo.step_counts([c.id for c in rows])

@@ -41,11 +41,27 @@ from checkrun.templates.service import (
 )
 
 
-async def _record_step(db: AsyncSession, actor: Actor, checklist: Checklist, step_id: str,
-                       verb: str, description: str, **more: object) -> None:
+async def _record_step(
+    db: AsyncSession,
+    actor: Actor,
+    checklist: Checklist,
+    step_id: str,
+    verb: str,
+    description: str,
+    **more: object,
+) -> None:
     """An activity entry about a step of this template (its form fields included)."""
-    await record(db, actor, checklist, verb, description, type="Step", entity_type="step",
-                 entity_id=step_id, **more)
+    await record(
+        db,
+        actor,
+        checklist,
+        verb,
+        description,
+        type="Step",
+        entity_type="step",
+        entity_id=step_id,
+        **more,
+    )
 
 
 async def _step(db: AsyncSession, checklist: Checklist, step_id: str) -> Step:
@@ -55,8 +71,13 @@ async def _step(db: AsyncSession, checklist: Checklist, step_id: str) -> Step:
     return step
 
 
-async def _check_step(db: AsyncSession, actor: Actor, checklist: Checklist, body: StepCreate,
-                      step_id: str | None = None) -> None:
+async def _check_step(
+    db: AsyncSession,
+    actor: Actor,
+    checklist: Checklist,
+    body: StepCreate,
+    step_id: str | None = None,
+) -> None:
     """Assignees must be members; a deadline may count from another step of this template."""
     await check_members(db, actor.org_id, body.assignees, "assignees")
     await check_group_ids(db, actor.org_id, body.groups)
@@ -92,8 +113,11 @@ async def create_step(
     checklist = await editable(db, actor, checklist_id)
     await _check_step(db, actor, checklist, body)
     repo = TemplatesRepository(db)
-    step = Step(checklist_id=checklist.id, alias=slugify(body.title, 40),
-                position=await repo.next_step_position(checklist.id))
+    step = Step(
+        checklist_id=checklist.id,
+        alias=slugify(body.title, 40),
+        position=await repo.next_step_position(checklist.id),
+    )
     _apply(step, body)
     repo.add(step)
     await db.flush()
@@ -162,13 +186,25 @@ async def reorder_step(
     """The step moves to `position` (1-based; past the end means last); the others shift."""
     checklist = await editable(db, actor, checklist_id)
     step = await _step(db, checklist, step_id)
-    others = [s for s in (await TemplatesRepository(db).steps_of([checklist.id]))[checklist.id]
-              if s.id != step.id]
+    others = [
+        s
+        for s in (await TemplatesRepository(db).steps_of([checklist.id]))[checklist.id]
+        if s.id != step.id
+    ]
     old = step.position
     others.insert(min(position, len(others) + 1) - 1, step)
     await _renumber(db, others)
-    await _record_step(db, actor, checklist, step.id, "re-ordered", f"Moved step {step.title}",
-                       field="position", old_value=old, new_value=step.position)
+    await _record_step(
+        db,
+        actor,
+        checklist,
+        step.id,
+        "re-ordered",
+        f"Moved step {step.title}",
+        field="position",
+        old_value=old,
+        new_value=step.position,
+    )
     return await read_step(db, step)
 
 
@@ -183,8 +219,15 @@ async def clone_step(db: AsyncSession, actor: Actor, checklist_id: str, step_id:
     for capture in (await repo.captures_of_steps([step.id])).get(step.id, []):
         repo.add(copy_capture(capture, step_id=copy.id))
     await db.flush()
-    await _record_step(db, actor, checklist, copy.id, "created", f"Cloned step {step.title}",
-                       extra={"cloned_from": step.id})
+    await _record_step(
+        db,
+        actor,
+        checklist,
+        copy.id,
+        "created",
+        f"Cloned step {step.title}",
+        extra={"cloned_from": step.id},
+    )
     return await read_step(db, copy)
 
 
@@ -204,13 +247,20 @@ async def create_capture(
 ) -> CaptureRead:
     checklist = await editable(db, actor, checklist_id)
     step = await _step(db, checklist, step_id)
-    capture = new_capture(actor.org_id, body, len(await _captures(db, step)) + 1,
-                          step_id=step.id)
+    capture = new_capture(actor.org_id, body, len(await _captures(db, step)) + 1, step_id=step.id)
     TemplatesRepository(db).add(capture)
     await db.flush()
-    await _record_step(db, actor, checklist, step.id, "updated",
-                       f"Added form field {capture.label}", field="form_fields",
-                       new_value=capture.label, extra={"capture_id": capture.id})
+    await _record_step(
+        db,
+        actor,
+        checklist,
+        step.id,
+        "updated",
+        f"Added form field {capture.label}",
+        field="form_fields",
+        new_value=capture.label,
+        extra={"capture_id": capture.id},
+    )
     return CaptureRead.of(capture)
 
 
@@ -223,7 +273,11 @@ async def get_capture(
 
 
 async def update_capture(
-    db: AsyncSession, actor: Actor, checklist_id: str, step_id: str, capture_id: str,
+    db: AsyncSession,
+    actor: Actor,
+    checklist_id: str,
+    step_id: str,
+    capture_id: str,
     body: CaptureCreate,
 ) -> CaptureRead:
     checklist = await editable(db, actor, checklist_id)
@@ -231,9 +285,18 @@ async def update_capture(
     old = capture.label
     redefine(capture, body, capture.position)
     await db.flush()
-    await _record_step(db, actor, checklist, step_id, "updated",
-                       f"Updated form field {capture.label}", field="form_fields",
-                       old_value=old, new_value=capture.label, extra={"capture_id": capture.id})
+    await _record_step(
+        db,
+        actor,
+        checklist,
+        step_id,
+        "updated",
+        f"Updated form field {capture.label}",
+        field="form_fields",
+        old_value=old,
+        new_value=capture.label,
+        extra={"capture_id": capture.id},
+    )
     return CaptureRead.of(capture)
 
 
@@ -247,9 +310,17 @@ async def delete_capture(
     refuse_if_in_rule(checklist, capture.id)
     await TemplatesRepository(db).delete_captures([capture.id])
     await _renumber_captures(db, step)
-    await _record_step(db, actor, checklist, step.id, "updated",
-                       f"Removed form field {capture.label}", field="form_fields",
-                       old_value=capture.label, extra={"capture_id": capture.id})
+    await _record_step(
+        db,
+        actor,
+        checklist,
+        step.id,
+        "updated",
+        f"Removed form field {capture.label}",
+        field="form_fields",
+        old_value=capture.label,
+        extra={"capture_id": capture.id},
+    )
 
 
 async def _renumber_captures(db: AsyncSession, step: Step) -> None:
@@ -259,7 +330,11 @@ async def _renumber_captures(db: AsyncSession, step: Step) -> None:
 
 
 async def move_capture(
-    db: AsyncSession, actor: Actor, checklist_id: str, step_id: str, capture_id: str,
+    db: AsyncSession,
+    actor: Actor,
+    checklist_id: str,
+    step_id: str,
+    capture_id: str,
     body: MoveCapture,
 ) -> CaptureRead:
     checklist = await editable(db, actor, checklist_id)
@@ -273,10 +348,17 @@ async def move_capture(
         item.position = position
     await db.flush()
     await _renumber_captures(db, source)
-    await _record_step(db, actor, checklist, target.id, "updated",
-                       f"Moved form field {capture.label}", field="form_fields",
-                       new_value=capture.label,
-                       extra={"capture_id": capture.id, "from_step_id": source.id})
+    await _record_step(
+        db,
+        actor,
+        checklist,
+        target.id,
+        "updated",
+        f"Moved form field {capture.label}",
+        field="form_fields",
+        new_value=capture.label,
+        extra={"capture_id": capture.id, "from_step_id": source.id},
+    )
     return CaptureRead.of(capture)
 
 
@@ -291,15 +373,21 @@ async def place_capture(
     for position, item in enumerate(others, start=1):
         item.position = position
     await db.flush()
-    await _record_step(db, actor, checklist, step.id, "updated",
-                       f"Moved form field {capture.label}", field="form_fields",
-                       new_value=capture.label, extra={"capture_id": capture.id})
+    await _record_step(
+        db,
+        actor,
+        checklist,
+        step.id,
+        "updated",
+        f"Moved form field {capture.label}",
+        field="form_fields",
+        new_value=capture.label,
+        extra={"capture_id": capture.id},
+    )
     return [CaptureRead.of(c) for c in others]
 
 
-async def delete_prerun(
-    db: AsyncSession, actor: Actor, checklist_id: str, prerun_id: str
-) -> None:
+async def delete_prerun(db: AsyncSession, actor: Actor, checklist_id: str, prerun_id: str) -> None:
     """A kick-off field; its values in runs go with it. Refused (403) while a rule reads it."""
     checklist = await editable(db, actor, checklist_id)
     repo = TemplatesRepository(db)
@@ -309,12 +397,21 @@ async def delete_prerun(
     refuse_if_in_rule(checklist, prerun_id)
     await repo.delete_captures([prerun_id])
     label = next(f.label for f in fields if f.id == prerun_id)
-    await record(db, actor, checklist, "updated", f"Removed kick-off field {label}",
-                 field="prerun", old_value=label, extra={"capture_id": prerun_id})
+    await record(
+        db,
+        actor,
+        checklist,
+        "updated",
+        f"Removed kick-off field {label}",
+        field="prerun",
+        old_value=label,
+        extra={"capture_id": prerun_id},
+    )
 
 
 # For the web app: the whole outline in one read, partial step edits, one-place moves, and
 # kick-off fields one at a time (the API replaces the kick-off form as a whole).
+
 
 @dataclass(frozen=True)
 class Outline:
@@ -367,12 +464,19 @@ async def create_prerun(
     """A kick-off field appended to the template's kick-off form."""
     checklist = await editable(db, actor, checklist_id)
     position = len(await _prerun_fields(db, checklist)) + 1
-    field = new_capture(actor.org_id, body, position, checklist_id=checklist.id,
-                        is_prerun=True)
+    field = new_capture(actor.org_id, body, position, checklist_id=checklist.id, is_prerun=True)
     TemplatesRepository(db).add(field)
     await db.flush()
-    await record(db, actor, checklist, "updated", f"Added kick-off field {field.label}",
-                 field="prerun", new_value=field.label, extra={"capture_id": field.id})
+    await record(
+        db,
+        actor,
+        checklist,
+        "updated",
+        f"Added kick-off field {field.label}",
+        field="prerun",
+        new_value=field.label,
+        extra={"capture_id": field.id},
+    )
     return CaptureRead.of(field)
 
 
@@ -386,7 +490,15 @@ async def update_prerun(
     old = field.label
     redefine(field, body, field.position)
     await db.flush()
-    await record(db, actor, checklist, "updated", f"Updated kick-off field {field.label}",
-                 field="prerun", old_value=old, new_value=field.label,
-                 extra={"capture_id": field.id})
+    await record(
+        db,
+        actor,
+        checklist,
+        "updated",
+        f"Updated kick-off field {field.label}",
+        field="prerun",
+        old_value=old,
+        new_value=field.label,
+        extra={"capture_id": field.id},
+    )
     return CaptureRead.of(field)

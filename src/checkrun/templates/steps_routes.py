@@ -29,8 +29,9 @@ RULE = CHECKLIST + "/automated-actions/{rule_id}"
 
 
 @router.post(CHECKLIST + "/steps", status_code=201)
-async def create_step(db: Db, actor: CurrentActor, checklist_id: str, body: StepCreate
-                      ) -> JSONResponse:
+async def create_step(
+    db: Db, actor: CurrentActor, checklist_id: str, body: StepCreate
+) -> JSONResponse:
     step = await steps.create_step(db, actor, checklist_id, body)
     await db.commit()
     return responses.item(step, status=201)
@@ -38,7 +39,10 @@ async def create_step(db: Db, actor: CurrentActor, checklist_id: str, body: Step
 
 @router.get(CHECKLIST + "/steps")
 async def list_steps(
-    request: Request, db: Db, actor: CurrentActor, checklist_id: str,
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
+    checklist_id: str,
     page: Annotated[PageParams, Depends(page_params(10))],
 ) -> JSONResponse:
     shown, total = await steps.list_steps(db, actor, checklist_id, page)
@@ -46,116 +50,126 @@ async def list_steps(
 
 
 @router.get(STEP)
-async def get_step(db: Db, actor: CurrentActor, checklist_id: str, step_id: str
-                   ) -> JSONResponse:
+async def get_step(db: Db, actor: CurrentActor, checklist_id: str, step_id: str) -> JSONResponse:
     return responses.item(await steps.get_step(db, actor, checklist_id, step_id))
 
 
 @router.put(STEP)
-async def update_step(db: Db, actor: CurrentActor, checklist_id: str, step_id: str,
-                      body: StepCreate) -> JSONResponse:
+async def update_step(
+    db: Db, actor: CurrentActor, checklist_id: str, step_id: str, body: StepCreate
+) -> JSONResponse:
     step = await steps.update_step(db, actor, checklist_id, step_id, body)
     await db.commit()
     return responses.item(step)
 
 
 @router.delete(STEP, status_code=204)
-async def delete_step(db: Db, actor: CurrentActor, checklist_id: str, step_id: str
-                      ) -> Response:
+async def delete_step(db: Db, actor: CurrentActor, checklist_id: str, step_id: str) -> Response:
     await steps.delete_step(db, actor, checklist_id, step_id)
     await db.commit()
     return responses.empty(204)
 
 
 @router.post(STEP + "/clone", status_code=201)
-async def clone_step(db: Db, actor: CurrentActor, checklist_id: str, step_id: str
-                     ) -> JSONResponse:
+async def clone_step(db: Db, actor: CurrentActor, checklist_id: str, step_id: str) -> JSONResponse:
     step = await steps.clone_step(db, actor, checklist_id, step_id)
     await db.commit()
     return responses.item(step, status=201)
 
 
 @router.put(STEP + "/reorder")
-async def reorder_step(db: Db, actor: CurrentActor, checklist_id: str, step_id: str,
-                       body: ReorderStep) -> JSONResponse:
+async def reorder_step(
+    db: Db, actor: CurrentActor, checklist_id: str, step_id: str, body: ReorderStep
+) -> JSONResponse:
     step = await steps.reorder_step(db, actor, checklist_id, step_id, body.position)
     await db.commit()
     return responses.item(step)
 
 
 @router.post(STEP + "/captures", status_code=201)
-async def create_capture(db: Db, actor: CurrentActor, checklist_id: str, step_id: str,
-                         body: CaptureCreate) -> JSONResponse:
+async def create_capture(
+    db: Db, actor: CurrentActor, checklist_id: str, step_id: str, body: CaptureCreate
+) -> JSONResponse:
     capture = await steps.create_capture(db, actor, checklist_id, step_id, body)
     await db.commit()
     return responses.item(capture, status=201)
 
 
 @router.put(STEP + "/captures")
-async def place_capture(db: Db, actor: CurrentActor, checklist_id: str, step_id: str,
-                        body: CapturePosition) -> JSONResponse:
+async def place_capture(
+    db: Db, actor: CurrentActor, checklist_id: str, step_id: str, body: CapturePosition
+) -> JSONResponse:
     placed = await steps.place_capture(db, actor, checklist_id, step_id, body)
     await db.commit()
     return responses.item(placed)
 
 
 @router.get(CAPTURE)
-async def get_capture(db: Db, actor: CurrentActor, checklist_id: str, step_id: str,
-                      capture_id: str) -> JSONResponse:
+async def get_capture(
+    db: Db, actor: CurrentActor, checklist_id: str, step_id: str, capture_id: str
+) -> JSONResponse:
     return responses.item(await steps.get_capture(db, actor, checklist_id, step_id, capture_id))
 
 
 @router.put(CAPTURE)
-async def update_capture(db: Db, actor: CurrentActor, checklist_id: str, step_id: str,
-                         capture_id: str, body: CaptureCreate) -> JSONResponse:
+async def update_capture(
+    db: Db,
+    actor: CurrentActor,
+    checklist_id: str,
+    step_id: str,
+    capture_id: str,
+    body: CaptureCreate,
+) -> JSONResponse:
     capture = await steps.update_capture(db, actor, checklist_id, step_id, capture_id, body)
     await db.commit()
     return responses.item(capture)
 
 
 @router.delete(CAPTURE, status_code=204)
-async def delete_capture(db: Db, actor: CurrentActor, checklist_id: str, step_id: str,
-                         capture_id: str) -> Response:
+async def delete_capture(
+    db: Db, actor: CurrentActor, checklist_id: str, step_id: str, capture_id: str
+) -> Response:
     await steps.delete_capture(db, actor, checklist_id, step_id, capture_id)
     await db.commit()
     return responses.empty(204)
 
 
 @router.put(CAPTURE + "/move-out")
-async def move_capture(db: Db, actor: CurrentActor, checklist_id: str, step_id: str,
-                       capture_id: str, body: MoveCapture) -> JSONResponse:
+async def move_capture(
+    db: Db, actor: CurrentActor, checklist_id: str, step_id: str, capture_id: str, body: MoveCapture
+) -> JSONResponse:
     capture = await steps.move_capture(db, actor, checklist_id, step_id, capture_id, body)
     await db.commit()
     return responses.item(capture)
 
 
 @router.delete(CHECKLIST + "/preruns/{prerun_id}", status_code=204)
-async def delete_prerun(db: Db, actor: CurrentActor, checklist_id: str, prerun_id: str
-                        ) -> Response:
+async def delete_prerun(db: Db, actor: CurrentActor, checklist_id: str, prerun_id: str) -> Response:
     await steps.delete_prerun(db, actor, checklist_id, prerun_id)
     await db.commit()
     return responses.empty(204)
 
 
 @router.post(CHECKLIST + "/automated-actions", status_code=201)
-async def create_rule(db: Db, actor: CurrentActor, checklist_id: str, body: RuleWrite
-                      ) -> JSONResponse:
+async def create_rule(
+    db: Db, actor: CurrentActor, checklist_id: str, body: RuleWrite
+) -> JSONResponse:
     rule = await service.create_rule(db, actor, checklist_id, body)
     await db.commit()
     return responses.item(rule, status=201)
 
 
 @router.put(RULE)
-async def update_rule(db: Db, actor: CurrentActor, checklist_id: str, rule_id: str,
-                      body: RuleUpdate) -> JSONResponse:
+async def update_rule(
+    db: Db, actor: CurrentActor, checklist_id: str, rule_id: str, body: RuleUpdate
+) -> JSONResponse:
     rule = await service.update_rule(db, actor, checklist_id, rule_id, body)
     await db.commit()
     return responses.item(rule)
 
 
 @router.delete(RULE, status_code=204)
-async def delete_rule(db: Db, actor: CurrentActor, checklist_id: str, rule_id: str
-                      ) -> Response:
+async def delete_rule(db: Db, actor: CurrentActor, checklist_id: str, rule_id: str) -> Response:
     await service.delete_rule(db, actor, checklist_id, rule_id)
     await db.commit()
     return responses.empty(204)

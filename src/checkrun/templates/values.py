@@ -87,8 +87,14 @@ def _assignees(field: Capture, value: Any) -> Any:
 
 
 CHECKS: dict[str, Callable[[Capture, Any], Any]] = {
-    "text": _text, "textarea": _text, "email": _text, "date": _date, "radio": _radio,
-    "dropdown": _option, "multiselect": _multiselect, "table": _table,
+    "text": _text,
+    "textarea": _text,
+    "email": _text,
+    "date": _date,
+    "radio": _radio,
+    "dropdown": _option,
+    "multiselect": _multiselect,
+    "table": _table,
     "assignees_form": _assignees,
 }
 

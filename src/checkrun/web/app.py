@@ -27,9 +27,17 @@ from checkrun.web import (
 from checkrun.web.http import HERE, PREFIX, CsrfRefused, SignInRequired, plain, redirect
 
 Handler = Callable[[Request, Exception], Any]
-TITLES = {400: "Bad request", 401: "Sign in required", 403: "Not allowed", 404: "Page not found",
-          405: "Not allowed", 409: "Conflict", 413: "Too large", 422: "Not accepted",
-          429: "Too many requests"}
+TITLES = {
+    400: "Bad request",
+    401: "Sign in required",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Not allowed",
+    409: "Conflict",
+    413: "Too large",
+    422: "Not accepted",
+    429: "Too many requests",
+}
 
 
 def _is_page(request: Request) -> bool:
@@ -65,9 +73,13 @@ async def _sign_in_first(request: Request, _: Exception) -> Response:
 
 
 async def _csrf_refused(request: Request, _: Exception) -> Response:
-    return plain(request, 403, "Form refused",
-                 "This form did not come from this site or has expired. Go back, reload the "
-                 "page and try again.")
+    return plain(
+        request,
+        403,
+        "Form refused",
+        "This form did not come from this site or has expired. Go back, reload the "
+        "page and try again.",
+    )
 
 
 def install_web(app: FastAPI) -> None:

@@ -52,8 +52,9 @@ async def check_password(db: AsyncSession, email: str, password: str) -> User | 
     return user
 
 
-async def start_session(db: AsyncSession, user: User, ttl_seconds: int,
-                        org_id: str | None = None) -> str:
+async def start_session(
+    db: AsyncSession, user: User, ttl_seconds: int, org_id: str | None = None
+) -> str:
     """A new session row (in `org_id`, else the user's first organization); answers the
     cookie's value."""
     memberships = await WebRepository(db).active_memberships(user.id)
@@ -61,9 +62,15 @@ async def start_session(db: AsyncSession, user: User, ttl_seconds: int,
         raise forbidden(NO_ACCESS)
     chosen = org_id if any(m.org_id == org_id for m in memberships) else memberships[0].org_id
     raw = "ckw_" + secrets.token_urlsafe(32)
-    WebRepository(db).add(AccessToken(
-        token_hash=hash_token(raw), user_id=user.id, org_id=chosen, name=WEB_SESSION,
-        expires_at=now() + timedelta(seconds=ttl_seconds)))
+    WebRepository(db).add(
+        AccessToken(
+            token_hash=hash_token(raw),
+            user_id=user.id,
+            org_id=chosen,
+            name=WEB_SESSION,
+            expires_at=now() + timedelta(seconds=ttl_seconds),
+        )
+    )
     await db.flush()
     return raw
 
@@ -113,10 +120,15 @@ async def issue_sign_in_link(db: AsyncSession, email: str, ttl_seconds: int) -> 
     if not memberships:
         raise LookupError(f"user {email} has no active membership")
     raw = "ckl_" + secrets.token_urlsafe(32)
-    WebRepository(db).add(AccessToken(
-        token_hash=hash_token(raw), user_id=user.id, org_id=memberships[0].org_id,
-        name=WEB_SIGN_IN_LINK,
-        expires_at=now() + timedelta(seconds=ttl_seconds)))
+    WebRepository(db).add(
+        AccessToken(
+            token_hash=hash_token(raw),
+            user_id=user.id,
+            org_id=memberships[0].org_id,
+            name=WEB_SIGN_IN_LINK,
+            expires_at=now() + timedelta(seconds=ttl_seconds),
+        )
+    )
     await db.flush()
     return raw
 
@@ -140,16 +152,21 @@ INVITE_LINK_SECONDS = 7 * 24 * 3600
 RESET_LINK_SECONDS = 3600
 
 
-async def issue_password_link(db: AsyncSession, user: User, org_id: str, ttl_seconds: int
-                              ) -> str:
+async def issue_password_link(db: AsyncSession, user: User, org_id: str, ttl_seconds: int) -> str:
     """A single-use link (stored as its sha256) to choose a password; the user's older
     password links stop working."""
     repo = WebRepository(db)
     await repo.revoke_password_links(user.id, now())
     raw = "ckp_" + secrets.token_urlsafe(32)
-    repo.add(AccessToken(token_hash=hash_token(raw), user_id=user.id, org_id=org_id,
-                         name=WEB_PASSWORD_LINK,
-                         expires_at=now() + timedelta(seconds=ttl_seconds)))
+    repo.add(
+        AccessToken(
+            token_hash=hash_token(raw),
+            user_id=user.id,
+            org_id=org_id,
+            name=WEB_PASSWORD_LINK,
+            expires_at=now() + timedelta(seconds=ttl_seconds),
+        )
+    )
     await db.flush()
     return raw
 

@@ -35,9 +35,11 @@ LABELS = {
 }
 MODE_LABELS = {"instant": "Right away", "digest": "In my daily digest", "off": "Off"}
 DIGEST_LABELS = {"digest": "On: one email a day", "off": "Off"}
-NOTICES = {"saved": "Your choices were saved.",
-           "off": "You will get no more email from checkrun for this organization, except "
-                  "invitations and password resets you ask for."}
+NOTICES = {
+    "saved": "Your choices were saved.",
+    "off": "You will get no more email from checkrun for this organization, except "
+    "invitations and password resets you ask for.",
+}
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,7 @@ def choices_from(form: dict[str, Any]) -> dict[str, str]:
         if key not in kinds.CHOOSABLE:
             raise Refused(f"There is no kind of email called {key[:40]!r}.")
         if not isinstance(value, str) or value not in modes_of_kind(key):
-            raise Refused(f"{LABELS[key]}: choose one of "
-                          f"{', '.join(modes_of_kind(key))}.")
+            raise Refused(f"{LABELS[key]}: choose one of {', '.join(modes_of_kind(key))}.")
         chosen[key] = value
     if any(mode == "digest" for kind, mode in chosen.items() if kind != kinds.DAILY_DIGEST):
         chosen[kinds.DAILY_DIGEST] = "digest"
@@ -84,37 +85,61 @@ async def _owner_of(db: Db, token: str) -> Owner | None:
 
 
 def _unknown_link(request: Request) -> Response:
-    return plain(request, 404, "Link not found",
-                 "This email preferences link is not valid. Use the link at the bottom of "
-                 "your latest email from checkrun, or sign in and open Email settings.")
+    return plain(
+        request,
+        404,
+        "Link not found",
+        "This email preferences link is not valid. Use the link at the bottom of "
+        "your latest email from checkrun, or sign in and open Email settings.",
+    )
 
 
-async def _page(request: Request, db: Db, owner: Owner, action: str, status: int = 200,
-                notice: str | None = None, error: str | None = None,
-                shown: dict[str, str] | None = None) -> Response:
+async def _page(
+    request: Request,
+    db: Db,
+    owner: Owner,
+    action: str,
+    status: int = 200,
+    notice: str | None = None,
+    error: str | None = None,
+    shown: dict[str, str] | None = None,
+) -> Response:
     names = await views.org_names(db, [owner.org_id])
     response = render(
-        request, "email_preferences.html", status=status, title="Email preferences",
-        action=action, email=owner.email, for_org=names.get(owner.org_id, ""),
+        request,
+        "email_preferences.html",
+        status=status,
+        title="Email preferences",
+        action=action,
+        email=owner.email,
+        for_org=names.get(owner.org_id, ""),
         modes=shown or await prefs.modes_of(db, owner.org_id, owner.email),
-        kinds=kinds.CHOOSABLE, labels=LABELS, digest_kind=kinds.DAILY_DIGEST,
-        mode_labels=MODE_LABELS, digest_labels=DIGEST_LABELS, notice=notice, error=error,
-        mail_on=request.app.state.settings.mail_enabled)
+        kinds=kinds.CHOOSABLE,
+        labels=LABELS,
+        digest_kind=kinds.DAILY_DIGEST,
+        mode_labels=MODE_LABELS,
+        digest_labels=DIGEST_LABELS,
+        notice=notice,
+        error=error,
+        mail_on=request.app.state.settings.mail_enabled,
+    )
     # The token is in the address: never hand it to another site as a Referer.
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
-async def _save(request: Request, db: Db, owner: Owner, form: dict[str, Any], action: str
-                ) -> Response:
+async def _save(
+    request: Request, db: Db, owner: Owner, form: dict[str, Any], action: str
+) -> Response:
     turn_off = form.get("action") == "off"
     try:
         chosen = all_off() if turn_off else choices_from(form)
     except Refused as exc:
         current = await prefs.modes_of(db, owner.org_id, owner.email)
         typed = {k: v for k, v in form.items() if k in current and isinstance(v, str)}
-        return await _page(request, db, owner, action, 422, error=str(exc),
-                           shown={**current, **typed})
+        return await _page(
+            request, db, owner, action, 422, error=str(exc), shown={**current, **typed}
+        )
     await prefs.set_modes(db, owner.org_id, owner.email, chosen)
     await db.commit()
     return redirect(f"{action}?notice={'off' if turn_off else 'saved'}")
@@ -122,14 +147,15 @@ async def _save(request: Request, db: Db, owner: Owner, form: dict[str, Any], ac
 
 # --- the footer link's page (no sign-in) -------------------------------------------------------
 
+
 @router.get(LINK_PAGE)
-async def link_page(request: Request, db: Db, token: str, notice: str | None = None
-                    ) -> Response:
+async def link_page(request: Request, db: Db, token: str, notice: str | None = None) -> Response:
     owner = await _owner_of(db, token)
     if owner is None:
         return _unknown_link(request)
-    return await _page(request, db, owner, PREFIX + LINK_PAGE.format(token=token),
-                       notice=NOTICES.get(notice or ""))
+    return await _page(
+        request, db, owner, PREFIX + LINK_PAGE.format(token=token), notice=NOTICES.get(notice or "")
+    )
 
 
 @router.post(LINK_PAGE)
@@ -150,15 +176,18 @@ async def link_save(request: Request, db: Db, token: str) -> Response:
 
 # --- the signed-in member's settings -------------------------------------------------------------
 
+
 def _member_owner(page: Page) -> Owner:
     return Owner(page.session.org_id, page.session.user.email)
 
 
 @router.get(SETTINGS_PAGE)
-async def settings_page(request: Request, db: Db, page: Member, notice: str | None = None
-                        ) -> Response:
-    return await _page(request, db, _member_owner(page), PREFIX + SETTINGS_PAGE,
-                       notice=NOTICES.get(notice or ""))
+async def settings_page(
+    request: Request, db: Db, page: Member, notice: str | None = None
+) -> Response:
+    return await _page(
+        request, db, _member_owner(page), PREFIX + SETTINGS_PAGE, notice=NOTICES.get(notice or "")
+    )
 
 
 @router.post(SETTINGS_PAGE)

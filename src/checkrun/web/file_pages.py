@@ -49,27 +49,29 @@ def _message(exc: AppError) -> str:
 
 
 @router.post("/tasks/{task_id}/files")
-async def attach(request: Request, db: Db, store: Store, page: Member, task_id: str
-                 ) -> Response:
+async def attach(request: Request, db: Db, store: Store, page: Member, task_id: str) -> Response:
     task = await views.task_for(db, page.actor, task_id)
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         return await _again(request, db, page, task_id, 400, "Send the form with its file.")
     try:
         reader = TaskUpload(request, task.id)
-        await files.upload(db, store, page.actor, reader,
-                           request.app.state.settings.max_upload_bytes)
+        await files.upload(
+            db, store, page.actor, reader, request.app.state.settings.max_upload_bytes
+        )
     except (MalformedUpload, ClientDisconnect):
         await db.rollback()
-        return await _again(request, db, page, task_id, 400,
-                            "The upload was cut off before the file was complete.")
+        return await _again(
+            request, db, page, task_id, 400, "The upload was cut off before the file was complete."
+        )
     except AppError as exc:
         await db.rollback()
         return await _again(request, db, page, task_id, exc.status, _message(exc))
     return redirect(f"{PREFIX}/tasks/{task_id}?notice=uploaded")
 
 
-async def _again(request: Request, db: Db, page: pages.Page, task_id: str, status: int,
-                 error: str) -> Response:
+async def _again(
+    request: Request, db: Db, page: pages.Page, task_id: str, status: int, error: str
+) -> Response:
     task = await views.task_for(db, page.actor, task_id)
     view = await views.build_task_view(db, task, for_guest=False)
     await views.member_choices(db, page.actor, view)
@@ -78,12 +80,10 @@ async def _again(request: Request, db: Db, page: pages.Page, task_id: str, statu
 
 
 @router.get("/files/{asset_id}")
-async def download(request: Request, db: Db, store: Store, page: Member, asset_id: str
-                   ) -> Response:
+async def download(request: Request, db: Db, store: Store, page: Member, asset_id: str) -> Response:
     return await serve_asset(request, db, store, page.actor, asset_id, download=True)
 
 
 @router.get("/files/{asset_id}/view")
-async def view(request: Request, db: Db, store: Store, page: Member, asset_id: str
-               ) -> Response:
+async def view(request: Request, db: Db, store: Store, page: Member, asset_id: str) -> Response:
     return await serve_asset(request, db, store, page.actor, asset_id, download=False)

@@ -59,8 +59,9 @@ def _value(field: Capture, form: dict[str, Any], allowed: set[str]) -> Any:
     return text if text.strip() else None
 
 
-def taskdata_from(fields: list[Capture], form: dict[str, Any],
-                  task_files: set[str] | None = None) -> dict[str, Any]:
+def taskdata_from(
+    fields: list[Capture], form: dict[str, Any], task_files: set[str] | None = None
+) -> dict[str, Any]:
     """Every field's value (None clears it: an emptied field is a cleared one). A file field
     holds asset ids among `task_files`, the task's own files."""
     return {f.id: _value(f, form, task_files or set()) for f in fields}
@@ -68,5 +69,4 @@ def taskdata_from(fields: list[Capture], form: dict[str, Any],
 
 def field_errors(errors: dict[str, list[str]], prefix: str = "taskdata.") -> dict[str, str]:
     """The validator's `taskdata.<field id>` errors by field id."""
-    return {key.removeprefix(prefix): messages[0] for key, messages in errors.items()
-            if messages}
+    return {key.removeprefix(prefix): messages[0] for key, messages in errors.items() if messages}

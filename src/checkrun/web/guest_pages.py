@@ -36,23 +36,51 @@ async def guest_home(request: Request, db: Db, code: str) -> Response:
     done, done_total = await work.tasks_of(db, guest, "completed", PageParams(1, LIST_SIZE))
     names = await views.process_names(db, guest.org_id, open_tasks + done)
     org = (await views.org_names(db, [guest.org_id])).get(guest.org_id, "")
-    return render(request, "guest_home.html", title="Your tasks", guest=guest, org=org,
-                  open_tasks=open_tasks, open_total=open_total, done=done,
-                  done_total=done_total, names=names, base=_base(code))
+    return render(
+        request,
+        "guest_home.html",
+        title="Your tasks",
+        guest=guest,
+        org=org,
+        open_tasks=open_tasks,
+        open_total=open_total,
+        done=done,
+        done_total=done_total,
+        names=names,
+        base=_base(code),
+    )
 
 
-def _task_html(request: Request, guest: Guest, code: str, view: views.TaskView,
-               status: int = 200, notice: str | None = None, error: str | None = None,
-               comment_error: str | None = None) -> Response:
-    return render(request, "task.html", status=status, title=view.task.title, view=view,
-                  actor=None, guest=guest, notice=notice, error=error,
-                  comment_error=comment_error, back=_base(code),
-                  action_url=f"{_base(code)}/tasks/{view.task.id}")
+def _task_html(
+    request: Request,
+    guest: Guest,
+    code: str,
+    view: views.TaskView,
+    status: int = 200,
+    notice: str | None = None,
+    error: str | None = None,
+    comment_error: str | None = None,
+) -> Response:
+    return render(
+        request,
+        "task.html",
+        status=status,
+        title=view.task.title,
+        view=view,
+        actor=None,
+        guest=guest,
+        notice=notice,
+        error=error,
+        comment_error=comment_error,
+        back=_base(code),
+        action_url=f"{_base(code)}/tasks/{view.task.id}",
+    )
 
 
 @router.get("/{code}/tasks/{task_id}")
-async def guest_task(request: Request, db: Db, code: str, task_id: str,
-                     notice: str | None = None) -> Response:
+async def guest_task(
+    request: Request, db: Db, code: str, task_id: str, notice: str | None = None
+) -> Response:
     guest = await work.guest_by_code(db, code)
     task = await work.task_of(db, guest, task_id)
     view = await views.build_task_view(db, task, for_guest=True)
@@ -61,13 +89,13 @@ async def guest_task(request: Request, db: Db, code: str, task_id: str,
 
 
 @router.post("/{code}/tasks/{task_id}")
-async def guest_action(request: Request, db: Db, store: Store, code: str, task_id: str
-                       ) -> Response:
+async def guest_action(request: Request, db: Db, store: Store, code: str, task_id: str) -> Response:
     guest = await work.guest_by_code(db, code)
     task = await work.task_of(db, guest, task_id)
     try:
         form = await task_files.read_task_form(
-            request, db, store, files.guest_uploader(guest.org_id, guest.email), task)
+            request, db, store, files.guest_uploader(guest.org_id, guest.email), task
+        )
     except task_files.UploadRefused as exc:
         return await _refused(request, db, code, task_id, exc, exc.form, "save")
     action = str(form.get("action", ""))
@@ -82,8 +110,9 @@ async def guest_action(request: Request, db: Db, store: Store, code: str, task_i
     return redirect(f"{_base(code)}/tasks/{task_id}?notice={notice}")
 
 
-async def _act(request: Request, db: Db, guest: Guest, task: Any, action: str,
-               form: dict[str, Any]) -> str:
+async def _act(
+    request: Request, db: Db, guest: Guest, task: Any, action: str, form: dict[str, Any]
+) -> str:
     if action == "comment":
         await work.comment(db, guest, task, str(form.get("content", "")))
         return "commented"
@@ -97,17 +126,31 @@ async def _act(request: Request, db: Db, guest: Guest, task: Any, action: str,
     return {"approve": "approved", "reject": "rejected"}.get(action, "completed")
 
 
-async def _refused(request: Request, db: Db, code: str, task_id: str, exc: AppError,
-                   form: dict[str, Any], action: str) -> Response:
+async def _refused(
+    request: Request,
+    db: Db,
+    code: str,
+    task_id: str,
+    exc: AppError,
+    form: dict[str, Any],
+    action: str,
+) -> Response:
     guest = await work.guest_by_code(db, code)
     task = await work.task_of(db, guest, task_id)
     errors = field_errors(exc.errors or {}) if exc.status == 422 else {}
-    view = await views.build_task_view(db, task, for_guest=True, errors=errors,
-                                       posted=form if action != "comment" else None)
+    view = await views.build_task_view(
+        db, task, for_guest=True, errors=errors, posted=form if action != "comment" else None
+    )
     view.files = await files.files_of_task(db, guest.org_id, task)
     if action == "comment":
         return _task_html(request, guest, code, view, exc.status, comment_error=exc.message)
     at_fields = [f for f in view.fields if f.error]
     general = None if at_fields and len(at_fields) == len(errors) else exc.message
-    return _task_html(request, guest, code, view, exc.status,
-                      error=general or "Please correct the fields marked below.")
+    return _task_html(
+        request,
+        guest,
+        code,
+        view,
+        exc.status,
+        error=general or "Please correct the fields marked below.",
+    )

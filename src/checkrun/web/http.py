@@ -40,15 +40,24 @@ def is_secure(request: Request) -> bool:
     return request.url.scheme == "https" or public.startswith("https://")
 
 
-def set_cookie(request: Request, response: Response, name: str, value: str,
-               max_age: int | None = None) -> None:
-    response.set_cookie(name, value, max_age=max_age, path=PREFIX + "/", httponly=True,
-                        samesite="lax", secure=is_secure(request))
+def set_cookie(
+    request: Request, response: Response, name: str, value: str, max_age: int | None = None
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=PREFIX + "/",
+        httponly=True,
+        samesite="lax",
+        secure=is_secure(request),
+    )
 
 
 def clear_cookie(request: Request, response: Response, name: str) -> None:
-    response.delete_cookie(name, path=PREFIX + "/", httponly=True, samesite="lax",
-                           secure=is_secure(request))
+    response.delete_cookie(
+        name, path=PREFIX + "/", httponly=True, samesite="lax", secure=is_secure(request)
+    )
 
 
 def _session_csrf(secret: str) -> str:
@@ -59,7 +68,8 @@ def csrf_token(request: Request) -> str:
     """Bound to the session when signed in; else a double-submit token in its own cookie
     (the sign-in form, guest pages), created on first use."""
     secret = getattr(request.state, "session_secret", None) or request.cookies.get(
-        SESSION_COOKIE, "")
+        SESSION_COOKIE, ""
+    )
     if secret and getattr(request.state, "session_valid", False):
         return _session_csrf(secret)
     token = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf", None)
@@ -88,8 +98,11 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     context.setdefault("org_name", getattr(request.state, "web_org_name", None))
     context.setdefault("is_admin", getattr(request.state, "web_is_admin", False))
     response = templates.TemplateResponse(
-        request, name, {"csrf": csrf_token(request), "prefix": PREFIX, **context},
-        status_code=status)
+        request,
+        name,
+        {"csrf": csrf_token(request), "prefix": PREFIX, **context},
+        status_code=status,
+    )
     new = getattr(request.state, "new_csrf", None)
     if new:
         set_cookie(request, response, CSRF_COOKIE, new)
@@ -97,8 +110,9 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     return response
 
 
-def plain(request: Request, status: int, title: str, message: str,
-          headers: dict[str, str] | None = None) -> HTMLResponse:
+def plain(
+    request: Request, status: int, title: str, message: str, headers: dict[str, str] | None = None
+) -> HTMLResponse:
     response = render(request, "message.html", status=status, title=title, message=message)
     response.headers.update(headers or {})
     return response
@@ -111,7 +125,11 @@ def redirect(path: str) -> RedirectResponse:
 
 def safe_next(value: str | None) -> str:
     """Only our own pages: no open redirect through `?next=`."""
-    if value and value.startswith(PREFIX + "/") and not value.startswith("//") \
-            and "\\" not in value:
+    if (
+        value
+        and value.startswith(PREFIX + "/")
+        and not value.startswith("//")
+        and "\\" not in value
+    ):
         return value
     return PREFIX + "/tasks"

@@ -30,12 +30,19 @@ from checkrun.web.http import (
 )
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
-NOTICES = {"saved": "Your changes were saved.", "completed": "Task completed.",
-           "approved": "Task approved.", "rejected": "Task rejected.",
-           "reopened": "Task reopened.", "commented": "Comment posted.",
-           "archived": "Task archived.", "problem": "Problem reported.",
-           "resolved": "Problem resolved.", "uploaded": "File attached.",
-           "created": "Task created."}
+NOTICES = {
+    "saved": "Your changes were saved.",
+    "completed": "Task completed.",
+    "approved": "Task approved.",
+    "rejected": "Task rejected.",
+    "reopened": "Task reopened.",
+    "commented": "Comment posted.",
+    "archived": "Task archived.",
+    "problem": "Problem reported.",
+    "resolved": "Problem resolved.",
+    "uploaded": "File attached.",
+    "created": "Task created.",
+}
 IP_FACTOR = 5
 SIGN_IN_WINDOW = 900  # seconds
 FAILED_SIGN_IN = "The email or password is incorrect."
@@ -89,9 +96,13 @@ async def _too_many(request: Request, email: str | None) -> Response | None:
     for key, most in _sign_in_keys(request, email):
         decision = await limiter_of(request).hit(key, most, SIGN_IN_WINDOW, cost=0)
         if decision.remaining == 0:
-            return plain(request, 429, "Too many sign-in attempts",
-                         f"Please wait {decision.retry_after} seconds and try again.",
-                         {"Retry-After": str(decision.retry_after)})
+            return plain(
+                request,
+                429,
+                "Too many sign-in attempts",
+                f"Please wait {decision.retry_after} seconds and try again.",
+                {"Retry-After": str(decision.retry_after)},
+            )
     return None
 
 
@@ -111,12 +122,14 @@ async def home(request: Request, db: Db) -> Response:
 async def sign_in_form(request: Request, db: Db, next: str | None = None) -> Response:
     if await current_session(request, db) is not None:
         return redirect(safe_next(next))
-    return render(request, "sign_in.html", title="Sign in", next=safe_next(next), email="",
-                  error=None)
+    return render(
+        request, "sign_in.html", title="Sign in", next=safe_next(next), email="", error=None
+    )
 
 
-async def _signed_in(request: Request, db: Db, user: Any, org_id: str | None,
-                     next_page: str) -> Response:
+async def _signed_in(
+    request: Request, db: Db, user: Any, org_id: str | None, next_page: str
+) -> Response:
     settings = request.app.state.settings
     raw = await auth.start_session(db, user, settings.web_session_seconds, org_id)
     several = len(await auth.organizations(db, user.id)) > 1
@@ -138,8 +151,15 @@ async def sign_in(request: Request, db: Db) -> Response:
     user = await auth.check_password(db, email, password) if email and password else None
     if user is None:
         await _failed(request, email)
-        return render(request, "sign_in.html", status=401, title="Sign in", next=next_page,
-                      email=email, error=FAILED_SIGN_IN)
+        return render(
+            request,
+            "sign_in.html",
+            status=401,
+            title="Sign in",
+            next=next_page,
+            email=email,
+            error=FAILED_SIGN_IN,
+        )
     return await _signed_in(request, db, user, None, next_page)
 
 
@@ -151,9 +171,13 @@ async def sign_in_link(request: Request, db: Db, token: str) -> Response:
 
 
 def _dead_link(request: Request) -> Response:
-    return plain(request, 404, "Sign-in link not valid",
-                 "This sign-in link has expired or was already used. Ask for a new one, or "
-                 "sign in with your email and password.")
+    return plain(
+        request,
+        404,
+        "Sign-in link not valid",
+        "This sign-in link has expired or was already used. Ask for a new one, or "
+        "sign in with your email and password.",
+    )
 
 
 @router.post("/sign-in/link/{token}")
@@ -190,8 +214,14 @@ async def choose_org(request: Request, db: Db, next: str | None = None) -> Respo
     memberships = await auth.organizations(db, session.user.id)
     names = await views.org_names(db, [m.org_id for m in memberships])
     choices = [(m.org_id, names.get(m.org_id, m.org_id), m.role) for m in memberships]
-    return render(request, "orgs.html", title="Choose an organization", choices=choices,
-                  current=session.org_id, next=safe_next(next))
+    return render(
+        request,
+        "orgs.html",
+        title="Choose an organization",
+        choices=choices,
+        current=session.org_id,
+        next=safe_next(next),
+    )
 
 
 @router.post("/orgs")
@@ -210,16 +240,23 @@ def _page_number(value: str | None) -> int:
 
 
 @router.get("/tasks")
-async def my_tasks(request: Request, db: Db, page: Member, section: str | None = None,
-                   q: str | None = None, p: str | None = None) -> Response:
+async def my_tasks(
+    request: Request,
+    db: Db,
+    page: Member,
+    section: str | None = None,
+    q: str | None = None,
+    p: str | None = None,
+) -> Response:
     query = (q or "").strip()[:200]
     box = await views.inbox(db, page.actor, section, query, _page_number(p))
     return render(request, "inbox.html", title="My tasks", box=box, sections=views.SECTIONS)
 
 
 @router.get("/tasks/{task_id}")
-async def task_page(request: Request, db: Db, page: Member, task_id: str,
-                    notice: str | None = None) -> Response:
+async def task_page(
+    request: Request, db: Db, page: Member, task_id: str, notice: str | None = None
+) -> Response:
     task = await views.task_for(db, page.actor, task_id)
     view = await views.build_task_view(db, task, for_guest=False)
     await views.member_choices(db, page.actor, view)
@@ -227,27 +264,54 @@ async def task_page(request: Request, db: Db, page: Member, task_id: str,
     return _task_html(request, page, view, notice=NOTICES.get(notice or ""))
 
 
-def _task_html(request: Request, page: Page, view: views.TaskView, status: int = 200,
-               notice: str | None = None, error: str | None = None,
-               comment_error: str | None = None) -> Response:
-    return render(request, "task.html", status=status, title=view.task.title, view=view,
-                  actor=page.actor, notice=notice, error=error, comment_error=comment_error,
-                  action_url=f"{PREFIX}/tasks/{view.task.id}", guest=False)
+def _task_html(
+    request: Request,
+    page: Page,
+    view: views.TaskView,
+    status: int = 200,
+    notice: str | None = None,
+    error: str | None = None,
+    comment_error: str | None = None,
+) -> Response:
+    return render(
+        request,
+        "task.html",
+        status=status,
+        title=view.task.title,
+        view=view,
+        actor=page.actor,
+        notice=notice,
+        error=error,
+        comment_error=comment_error,
+        action_url=f"{PREFIX}/tasks/{view.task.id}",
+        guest=False,
+    )
 
 
-ACTIONS = ("save", "complete", "approve", "reject", "reopen", "comment", "archive", "problem",
-           "resolve")
+ACTIONS = (
+    "save",
+    "complete",
+    "approve",
+    "reject",
+    "reopen",
+    "comment",
+    "archive",
+    "problem",
+    "resolve",
+)
 # Actions whose text is the comment box's: an empty one is refused before the services.
 TEXT_ACTIONS = ("comment", "problem")
 
 
 @router.post("/tasks/{task_id}")
-async def task_action(request: Request, db: Db, store: Store, page: Member, task_id: str
-                      ) -> Response:
+async def task_action(
+    request: Request, db: Db, store: Store, page: Member, task_id: str
+) -> Response:
     task = await views.task_for(db, page.actor, task_id)
     try:
-        form = await task_files.read_task_form(request, db, store,
-                                               files.member_uploader(page.actor), task)
+        form = await task_files.read_task_form(
+            request, db, store, files.member_uploader(page.actor), task
+        )
     except task_files.UploadRefused as exc:
         return await _refused(request, db, page, task_id, exc, exc.form, "save")
     action = str(form.get("action", ""))
@@ -268,18 +332,25 @@ async def task_action(request: Request, db: Db, store: Store, page: Member, task
     return redirect(f"{PREFIX}/tasks/{task_id}?notice={notice}")
 
 
-async def _act(request: Request, db: Db, actor: Actor, task: Any, action: str,
-               form: dict[str, Any]) -> str:
+async def _act(
+    request: Request, db: Db, actor: Actor, task: Any, action: str, form: dict[str, Any]
+) -> str:
     if action == "comment":
-        await views.comment(db, actor, task, str(form.get("content", "")).strip(),
-                            show_guests=form.get("show_guests") == "on")
+        await views.comment(
+            db,
+            actor,
+            task,
+            str(form.get("content", "")).strip(),
+            show_guests=form.get("show_guests") == "on",
+        )
         return "commented"
     if action == "problem":
         await views.report_problem(db, actor, task, str(form.get("content", "")).strip())
         return "problem"
     if action == "resolve":
-        await views.resolve_problem(db, actor, task, str(form.get("thread_id", "")),
-                                    str(form.get("resolution", "")).strip())
+        await views.resolve_problem(
+            db, actor, task, str(form.get("thread_id", "")), str(form.get("resolution", "")).strip()
+        )
         return "resolved"
     if action == "reopen":
         await views.reopen(db, actor, task)
@@ -295,8 +366,15 @@ async def _act(request: Request, db: Db, actor: Actor, task: Any, action: str,
     return {"approve": "approved", "reject": "rejected"}.get(action, "completed")
 
 
-async def _refused(request: Request, db: Db, page: Page, task_id: str, exc: AppError,
-                   form: dict[str, Any], action: str) -> Response:
+async def _refused(
+    request: Request,
+    db: Db,
+    page: Page,
+    task_id: str,
+    exc: AppError,
+    form: dict[str, Any],
+    action: str,
+) -> Response:
     """The task page again with the service's refusal: field errors at their fields, the
     values just typed kept."""
     task = await views.task_for(db, page.actor, task_id)
@@ -311,5 +389,6 @@ async def _refused(request: Request, db: Db, page: Page, task_id: str, exc: AppE
         return _task_html(request, page, view, exc.status, comment_error=exc.message)
     if action == "resolve":
         return _task_html(request, page, view, exc.status, error=exc.message)
-    return _task_html(request, page, view, exc.status,
-                      error=general or "Please correct the fields marked below.")
+    return _task_html(
+        request, page, view, exc.status, error=general or "Please correct the fields marked below."
+    )

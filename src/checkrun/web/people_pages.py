@@ -33,17 +33,28 @@ from checkrun.web.views import checked
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 PEOPLE = "/people"
 PER_PAGE = 100
-NOTICES = {"role": "Role changed.", "disabled": "Member disabled.", "enabled": "Member enabled.",
-           "guest-added": "Guest added.", "guest-disabled": "Guest disabled.",
-           "guest-enabled": "Guest enabled.", "guest-removed": "Guest removed.",
-           "group-created": "Group created.", "group-saved": "Group saved.",
-           "group-deleted": "Group deleted."}
-FORGOT_SENT = ("If this address belongs to a member, a link to choose a new password has been "
-               "recorded. Email delivery is not set up yet: ask an administrator of your "
-               "organization for the link.")
-FORGOT_EMAILED = ("If this address belongs to a member, we have emailed it a link to choose a "
-                  "new password. Check your inbox (and spam folder); the link expires in "
-                  f"{auth.RESET_LINK_SECONDS // 60} minutes.")
+NOTICES = {
+    "role": "Role changed.",
+    "disabled": "Member disabled.",
+    "enabled": "Member enabled.",
+    "guest-added": "Guest added.",
+    "guest-disabled": "Guest disabled.",
+    "guest-enabled": "Guest enabled.",
+    "guest-removed": "Guest removed.",
+    "group-created": "Group created.",
+    "group-saved": "Group saved.",
+    "group-deleted": "Group deleted.",
+}
+FORGOT_SENT = (
+    "If this address belongs to a member, a link to choose a new password has been "
+    "recorded. Email delivery is not set up yet: ask an administrator of your "
+    "organization for the link."
+)
+FORGOT_EMAILED = (
+    "If this address belongs to a member, we have emailed it a link to choose a "
+    "new password. Check your inbox (and spam folder); the link expires in "
+    f"{auth.RESET_LINK_SECONDS // 60} minutes."
+)
 FORGOT_PER_WINDOW = 5
 
 
@@ -72,24 +83,53 @@ def _back(path: str, notice: str) -> Response:
 
 # --- members -----------------------------------------------------------------------------------
 
-async def _members_html(request: Request, db: Db, page: Page, status: int = 200,
-                        notice: str | None = None, error: str | None = None,
-                        errors: dict[str, str] | None = None,
-                        typed: dict[str, Any] | None = None, q: str = "", p: int = 1
-                        ) -> Response:
-    found, total = await members.list_members(db, page.actor, PageParams(p, PER_PAGE), q or None,
-                                              "id", Includes())
+
+async def _members_html(
+    request: Request,
+    db: Db,
+    page: Page,
+    status: int = 200,
+    notice: str | None = None,
+    error: str | None = None,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, Any] | None = None,
+    q: str = "",
+    p: int = 1,
+) -> Response:
+    found, total = await members.list_members(
+        db, page.actor, PageParams(p, PER_PAGE), q or None, "id", Includes()
+    )
     pages_count = max(1, -(-total // PER_PAGE))
-    return render(request, "people.html", status=status, title="People", people=found,
-                  roles=ROLES, notice=notice, error=error, errors=errors or {},
-                  typed=typed or {}, me=page.actor.user_id, q=q, page=p, pages=pages_count)
+    return render(
+        request,
+        "people.html",
+        status=status,
+        title="People",
+        people=found,
+        roles=ROLES,
+        notice=notice,
+        error=error,
+        errors=errors or {},
+        typed=typed or {},
+        me=page.actor.user_id,
+        q=q,
+        page=p,
+        pages=pages_count,
+    )
 
 
 @router.get(PEOPLE)
-async def people(request: Request, db: Db, page: Admin, notice: str | None = None,
-                 q: str | None = None, p: str | None = None) -> Response:
-    return await _members_html(request, db, page, notice=NOTICES.get(notice or ""),
-                               q=(q or "").strip()[:200], p=_number(p))
+async def people(
+    request: Request,
+    db: Db,
+    page: Admin,
+    notice: str | None = None,
+    q: str | None = None,
+    p: str | None = None,
+) -> Response:
+    return await _members_html(
+        request, db, page, notice=NOTICES.get(notice or ""), q=(q or "").strip()[:200], p=_number(p)
+    )
 
 
 @router.post(PEOPLE + "/invite")
@@ -100,13 +140,19 @@ async def invite(request: Request, db: Db, page: Admin) -> Response:
         body = checked(InviteUser, **typed)
         user, membership = await members.invite(db, page.actor, body)
         # With email configured the invitation (and its link) was emailed as it was made.
-        raw = None if auth.emails_links(db) else await auth.issue_password_link(
-            db, user, page.actor.org_id, auth.INVITE_LINK_SECONDS)
+        raw = (
+            None
+            if auth.emails_links(db)
+            else await auth.issue_password_link(
+                db, user, page.actor.org_id, auth.INVITE_LINK_SECONDS
+            )
+        )
     except AppError as exc:
         await db.rollback()
         errors = field_errors(exc.errors or {}, prefix="") if exc.status == 422 else {}
-        return await _members_html(request, db, page, exc.status, error=exc.message,
-                                   errors=errors, typed=typed)
+        return await _members_html(
+            request, db, page, exc.status, error=exc.message, errors=errors, typed=typed
+        )
     await db.commit()
     return _link_html(request, user.email, raw, invited=True)
 
@@ -115,10 +161,16 @@ def _link_html(request: Request, email: str, raw: str | None, invited: bool) -> 
     """The link to hand out, or (raw None) the news that it was emailed."""
     site = api_base(request).rstrip("/").removesuffix("/api")
     title = ("Invitation sent" if raw is None else "Invite link") if invited else "Reset link"
-    return render(request, "people_link.html", title=title, email=email,
-                  link=f"{site}{PREFIX}/password/{raw}" if raw else None, invited=invited,
-                  days=auth.INVITE_LINK_SECONDS // 86400,
-                  minutes=auth.RESET_LINK_SECONDS // 60)
+    return render(
+        request,
+        "people_link.html",
+        title=title,
+        email=email,
+        link=f"{site}{PREFIX}/password/{raw}" if raw else None,
+        invited=invited,
+        days=auth.INVITE_LINK_SECONDS // 86400,
+        minutes=auth.RESET_LINK_SECONDS // 60,
+    )
 
 
 @router.post(PEOPLE + "/members/{user_id}/link")
@@ -128,8 +180,12 @@ async def password_link(request: Request, db: Db, page: Admin, user_id: str) -> 
     await form_of(request)
     user, membership = await members.member_of(db, page.actor, user_id)
     if membership.status == "disabled" or membership.is_bot:
-        return plain(request, 409, "No link for this member",
-                     "A disabled member or a bot can't sign in. Enable the member first.")
+        return plain(
+            request,
+            409,
+            "No link for this member",
+            "A disabled member or a bot can't sign in. Enable the member first.",
+        )
     invited = membership.status == "invited"
     ttl = auth.INVITE_LINK_SECONDS if invited else auth.RESET_LINK_SECONDS
     raw = await auth.issue_password_link(db, user, page.actor.org_id, ttl)
@@ -170,19 +226,33 @@ async def member_action(request: Request, db: Db, page: Admin, user_id: str) -> 
 
 # --- guests ------------------------------------------------------------------------------------
 
-async def _guests_html(request: Request, db: Db, page: Page, status: int = 200,
-                       notice: str | None = None, error: str | None = None,
-                       typed: dict[str, Any] | None = None) -> Response:
+
+async def _guests_html(
+    request: Request,
+    db: Db,
+    page: Page,
+    status: int = 200,
+    notice: str | None = None,
+    error: str | None = None,
+    typed: dict[str, Any] | None = None,
+) -> Response:
     found, _ = await guests.list_guests(db, page.actor, PageParams(1, 999), GuestFilters())
     base = api_base(request)
     rows = [(g, guest_link(base, g)) for g in found]
-    return render(request, "guests.html", status=status, title="Guests", guests=rows,
-                  notice=notice, error=error, typed=typed or {})
+    return render(
+        request,
+        "guests.html",
+        status=status,
+        title="Guests",
+        guests=rows,
+        notice=notice,
+        error=error,
+        typed=typed or {},
+    )
 
 
 @router.get(PEOPLE + "/guests")
-async def guest_list(request: Request, db: Db, page: Admin, notice: str | None = None
-                     ) -> Response:
+async def guest_list(request: Request, db: Db, page: Admin, notice: str | None = None) -> Response:
     return await _guests_html(request, db, page, notice=NOTICES.get(notice or ""))
 
 
@@ -219,32 +289,45 @@ async def change_guest(request: Request, db: Db, page: Admin) -> Response:
         await db.rollback()
         return await _guests_html(request, db, page, exc.status, error=exc.message)
     await db.commit()
-    notice = {"disable": "guest-disabled", "enable": "guest-enabled"}.get(action,
-                                                                          "guest-removed")
+    notice = {"disable": "guest-disabled", "enable": "guest-enabled"}.get(action, "guest-removed")
     return _back(PEOPLE + "/guests", notice)
 
 
 # --- groups ------------------------------------------------------------------------------------
+
 
 async def _everyone(db: Db, page: Page) -> list[tuple[int, str]]:
     found = await members.list_brief(db, page.actor)
     return [(m.id, m.full_name or m.email) for m in found]
 
 
-async def _groups_html(request: Request, db: Db, page: Page, status: int = 200,
-                       notice: str | None = None, error: str | None = None,
-                       typed: dict[str, Any] | None = None) -> Response:
+async def _groups_html(
+    request: Request,
+    db: Db,
+    page: Page,
+    status: int = 200,
+    notice: str | None = None,
+    error: str | None = None,
+    typed: dict[str, Any] | None = None,
+) -> Response:
     found, _ = await groups.list_groups(db, page.actor, PageParams(1, 500), None, "name")
     names = dict(await _everyone(db, page))
-    rows = [(g, [names.get(m.user_id, f"Member {m.user_id}") for m in g.members])
-            for g in found]
-    return render(request, "groups.html", status=status, title="Groups", groups=rows,
-                  everyone=list(names.items()), notice=notice, error=error, typed=typed or {})
+    rows = [(g, [names.get(m.user_id, f"Member {m.user_id}") for m in g.members]) for g in found]
+    return render(
+        request,
+        "groups.html",
+        status=status,
+        title="Groups",
+        groups=rows,
+        everyone=list(names.items()),
+        notice=notice,
+        error=error,
+        typed=typed or {},
+    )
 
 
 @router.get(PEOPLE + "/groups")
-async def group_list(request: Request, db: Db, page: Admin, notice: str | None = None
-                     ) -> Response:
+async def group_list(request: Request, db: Db, page: Admin, notice: str | None = None) -> Response:
     return await _groups_html(request, db, page, notice=NOTICES.get(notice or ""))
 
 
@@ -263,24 +346,41 @@ async def create_group(request: Request, db: Db, page: Admin) -> Response:
         await groups.create_group(db, page.actor, body)
     except AppError as exc:
         await db.rollback()
-        return await _groups_html(request, db, page, exc.status, error=exc.message,
-                                  typed={"name": name})
+        return await _groups_html(
+            request, db, page, exc.status, error=exc.message, typed={"name": name}
+        )
     await db.commit()
     return _back(PEOPLE + "/groups", "group-created")
 
 
-async def _group_html(request: Request, db: Db, page: Page, group_id: str, status: int = 200,
-                      notice: str | None = None, error: str | None = None) -> Response:
+async def _group_html(
+    request: Request,
+    db: Db,
+    page: Page,
+    group_id: str,
+    status: int = 200,
+    notice: str | None = None,
+    error: str | None = None,
+) -> Response:
     group = await groups.get_group(db, page.actor, group_id)
     chosen = {m.user_id for m in group.members}
-    return render(request, "group.html", status=status, title=group.name, group=group,
-                  everyone=await _everyone(db, page), chosen=chosen, notice=notice,
-                  error=error)
+    return render(
+        request,
+        "group.html",
+        status=status,
+        title=group.name,
+        group=group,
+        everyone=await _everyone(db, page),
+        chosen=chosen,
+        notice=notice,
+        error=error,
+    )
 
 
 @router.get(PEOPLE + "/groups/{group_id}")
-async def group_page(request: Request, db: Db, page: Admin, group_id: str,
-                     notice: str | None = None) -> Response:
+async def group_page(
+    request: Request, db: Db, page: Admin, group_id: str, notice: str | None = None
+) -> Response:
     return await _group_html(request, db, page, group_id, notice=NOTICES.get(notice or ""))
 
 
@@ -309,18 +409,21 @@ async def change_group(request: Request, db: Db, page: Admin, group_id: str) -> 
 
 # --- choosing a password, forgetting it ---------------------------------------------------------
 
+
 def _dead_password_link(request: Request) -> Response:
-    return plain(request, 404, "Link not valid",
-                 "This link has expired or was already used. Ask an administrator for a new "
-                 "one.")
+    return plain(
+        request,
+        404,
+        "Link not valid",
+        "This link has expired or was already used. Ask an administrator for a new one.",
+    )
 
 
 @router.get("/password/{token}")
 async def password_form(request: Request, db: Db, token: str) -> Response:
     if not await auth.password_link_is_live(db, token):
         return _dead_password_link(request)
-    return render(request, "password.html", title="Choose your password", token=token,
-                  error=None)
+    return render(request, "password.html", title="Choose your password", token=token, error=None)
 
 
 @router.post("/password/{token}")
@@ -331,8 +434,14 @@ async def choose_password(request: Request, db: Db, token: str) -> Response:
     if problem is not None:
         if not await auth.password_link_is_live(db, token):
             return _dead_password_link(request)
-        return render(request, "password.html", status=422, title="Choose your password",
-                      token=token, error=problem)
+        return render(
+            request,
+            "password.html",
+            status=422,
+            title="Choose your password",
+            token=token,
+            error=problem,
+        )
     found = await auth.choose_password(db, token, password)
     if found is None:
         return _dead_password_link(request)
@@ -353,13 +462,19 @@ async def forgot(request: Request, db: Db) -> Response:
     client = request.client.host if request.client else "unknown"
     limit = request.app.state.settings.web_sign_in_attempts
     limiter = limiter_of(request)
-    for key, most in ((f"web-forgot:email:{email.lower()}", FORGOT_PER_WINDOW),
-                      (f"web-forgot:ip:{client}", limit * 5)):
+    for key, most in (
+        (f"web-forgot:email:{email.lower()}", FORGOT_PER_WINDOW),
+        (f"web-forgot:ip:{client}", limit * 5),
+    ):
         decision = await limiter.hit(key, most, 900)
         if not decision.allowed:
-            return plain(request, 429, "Too many requests",
-                         f"Please wait {decision.retry_after} seconds and try again.",
-                         {"Retry-After": str(decision.retry_after)})
+            return plain(
+                request,
+                429,
+                "Too many requests",
+                f"Please wait {decision.retry_after} seconds and try again.",
+                {"Retry-After": str(decision.retry_after)},
+            )
     if email:
         await auth.forgot_password(db, email)
         await db.commit()

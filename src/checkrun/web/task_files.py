@@ -42,8 +42,9 @@ class UploadRefused(AppError):
     values typed before it kept."""
 
     def __init__(self, exc: AppError, field_id: str, form: dict[str, Any]) -> None:
-        super().__init__(exc.status, exc.message, exc.code,
-                         errors={f"taskdata.{field_id}": [_message(exc)]})
+        super().__init__(
+            exc.status, exc.message, exc.code, errors={f"taskdata.{field_id}": [_message(exc)]}
+        )
         self.form = form
 
 
@@ -106,8 +107,9 @@ def _is_multipart(request: Request) -> bool:
     return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
 
 
-async def read_task_form(request: Request, db: AsyncSession, store: BlobStore,
-                         uploader: files.Uploader, task: Task) -> dict[str, Any]:
+async def read_task_form(
+    request: Request, db: AsyncSession, store: BlobStore, uploader: files.Uploader, task: Task
+) -> dict[str, Any]:
     """The posted task form; files chosen in its file fields are stored as the task's files
     and their ids given as `f_<field id>__new`. A plain (urlencoded) form is read as before,
     within the body limit that this streaming route no longer gets from the guard."""
@@ -115,8 +117,9 @@ async def read_task_form(request: Request, db: AsyncSession, store: BlobStore,
         limit = request.app.state.settings.max_json_bytes
         length = request.headers.get("content-length", "")
         if not length.isdigit() or int(length) > limit:
-            raise AppError(413, f"The form may not be greater than {limit} bytes.",
-                           "PAYLOAD_TOO_LARGE")
+            raise AppError(
+                413, f"The form may not be greater than {limit} bytes.", "PAYLOAD_TOO_LARGE"
+            )
         return await form_of(request)
     fields = await views.fields_of(db, task)
     names = {FIELD_PREFIX + f.id for f in fields if f.field_type == "file"}
@@ -143,8 +146,7 @@ def _flat(form: dict[str, list[str]]) -> dict[str, Any]:
 
 
 @router.post("/{code}/tasks/{task_id}/files")
-async def guest_attach(request: Request, db: Db, store: Store, code: str, task_id: str
-                       ) -> Response:
+async def guest_attach(request: Request, db: Db, store: Store, code: str, task_id: str) -> Response:
     from checkrun.web import guest_pages  # the guest pages import this module
 
     guest = await work.guest_by_code(db, code)
@@ -156,8 +158,14 @@ async def guest_attach(request: Request, db: Db, store: Store, code: str, task_i
         work.check_open(task)
         if await reader.next_file() is None:
             raise AppError(422, "Choose a file first.", "VALIDATION_ERROR")
-        await files.upload_to_task(db, store, files.guest_uploader(guest.org_id, guest.email),
-                                   task, reader, request.app.state.settings.max_upload_bytes)
+        await files.upload_to_task(
+            db,
+            store,
+            files.guest_uploader(guest.org_id, guest.email),
+            task,
+            reader,
+            request.app.state.settings.max_upload_bytes,
+        )
         await reader.next_file()
     except (MalformedUpload, ClientDisconnect):
         await db.rollback()
@@ -166,23 +174,26 @@ async def guest_attach(request: Request, db: Db, store: Store, code: str, task_i
         await db.rollback()
         view = await views.build_task_view(db, task, for_guest=True)
         view.files = await files.files_of_task(db, guest.org_id, task)
-        return guest_pages._task_html(request, guest, code, view, exc.status,
-                                      error=_message(exc))
+        return guest_pages._task_html(request, guest, code, view, exc.status, error=_message(exc))
     return redirect(f"{PREFIX}/guest/{code}/tasks/{task_id}?notice=uploaded")
 
 
 @router.get("/{code}/tasks/{task_id}/files/{asset_id}")
-async def guest_download(request: Request, db: Db, store: Store, code: str, task_id: str,
-                         asset_id: str) -> Response:
+async def guest_download(
+    request: Request, db: Db, store: Store, code: str, task_id: str, asset_id: str
+) -> Response:
     guest = await work.guest_by_code(db, code)
     task = await work.task_of(db, guest, task_id)
     asset = await files.task_asset(db, guest.org_id, task, asset_id)
     await db.commit()
-    asked = Conditions(range=request.headers.get("range"),
-                       if_range=request.headers.get("if-range"),
-                       if_none_match=request.headers.get("if-none-match"))
+    asked = Conditions(
+        range=request.headers.get("range"),
+        if_range=request.headers.get("if-range"),
+        if_none_match=request.headers.get("if-none-match"),
+    )
     served = await serve(store, asset, True, asked)
     if served.body is None:
         return Response(status_code=served.status, headers=served.headers)
-    return StreamingResponse(served.body, status_code=served.status,
-                             media_type=served.media_type, headers=served.headers)
+    return StreamingResponse(
+        served.body, status_code=served.status, media_type=served.media_type, headers=served.headers
+    )

@@ -15,13 +15,26 @@ from checkrun.templates.models import Capture, Step
 M = TypeVar("M", bound=BaseModel)
 
 # The API's ten field types, as a person reads them.
-FIELD_TYPES = (("text", "Short text"), ("textarea", "Long text"), ("radio", "Radio buttons"),
-               ("dropdown", "Dropdown"), ("multiselect", "Checkboxes (several choices)"),
-               ("date", "Date"), ("email", "Email"), ("file", "File upload"),
-               ("table", "Table"), ("assignees_form", "Assign members"))
+FIELD_TYPES = (
+    ("text", "Short text"),
+    ("textarea", "Long text"),
+    ("radio", "Radio buttons"),
+    ("dropdown", "Dropdown"),
+    ("multiselect", "Checkboxes (several choices)"),
+    ("date", "Date"),
+    ("email", "Email"),
+    ("file", "File upload"),
+    ("table", "Table"),
+    ("assignees_form", "Assign members"),
+)
 WITH_OPTIONS = ("radio", "dropdown", "multiselect")
-DEADLINE_UNITS = (("minutes", "minutes"), ("hours", "hours"), ("days", "days"),
-                  ("weeks", "weeks"), ("months", "months"))
+DEADLINE_UNITS = (
+    ("minutes", "minutes"),
+    ("hours", "hours"),
+    ("days", "days"),
+    ("weeks", "weeks"),
+    ("months", "months"),
+)
 FIELD_CONTROLS = {"label", "field_type", "required", "guidance", "options", "columns"}
 STEP_CONTROLS = {"title", "deadline", "assignees", "groups"}
 TEMPLATE_CONTROLS = {"title", "summary"}
@@ -80,8 +93,7 @@ def refusal(exc: AppError, controls: set[str], fallback: str | None = None) -> R
     return Refusal(exc.status, general, errors)
 
 
-def _numbered(given: list[str], existing: list[dict[str, Any]], key: str
-              ) -> list[dict[str, Any]]:
+def _numbered(given: list[str], existing: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     """An option or column that keeps its text keeps its id (values already collected point
     at the id)."""
     ids = {str(item.get(key)): item.get("id") for item in existing}
@@ -93,15 +105,22 @@ def capture_body(form: dict[str, Any], current: Capture | None = None) -> dict[s
     does not show (default value, validation, ...)."""
     kind = text(form, "field_type")
     body: dict[str, Any] = dict(current.settings or {}) if current is not None else {}
-    body |= {"label": text(form, "label"), "field_type": kind,
-             "required": form.get("required") == "on",
-             "guidance": text(form, "guidance") or None, "options": [], "columns": []}
+    body |= {
+        "label": text(form, "label"),
+        "field_type": kind,
+        "required": form.get("required") == "on",
+        "guidance": text(form, "guidance") or None,
+        "options": [],
+        "columns": [],
+    }
     if kind in WITH_OPTIONS:
-        body["options"] = _numbered(lines(text(form, "options")),
-                                    current.options if current else [], "text")
+        body["options"] = _numbered(
+            lines(text(form, "options")), current.options if current else [], "text"
+        )
     if kind == "table":
-        body["columns"] = _numbered(lines(text(form, "columns")),
-                                    current.columns if current else [], "label")
+        body["columns"] = _numbered(
+            lines(text(form, "columns")), current.columns if current else [], "label"
+        )
     return body
 
 
@@ -122,9 +141,12 @@ def step_changes(form: dict[str, Any], step: Step) -> dict[str, Any]:
     if value:
         kept = {k: v for k, v in (step.deadline or {}).items() if k in ("option", "step")}
         deadline = {**kept, "value": value, "unit": text(form, "deadline_unit") or "days"}
-    return {"title": text(form, "title"), "deadline": deadline,
-            "assignees": [_user_id(v) for v in many(form, "assignees")],
-            "groups": many(form, "groups")}
+    return {
+        "title": text(form, "title"),
+        "deadline": deadline,
+        "assignees": [_user_id(v) for v in many(form, "assignees")],
+        "groups": many(form, "groups"),
+    }
 
 
 def deadline_text(deadline: dict[str, Any] | None, step_titles: dict[str, str]) -> str:

@@ -8,9 +8,36 @@ from datetime import datetime
 import nh3
 from markupsafe import Markup
 
-TAGS = {"p", "br", "b", "strong", "i", "em", "u", "s", "ul", "ol", "li", "a", "code", "pre",
-        "blockquote", "h1", "h2", "h3", "h4", "table", "thead", "tbody", "tr", "th", "td",
-        "span", "div", "hr"}
+TAGS = {
+    "p",
+    "br",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "s",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "code",
+    "pre",
+    "blockquote",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "span",
+    "div",
+    "hr",
+}
 ATTRIBUTES = {"a": {"href", "title"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}}
 
 
@@ -19,8 +46,13 @@ def rich(value: str | None) -> Markup:
     plain text keeps its line breaks."""
     if not value:
         return Markup("")
-    cleaned = nh3.clean(value, tags=TAGS, attributes=ATTRIBUTES,
-                        url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
+    cleaned = nh3.clean(
+        value,
+        tags=TAGS,
+        attributes=ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+    )
     if "<" not in value:
         cleaned = cleaned.replace("\n", "<br>")
     return Markup(cleaned)  # noqa: S704 - sanitised just above

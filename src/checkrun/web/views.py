@@ -64,20 +64,22 @@ def _filters(status: str, sort: str, q: str) -> TaskFilters:
     return TaskFilters(status=status, sort=sort, q=q or None)
 
 
-async def inbox(db: AsyncSession, actor: Actor, section: str | None, q: str, page: int
-                ) -> Inbox:
+async def inbox(db: AsyncSession, actor: Actor, section: str | None, q: str, page: int) -> Inbox:
     """My tasks (directly or through my groups) in four sections, each counted; one page of
     the chosen section (by default the first open one that has tasks)."""
     mine = await tasks.count_member_tasks(
-        db, actor, _filters("", "", q), actor.user_id, tuple(s[2] for s in SECTIONS))
+        db, actor, _filters("", "", q), actor.user_id, tuple(s[2] for s in SECTIONS)
+    )
     counts = {key: mine.counts[status] for key, _, status, _ in SECTIONS}
-    chosen = section if section in counts else next(
-        (k for k, *_ in SECTIONS[:3] if counts[k]), "upcoming")
+    chosen = (
+        section
+        if section in counts
+        else next((k for k, *_ in SECTIONS[:3] if counts[k]), "upcoming")
+    )
     _, heading, status, sort = next(s for s in SECTIONS if s[0] == chosen)
     pages = max(1, -(-counts[chosen] // PER_PAGE))
     page = min(max(page, 1), pages)
-    found = await tasks.member_task_page(db, actor, mine, status, sort,
-                                         PageParams(page, PER_PAGE))
+    found = await tasks.member_task_page(db, actor, mine, status, sort, PageParams(page, PER_PAGE))
     names = await process_names(db, actor.org_id, found)
     rows = [InboxRow(t, names.get(t.run_id or "")) for t in found]
     return Inbox(chosen, heading, counts, rows, page, pages, q)
@@ -147,9 +149,14 @@ async def _people(db: AsyncSession, org_id: str, ids: list[int]) -> dict[int, st
     return {u.id: _name(u.first_name, u.last_name, u.email) for u, _ in found}
 
 
-async def build_task_view(db: AsyncSession, task: Task, *, for_guest: bool,
-                          errors: dict[str, str] | None = None,
-                          posted: dict[str, Any] | None = None) -> TaskView:
+async def build_task_view(
+    db: AsyncSession,
+    task: Task,
+    *,
+    for_guest: bool,
+    errors: dict[str, str] | None = None,
+    posted: dict[str, Any] | None = None,
+) -> TaskView:
     """A task as its page shows it. `posted`: values the member just sent (shown again beside
     their errors rather than the stored ones)."""
     wanted = Includes({"threads"})
@@ -162,39 +169,62 @@ async def build_task_view(db: AsyncSession, task: Task, *, for_guest: bool,
     lists = task.owner_lists()
     author_ids = [t["author_id"] for t in raw_threads if t.get("author_id")]
     people = await _people(db, task.org_id, list({*lists["users"], *author_ids}))
-    threads = [Thread(author=_author(t, people), content=t["content"],
-                      created_at=t.get("created_at"), label=t.get("label", "comment"),
-                      hidden_for_guests=t.get("state") == "hide-for-guests", id=t["id"],
-                      resolved=t.get("resolve_id") is not None)
-               for t in raw_threads]
+    threads = [
+        Thread(
+            author=_author(t, people),
+            content=t["content"],
+            created_at=t.get("created_at"),
+            label=t.get("label", "comment"),
+            hidden_for_guests=t.get("state") == "hide-for-guests",
+            id=t["id"],
+            resolved=t.get("resolve_id") is not None,
+        )
+        for t in raw_threads
+    ]
     assignees = [people.get(u, f"Member {u}") for u in lists["users"]] + list(lists["guests"])
     assignees += [f"Group {g}" for g in lists["groups"]]
     names = await process_names(db, task.org_id, [task])
-    return TaskView(task, read, names.get(task.run_id or ""), assignees,
-                    [FieldView(c, values.get(c.id), (errors or {}).get(c.id)) for c in fields],
-                    threads)
+    return TaskView(
+        task,
+        read,
+        names.get(task.run_id or ""),
+        assignees,
+        [FieldView(c, values.get(c.id), (errors or {}).get(c.id)) for c in fields],
+        threads,
+    )
 
 
-async def allowed_files(db: AsyncSession, task: Task, values: dict[str, Any]
-                        ) -> dict[str, Asset | dict[str, Any]]:
+async def allowed_files(
+    db: AsyncSession, task: Task, values: dict[str, Any]
+) -> dict[str, Asset | dict[str, Any]]:
     """What a file field may hold from the form: the task's own files, and those its fields
     already hold (the API may have set any file of the organization)."""
     held: dict[str, Asset | dict[str, Any]] = {
-        str(a["id"]): a for v in values.values() if isinstance(v, list)
-        for a in v if isinstance(a, dict) and "id" in a and "filename" in a}
+        str(a["id"]): a
+        for v in values.values()
+        if isinstance(v, list)
+        for a in v
+        if isinstance(a, dict) and "id" in a and "filename" in a
+    }
     return held | {a.id: a for a in await files.files_of_task(db, task.org_id, task)}
 
 
-async def form_values(db: AsyncSession, task: Task, fields: list[Capture],
-                      form: dict[str, Any]) -> dict[str, Any]:
+async def form_values(
+    db: AsyncSession, task: Task, fields: list[Capture], form: dict[str, Any]
+) -> dict[str, Any]:
     """The taskdata a posted task form asks for."""
     current = (await TasksRepository(db).values_of([task.id])).get(task.id, {})
     allowed = await allowed_files(db, task, current)
     return taskdata_from(fields, form, set(allowed))
 
 
-async def posted_values(db: AsyncSession, task: Task, fields: list[Capture],
-                        posted: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+async def posted_values(
+    db: AsyncSession,
+    task: Task,
+    fields: list[Capture],
+    posted: dict[str, Any],
+    values: dict[str, Any],
+) -> dict[str, Any]:
     """The posted values shown again; a file field's ids as the files they name."""
     allowed = await allowed_files(db, task, values)
     out = taskdata_from(fields, posted, set(allowed))
@@ -222,8 +252,9 @@ async def member_choices(db: AsyncSession, actor: Actor, view: TaskView) -> None
     """Members to pick from in an assignees field (only when the task has one)."""
     if not any(f.capture.field_type == "assignees_form" for f in view.fields):
         return
-    found, _ = await MembersRepository(db).search(actor.org_id, PageParams(1, 100), None, "id",
-                                                   statuses=("active", "invited"))
+    found, _ = await MembersRepository(db).search(
+        actor.org_id, PageParams(1, 100), None, "id", statuses=("active", "invited")
+    )
     view.members = [(u.id, _name(u.first_name, u.last_name, u.email)) for u, _ in found]
 
 
@@ -235,30 +266,36 @@ async def task_for(db: AsyncSession, actor: Actor, task_id: str) -> Task:
     return await tasks.get_task(db, actor, task_id)
 
 
-async def save_values(db: AsyncSession, actor: Actor, task: Task, form: dict[str, Any],
-                      api_base: str) -> Task:
+async def save_values(
+    db: AsyncSession, actor: Actor, task: Task, form: dict[str, Any], api_base: str
+) -> Task:
     """The form's values, without completing (PUT task with taskdata, as the API does)."""
     fields = (await TasksRepository(db).fields_of([task]))[task.id]
     changes: dict[str, Any] = {"taskdata": await form_values(db, task, fields, form)}
     if task.run_id is None:
         # The API's PUT on a one-off task requires these: send them unchanged.
-        changes |= {"title": task.title, "deadline": iso(task.deadline),
-                    "owners": Owners(**task.owner_lists())}
+        changes |= {
+            "title": task.title,
+            "deadline": iso(task.deadline),
+            "owners": Owners(**task.owner_lists()),
+        }
     body = TaskUpdate.model_validate(changes)
     return await tasks.update_task(db, actor, task.id, body, api_base, run_id=task.run_id)
 
 
 async def complete(db: AsyncSession, actor: Actor, task: Task, approved: bool | None) -> Task:
     return await completion.complete(
-        db, actor, CompleteTask(task_id=task.id, is_approved=approved), run_id=task.run_id)
+        db, actor, CompleteTask(task_id=task.id, is_approved=approved), run_id=task.run_id
+    )
 
 
 async def reopen(db: AsyncSession, actor: Actor, task: Task) -> Task:
     return await completion.reopen(db, actor, task.id, run_id=task.run_id)
 
 
-async def comment(db: AsyncSession, actor: Actor, task: Task, content: str,
-                  show_guests: bool) -> None:
+async def comment(
+    db: AsyncSession, actor: Actor, task: Task, content: str, show_guests: bool
+) -> None:
     subject = await comments.task_subject(db, actor, task.id)
     body = CommentCreate(content=content, state="open" if show_guests else "hide-for-guests")
     await comments.add_comment(db, actor, subject, body)
@@ -277,10 +314,14 @@ async def task_extras(db: AsyncSession, actor: Actor, view: TaskView) -> None:
     newest entries of the activity feed that the member may see)."""
     view.files = await files.task_files(db, actor, view.task)
     entries, _ = await activity.list_feed(
-        db, actor, PageParams(1, HISTORY_ROWS),
-        FeedFilters(entity_type="task", entity_id=view.task.id))
-    view.history = [HistoryRow(_moment(e["created_at"]), _who(e), e["description"][0])
-                    for e in entries]
+        db,
+        actor,
+        PageParams(1, HISTORY_ROWS),
+        FeedFilters(entity_type="task", entity_id=view.task.id),
+    )
+    view.history = [
+        HistoryRow(_moment(e["created_at"]), _who(e), e["description"][0]) for e in entries
+    ]
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -303,8 +344,9 @@ def checked(model: type[M], **data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise invalid({".".join(str(p) for p in e["loc"]) or "form": [e["msg"]]
-                       for e in exc.errors()}) from None
+        raise invalid(
+            {".".join(str(p) for p in e["loc"]) or "form": [e["msg"]] for e in exc.errors()}
+        ) from None
 
 
 async def report_problem(db: AsyncSession, actor: Actor, task: Task, content: str) -> None:
@@ -312,8 +354,9 @@ async def report_problem(db: AsyncSession, actor: Actor, task: Task, content: st
     await comments.report_issue(db, actor, subject, checked(IssueReport, content=content))
 
 
-async def resolve_problem(db: AsyncSession, actor: Actor, task: Task, thread_id: str,
-                          content: str) -> None:
+async def resolve_problem(
+    db: AsyncSession, actor: Actor, task: Task, thread_id: str, content: str
+) -> None:
     subject = await comments.task_subject(db, actor, task.id)
     body = checked(ResolveThread, thread_id=thread_id, content=content or None)
     await comments.resolve(db, actor, subject, body)

@@ -15,8 +15,7 @@ from checkrun.webhooks.repository import WebhooksRepository
 from checkrun.webhooks.signing import new_secret
 
 
-async def secrets_of(db: AsyncSession, settings: Settings, org_id: str | None
-                     ) -> dict[str, str]:
+async def secrets_of(db: AsyncSession, settings: Settings, org_id: str | None) -> dict[str, str]:
     """The signing secret per organization (created now for one that has none yet)."""
     repo = WebhooksRepository(db)
     org_ids = [org_id] if org_id else await repo.organization_ids()
@@ -25,8 +24,11 @@ async def secrets_of(db: AsyncSession, settings: Settings, org_id: str | None
     for org in org_ids:
         if org not in known:
             raise LookupError(f"no organization {org}")
-        out[org] = settings.webhook_secret or await repo.secret(org) \
+        out[org] = (
+            settings.webhook_secret
+            or await repo.secret(org)
             or await repo.keep_secret(org, new_secret())
+        )
     return out
 
 
@@ -56,14 +58,16 @@ def cmd_retry(args: argparse.Namespace) -> int:
     settings = cli._settings(args)
     migrate.upgrade(settings.resolved_database_url)
     count = cli._with_session(
-        settings, lambda db: WebhooksRepository(db).requeue_dead(args.org, now()))
+        settings, lambda db: WebhooksRepository(db).requeue_dead(args.org, now())
+    )
     print(f"{count} dead deliveries queued again")
     return 0
 
 
 def add_commands(sub: Any, data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
     hooks = sub.add_parser("webhooks", help="outbound webhooks").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     secret = hooks.add_parser("secret", help="show the key that signs deliveries")
     secret.add_argument("--org", default=None, help="one organization id (default: all)")
     secret.add_argument("--json", action="store_true")

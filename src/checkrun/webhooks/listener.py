@@ -95,6 +95,7 @@ def _with_context(payload: dict[str, Any], event: Event) -> dict[str, Any]:
         text = event.new_value if isinstance(event.new_value, str) else None
         payload["comment"] = {
             "id": event.entity_id if event.entity_type == "thread" else None,
-            "text": text, "author": {"id": event.actor_id, "email": event.actor_email},
+            "text": text,
+            "author": {"id": event.actor_id, "email": event.actor_email},
         }
     return payload

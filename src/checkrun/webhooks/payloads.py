@@ -49,10 +49,15 @@ async def load(db: AsyncSession, org_id: str, run: Run | None, tasks: list[Task]
     if run is not None:
         tasks = (await repo.tasks_of_runs([run.id])).get(run.id, [])
         prerun = (await TemplatesRepository(db).prerun_of([run.checklist_id])).get(
-            run.checklist_id, [])
-    state = RunState(run=run, tasks=tasks, fields=await repo.fields_of(tasks),
-                     values=dict(await repo.values_of([t.id for t in tasks])),
-                     prerun_fields=prerun)
+            run.checklist_id, []
+        )
+    state = RunState(
+        run=run,
+        tasks=tasks,
+        fields=await repo.fields_of(tasks),
+        values=dict(await repo.values_of([t.id for t in tasks])),
+        prerun_fields=prerun,
+    )
     wanted: list[int | None] = [t.completer_id for t in tasks] + [t.starter_id for t in tasks]
     wanted += [int(o.ref) for t in tasks for o in t.owners if o.kind == "user"]
     if run is not None:
@@ -60,20 +65,22 @@ async def load(db: AsyncSession, org_id: str, run: Run | None, tasks: list[Task]
     hooks = WebhooksRepository(db)
     state.people = await hooks.people(org_id, wanted)
     state.guest_codes = await hooks.guest_codes(
-        org_id, [o.ref for t in tasks for o in t.owners if o.kind == "guest"])
+        org_id, [o.ref for t in tasks for o in t.owners if o.kind == "guest"]
+    )
     return state
 
 
 def _captures(state: RunState, task: Task) -> Json:
     values = state.values.get(task.id, {})
-    return {c.id: {"alias": c.alias, "label": c.label, "value": values.get(c.id)}
-            for c in state.fields.get(task.id, [])}
+    return {
+        c.id: {"alias": c.alias, "label": c.label, "value": values.get(c.id)}
+        for c in state.fields.get(task.id, [])
+    }
 
 
 def _owners(state: RunState, task: Task) -> Json:
     lists = task.owner_lists()
-    users = [state.person(u) or {"id": u, "email": None, "full_name": None}
-             for u in lists["users"]]
+    users = [state.person(u) or {"id": u, "email": None, "full_name": None} for u in lists["users"]]
     return {"users": users, "guests": lists["guests"], "groups": lists["groups"]}
 
 
@@ -115,9 +122,15 @@ def _guest_links(state: RunState) -> Json:
 
 def _task_summary(state: RunState, task: Task) -> Json:
     return {
-        "id": task.id, "title": task.title, "alias": task.alias, "status": task.status,
-        "summary": task.summary, "position": task.position, "deadline": iso(task.deadline),
-        "captures": _captures(state, task), "owners": _owners(state, task),
+        "id": task.id,
+        "title": task.title,
+        "alias": task.alias,
+        "status": task.status,
+        "summary": task.summary,
+        "position": task.position,
+        "deadline": iso(task.deadline),
+        "captures": _captures(state, task),
+        "owners": _owners(state, task),
     }
 
 
@@ -142,16 +155,24 @@ async def process_payload(db: AsyncSession, event: str, run: Run) -> Json:
     }
 
 
-async def task_payload(db: AsyncSession, event: str, task: Task, run: Run | None,
-                       checklist: Checklist | None) -> Json:
+async def task_payload(
+    db: AsyncSession, event: str, task: Task, run: Run | None, checklist: Checklist | None
+) -> Json:
     state = await load(db, task.org_id, run, [task])
     assets = await WebhooksRepository(db).assets_of_task(task.org_id, task.id)
     this_task = {
         **_task_summary(state, task),
         "completed_at": iso(task.completed_at),
         "completed_by": state.person(task.completer_id),
-        "assets": [{"id": a.id, "filename": a.filename, "version": a.version,
-                    "public_link": f"organizations/{a.org_id}/file/{a.id}/dl"} for a in assets],
+        "assets": [
+            {
+                "id": a.id,
+                "filename": a.filename,
+                "version": a.version,
+                "public_link": f"organizations/{a.org_id}/file/{a.id}/dl",
+            }
+            for a in assets
+        ],
     }
     return {
         "event": event,
@@ -170,8 +191,12 @@ async def task_payload(db: AsyncSession, event: str, task: Task, run: Run | None
 def _template(checklist: Checklist | None) -> Json | None:
     if checklist is None:
         return None
-    return {"id": checklist.id, "title": checklist.title,
-            "alias": (checklist.settings or {}).get("alias"), "summary": checklist.summary}
+    return {
+        "id": checklist.id,
+        "title": checklist.title,
+        "alias": (checklist.settings or {}).get("alias"),
+        "summary": checklist.summary,
+    }
 
 
 async def _process(db: AsyncSession, state: RunState) -> Json:
@@ -184,11 +209,17 @@ async def _process(db: AsyncSession, state: RunState) -> Json:
         if task.step_id:
             forms.setdefault(task.step_id, {}).update(_captures(state, task))
     return {
-        "id": run.id, "organization_id": run.org_id, "name": run.name, "summary": run.summary,
-        "status": run.status, "progress": read.progress.model_dump(mode="json"),
+        "id": run.id,
+        "organization_id": run.org_id,
+        "name": run.name,
+        "summary": run.summary,
+        "status": run.status,
+        "progress": read.progress.model_dump(mode="json"),
         "created_at": iso(run.created_at),
         "ClientURL": f"organizations/{run.org_id}/runs/{run.id}",
-        "prerun": run.prerun or {}, "process_forms": forms,
-        "tags": [{"id": link["tag_id"], "name": link["title"], "color": link["color"]}
-                 for link in links],
+        "prerun": run.prerun or {},
+        "process_forms": forms,
+        "tags": [
+            {"id": link["tag_id"], "name": link["title"], "color": link["color"]} for link in links
+        ],
     }

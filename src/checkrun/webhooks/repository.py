@@ -35,8 +35,8 @@ class WebhooksRepository:
             stmt = stmt.where(Watcher.notification_type == notification)
         total = await self.db.execute(stmt.with_only_columns(func.count()))
         rows = await self.db.execute(
-            stmt.order_by(Watcher.created_at, Watcher.id).offset(page.offset)
-            .limit(page.per_page))
+            stmt.order_by(Watcher.created_at, Watcher.id).offset(page.offset).limit(page.per_page)
+        )
         return list(rows.scalars()), int(total.scalar_one())
 
     async def watcher(self, org_id: str, watcher_id: str) -> Watcher | None:
@@ -45,13 +45,15 @@ class WebhooksRepository:
 
     async def delete_watcher(self, org_id: str, watcher_id: str) -> None:
         await self.db.execute(
-            delete(Watcher).where(Watcher.org_id == org_id, Watcher.id == watcher_id))
+            delete(Watcher).where(Watcher.org_id == org_id, Watcher.id == watcher_id)
+        )
 
     async def watcher_urls(self, org_id: str) -> list[str]:
         rows = await self.db.execute(
-            select(Watcher.webhook).where(Watcher.org_id == org_id,
-                                          Watcher.notification_type == "webhook")
-            .order_by(Watcher.created_at, Watcher.id))
+            select(Watcher.webhook)
+            .where(Watcher.org_id == org_id, Watcher.notification_type == "webhook")
+            .order_by(Watcher.created_at, Watcher.id)
+        )
         return list(dict.fromkeys(rows.scalars()))
 
     # -- reads for payloads -------------------------------------------------------------------
@@ -62,8 +64,10 @@ class WebhooksRepository:
         if not wanted:
             return {}
         rows = await self.db.execute(
-            select(User).join(Membership, Membership.user_id == User.id)
-            .where(Membership.org_id == org_id, User.id.in_(wanted)))
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.org_id == org_id, User.id.in_(wanted))
+        )
         return {user.id: user for user in rows.scalars()}
 
     async def guest_codes(self, org_id: str, emails: Sequence[str]) -> dict[str, str]:
@@ -72,15 +76,19 @@ class WebhooksRepository:
             return {}
         rows = await self.db.execute(
             select(Guest.email, Guest.guest_code).where(
-                Guest.org_id == org_id, Guest.email.in_([e.lower() for e in emails]),
-                Guest.deleted_at.is_(None)))
+                Guest.org_id == org_id,
+                Guest.email.in_([e.lower() for e in emails]),
+                Guest.deleted_at.is_(None),
+            )
+        )
         return {email: code for email, code in rows.all()}
 
     async def assets_of_task(self, org_id: str, task_id: str) -> list[Asset]:
         rows = await self.db.execute(
-            select(Asset).where(Asset.org_id == org_id, Asset.task_id == task_id,
-                                Asset.deleted_at.is_(None))
-            .order_by(Asset.uploaded_at, Asset.id))
+            select(Asset)
+            .where(Asset.org_id == org_id, Asset.task_id == task_id, Asset.deleted_at.is_(None))
+            .order_by(Asset.uploaded_at, Asset.id)
+        )
         return list(rows.scalars())
 
     # -- outbox -------------------------------------------------------------------------------
@@ -91,8 +99,9 @@ class WebhooksRepository:
     async def due_ids(self, moment: datetime, limit: int) -> list[str]:
         return await leases.due_ids(self.db, Delivery, moment, limit)
 
-    async def claim(self, ids: list[str], moment: datetime, token: str, until: datetime
-                    ) -> list[Delivery]:
+    async def claim(
+        self, ids: list[str], moment: datetime, token: str, until: datetime
+    ) -> list[Delivery]:
         return await leases.claim(self.db, Delivery, ids, moment, token, until)
 
     async def record_attempt(self, delivery_id: str, token: str, values: dict[str, Any]) -> None:
@@ -104,7 +113,8 @@ class WebhooksRepository:
         if org_id:
             stmt = stmt.where(Delivery.org_id == org_id)
         result = await self.db.execute(
-            stmt.values(status=PENDING, attempts=0, next_attempt_at=moment))
+            stmt.values(status=PENDING, attempts=0, next_attempt_at=moment)
+        )
         return int(getattr(result, "rowcount", 0) or 0)
 
     # -- secrets ------------------------------------------------------------------------------
@@ -119,13 +129,15 @@ class WebhooksRepository:
         dialect = self.db.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         await self.db.execute(
-            insert(WebhookSecret).values(org_id=org_id, secret=secret)
-            .on_conflict_do_nothing(index_elements=["org_id"]))
+            insert(WebhookSecret)
+            .values(org_id=org_id, secret=secret)
+            .on_conflict_do_nothing(index_elements=["org_id"])
+        )
         row = await self.db.execute(
-            select(WebhookSecret.secret).where(WebhookSecret.org_id == org_id))
+            select(WebhookSecret.secret).where(WebhookSecret.org_id == org_id)
+        )
         return str(row.scalar_one())
 
     async def organization_ids(self) -> list[str]:
         rows = await self.db.execute(select(Organization.id).order_by(Organization.created_at))
         return list(rows.scalars())
-

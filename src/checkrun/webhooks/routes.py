@@ -15,8 +15,9 @@ router = APIRouter(tags=["webhooks"])
 
 
 @router.post("/organizations/{org_id}/users/{user_id}/add-watcher", status_code=201)
-async def add_watcher(db: Db, actor: CurrentActor, user_id: str, body: WatcherCreate
-                      ) -> JSONResponse:
+async def add_watcher(
+    db: Db, actor: CurrentActor, user_id: str, body: WatcherCreate
+) -> JSONResponse:
     watcher = await service.add_watcher(db, actor, user_id, body)
     await db.commit()
     return responses.item(WatcherRead.of(watcher), status=201)
@@ -24,7 +25,9 @@ async def add_watcher(db: Db, actor: CurrentActor, user_id: str, body: WatcherCr
 
 @router.get("/organizations/{org_id}/watchers")
 async def list_watchers(
-    request: Request, db: Db, actor: CurrentActor,
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
     page: Annotated[PageParams, Depends(page_params(10))],
     notification: Annotated[str | None, Query(max_length=32)] = None,
 ) -> JSONResponse:

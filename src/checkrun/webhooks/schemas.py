@@ -36,7 +36,14 @@ class WatcherRead(BaseModel):
     @classmethod
     def of(cls, w: Watcher) -> WatcherRead:
         return cls(
-            id=w.id, user_id=w.user_id, object_type=w.object_type, object_id=w.object_id,
-            notification_type=w.notification_type, frequency=w.frequency, webhook=w.webhook,
-            created_by=w.created_by, created_at=iso(w.created_at), last_updated=iso(w.updated_at),
+            id=w.id,
+            user_id=w.user_id,
+            object_type=w.object_type,
+            object_id=w.object_id,
+            notification_type=w.notification_type,
+            frequency=w.frequency,
+            webhook=w.webhook,
+            created_by=w.created_by,
+            created_at=iso(w.created_at),
+            last_updated=iso(w.updated_at),
         )

@@ -28,8 +28,9 @@ def _member_id(user_id: str) -> int:
     return int(user_id)
 
 
-def _choice(errors: dict[str, list[str]], name: str, value: Any, allowed: str,
-            required: bool = True) -> None:
+def _choice(
+    errors: dict[str, list[str]], name: str, value: Any, allowed: str, required: bool = True
+) -> None:
     human = name.replace("_", " ")
     if value is None or value == "":
         if required:
@@ -57,24 +58,31 @@ def _check_watcher(actor: Actor, body: WatcherCreate) -> None:
         raise invalid(errors)
 
 
-async def add_watcher(db: AsyncSession, actor: Actor, user_id: str, body: WatcherCreate
-                      ) -> Watcher:
+async def add_watcher(db: AsyncSession, actor: Actor, user_id: str, body: WatcherCreate) -> Watcher:
     require_admin(actor)
     member = _member_id(user_id)
     if not await MembersRepository(db).existing_user_ids(actor.org_id, [member]):
         raise not_found()
     _check_watcher(actor, body)
-    watcher = Watcher(org_id=actor.org_id, user_id=member, object_type="organization",
-                      object_id=actor.org_id, notification_type="webhook", frequency="electric",
-                      webhook=str(body.webhook), created_by=actor.user_id)
+    watcher = Watcher(
+        org_id=actor.org_id,
+        user_id=member,
+        object_type="organization",
+        object_id=actor.org_id,
+        notification_type="webhook",
+        frequency="electric",
+        webhook=str(body.webhook),
+        created_by=actor.user_id,
+    )
     WebhooksRepository(db).add(watcher)
     await db.flush()
     await _emit(actor, db, watcher, "linked", "Added an organization webhook")
     return watcher
 
 
-async def list_watchers(db: AsyncSession, actor: Actor, page: PageParams,
-                        notification: str | None) -> tuple[list[Watcher], int]:
+async def list_watchers(
+    db: AsyncSession, actor: Actor, page: PageParams, notification: str | None
+) -> tuple[list[Watcher], int]:
     require_admin(actor)
     return await WebhooksRepository(db).watchers(actor.org_id, page, notification or None)
 
@@ -89,20 +97,38 @@ async def remove_watcher(db: AsyncSession, actor: Actor, watcher_id: str) -> Non
     await _emit(actor, db, watcher, "unlinked", "Removed an organization webhook")
 
 
-async def _emit(actor: Actor, db: AsyncSession, watcher: Watcher, verb: str,
-                description: str) -> None:
-    await events.emit(db, events.Event(
-        org_id=actor.org_id, type="Organization", verb=verb, entity_type="watcher",
-        entity_id=watcher.id, description=description, field="webhook",
-        extra={"user_id": watcher.user_id}, **events.by(actor)))
+async def _emit(
+    actor: Actor, db: AsyncSession, watcher: Watcher, verb: str, description: str
+) -> None:
+    await events.emit(
+        db,
+        events.Event(
+            org_id=actor.org_id,
+            type="Organization",
+            verb=verb,
+            entity_type="watcher",
+            entity_id=watcher.id,
+            description=description,
+            field="webhook",
+            extra={"user_id": watcher.user_id},
+            **events.by(actor),
+        ),
+    )
 
 
 def body_bytes(payload: dict[str, Any]) -> str:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-async def enqueue(db: AsyncSession, org_id: str, event: str, targets: Iterable[tuple[str, str]],
-                  payload: dict[str, Any], run_id: str | None, task_id: str | None) -> int:
+async def enqueue(
+    db: AsyncSession,
+    org_id: str,
+    event: str,
+    targets: Iterable[tuple[str, str]],
+    payload: dict[str, Any],
+    run_id: str | None,
+    task_id: str | None,
+) -> int:
     """One outbox row per URL (the first source that named it wins); URLs that are not http(s)
     are skipped. The worker is woken once the transaction commits."""
     chosen: dict[str, str] = {}
@@ -112,10 +138,19 @@ async def enqueue(db: AsyncSession, org_id: str, event: str, targets: Iterable[t
     if not chosen:
         return 0
     body = body_bytes(payload)
-    WebhooksRepository(db).add(*[
-        Delivery(org_id=org_id, event=event, url=url, body=body, source=source,
-                 run_id=run_id, task_id=task_id)
-        for url, source in chosen.items()])
+    WebhooksRepository(db).add(
+        *[
+            Delivery(
+                org_id=org_id,
+                event=event,
+                url=url,
+                body=body,
+                source=source,
+                run_id=run_id,
+                task_id=task_id,
+            )
+            for url, source in chosen.items()
+        ]
+    )
     WEBHOOKS.after_commit(db)
     return len(chosen)
-

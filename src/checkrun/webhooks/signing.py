@@ -34,8 +34,12 @@ def is_webhook_url(url: str | None) -> bool:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) \
-        and parts.username is None and parts.password is None
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and parts.username is None
+        and parts.password is None
+    )
 
 
 def is_private_address(address: str) -> bool:

@@ -52,8 +52,9 @@ class Blocked(Exception):
 
 
 def backoff(settings: Settings, attempts: int) -> float:
-    return leases.backoff(settings.webhook_backoff_seconds, settings.webhook_backoff_max_seconds,
-                          attempts)
+    return leases.backoff(
+        settings.webhook_backoff_seconds, settings.webhook_backoff_max_seconds, attempts
+    )
 
 
 class DeliveryWorker(LeaseWorker[tuple[Delivery, str]]):
@@ -81,8 +82,10 @@ class DeliveryWorker(LeaseWorker[tuple[Delivery, str]]):
 
     async def opened(self) -> None:
         self._client = httpx.AsyncClient(
-            follow_redirects=False, timeout=self.settings.webhook_timeout_seconds,
-            headers={"User-Agent": f"checkrun-webhooks/{__version__}"})
+            follow_redirects=False,
+            timeout=self.settings.webhook_timeout_seconds,
+            headers={"User-Agent": f"checkrun-webhooks/{__version__}"},
+        )
 
     async def closed(self) -> None:
         if self._client is not None:
@@ -111,7 +114,9 @@ class DeliveryWorker(LeaseWorker[tuple[Delivery, str]]):
         attempt = delivery.attempts + 1
         outcome = await self._post(delivery, secret, attempt)
         values: dict[str, Any] = {
-            "attempts": attempt, "last_status": outcome.status, "last_error": outcome.error,
+            "attempts": attempt,
+            "last_status": outcome.status,
+            "last_error": outcome.error,
             "last_attempt_at": now(),
         }
         if outcome.ok:
@@ -119,18 +124,20 @@ class DeliveryWorker(LeaseWorker[tuple[Delivery, str]]):
         elif outcome.final or attempt >= self.settings.webhook_max_attempts:
             values.update(status=DEAD)
         else:
-            values.update(status=PENDING, next_attempt_at=now() + timedelta(
-                seconds=backoff(self.settings, attempt)))
+            values.update(
+                status=PENDING,
+                next_attempt_at=now() + timedelta(seconds=backoff(self.settings, attempt)),
+            )
         try:
             async with self.sessionmaker() as db:
-                await WebhooksRepository(db).record_attempt(delivery.id, delivery.lease_token
-                                                             or "", values)
+                await WebhooksRepository(db).record_attempt(
+                    delivery.id, delivery.lease_token or "", values
+                )
                 await db.commit()
         except Exception:  # noqa: BLE001 - the lease expires and the row is tried again
             log.exception("webhook outbox: recording delivery %s failed", delivery.id)
 
-    def headers(self, delivery: Delivery, secret: str, attempt: int, body: bytes
-                ) -> dict[str, str]:
+    def headers(self, delivery: Delivery, secret: str, attempt: int, body: bytes) -> dict[str, str]:
         stamp = int(time.time())
         return {
             "Content-Type": "application/json",
@@ -149,7 +156,9 @@ class DeliveryWorker(LeaseWorker[tuple[Delivery, str]]):
             async with asyncio.timeout(self.settings.webhook_timeout_seconds):
                 await self._check_address(delivery.url)
                 async with self._client.stream(
-                    "POST", delivery.url, content=body,
+                    "POST",
+                    delivery.url,
+                    content=body,
                     headers=self.headers(delivery, secret, attempt, body),
                 ) as response:
                     snippet = await _snippet(response)
@@ -161,8 +170,9 @@ class DeliveryWorker(LeaseWorker[tuple[Delivery, str]]):
             return Outcome(error=clip(f"{type(exc).__name__}: {exc}"))
         if 200 <= response.status_code < 300:
             return Outcome(status=response.status_code)
-        return Outcome(status=response.status_code,
-                       error=clip(f"HTTP {response.status_code}: {snippet}"))
+        return Outcome(
+            status=response.status_code, error=clip(f"HTTP {response.status_code}: {snippet}")
+        )
 
     async def _check_address(self, url: str) -> None:
         """With CHECKRUN_WEBHOOK_BLOCK_PRIVATE, every address the host resolves to must be
@@ -173,12 +183,15 @@ class DeliveryWorker(LeaseWorker[tuple[Delivery, str]]):
         host = parts.hostname or ""
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(
-                host, parts.port or (443 if parts.scheme == "https" else 80))
+                host, parts.port or (443 if parts.scheme == "https" else 80)
+            )
         except OSError as exc:
             raise httpx.ConnectError(f"cannot resolve {host}: {exc}") from exc
         if any(is_private_address(str(info[4][0])) for info in infos):
-            raise Blocked(f"{host} resolves to a private or loopback address, which "
-                          "CHECKRUN_WEBHOOK_BLOCK_PRIVATE refuses")
+            raise Blocked(
+                f"{host} resolves to a private or loopback address, which "
+                "CHECKRUN_WEBHOOK_BLOCK_PRIVATE refuses"
+            )
 
 
 async def _snippet(response: httpx.Response) -> str:
@@ -188,4 +201,3 @@ async def _snippet(response: httpx.Response) -> str:
         if len(data) >= RESPONSE_SNIPPET_BYTES:
             break
     return data[:RESPONSE_SNIPPET_BYTES].decode("utf-8", "replace")
-

@@ -40,7 +40,8 @@ class GroupsRepository:
 
     async def get(self, org_id: str, group_id: str) -> Group | None:
         stmt = _loaded(select(Group).where(Group.org_id == org_id, Group.id == group_id))
-        return (await self.db.execute(stmt)).scalar_one_or_none()
+        found: Group | None = (await self.db.execute(stmt)).scalar_one_or_none()
+        return found
 
     async def named(self, org_id: str, name: str) -> Group | None:
         """The group of this name, whatever its case."""

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from checkrun.groups import service
+from checkrun.groups.schemas import GroupCreate, GroupUpdate
 from checkrun.kit import responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
@@ -33,9 +34,7 @@ async def list_groups(
 
 
 @router.post("/organizations/{org_id}/groups", status_code=201)
-async def create_group(
-    db: Db, actor: CurrentActor, body: service.GroupCreate, with_: With
-) -> JSONResponse:
+async def create_group(db: Db, actor: CurrentActor, body: GroupCreate, with_: With) -> JSONResponse:
     group = await service.create_group(db, actor, body)
     await db.commit()
     (read,) = await service.read_groups(db, actor, [group], with_)
@@ -51,7 +50,7 @@ async def get_group(db: Db, actor: CurrentActor, group_id: str, with_: With) -> 
 
 @router.put(GROUP, status_code=201)
 async def update_group(
-    db: Db, actor: CurrentActor, group_id: str, body: service.GroupUpdate, with_: With
+    db: Db, actor: CurrentActor, group_id: str, body: GroupUpdate, with_: With
 ) -> JSONResponse:
     """Answers 201, as documented (the SDK does not check the status)."""
     group = await service.update_group(db, actor, group_id, body)

@@ -35,7 +35,7 @@ log = logging.getLogger("checkrun.outbox")
 def backoff(base_seconds: float, max_seconds: float, attempts: int) -> float:
     """Seconds before the next try after `attempts` failures: exponential, capped, jittered
     (between half and all of it) so that many failed rows do not retry in step."""
-    full = base_seconds * 2 ** min(max(0, attempts - 1), 62)
+    full = base_seconds * float(2 ** min(max(0, attempts - 1), 62))
     return min(max_seconds, full) * random.uniform(0.5, 1.0)
 
 

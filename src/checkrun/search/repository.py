@@ -120,12 +120,17 @@ def _like(column: Any, text: str) -> ColumnElement[bool]:
 
 def _compare(column: Any, operation: str, value: Any) -> ColumnElement[bool]:
     if operation == "=":
-        return column == value  # type: ignore[no-any-return]
+        equal: ColumnElement[bool] = column == value
+        return equal
     if operation in ("<>", "!="):
         return or_(column.is_(None), column != value)
-    return {"<": column < value, ">": column > value, "<=": column <= value, ">=": column >= value}[
-        operation
-    ]  # type: ignore[no-any-return]
+    ordered: dict[str, ColumnElement[bool]] = {
+        "<": column < value,
+        ">": column > value,
+        "<=": column <= value,
+        ">=": column >= value,
+    }
+    return ordered[operation]
 
 
 def _date(column: Any, operation: str, value: Moment) -> ColumnElement[bool]:
@@ -133,7 +138,7 @@ def _date(column: Any, operation: str, value: Moment) -> ColumnElement[bool]:
         return _compare(column, operation, value.start)
     # A bare day is the whole day: `=` within it, `<` before it, `>` after it, ...
     inside = and_(column >= value.start, column < value.end)
-    return {
+    by_operation: dict[str, ColumnElement[bool]] = {
         "=": inside,
         "<>": or_(column.is_(None), not_(inside)),
         "!=": or_(column.is_(None), not_(inside)),
@@ -141,7 +146,8 @@ def _date(column: Any, operation: str, value: Moment) -> ColumnElement[bool]:
         "<=": column < value.end,
         ">": column >= value.end,
         ">=": column >= value.start,
-    }[operation]
+    }
+    return by_operation[operation]
 
 
 def _clause(kind: str, node: Node) -> ColumnElement[bool]:

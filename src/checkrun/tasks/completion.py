@@ -6,9 +6,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.comments.repository import CommentsRepository
 from checkrun.kit import events
-from checkrun.kit.auth import Actor, forbidden
+from checkrun.kit.auth import Actor
 from checkrun.kit.clock import now
-from checkrun.kit.errors import bad_request, invalid, invalid_field, not_found
+from checkrun.kit.errors import bad_request, forbidden, invalid, invalid_field, not_found
 from checkrun.members.repository import MembersRepository
 from checkrun.runs.repository import RunsRepository
 from checkrun.runs.rules import sync_run_status

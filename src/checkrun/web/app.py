@@ -63,7 +63,8 @@ def _html_for_pages(original: Handler) -> Handler:
         if _is_page(request):
             return _page_error(request, exc)
         answer = original(request, exc)
-        return await answer if inspect.isawaitable(answer) else answer
+        response: Response = await answer if inspect.isawaitable(answer) else answer
+        return response
 
     return handler
 

@@ -83,7 +83,7 @@ class TaskForm(MultipartUpload):
                 await self._read_field(name)
                 continue
             self._check_csrf()
-            filename = params[b"filename"].decode("utf-8", "replace")
+            filename: str = params[b"filename"].decode("utf-8", "replace")
             if name in self._file_names and filename:
                 self.part, self._pending = name, filename
                 return filename

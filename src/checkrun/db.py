@@ -1,8 +1,8 @@
-"""Engine, session dependency and the declarative Base shared by every domain."""
+"""Engine, sessions and the declarative Base shared by every domain (the request's session and
+its commit are `kit/unit_of_work.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
-from starlette.requests import Request
 
 from checkrun.config import Settings
 
@@ -87,12 +86,3 @@ def make_sessionmaker(
 def settings_of(db: AsyncSession) -> Settings | None:
     found = db.info.get("settings")
     return found if isinstance(found, Settings) else None
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request. Services only flush; the route commits before it answers, so a
-    client never sees a success whose commit could still fail (a yield-dependency's exit code may
-    run after the response is sent)."""
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with maker() as session:
-        yield session

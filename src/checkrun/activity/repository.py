@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.activity.models import ActivityFeed as A
 from checkrun.kit.filters import count_of
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.repository import Repository, scope
 from checkrun.members.models import Membership, User
 from checkrun.runs.models import Run
 from checkrun.tasks.models import Task, TaskOwner
@@ -58,7 +58,7 @@ def _scope(kind: str, entity_id: str | None) -> ColumnElement[bool]:
 
 def _runs_launched_from(org_id: str, parent_id: str | None) -> Select[Any]:
     parent = Run.parent_id == parent_id if parent_id else Run.parent_id.is_not(None)
-    return select(Run.id).where(Run.org_id == org_id, parent)
+    return select(Run.id).where(scope(Run, org_id, "all"), parent)
 
 
 def _origin(org_id: str, kind: str, origin_id: str | None) -> ColumnElement[bool]:
@@ -69,7 +69,7 @@ def _origin(org_id: str, kind: str, origin_id: str | None) -> ColumnElement[bool
         return and_(A.run_id.is_not(None), launched)
     if kind == "step":
         made = Task.step_id == origin_id if origin_id else Task.step_id.is_not(None)
-        return A.task_id.in_(select(Task.id).where(Task.org_id == org_id, made))
+        return A.task_id.in_(select(Task.id).where(scope(Task, org_id, "all"), made))
     if kind in ("run", "task"):
         return A.run_id.in_(_runs_launched_from(org_id, origin_id))
     return false()
@@ -90,17 +90,17 @@ def _visible_to(org_id: str, user_id: int) -> ColumnElement[bool]:
     assigned = (
         select(TaskOwner.task_id)
         .join(Task, Task.id == TaskOwner.task_id)
-        .where(Task.org_id == org_id, mine)
+        .where(scope(Task, org_id, "all"), mine)
     )
     held_runs = (
         select(Task.run_id)
         .join(TaskOwner, TaskOwner.task_id == Task.id)
-        .where(Task.org_id == org_id, Task.run_id.is_not(None), mine)
+        .where(scope(Task, org_id, "all"), Task.run_id.is_not(None), mine)
     )
     own_runs = select(Run.id).where(
-        Run.org_id == org_id, or_(Run.owner_id == user_id, Run.started_by == user_id)
+        scope(Run, org_id, "all"), or_(Run.owner_id == user_id, Run.started_by == user_id)
     )
-    created = select(Task.id).where(Task.org_id == org_id, Task.starter_id == user_id)
+    created = select(Task.id).where(scope(Task, org_id, "all"), Task.starter_id == user_id)
     return or_(
         and_(A.actor_type == "user", A.actor_id == user_id),
         A.run_id.in_(own_runs),
@@ -145,10 +145,7 @@ def _filtered(stmt: Select[Any], org_id: str, f: FeedFilters) -> Select[Any]:
     return stmt.where(*conditions)
 
 
-class ActivityRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class ActivityRepository(Repository):
     def add(self, entry: A) -> None:
         self.db.add(entry)
 
@@ -156,7 +153,7 @@ class ActivityRepository:
         self, org_id: str, page: PageParams, filters: FeedFilters, viewer: int | None = None
     ) -> tuple[list[A], int]:
         """A page of the feed; `viewer` (a member id) limits it to what that member may see."""
-        stmt = _filtered(select(A).where(A.org_id == org_id), org_id, filters)
+        stmt = _filtered(select(A).where(self.scope(A, org_id)), org_id, filters)
         if viewer is not None:
             stmt = stmt.where(_visible_to(org_id, viewer))
         total = await count_of(self.db, stmt)
@@ -174,6 +171,6 @@ class ActivityRepository:
         rows = await self.db.execute(
             select(User)
             .join(Membership, Membership.user_id == User.id)
-            .where(Membership.org_id == org_id, User.id.in_(user_ids))
+            .where(self.scope(Membership, org_id), User.id.in_(user_ids))
         )
         return {u.id: u for u in rows.scalars()}

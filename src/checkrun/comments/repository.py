@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.comments.models import ISSUE, Comment
+from checkrun.kit.repository import Repository
 
 
 def open_issue() -> Any:
@@ -24,21 +24,15 @@ def tasks_with_open_issue() -> Any:
     return select(Comment.task_id).where(open_issue(), Comment.task_id.is_not(None))
 
 
-def _visible(for_guest: bool) -> list[Any]:
-    conditions: list[Any] = [Comment.deleted_at.is_(None)]
-    if for_guest:
-        conditions.append(Comment.state != "hide-for-guests")
-    return conditions
+def _for_guest(for_guest: bool) -> list[Any]:
+    return [Comment.state != "hide-for-guests"] if for_guest else []
 
 
-class CommentsRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class CommentsRepository(Repository):
     async def get(self, org_id: str, comment_id: str) -> Comment | None:
         return (
             await self.db.execute(
-                select(Comment).where(Comment.org_id == org_id, Comment.id == comment_id)
+                select(Comment).where(self.scope(Comment, org_id, "all"), Comment.id == comment_id)
             )
         ).scalar_one_or_none()
 
@@ -51,7 +45,9 @@ class CommentsRepository:
             return out
         rows = await self.db.execute(
             select(Comment)
-            .where(Comment.org_id == org_id, Comment.task_id.in_(task_ids), *_visible(for_guest))
+            .where(
+                self.scope(Comment, org_id), Comment.task_id.in_(task_ids), *_for_guest(for_guest)
+            )
             .order_by(Comment.created_at, Comment.id)
         )
         for comment in rows.scalars():
@@ -65,7 +61,9 @@ class CommentsRepository:
             return {}
         rows = await self.db.execute(
             select(Comment.task_id, func.count())
-            .where(Comment.org_id == org_id, Comment.task_id.in_(task_ids), *_visible(for_guest))
+            .where(
+                self.scope(Comment, org_id), Comment.task_id.in_(task_ids), *_for_guest(for_guest)
+            )
             .group_by(Comment.task_id)
         )
         return {task_id or "": int(n) for task_id, n in rows.all()}
@@ -78,10 +76,9 @@ class CommentsRepository:
         rows = await self.db.execute(
             select(Comment)
             .where(
-                Comment.org_id == org_id,
+                self.scope(Comment, org_id),
                 Comment.run_id.in_(run_ids),
                 Comment.task_id.is_(None),
-                Comment.deleted_at.is_(None),
             )
             .order_by(Comment.created_at, Comment.id)
         )
@@ -95,7 +92,7 @@ class CommentsRepository:
         rows = await self.db.execute(
             select(Comment.task_id)
             .distinct()
-            .where(Comment.org_id == org_id, Comment.task_id.in_(task_ids), open_issue())
+            .where(self.scope(Comment, org_id, "all"), Comment.task_id.in_(task_ids), open_issue())
         )
         return {task_id for task_id in rows.scalars() if task_id}
 
@@ -107,7 +104,7 @@ class CommentsRepository:
             select(Comment.run_id)
             .distinct()
             .where(
-                Comment.org_id == org_id,
+                self.scope(Comment, org_id, "all"),
                 Comment.run_id.in_(run_ids),
                 Comment.task_id.is_(None),
                 open_issue(),
@@ -122,7 +119,7 @@ class CommentsRepository:
         count, process_level = (
             await self.db.execute(
                 select(func.count(), own).where(
-                    Comment.org_id == org_id, Comment.run_id == run_id, open_issue()
+                    self.scope(Comment, org_id, "all"), Comment.run_id == run_id, open_issue()
                 )
             )
         ).one()

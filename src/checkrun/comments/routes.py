@@ -31,7 +31,6 @@ async def _cap(request: Request, actor: Actor) -> None:
 
 
 async def _answer(db: Db, comment: Comment, status: int) -> JSONResponse:
-    await db.commit()
     return responses.item(CommentRead.of(comment), status=status)
 
 
@@ -62,7 +61,6 @@ async def delete_task_comment(
 ) -> Response:
     subject = await service.task_subject(db, actor, task_id)
     await service.delete_comment(db, actor, subject, comment_id)
-    await db.commit()
     return responses.empty(204)
 
 
@@ -118,7 +116,6 @@ async def edit_run_comment(
 async def delete_run_comment(db: Db, actor: CurrentActor, run_id: str, comment_id: str) -> Response:
     subject = await service.run_subject(db, actor, run_id)
     await service.delete_comment(db, actor, subject, comment_id)
-    await db.commit()
     return responses.empty(204)
 
 

@@ -10,6 +10,7 @@ from checkrun.files.schemas import AssetRead
 from checkrun.kit import responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.errors import AppError
+from checkrun.kit.unit_of_work import ServiceCommittedDb
 from checkrun.kit.urls import api_base
 from checkrun.storage import Store
 
@@ -19,7 +20,9 @@ FILE = "/organizations/{org_id}/file/{asset_id}"
 
 @router.post("/organizations/{org_id}/file")
 @router.post("/organizations/{org_id}/assets")
-async def upload_file(request: Request, db: Db, store: Store, actor: CurrentActor) -> JSONResponse:
+async def upload_file(
+    request: Request, db: ServiceCommittedDb, store: Store, actor: CurrentActor
+) -> JSONResponse:
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
         raise AppError(
@@ -57,8 +60,6 @@ async def serve_asset(
     asset = await service.get_asset(db, actor, asset_id)
     if download:
         await service.record_download(db, actor, asset, request.headers.get("range"))
-    # The record is read: hand the connection back before a download that may take minutes.
-    await db.commit()
     asked = serving.Conditions(
         range=request.headers.get("range"),
         if_range=request.headers.get("if-range"),
@@ -91,11 +92,12 @@ async def archive_asset(
     request: Request, db: Db, actor: CurrentActor, asset_id: str
 ) -> JSONResponse:
     asset = await service.archive_asset(db, actor, asset_id)
-    await db.commit()
     return responses.item(AssetRead.of(asset, api_base(request)))
 
 
 @router.delete(FILE)
-async def delete_file(db: Db, store: Store, actor: CurrentActor, asset_id: str) -> Response:
+async def delete_file(
+    db: ServiceCommittedDb, store: Store, actor: CurrentActor, asset_id: str
+) -> Response:
     await service.purge(db, store, actor, asset_id)
     return responses.empty(200)

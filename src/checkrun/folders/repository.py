@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.folders.models import Folder, FolderObject
 from checkrun.kit.filters import count_of, text_filter
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.repository import Repository, scope
 from checkrun.runs.models import Run
 from checkrun.tasks.models import Task
 from checkrun.templates.models import Checklist
@@ -38,32 +38,29 @@ SORTS: dict[str, list[Any]] = {
 def filed(org_id: str, subject_type: str, folder_id: str) -> Select[Any]:
     """Ids of `subject_type` subjects filed in the folder."""
     return select(FolderObject.subject_id).where(
-        FolderObject.org_id == org_id,
+        scope(FolderObject, org_id),
         FolderObject.subject_type == subject_type,
         FolderObject.folder_id == folder_id,
     )
 
 
-class FoldersRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class FoldersRepository(Repository):
     async def get(self, org_id: str, folder_id: str) -> Folder | None:
-        stmt = select(Folder).where(Folder.org_id == org_id, Folder.id == folder_id)
+        stmt = select(Folder).where(self.scope(Folder, org_id), Folder.id == folder_id)
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
     async def by_ids(self, org_id: str, folder_ids: Sequence[str]) -> list[Folder]:
         if not folder_ids:
             return []
         rows = await self.db.execute(
-            select(Folder).where(Folder.org_id == org_id, Folder.id.in_(list(folder_ids)))
+            select(Folder).where(self.scope(Folder, org_id), Folder.id.in_(list(folder_ids)))
         )
         return list(rows.scalars())
 
     async def search(
         self, org_id: str, page: PageParams | None, f: FolderFilters
     ) -> tuple[list[Folder], int]:
-        stmt = text_filter(select(Folder).where(Folder.org_id == org_id), Folder.name, f.q)
+        stmt = text_filter(select(Folder).where(self.scope(Folder, org_id)), Folder.name, f.q)
         if f.folder_type:
             stmt = stmt.where(Folder.folder_type == f.folder_type)
         total = await count_of(self.db, stmt)
@@ -76,7 +73,7 @@ class FoldersRepository:
         """Every folder of these types, in position order (to build trees)."""
         rows = await self.db.execute(
             select(Folder)
-            .where(Folder.org_id == org_id, Folder.folder_type.in_(list(folder_types)))
+            .where(self.scope(Folder, org_id), Folder.folder_type.in_(list(folder_types)))
             .order_by(*SORTS["position"])
         )
         return list(rows.scalars())
@@ -86,7 +83,7 @@ class FoldersRepository:
         sibling = Folder.parent_id.is_(None) if parent_id is None else Folder.parent_id == parent_id
         result = await self.db.execute(
             select(func.coalesce(func.max(Folder.position), 0)).where(
-                Folder.org_id == org_id, Folder.folder_type == folder_type, sibling
+                self.scope(Folder, org_id), Folder.folder_type == folder_type, sibling
             )
         )
         return int(result.scalar_one()) + 1
@@ -115,12 +112,12 @@ class FoldersRepository:
         task relations go with it (ON DELETE CASCADE)."""
         await self.db.execute(
             update(Checklist)
-            .where(Checklist.org_id == folder.org_id, Checklist.folder_id == folder.id)
+            .where(self.scope(Checklist, folder.org_id, "all"), Checklist.folder_id == folder.id)
             .values(folder_id=None)
         )
         await self.db.execute(
             update(Folder)
-            .where(Folder.org_id == folder.org_id, Folder.parent_id == folder.id)
+            .where(self.scope(Folder, folder.org_id), Folder.parent_id == folder.id)
             .values(parent_id=folder.parent_id)
         )
         await self.db.execute(delete(Folder).where(Folder.id == folder.id))
@@ -128,15 +125,13 @@ class FoldersRepository:
     async def live_subject(self, org_id: str, subject_type: str, subject_id: str) -> bool:
         model: type[Run] | type[Task] = Run if subject_type == "Run" else Task
         found = await self.db.execute(
-            select(model.id).where(
-                model.org_id == org_id, model.id == subject_id, model.deleted_at.is_(None)
-            )
+            select(model.id).where(self.scope(model, org_id), model.id == subject_id)
         )
         return found.scalar_one_or_none() is not None
 
     async def relation(self, org_id: str, relation_id: int) -> FolderObject | None:
         stmt = select(FolderObject).where(
-            FolderObject.org_id == org_id, FolderObject.id == relation_id
+            self.scope(FolderObject, org_id), FolderObject.id == relation_id
         )
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
@@ -147,7 +142,7 @@ class FoldersRepository:
         found = (
             await self.db.execute(
                 select(FolderObject).where(
-                    FolderObject.org_id == org_id,
+                    self.scope(FolderObject, org_id),
                     FolderObject.folder_id == folder_id,
                     FolderObject.subject_type == subject_type,
                     FolderObject.subject_id == subject_id,
@@ -182,7 +177,7 @@ class FoldersRepository:
             select(FolderObject, Folder)
             .join(Folder, Folder.id == FolderObject.folder_id)
             .where(
-                FolderObject.org_id == org_id,
+                self.scope(FolderObject, org_id),
                 FolderObject.subject_type == subject_type,
                 FolderObject.subject_id.in_(list(subject_ids)),
             )

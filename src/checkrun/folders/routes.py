@@ -38,14 +38,12 @@ async def list_folders(
 @router.post("/organizations/{org_id}/folders/add-object")
 async def add_object(db: Db, actor: CurrentActor, body: FolderObjectCreate) -> JSONResponse:
     relation, made = await service.add_object(db, actor, body)
-    await db.commit()
     return responses.item(relation, status=201 if made else 200)
 
 
 @router.delete("/organizations/{org_id}/folders-objects/{relation_id}", status_code=204)
 async def remove_object(db: Db, actor: CurrentActor, relation_id: str) -> Response:
     await service.remove_object(db, actor, relation_id)
-    await db.commit()
     return responses.empty(204)
 
 
@@ -54,7 +52,6 @@ async def create_folder(
     db: Db, actor: CurrentActor, body: FolderCreate, with_: With
 ) -> JSONResponse:
     folder = await service.create_folder(db, actor, body)
-    await db.commit()
     (read,) = await service.read_folders(db, [folder], with_)
     return responses.item(read, status=201)
 
@@ -71,7 +68,6 @@ async def update_folder(
     db: Db, actor: CurrentActor, folder_id: str, body: FolderUpdate, with_: With
 ) -> JSONResponse:
     folder = await service.update_folder(db, actor, folder_id, body)
-    await db.commit()
     (read,) = await service.read_folders(db, [folder], with_)
     return responses.item(read)
 
@@ -79,5 +75,4 @@ async def update_folder(
 @router.delete(FOLDER, status_code=204)
 async def delete_folder(db: Db, actor: CurrentActor, folder_id: str) -> Response:
     await service.delete_folder(db, actor, folder_id)
-    await db.commit()
     return responses.empty(204)

@@ -4,13 +4,13 @@ from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import Select, String, cast, delete, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from checkrun.groups.models import Group, GroupMember
 from checkrun.kit.filters import count_of
 from checkrun.kit.names import name_key
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.repository import Repository
 from checkrun.runs.models import Run
 from checkrun.tasks.models import Task, TaskOwner
 from checkrun.templates.models import Checklist, Step
@@ -34,24 +34,21 @@ def _loaded(stmt: Select[Any]) -> Select[Any]:
     return stmt.options(selectinload(Group.members), selectinload(Group.guests))
 
 
-class GroupsRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class GroupsRepository(Repository):
     async def get(self, org_id: str, group_id: str) -> Group | None:
-        stmt = _loaded(select(Group).where(Group.org_id == org_id, Group.id == group_id))
+        stmt = _loaded(select(Group).where(self.scope(Group, org_id), Group.id == group_id))
         found: Group | None = (await self.db.execute(stmt)).scalar_one_or_none()
         return found
 
     async def named(self, org_id: str, name: str) -> Group | None:
         """The group of this name, whatever its case."""
-        stmt = select(Group).where(Group.org_id == org_id, Group.name_key == name_key(name))
+        stmt = select(Group).where(self.scope(Group, org_id), Group.name_key == name_key(name))
         return (await self.db.execute(stmt)).scalars().first()
 
     async def search(
         self, org_id: str, page: PageParams, q: str | None, sort: str
     ) -> tuple[list[Group], int]:
-        stmt = select(Group).where(Group.org_id == org_id)
+        stmt = select(Group).where(self.scope(Group, org_id))
         if q and q.strip():
             stmt = stmt.where(
                 or_(_contains(Group.name, q.strip()), _contains(Group.description, q.strip()))
@@ -66,7 +63,7 @@ class GroupsRepository:
         if not group_ids:
             return set()
         rows = await self.db.execute(
-            select(Group.id).where(Group.org_id == org_id, Group.id.in_(group_ids))
+            select(Group.id).where(self.scope(Group, org_id), Group.id.in_(group_ids))
         )
         return set(rows.scalars())
 
@@ -74,7 +71,7 @@ class GroupsRepository:
         rows = await self.db.execute(
             select(Group.id)
             .join(GroupMember, GroupMember.group_id == Group.id)
-            .where(Group.org_id == org_id, GroupMember.user_id == user_id)
+            .where(self.scope(Group, org_id), GroupMember.user_id == user_id)
         )
         return list(rows.scalars())
 
@@ -86,7 +83,7 @@ class GroupsRepository:
         rows = await self.db.execute(
             select(GroupMember.user_id, Group)
             .join(Group, Group.id == GroupMember.group_id)
-            .where(Group.org_id == org_id, GroupMember.user_id.in_(user_ids))
+            .where(self.scope(Group, org_id), GroupMember.user_id.in_(user_ids))
             .options(selectinload(Group.members), selectinload(Group.guests))
             .order_by(Group.created_at, Group.id)
         )
@@ -99,7 +96,7 @@ class GroupsRepository:
         await self.db.execute(
             delete(GroupMember).where(
                 GroupMember.user_id == user_id,
-                GroupMember.group_id.in_(select(Group.id).where(Group.org_id == org_id)),
+                GroupMember.group_id.in_(select(Group.id).where(self.scope(Group, org_id))),
             )
         )
 
@@ -109,7 +106,7 @@ class GroupsRepository:
             delete(TaskOwner).where(
                 TaskOwner.kind == "group",
                 TaskOwner.ref == group_id,
-                TaskOwner.task_id.in_(select(Task.id).where(Task.org_id == org_id)),
+                TaskOwner.task_id.in_(select(Task.id).where(self.scope(Task, org_id, "all"))),
             )
         )
         # JSON lists: narrowed in SQL by the id's text (ids are hex, safe in LIKE), then
@@ -118,11 +115,13 @@ class GroupsRepository:
         steps = (
             select(Step)
             .join(Checklist, Checklist.id == Step.checklist_id)
-            .where(Checklist.org_id == org_id, cast(Step.groups, String).like(pattern))
+            .where(self.scope(Checklist, org_id, "all"), cast(Step.groups, String).like(pattern))
         )
-        runs = select(Run).where(Run.org_id == org_id, cast(Run.groups, String).like(pattern))
+        runs = select(Run).where(
+            self.scope(Run, org_id, "all"), cast(Run.groups, String).like(pattern)
+        )
         checklists = select(Checklist).where(
-            Checklist.org_id == org_id, cast(Checklist.groups, String).like(pattern)
+            self.scope(Checklist, org_id, "all"), cast(Checklist.groups, String).like(pattern)
         )
         for stmt in (steps, runs, checklists):
             for row in (await self.db.execute(stmt)).scalars():

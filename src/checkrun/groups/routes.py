@@ -36,7 +36,6 @@ async def list_groups(
 @router.post("/organizations/{org_id}/groups", status_code=201)
 async def create_group(db: Db, actor: CurrentActor, body: GroupCreate, with_: With) -> JSONResponse:
     group = await service.create_group(db, actor, body)
-    await db.commit()
     (read,) = await service.read_groups(db, actor, [group], with_)
     return responses.item(read, status=201)
 
@@ -54,7 +53,6 @@ async def update_group(
 ) -> JSONResponse:
     """Answers 201, as documented (the SDK does not check the status)."""
     group = await service.update_group(db, actor, group_id, body)
-    await db.commit()
     (read,) = await service.read_groups(db, actor, [group], with_)
     return responses.item(read, status=201)
 
@@ -62,5 +60,4 @@ async def update_group(
 @router.delete(GROUP, status_code=204)
 async def delete_group(db: Db, actor: CurrentActor, group_id: str) -> Response:
     await service.delete_group(db, actor, group_id)
-    await db.commit()
     return responses.empty(204)

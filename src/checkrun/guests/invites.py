@@ -1,21 +1,25 @@
-"""The hourly cap on guest invites (30 per hour per organization), charged at the request
-boundary because the limiter lives on the app: a route that may create guests calls
-`charge_invites` after its service and before it commits, so a refusal (429) also undoes the
-invites it refuses."""
+"""The hourly cap on guest invites (30 per hour per organization). The limiter lives on the app,
+so the cap is charged at the request boundary: each guest a request creates (or brings back)
+registers one hit, run just before the commit (`kit.unit_of_work.before_commit`), so a refusal
+(429) also undoes the invites it refuses."""
 
 from __future__ import annotations
+
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from checkrun.guests.service import NEW_GUESTS, new_guests
 from checkrun.kit.ratelimit import hourly_cap
+from checkrun.kit.unit_of_work import before_commit
 
 INVITES_PER_HOUR = 30
 
 
-async def charge_invites(request: Request, db: AsyncSession, org_id: str) -> None:
-    """One hit of the cap for each guest this request created (or brought back)."""
-    for _ in new_guests(db):
-        await hourly_cap(request, org_id, "guest_invite", "Guest Invite", INVITES_PER_HOUR)
-    db.info.pop(NEW_GUESTS, None)
+def charge_invite(db: AsyncSession, org_id: str) -> None:
+    """One hit of the cap for a guest made in this transaction, when it commits."""
+    before_commit(db, partial(_hit, org_id))
+
+
+async def _hit(org_id: str, request: Request) -> None:
+    await hourly_cap(request, org_id, "guest_invite", "Guest Invite", INVITES_PER_HOUR)

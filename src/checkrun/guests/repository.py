@@ -6,11 +6,11 @@ from typing import Any
 from sqlalchemy import Select, and_, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.guests.models import Guest
 from checkrun.kit.filters import count_of, text_filter
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.repository import Repository, scope
 from checkrun.members.models import Membership, User
 from checkrun.tasks.models import Task, TaskOwner
 
@@ -46,18 +46,16 @@ class GuestTaskCounts:
 
 
 def _org_tasks(org_id: str) -> Select[Any]:
-    return select(Task.id).where(Task.org_id == org_id)
+    return select(Task.id).where(scope(Task, org_id, "all"))
 
 
-class GuestsRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class GuestsRepository(Repository):
     async def by_email(self, org_id: str, email: str, removed: bool = False) -> Guest | None:
         """The organization's guest with this address; removed ones only when asked."""
-        stmt = select(Guest).where(Guest.org_id == org_id, Guest.email == email.strip().lower())
-        if not removed:
-            stmt = stmt.where(Guest.deleted_at.is_(None))
+        stmt = select(Guest).where(
+            self.scope(Guest, org_id, "all" if removed else "live"),
+            Guest.email == email.strip().lower(),
+        )
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
     async def by_emails(self, org_id: str, emails: list[str]) -> dict[str, Guest]:
@@ -65,16 +63,14 @@ class GuestsRepository:
         if not emails:
             return {}
         rows = await self.db.execute(
-            select(Guest).where(Guest.org_id == org_id, Guest.email.in_(emails))
+            select(Guest).where(self.scope(Guest, org_id, "all"), Guest.email.in_(emails))
         )
         return {g.email: g for g in rows.scalars()}
 
     async def by_code(self, org_id: str, code: str) -> Guest | None:
         return (
             await self.db.execute(
-                select(Guest).where(
-                    Guest.org_id == org_id, Guest.guest_code == code, Guest.deleted_at.is_(None)
-                )
+                select(Guest).where(self.scope(Guest, org_id), Guest.guest_code == code)
             )
         ).scalar_one_or_none()
 
@@ -90,7 +86,7 @@ class GuestsRepository:
     async def search(
         self, org_id: str, page: PageParams, filters: GuestFilters
     ) -> tuple[list[Guest], int]:
-        stmt = select(Guest).where(Guest.org_id == org_id, Guest.deleted_at.is_(None))
+        stmt = select(Guest).where(self.scope(Guest, org_id))
         stmt = text_filter(stmt, Guest.email, filters.q)
         total = await count_of(self.db, stmt)
         order = SORTS.get(filters.sort or DEFAULT_SORT, SORTS[DEFAULT_SORT])
@@ -117,7 +113,7 @@ class GuestsRepository:
         rows = await self.db.execute(
             select(func.lower(User.email))
             .join(Membership, Membership.user_id == User.id)
-            .where(Membership.org_id == org_id, func.lower(User.email).in_(emails))
+            .where(self.scope(Membership, org_id), func.lower(User.email).in_(emails))
         )
         return set(rows.scalars())
 
@@ -140,8 +136,7 @@ class GuestsRepository:
             .where(
                 TaskOwner.kind == "guest",
                 TaskOwner.ref.in_(emails),
-                Task.org_id == org_id,
-                Task.deleted_at.is_(None),
+                self.scope(Task, org_id),
             )
             .group_by(TaskOwner.ref)
         )

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from checkrun.guests import service
-from checkrun.guests.invites import charge_invites
 from checkrun.guests.models import Guest
 from checkrun.guests.repository import GuestFilters
 from checkrun.guests.schemas import (
@@ -104,8 +103,6 @@ async def create_guest(
     request: Request, db: Db, actor: CurrentActor, body: GuestCreate, with_: With
 ) -> JSONResponse:
     guest = await service.create_guest(db, actor, body)
-    await charge_invites(request, db, actor.org_id)
-    await db.commit()
     return await _one(request, db, guest, with_, status=201)
 
 
@@ -126,7 +123,6 @@ async def update_guest(
     body: GuestUpdate | None = None,
 ) -> JSONResponse:
     guest = await service.update_guest(db, actor, email, body or GuestUpdate())
-    await db.commit()
     return await _one(request, db, guest, with_, status=201)
 
 
@@ -135,7 +131,6 @@ async def remove_guest(
     request: Request, db: Db, actor: CurrentActor, email: str, with_: With
 ) -> JSONResponse:
     guest = await service.remove_guest(db, actor, email)
-    await db.commit()
     return await _one(request, db, guest, with_)
 
 
@@ -144,7 +139,6 @@ async def disable_guest(
     request: Request, db: Db, actor: CurrentActor, email: str, with_: With
 ) -> JSONResponse:
     guest = await service.set_disabled(db, actor, email, disabled=True)
-    await db.commit()
     return await _one(request, db, guest, with_)
 
 
@@ -153,7 +147,6 @@ async def enable_guest(
     request: Request, db: Db, actor: CurrentActor, email: str, with_: With
 ) -> JSONResponse:
     guest = await service.set_disabled(db, actor, email, disabled=False)
-    await db.commit()
     return await _one(request, db, guest, with_)
 
 
@@ -178,7 +171,6 @@ async def guest_to_member(
     db: Db, actor: CurrentActor, email: str, body: ToMember | None = None
 ) -> JSONResponse:
     user, membership = await service.guest_to_member(db, actor, email, body or ToMember())
-    await db.commit()
     return responses.item(UserRead.of(user, membership))
 
 
@@ -187,6 +179,4 @@ async def member_to_guest(
     request: Request, db: Db, actor: CurrentActor, user_id: str, with_: With
 ) -> JSONResponse:
     guest = await service.member_to_guest(db, actor, tasks_service.member_id(user_id))
-    await charge_invites(request, db, actor.org_id)
-    await db.commit()
     return await _one(request, db, guest, with_)

@@ -1,6 +1,6 @@
 """Guest rules: idempotent invites by email, members refused, removal detaches from tasks,
-conversions between guest and member. No HTTP here: the routes charge the hourly invite cap for
-the guests this request created (`new_guests`)."""
+conversions between guest and member. No HTTP here: each guest made charges the hourly invite
+cap when the request commits (`guests.invites`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.guests.invites import charge_invite
 from checkrun.guests.models import Guest
 from checkrun.guests.repository import GuestFilters, GuestsRepository
 from checkrun.guests.schemas import GuestCreate, GuestStats, GuestUpdate, ToMember
@@ -24,7 +25,6 @@ from checkrun.members.repository import MembersRepository
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TaskFilters, TasksRepository
 
-NEW_GUESTS = "checkrun.guests.new"  # key in the session's `info`: guests created this request
 CODE_ALPHABET = string.ascii_letters + string.digits
 ALREADY_MEMBER = "This email already belongs to a member of the organization."
 MEMBER_REFUSAL = "This email belongs to a member of the organization, who can't be a guest."
@@ -39,18 +39,8 @@ def new_guest_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(32))
 
 
-def new_guests(db: AsyncSession) -> list[str]:
-    """The addresses this request made guests of (new, or brought back after removal)."""
-    found: list[str] = db.info.get(NEW_GUESTS, [])
-    return found
-
-
-def _record_new(db: AsyncSession, email: str) -> None:
-    db.info.setdefault(NEW_GUESTS, []).append(email)
-
-
 async def _invited(db: AsyncSession, guest: Guest, actor: Actor | None) -> None:
-    _record_new(db, guest.email)
+    charge_invite(db, guest.org_id)
     await events.emit(
         db,
         events.Event(

@@ -10,10 +10,10 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from checkrun.db import get_session
 from checkrun.kit.clock import now
 from checkrun.kit.errors import AppError, forbidden, unauthenticated
 from checkrun.kit.ratelimit import remember_token_owner
+from checkrun.kit.unit_of_work import Db as Db  # routes take the request's session from here
 from checkrun.members.models import AccessToken, User
 from checkrun.members.repository import MembersRepository
 from checkrun.oauth.repository import OAuthRepository
@@ -56,9 +56,6 @@ class Actor:
     @property
     def is_light(self) -> bool:
         return self.role == "light"
-
-
-Db = Annotated[AsyncSession, Depends(get_session)]
 
 
 APP_TOKEN_ON_USER_ROUTE = (

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.kit.clock import now
 from checkrun.kit.ids import new_id
+from checkrun.kit.repository import Repository
 from checkrun.kit.sql import insert_ignoring_conflicts
 from checkrun.mail.models import (
     DIGESTED,
@@ -21,10 +21,7 @@ from checkrun.mail.models import (
 )
 
 
-class MailRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class MailRepository(Repository):
     async def add_message(self, values: dict[str, Any]) -> bool:
         """Writes one outbox row; False when its dedupe key was taken already."""
         row = {"id": new_id(), **values}
@@ -38,7 +35,7 @@ class MailRepository:
     async def modes(self, org_id: str, email: str) -> dict[str, str]:
         rows = await self.db.execute(
             select(MailPreference.kind, MailPreference.mode).where(
-                MailPreference.org_id == org_id, MailPreference.email == email.lower()
+                self.scope(MailPreference, org_id), MailPreference.email == email.lower()
             )
         )
         return {kind: mode for kind, mode in rows.all()}
@@ -46,7 +43,7 @@ class MailRepository:
     async def set_mode(self, org_id: str, email: str, kind: str, mode: str) -> None:
         found = await self.db.scalar(
             select(MailPreference).where(
-                MailPreference.org_id == org_id,
+                self.scope(MailPreference, org_id),
                 MailPreference.email == email.lower(),
                 MailPreference.kind == kind,
             )
@@ -68,7 +65,7 @@ class MailRepository:
         )
         token = await self.db.scalar(
             select(PreferenceLink.token).where(
-                PreferenceLink.org_id == org_id, PreferenceLink.email == email.lower()
+                self.scope(PreferenceLink, org_id), PreferenceLink.email == email.lower()
             )
         )
         return str(token)
@@ -77,11 +74,8 @@ class MailRepository:
         return await self.db.get(PreferenceLink, token)
 
 
-class DigestRepository:
+class DigestRepository(Repository):
     """The daily digest's schedule and the held rows it gathers."""
-
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
 
     async def schedule(self, org_id: str, email: str, next_at: datetime) -> None:
         """Keeps the address's schedule (an existing one keeps its next moment)."""
@@ -103,14 +97,14 @@ class DigestRepository:
     async def unschedule(self, org_id: str, email: str) -> None:
         await self.db.execute(
             delete(DigestSchedule).where(
-                DigestSchedule.org_id == org_id, DigestSchedule.email == email.lower()
+                self.scope(DigestSchedule, org_id), DigestSchedule.email == email.lower()
             )
         )
 
     async def scheduled(self, org_id: str, email: str) -> DigestSchedule | None:
         return await self.db.scalar(
             select(DigestSchedule).where(
-                DigestSchedule.org_id == org_id, DigestSchedule.email == email.lower()
+                self.scope(DigestSchedule, org_id), DigestSchedule.email == email.lower()
             )
         )
 
@@ -139,7 +133,7 @@ class DigestRepository:
         rows = await self.db.execute(
             select(MailMessage)
             .where(
-                MailMessage.org_id == org_id,
+                self.scope(MailMessage, org_id),
                 MailMessage.to_email == email.lower(),
                 MailMessage.status == HELD,
             )

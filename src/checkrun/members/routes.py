@@ -54,7 +54,6 @@ async def get_me_in_org(db: Db, actor: CurrentActor) -> JSONResponse:
 @router.put("/organizations/{org_id}/me")
 async def update_me_in_org(db: Db, actor: CurrentActor, body: ProfileUpdate) -> JSONResponse:
     pair = await service.update_own_profile(db, actor, body)
-    await db.commit()
     return _member(pair)
 
 
@@ -82,7 +81,6 @@ async def list_members_brief(db: Db, actor: CurrentActor) -> JSONResponse:
 @router.post("/organizations/{org_id}/users/invite")
 async def invite_member(db: Db, actor: CurrentActor, body: InviteUser) -> JSONResponse:
     pair = await service.invite(db, actor, body)
-    await db.commit()
     return _member(pair)
 
 
@@ -96,14 +94,12 @@ async def update_member(
     db: Db, actor: CurrentActor, user_id: str, body: ProfileUpdate
 ) -> JSONResponse:
     pair = await service.update_profile(db, actor, user_id, body)
-    await db.commit()
     return _member(pair)
 
 
 @router.put(USER + "/role")
 async def change_role(db: Db, actor: CurrentActor, user_id: str, body: RoleUpdate) -> JSONResponse:
     pair = await service.change_role(db, actor, user_id, body.role)
-    await db.commit()
     return _member(pair)
 
 
@@ -117,48 +113,41 @@ async def remove_member(
 ) -> JSONResponse:
     reassign = (with_reassignment or "").strip().lower() in ("true", "1")
     pair = await service.remove(db, actor, user_id, reassign, to)
-    await db.commit()
     return _member(pair)
 
 
 @router.delete(USER + "/disable")
 async def disable_member(db: Db, actor: CurrentActor, user_id: str) -> JSONResponse:
     pair = await service.disable(db, actor, user_id)
-    await db.commit()
     return _member(pair)
 
 
 @router.put(USER + "/enable")
 async def enable_member(db: Db, actor: CurrentActor, user_id: str) -> JSONResponse:
     pair = await service.enable(db, actor, user_id)
-    await db.commit()
     return _member(pair)
 
 
 @router.put(USER + "/approve")
 async def approve_member(db: Db, actor: CurrentActor, user_id: str) -> JSONResponse:
     pair = await service.approve(db, actor, user_id)
-    await db.commit()
     return _member(pair)
 
 
 @router.delete(USER + "/delete", status_code=204)
 async def delete_member(db: Db, actor: CurrentActor, user_id: str) -> Response:
     await service.purge(db, actor, user_id)
-    await db.commit()
     return responses.empty(204)
 
 
 @router.post("/applications/{org_id}/users", status_code=201)
 async def provision_user(db: Db, actor: ApplicationActor, body: ProvisionUser) -> JSONResponse:
     user, membership = await service.provision_user(db, actor, body)
-    await db.commit()
     return responses.item(UserRead.of(user, membership), status=201)
 
 
 @router.post("/applications/{org_id}/users/{email}/token")
 async def provision_token(db: Db, actor: ApplicationActor, email: str) -> JSONResponse:
     token = await service.provisioned_token(db, actor, email)
-    await db.commit()
     body = TokenRead(access_token=token, expires_in=service.PROVISIONED_TOKEN_SECONDS)
     return JSONResponse(body.model_dump())

@@ -3,17 +3,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.kit.repository import Repository
 from checkrun.members.models import AccessToken, Membership, User
 from checkrun.oauth.models import AppToken, OAuthClient, RefreshToken, UserPassword
 from checkrun.orgs.models import Organization
 
 
-class OAuthRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class OAuthRepository(Repository):
     async def client(self, client_id: int) -> OAuthClient | None:
         return (
             await self.db.execute(
@@ -25,7 +22,7 @@ class OAuthRepository:
 
     async def clients_of(self, org_id: str) -> list[OAuthClient]:
         rows = await self.db.execute(
-            select(OAuthClient).where(OAuthClient.org_id == org_id).order_by(OAuthClient.id)
+            select(OAuthClient).where(self.scope(OAuthClient, org_id)).order_by(OAuthClient.id)
         )
         return list(rows.scalars())
 
@@ -56,7 +53,7 @@ class OAuthRepository:
                 select(User)
                 .join(Membership, Membership.user_id == User.id)
                 .where(
-                    Membership.org_id == org_id,
+                    self.scope(Membership, org_id),
                     Membership.status != "disabled",
                     func.lower(User.email) == email.strip().lower(),
                 )
@@ -66,7 +63,7 @@ class OAuthRepository:
     async def is_active_member(self, org_id: str, user_id: int) -> bool:
         found = await self.db.execute(
             select(Membership.id).where(
-                Membership.org_id == org_id,
+                self.scope(Membership, org_id),
                 Membership.user_id == user_id,
                 Membership.status != "disabled",
             )
@@ -80,7 +77,7 @@ class OAuthRepository:
                 select(User, Membership)
                 .join(Membership, Membership.user_id == User.id)
                 .where(
-                    Membership.org_id == org_id,
+                    self.scope(Membership, org_id),
                     Membership.role == "admin",
                     Membership.status != "disabled",
                 )

@@ -34,5 +34,4 @@ async def token(request: Request, db: Db) -> JSONResponse:
         answer = await service.grant(db, request.app.state.settings, fields)
     except OAuthError as err:
         return JSONResponse(err.body(), status_code=err.status, headers=NO_STORE)
-    await db.commit()
     return JSONResponse(answer, headers=NO_STORE)

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.kit.repository import Repository
 from checkrun.members.models import Membership, User
 from checkrun.orgs.models import Organization
 
@@ -13,10 +13,7 @@ _SEQUENCES = {
 }
 
 
-class OrgsRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class OrgsRepository(Repository):
     async def get(self, org_id: str) -> Organization | None:
         return await self.db.get(Organization, org_id)
 

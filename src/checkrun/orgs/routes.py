@@ -35,5 +35,4 @@ async def update_organization(
     db: Db, actor: CurrentActor, body: OrganizationUpdate
 ) -> JSONResponse:
     read = await service.update_organization(db, actor, body)
-    await db.commit()
     return responses.item(read)

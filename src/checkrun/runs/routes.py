@@ -5,11 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from checkrun.guests.invites import charge_invites
 from checkrun.kit import responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, pagination_meta
+from checkrun.kit.unit_of_work import ServiceCommittedDb
 from checkrun.kit.urls import api_base
 from checkrun.runs import service
 from checkrun.runs.models import Run
@@ -38,8 +38,6 @@ async def launch_run(
     request: Request, db: Db, actor: CurrentActor, body: RunLaunch, with_: With
 ) -> JSONResponse:
     run = await service.launch(db, actor, body, api_base(request))
-    await charge_invites(request, db, actor.org_id)
-    await db.commit()
     return await _one(request, db, run, with_, status=201)
 
 
@@ -69,7 +67,6 @@ async def update_run(
     request: Request, db: Db, actor: CurrentActor, run_id: str, body: RunUpdate, with_: With
 ) -> JSONResponse:
     run = await service.update_run(db, actor, run_id, body, api_base(request))
-    await db.commit()
     return await _one(request, db, run, with_)
 
 
@@ -78,7 +75,6 @@ async def complete_prerun(
     request: Request, db: Db, actor: CurrentActor, run_id: str, with_: With
 ) -> JSONResponse:
     run = await service.set_prerun_complete(db, actor, run_id, done=True)
-    await db.commit()
     return await _one(request, db, run, with_)
 
 
@@ -87,7 +83,6 @@ async def reopen_prerun(
     request: Request, db: Db, actor: CurrentActor, run_id: str, with_: With
 ) -> JSONResponse:
     run = await service.set_prerun_complete(db, actor, run_id, done=False)
-    await db.commit()
     return await _one(request, db, run, with_)
 
 
@@ -111,7 +106,6 @@ async def archive_run(
     request: Request, db: Db, actor: CurrentActor, run_id: str, with_: With
 ) -> JSONResponse:
     run = await service.archive(db, actor, run_id)
-    await db.commit()
     return await _one(request, db, run, with_)
 
 
@@ -120,11 +114,12 @@ async def activate_run(
     request: Request, db: Db, actor: CurrentActor, run_id: str, with_: With
 ) -> JSONResponse:
     run = await service.activate(db, actor, run_id)
-    await db.commit()
     return await _one(request, db, run, with_)
 
 
 @router.delete(RUN + "/delete")
-async def delete_run(db: Db, store: Store, actor: CurrentActor, run_id: str) -> Response:
+async def delete_run(
+    db: ServiceCommittedDb, store: Store, actor: CurrentActor, run_id: str
+) -> Response:
     await service.purge(db, store, actor, run_id)
     return responses.empty(200)

@@ -18,8 +18,8 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.kit.repository import Repository
 from checkrun.kit.sql import insert_ignoring_conflicts
 from checkrun.orgs.models import Organization
 from checkrun.runs.models import Run
@@ -51,10 +51,7 @@ def _changed(result: Any) -> int:
     return int(result.rowcount)
 
 
-class SchedulerRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class SchedulerRepository(Repository):
     # -- leases -------------------------------------------------------------------------------
 
     async def take_lease(self, name: str, token: str, moment: datetime, until: datetime) -> bool:
@@ -181,8 +178,7 @@ class SchedulerRepository:
                 Task.reminded_soon_for,
                 Task.reminded_overdue_for,
             ).where(
-                Task.org_id == org_id,
-                Task.deleted_at.is_(None),
+                self.scope(Task, org_id),
                 Task.status.in_(("not-started", "active", "in-progress")),
                 Task.deadline.is_not(None),
             )
@@ -216,7 +212,7 @@ class SchedulerRepository:
         """Open tasks of the organization whose deadline was before `cutoff`."""
         return await self._tasks(
             select(Task)
-            .where(Task.org_id == org_id, text(OPEN_LIVE_SQL), Task.deadline < cutoff)
+            .where(self.scope(Task, org_id, "all"), text(OPEN_LIVE_SQL), Task.deadline < cutoff)
             .order_by(Task.deadline)
             .limit(limit)
         )
@@ -226,7 +222,9 @@ class SchedulerRepository:
         status `archived`)."""
         rows = await self.db.execute(
             select(Run)
-            .where(Run.org_id == org_id, Run.status == "complete", Run.completed_at <= cutoff)
+            .where(
+                self.scope(Run, org_id, "all"), Run.status == "complete", Run.completed_at <= cutoff
+            )
             .order_by(Run.completed_at)
             .limit(limit)
         )

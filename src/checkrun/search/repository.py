@@ -5,12 +5,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select, true
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from checkrun.folders.models import Folder, FolderObject
 from checkrun.kit.filters import count_of
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.repository import Repository, scope
 from checkrun.runs.models import Run
 from checkrun.search.filters import Condition, Group, Moment, Node
 from checkrun.tags.models import Tag, TagAssociation
@@ -170,28 +170,22 @@ def _condition(column: Any, cond: Condition) -> ColumnElement[bool]:
 def _base(kind: str, org_id: str) -> Select[Any]:
     """Live (not archived) records of one organization."""
     if kind == "blueprint":
-        return select(Checklist).where(Checklist.org_id == org_id, Checklist.deleted_at.is_(None))
+        return select(Checklist).where(scope(Checklist, org_id))
     if kind == "process":
-        return select(Run).where(Run.org_id == org_id, Run.deleted_at.is_(None))
+        return select(Run).where(scope(Run, org_id))
     if kind == "task":
-        return (
-            select(Task)
-            .options(selectinload(Task.owners))
-            .where(Task.org_id == org_id, Task.deleted_at.is_(None))
-        )
+        return select(Task).options(selectinload(Task.owners)).where(scope(Task, org_id))
     if kind == "step":
         return (
             select(Step)
             .join(Checklist, Checklist.id == Step.checklist_id)
-            .where(Checklist.org_id == org_id, Checklist.deleted_at.is_(None))
+            .where(scope(Checklist, org_id))
         )
-    archived_checklists = select(Checklist.id).where(
-        Checklist.org_id == org_id, Checklist.deleted_at.is_not(None)
-    )
+    archived_checklists = select(Checklist.id).where(scope(Checklist, org_id, "archived"))
     archived_steps = select(Step.id).where(Step.checklist_id.in_(archived_checklists))
-    archived_tasks = select(Task.id).where(Task.org_id == org_id, Task.deleted_at.is_not(None))
+    archived_tasks = select(Task.id).where(scope(Task, org_id, "archived"))
     return select(Capture).where(
-        Capture.org_id == org_id,
+        scope(Capture, org_id),
         or_(Capture.checklist_id.is_(None), Capture.checklist_id.not_in(archived_checklists)),
         or_(Capture.step_id.is_(None), Capture.step_id.not_in(archived_steps)),
         or_(Capture.task_id.is_(None), Capture.task_id.not_in(archived_tasks)),
@@ -199,19 +193,16 @@ def _base(kind: str, org_id: str) -> Select[Any]:
 
 
 def _tagged_like(org_id: str, subject_type: str, text: str) -> Select[Any]:
-    tag_ids = select(Tag.id).where(Tag.org_id == org_id, _like(Tag.title, text))
+    tag_ids = select(Tag.id).where(scope(Tag, org_id), _like(Tag.title, text))
     return select(TagAssociation.subject_id).where(
-        TagAssociation.org_id == org_id,
+        scope(TagAssociation, org_id),
         TagAssociation.subject_type == subject_type,
         TagAssociation.tag_id.in_(tag_ids),
     )
 
 
-class SearchRepository:
+class SearchRepository(Repository):
     """Text search by title over live (not archived) records of one organization."""
-
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
 
     async def find(
         self,
@@ -248,7 +239,7 @@ class SearchRepository:
         if not folder_ids:
             return {}
         rows = await self.db.execute(
-            select(Folder).where(Folder.org_id == org_id, Folder.id.in_(folder_ids))
+            select(Folder).where(self.scope(Folder, org_id), Folder.id.in_(folder_ids))
         )
         return {f.id: f for f in rows.scalars()}
 
@@ -262,7 +253,7 @@ class SearchRepository:
             select(FolderObject.subject_id, Folder)
             .join(Folder, Folder.id == FolderObject.folder_id)
             .where(
-                FolderObject.org_id == org_id,
+                self.scope(FolderObject, org_id),
                 FolderObject.subject_type == subject_type,
                 FolderObject.subject_id.in_(list(subject_ids)),
             )

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, case, delete, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.kit.filters import count_of, text_filter
 from checkrun.kit.names import name_key
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.repository import Repository, scope
 from checkrun.runs.models import Run
 from checkrun.tags.models import Tag, TagAssociation
 from checkrun.templates.models import Checklist
@@ -42,11 +42,11 @@ def tagged(org_id: str, subject_type: str, values: Sequence[str]) -> Select[Any]
     """Ids of `subject_type` subjects carrying any tag named in `values`: by its id, or by
     its title whatever the case."""
     tag_ids = select(Tag.id).where(
-        Tag.org_id == org_id,
+        scope(Tag, org_id),
         or_(Tag.id.in_(list(values)), Tag.title_key.in_([name_key(v) for v in values])),
     )
     return select(TagAssociation.subject_id).where(
-        TagAssociation.org_id == org_id,
+        scope(TagAssociation, org_id),
         TagAssociation.subject_type == subject_type,
         TagAssociation.tag_id.in_(tag_ids),
     )
@@ -55,26 +55,23 @@ def tagged(org_id: str, subject_type: str, values: Sequence[str]) -> Select[Any]
 def any_tagged(org_id: str, subject_type: str) -> Select[Any]:
     """Ids of `subject_type` subjects with at least one tag."""
     return select(TagAssociation.subject_id).where(
-        TagAssociation.org_id == org_id, TagAssociation.subject_type == subject_type
+        scope(TagAssociation, org_id), TagAssociation.subject_type == subject_type
     )
 
 
-class TagsRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class TagsRepository(Repository):
     async def get(self, org_id: str, tag_id: str) -> Tag | None:
-        stmt = select(Tag).where(Tag.org_id == org_id, Tag.id == tag_id)
+        stmt = select(Tag).where(self.scope(Tag, org_id), Tag.id == tag_id)
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
     async def titled(self, org_id: str, title: str) -> Tag | None:
-        stmt = select(Tag).where(Tag.org_id == org_id, Tag.title_key == name_key(title))
+        stmt = select(Tag).where(self.scope(Tag, org_id), Tag.title_key == name_key(title))
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
     async def search(
         self, org_id: str, page: PageParams | None, f: TagFilters
     ) -> tuple[list[Tag], int]:
-        stmt = text_filter(select(Tag).where(Tag.org_id == org_id), Tag.title, f.q)
+        stmt = text_filter(select(Tag).where(self.scope(Tag, org_id)), Tag.title, f.q)
         if not f.include_auto:
             stmt = stmt.where(Tag.auto_generated.is_(False))
         elif f.auto_generated is not None:
@@ -89,7 +86,7 @@ class TagsRepository:
         if not tag_ids:
             return set()
         rows = await self.db.execute(
-            select(Tag.id).where(Tag.org_id == org_id, Tag.id.in_(list(tag_ids)))
+            select(Tag.id).where(self.scope(Tag, org_id), Tag.id.in_(list(tag_ids)))
         )
         return set(rows.scalars())
 
@@ -124,21 +121,19 @@ class TagsRepository:
 
     async def delete(self, org_id: str, tag_id: str) -> None:
         """Its links go with it (ON DELETE CASCADE)."""
-        await self.db.execute(delete(Tag).where(Tag.org_id == org_id, Tag.id == tag_id))
+        await self.db.execute(delete(Tag).where(self.scope(Tag, org_id), Tag.id == tag_id))
 
     async def live_checklist(self, org_id: str, checklist_id: str) -> Checklist | None:
-        stmt = select(Checklist).where(
-            Checklist.org_id == org_id, Checklist.id == checklist_id, Checklist.deleted_at.is_(None)
-        )
+        stmt = select(Checklist).where(self.scope(Checklist, org_id), Checklist.id == checklist_id)
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
     async def live_run(self, org_id: str, run_id: str) -> Run | None:
-        stmt = select(Run).where(Run.org_id == org_id, Run.id == run_id, Run.deleted_at.is_(None))
+        stmt = select(Run).where(self.scope(Run, org_id), Run.id == run_id)
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
     async def association(self, org_id: str, association_id: int) -> TagAssociation | None:
         stmt = select(TagAssociation).where(
-            TagAssociation.org_id == org_id, TagAssociation.id == association_id
+            self.scope(TagAssociation, org_id), TagAssociation.id == association_id
         )
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
@@ -153,7 +148,7 @@ class TagsRepository:
             select(TagAssociation, Tag)
             .join(Tag, Tag.id == TagAssociation.tag_id)
             .where(
-                TagAssociation.org_id == org_id,
+                self.scope(TagAssociation, org_id),
                 TagAssociation.subject_type == subject_type,
                 TagAssociation.subject_id.in_(list(subject_ids)),
             )
@@ -175,7 +170,7 @@ class TagsRepository:
         found = (
             await self.db.execute(
                 select(TagAssociation).where(
-                    TagAssociation.org_id == org_id,
+                    self.scope(TagAssociation, org_id),
                     TagAssociation.tag_id == tag_id,
                     TagAssociation.subject_type == subject_type,
                     TagAssociation.subject_id == subject_id,

@@ -37,7 +37,6 @@ async def list_tags(
 @router.post("/organizations/{org_id}/tags", status_code=201)
 async def create_tag(db: Db, actor: CurrentActor, body: TagCreate, with_: With) -> JSONResponse:
     tag = await service.create_tag(db, actor, body)
-    await db.commit()
     (read,) = await service.read_tags(db, [tag], with_)
     return responses.item(read, status=201)
 
@@ -53,7 +52,6 @@ async def update_tag(
     db: Db, actor: CurrentActor, tag_id: str, body: TagUpdate, with_: With
 ) -> JSONResponse:
     tag = await service.update_tag(db, actor, tag_id, body)
-    await db.commit()
     (read,) = await service.read_tags(db, [tag], with_)
     return responses.item(read)
 
@@ -61,19 +59,16 @@ async def update_tag(
 @router.delete(TAG, status_code=204)
 async def delete_tag(db: Db, actor: CurrentActor, tag_id: str) -> Response:
     await service.delete_tag(db, actor, tag_id)
-    await db.commit()
     return responses.empty(204)
 
 
 @router.post(LINKS)
 async def attach_tag(db: Db, actor: CurrentActor, body: TagAttach) -> JSONResponse:
     link, made = await service.attach(db, actor, body)
-    await db.commit()
     return responses.item(link, status=201 if made else 200)
 
 
 @router.delete(LINKS + "/{association_id}", status_code=204)
 async def detach_tag(db: Db, actor: CurrentActor, association_id: str) -> Response:
     await service.detach(db, actor, association_id)
-    await db.commit()
     return responses.empty(204)

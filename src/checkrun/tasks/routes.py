@@ -5,11 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from checkrun.guests.invites import charge_invites
 from checkrun.kit import responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, pagination_meta
+from checkrun.kit.unit_of_work import ServiceCommittedDb
 from checkrun.kit.urls import api_base
 from checkrun.storage import Store
 from checkrun.tasks import automatic, completion, service
@@ -35,8 +35,6 @@ async def create_task(
     request: Request, db: Db, actor: CurrentActor, body: OneOffTaskCreate, with_: With
 ) -> JSONResponse:
     task = await service.create_one_off(db, actor, body)
-    await charge_invites(request, db, actor.org_id)
-    await db.commit()
     return await _one(db, task, with_, status=201)
 
 
@@ -95,7 +93,6 @@ async def list_member_tasks(
 @router.post(TASK + "/clone", status_code=201)
 async def clone_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> JSONResponse:
     task = await service.clone_task(db, actor, task_id)
-    await db.commit()
     return await _one(db, task, with_, status=201)
 
 
@@ -109,8 +106,6 @@ async def update_task(
     request: Request, db: Db, actor: CurrentActor, task_id: str, body: TaskUpdate, with_: With
 ) -> JSONResponse:
     task = await service.update_task(db, actor, task_id, body, api_base(request))
-    await charge_invites(request, db, actor.org_id)
-    await db.commit()
     return await _one(db, task, with_)
 
 
@@ -132,33 +127,30 @@ async def update_run_task(
     with_: With,
 ) -> JSONResponse:
     task = await service.update_task(db, actor, task_id, body, api_base(request), run_id=run_id)
-    await charge_invites(request, db, actor.org_id)
-    await db.commit()
     return await _one(db, task, with_)
 
 
 @router.delete(TASK)
 async def archive_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> JSONResponse:
     task = await service.archive_one_off(db, actor, task_id)
-    await db.commit()
     return await _one(db, task, with_)
 
 
 @router.put(TASK + "/restore")
 async def restore_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> JSONResponse:
     task = await service.restore_one_off(db, actor, task_id)
-    await db.commit()
     return await _one(db, task, with_)
 
 
 @router.delete(TASK + "/delete", status_code=204)
-async def delete_task(db: Db, store: Store, actor: CurrentActor, task_id: str) -> Response:
+async def delete_task(
+    db: ServiceCommittedDb, store: Store, actor: CurrentActor, task_id: str
+) -> Response:
     await service.purge_one_off(db, store, actor, task_id)
     return responses.empty(204)
 
 
 async def _completion(db: Db, task: Task, with_: Includes) -> JSONResponse:
-    await db.commit()
     (read,) = await service.read_tasks(db, [task], with_)
     if task.run_id is not None:
         # Rules re-evaluated by this change (none yet: automations act on form values).
@@ -204,5 +196,4 @@ async def reset_deadline(
     db: Db, actor: CurrentActor, run_id: str, task_id: str, with_: With
 ) -> JSONResponse:
     task = await automatic.reset_deadline(db, actor, run_id, task_id)
-    await db.commit()
     return await _one(db, task, with_)

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, delete, false, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.kit.filters import archived_filter, count_of, text_filter
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.repository import Repository
 from checkrun.runs.models import Run
 from checkrun.tags.repository import tagged
 from checkrun.tasks.models import CaptureValue
@@ -64,14 +64,12 @@ def _filtered(stmt: Select[Any], org_id: str, f: ChecklistFilters) -> Select[Any
     return stmt
 
 
-class TemplatesRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class TemplatesRepository(Repository):
     async def get(self, org_id: str, checklist_id: str, archived: bool = False) -> Checklist | None:
-        stmt = select(Checklist).where(Checklist.org_id == org_id, Checklist.id == checklist_id)
-        if not archived:
-            stmt = stmt.where(Checklist.deleted_at.is_(None))
+        stmt = select(Checklist).where(
+            self.scope(Checklist, org_id, "all" if archived else "live"),
+            Checklist.id == checklist_id,
+        )
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
     async def by_ids(self, checklist_ids: list[str]) -> list[Checklist]:
@@ -84,7 +82,9 @@ class TemplatesRepository:
     async def search(
         self, org_id: str, page: PageParams, filters: ChecklistFilters
     ) -> tuple[list[Checklist], int]:
-        stmt = _filtered(select(Checklist).where(Checklist.org_id == org_id), org_id, filters)
+        stmt = _filtered(
+            select(Checklist).where(self.scope(Checklist, org_id, "all")), org_id, filters
+        )
         total = await count_of(self.db, stmt)
         order = SORTS.get(filters.sort or "", SORTS["updated"])
         rows = await self.db.execute(
@@ -97,7 +97,9 @@ class TemplatesRepository:
     ) -> list[tuple[str, str]]:
         """(id, title) in the order `search` answers, without loading whole rows."""
         columns: list[Any] = [Checklist.id, Checklist.title]
-        stmt = _filtered(select(*columns).where(Checklist.org_id == org_id), org_id, filters)
+        stmt = _filtered(
+            select(*columns).where(self.scope(Checklist, org_id, "all")), org_id, filters
+        )
         order = SORTS.get(filters.sort or "", SORTS["updated"])
         rows = await self.db.execute(
             stmt.order_by(PINNED, *order, Checklist.id).offset(page.offset).limit(page.per_page)

@@ -11,6 +11,7 @@ from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.errors import bad_request, invalid
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
+from checkrun.kit.unit_of_work import ServiceCommittedDb
 from checkrun.kit.urls import api_base
 from checkrun.kit.validation import laravel_errors
 from checkrun.storage import Store
@@ -35,7 +36,6 @@ async def create_checklist(
     db: Db, actor: CurrentActor, body: ChecklistCreate, with_: With
 ) -> JSONResponse:
     checklist = await service.create_checklist(db, actor, body)
-    await db.commit()
     (read,) = await service.read_many(db, [checklist], with_)
     return responses.item(read, status=201)
 
@@ -72,7 +72,6 @@ async def update_checklist(
     with_: With,
 ) -> JSONResponse:
     checklist = await service.update_checklist(db, actor, checklist_id, body, api_base(request))
-    await db.commit()
     (read,) = await service.read_many(db, [checklist], with_)
     return responses.item(read)
 
@@ -80,7 +79,6 @@ async def update_checklist(
 @router.delete(CHECKLIST)
 async def archive_checklist(db: Db, actor: CurrentActor, checklist_id: str) -> JSONResponse:
     await service.archive_checklist(db, actor, checklist_id)
-    await db.commit()
     return JSONResponse(DELETED)
 
 
@@ -89,14 +87,13 @@ async def restore_checklist(
     db: Db, actor: CurrentActor, checklist_id: str, with_: With
 ) -> JSONResponse:
     checklist = await service.restore_checklist(db, actor, checklist_id)
-    await db.commit()
     (read,) = await service.read_many(db, [checklist], with_)
     return responses.item(read)
 
 
 @router.delete(CHECKLIST + "/delete")
 async def delete_checklist(
-    db: Db, store: Store, actor: CurrentActor, checklist_id: str
+    db: ServiceCommittedDb, store: Store, actor: CurrentActor, checklist_id: str
 ) -> JSONResponse:
     await service.purge_checklist(db, store, actor, checklist_id)
     return JSONResponse(DELETED)
@@ -108,7 +105,6 @@ async def clone_checklist(
 ) -> JSONResponse:
     body = await form_or_json(request, CloneChecklist)
     copy = await service.clone_checklist(db, actor, checklist_id, body)
-    await db.commit()
     (read,) = await service.read_many(db, [copy], with_)
     return responses.item(read, status=201)
 

@@ -33,7 +33,6 @@ async def create_step(
     db: Db, actor: CurrentActor, checklist_id: str, body: StepCreate
 ) -> JSONResponse:
     step = await steps.create_step(db, actor, checklist_id, body)
-    await db.commit()
     return responses.item(step, status=201)
 
 
@@ -59,21 +58,18 @@ async def update_step(
     db: Db, actor: CurrentActor, checklist_id: str, step_id: str, body: StepCreate
 ) -> JSONResponse:
     step = await steps.update_step(db, actor, checklist_id, step_id, body)
-    await db.commit()
     return responses.item(step)
 
 
 @router.delete(STEP, status_code=204)
 async def delete_step(db: Db, actor: CurrentActor, checklist_id: str, step_id: str) -> Response:
     await steps.delete_step(db, actor, checklist_id, step_id)
-    await db.commit()
     return responses.empty(204)
 
 
 @router.post(STEP + "/clone", status_code=201)
 async def clone_step(db: Db, actor: CurrentActor, checklist_id: str, step_id: str) -> JSONResponse:
     step = await steps.clone_step(db, actor, checklist_id, step_id)
-    await db.commit()
     return responses.item(step, status=201)
 
 
@@ -82,7 +78,6 @@ async def reorder_step(
     db: Db, actor: CurrentActor, checklist_id: str, step_id: str, body: ReorderStep
 ) -> JSONResponse:
     step = await steps.reorder_step(db, actor, checklist_id, step_id, body.position)
-    await db.commit()
     return responses.item(step)
 
 
@@ -91,7 +86,6 @@ async def create_capture(
     db: Db, actor: CurrentActor, checklist_id: str, step_id: str, body: CaptureCreate
 ) -> JSONResponse:
     capture = await steps.create_capture(db, actor, checklist_id, step_id, body)
-    await db.commit()
     return responses.item(capture, status=201)
 
 
@@ -100,7 +94,6 @@ async def place_capture(
     db: Db, actor: CurrentActor, checklist_id: str, step_id: str, body: CapturePosition
 ) -> JSONResponse:
     placed = await steps.place_capture(db, actor, checklist_id, step_id, body)
-    await db.commit()
     return responses.item(placed)
 
 
@@ -121,7 +114,6 @@ async def update_capture(
     body: CaptureCreate,
 ) -> JSONResponse:
     capture = await steps.update_capture(db, actor, checklist_id, step_id, capture_id, body)
-    await db.commit()
     return responses.item(capture)
 
 
@@ -130,7 +122,6 @@ async def delete_capture(
     db: Db, actor: CurrentActor, checklist_id: str, step_id: str, capture_id: str
 ) -> Response:
     await steps.delete_capture(db, actor, checklist_id, step_id, capture_id)
-    await db.commit()
     return responses.empty(204)
 
 
@@ -139,14 +130,12 @@ async def move_capture(
     db: Db, actor: CurrentActor, checklist_id: str, step_id: str, capture_id: str, body: MoveCapture
 ) -> JSONResponse:
     capture = await steps.move_capture(db, actor, checklist_id, step_id, capture_id, body)
-    await db.commit()
     return responses.item(capture)
 
 
 @router.delete(CHECKLIST + "/preruns/{prerun_id}", status_code=204)
 async def delete_prerun(db: Db, actor: CurrentActor, checklist_id: str, prerun_id: str) -> Response:
     await steps.delete_prerun(db, actor, checklist_id, prerun_id)
-    await db.commit()
     return responses.empty(204)
 
 
@@ -155,7 +144,6 @@ async def create_rule(
     db: Db, actor: CurrentActor, checklist_id: str, body: RuleWrite
 ) -> JSONResponse:
     rule = await service.create_rule(db, actor, checklist_id, body)
-    await db.commit()
     return responses.item(rule, status=201)
 
 
@@ -164,12 +152,10 @@ async def update_rule(
     db: Db, actor: CurrentActor, checklist_id: str, rule_id: str, body: RuleUpdate
 ) -> JSONResponse:
     rule = await service.update_rule(db, actor, checklist_id, rule_id, body)
-    await db.commit()
     return responses.item(rule)
 
 
 @router.delete(RULE, status_code=204)
 async def delete_rule(db: Db, actor: CurrentActor, checklist_id: str, rule_id: str) -> Response:
     await service.delete_rule(db, actor, checklist_id, rule_id)
-    await db.commit()
     return responses.empty(204)

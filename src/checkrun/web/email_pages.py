@@ -141,7 +141,6 @@ async def _save(
             request, db, owner, action, 422, error=str(exc), shown={**current, **typed}
         )
     await prefs.set_modes(db, owner.org_id, owner.email, chosen)
-    await db.commit()
     return redirect(f"{action}?notice={'off' if turn_off else 'saved'}")
 
 
@@ -168,7 +167,6 @@ async def link_save(request: Request, db: Db, token: str) -> Response:
         # A mail client's unsubscribe: no CSRF token (nor cookie) comes with it; the secret
         # link is the authority, and it can only turn email off.
         await prefs.set_modes(db, owner.org_id, owner.email, all_off())
-        await db.commit()
         return plain(request, 200, "Unsubscribed", NOTICES["off"])
     form = await form_of(request)
     return await _save(request, db, owner, form, PREFIX + LINK_PAGE.format(token=token))

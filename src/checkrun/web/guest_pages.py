@@ -106,7 +106,6 @@ async def guest_action(request: Request, db: Db, store: Store, code: str, task_i
     except AppError as exc:
         await db.rollback()
         return await _refused(request, db, code, task_id, exc, form, action)
-    await db.commit()
     return redirect(f"{_base(code)}/tasks/{task_id}?notice={notice}")
 
 

@@ -133,7 +133,6 @@ async def _signed_in(
     settings = request.app.state.settings
     raw = await auth.start_session(db, user, settings.web_session_seconds, org_id)
     several = len(await auth.organizations(db, user.id)) > 1
-    await db.commit()
     target = f"{PREFIX}/orgs?next={next_page}" if several and org_id is None else next_page
     response = redirect(target)
     set_cookie(request, response, SESSION_COOKIE, raw, settings.web_session_seconds)
@@ -200,7 +199,6 @@ async def sign_out(request: Request, db: Db) -> Response:
     await form_of(request)
     if session is not None:
         await auth.end_session(db, session)
-        await db.commit()
     response = redirect(PREFIX + "/sign-in")
     clear_cookie(request, response, SESSION_COOKIE)
     return response
@@ -231,7 +229,6 @@ async def pick_org(request: Request, db: Db) -> Response:
         raise SignInRequired()
     form = await form_of(request)
     await auth.switch_org(db, session, str(form.get("org_id", "")))
-    await db.commit()
     return redirect(safe_next(str(form.get("next", ""))))
 
 
@@ -328,7 +325,6 @@ async def task_action(
     except AppError as exc:
         await db.rollback()
         return await _refused(request, db, page, task_id, exc, form, action)
-    await db.commit()
     return redirect(f"{PREFIX}/tasks/{task_id}?notice={notice}")
 
 

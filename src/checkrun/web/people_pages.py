@@ -12,7 +12,6 @@ from fastapi.responses import Response
 from checkrun.groups import service as groups
 from checkrun.groups.schemas import GroupCreate, GroupUpdate
 from checkrun.guests import service as guests
-from checkrun.guests.invites import charge_invites
 from checkrun.guests.repository import GuestFilters
 from checkrun.guests.schemas import GuestCreate, guest_link
 from checkrun.kit.auth import Db, require_admin
@@ -20,6 +19,7 @@ from checkrun.kit.errors import AppError
 from checkrun.kit.includes import Includes
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.ratelimit import limiter_of
+from checkrun.kit.unit_of_work import run_before_commit
 from checkrun.kit.urls import api_base
 from checkrun.members import service as members
 from checkrun.members.models import ROLES
@@ -153,7 +153,6 @@ async def invite(request: Request, db: Db, page: Admin) -> Response:
         return await _members_html(
             request, db, page, exc.status, error=exc.message, errors=errors, typed=typed
         )
-    await db.commit()
     return _link_html(request, user.email, raw, invited=True)
 
 
@@ -189,7 +188,6 @@ async def password_link(request: Request, db: Db, page: Admin, user_id: str) -> 
     invited = membership.status == "invited"
     ttl = auth.INVITE_LINK_SECONDS if invited else auth.RESET_LINK_SECONDS
     raw = await auth.issue_password_link(db, user, page.actor.org_id, ttl)
-    await db.commit()
     return _link_html(request, user.email, raw, invited)
 
 
@@ -220,7 +218,6 @@ async def member_action(request: Request, db: Db, page: Admin, user_id: str) -> 
             raise
         await db.rollback()
         return await _members_html(request, db, page, exc.status, error=exc.message)
-    await db.commit()
     return _back(PEOPLE, notice)
 
 
@@ -263,11 +260,10 @@ async def add_guest(request: Request, db: Db, page: Admin) -> Response:
     try:
         body = checked(GuestCreate, **{k: v or None for k, v in typed.items()})
         await guests.create_guest(db, page.actor, body)
-        await charge_invites(request, db, page.actor.org_id)
+        await run_before_commit(request, db)  # the invite cap's 429 is drawn on this form
     except AppError as exc:
         await db.rollback()
         return await _guests_html(request, db, page, exc.status, error=exc.message, typed=typed)
-    await db.commit()
     return _back(PEOPLE + "/guests", "guest-added")
 
 
@@ -288,7 +284,6 @@ async def change_guest(request: Request, db: Db, page: Admin) -> Response:
     except AppError as exc:
         await db.rollback()
         return await _guests_html(request, db, page, exc.status, error=exc.message)
-    await db.commit()
     notice = {"disable": "guest-disabled", "enable": "guest-enabled"}.get(action, "guest-removed")
     return _back(PEOPLE + "/guests", notice)
 
@@ -349,7 +344,6 @@ async def create_group(request: Request, db: Db, page: Admin) -> Response:
         return await _groups_html(
             request, db, page, exc.status, error=exc.message, typed={"name": name}
         )
-    await db.commit()
     return _back(PEOPLE + "/groups", "group-created")
 
 
@@ -401,7 +395,6 @@ async def change_group(request: Request, db: Db, page: Admin, group_id: str) -> 
             raise
         await db.rollback()
         return await _group_html(request, db, page, group_id, exc.status, error=exc.message)
-    await db.commit()
     if action == "delete":
         return _back(PEOPLE + "/groups", "group-deleted")
     return _back(f"{PEOPLE}/groups/{group_id}", "group-saved")
@@ -477,7 +470,6 @@ async def forgot(request: Request, db: Db) -> Response:
             )
     if email:
         await auth.forgot_password(db, email)
-        await db.commit()
     # The same answer for every address: the page tells nobody who has an account.
     sent = FORGOT_EMAILED if auth.emails_links(db) else FORGOT_SENT
     return render(request, "forgot.html", title="Forgot your password", sent=sent)

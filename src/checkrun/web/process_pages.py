@@ -9,9 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from checkrun.guests.invites import charge_invites
 from checkrun.kit.auth import Db
 from checkrun.kit.errors import AppError
+from checkrun.kit.unit_of_work import run_before_commit
 from checkrun.kit.urls import api_base
 from checkrun.storage import Store
 from checkrun.web import process_views as views
@@ -115,7 +115,6 @@ async def process_action(
         if exc.status == 404:
             raise
         return await _process_html(request, db, page, run_id, exc.status, error=exc.message)
-    await db.commit()
     done = {"archive": "archived", "restore": "restored"}[action]
     return redirect(f"{PREFIX}/processes/{run_id}?notice={done}")
 
@@ -156,7 +155,7 @@ async def launch(request: Request, db: Db, page: Member, template_id: str) -> Re
     form = await form_of(request)
     try:
         run = await views.launch(db, page.actor, template_id, form, api_base(request))
-        await charge_invites(request, db, page.actor.org_id)
+        await run_before_commit(request, db)  # the invite cap's 429 is drawn on this form
     except AppError as exc:
         await db.rollback()
         if exc.status in (403, 404):
@@ -171,7 +170,6 @@ async def launch(request: Request, db: Db, page: Member, template_id: str) -> Re
         return _launch_html(
             request, shown, exc.status, error=general or FIX_FIELDS, name_error=name_error
         )
-    await db.commit()
     return redirect(f"{PREFIX}/processes/{run.id}?notice=launched")
 
 
@@ -237,7 +235,7 @@ async def create_task(request: Request, db: Db, page: Member) -> Response:
         )
     try:
         task = await views.create_task(db, page.actor, body)
-        await charge_invites(request, db, page.actor.org_id)
+        await run_before_commit(request, db)  # the invite cap's 429 is drawn on this form
     except AppError as exc:
         await db.rollback()
         if exc.status in (403, 404):
@@ -246,7 +244,6 @@ async def create_task(request: Request, db: Db, page: Member) -> Response:
         return await _new_task_html(
             request, db, page, form, _form_errors(errors or [("title", exc.message)]), exc.status
         )
-    await db.commit()
     return redirect(f"{PREFIX}/tasks/{task.id}?notice=created")
 
 

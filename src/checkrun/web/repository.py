@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.kit.repository import Repository
 from checkrun.members.models import (
     WEB_PASSWORD_LINK,
     WEB_SESSION,
@@ -18,10 +18,7 @@ from checkrun.members.models import (
 )
 
 
-class WebRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class WebRepository(Repository):
     def add(self, token: AccessToken) -> None:
         self.db.add(token)
 

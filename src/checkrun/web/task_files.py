@@ -185,7 +185,6 @@ async def guest_download(
     guest = await work.guest_by_code(db, code)
     task = await work.task_of(db, guest, task_id)
     asset = await files.task_asset(db, guest.org_id, task, asset_id)
-    await db.commit()
     asked = Conditions(
         range=request.headers.get("range"),
         if_range=request.headers.get("if-range"),

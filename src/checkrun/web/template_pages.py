@@ -135,7 +135,6 @@ async def create_template(request: Request, db: Db, page: Member) -> Response:
         await _undo(db, page.actor)
         state = FormState("new", form, tf.refusal(exc, tf.TEMPLATE_CONTROLS))
         return await _list_html(request, db, page.actor, "", 1, state)
-    await db.commit()
     return redirect(f"{_base(made.id)}?notice=created")
 
 
@@ -219,7 +218,6 @@ async def save_template(request: Request, db: Db, page: Member, template_id: str
         return await _template_refused(
             request, db, page.actor, template_id, exc, "details", form, tf.TEMPLATE_CONTROLS
         )
-    await db.commit()
     return redirect(f"{_base(template_id)}?notice=saved")
 
 
@@ -233,7 +231,6 @@ async def add_step(request: Request, db: Db, page: Member, template_id: str) -> 
         return await _template_refused(
             request, db, page.actor, template_id, exc, "step-new", form, {"title"}
         )
-    await db.commit()
     return redirect(f"{_base(template_id)}?notice=step-added#steps")
 
 
@@ -251,7 +248,6 @@ async def move_step(
         return await _template_refused(
             request, db, page.actor, template_id, exc, "steps", form, set()
         )
-    await db.commit()
     return redirect(f"{_base(template_id)}?notice=step-moved#step-{step_id}")
 
 
@@ -266,7 +262,6 @@ async def remove_step(
         return await _template_refused(
             request, db, page.actor, template_id, exc, "steps", form, set()
         )
-    await db.commit()
     return redirect(f"{_base(template_id)}?notice=step-removed#steps")
 
 
@@ -355,7 +350,6 @@ async def save_step(
         return await _step_refused(
             request, db, page.actor, template_id, step_id, exc, "step", form, tf.STEP_CONTROLS
         )
-    await db.commit()
     return redirect(f"{_base(template_id)}/steps/{step_id}?notice=step-saved")
 
 
@@ -380,7 +374,6 @@ async def add_step_field(
             tf.FIELD_CONTROLS,
             tf.capture_fallback(form),
         )
-    await db.commit()
     return redirect(f"{_base(template_id)}/steps/{step_id}?notice=field-added#fields")
 
 
@@ -395,7 +388,6 @@ async def remove_step_field(
         return await _step_refused(
             request, db, page.actor, template_id, step_id, exc, "fields", form, set()
         )
-    await db.commit()
     return redirect(f"{_base(template_id)}/steps/{step_id}?notice=field-removed#fields")
 
 
@@ -476,7 +468,6 @@ async def _save_field(
             "field", form, tf.refusal(exc, tf.FIELD_CONTROLS, tf.capture_fallback(form))
         )
         return await _field_html(request, db, actor, template_id, step_id, field_id, state)
-    await db.commit()
     return redirect(f"{place.back}?notice=field-saved")
 
 
@@ -512,7 +503,6 @@ async def add_kickoff_field(request: Request, db: Db, page: Member, template_id:
             tf.FIELD_CONTROLS,
             tf.capture_fallback(form),
         )
-    await db.commit()
     return redirect(f"{_base(template_id)}?notice=field-added#kickoff")
 
 
@@ -541,5 +531,4 @@ async def remove_kickoff_field(
         return await _template_refused(
             request, db, page.actor, template_id, exc, "kickoff", form, set()
         )
-    await db.commit()
     return redirect(f"{_base(template_id)}?notice=field-removed#kickoff")

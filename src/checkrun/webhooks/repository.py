@@ -10,27 +10,24 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.files.models import Asset
 from checkrun.guests.models import Guest
 from checkrun.kit import leases
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.repository import Repository
 from checkrun.members.models import Membership, User
 from checkrun.orgs.models import Organization
 from checkrun.webhooks.models import DEAD, PENDING, Delivery, Watcher, WebhookSecret
 
 
-class WebhooksRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class WebhooksRepository(Repository):
     # -- watchers -----------------------------------------------------------------------------
 
     async def watchers(
         self, org_id: str, page: PageParams, notification: str | None
     ) -> tuple[list[Watcher], int]:
-        stmt = select(Watcher).where(Watcher.org_id == org_id)
+        stmt = select(Watcher).where(self.scope(Watcher, org_id))
         if notification:
             stmt = stmt.where(Watcher.notification_type == notification)
         total = await self.db.execute(stmt.with_only_columns(func.count()))
@@ -40,18 +37,18 @@ class WebhooksRepository:
         return list(rows.scalars()), int(total.scalar_one())
 
     async def watcher(self, org_id: str, watcher_id: str) -> Watcher | None:
-        stmt = select(Watcher).where(Watcher.org_id == org_id, Watcher.id == watcher_id)
+        stmt = select(Watcher).where(self.scope(Watcher, org_id), Watcher.id == watcher_id)
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
     async def delete_watcher(self, org_id: str, watcher_id: str) -> None:
         await self.db.execute(
-            delete(Watcher).where(Watcher.org_id == org_id, Watcher.id == watcher_id)
+            delete(Watcher).where(self.scope(Watcher, org_id), Watcher.id == watcher_id)
         )
 
     async def watcher_urls(self, org_id: str) -> list[str]:
         rows = await self.db.execute(
             select(Watcher.webhook)
-            .where(Watcher.org_id == org_id, Watcher.notification_type == "webhook")
+            .where(self.scope(Watcher, org_id), Watcher.notification_type == "webhook")
             .order_by(Watcher.created_at, Watcher.id)
         )
         return list(dict.fromkeys(rows.scalars()))
@@ -66,7 +63,7 @@ class WebhooksRepository:
         rows = await self.db.execute(
             select(User)
             .join(Membership, Membership.user_id == User.id)
-            .where(Membership.org_id == org_id, User.id.in_(wanted))
+            .where(self.scope(Membership, org_id), User.id.in_(wanted))
         )
         return {user.id: user for user in rows.scalars()}
 
@@ -76,9 +73,7 @@ class WebhooksRepository:
             return {}
         rows = await self.db.execute(
             select(Guest.email, Guest.guest_code).where(
-                Guest.org_id == org_id,
-                Guest.email.in_([e.lower() for e in emails]),
-                Guest.deleted_at.is_(None),
+                self.scope(Guest, org_id), Guest.email.in_([e.lower() for e in emails])
             )
         )
         return {email: code for email, code in rows.all()}
@@ -86,7 +81,7 @@ class WebhooksRepository:
     async def assets_of_task(self, org_id: str, task_id: str) -> list[Asset]:
         rows = await self.db.execute(
             select(Asset)
-            .where(Asset.org_id == org_id, Asset.task_id == task_id, Asset.deleted_at.is_(None))
+            .where(self.scope(Asset, org_id), Asset.task_id == task_id)
             .order_by(Asset.uploaded_at, Asset.id)
         )
         return list(rows.scalars())
@@ -111,7 +106,7 @@ class WebhooksRepository:
     async def requeue_dead(self, org_id: str | None, moment: datetime) -> int:
         stmt = update(Delivery).where(Delivery.status == DEAD)
         if org_id:
-            stmt = stmt.where(Delivery.org_id == org_id)
+            stmt = stmt.where(self.scope(Delivery, org_id))
         result = await self.db.execute(
             stmt.values(status=PENDING, attempts=0, next_attempt_at=moment)
         )
@@ -134,7 +129,7 @@ class WebhooksRepository:
             .on_conflict_do_nothing(index_elements=["org_id"])
         )
         row = await self.db.execute(
-            select(WebhookSecret.secret).where(WebhookSecret.org_id == org_id)
+            select(WebhookSecret.secret).where(self.scope(WebhookSecret, org_id))
         )
         return str(row.scalar_one())
 

@@ -19,7 +19,6 @@ async def add_watcher(
     db: Db, actor: CurrentActor, user_id: str, body: WatcherCreate
 ) -> JSONResponse:
     watcher = await service.add_watcher(db, actor, user_id, body)
-    await db.commit()
     return responses.item(WatcherRead.of(watcher), status=201)
 
 
@@ -39,5 +38,4 @@ async def list_watchers(
 @router.delete("/organizations/{org_id}/remove-watcher/{watcher_id}", status_code=204)
 async def remove_watcher(db: Db, actor: CurrentActor, watcher_id: str) -> Response:
     await service.remove_watcher(db, actor, watcher_id)
-    await db.commit()
     return responses.empty(204)

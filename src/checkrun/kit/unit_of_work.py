@@ -1,0 +1,129 @@
+"""The request's unit of work: one session per request (`Db`), committed at the request
+boundary when the endpoint returned and rolled back when anything raised. The boundary runs
+right after the endpoint and before the response is sent (`scope="function"`), so a client
+never sees a success whose commit could still fail, and no route can forget to commit.
+Services only flush; routes and pages never commit.
+
+Two departures, both named where they happen:
+
+- A check that must pass before the commit but needs the request (the hourly cap on guest
+  invites: the limiter lives on the app) is registered by the service with `before_commit`.
+  The boundary runs it just before committing, so its refusal also undoes what it refuses.
+  A page that draws such a refusal itself runs the checks earlier, with `run_before_commit`.
+- A route whose service orders its own commits around work outside the database (bytes in
+  the blob store: an upload commits its record after the bytes, a purge removes the bytes
+  after the commit) takes `ServiceCommittedDb`: the boundary does not commit it, and answers
+  500 if a write was left that no commit covered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any
+
+import anyio
+from fastapi import Depends
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from starlette.requests import Request
+
+BeforeCommit = Callable[[Request], Awaitable[None]]
+
+_BOUNDARY = "checkrun.uow.boundary"  # in a session's `info`: opened by `request_session`
+_HOOKS = "checkrun.uow.before_commit"
+_SERVICE_COMMITS = "checkrun.uow.service_commits"
+_UNCOMMITTED = "checkrun.uow.uncommitted"
+
+
+class UncommittedWrite(RuntimeError):
+    """A route whose service commits itself left a write behind (a bug, never the client's)."""
+
+
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with maker() as session:
+        session.info[_BOUNDARY] = True
+        try:
+            yield session
+            if session.info.get(_SERVICE_COMMITS):
+                _refuse_uncommitted(session)
+            else:
+                await run_before_commit(request, session)
+                await session.commit()
+        except BaseException:
+            with anyio.CancelScope(shield=True):  # a cancelled request still hands back cleanly
+                await session.rollback()
+            raise
+
+
+Db = Annotated[AsyncSession, Depends(request_session, scope="function")]
+
+
+# --- checks run just before the commit ----------------------------------------------------------
+
+
+def before_commit(db: AsyncSession, hook: BeforeCommit) -> None:
+    """Runs `hook` once, just before the request's transaction commits; forgotten when the
+    transaction rolls back. Outside a request (workers, the CLI) there is no boundary and
+    nothing is registered."""
+    if not db.info.get(_BOUNDARY):
+        return
+    hooks: list[BeforeCommit] | None = db.info.get(_HOOKS)
+    if hooks is None:
+        hooks = db.info[_HOOKS] = []
+        _watch_hooks(db.sync_session)
+    hooks.append(hook)
+
+
+async def run_before_commit(request: Request, db: AsyncSession) -> None:
+    """Runs (and forgets) the checks registered so far, in order. The boundary calls it; a page
+    calls it inside its own `try` to draw a refusal on the form it came from."""
+    hooks: list[BeforeCommit] = db.info.get(_HOOKS) or []
+    while hooks:
+        await hooks.pop(0)(request)
+
+
+def _watch_hooks(session: Session) -> None:
+    def refuse_early_commit(_: Session) -> None:
+        if session.info.get(_HOOKS):
+            raise RuntimeError("a commit before the checks registered with before_commit ran")
+
+    def forget(_: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is None:
+            session.info.get(_HOOKS, []).clear()
+
+    event.listen(session, "before_commit", refuse_early_commit)
+    event.listen(session, "after_transaction_end", forget)
+
+
+# --- routes whose service commits ---------------------------------------------------------------
+
+
+async def _committed_by_service(db: Db) -> AsyncSession:
+    db.info[_SERVICE_COMMITS] = True
+    session = db.sync_session
+
+    def wrote(*_: Any) -> None:
+        session.info[_UNCOMMITTED] = True
+
+    def executed(state: ORMExecuteState) -> None:
+        if state.is_insert or state.is_update or state.is_delete:
+            wrote()
+
+    def ended(_: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is None:
+            session.info.pop(_UNCOMMITTED, None)
+
+    event.listen(session, "after_flush", wrote)
+    event.listen(session, "do_orm_execute", executed)
+    event.listen(session, "after_transaction_end", ended)
+    return db
+
+
+ServiceCommittedDb = Annotated[AsyncSession, Depends(_committed_by_service)]
+
+
+def _refuse_uncommitted(db: AsyncSession) -> None:
+    if db.info.get(_UNCOMMITTED):
+        raise UncommittedWrite("a route whose service commits itself left a write uncommitted")

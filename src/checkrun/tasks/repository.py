@@ -11,13 +11,14 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
-from checkrun.comments.repository import tasks_with_open_issue
+from checkrun.comments.models import Comment
+from checkrun.comments.repository import open_issue, tasks_with_open_issue
 from checkrun.folders.repository import filed
 from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of
 from checkrun.kit.locking import locked
 from checkrun.kit.pagination import PageParams
-from checkrun.kit.sql import no_index, sort_key
+from checkrun.kit.sql import json_object_agg, no_index, sort_key
 from checkrun.runs.models import Run
 from checkrun.tags.repository import tagged
 from checkrun.tasks.models import CaptureValue, Task, TaskCompletion, TaskOwner
@@ -431,3 +432,50 @@ class TasksRepository:
             + [TaskOwner(kind="guest", ref=email) for email in dict.fromkeys(guests)]
             + [TaskOwner(kind="group", ref=group) for group in dict.fromkeys(groups)]
         )
+
+
+@dataclass(frozen=True)
+class TaskBasics:
+    """What every task read needs besides the row: its values and whether an open issue (its
+    own, or its process's) stops it."""
+
+    values: dict[str, dict[str, Any]]
+    with_issue: set[str]
+    frozen: set[str]
+
+
+async def basics_of(db: AsyncSession, org_id: str, tasks: list[Task]) -> TaskBasics:
+    """Values and issue marks of a page of tasks, in one statement (correlated subqueries)."""
+    if not tasks:
+        return TaskBasics({}, set(), set())
+    values = (
+        select(json_object_agg(CaptureValue.capture_id, CaptureValue.value))
+        .where(CaptureValue.task_id == Task.id)
+        .scalar_subquery()
+    )
+    own_issue = (
+        select(Comment.id)
+        .where(Comment.org_id == org_id, Comment.task_id == Task.id, open_issue())
+        .exists()
+    )
+    run_issue = (
+        select(Comment.id)
+        .where(
+            Comment.org_id == org_id,
+            Comment.run_id == Task.run_id,
+            Comment.task_id.is_(None),
+            open_issue(),
+        )
+        .exists()
+    )
+    rows = await db.execute(
+        select(Task.id, values, own_issue, run_issue).where(Task.id.in_([t.id for t in tasks]))
+    )
+    out = TaskBasics({}, set(), set())
+    for task_id, found, issue, frozen in rows.all():
+        out.values[task_id] = found or {}
+        if issue:
+            out.with_issue.add(task_id)
+        if frozen:
+            out.frozen.add(task_id)
+    return out

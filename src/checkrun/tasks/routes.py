@@ -162,7 +162,7 @@ async def _completion(db: Db, task: Task, with_: Includes) -> JSONResponse:
     (read,) = await service.read_tasks(db, [task], with_)
     if task.run_id is not None:
         # Rules re-evaluated by this change (none yet: automations act on form values).
-        read.tasks_changed_by_rules = {}  # type: ignore[attr-defined]
+        read.tasks_changed_by_rules = {}
     return responses.item(read)
 
 

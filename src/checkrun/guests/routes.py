@@ -16,7 +16,7 @@ from checkrun.guests.schemas import (
     GuestUpdate,
     ToMember,
 )
-from checkrun.kit import responses
+from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import MAX_PAGE, PageParams, pagination_meta
@@ -25,6 +25,7 @@ from checkrun.members.schemas import UserRead
 from checkrun.tasks import service as tasks_service
 from checkrun.tasks.params import UNPAGED_LIMIT, flag, list_page, task_filters
 from checkrun.tasks.repository import TaskFilters
+from checkrun.tasks.schemas import TaskRead
 
 router = APIRouter(tags=["guests"])
 With = Annotated[Includes, Depends(includes)]
@@ -76,6 +77,7 @@ async def _one(
 
 
 @router.get(GUESTS)
+@answers.page(GuestRead)
 async def list_guests(
     request: Request,
     db: Db,
@@ -90,6 +92,7 @@ async def list_guests(
 
 
 @router.get("/organizations/{org_id}/guests-list")
+@answers.items(GuestBrief)
 async def list_guests_brief(request: Request, db: Db, actor: CurrentActor) -> JSONResponse:
     # No `meta` at all: the SDK crashes on `meta: null` and reads the count from `data`.
     guests, _ = await service.list_guests(
@@ -100,6 +103,7 @@ async def list_guests_brief(request: Request, db: Db, actor: CurrentActor) -> JS
 
 
 @router.post(GUESTS, status_code=201)
+@answers.item(GuestRead)
 async def create_guest(
     request: Request, db: Db, actor: CurrentActor, body: GuestCreate, with_: With
 ) -> JSONResponse:
@@ -110,6 +114,7 @@ async def create_guest(
 
 
 @router.get(GUEST)
+@answers.item(GuestRead)
 async def get_guest(
     request: Request, db: Db, actor: CurrentActor, email: str, with_: With
 ) -> JSONResponse:
@@ -117,6 +122,7 @@ async def get_guest(
 
 
 @router.put(GUEST, status_code=201)
+@answers.item(GuestRead)
 async def update_guest(
     request: Request,
     db: Db,
@@ -131,6 +137,7 @@ async def update_guest(
 
 
 @router.delete(GUEST)
+@answers.item(GuestRead)
 async def remove_guest(
     request: Request, db: Db, actor: CurrentActor, email: str, with_: With
 ) -> JSONResponse:
@@ -140,6 +147,7 @@ async def remove_guest(
 
 
 @router.delete(GUEST + "/disable")
+@answers.item(GuestRead)
 async def disable_guest(
     request: Request, db: Db, actor: CurrentActor, email: str, with_: With
 ) -> JSONResponse:
@@ -149,6 +157,7 @@ async def disable_guest(
 
 
 @router.put(GUEST + "/enable")
+@answers.item(GuestRead)
 async def enable_guest(
     request: Request, db: Db, actor: CurrentActor, email: str, with_: With
 ) -> JSONResponse:
@@ -158,6 +167,7 @@ async def enable_guest(
 
 
 @router.get(GUESTS + "/{guest_code}/tasks")
+@answers.page(TaskRead)
 async def list_guest_tasks(
     request: Request,
     db: Db,
@@ -174,6 +184,7 @@ async def list_guest_tasks(
 
 
 @router.post(GUEST + "/to/member")
+@answers.item(UserRead)
 async def guest_to_member(
     db: Db, actor: CurrentActor, email: str, body: ToMember | None = None
 ) -> JSONResponse:
@@ -183,6 +194,7 @@ async def guest_to_member(
 
 
 @router.put("/organizations/{org_id}/users/{user_id}/to/guest")
+@answers.item(GuestRead)
 async def member_to_guest(
     request: Request, db: Db, actor: CurrentActor, user_id: str, with_: With
 ) -> JSONResponse:

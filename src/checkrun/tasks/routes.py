@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from checkrun.guests.invites import charge_invites
-from checkrun.kit import responses
+from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, pagination_meta
@@ -16,7 +16,13 @@ from checkrun.tasks import automatic, completion, service
 from checkrun.tasks.models import Task
 from checkrun.tasks.params import list_page, task_filters
 from checkrun.tasks.repository import TaskFilters
-from checkrun.tasks.schemas import CompleteTask, OneOffTaskCreate, TaskUpdate
+from checkrun.tasks.schemas import (
+    AutomaticDeadlineRead,
+    CompleteTask,
+    OneOffTaskCreate,
+    TaskRead,
+    TaskUpdate,
+)
 
 router = APIRouter(tags=["tasks"])
 With = Annotated[Includes, Depends(includes)]
@@ -31,6 +37,7 @@ async def _one(db: Db, task: object, with_: Includes, status: int = 200) -> JSON
 
 
 @router.post("/organizations/{org_id}/tasks", status_code=201)
+@answers.item(TaskRead)
 async def create_task(
     request: Request, db: Db, actor: CurrentActor, body: OneOffTaskCreate, with_: With
 ) -> JSONResponse:
@@ -41,6 +48,7 @@ async def create_task(
 
 
 @router.get("/organizations/{org_id}/tasks")
+@answers.page(TaskRead)
 async def list_tasks(
     request: Request,
     db: Db,
@@ -61,6 +69,7 @@ async def _page(
 
 
 @router.get("/organizations/{org_id}/me/tasks")
+@answers.page(TaskRead)
 async def list_my_tasks(
     request: Request,
     db: Db,
@@ -77,6 +86,7 @@ async def list_my_tasks(
 
 
 @router.get("/organizations/{org_id}/users/{user_id}/tasks")
+@answers.page(TaskRead)
 async def list_member_tasks(
     request: Request,
     db: Db,
@@ -93,6 +103,7 @@ async def list_member_tasks(
 
 
 @router.post(TASK + "/clone", status_code=201)
+@answers.item(TaskRead)
 async def clone_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> JSONResponse:
     task = await service.clone_task(db, actor, task_id)
     await db.commit()
@@ -100,11 +111,13 @@ async def clone_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> 
 
 
 @router.get(TASK)
+@answers.item(TaskRead)
 async def get_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> JSONResponse:
     return await _one(db, await service.get_task(db, actor, task_id), with_)
 
 
 @router.put(TASK)
+@answers.item(TaskRead)
 async def update_task(
     request: Request, db: Db, actor: CurrentActor, task_id: str, body: TaskUpdate, with_: With
 ) -> JSONResponse:
@@ -115,6 +128,7 @@ async def update_task(
 
 
 @router.get(RUN_TASK)
+@answers.item(TaskRead)
 async def get_run_task(
     db: Db, actor: CurrentActor, run_id: str, task_id: str, with_: With
 ) -> JSONResponse:
@@ -122,6 +136,7 @@ async def get_run_task(
 
 
 @router.put(RUN_TASK)
+@answers.item(TaskRead)
 async def update_run_task(
     request: Request,
     db: Db,
@@ -138,6 +153,7 @@ async def update_run_task(
 
 
 @router.delete(TASK)
+@answers.item(TaskRead)
 async def archive_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> JSONResponse:
     task = await service.archive_one_off(db, actor, task_id)
     await db.commit()
@@ -145,6 +161,7 @@ async def archive_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -
 
 
 @router.put(TASK + "/restore")
+@answers.item(TaskRead)
 async def restore_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> JSONResponse:
     task = await service.restore_one_off(db, actor, task_id)
     await db.commit()
@@ -152,6 +169,7 @@ async def restore_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -
 
 
 @router.delete(TASK + "/delete", status_code=204)
+@answers.empty()
 async def delete_task(db: Db, store: Store, actor: CurrentActor, task_id: str) -> Response:
     await service.purge_one_off(db, store, actor, task_id)
     return responses.empty(204)
@@ -167,6 +185,7 @@ async def _completion(db: Db, task: Task, with_: Includes) -> JSONResponse:
 
 
 @router.post("/organizations/{org_id}/runs/{run_id}/completed-tasks")
+@answers.item(TaskRead)
 async def complete_run_task(
     db: Db, actor: CurrentActor, run_id: str, body: CompleteTask, with_: With
 ) -> JSONResponse:
@@ -174,6 +193,7 @@ async def complete_run_task(
 
 
 @router.delete("/organizations/{org_id}/runs/{run_id}/completed-tasks/{task_id}")
+@answers.item(TaskRead)
 async def reopen_run_task(
     db: Db, actor: CurrentActor, run_id: str, task_id: str, with_: With
 ) -> JSONResponse:
@@ -181,6 +201,7 @@ async def reopen_run_task(
 
 
 @router.post("/organizations/{org_id}/completed-tasks")
+@answers.item(TaskRead)
 async def complete_task(
     db: Db, actor: CurrentActor, body: CompleteTask, with_: With
 ) -> JSONResponse:
@@ -188,11 +209,13 @@ async def complete_task(
 
 
 @router.delete("/organizations/{org_id}/completed-tasks/{task_id}")
+@answers.item(TaskRead)
 async def reopen_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> JSONResponse:
     return await _completion(db, await completion.reopen(db, actor, task_id), with_)
 
 
 @router.get(RUN_TASK + "/automatic-deadline")
+@answers.item(AutomaticDeadlineRead)
 async def get_automatic_deadline(
     db: Db, actor: CurrentActor, run_id: str, task_id: str
 ) -> JSONResponse:
@@ -200,6 +223,7 @@ async def get_automatic_deadline(
 
 
 @router.post(RUN_TASK + "/reset-deadline")
+@answers.item(TaskRead)
 async def reset_deadline(
     db: Db, actor: CurrentActor, run_id: str, task_id: str, with_: With
 ) -> JSONResponse:

@@ -5,7 +5,7 @@ that fill them for a whole page of rows at once."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -66,6 +66,8 @@ class Page(Generic[RowT, ReadT]):
     includes: Includes
     api_base: str = ""
     for_guest: bool = False
+    # What was read for the rows themselves and an include needs again, by include name.
+    loaded: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ids(self) -> list[str]:

@@ -24,7 +24,7 @@ from checkrun.kit.pagination import PageParams
 from checkrun.kit.worktime import WorkWeek
 from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
-from checkrun.runs.includes import RUN_INCLUDES
+from checkrun.runs.includes import RUN_INCLUDES, tasks_if_included
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunFilters, RunsRepository, RunStats
 from checkrun.runs.rules import apply_rules, sync_run_status
@@ -356,10 +356,12 @@ async def list_tasks_of_run(
 async def read_runs(
     db: AsyncSession, runs: list[Run], includes: Includes, api_base: str = ""
 ) -> list[RunRead]:
-    stats = await RunsRepository(db).stats_of([r.id for r in runs])
-    reads = [RunRead.of(r, stats.get(r.id, RunStats())) for r in runs]
     org_id = runs[0].org_id if runs else ""
-    await RUN_INCLUDES.fill(Page(db, org_id, runs, reads, includes, api_base=api_base))
+    loaded = await tasks_if_included(db, org_id, runs, includes)
+    stats = loaded.stats() if loaded else await RunsRepository(db).stats_of([r.id for r in runs])
+    reads = [RunRead.of(r, stats.get(r.id, RunStats())) for r in runs]
+    page = Page(db, org_id, runs, reads, includes, api_base, loaded={"tasks": loaded})
+    await RUN_INCLUDES.fill(page)
     return reads
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from checkrun.comments import service as comments
 from checkrun.kit.included import folders_of, tags_of
 from checkrun.kit.includes import IncludeMap, Page, Wrapped
-from checkrun.runs.repository import RunsRepository, RunStats
+from checkrun.runs.repository import RunsRepository
 from checkrun.runs.schemas import RunRead
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TasksRepository
@@ -52,10 +52,9 @@ async def form_fields(page: Tasks) -> None:
 
 async def run(page: Tasks) -> None:
     """The task's process, wrapped; null for a standalone task."""
-    repo = RunsRepository(page.db)
-    runs = await repo.by_ids(page.org_id, list({t.run_id for t in page.rows if t.run_id}))
-    stats = await repo.stats_of([r.id for r in runs])
-    by_id = {r.id: RunRead.of(r, stats.get(r.id, RunStats())).model_dump() for r in runs}
+    run_ids = list({t.run_id for t in page.rows if t.run_id})
+    runs = await RunsRepository(page.db).with_stats(page.org_id, run_ids)
+    by_id = {r.id: RunRead.of(r, stats).model_dump() for r, stats in runs}
     for task, read in page.pairs():
         read.run = Wrapped(data=by_id.get(task.run_id or ""))
 
@@ -63,11 +62,10 @@ async def run(page: Tasks) -> None:
 async def step(page: Tasks) -> None:
     """The template step a process task came from, wrapped; else null."""
     step_ids = list({t.step_id for t in page.rows if t.step_id})
-    steps = await TasksRepository(page.db).steps_by_ids(step_ids)
-    captures = await TemplatesRepository(page.db).captures_of_steps(list(steps))
+    steps = await TemplatesRepository(page.db).steps_with_captures(step_ids)
     for task, read in page.pairs():
         found = steps.get(task.step_id or "")
-        read.step = Wrapped(data=StepRead.of(found, captures.get(found.id)) if found else None)
+        read.step = Wrapped(data=StepRead.of(*found) if found else None)
 
 
 TASK_INCLUDES: IncludeMap[Task, TaskRead] = IncludeMap(

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Select, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
@@ -444,10 +444,9 @@ class TaskBasics:
     frozen: set[str]
 
 
-async def basics_of(db: AsyncSession, org_id: str, tasks: list[Task]) -> TaskBasics:
-    """Values and issue marks of a page of tasks, in one statement (correlated subqueries)."""
-    if not tasks:
-        return TaskBasics({}, set(), set())
+def _basics_columns(org_id: str) -> tuple[Any, Any, Any]:
+    """Per task (correlated): its values as one JSON object, whether it has an open issue,
+    whether its process has one of its own."""
     values = (
         select(json_object_agg(CaptureValue.capture_id, CaptureValue.value))
         .where(CaptureValue.task_id == Task.id)
@@ -468,14 +467,50 @@ async def basics_of(db: AsyncSession, org_id: str, tasks: list[Task]) -> TaskBas
         )
         .exists()
     )
-    rows = await db.execute(
-        select(Task.id, values, own_issue, run_issue).where(Task.id.in_([t.id for t in tasks]))
-    )
+    return values, own_issue, run_issue
+
+
+def _add_basics(out: TaskBasics, task_id: str, values: Any, issue: Any, frozen: Any) -> None:
+    out.values[task_id] = values or {}
+    if issue:
+        out.with_issue.add(task_id)
+    if frozen:
+        out.frozen.add(task_id)
+
+
+async def basics_of(db: AsyncSession, org_id: str, tasks: list[Task]) -> TaskBasics:
+    """Values and issue marks of a page of tasks, in one statement."""
     out = TaskBasics({}, set(), set())
-    for task_id, found, issue, frozen in rows.all():
-        out.values[task_id] = found or {}
-        if issue:
-            out.with_issue.add(task_id)
-        if frozen:
-            out.frozen.add(task_id)
+    if not tasks:
+        return out
+    rows = await db.execute(
+        select(Task.id, *_basics_columns(org_id)).where(Task.id.in_([t.id for t in tasks]))
+    )
+    for row in rows.all():
+        _add_basics(out, *row)
     return out
+
+
+async def read_tasks_of_runs(
+    db: AsyncSession, org_id: str, run_ids: list[str]
+) -> tuple[dict[str, list[Task]], TaskBasics]:
+    """The runs' tasks in order, with their owners and basics: one statement for them all."""
+    by_run: dict[str, list[Task]] = defaultdict(list)
+    out = TaskBasics({}, set(), set())
+    if not run_ids:
+        return by_run, out
+    rows = await db.execute(
+        select(Task, *_basics_columns(org_id))
+        .where(Task.run_id.in_(run_ids))
+        .options(joinedload(Task.owners))
+        .order_by(Task.position, Task.id)
+    )
+    # Rows repeat per owner (joined); the JSON values column is not hashable.
+    for task, values, issue, frozen in rows.unique(_first_id).all():
+        by_run[task.run_id or ""].append(task)
+        _add_basics(out, task.id, values, issue, frozen)
+    return by_run, out
+
+
+def _first_id(row: Any) -> str:
+    return str(row[0].id)

@@ -33,7 +33,7 @@ from checkrun.tasks.completion import lock_task
 from checkrun.tasks.includes import TASK_INCLUDES
 from checkrun.tasks.models import Task
 from checkrun.tasks.params import user_id as parse_user_id
-from checkrun.tasks.repository import TaskFilters, TasksRepository, basics_of
+from checkrun.tasks.repository import TaskBasics, TaskFilters, TasksRepository, basics_of
 from checkrun.tasks.schemas import OneOffTaskCreate, Owners, TaskRead, TaskUpdate
 from checkrun.templates.service import copy_capture, new_capture
 from checkrun.templates.values import ValueContext, clean_values
@@ -399,13 +399,17 @@ async def _apply_changes(db: AsyncSession, actor: Actor, task: Task, body: TaskU
 
 
 async def read_tasks(
-    db: AsyncSession, tasks: list[Task], includes: Includes, for_guest: bool = False
+    db: AsyncSession,
+    tasks: list[Task],
+    includes: Includes,
+    for_guest: bool = False,
+    basics: TaskBasics | None = None,
 ) -> list[TaskRead]:
-    """`for_guest`: the tasks as their guest assignee sees them (no `hide-for-guests` threads).
-    A task with an open issue, or of a process with an open issue of its own, can't be
-    completed."""
+    """`for_guest`: the tasks as their guest assignee sees them (no `hide-for-guests` threads);
+    `basics`: their values and issue marks when already read with them. A task with an open
+    issue, or of a process with an open issue of its own, can't be completed."""
     org_id = tasks[0].org_id if tasks else ""
-    basics = await basics_of(db, org_id, tasks)
+    basics = basics or await basics_of(db, org_id, tasks)
     reads = [TaskRead.of(t, basics.values.get(t.id)) for t in tasks]
     for read in reads:
         read.problem = read.id in basics.with_issue

@@ -1,19 +1,13 @@
-"""Include loaders shared by runs and tasks: the tags and folders of a page of subjects."""
+"""Include loaders shared by runs and tasks: the tags and folders of a page of subjects (their
+read models declare `tags` and `folders` include fields)."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from checkrun.folders.service import folders_included
 from checkrun.kit.includes import Loader, Page, Wrapped
 from checkrun.tags.service import tags_included
-
-Links = Wrapped[list[dict[str, Any]]]
-
-
-class Filed(Protocol):
-    tags: Links | None
-    folders: Links | None
 
 
 def tags_of(subject_type: str) -> Loader[Any, Any]:
@@ -22,7 +16,7 @@ def tags_of(subject_type: str) -> Loader[Any, Any]:
     async def load(page: Page[Any, Any]) -> None:
         tags = await tags_included(page.db, page.org_id, subject_type, page.ids)
         for row, read in page.pairs():
-            _filed(read).tags = Wrapped(data=tags.get(row.id, []))
+            read.tags = Wrapped(data=tags.get(row.id, []))
 
     return load
 
@@ -33,10 +27,6 @@ def folders_of(subject_type: str) -> Loader[Any, Any]:
     async def load(page: Page[Any, Any]) -> None:
         folders = await folders_included(page.db, page.org_id, subject_type, page.ids)
         for row, read in page.pairs():
-            _filed(read).folders = Wrapped(data=folders.get(row.id, []))
+            read.folders = Wrapped(data=folders.get(row.id, []))
 
     return load
-
-
-def _filed(read: Filed) -> Filed:
-    return read

@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -148,12 +148,16 @@ class LiveServer:
         return httpx.Client(base_url=self.base + prefix, headers=merged, timeout=60)
 
 
+Wrap = Callable[[Any], Any]
+
+
 def _start(
-    settings: Settings, port: int | None = None
+    settings: Settings, port: int | None = None, wrap: Wrap | None = None
 ) -> tuple[uvicorn.Server, threading.Thread, int]:
     port = port or free_port()
+    app: Any = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        wrap(app) if wrap else app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -167,14 +171,17 @@ def _start(
 
 
 @contextmanager
-def live_server(backend: str, data_dir: Path, **overrides: Any) -> Iterator[LiveServer]:
-    """`public_url` is set to the server's own address (links in emails point at it)."""
+def live_server(
+    backend: str, data_dir: Path, wrap: Wrap | None = None, **overrides: Any
+) -> Iterator[LiveServer]:
+    """`public_url` is set to the server's own address (links in emails point at it); `wrap`
+    wraps the ASGI app (a test's own middleware)."""
     database_url = _postgres_url() if backend == "postgresql" else None
     port = free_port()
     overrides.setdefault("public_url", f"http://127.0.0.1:{port}")
     settings = Settings(data_dir=data_dir, database_url=database_url, **overrides)
     migrate.upgrade(settings.resolved_database_url)
-    uv, thread, port = _start(settings, port)
+    uv, thread, port = _start(settings, port, wrap)
     try:
         yield LiveServer(backend, settings, f"http://127.0.0.1:{port}")
     finally:

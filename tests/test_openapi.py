@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +17,9 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from checkrun.app import create_app
 from checkrun.config import Settings
+from checkrun.kit.answers import answer_of
 from checkrun.openapi import install_openapi
+from checkrun.openapi_responses import Undeclared
 from tests.conftest import LiveServer, Org
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
@@ -178,6 +181,32 @@ def test_security_header_and_error_bodies_on_every_operation(
     protected = operation(doc, next(r for r in served(app) if r.path == "/api/me"), "GET")
     assert protected["security"] == [{"Bearer": []}]
     assert doc["paths"]["/health"]["get"]["security"] == []
+
+
+def test_every_route_declares_what_it_answers(app: FastAPI, doc: dict[str, Any]) -> None:
+    """The success bodies come from each route's `kit/answers` declaration, not its path."""
+    undeclared = [r.path for r in served(app) if answer_of(r.endpoint) is None]
+    assert undeclared == []
+    one_run = doc["paths"]["/organizations/{org_id}/runs/{run_id}"]["get"]["responses"]["200"]
+    assert one_run["content"]["application/json"]["schema"] == {
+        "type": "object",
+        "required": ["data"],
+        "properties": {"data": {"$ref": "#/components/schemas/RunRead"}},
+    }
+    purge = doc["paths"]["/organizations/{org_id}/runs/{run_id}/delete"]["delete"]
+    assert "content" not in purge["responses"]["200"]
+
+
+def test_an_undeclared_route_is_refused(tmp_path: Path) -> None:
+    made = create_app(Settings(data_dir=tmp_path))
+
+    @made.get("/api/undeclared")
+    async def undeclared() -> dict[str, str]:
+        return {}
+
+    install_openapi(made)
+    with pytest.raises(Undeclared, match="/undeclared"):
+        made.openapi()
 
 
 def test_install_is_idempotent(app: FastAPI, doc: dict[str, Any]) -> None:

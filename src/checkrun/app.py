@@ -18,7 +18,7 @@ from checkrun.files.routes import upload_file
 from checkrun.folders.routes import router as folders_router
 from checkrun.groups.routes import router as groups_router
 from checkrun.guests.routes import router as guests_router
-from checkrun.kit import clock
+from checkrun.kit import answers, clock
 from checkrun.kit.auth import current_principal
 from checkrun.kit.bodies import install_body_guard
 from checkrun.kit.errors import install_error_handlers
@@ -75,6 +75,9 @@ def api_router() -> APIRouter:
     for domain in DOMAIN_ROUTERS:
         router.include_router(domain)
     return router
+
+
+HEALTH = {"type": "object", "properties": {"status": {"type": "string"}}}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -141,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_rate_limits(app, settings)
 
     @app.get("/api/health", include_in_schema=False)
+    @answers.raw(HEALTH)
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 

@@ -1,8 +1,9 @@
 """The OpenAPI document served at /api/openapi.json: the `/api` copy of the routes, as a Tallyfy
 client sees them (bearer token, the X-Tallyfy-Client header, Tallyfy error bodies).
 
-Route files stay plain FastAPI; what their signatures cannot say (bodies parsed by hand, the
-routes hidden from the schema, the shared error bodies) is added here, after generation.
+Route files stay plain FastAPI, each route declaring what it answers (`kit/answers`); what their
+signatures cannot say (bodies parsed by hand, the routes hidden from the schema, the shared
+error bodies) is added here, after generation.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
+from checkrun.kit.answers import Answer, answer_of
 from checkrun.kit.auth import current_principal
 from checkrun.oauth.deps import application_actor
 from checkrun.openapi_responses import describe_success
@@ -232,9 +234,19 @@ def build_document(app: FastAPI) -> dict[str, Any]:
             operation["requestBody"] = {"required": True, "content": body}
         _decorate(operation, (method, path) in authenticated, method)
         _add_extra_responses(operation, (method, path))
-    describe_success(doc, list(operations(doc)))
+    describe_success(doc, list(operations(doc)), declared_answers(routes))
     _drop_fastapi_validation_schemas(doc)
     return doc
+
+
+def declared_answers(routes: list[RouteContext]) -> dict[tuple[str, str], Answer]:
+    """What each route says it answers (`kit/answers`), by (method, path)."""
+    found: dict[tuple[str, str], Answer] = {}
+    for route in routes:
+        answer = answer_of(route.endpoint)
+        if answer is not None:
+            found.update({_key(m.lower(), route.path or ""): answer for m in route.methods or ()})
+    return found
 
 
 def operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:

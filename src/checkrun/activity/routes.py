@@ -8,7 +8,8 @@ from fastapi.responses import JSONResponse
 from checkrun.activity import service
 from checkrun.activity.params import feed_filters
 from checkrun.activity.repository import FeedFilters
-from checkrun.kit import responses
+from checkrun.activity.schemas import ActivityEntry
+from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
 
@@ -16,6 +17,7 @@ router = APIRouter(tags=["activity"])
 
 
 @router.get("/organizations/{org_id}/activity-feeds")
+@answers.page(ActivityEntry)
 async def list_activity(
     request: Request,
     db: Db,

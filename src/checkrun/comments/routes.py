@@ -16,7 +16,7 @@ from checkrun.comments.schemas import (
     IssueReport,
     ResolveThread,
 )
-from checkrun.kit import responses
+from checkrun.kit import answers, responses
 from checkrun.kit.auth import Actor, CurrentActor, Db
 from checkrun.kit.ratelimit import hourly_cap
 
@@ -38,6 +38,7 @@ async def _answer(db: Db, comment: Comment, status: int) -> JSONResponse:
 
 
 @router.post(TASK + "/comment", status_code=201)
+@answers.item(CommentRead)
 async def comment_on_task(
     request: Request, db: Db, actor: CurrentActor, task_id: str, body: CommentCreate
 ) -> JSONResponse:
@@ -47,6 +48,7 @@ async def comment_on_task(
 
 
 @router.put(TASK + "/comment/{comment_id}")
+@answers.item(CommentRead)
 async def edit_task_comment(
     db: Db, actor: CurrentActor, task_id: str, comment_id: str, body: CommentUpdate
 ) -> JSONResponse:
@@ -56,6 +58,7 @@ async def edit_task_comment(
 
 
 @router.delete(TASK + "/comment/{comment_id}", status_code=204)
+@answers.empty()
 async def delete_task_comment(
     db: Db, actor: CurrentActor, task_id: str, comment_id: str
 ) -> Response:
@@ -65,6 +68,7 @@ async def delete_task_comment(
 
 
 @router.post(TASK + "/problem", status_code=201)
+@answers.item(CommentRead)
 async def report_task_issue(
     request: Request, db: Db, actor: CurrentActor, task_id: str, body: IssueReport
 ) -> JSONResponse:
@@ -74,6 +78,7 @@ async def report_task_issue(
 
 
 @router.post(TASK + "/resolved-threads")
+@answers.item(CommentRead)
 async def resolve_task_issue(
     request: Request, db: Db, actor: CurrentActor, task_id: str, body: ResolveThread
 ) -> JSONResponse:
@@ -83,6 +88,7 @@ async def resolve_task_issue(
 
 
 @router.post(TASK + "/bot-comment", status_code=201)
+@answers.item(CommentRead)
 async def bot_comment_on_task(
     request: Request, db: Db, actor: CurrentActor, task_id: str, body: BotComment
 ) -> JSONResponse:
@@ -95,6 +101,7 @@ async def bot_comment_on_task(
 
 
 @router.post(RUN + "/comment", status_code=201)
+@answers.item(CommentRead)
 async def comment_on_run(
     request: Request, db: Db, actor: CurrentActor, run_id: str, body: CommentCreate
 ) -> JSONResponse:
@@ -104,6 +111,7 @@ async def comment_on_run(
 
 
 @router.put(RUN + "/comment/{comment_id}")
+@answers.item(CommentRead)
 async def edit_run_comment(
     db: Db, actor: CurrentActor, run_id: str, comment_id: str, body: CommentUpdate
 ) -> JSONResponse:
@@ -113,6 +121,7 @@ async def edit_run_comment(
 
 
 @router.delete(RUN + "/comment/{comment_id}", status_code=204)
+@answers.empty()
 async def delete_run_comment(db: Db, actor: CurrentActor, run_id: str, comment_id: str) -> Response:
     subject = await service.run_subject(db, actor, run_id)
     await service.delete_comment(db, actor, subject, comment_id)
@@ -120,6 +129,7 @@ async def delete_run_comment(db: Db, actor: CurrentActor, run_id: str, comment_i
 
 
 @router.post(RUN + "/problem", status_code=201)
+@answers.item(CommentRead)
 async def report_run_issue(
     request: Request, db: Db, actor: CurrentActor, run_id: str, body: IssueReport
 ) -> JSONResponse:
@@ -129,6 +139,7 @@ async def report_run_issue(
 
 
 @router.post(RUN + "/resolved-threads")
+@answers.item(CommentRead)
 async def resolve_run_issue(
     request: Request, db: Db, actor: CurrentActor, run_id: str, body: ResolveThread
 ) -> JSONResponse:

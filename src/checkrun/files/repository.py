@@ -48,26 +48,27 @@ class FilesRepository:
         return list(rows.scalars())
 
     async def of_runs(self, run_ids: list[str]) -> dict[str, list[Asset]]:
-        """Live files per run: those uploaded to the run and those of its tasks."""
-        out: dict[str, list[Asset]] = defaultdict(list)
+        """Live files per run: those uploaded to the run, then those of its tasks (each in
+        upload order), in one statement."""
         if not run_ids:
-            return out
-        direct = await self.db.execute(
-            select(Asset)
-            .where(Asset.run_id.in_(run_ids), Asset.deleted_at.is_(None))
-            .order_by(Asset.uploaded_at)
-        )
-        for asset in direct.scalars():
-            out[asset.run_id or ""].append(asset)
-        via_tasks = await self.db.execute(
+            return {}
+        rows = await self.db.execute(
             select(Asset, Task.run_id)
-            .join(Task, Task.id == Asset.task_id)
-            .where(Task.run_id.in_(run_ids), Asset.deleted_at.is_(None))
+            .outerjoin(Task, Task.id == Asset.task_id)
+            .where(
+                or_(Asset.run_id.in_(run_ids), Task.run_id.in_(run_ids)),
+                Asset.deleted_at.is_(None),
+            )
             .order_by(Asset.uploaded_at)
         )
-        for asset, run_id in via_tasks.all():
-            out[run_id or ""].append(asset)
-        return out
+        direct: dict[str, list[Asset]] = defaultdict(list)
+        via_tasks: dict[str, list[Asset]] = defaultdict(list)
+        for asset, task_run_id in rows.all():
+            if asset.run_id in run_ids:
+                direct[asset.run_id].append(asset)
+            if task_run_id in run_ids:
+                via_tasks[task_run_id].append(asset)
+        return {r: direct.get(r, []) + via_tasks.get(r, []) for r in run_ids}
 
     async def storage_keys(
         self,

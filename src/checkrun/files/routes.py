@@ -7,7 +7,7 @@ from starlette.requests import ClientDisconnect
 from checkrun.files import service, serving
 from checkrun.files.multipart import MalformedUpload, MultipartUpload
 from checkrun.files.schemas import AssetRead
-from checkrun.kit import responses
+from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.errors import AppError
 from checkrun.kit.unit_of_work import ServiceCommittedDb
@@ -16,10 +16,23 @@ from checkrun.storage import Store
 
 router = APIRouter(tags=["files"])
 FILE = "/organizations/{org_id}/file/{asset_id}"
+# The metadata of one asset, as a list of one (the shape the API documents).
+ONE_ASSET = {
+    "type": "object",
+    "properties": {
+        "data": {
+            "type": "array",
+            "items": answers.ref(AssetRead),
+            "minItems": 1,
+            "maxItems": 1,
+        }
+    },
+}
 
 
 @router.post("/organizations/{org_id}/file")
 @router.post("/organizations/{org_id}/assets")
+@answers.item(AssetRead)
 async def upload_file(
     request: Request, db: ServiceCommittedDb, store: Store, actor: CurrentActor
 ) -> JSONResponse:
@@ -45,6 +58,7 @@ async def upload_file(
 
 
 @router.get("/organizations/{org_id}/assets/{asset_id}")
+@answers.raw(ONE_ASSET, AssetRead)
 async def get_metadata(
     request: Request, db: Db, actor: CurrentActor, asset_id: str
 ) -> JSONResponse:
@@ -74,6 +88,7 @@ async def serve_asset(
 
 
 @router.get(FILE)
+@answers.binary()
 async def view_file(
     request: Request, db: Db, store: Store, actor: CurrentActor, asset_id: str
 ) -> Response:
@@ -81,6 +96,7 @@ async def view_file(
 
 
 @router.get(FILE + "/dl")
+@answers.binary()
 async def download_file(
     request: Request, db: Db, store: Store, actor: CurrentActor, asset_id: str
 ) -> Response:
@@ -88,6 +104,7 @@ async def download_file(
 
 
 @router.delete("/organizations/{org_id}/assets/{asset_id}")
+@answers.item(AssetRead)
 async def archive_asset(
     request: Request, db: Db, actor: CurrentActor, asset_id: str
 ) -> JSONResponse:
@@ -96,6 +113,7 @@ async def archive_asset(
 
 
 @router.delete(FILE)
+@answers.empty()
 async def delete_file(
     db: ServiceCommittedDb, store: Store, actor: CurrentActor, asset_id: str
 ) -> Response:

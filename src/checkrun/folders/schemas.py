@@ -6,6 +6,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from checkrun.folders.models import Folder, FolderObject
 from checkrun.kit.clock import iso
+from checkrun.kit.includes import Include, Wrapped
 
 
 def _stripped(value: Any) -> Any:
@@ -60,6 +61,8 @@ class FolderRead(BaseModel):
     created_by: int | None
     created_at: str | None
     last_updated: str | None
+    # `with=children`: the subfolders, wrapped at every level.
+    children: Include[Wrapped[list[FolderRead]]] = None
 
     @classmethod
     def of(cls, folder: Folder, total: int = 0) -> FolderRead:

@@ -21,7 +21,7 @@ from checkrun.folders.schemas import (
 from checkrun.kit import events
 from checkrun.kit.auth import Actor, require_not_light
 from checkrun.kit.errors import invalid, invalid_field, not_found
-from checkrun.kit.includes import Includes
+from checkrun.kit.includes import Includes, Wrapped
 from checkrun.kit.pagination import PageParams
 
 # What the SDK sends for "no type" (`folder_type=None` goes out as text).
@@ -103,9 +103,7 @@ def _tree(
     """The folder with its subfolders, wrapped at every level (`children: {"data": [...]}`)."""
     read = FolderRead.of(folder, totals.get(folder.id, 0))
     below = [c for c in children.get(folder.id, []) if c.id not in seen | {folder.id}]
-    read.children = {  # type: ignore[attr-defined]
-        "data": [_tree(c, children, totals, seen | {folder.id}).model_dump() for c in below]
-    }
+    read.children = Wrapped(data=[_tree(c, children, totals, seen | {folder.id}) for c in below])
     return read
 
 

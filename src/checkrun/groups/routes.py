@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from checkrun.groups import service
-from checkrun.groups.schemas import GroupCreate, GroupUpdate
-from checkrun.kit import responses
+from checkrun.groups.schemas import GroupCreate, GroupRead, GroupUpdate
+from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
@@ -18,6 +18,7 @@ GROUP = "/organizations/{org_id}/groups/{group_id}"
 
 
 @router.get("/organizations/{org_id}/groups")
+@answers.page(GroupRead)
 async def list_groups(
     request: Request,
     db: Db,
@@ -34,6 +35,7 @@ async def list_groups(
 
 
 @router.post("/organizations/{org_id}/groups", status_code=201)
+@answers.item(GroupRead)
 async def create_group(db: Db, actor: CurrentActor, body: GroupCreate, with_: With) -> JSONResponse:
     group = await service.create_group(db, actor, body)
     (read,) = await service.read_groups(db, actor, [group], with_)
@@ -41,6 +43,7 @@ async def create_group(db: Db, actor: CurrentActor, body: GroupCreate, with_: Wi
 
 
 @router.get(GROUP)
+@answers.item(GroupRead)
 async def get_group(db: Db, actor: CurrentActor, group_id: str, with_: With) -> JSONResponse:
     group = await service.get_group(db, actor, group_id)
     (read,) = await service.read_groups(db, actor, [group], with_)
@@ -48,6 +51,7 @@ async def get_group(db: Db, actor: CurrentActor, group_id: str, with_: With) -> 
 
 
 @router.put(GROUP, status_code=201)
+@answers.item(GroupRead)
 async def update_group(
     db: Db, actor: CurrentActor, group_id: str, body: GroupUpdate, with_: With
 ) -> JSONResponse:
@@ -58,6 +62,7 @@ async def update_group(
 
 
 @router.delete(GROUP, status_code=204)
+@answers.empty()
 async def delete_group(db: Db, actor: CurrentActor, group_id: str) -> Response:
     await service.delete_group(db, actor, group_id)
     return responses.empty(204)

@@ -6,6 +6,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from checkrun.groups.models import Group
 from checkrun.kit.clock import iso
+from checkrun.kit.includes import Include, Wrapped
 from checkrun.templates.schemas import Email, UserId
 
 
@@ -52,9 +53,12 @@ class GroupRead(BaseModel):
     last_updated: str | None
     updated_at: str | None
     deleted_at: str | None = None
+    # `with=users` (member objects) and `with=assets` (none yet), wrapped.
+    users: Include[Wrapped[list[dict[str, object]]]] = None
+    assets: Include[Wrapped[list[Any]]] = None
 
     @classmethod
-    def of(cls, group: Group, **includes: Any) -> GroupRead:
+    def of(cls, group: Group) -> GroupRead:
         stamp = iso(group.updated_at)
         return cls(
             id=group.id,
@@ -65,5 +69,4 @@ class GroupRead(BaseModel):
             created_at=iso(group.created_at),
             last_updated=stamp,
             updated_at=stamp,
-            **includes,
         )

@@ -14,7 +14,7 @@ from checkrun.kit import events
 from checkrun.kit.auth import Actor
 from checkrun.kit.clock import now
 from checkrun.kit.errors import forbidden, invalid, invalid_field, not_found
-from checkrun.kit.includes import Includes
+from checkrun.kit.includes import Includes, Wrapped
 from checkrun.kit.pagination import PageParams
 from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
@@ -159,12 +159,12 @@ async def read_groups(
         users = {u.id: u.model_dump() for u in await read_members(db, actor.org_id, ids)}
     reads = []
     for group in groups:
-        extra: dict[str, object] = {}
+        read = GroupRead.of(group)
         if includes.wants("users"):
-            extra["users"] = {
-                "data": [users[m.user_id] for m in group.members if m.user_id in users]
-            }
+            read.users = Wrapped(
+                data=[users[m.user_id] for m in group.members if m.user_id in users]
+            )
         if includes.wants("assets"):
-            extra["assets"] = {"data": []}
-        reads.append(GroupRead.of(group, **extra))
+            read.assets = Wrapped(data=[])
+        reads.append(read)
     return reads

@@ -15,7 +15,7 @@ from checkrun.guests.schemas import (
     GuestUpdate,
     ToMember,
 )
-from checkrun.kit import responses
+from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import MAX_PAGE, PageParams, pagination_meta
@@ -24,6 +24,7 @@ from checkrun.members.schemas import UserRead
 from checkrun.tasks import service as tasks_service
 from checkrun.tasks.params import UNPAGED_LIMIT, flag, list_page, task_filters
 from checkrun.tasks.repository import TaskFilters
+from checkrun.tasks.schemas import TaskRead
 
 router = APIRouter(tags=["guests"])
 With = Annotated[Includes, Depends(includes)]
@@ -75,6 +76,7 @@ async def _one(
 
 
 @router.get(GUESTS)
+@answers.page(GuestRead)
 async def list_guests(
     request: Request,
     db: Db,
@@ -89,6 +91,7 @@ async def list_guests(
 
 
 @router.get("/organizations/{org_id}/guests-list")
+@answers.items(GuestBrief)
 async def list_guests_brief(request: Request, db: Db, actor: CurrentActor) -> JSONResponse:
     # No `meta` at all: the SDK crashes on `meta: null` and reads the count from `data`.
     guests, _ = await service.list_guests(
@@ -99,6 +102,7 @@ async def list_guests_brief(request: Request, db: Db, actor: CurrentActor) -> JS
 
 
 @router.post(GUESTS, status_code=201)
+@answers.item(GuestRead)
 async def create_guest(
     request: Request, db: Db, actor: CurrentActor, body: GuestCreate, with_: With
 ) -> JSONResponse:
@@ -107,6 +111,7 @@ async def create_guest(
 
 
 @router.get(GUEST)
+@answers.item(GuestRead)
 async def get_guest(
     request: Request, db: Db, actor: CurrentActor, email: str, with_: With
 ) -> JSONResponse:
@@ -114,6 +119,7 @@ async def get_guest(
 
 
 @router.put(GUEST, status_code=201)
+@answers.item(GuestRead)
 async def update_guest(
     request: Request,
     db: Db,
@@ -127,6 +133,7 @@ async def update_guest(
 
 
 @router.delete(GUEST)
+@answers.item(GuestRead)
 async def remove_guest(
     request: Request, db: Db, actor: CurrentActor, email: str, with_: With
 ) -> JSONResponse:
@@ -135,6 +142,7 @@ async def remove_guest(
 
 
 @router.delete(GUEST + "/disable")
+@answers.item(GuestRead)
 async def disable_guest(
     request: Request, db: Db, actor: CurrentActor, email: str, with_: With
 ) -> JSONResponse:
@@ -143,6 +151,7 @@ async def disable_guest(
 
 
 @router.put(GUEST + "/enable")
+@answers.item(GuestRead)
 async def enable_guest(
     request: Request, db: Db, actor: CurrentActor, email: str, with_: With
 ) -> JSONResponse:
@@ -151,6 +160,7 @@ async def enable_guest(
 
 
 @router.get(GUESTS + "/{guest_code}/tasks")
+@answers.page(TaskRead)
 async def list_guest_tasks(
     request: Request,
     db: Db,
@@ -167,6 +177,7 @@ async def list_guest_tasks(
 
 
 @router.post(GUEST + "/to/member")
+@answers.item(UserRead)
 async def guest_to_member(
     db: Db, actor: CurrentActor, email: str, body: ToMember | None = None
 ) -> JSONResponse:
@@ -175,6 +186,7 @@ async def guest_to_member(
 
 
 @router.put("/organizations/{org_id}/users/{user_id}/to/guest")
+@answers.item(GuestRead)
 async def member_to_guest(
     request: Request, db: Db, actor: CurrentActor, user_id: str, with_: With
 ) -> JSONResponse:

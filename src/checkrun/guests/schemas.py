@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from checkrun.guests.models import Guest
 from checkrun.kit.clock import iso
+from checkrun.kit.includes import Include
 from checkrun.templates.schemas import Email, UserId
 
 URL_PREFIXES = ("http://", "https://")
@@ -154,6 +155,8 @@ class GuestRead(BaseModel):
     created_at: str | None
     updated_at: str | None
     deleted_at: str | None
+    # `with=stats`, bare (not wrapped).
+    stats: Include[GuestStats] = None
 
     @classmethod
     def of(cls, guest: Guest, api_base: str, stats: GuestStats | None = None) -> GuestRead:
@@ -170,7 +173,7 @@ class GuestRead(BaseModel):
             deleted_at=iso(guest.deleted_at),
         )
         if stats is not None:
-            read.stats = stats.model_dump()  # type: ignore[attr-defined]
+            read.stats = stats
         return read
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import JSON
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,3 +74,27 @@ def insert_ignoring_conflicts(
     dialect = db.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
+
+
+class json_object_agg(FunctionElement[Any]):  # noqa: N801 - reads like the SQL it stands for
+    """The rows' (key, JSON value) pairs as one JSON object: an aggregate, so a correlated
+    subquery reads many rows per outer row in one statement. Empty is NULL or `{}`."""
+
+    inherit_cache = True
+    type = JSON()
+
+    def __init__(self, key: Any, value: Any) -> None:
+        super().__init__(key, value)
+
+
+@compiles(json_object_agg)
+def _json_object_agg(element: json_object_agg, compiler: SQLCompiler, **kw: Any) -> str:
+    key, value = (compiler.process(c, **kw) for c in element.clauses)
+    return f"json_object_agg({key}, {value})"
+
+
+@compiles(json_object_agg, "sqlite")
+def _json_group_object(element: json_object_agg, compiler: SQLCompiler, **kw: Any) -> str:
+    key, value = (compiler.process(c, **kw) for c in element.clauses)
+    # SQLite keeps JSON as text: json() makes it a value of the object, not a string.
+    return f"json_group_object({key}, json({value}))"

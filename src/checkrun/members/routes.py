@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from checkrun.kit import responses
+from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, CurrentPrincipal, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
@@ -18,6 +18,7 @@ from checkrun.members.schemas import (
     ProvisionUser,
     RoleUpdate,
     TokenRead,
+    UserBrief,
     UserRead,
 )
 from checkrun.oauth.deps import ApplicationActor
@@ -41,23 +42,27 @@ def _member(pair: tuple[User, Membership]) -> JSONResponse:
 
 
 @router.get("/me")
+@answers.item(UserRead)
 async def get_me(db: Db, principal: CurrentPrincipal) -> JSONResponse:
     membership = await MembersRepository(db).membership(principal.token_org_id, principal.user.id)
     return responses.item(UserRead.of(principal.user, membership))
 
 
 @router.get("/organizations/{org_id}/me")
+@answers.item(UserRead)
 async def get_me_in_org(db: Db, actor: CurrentActor) -> JSONResponse:
     return _member(await service.me_in_org(db, actor))
 
 
 @router.put("/organizations/{org_id}/me")
+@answers.item(UserRead)
 async def update_me_in_org(db: Db, actor: CurrentActor, body: ProfileUpdate) -> JSONResponse:
     pair = await service.update_own_profile(db, actor, body)
     return _member(pair)
 
 
 @router.get("/organizations/{org_id}/users")
+@answers.page(UserRead)
 async def list_members(
     request: Request,
     db: Db,
@@ -73,23 +78,27 @@ async def list_members(
 
 
 @router.get("/organizations/{org_id}/users-list")
+@answers.items(UserBrief)
 async def list_members_brief(db: Db, actor: CurrentActor) -> JSONResponse:
     # No `meta` at all: the SDK reads `meta.count` from a dict and crashes on `meta: null`.
     return JSONResponse({"data": responses.dump(await service.list_brief(db, actor))})
 
 
 @router.post("/organizations/{org_id}/users/invite")
+@answers.item(UserRead)
 async def invite_member(db: Db, actor: CurrentActor, body: InviteUser) -> JSONResponse:
     pair = await service.invite(db, actor, body)
     return _member(pair)
 
 
 @router.get(USER)
+@answers.item(UserRead)
 async def get_member(db: Db, actor: CurrentActor, user_id: str, with_: With) -> JSONResponse:
     return responses.item(await service.get_member(db, actor, user_id, with_))
 
 
 @router.put(USER)
+@answers.item(UserRead)
 async def update_member(
     db: Db, actor: CurrentActor, user_id: str, body: ProfileUpdate
 ) -> JSONResponse:
@@ -98,12 +107,14 @@ async def update_member(
 
 
 @router.put(USER + "/role")
+@answers.item(UserRead)
 async def change_role(db: Db, actor: CurrentActor, user_id: str, body: RoleUpdate) -> JSONResponse:
     pair = await service.change_role(db, actor, user_id, body.role)
     return _member(pair)
 
 
 @router.delete(USER)
+@answers.item(UserRead)
 async def remove_member(
     db: Db,
     actor: CurrentActor,
@@ -117,36 +128,42 @@ async def remove_member(
 
 
 @router.delete(USER + "/disable")
+@answers.item(UserRead)
 async def disable_member(db: Db, actor: CurrentActor, user_id: str) -> JSONResponse:
     pair = await service.disable(db, actor, user_id)
     return _member(pair)
 
 
 @router.put(USER + "/enable")
+@answers.item(UserRead)
 async def enable_member(db: Db, actor: CurrentActor, user_id: str) -> JSONResponse:
     pair = await service.enable(db, actor, user_id)
     return _member(pair)
 
 
 @router.put(USER + "/approve")
+@answers.item(UserRead)
 async def approve_member(db: Db, actor: CurrentActor, user_id: str) -> JSONResponse:
     pair = await service.approve(db, actor, user_id)
     return _member(pair)
 
 
 @router.delete(USER + "/delete", status_code=204)
+@answers.empty()
 async def delete_member(db: Db, actor: CurrentActor, user_id: str) -> Response:
     await service.purge(db, actor, user_id)
     return responses.empty(204)
 
 
 @router.post("/applications/{org_id}/users", status_code=201)
+@answers.item(UserRead)
 async def provision_user(db: Db, actor: ApplicationActor, body: ProvisionUser) -> JSONResponse:
     user, membership = await service.provision_user(db, actor, body)
     return responses.item(UserRead.of(user, membership), status=201)
 
 
 @router.post("/applications/{org_id}/users/{email}/token")
+@answers.raw(answers.ref(TokenRead), TokenRead)
 async def provision_token(db: Db, actor: ApplicationActor, email: str) -> JSONResponse:
     token = await service.provisioned_token(db, actor, email)
     body = TokenRead(access_token=token, expires_in=service.PROVISIONED_TOKEN_SECONDS)

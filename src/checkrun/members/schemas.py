@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from checkrun.kit.clock import iso, now
+from checkrun.kit.includes import Include, Wrapped
 from checkrun.members.models import Membership, User
 from checkrun.templates.schemas import MAX_INT, Email
 
@@ -90,6 +91,17 @@ class UserRead(BaseModel):
     created_at: str | None
     updated_at: str | None
     last_updated: str | None
+    # `with=` includes (members/service.read_with), in the order the JSON shows them; those
+    # checkrun has nothing behind yet are empty lists.
+    groups: Include[Wrapped[list[dict[str, Any]]]] = None
+    stats: Include[Wrapped[dict[str, Any]]] = None
+    organizations: Include[Wrapped[list[Any]]] = None
+    preferences: Include[Wrapped[list[Any]]] = None
+    assets: Include[Wrapped[list[Any]]] = None
+    member_watchers: Include[Wrapped[list[Any]]] = None
+    guest_watchers: Include[Wrapped[list[Any]]] = None
+    auth_methods: Include[Wrapped[list[Any]]] = None
+    country: Include[Wrapped[None]] = None
 
     @classmethod
     def of(cls, user: User, membership: Membership | None = None) -> UserRead:

@@ -17,7 +17,7 @@ from checkrun.kit import events
 from checkrun.kit.auth import Actor, hash_token, require_admin
 from checkrun.kit.clock import iso, now
 from checkrun.kit.errors import AppError, bad_request, forbidden, invalid_field, not_found
-from checkrun.kit.includes import Includes
+from checkrun.kit.includes import Includes, Wrapped
 from checkrun.kit.pagination import PageParams
 from checkrun.members.models import AccessToken, Membership, User
 from checkrun.members.repository import SORTS, MembersRepository
@@ -235,26 +235,22 @@ async def read_with(
     if includes.wants("groups"):
         groups = await GroupsRepository(db).of_members(org_id, ids)
         for read in reads:
-            read.groups = {  # type: ignore[attr-defined]
-                "data": [GroupRead.of(g).model_dump() for g in groups.get(read.id, [])]
-            }
+            read.groups = Wrapped(
+                data=[GroupRead.of(g).model_dump() for g in groups.get(read.id, [])]
+            )
     if includes.wants("stats"):
         stats = await MembersRepository(db).stats_of(org_id, ids)
         for read in reads:
-            read.stats = {  # type: ignore[attr-defined]
-                "data": {
-                    **stats[read.id],
-                    "steps_created": 0,
-                    "last_step_created_at": None,
-                }
-            }
+            read.stats = Wrapped(
+                data={**stats[read.id], "steps_created": 0, "last_step_created_at": None}
+            )
     for name in EMPTY_LIST_INCLUDES:
         if includes.wants(name):
             for read in reads:
-                setattr(read, name, {"data": []})
+                setattr(read, name, Wrapped(data=[]))
     if includes.wants("country"):
         for read in reads:
-            read.country = {"data": None}  # type: ignore[attr-defined]
+            read.country = Wrapped(data=None)
     return reads
 
 

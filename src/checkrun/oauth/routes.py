@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from checkrun.kit import answers
 from checkrun.kit.auth import Db
 from checkrun.oauth import service
 from checkrun.oauth.service import OAuthError
@@ -12,9 +13,20 @@ router = APIRouter(tags=["oauth"])
 FORM = "application/x-www-form-urlencoded"
 # Token answers must not be cached (RFC 6749 §5.1).
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# An OAuth 2 token response (RFC 6749 §5.1), not the Tallyfy envelope.
+TOKEN_ANSWER = {
+    "type": "object",
+    "properties": {
+        "token_type": {"type": "string"},
+        "expires_in": {"type": "integer"},
+        "access_token": {"type": "string"},
+        "refresh_token": {"type": "string"},
+    },
+}
 
 
 @router.post("/oauth/token")
+@answers.raw(TOKEN_ANSWER)
 async def token(request: Request, db: Db) -> JSONResponse:
     """No Bearer token or X-Tallyfy-Client needed; the body must be form-urlencoded."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

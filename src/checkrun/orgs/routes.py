@@ -5,16 +5,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from checkrun.kit import responses
+from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, CurrentPrincipal, Db
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
 from checkrun.orgs import service
-from checkrun.orgs.schemas import OrganizationUpdate
+from checkrun.orgs.schemas import OrganizationRead, OrganizationUpdate
 
 router = APIRouter(tags=["organizations"])
 
 
 @router.get("/me/organizations")
+@answers.page(OrganizationRead)
 async def my_organizations(
     request: Request,
     db: Db,
@@ -26,11 +27,13 @@ async def my_organizations(
 
 
 @router.get("/organizations/{org_id}")
+@answers.item(OrganizationRead)
 async def get_organization(db: Db, actor: CurrentActor) -> JSONResponse:
     return responses.item(await service.get_organization(db, actor))
 
 
 @router.put("/organizations/{org_id}")
+@answers.item(OrganizationRead)
 async def update_organization(
     db: Db, actor: CurrentActor, body: OrganizationUpdate
 ) -> JSONResponse:

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from checkrun.kit import responses
+from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, pagination_meta
@@ -15,11 +15,12 @@ from checkrun.runs import service
 from checkrun.runs.models import Run
 from checkrun.runs.params import run_filters
 from checkrun.runs.repository import RunFilters
-from checkrun.runs.schemas import RunLaunch, RunUpdate
+from checkrun.runs.schemas import RunLaunch, RunRead, RunUpdate
 from checkrun.storage import Store
 from checkrun.tasks import service as tasks_service
 from checkrun.tasks.params import list_page, task_filters
 from checkrun.tasks.repository import TaskFilters
+from checkrun.tasks.schemas import TaskRead
 
 router = APIRouter(tags=["runs"])
 With = Annotated[Includes, Depends(includes)]
@@ -34,6 +35,7 @@ async def _one(
 
 
 @router.post("/organizations/{org_id}/runs", status_code=201)
+@answers.item(RunRead)
 async def launch_run(
     request: Request, db: Db, actor: CurrentActor, body: RunLaunch, with_: With
 ) -> JSONResponse:
@@ -42,6 +44,7 @@ async def launch_run(
 
 
 @router.get("/organizations/{org_id}/runs")
+@answers.page(RunRead)
 async def list_runs(
     request: Request,
     db: Db,
@@ -56,6 +59,7 @@ async def list_runs(
 
 
 @router.get(RUN)
+@answers.item(RunRead)
 async def get_run(
     request: Request, db: Db, actor: CurrentActor, run_id: str, with_: With
 ) -> JSONResponse:
@@ -63,6 +67,7 @@ async def get_run(
 
 
 @router.put(RUN)
+@answers.item(RunRead)
 async def update_run(
     request: Request, db: Db, actor: CurrentActor, run_id: str, body: RunUpdate, with_: With
 ) -> JSONResponse:
@@ -71,6 +76,7 @@ async def update_run(
 
 
 @router.post(RUN + "/complete-prerun")
+@answers.item(RunRead)
 async def complete_prerun(
     request: Request, db: Db, actor: CurrentActor, run_id: str, with_: With
 ) -> JSONResponse:
@@ -79,6 +85,7 @@ async def complete_prerun(
 
 
 @router.delete(RUN + "/complete-prerun")
+@answers.item(RunRead)
 async def reopen_prerun(
     request: Request, db: Db, actor: CurrentActor, run_id: str, with_: With
 ) -> JSONResponse:
@@ -87,6 +94,7 @@ async def reopen_prerun(
 
 
 @router.get(RUN + "/tasks")
+@answers.page(TaskRead)
 async def list_run_tasks(
     request: Request,
     db: Db,
@@ -102,6 +110,7 @@ async def list_run_tasks(
 
 
 @router.delete(RUN)
+@answers.item(RunRead)
 async def archive_run(
     request: Request, db: Db, actor: CurrentActor, run_id: str, with_: With
 ) -> JSONResponse:
@@ -110,6 +119,7 @@ async def archive_run(
 
 
 @router.put(RUN + "/activate")
+@answers.item(RunRead)
 async def activate_run(
     request: Request, db: Db, actor: CurrentActor, run_id: str, with_: With
 ) -> JSONResponse:
@@ -118,6 +128,7 @@ async def activate_run(
 
 
 @router.delete(RUN + "/delete")
+@answers.empty()
 async def delete_run(
     db: ServiceCommittedDb, store: Store, actor: CurrentActor, run_id: str
 ) -> Response:

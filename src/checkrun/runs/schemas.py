@@ -5,11 +5,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from checkrun.files.schemas import AssetRead
 from checkrun.kit.clock import iso, now
+from checkrun.kit.includes import Include, Wrapped
 from checkrun.kit.validation import DateTimeText
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunStats
-from checkrun.tasks.schemas import Owners
+from checkrun.tasks.schemas import Owners, TaskRead
 from checkrun.templates.schemas import MAX_INT, EntityId, GroupId, UserId
 
 DUE_SOON = timedelta(hours=48)
@@ -116,6 +118,15 @@ class RunRead(BaseModel):
     last_updated: str | None
     completed_at: str | None
     archived_at: str | None
+    # `with=` includes (runs/includes.py), in the order the JSON shows them.
+    checklist: Include[Wrapped[dict[str, Any] | None]] = None
+    form_fields: Include[Wrapped[list[dict[str, Any]]]] = None
+    tasks: Include[Wrapped[list[TaskRead]]] = None
+    next_task: Include[Wrapped[TaskRead | None]] = None
+    assets: Include[Wrapped[list[AssetRead]]] = None
+    tags: Include[Wrapped[list[dict[str, Any]]]] = None
+    folders: Include[Wrapped[list[dict[str, Any]]]] = None
+    threads: Include[Wrapped[list[dict[str, Any]]]] = None
 
     @classmethod
     def of(cls, r: Run, stats: RunStats) -> RunRead:

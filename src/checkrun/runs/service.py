@@ -10,37 +10,35 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.comments.repository import CommentsRepository
-from checkrun.comments.service import run_threads
 from checkrun.files.blobs import commit_then_discard
 from checkrun.files.repository import FilesRepository
-from checkrun.files.schemas import AssetRead
-from checkrun.folders.service import check_run_folders, file_subject, folders_included
+from checkrun.folders.service import check_run_folders, file_subject
 from checkrun.groups.service import check_group_ids
 from checkrun.guests.service import ensure_run_guests
 from checkrun.kit import events
 from checkrun.kit.auth import Actor, require_admin, require_not_light
 from checkrun.kit.clock import now, parse_datetime
 from checkrun.kit.errors import invalid, invalid_field, not_found
-from checkrun.kit.includes import Includes
+from checkrun.kit.includes import Includes, Page
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.worktime import WorkWeek
 from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
+from checkrun.runs.includes import RUN_INCLUDES, tasks_if_included
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunFilters, RunsRepository, RunStats
 from checkrun.runs.rules import apply_rules, sync_run_status
 from checkrun.runs.schemas import RunLaunch, RunRead, RunUpdate, TaskOverride
 from checkrun.storage import BlobStore
-from checkrun.tags.service import check_tag_ids, known_tag_ids, tag_subject, tags_included
+from checkrun.tags.service import check_tag_ids, known_tag_ids, tag_subject
 from checkrun.tasks import deadlines
 from checkrun.tasks.deadlines import Rule
 from checkrun.tasks.models import Task
-from checkrun.tasks.repository import OPEN, TaskFilters, TasksRepository
-from checkrun.tasks.service import check_owners, read_tasks
+from checkrun.tasks.repository import TaskFilters, TasksRepository
+from checkrun.tasks.service import check_owners
 from checkrun.templates.automations import text_of as automations_text
 from checkrun.templates.models import Capture, Checklist, Step
 from checkrun.templates.repository import TemplatesRepository
-from checkrun.templates.service import read_many as read_templates
 from checkrun.templates.values import ValueContext, clean_values, is_empty
 
 # Step flags that a launched task carries.
@@ -358,78 +356,13 @@ async def list_tasks_of_run(
 async def read_runs(
     db: AsyncSession, runs: list[Run], includes: Includes, api_base: str = ""
 ) -> list[RunRead]:
-    ids = [r.id for r in runs]
-    stats = await RunsRepository(db).stats_of(ids)
+    org_id = runs[0].org_id if runs else ""
+    loaded = await tasks_if_included(db, org_id, runs, includes)
+    stats = loaded.stats() if loaded else await RunsRepository(db).stats_of([r.id for r in runs])
     reads = [RunRead.of(r, stats.get(r.id, RunStats())) for r in runs]
-    await _include_checklists(db, runs, reads, includes)
-    if includes.wants("next_task") or includes.wants("tasks") or includes.wants("form_fields"):
-        await _include_tasks(db, ids, reads, includes)
-    if includes.wants("assets"):
-        files = await FilesRepository(db).of_runs(ids)
-        for read in reads:
-            read.assets = {  # type: ignore[attr-defined]
-                "data": [AssetRead.of(a, api_base).model_dump() for a in files.get(read.id, [])]
-            }
-    await _include_tags_and_folders(db, runs, reads, includes)
-    if "threads" in includes:
-        threads = await run_threads(db, runs[0].org_id if runs else "", ids)
-        for read in reads:
-            read.threads = {"data": threads.get(read.id, [])}  # type: ignore[attr-defined]
+    page = Page(db, org_id, runs, reads, includes, api_base, loaded={"tasks": loaded})
+    await RUN_INCLUDES.fill(page)
     return reads
-
-
-async def _include_tags_and_folders(
-    db: AsyncSession, runs: list[Run], reads: list[RunRead], includes: Includes
-) -> None:
-    """`tags` (association objects) and `folders`, wrapped."""
-    org_id, ids = (runs[0].org_id if runs else ""), [r.id for r in runs]
-    if includes.wants("tags"):
-        tags = await tags_included(db, org_id, "Run", ids)
-        for read in reads:
-            read.tags = {"data": tags.get(read.id, [])}  # type: ignore[attr-defined]
-    if includes.wants("folders"):
-        folders = await folders_included(db, org_id, "Run", ids)
-        for read in reads:
-            read.folders = {"data": folders.get(read.id, [])}  # type: ignore[attr-defined]
-
-
-async def _include_checklists(
-    db: AsyncSession, runs: list[Run], reads: list[RunRead], includes: Includes
-) -> None:
-    if not includes.wants("checklist"):
-        return
-    found = await TemplatesRepository(db).by_ids([r.checklist_id for r in runs])
-    by_id = {c.id: c for c in await read_templates(db, found, Includes())}
-    for read in reads:
-        template = by_id.get(read.checklist_id)
-        read.checklist = {"data": template.model_dump() if template else None}  # type: ignore[attr-defined]
-
-
-async def _include_tasks(
-    db: AsyncSession, ids: list[str], reads: list[RunRead], includes: Includes
-) -> None:
-    """`tasks`, `next_task` and `form_fields`, read for every run of the page at once."""
-    by_run = await TasksRepository(db).tasks_of_runs(ids)
-    task_includes = Includes(i.removeprefix("tasks.") for i in includes if "." in i)
-    if includes.wants("form_fields"):
-        task_includes = Includes(task_includes | {"form_fields"})
-    everything = [t for run_id in ids for t in by_run.get(run_id, [])]
-    task_reads = {t.id: t for t in await read_tasks(db, everything, task_includes)}
-    for read in reads:
-        mine = [task_reads[t.id] for t in by_run.get(read.id, [])]
-        if includes.wants("form_fields"):
-            read.form_fields = {  # type: ignore[attr-defined]
-                "data": [
-                    {**field, "task_id": t.id}
-                    for t in mine
-                    for field in t.form_fields["data"]  # type: ignore[attr-defined]
-                ]
-            }
-        if includes.wants("tasks"):
-            read.tasks = {"data": [t.model_dump() for t in mine]}  # type: ignore[attr-defined]
-        if includes.wants("next_task"):
-            upcoming = [t for t in mine if t.status in OPEN and t.archived_at is None]
-            read.next_task = {"data": upcoming[0].model_dump() if upcoming else None}  # type: ignore[attr-defined]
 
 
 async def list_runs(

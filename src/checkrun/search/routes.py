@@ -5,15 +5,29 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from checkrun.kit import answers
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.pagination import PageParams, page_params
 from checkrun.search import service
 from checkrun.search.service import SearchQuery
 
 router = APIRouter(tags=["search"])
+RESULTS = {
+    "type": "object",
+    "description": "Results keyed by type "
+    "(blueprint, process, task, step, capture, snippet), each a page",
+    "additionalProperties": {
+        "type": "object",
+        "properties": {
+            "data": {"type": "array", "items": answers.OBJECT},
+            "meta": answers.PAGINATION,
+        },
+    },
+}
 
 
 @router.get("/organizations/{org_id}/search")
+@answers.raw(RESULTS)
 async def search(
     request: Request,
     db: Db,

@@ -5,13 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from checkrun.kit import responses
+from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
 from checkrun.tags import service
 from checkrun.tags.repository import TagFilters
-from checkrun.tags.schemas import TagAttach, TagCreate, TagUpdate
+from checkrun.tags.schemas import AssociationRead, TagAttach, TagCreate, TagRead, TagUpdate
 
 router = APIRouter(tags=["tags"])
 With = Annotated[Includes, Depends(includes)]
@@ -21,6 +21,7 @@ LINKS = "/organizations/{org_id}/checklists/tags"
 
 
 @router.get("/organizations/{org_id}/tags")
+@answers.page(TagRead)
 async def list_tags(
     request: Request,
     db: Db,
@@ -35,6 +36,7 @@ async def list_tags(
 
 
 @router.post("/organizations/{org_id}/tags", status_code=201)
+@answers.item(TagRead)
 async def create_tag(db: Db, actor: CurrentActor, body: TagCreate, with_: With) -> JSONResponse:
     tag = await service.create_tag(db, actor, body)
     (read,) = await service.read_tags(db, [tag], with_)
@@ -42,12 +44,14 @@ async def create_tag(db: Db, actor: CurrentActor, body: TagCreate, with_: With) 
 
 
 @router.get(TAG)
+@answers.item(TagRead)
 async def get_tag(db: Db, actor: CurrentActor, tag_id: str, with_: With) -> JSONResponse:
     (read,) = await service.read_tags(db, [await service.get_tag(db, actor, tag_id)], with_)
     return responses.item(read)
 
 
 @router.put(TAG)
+@answers.item(TagRead)
 async def update_tag(
     db: Db, actor: CurrentActor, tag_id: str, body: TagUpdate, with_: With
 ) -> JSONResponse:
@@ -57,18 +61,21 @@ async def update_tag(
 
 
 @router.delete(TAG, status_code=204)
+@answers.empty()
 async def delete_tag(db: Db, actor: CurrentActor, tag_id: str) -> Response:
     await service.delete_tag(db, actor, tag_id)
     return responses.empty(204)
 
 
 @router.post(LINKS)
+@answers.linked(AssociationRead, required=False)
 async def attach_tag(db: Db, actor: CurrentActor, body: TagAttach) -> JSONResponse:
     link, made = await service.attach(db, actor, body)
     return responses.item(link, status=201 if made else 200)
 
 
 @router.delete(LINKS + "/{association_id}", status_code=204)
+@answers.empty()
 async def detach_tag(db: Db, actor: CurrentActor, association_id: str) -> Response:
     await service.detach(db, actor, association_id)
     return responses.empty(204)

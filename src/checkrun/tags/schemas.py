@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from checkrun.kit.clock import iso
+from checkrun.kit.includes import Include, Wrapped
 from checkrun.tags.models import Tag, TagAssociation
 
 
@@ -56,6 +57,8 @@ class TagRead(BaseModel):
     created_at: str | None
     last_updated: str | None
     deleted_at: str | None = None
+    # `with=statistics`, wrapped.
+    statistics: Include[Wrapped[dict[str, Any]]] = None
 
     @classmethod
     def of(cls, tag: Tag) -> TagRead:

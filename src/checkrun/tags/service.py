@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from checkrun.kit import events
 from checkrun.kit.auth import Actor, require_not_light
 from checkrun.kit.errors import invalid, invalid_field, not_found
-from checkrun.kit.includes import Includes
+from checkrun.kit.includes import Includes, Wrapped
 from checkrun.kit.pagination import PageParams
 from checkrun.tags.models import Tag, TagAssociation
 from checkrun.tags.repository import TagFilters, TagsRepository
@@ -123,7 +123,7 @@ async def read_tags(db: AsyncSession, tags: list[Tag], includes: Includes) -> li
     if includes.wants("statistics"):
         stats = await TagsRepository(db).statistics([t.id for t in tags])
         for read in reads:
-            read.statistics = {"data": stats[read.id]}  # type: ignore[attr-defined]
+            read.statistics = Wrapped(data=stats[read.id])
     return reads
 
 

@@ -7,17 +7,18 @@ from typing import Any
 
 from sqlalchemy import Select, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
-from checkrun.comments.repository import tasks_with_open_issue
+from checkrun.comments.models import Comment
+from checkrun.comments.repository import open_issue, tasks_with_open_issue
 from checkrun.folders.repository import filed
 from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of
 from checkrun.kit.locking import locked
 from checkrun.kit.pagination import PageParams
-from checkrun.kit.sql import no_index, sort_key
+from checkrun.kit.sql import json_object_agg, no_index, sort_key
 from checkrun.runs.models import Run
 from checkrun.tags.repository import tagged
 from checkrun.tasks.models import CaptureValue, Task, TaskCompletion, TaskOwner
@@ -431,3 +432,85 @@ class TasksRepository:
             + [TaskOwner(kind="guest", ref=email) for email in dict.fromkeys(guests)]
             + [TaskOwner(kind="group", ref=group) for group in dict.fromkeys(groups)]
         )
+
+
+@dataclass(frozen=True)
+class TaskBasics:
+    """What every task read needs besides the row: its values and whether an open issue (its
+    own, or its process's) stops it."""
+
+    values: dict[str, dict[str, Any]]
+    with_issue: set[str]
+    frozen: set[str]
+
+
+def _basics_columns(org_id: str) -> tuple[Any, Any, Any]:
+    """Per task (correlated): its values as one JSON object, whether it has an open issue,
+    whether its process has one of its own."""
+    values = (
+        select(json_object_agg(CaptureValue.capture_id, CaptureValue.value))
+        .where(CaptureValue.task_id == Task.id)
+        .scalar_subquery()
+    )
+    own_issue = (
+        select(Comment.id)
+        .where(Comment.org_id == org_id, Comment.task_id == Task.id, open_issue())
+        .exists()
+    )
+    run_issue = (
+        select(Comment.id)
+        .where(
+            Comment.org_id == org_id,
+            Comment.run_id == Task.run_id,
+            Comment.task_id.is_(None),
+            open_issue(),
+        )
+        .exists()
+    )
+    return values, own_issue, run_issue
+
+
+def _add_basics(out: TaskBasics, task_id: str, values: Any, issue: Any, frozen: Any) -> None:
+    out.values[task_id] = values or {}
+    if issue:
+        out.with_issue.add(task_id)
+    if frozen:
+        out.frozen.add(task_id)
+
+
+async def basics_of(db: AsyncSession, org_id: str, tasks: list[Task]) -> TaskBasics:
+    """Values and issue marks of a page of tasks, in one statement."""
+    out = TaskBasics({}, set(), set())
+    if not tasks:
+        return out
+    rows = await db.execute(
+        select(Task.id, *_basics_columns(org_id)).where(Task.id.in_([t.id for t in tasks]))
+    )
+    for row in rows.all():
+        _add_basics(out, *row)
+    return out
+
+
+async def read_tasks_of_runs(
+    db: AsyncSession, org_id: str, run_ids: list[str]
+) -> tuple[dict[str, list[Task]], TaskBasics]:
+    """The runs' tasks in order, with their owners and basics: one statement for them all."""
+    by_run: dict[str, list[Task]] = defaultdict(list)
+    out = TaskBasics({}, set(), set())
+    if not run_ids:
+        return by_run, out
+    rows = await db.execute(
+        select(Task, *_basics_columns(org_id))
+        .where(Task.run_id.in_(run_ids))
+        .options(joinedload(Task.owners))
+        .order_by(Task.position, Task.id)
+    )
+    # Rows repeat per owner (joined); the JSON values column is not hashable.
+    for task, values, issue, frozen in rows.unique(_first_id).all():
+        by_run[task.run_id or ""].append(task)
+        _add_basics(out, task.id, values, issue, frozen)
+    return by_run, out
+
+
+def _first_id(row: Any) -> str:
+    return str(row[0].id)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from checkrun.kit import responses
+from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, pagination_meta
@@ -16,7 +16,13 @@ from checkrun.tasks import automatic, completion, service
 from checkrun.tasks.models import Task
 from checkrun.tasks.params import list_page, task_filters
 from checkrun.tasks.repository import TaskFilters
-from checkrun.tasks.schemas import CompleteTask, OneOffTaskCreate, TaskUpdate
+from checkrun.tasks.schemas import (
+    AutomaticDeadlineRead,
+    CompleteTask,
+    OneOffTaskCreate,
+    TaskRead,
+    TaskUpdate,
+)
 
 router = APIRouter(tags=["tasks"])
 With = Annotated[Includes, Depends(includes)]
@@ -31,6 +37,7 @@ async def _one(db: Db, task: object, with_: Includes, status: int = 200) -> JSON
 
 
 @router.post("/organizations/{org_id}/tasks", status_code=201)
+@answers.item(TaskRead)
 async def create_task(
     request: Request, db: Db, actor: CurrentActor, body: OneOffTaskCreate, with_: With
 ) -> JSONResponse:
@@ -39,6 +46,7 @@ async def create_task(
 
 
 @router.get("/organizations/{org_id}/tasks")
+@answers.page(TaskRead)
 async def list_tasks(
     request: Request,
     db: Db,
@@ -59,6 +67,7 @@ async def _page(
 
 
 @router.get("/organizations/{org_id}/me/tasks")
+@answers.page(TaskRead)
 async def list_my_tasks(
     request: Request,
     db: Db,
@@ -75,6 +84,7 @@ async def list_my_tasks(
 
 
 @router.get("/organizations/{org_id}/users/{user_id}/tasks")
+@answers.page(TaskRead)
 async def list_member_tasks(
     request: Request,
     db: Db,
@@ -91,17 +101,20 @@ async def list_member_tasks(
 
 
 @router.post(TASK + "/clone", status_code=201)
+@answers.item(TaskRead)
 async def clone_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> JSONResponse:
     task = await service.clone_task(db, actor, task_id)
     return await _one(db, task, with_, status=201)
 
 
 @router.get(TASK)
+@answers.item(TaskRead)
 async def get_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> JSONResponse:
     return await _one(db, await service.get_task(db, actor, task_id), with_)
 
 
 @router.put(TASK)
+@answers.item(TaskRead)
 async def update_task(
     request: Request, db: Db, actor: CurrentActor, task_id: str, body: TaskUpdate, with_: With
 ) -> JSONResponse:
@@ -110,6 +123,7 @@ async def update_task(
 
 
 @router.get(RUN_TASK)
+@answers.item(TaskRead)
 async def get_run_task(
     db: Db, actor: CurrentActor, run_id: str, task_id: str, with_: With
 ) -> JSONResponse:
@@ -117,6 +131,7 @@ async def get_run_task(
 
 
 @router.put(RUN_TASK)
+@answers.item(TaskRead)
 async def update_run_task(
     request: Request,
     db: Db,
@@ -131,18 +146,21 @@ async def update_run_task(
 
 
 @router.delete(TASK)
+@answers.item(TaskRead)
 async def archive_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> JSONResponse:
     task = await service.archive_one_off(db, actor, task_id)
     return await _one(db, task, with_)
 
 
 @router.put(TASK + "/restore")
+@answers.item(TaskRead)
 async def restore_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> JSONResponse:
     task = await service.restore_one_off(db, actor, task_id)
     return await _one(db, task, with_)
 
 
 @router.delete(TASK + "/delete", status_code=204)
+@answers.empty()
 async def delete_task(
     db: ServiceCommittedDb, store: Store, actor: CurrentActor, task_id: str
 ) -> Response:
@@ -154,11 +172,12 @@ async def _completion(db: Db, task: Task, with_: Includes) -> JSONResponse:
     (read,) = await service.read_tasks(db, [task], with_)
     if task.run_id is not None:
         # Rules re-evaluated by this change (none yet: automations act on form values).
-        read.tasks_changed_by_rules = {}  # type: ignore[attr-defined]
+        read.tasks_changed_by_rules = {}
     return responses.item(read)
 
 
 @router.post("/organizations/{org_id}/runs/{run_id}/completed-tasks")
+@answers.item(TaskRead)
 async def complete_run_task(
     db: Db, actor: CurrentActor, run_id: str, body: CompleteTask, with_: With
 ) -> JSONResponse:
@@ -166,6 +185,7 @@ async def complete_run_task(
 
 
 @router.delete("/organizations/{org_id}/runs/{run_id}/completed-tasks/{task_id}")
+@answers.item(TaskRead)
 async def reopen_run_task(
     db: Db, actor: CurrentActor, run_id: str, task_id: str, with_: With
 ) -> JSONResponse:
@@ -173,6 +193,7 @@ async def reopen_run_task(
 
 
 @router.post("/organizations/{org_id}/completed-tasks")
+@answers.item(TaskRead)
 async def complete_task(
     db: Db, actor: CurrentActor, body: CompleteTask, with_: With
 ) -> JSONResponse:
@@ -180,11 +201,13 @@ async def complete_task(
 
 
 @router.delete("/organizations/{org_id}/completed-tasks/{task_id}")
+@answers.item(TaskRead)
 async def reopen_task(db: Db, actor: CurrentActor, task_id: str, with_: With) -> JSONResponse:
     return await _completion(db, await completion.reopen(db, actor, task_id), with_)
 
 
 @router.get(RUN_TASK + "/automatic-deadline")
+@answers.item(AutomaticDeadlineRead)
 async def get_automatic_deadline(
     db: Db, actor: CurrentActor, run_id: str, task_id: str
 ) -> JSONResponse:
@@ -192,6 +215,7 @@ async def get_automatic_deadline(
 
 
 @router.post(RUN_TASK + "/reset-deadline")
+@answers.item(TaskRead)
 async def reset_deadline(
     db: Db, actor: CurrentActor, run_id: str, task_id: str, with_: With
 ) -> JSONResponse:

@@ -6,9 +6,17 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from checkrun.kit.clock import iso
+from checkrun.kit.includes import Include, Wrapped
 from checkrun.kit.validation import DateTimeText
 from checkrun.tasks.models import Task
-from checkrun.templates.schemas import MAX_INT, CaptureCreate, CaptureRead, GroupId, UserId
+from checkrun.templates.schemas import (
+    MAX_INT,
+    CaptureCreate,
+    CaptureRead,
+    GroupId,
+    StepRead,
+    UserId,
+)
 
 TaskType = Literal["task", "approval", "expiring", "email", "expiring_email"]
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -93,6 +101,10 @@ class CompleteTask(BaseModel):
     override_user: UserId | None = None
 
 
+class FormFieldRead(CaptureRead):
+    value: Any = None
+
+
 class TaskRead(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -131,6 +143,18 @@ class TaskRead(BaseModel):
     taskdata: dict[str, Any] = Field(default_factory=dict)
     # True while the task has an open issue (set by the reads, which look issues up).
     problem: bool = False
+    # `with=` includes (tasks/includes.py), in the order the JSON shows them.
+    threads: Include[Wrapped[list[dict[str, Any]]]] = None
+    comments: Include[Wrapped[list[dict[str, Any]]]] = None
+    issues: Include[Wrapped[list[dict[str, Any]]]] = None
+    threads_count: Include[int] = None
+    form_fields: Include[Wrapped[list[FormFieldRead]]] = None
+    run: Include[Wrapped[dict[str, Any] | None]] = None
+    step: Include[Wrapped[StepRead | None]] = None
+    tags: Include[Wrapped[list[dict[str, Any]]]] = None
+    folders: Include[Wrapped[list[dict[str, Any]]]] = None
+    # Completions: the rules this change re-evaluated (none yet: automations act on values).
+    tasks_changed_by_rules: Include[dict[str, Any]] = None
 
     @classmethod
     def of(cls, t: Task, taskdata: dict[str, Any] | None = None) -> TaskRead:
@@ -169,10 +193,6 @@ class TaskRead(BaseModel):
             summary=t.summary,
             taskdata=taskdata or {},
         )
-
-
-class FormFieldRead(CaptureRead):
-    value: Any = None
 
 
 class DeadlineRule(BaseModel):

@@ -7,11 +7,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from checkrun.comments import service as comments
 from checkrun.comments.repository import CommentsRepository
 from checkrun.files.blobs import commit_then_discard
 from checkrun.files.repository import FilesRepository
-from checkrun.folders.service import folders_included
 from checkrun.groups.repository import GroupsRepository
 from checkrun.groups.service import check_group_ids
 from checkrun.guests.service import ensure_guests
@@ -20,25 +18,23 @@ from checkrun.kit.auth import Actor, require_admin, require_not_light
 from checkrun.kit.clock import now, parse_datetime
 from checkrun.kit.errors import bad_request, forbidden, invalid, invalid_field, not_found
 from checkrun.kit.ids import new_id
-from checkrun.kit.includes import Includes
+from checkrun.kit.includes import Includes, Page
 from checkrun.kit.pagination import PageParams
 from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
 from checkrun.runs.models import Run
-from checkrun.runs.repository import RunsRepository, RunStats
+from checkrun.runs.repository import RunsRepository
 from checkrun.runs.rules import apply_rules, sync_run_status
-from checkrun.runs.schemas import RunRead
 from checkrun.storage import BlobStore
-from checkrun.tags.service import check_tag_ids, tag_subject, tags_included
+from checkrun.tags.service import check_tag_ids, tag_subject
 from checkrun.tasks import deadlines
 from checkrun.tasks.access import require_assigned_if_light
 from checkrun.tasks.completion import lock_task
+from checkrun.tasks.includes import TASK_INCLUDES
 from checkrun.tasks.models import Task
 from checkrun.tasks.params import user_id as parse_user_id
-from checkrun.tasks.repository import TaskFilters, TasksRepository
-from checkrun.tasks.schemas import FormFieldRead, OneOffTaskCreate, Owners, TaskRead, TaskUpdate
-from checkrun.templates.repository import TemplatesRepository
-from checkrun.templates.schemas import CaptureRead, StepRead
+from checkrun.tasks.repository import TaskBasics, TaskFilters, TasksRepository, basics_of
+from checkrun.tasks.schemas import OneOffTaskCreate, Owners, TaskRead, TaskUpdate
 from checkrun.templates.service import copy_capture, new_capture
 from checkrun.templates.values import ValueContext, clean_values
 
@@ -403,103 +399,24 @@ async def _apply_changes(db: AsyncSession, actor: Actor, task: Task, body: TaskU
 
 
 async def read_tasks(
-    db: AsyncSession, tasks: list[Task], includes: Includes, for_guest: bool = False
-) -> list[TaskRead]:
-    """`for_guest`: the tasks as their guest assignee sees them (no `hide-for-guests` threads)."""
-    repo = TasksRepository(db)
-    values = await repo.values_of([t.id for t in tasks])
-    reads = [TaskRead.of(t, values.get(t.id)) for t in tasks]
-    await _mark_issues(db, tasks, reads)
-    await _include_threads(db, tasks, reads, includes, for_guest)
-    if includes.wants("form_fields"):
-        fields = await repo.fields_of(tasks)
-        for read in reads:
-            read.form_fields = {  # type: ignore[attr-defined]
-                "data": [
-                    FormFieldRead(
-                        **CaptureRead.of(c).model_dump(), value=read.taskdata.get(c.id)
-                    ).model_dump()
-                    for c in fields.get(read.id, [])
-                ]
-            }
-    if includes.wants("run"):
-        await _include_runs(db, tasks, reads)
-    if includes.wants("step"):
-        await _include_steps(db, tasks, reads)
-    await _include_tags_and_folders(db, tasks, reads, includes)
-    return reads
-
-
-async def _include_tags_and_folders(
-    db: AsyncSession, tasks: list[Task], reads: list[TaskRead], includes: Includes
-) -> None:
-    """`tags` (association objects) and `folders`, wrapped: the task's own."""
-    org_id, ids = (tasks[0].org_id if tasks else ""), [t.id for t in tasks]
-    if includes.wants("tags"):
-        tags = await tags_included(db, org_id, "Task", ids)
-        for read in reads:
-            read.tags = {"data": tags.get(read.id, [])}  # type: ignore[attr-defined]
-    if includes.wants("folders"):
-        folders = await folders_included(db, org_id, "Task", ids)
-        for read in reads:
-            read.folders = {"data": folders.get(read.id, [])}  # type: ignore[attr-defined]
-
-
-async def _mark_issues(db: AsyncSession, tasks: list[Task], reads: list[TaskRead]) -> None:
-    """`problem` while a task has an open issue; such a task, or one of a process with an
-    open issue of its own, can't be completed."""
-    with_issue, frozen = await comments.blocked_tasks(db, tasks[0].org_id if tasks else "", tasks)
-    for read in reads:
-        read.problem = read.id in with_issue
-        if read.id in with_issue or read.id in frozen:
-            read.is_completable = False
-
-
-async def _include_threads(
     db: AsyncSession,
     tasks: list[Task],
-    reads: list[TaskRead],
     includes: Includes,
     for_guest: bool = False,
-) -> None:
-    """`threads` (alias `comments`) and `issues` wrapped, `threads_count` a number."""
-    org_id, ids = (tasks[0].org_id if tasks else ""), [t.id for t in tasks]
-    if includes.wants("threads") or includes.wants("comments"):
-        threads = await comments.threads_for(db, org_id, ids, for_guest=for_guest)
-        for read in reads:
-            for name in ("threads", "comments"):
-                if includes.wants(name):
-                    setattr(read, name, {"data": threads.get(read.id, [])})
-    if includes.wants("issues"):
-        issues = await comments.open_issues_for(db, org_id, ids)
-        for read in reads:
-            read.issues = {"data": issues.get(read.id, [])}  # type: ignore[attr-defined]
-    if includes.wants("threads_count"):
-        counts = await comments.thread_counts(db, org_id, ids, for_guest)
-        for read in reads:
-            read.threads_count = counts.get(read.id, 0)  # type: ignore[attr-defined]
-
-
-async def _include_runs(db: AsyncSession, tasks: list[Task], reads: list[TaskRead]) -> None:
-    """`with=run`: the task's process, wrapped; null for a standalone task."""
+    basics: TaskBasics | None = None,
+) -> list[TaskRead]:
+    """`for_guest`: the tasks as their guest assignee sees them (no `hide-for-guests` threads);
+    `basics`: their values and issue marks when already read with them. A task with an open
+    issue, or of a process with an open issue of its own, can't be completed."""
     org_id = tasks[0].org_id if tasks else ""
-    runs_repo = RunsRepository(db)
-    runs = await runs_repo.by_ids(org_id, list({t.run_id for t in tasks if t.run_id}))
-    stats = await runs_repo.stats_of([r.id for r in runs])
-    by_id = {r.id: RunRead.of(r, stats.get(r.id, RunStats())).model_dump() for r in runs}
-    for task, read in zip(tasks, reads, strict=True):
-        read.run = {"data": by_id.get(task.run_id or "")}  # type: ignore[attr-defined]
-
-
-async def _include_steps(db: AsyncSession, tasks: list[Task], reads: list[TaskRead]) -> None:
-    """`with=step`: the template step a process task came from, wrapped; else null."""
-    steps = await TasksRepository(db).steps_by_ids(list({t.step_id for t in tasks if t.step_id}))
-    captures = await TemplatesRepository(db).captures_of_steps(list(steps))
-    for task, read in zip(tasks, reads, strict=True):
-        step = steps.get(task.step_id or "")
-        read.step = {  # type: ignore[attr-defined]
-            "data": StepRead.of(step, captures.get(step.id)).model_dump() if step else None
-        }
+    basics = basics or await basics_of(db, org_id, tasks)
+    reads = [TaskRead.of(t, basics.values.get(t.id)) for t in tasks]
+    for read in reads:
+        read.problem = read.id in basics.with_issue
+        if read.id in basics.with_issue or read.id in basics.frozen:
+            read.is_completable = False
+    await TASK_INCLUDES.fill(Page(db, org_id, tasks, reads, includes, for_guest=for_guest))
+    return reads
 
 
 async def list_tasks(

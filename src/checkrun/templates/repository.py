@@ -176,6 +176,25 @@ class TemplatesRepository(Repository):
             out[capture.step_id or ""].append(capture)
         return out
 
+    async def steps_with_captures(
+        self, step_ids: list[str]
+    ) -> dict[str, tuple[Step, list[Capture]]]:
+        """Steps by id (deleted ones missing), each with its fields in order: one statement."""
+        out: dict[str, tuple[Step, list[Capture]]] = {}
+        if not step_ids:
+            return out
+        rows = await self.db.execute(
+            select(Step, Capture)
+            .outerjoin(Capture, Capture.step_id == Step.id)
+            .where(Step.id.in_(step_ids))
+            .order_by(Capture.position)
+        )
+        for step, capture in rows.all():
+            _, captures = out.setdefault(step.id, (step, []))
+            if capture is not None:
+                captures.append(capture)
+        return out
+
     async def template_values(self, capture_ids: list[str]) -> dict[str, Any]:
         """Values set on the template itself (kick-off defaults): no task, no run."""
         if not capture_ids:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
-from checkrun.kit import responses
+from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.errors import bad_request, invalid
 from checkrun.kit.includes import Includes, includes
@@ -17,13 +17,41 @@ from checkrun.kit.validation import laravel_errors
 from checkrun.storage import Store
 from checkrun.templates import service
 from checkrun.templates.repository import ChecklistFilters
-from checkrun.templates.schemas import ChecklistCreate, ChecklistUpdate, CloneChecklist
+from checkrun.templates.schemas import (
+    CaptureRead,
+    ChecklistCreate,
+    ChecklistRead,
+    ChecklistUpdate,
+    CloneChecklist,
+)
 
 router = APIRouter(tags=["templates"])
 With = Annotated[Includes, Depends(includes)]
 Body = TypeVar("Body", bound=BaseModel)
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 CHECKLIST = "/organizations/{org_id}/checklists/{checklist_id}"
+DELETED_REFERENCES = {
+    "type": "object",
+    "required": ["message"],
+    "properties": {
+        "message": {"type": "string"},
+        "deleted_references": {"type": "array", "items": answers.OBJECT},
+    },
+}
+FORM_FIELDS = {
+    "type": "object",
+    "properties": {
+        "data": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "title": {"type": "string"},
+                "form_fields": {"type": "array", "items": answers.ref(CaptureRead)},
+                "ko_form_fields": {"type": "array", "items": answers.ref(CaptureRead)},
+            },
+        }
+    },
+}
 # Tallyfy answers archive and permanent delete of a template with this body, not an envelope.
 DELETED = {
     "message": "The Template was deleted, and references were also deleted from:",
@@ -32,6 +60,7 @@ DELETED = {
 
 
 @router.post("/organizations/{org_id}/checklists", status_code=201)
+@answers.item(ChecklistRead)
 async def create_checklist(
     db: Db, actor: CurrentActor, body: ChecklistCreate, with_: With
 ) -> JSONResponse:
@@ -41,6 +70,7 @@ async def create_checklist(
 
 
 @router.get("/organizations/{org_id}/checklists")
+@answers.page(ChecklistRead)
 async def list_checklists(
     request: Request,
     db: Db,
@@ -54,6 +84,7 @@ async def list_checklists(
 
 
 @router.get(CHECKLIST)
+@answers.item(ChecklistRead)
 async def get_checklist(
     db: Db, actor: CurrentActor, checklist_id: str, with_: With
 ) -> JSONResponse:
@@ -63,6 +94,7 @@ async def get_checklist(
 
 
 @router.put(CHECKLIST)
+@answers.item(ChecklistRead)
 async def update_checklist(
     request: Request,
     db: Db,
@@ -77,12 +109,14 @@ async def update_checklist(
 
 
 @router.delete(CHECKLIST)
+@answers.raw(DELETED_REFERENCES)
 async def archive_checklist(db: Db, actor: CurrentActor, checklist_id: str) -> JSONResponse:
     await service.archive_checklist(db, actor, checklist_id)
     return JSONResponse(DELETED)
 
 
 @router.put(CHECKLIST + "/restore")
+@answers.item(ChecklistRead)
 async def restore_checklist(
     db: Db, actor: CurrentActor, checklist_id: str, with_: With
 ) -> JSONResponse:
@@ -92,6 +126,7 @@ async def restore_checklist(
 
 
 @router.delete(CHECKLIST + "/delete")
+@answers.raw(DELETED_REFERENCES)
 async def delete_checklist(
     db: ServiceCommittedDb, store: Store, actor: CurrentActor, checklist_id: str
 ) -> JSONResponse:
@@ -100,6 +135,7 @@ async def delete_checklist(
 
 
 @router.post(CHECKLIST + "/clone", status_code=201)
+@answers.item(ChecklistRead)
 async def clone_checklist(
     request: Request, db: Db, actor: CurrentActor, checklist_id: str, with_: With
 ) -> JSONResponse:
@@ -126,5 +162,6 @@ async def form_or_json(request: Request, schema: type[Body]) -> Body:
 
 
 @router.get(CHECKLIST + "/form-fields")
+@answers.raw(FORM_FIELDS, CaptureRead)
 async def form_fields(db: Db, actor: CurrentActor, checklist_id: str) -> JSONResponse:
     return responses.item(await service.form_fields(db, actor, checklist_id))

@@ -7,18 +7,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from checkrun.kit import responses
+from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
 from checkrun.templates import service, steps
 from checkrun.templates.schemas import (
     CaptureCreate,
     CapturePosition,
+    CaptureRead,
     MoveCapture,
     ReorderStep,
     RuleUpdate,
     RuleWrite,
     StepCreate,
+    StepRead,
 )
 
 router = APIRouter(tags=["templates"])
@@ -26,9 +28,28 @@ CHECKLIST = "/organizations/{org_id}/checklists/{checklist_id}"
 STEP = CHECKLIST + "/steps/{step_id}"
 CAPTURE = STEP + "/captures/{capture_id}"
 RULE = CHECKLIST + "/automated-actions/{rule_id}"
+NULLABLE_STRING = {"type": ["string", "null"]}
+# A rule is stored as the template's JSON, so it has no read model of its own.
+AUTOMATION_RULE = answers.Component(
+    "AutomationRule",
+    {
+        "type": "object",
+        "required": ["id", "conditions", "then_actions"],
+        "properties": {
+            "id": {"type": "string"},
+            "automated_alias": NULLABLE_STRING,
+            "condition_logic": NULLABLE_STRING,
+            "conditions": {"type": "array", "items": answers.OBJECT},
+            "then_actions": {"type": "array", "items": answers.OBJECT},
+            "created_at": NULLABLE_STRING,
+            "last_updated": NULLABLE_STRING,
+        },
+    },
+)
 
 
 @router.post(CHECKLIST + "/steps", status_code=201)
+@answers.item(StepRead)
 async def create_step(
     db: Db, actor: CurrentActor, checklist_id: str, body: StepCreate
 ) -> JSONResponse:
@@ -37,6 +58,7 @@ async def create_step(
 
 
 @router.get(CHECKLIST + "/steps")
+@answers.page(StepRead)
 async def list_steps(
     request: Request,
     db: Db,
@@ -49,11 +71,13 @@ async def list_steps(
 
 
 @router.get(STEP)
+@answers.item(StepRead)
 async def get_step(db: Db, actor: CurrentActor, checklist_id: str, step_id: str) -> JSONResponse:
     return responses.item(await steps.get_step(db, actor, checklist_id, step_id))
 
 
 @router.put(STEP)
+@answers.item(StepRead)
 async def update_step(
     db: Db, actor: CurrentActor, checklist_id: str, step_id: str, body: StepCreate
 ) -> JSONResponse:
@@ -62,18 +86,21 @@ async def update_step(
 
 
 @router.delete(STEP, status_code=204)
+@answers.empty()
 async def delete_step(db: Db, actor: CurrentActor, checklist_id: str, step_id: str) -> Response:
     await steps.delete_step(db, actor, checklist_id, step_id)
     return responses.empty(204)
 
 
 @router.post(STEP + "/clone", status_code=201)
+@answers.item(StepRead)
 async def clone_step(db: Db, actor: CurrentActor, checklist_id: str, step_id: str) -> JSONResponse:
     step = await steps.clone_step(db, actor, checklist_id, step_id)
     return responses.item(step, status=201)
 
 
 @router.put(STEP + "/reorder")
+@answers.item(StepRead)
 async def reorder_step(
     db: Db, actor: CurrentActor, checklist_id: str, step_id: str, body: ReorderStep
 ) -> JSONResponse:
@@ -82,6 +109,7 @@ async def reorder_step(
 
 
 @router.post(STEP + "/captures", status_code=201)
+@answers.item(CaptureRead)
 async def create_capture(
     db: Db, actor: CurrentActor, checklist_id: str, step_id: str, body: CaptureCreate
 ) -> JSONResponse:
@@ -90,6 +118,7 @@ async def create_capture(
 
 
 @router.put(STEP + "/captures")
+@answers.items(CaptureRead)
 async def place_capture(
     db: Db, actor: CurrentActor, checklist_id: str, step_id: str, body: CapturePosition
 ) -> JSONResponse:
@@ -98,6 +127,7 @@ async def place_capture(
 
 
 @router.get(CAPTURE)
+@answers.item(CaptureRead)
 async def get_capture(
     db: Db, actor: CurrentActor, checklist_id: str, step_id: str, capture_id: str
 ) -> JSONResponse:
@@ -105,6 +135,7 @@ async def get_capture(
 
 
 @router.put(CAPTURE)
+@answers.item(CaptureRead)
 async def update_capture(
     db: Db,
     actor: CurrentActor,
@@ -118,6 +149,7 @@ async def update_capture(
 
 
 @router.delete(CAPTURE, status_code=204)
+@answers.empty()
 async def delete_capture(
     db: Db, actor: CurrentActor, checklist_id: str, step_id: str, capture_id: str
 ) -> Response:
@@ -126,6 +158,7 @@ async def delete_capture(
 
 
 @router.put(CAPTURE + "/move-out")
+@answers.item(CaptureRead)
 async def move_capture(
     db: Db, actor: CurrentActor, checklist_id: str, step_id: str, capture_id: str, body: MoveCapture
 ) -> JSONResponse:
@@ -134,12 +167,14 @@ async def move_capture(
 
 
 @router.delete(CHECKLIST + "/preruns/{prerun_id}", status_code=204)
+@answers.empty()
 async def delete_prerun(db: Db, actor: CurrentActor, checklist_id: str, prerun_id: str) -> Response:
     await steps.delete_prerun(db, actor, checklist_id, prerun_id)
     return responses.empty(204)
 
 
 @router.post(CHECKLIST + "/automated-actions", status_code=201)
+@answers.item(AUTOMATION_RULE)
 async def create_rule(
     db: Db, actor: CurrentActor, checklist_id: str, body: RuleWrite
 ) -> JSONResponse:
@@ -148,6 +183,7 @@ async def create_rule(
 
 
 @router.put(RULE)
+@answers.item(AUTOMATION_RULE)
 async def update_rule(
     db: Db, actor: CurrentActor, checklist_id: str, rule_id: str, body: RuleUpdate
 ) -> JSONResponse:
@@ -156,6 +192,7 @@ async def update_rule(
 
 
 @router.delete(RULE, status_code=204)
+@answers.empty()
 async def delete_rule(db: Db, actor: CurrentActor, checklist_id: str, rule_id: str) -> Response:
     await service.delete_rule(db, actor, checklist_id, rule_id)
     return responses.empty(204)

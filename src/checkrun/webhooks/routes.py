@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from checkrun.kit import responses
+from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
 from checkrun.webhooks import service
@@ -15,6 +15,7 @@ router = APIRouter(tags=["webhooks"])
 
 
 @router.post("/organizations/{org_id}/users/{user_id}/add-watcher", status_code=201)
+@answers.item(WatcherRead)
 async def add_watcher(
     db: Db, actor: CurrentActor, user_id: str, body: WatcherCreate
 ) -> JSONResponse:
@@ -23,6 +24,7 @@ async def add_watcher(
 
 
 @router.get("/organizations/{org_id}/watchers")
+@answers.page(WatcherRead)
 async def list_watchers(
     request: Request,
     db: Db,
@@ -36,6 +38,7 @@ async def list_watchers(
 
 
 @router.delete("/organizations/{org_id}/remove-watcher/{watcher_id}", status_code=204)
+@answers.empty()
 async def remove_watcher(db: Db, actor: CurrentActor, watcher_id: str) -> Response:
     await service.remove_watcher(db, actor, watcher_id)
     return responses.empty(204)

@@ -165,7 +165,7 @@ async def build_task_view(
     values = dict(read.taskdata)
     if posted is not None:
         values.update(await posted_values(db, task, fields, posted, values))
-    raw_threads = getattr(read, "threads", {"data": []})["data"]
+    raw_threads = read.threads.data if read.threads else []
     lists = task.owner_lists()
     author_ids = [t["author_id"] for t in raw_threads if t.get("author_id")]
     people = await _people(db, task.org_id, list({*lists["users"], *author_ids}))

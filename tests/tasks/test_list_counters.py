@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Org
-from tests.support.factories import ok, one_off_task, run
+from tests.support.factories import db_count, ok, one_off_task, run
 
 EVERYTHING = "created=2000-01-01:2099-12-31"
 LISTS = ["/tasks", "/me/tasks", "/users/{member}/tasks"]
@@ -22,7 +22,23 @@ def _answer(org: Org, path: str, query: str) -> tuple[int, list[str]]:
     return data["meta"]["pagination"]["total"], [t["id"] for t in data["data"]]
 
 
+RUN_LISTS = {
+    "": "deleted_at IS NULL",
+    "status=active": "deleted_at IS NULL AND status = 'active'",
+    "status=completed": "deleted_at IS NULL AND status = 'complete'",
+    "archived=only": "deleted_at IS NOT NULL",
+    "archived=true": "1 = 1",
+}
+
+
+def assert_runs_agree(org: Org) -> None:
+    for query, where in RUN_LISTS.items():
+        total = _answer(org, "/runs", f"per_page=1&{query}")[0]
+        assert total == db_count(org, "runs", f"org_id = :org AND {where}", org=org.id), query
+
+
 def assert_lists_agree(org: Org, member: int) -> None:
+    assert_runs_agree(org)
     for path in LISTS:
         path = path.format(member=member)
         for query in FILTERS:
@@ -37,6 +53,7 @@ def test_totals_and_pages_follow_every_change(org: Org) -> None:
     both = one_off_task(org, title="Both", owners={"users": [org.admin_id, member]})
     theirs = [one_off_task(org, title=f"Member {i}", owners={"users": [member]}) for i in range(3)]
     launched = run(org)
+    run(org)
     assert_lists_agree(org, member)
     assert _answer(org, f"/users/{member}/tasks", "")[0] == 4
 

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from checkrun.tasks.models import TaskCount
 
-ORG = "org"
+ORG = "org"  # an organization's tasks
+RUN = "run"  # an organization's runs
 # More change rows than this under one key: the reader folds them into one row per
 # (status, live), so that reading stays a few rows however long the history.
 FOLD_AFTER = 64

@@ -1,6 +1,6 @@
 """Task lists that don't scan history: assignment rows carry their task's organization, status,
-archive state and creation time, and `task_counts` keeps exact counts per organization and per
-assignee, both maintained by triggers in the transaction of every change (whatever sends it)
+archive state and creation time, and `task_counts` keeps exact counts of runs and tasks per
+organization and of tasks per assignee, all maintained by triggers in the transaction of every change (whatever sends it)
 
 Revision ID: 0011_reads
 Revises: 0010
@@ -21,6 +21,19 @@ depends_on = None
 COUNT = "INSERT INTO task_counts (org_id, kind, ref, status, live, n)"
 
 SQLITE_TRIGGERS = [
+    f"""CREATE TRIGGER trg_runs_count_insert AFTER INSERT ON runs BEGIN
+        {COUNT} VALUES (NEW.org_id, 'run', '', NEW.status, NEW.deleted_at IS NULL, 1);
+    END""",
+    f"""CREATE TRIGGER trg_runs_count_delete AFTER DELETE ON runs BEGIN
+        {COUNT} VALUES (OLD.org_id, 'run', '', OLD.status, OLD.deleted_at IS NULL, -1);
+    END""",
+    f"""CREATE TRIGGER trg_runs_count_update AFTER UPDATE OF status, deleted_at, org_id ON runs
+    WHEN OLD.status IS NOT NEW.status OR OLD.org_id IS NOT NEW.org_id
+        OR (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL)
+    BEGIN
+        {COUNT} VALUES (OLD.org_id, 'run', '', OLD.status, OLD.deleted_at IS NULL, -1),
+            (NEW.org_id, 'run', '', NEW.status, NEW.deleted_at IS NULL, 1);
+    END""",
     f"""CREATE TRIGGER trg_tasks_count_insert AFTER INSERT ON tasks BEGIN
         {COUNT} VALUES (NEW.org_id, 'org', '', NEW.status, NEW.deleted_at IS NULL, 1);
     END""",
@@ -60,6 +73,18 @@ SQLITE_TRIGGERS = [
 ]
 
 POSTGRESQL_TRIGGERS = [
+    f"""CREATE FUNCTION checkrun_runs_count() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP IN ('DELETE', 'UPDATE') THEN
+            {COUNT} VALUES (OLD.org_id, 'run', '', OLD.status, OLD.deleted_at IS NULL, -1);
+        END IF;
+        IF TG_OP IN ('INSERT', 'UPDATE') THEN
+            {COUNT} VALUES (NEW.org_id, 'run', '', NEW.status, NEW.deleted_at IS NULL, 1);
+        END IF;
+        RETURN NULL;
+    END $$""",
+    """CREATE TRIGGER trg_runs_count AFTER INSERT OR DELETE OR UPDATE OF status, deleted_at,
+    org_id ON runs FOR EACH ROW EXECUTE FUNCTION checkrun_runs_count()""",
     f"""CREATE FUNCTION checkrun_tasks_count() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP = 'INSERT' THEN
@@ -112,6 +137,8 @@ POSTGRESQL_FILL = """UPDATE task_owners SET org_id = t.org_id, task_status = t.s
     FROM tasks t WHERE t.id = task_owners.task_id"""
 COUNT_TASKS = f"""{COUNT} SELECT org_id, 'org', '', status, deleted_at IS NULL, count(*)
     FROM tasks GROUP BY org_id, status, deleted_at IS NULL"""
+COUNT_RUNS = f"""{COUNT} SELECT org_id, 'run', '', status, deleted_at IS NULL, count(*)
+    FROM runs GROUP BY org_id, status, deleted_at IS NULL"""
 COUNT_OWNERS = f"""{COUNT} SELECT org_id, kind, ref, task_status, task_live, count(*)
     FROM task_owners WHERE org_id IS NOT NULL GROUP BY org_id, kind, ref, task_status, task_live"""
 
@@ -120,7 +147,7 @@ def backfill_statements(dialect: str) -> list[str]:
     """Fills the copies and the counts from the rows as they are (also used by the benchmark,
     whose seeder writes rows straight into the tables; the triggers then keep them)."""
     fill = POSTGRESQL_FILL if dialect == "postgresql" else SQLITE_FILL
-    return ["DELETE FROM task_counts", fill, COUNT_TASKS, COUNT_OWNERS]
+    return ["DELETE FROM task_counts", fill, COUNT_TASKS, COUNT_RUNS, COUNT_OWNERS]
 
 
 def upgrade() -> None:
@@ -153,14 +180,16 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS trg_runs_count ON runs")
         op.execute("DROP TRIGGER IF EXISTS trg_tasks_count ON tasks")
         op.execute("DROP TRIGGER IF EXISTS trg_task_owners_fill ON task_owners")
         op.execute("DROP TRIGGER IF EXISTS trg_task_owners_count ON task_owners")
-        for name in ("tasks_count", "task_owners_fill", "task_owners_count"):
+        for name in ("runs_count", "tasks_count", "task_owners_fill", "task_owners_count"):
             op.execute(f"DROP FUNCTION IF EXISTS checkrun_{name}()")
     else:
-        for name in ("tasks_count_insert", "tasks_count_delete", "tasks_count_update"):
-            op.execute(f"DROP TRIGGER IF EXISTS trg_{name}")
+        for table in ("runs", "tasks"):
+            for verb in ("insert", "delete", "update"):
+                op.execute(f"DROP TRIGGER IF EXISTS trg_{table}_count_{verb}")
         for name in ("task_owners_insert", "task_owners_delete", "task_owners_update"):
             op.execute(f"DROP TRIGGER IF EXISTS trg_{name}")
     op.drop_index("ix_task_owners_listing", table_name="task_owners")

@@ -31,9 +31,11 @@ from checkrun.members.models import User
 
 DEFAULT_SECONDS = 2.0
 # Writes that can end or change what is cached (ON DELETE CASCADE takes memberships and tokens
-# with a user or an organization). Inserts can't: nothing absent is cached.
+# with a user or an organization). Inserts can't: nothing absent is cached. An organization's
+# updates (its counters move with every launch) leave it alone.
 _WATCHED = re.compile(
-    r'^\s*(?:UPDATE|DELETE\s+FROM)\s+(?:"?\w+"?\.)?"?(users|memberships|access_tokens|organizations)\b',
+    r'^\s*(?:UPDATE\s+(?:"?\w+"?\.)?"?(?:users|memberships|access_tokens)\b'
+    r'|DELETE\s+FROM\s+(?:"?\w+"?\.)?"?(?:users|memberships|access_tokens|organizations)\b)',
     re.IGNORECASE,
 )
 _DIRTY = "checkrun_auth_dirty"

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     redis_prefix: str = "checkrun"
     # Requests per minute per user (per client IP without a token); 0 turns the limit off.
     rate_limit_per_minute: int = 600
+    # How long a process trusts what it read about a token and a membership (0: not at all).
+    # A change made in this process is seen at once; one made in another, within this time.
+    auth_cache_seconds: float = 2.0
     # Lifetimes of password-grant tokens (the docs say 6 months, refresh tokens 12 months).
     oauth_access_token_seconds: int = 15_552_000
     oauth_refresh_token_seconds: int = 31_536_000

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.kit import authcache
 from checkrun.kit.clock import now
 from checkrun.kit.errors import AppError, forbidden, unauthenticated
 from checkrun.kit.ratelimit import remember_token_owner
@@ -67,6 +68,7 @@ APP_TOKEN_ON_USER_ROUTE = (
 
 EXPIRED = "Unauthenticated. The access token has expired."
 INVALID = "Unauthenticated. The access token is invalid or revoked."
+NO_ACCESS = "You don't have access to this organization."
 OTHER_ORG_TOKEN = (
     "This token was issued by another organization and is valid in that organization only."
 )
@@ -112,32 +114,71 @@ async def user_token(db: AsyncSession, digest: str) -> tuple[User, AccessToken]:
     return found
 
 
+async def _token_facts(db: AsyncSession, digest: str) -> authcache.TokenFacts:
+    """What the token says, from the cache or (filling it) from the database; expiry is
+    checked on every use."""
+    facts = authcache.token(db, digest)
+    if facts is None:
+        generation = authcache.cache.generation
+        user, access = await user_token(db, digest)
+        facts = authcache.remember_token(
+            db, generation, digest, user, access.org_id, access.org_bound, access.expires_at
+        )
+    _refuse_expired(facts.expires_at)
+    return facts
+
+
 async def admit_token(db: AsyncSession, authorization: str, client_header: str) -> None:
     """What is checked before a request's body is read: a live token that some route accepts
     (a user's, or an application's on the routes that take one), with the client header.
     Each refusal is the one the route's own dependency would give."""
     digest = hash_token(bearer_of(authorization))
-    found = await MembersRepository(db).user_by_token_hash(digest)
-    if found is not None:
-        _refuse_expired(found[1].expires_at)
+    facts = authcache.token(db, digest)
+    if facts is not None:
+        _refuse_expired(facts.expires_at)
     else:
-        app = await OAuthRepository(db).app_token(digest)
-        if app is None:
-            raise unauthenticated(INVALID)
-        _refuse_expired(app.expires_at)
+        generation = authcache.cache.generation
+        found = await MembersRepository(db).user_by_token_hash(digest)
+        if found is not None:
+            user, access = found
+            authcache.remember_token(
+                db, generation, digest, user, access.org_id, access.org_bound, access.expires_at
+            )
+            _refuse_expired(access.expires_at)
+        else:
+            app = await OAuthRepository(db).app_token(digest)
+            if app is None:
+                raise unauthenticated(INVALID)
+            _refuse_expired(app.expires_at)
     require_client_header_value(client_header)
 
 
 async def current_principal(request: Request, db: Db) -> Principal:
     digest = hash_token(bearer_token(request))
-    user, access = await user_token(db, digest)
+    facts = await _token_facts(db, digest)
     require_client_header(request)
+    user = await authcache.attached_user(db, facts.user)
     remember_token_owner(digest, f"user:{user.id}")
     return Principal(
         user=user,
-        token_org_id=access.org_id,
-        bound_org_id=access.org_id if access.org_bound else None,
+        token_org_id=facts.token_org_id,
+        bound_org_id=facts.token_org_id if facts.org_bound else None,
     )
+
+
+async def _member_facts(db: AsyncSession, org_id: str, user_id: int) -> authcache.MemberFacts:
+    facts = authcache.member(db, org_id, user_id)
+    if facts is None:
+        generation = authcache.cache.generation
+        membership = await MembersRepository(db).membership(org_id, user_id)
+        if membership is None:
+            raise forbidden(NO_ACCESS)
+        facts = authcache.remember_member(
+            db, generation, org_id, user_id, membership.role, membership.status
+        )
+    if facts.status == "disabled":
+        raise forbidden(NO_ACCESS)
+    return facts
 
 
 async def current_actor(
@@ -147,9 +188,7 @@ async def current_actor(
 ) -> Actor:
     if not principal.may_act_in(org_id):
         raise forbidden(OTHER_ORG_TOKEN)
-    membership = await MembersRepository(db).membership(org_id, principal.user.id)
-    if membership is None or membership.status == "disabled":
-        raise forbidden("You don't have access to this organization.")
+    membership = await _member_facts(db, org_id, principal.user.id)
     return Actor(
         user=principal.user,
         org_id=org_id,

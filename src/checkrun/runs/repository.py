@@ -14,6 +14,7 @@ from checkrun.kit.locking import locked
 from checkrun.kit.pagination import PageParams
 from checkrun.runs.models import Run
 from checkrun.tags.repository import any_tagged, tagged
+from checkrun.tasks import counts
 from checkrun.tasks.models import Task, TaskOwner
 from checkrun.tasks.repository import OPEN, late
 
@@ -89,6 +90,14 @@ def _filtered(stmt: Select[Any], org_id: str, f: RunFilters) -> Select[Any]:
     return stmt
 
 
+def _live(archived: str | None) -> bool | None:
+    """`archived_filter`'s switch as the counters' live flag: live, archived only, or both."""
+    value = (archived or "").strip().lower()
+    if value == "only":
+        return False
+    return True if value in ("", "false", "0", "no") else None
+
+
 SORTS: dict[str, list[Any]] = {
     "name": [Run.name.asc(), Run.id],
     "-name": [Run.name.desc(), Run.id],
@@ -120,13 +129,25 @@ class RunsRepository:
         self, org_id: str, page: PageParams, filters: RunFilters
     ) -> tuple[list[Run], int]:
         stmt = _filtered(select(Run).where(Run.org_id == org_id), org_id, filters)
-        total = await count_of(self.db, stmt)
+        total = await self._total(org_id, stmt, filters)
+        order = SORTS.get(filters.sort or "", SORTS["-created_at"])
+        # The page's ids first, from the listing index alone (no wide rows read and sorted),
+        # then those rows.
+        ids = stmt.with_only_columns(Run.id).order_by(*order).offset(page.offset)
         rows = await self.db.execute(
-            stmt.order_by(*SORTS.get(filters.sort or "", SORTS["-created_at"]))
-            .offset(page.offset)
-            .limit(page.per_page)
+            select(Run).where(Run.id.in_(ids.limit(page.per_page))).order_by(*order)
         )
         return list(rows.scalars()), total
+
+    async def _total(self, org_id: str, stmt: Select[Any], f: RunFilters) -> int:
+        live = _live(f.archived)
+        counted = f.status not in ("starred", "delayed", "archived") and live is not None
+        if not counted or f.tags or f.untagged or f.folder or (f.q and f.q.strip()):
+            return await count_of(self.db, stmt)
+        if f.checklist_id or f.starred is not None or f.type or f.owners:
+            return await count_of(self.db, stmt)
+        statuses = STATUS_ALIASES.get(f.status, (f.status,)) if f.status else None
+        return await counts.total(self.db, org_id, counts.RUN, "", statuses, live)
 
     async def by_ids(self, org_id: str, run_ids: list[str]) -> list[Run]:
         if not run_ids:

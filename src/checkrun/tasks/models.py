@@ -132,12 +132,48 @@ class TaskOwner(Base):
     """One assignee of a task: a member (user id), a guest (email) or a group (id)."""
 
     __tablename__ = "task_owners"
-    __table_args__ = (Index("ix_task_owners_kind_ref_task", "kind", "ref", "task_id"),)
+    __table_args__ = (
+        Index("ix_task_owners_kind_ref_task", "kind", "ref", "task_id"),
+        # An assignee's list, newest first, without reading their other tasks.
+        Index(
+            "ix_task_owners_listing",
+            "kind",
+            "ref",
+            "org_id",
+            "task_live",
+            "task_created_at",
+            "task_id",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(8))
     ref: Mapped[str] = mapped_column(String(254))
+    # Copies of the task's columns, kept by the database's triggers (migration 0011_reads):
+    # never written by the application.
+    org_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    task_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    task_live: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    task_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TaskCount(Base):
+    """Exact task counts as rows of changes: per organization (kind `org`, ref '') and per
+    assignee, by stored status and live/archived. Triggers insert +1/-1 rows in the transaction
+    of every change (inserts only: writers never wait on each other); a reader sums the rows of
+    one key and folds them into one when they pile up (tasks/counts.py)."""
+
+    __tablename__ = "task_counts"
+    __table_args__ = (Index("ix_task_counts_org_kind_ref", "org_id", "kind", "ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(8))
+    ref: Mapped[str] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(16))
+    live: Mapped[bool] = mapped_column(Boolean)
+    n: Mapped[int] = mapped_column(Integer)
 
 
 class CaptureValue(Base):

@@ -21,6 +21,7 @@ from checkrun.kit.pagination import PageParams
 from checkrun.kit.sql import json_object_agg, no_index, sort_key
 from checkrun.runs.models import Run
 from checkrun.tags.repository import tagged
+from checkrun.tasks import counts
 from checkrun.tasks.models import CaptureValue, Task, TaskCompletion, TaskOwner
 from checkrun.templates.models import Capture, Step
 
@@ -228,6 +229,72 @@ def _unindexed(key: Any) -> Any:
     return sort_key(key)
 
 
+def _only_status_and_archive(f: TaskFilters) -> bool:
+    """Nothing narrows `f` but its status, its archive switch and one member."""
+    return not (
+        f.run_id
+        or (f.q and f.q.strip())
+        or f.is_oneoff is not None
+        or f.guests
+        or f.groups
+        or f.unassigned
+        or f.deadline_from
+        or f.deadline_until
+        or f.created_from
+        or f.created_until
+        or f.tag
+        or f.folder
+        or f.owner_groups
+        or len(f.owners) > 1
+        or (f.status and f.status not in STATUS_FILTERS and f.status != "all")
+    )
+
+
+def _live(archived: str | None) -> bool | None:
+    """`archived_filter`'s switch as a value of the copies: live only, archived only, both."""
+    value = (archived or "").strip().lower()
+    if value == "only":
+        return False
+    return True if value in ("", "false", "0", "no") else None
+
+
+def _statuses(f: TaskFilters) -> tuple[str, ...] | None:
+    return STATUS_FILTERS.get(f.status) if f.status else None
+
+
+def _counted_key(f: TaskFilters) -> tuple[str, str] | None:
+    """The `task_counts` key holding `f`'s total, when a counter can answer it exactly (a
+    member's tasks through groups are a union of keys: counted the old way)."""
+    if not _only_status_and_archive(f):
+        return None
+    return ("user", str(f.owners[0])) if f.owners else (counts.ORG, "")
+
+
+def _by_assignment(org_id: str, f: TaskFilters) -> Select[Any] | None:
+    """One member's tasks newest first straight from their assignment rows, in the order of
+    `ix_task_owners_listing` (the rows carry the task's status, archive state and creation time):
+    a page reads a page, however many tasks the member has. None when `f` needs more."""
+    live = _live(f.archived)
+    if len(f.owners) != 1 or live is None or f.sort not in (None, "", "newest"):
+        return None
+    if not _only_status_and_archive(f):
+        return None
+    stmt = (
+        select(Task)
+        .join(TaskOwner, TaskOwner.task_id == Task.id)
+        .where(
+            TaskOwner.kind == "user",
+            TaskOwner.ref == str(f.owners[0]),
+            TaskOwner.org_id == org_id,
+            TaskOwner.task_live == live,
+        )
+    )
+    statuses = _statuses(f)
+    if statuses is not None:
+        stmt = stmt.where(TaskOwner.task_status.in_(statuses))
+    return stmt.order_by(TaskOwner.task_created_at.desc(), TaskOwner.task_id.desc())
+
+
 class TasksRepository:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
@@ -257,22 +324,32 @@ class TasksRepository:
     ) -> tuple[list[Task], int]:
         org = no_index(Task.org_id) if _narrow(filters) else Task.org_id
         stmt = _filtered(select(Task).where(org == org_id), org_id, filters)
-        total = await count_of(self.db, stmt)
-        return await self._page(stmt, page, filters), total
+        total = await self._total(org_id, stmt, filters)
+        return await self._page(org_id, stmt, page, filters), total
+
+    async def _total(self, org_id: str, stmt: Select[Any], filters: TaskFilters) -> int:
+        key = _counted_key(filters)
+        if key is None:
+            return await count_of(self.db, stmt)
+        kind, ref = key
+        return await counts.total(
+            self.db, org_id, kind, ref, _statuses(filters), _live(filters.archived)
+        )
 
     async def page_of(self, org_id: str, page: PageParams, filters: TaskFilters) -> list[Task]:
         """`search` without its count, for a caller that knows the total already."""
         org = no_index(Task.org_id) if _narrow(filters) else Task.org_id
         return await self._page(
-            _filtered(select(Task).where(org == org_id), org_id, filters), page, filters
+            org_id, _filtered(select(Task).where(org == org_id), org_id, filters), page, filters
         )
 
-    async def _page(self, stmt: Select[Any], page: PageParams, filters: TaskFilters) -> list[Task]:
+    async def _page(
+        self, org_id: str, stmt: Select[Any], page: PageParams, filters: TaskFilters
+    ) -> list[Task]:
+        fast = _by_assignment(org_id, filters)
+        ordered = fast if fast is not None else stmt.order_by(*_order(filters))
         rows = await self.db.execute(
-            stmt.options(selectinload(Task.owners))
-            .order_by(*_order(filters))
-            .offset(page.offset)
-            .limit(page.per_page)
+            ordered.options(selectinload(Task.owners)).offset(page.offset).limit(page.per_page)
         )
         return list(rows.scalars())
 

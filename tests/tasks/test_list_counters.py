@@ -1,0 +1,86 @@
+"""Task list totals come from counters the database keeps, and a member's page from their
+assignment rows: after every kind of change they must equal what counting the tasks gives. A
+`created` range covering every task sends the same list down the counting path, so each answer
+is compared with the one counted the old way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Org
+from tests.support.factories import db_count, ok, one_off_task, run
+
+EVERYTHING = "created=2000-01-01:2099-12-31"
+LISTS = ["/tasks", "/me/tasks", "/users/{member}/tasks"]
+FILTERS = ["", "status=completed", "status=active", "archived=only", "archived=true", "page=2"]
+
+
+def _answer(org: Org, path: str, query: str) -> tuple[int, list[str]]:
+    body = org.api.get(org.path(path) + "?" + query)
+    assert body.status_code == 200, body.text
+    data: dict[str, Any] = body.json()
+    return data["meta"]["pagination"]["total"], [t["id"] for t in data["data"]]
+
+
+RUN_LISTS = {
+    "": "deleted_at IS NULL",
+    "status=active": "deleted_at IS NULL AND status = 'active'",
+    "status=completed": "deleted_at IS NULL AND status = 'complete'",
+    "archived=only": "deleted_at IS NOT NULL",
+    "archived=true": "1 = 1",
+}
+
+
+def assert_runs_agree(org: Org) -> None:
+    for query, where in RUN_LISTS.items():
+        total = _answer(org, "/runs", f"per_page=1&{query}")[0]
+        assert total == db_count(org, "runs", f"org_id = :org AND {where}", org=org.id), query
+
+
+def assert_lists_agree(org: Org, member: int) -> None:
+    assert_runs_agree(org)
+    for path in LISTS:
+        path = path.format(member=member)
+        for query in FILTERS:
+            fast = _answer(org, path, f"per_page=3&{query}")
+            counted = _answer(org, path, f"per_page=3&{query}&{EVERYTHING}")
+            assert fast == counted, (path, query)
+
+
+def test_totals_and_pages_follow_every_change(org: Org) -> None:
+    member, client = org.member("standard")
+    mine = [one_off_task(org, title=f"Admin {i}") for i in range(4)]
+    both = one_off_task(org, title="Both", owners={"users": [org.admin_id, member]})
+    theirs = [one_off_task(org, title=f"Member {i}", owners={"users": [member]}) for i in range(3)]
+    launched = run(org)
+    run(org)
+    assert_lists_agree(org, member)
+    assert _answer(org, f"/users/{member}/tasks", "")[0] == 4
+
+    ok(org.api.post(org.path("/completed-tasks"), json={"task_id": mine[0]["id"]}))
+    ok(org.api.post(org.path("/completed-tasks"), json={"task_id": both["id"]}))
+    assert_lists_agree(org, member)
+
+    ok(org.api.delete(org.path(f"/completed-tasks/{both['id']}")))
+    ok(org.api.delete(org.path(f"/tasks/{mine[1]['id']}")))  # archived
+    assert_lists_agree(org, member)
+
+    body = {
+        "title": "Moved",
+        "deadline": "2030-01-01T12:00:00Z",
+        "owners": {"users": [member], "guests": [], "groups": []},
+    }
+    ok(org.api.put(org.path(f"/tasks/{mine[2]['id']}"), json=body))
+    ok(org.api.put(org.path(f"/tasks/{mine[1]['id']}/restore")))
+    assert_lists_agree(org, member)
+
+    ok(org.api.delete(org.path(f"/tasks/{theirs[0]['id']}")))
+    assert org.api.delete(org.path(f"/tasks/{theirs[0]['id']}/delete")).status_code == 204
+    ok(org.api.delete(org.path(f"/runs/{launched['id']}")))  # archives the run and its tasks
+    assert_lists_agree(org, member)
+    assert _answer(org, f"/users/{member}/tasks", "")[0] == 4
+
+    ok(org.api.delete(org.path(f"/users/{member}")))  # their open tasks go to the admin
+    client.close()
+    assert _answer(org, "/me/tasks", "")[0] == _answer(org, "/me/tasks", EVERYTHING)[0]
+    assert _answer(org, "/tasks", "")[0] == _answer(org, "/tasks", EVERYTHING)[0]

@@ -46,6 +46,9 @@ class OrgsRepository:
             .where(Organization.id == org_id)
             .values(run_seq=Organization.run_seq + 1, task_seq=Organization.task_seq + tasks)
             .returning(Organization.run_seq, Organization.task_seq)
+            # The session's copy of the organization (its calendar) stays loaded: expiring it
+            # would cost a statement to read its reminder settings back at the flush.
+            .execution_options(synchronize_session=False)
         )
         run_number, last_task = result.one()
         return int(run_number), int(last_task) - tasks + 1

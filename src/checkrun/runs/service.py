@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -37,7 +38,8 @@ from checkrun.tasks import deadlines
 from checkrun.tasks.deadlines import Rule
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import OPEN, TaskFilters, TasksRepository
-from checkrun.tasks.service import check_owners, read_tasks
+from checkrun.tasks.schemas import Owners
+from checkrun.tasks.service import read_tasks
 from checkrun.templates.automations import text_of as automations_text
 from checkrun.templates.models import Capture, Checklist, Step
 from checkrun.templates.repository import TemplatesRepository
@@ -167,11 +169,14 @@ async def _launchable(db: AsyncSession, actor: Actor, checklist_id: str) -> Chec
     return checklist
 
 
-async def check_members(db: AsyncSession, org_id: str, **given: int | list[int] | None) -> None:
-    """Every user id given (a field's value or list) must be a member: 422 keyed by field."""
+async def check_members(
+    db: AsyncSession, org_id: str, also: Sequence[int] = (), **given: int | list[int] | None
+) -> set[int]:
+    """Every user id given (a field's value or list) must be a member: 422 keyed by field.
+    Answers the members among those and `also` (ids the caller checks next), read at once."""
     ids = {name: [v] if isinstance(v, int) else list(v or []) for name, v in given.items()}
     known = await MembersRepository(db).existing_user_ids(
-        org_id, [i for values in ids.values() for i in values]
+        org_id, [i for values in ids.values() for i in values] + list(also)
     )
     errors = {}
     for name, values in ids.items():
@@ -181,15 +186,32 @@ async def check_members(db: AsyncSession, org_id: str, **given: int | list[int] 
                 errors[key] = [f"The selected {name.replace('_', ' ')} is invalid."]
     if errors:
         raise invalid(errors)
+    return known
+
+
+async def _check_overrides(
+    db: AsyncSession, org_id: str, given: list[Owners], known: set[int]
+) -> None:
+    """`check_owners` for each step's assignees given at launch (`known`: their members)."""
+    for owners in given:
+        for i, user_id in enumerate(owners.users):
+            if user_id not in known:
+                raise invalid_field(f"owners.users.{i}", "The selected owners.users is invalid.")
+        await check_group_ids(db, org_id, owners.groups, "owners.groups")
+        await ensure_guests(db, org_id, owners.guests)
 
 
 async def _check_launch(db: AsyncSession, actor: Actor, body: RunLaunch) -> None:
-    await check_members(
-        db, actor.org_id, owner_id=body.owner_id, user_id=body.user_id, users=body.users
+    overrides = [o.owners for o in body.tasks.values() if o.owners]
+    known = await check_members(
+        db,
+        actor.org_id,
+        also=[u for owners in overrides for u in owners.users],
+        owner_id=body.owner_id,
+        user_id=body.user_id,
+        users=body.users,
     )
-    for override in body.tasks.values():
-        if override.owners:
-            await check_owners(db, actor.org_id, override.owners)
+    await _check_overrides(db, actor.org_id, overrides, known)
     if body.parent_id and await RunsRepository(db).get(actor.org_id, body.parent_id) is None:
         raise invalid_field("parent_id", "The selected parent id is invalid.")
     await check_tag_ids(db, actor.org_id, body.tags)
@@ -211,7 +233,10 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     fields = (await templates.prerun_of([checklist.id])).get(checklist.id, [])
     ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
     prerun = await _prerun_values(ctx, body.prerun if isinstance(body.prerun, dict) else {}, fields)
-    week, default = await deadlines.calendar(db, actor.org_id)
+    orgs = OrgsRepository(db)
+    # Held to the end: the flush reads its reminder settings from this copy.
+    org = await orgs.get(actor.org_id)
+    week, default = deadlines.work_week(org), deadlines.default_rule(org)
     step_tags = await _step_tags(db, actor.org_id, steps)
     started = now()
     by_hand = {
@@ -221,7 +246,7 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     }
     plan = Launch(week, default, step_deadlines(steps, started, week, default, by_hand))
     # The first write.
-    number, first = await OrgsRepository(db).reserve_launch(actor.org_id, len(steps))
+    number, first = await orgs.reserve_launch(actor.org_id, len(steps))
     name = body.name or process_name(checklist, fields, prerun, started)
     run = _new_run(actor, checklist, body, number, name, prerun, started)
     made = [
@@ -256,6 +281,7 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
             **events.by(actor),
         ),
     )
+    del org
     return run
 
 

@@ -190,15 +190,26 @@ def checkrun_token(data_dir: Path, env: dict[str, str], email: str) -> str:
 
 
 def upload_asset(origin: str, hdrs: dict[str, str], org_id: str, run_id: str) -> str:
-    """A small file on a run, for `GET /assets/{id}`."""
+    """A small file on a run (its kick-off form: the run's template and first step), for
+    `GET /assets/{id}`."""
+    org = f"{origin}/api/organizations/{org_id}"
+    run = httpx.get(f"{org}/runs/{run_id}", headers=hdrs, timeout=60).json()["data"]
+    task = httpx.get(f"{org}/runs/{run_id}/tasks", headers=hdrs, timeout=60).json()["data"][0]
     resp = httpx.post(
-        f"{origin}/api/organizations/{org_id}/file",
+        f"{org}/file",
         headers=hdrs,
-        data={"subject_type": "Run", "subject_id": run_id, "uploaded_from": "ko_field"},
+        data={
+            "subject_type": "Run",
+            "subject_id": run_id,
+            "uploaded_from": "ko_field",
+            "step_id": task["step_id"],
+            "checklist_id": run["checklist_id"],
+        },
         files={"name": ("notes.txt", b"benchmark " * 100)},
         timeout=60,
     )
-    resp.raise_for_status()
+    if not resp.is_success:
+        raise RuntimeError(f"upload: {resp.status_code} {resp.text[:300]}")
     return str(resp.json()["data"]["id"])
 
 

@@ -21,8 +21,10 @@ T = TypeVar("T")
 
 
 def _held(db: AsyncSession) -> set[tuple[str, Any]]:
-    """The rows this session's current transaction has locked."""
+    """The rows this session's current transaction has locked (none outside a transaction)."""
     transaction = db.sync_session.get_transaction()
+    if transaction is None:
+        return set()
     memo = db.info.get("locked_rows")
     if memo is None or memo[0] is not transaction:
         memo = db.info["locked_rows"] = (transaction, set())
@@ -34,8 +36,7 @@ async def locked(db: AsyncSession, model: type[T], stmt: Select[Any], row_id: An
     """`stmt` (a select of the `model` row whose primary key `id` is `row_id`) run under that
     row's lock; None when the row is gone."""
     table = model.__tablename__  # type: ignore[attr-defined]
-    held = _held(db)
-    if (table, row_id) in held:
+    if (table, row_id) in _held(db):
         # Nobody else can have changed it since: the session's copy is current.
         kept: T | None = db.identity_map.get(identity_key(model, row_id))
         if kept is not None:
@@ -50,5 +51,5 @@ async def locked(db: AsyncSession, model: type[T], stmt: Select[Any], row_id: An
     result = await db.execute(stmt.execution_options(populate_existing=True))
     found: T | None = result.scalar_one_or_none()
     if found is not None:
-        held.add((table, row_id))
+        _held(db).add((table, row_id))  # the transaction exists now
     return found

@@ -273,7 +273,7 @@ def runs_page(seeded: Seeded) -> int:
     return max(1, min(RUNS_PAGE, len(seeded.active_run_ids) // PER_PAGE))
 
 
-def endpoints(org_id: str, seeded: Seeded, asset_id: str, rounds: int) -> list[Endpoint]:
+def endpoints(org_id: str, seeded: Seeded, asset_id: str) -> list[Endpoint]:
     """Completions use distinct tasks: each round its own share, the last task kept for the
     in-process count."""
     org = f"/api/organizations/{org_id}"
@@ -385,11 +385,16 @@ def medians(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _over(a: float, b: float) -> float:
+    """a / b, NaN when b is 0 (no request finished within the duration)."""
+    return a / b if b else float("nan")
+
+
 def ratios(rounds: list[dict[str, Any]], bare: list[dict[str, Any]]) -> dict[str, float]:
     """Medians of each round's ratio to the baseline of the same round."""
     return {
         f"{k.removesuffix('_ms')}_vs_bare": statistics.median(
-            r[k] / b[k] for r, b in zip(rounds, bare, strict=True)
+            _over(r[k], b[k]) for r, b in zip(rounds, bare, strict=True)
         )
         for k in FIGURES
     }
@@ -457,7 +462,7 @@ def measure_workers(
             )
             out[endpoint.key] = {
                 **load.as_dict(),
-                "vs_one_worker": load.rps / one[endpoint.key]["rps"],
+                "vs_one_worker": _over(load.rps, one[endpoint.key]["rps"]),
             }
         now_pids = worker_pids(srv.pid)
     lost = len(pids - now_pids)
@@ -479,7 +484,7 @@ def measure_target(kind: str, scale: int, work: Path, args: argparse.Namespace) 
             asset = upload_asset(
                 srv.origin, hdrs["admin"], boot["org_id"], seeded.active_run_ids[0]
             )
-            targets = endpoints(boot["org_id"], seeded, asset, args.rounds)
+            targets = endpoints(boot["org_id"], seeded, asset)
             any_task = seeded.open_tasks[0][1]
             with bare_serve(data_dir, work / "bare.log", url, any_task) as bare:
                 baseline, results = measure_rounds(srv, bare, hdrs, targets, args)
@@ -595,10 +600,10 @@ def scale_ratios(results: dict[str, Any]) -> dict[str, dict[str, dict[str, float
         large = results["targets"][f"{kind}/{scales[-1]}"]["endpoints"]
         out[kind] = {
             key: {
-                "p50": large[key]["p50_ms"] / small[key]["p50_ms"],
-                "p99": large[key]["p99_ms"] / small[key]["p99_ms"],
-                "rps": large[key]["rps"] / small[key]["rps"],
-                "cpu": large[key]["server_cpu_ms"] / small[key]["server_cpu_ms"],
+                "p50": _over(large[key]["p50_ms"], small[key]["p50_ms"]),
+                "p99": _over(large[key]["p99_ms"], small[key]["p99_ms"]),
+                "rps": _over(large[key]["rps"], small[key]["rps"]),
+                "cpu": _over(large[key]["server_cpu_ms"], small[key]["server_cpu_ms"]),
             }
             for key in small
             if small[key]["available"] and large[key]["available"]

@@ -47,6 +47,7 @@ class Seeded:
     visible_run_ids: list[str]  # active and complete: what `GET /runs/{id}` is asked for
     open_tasks: list[tuple[str, str]]  # (run id, task id) of active runs, shuffled
     fixed_member_id: int
+    fixed_member_email: str
     counts: dict[str, int]
     seconds: float
 
@@ -315,7 +316,8 @@ async def seed(
     engine = make_engine(url)
     try:
         async with engine.begin() as conn:
-            user_ids = await _insert_users(conn, user_rows(MEMBERS, now))
+            users = user_rows(MEMBERS, now)
+            user_ids = await _insert_users(conn, users)
             await _insert(conn, Membership.__table__, membership_rows(org, user_ids, now))
             members, fixed = [admin_id, *user_ids[: MEMBERS - 1]], user_ids[-1]
             templates, steps = template_rows(org)
@@ -338,7 +340,9 @@ async def seed(
                 await conn.execute(text("ANALYZE"))
     finally:
         await engine.dispose()
-    return _summary(templates[0]["id"], work, fixed, rng, time.perf_counter() - began)
+    summary = _summary(templates[0]["id"], work, fixed, rng, time.perf_counter() - began)
+    summary.fixed_member_email = users[-1]["email"]
+    return summary
 
 
 def _summary(
@@ -366,6 +370,7 @@ def _summary(
         visible_run_ids=[r["id"] for r in work.runs if r["status"] != "archived"],
         open_tasks=open_tasks,
         fixed_member_id=fixed,
+        fixed_member_email="",
         counts=counts,
         seconds=seconds,
     )

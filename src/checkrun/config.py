@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    # `--workers N`: the supervisor replaces a worker that leaves its health check unanswered
+    # this long. uvicorn's 5 s replaced busy workers (and ones still starting on a loaded
+    # machine: the check starts before the app is imported).
+    worker_healthcheck_seconds: int = 60
     # Absolute base used in pagination links and file URLs; derived from the request when unset.
     public_url: str | None = None
     max_upload_bytes: int = 100 * 1024 * 1024

@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, or_, select, update
 
 from checkrun.comments.models import ISSUE, Comment
 from checkrun.kit.repository import Repository
@@ -95,6 +95,19 @@ class CommentsRepository(Repository):
             .where(self.scope(Comment, org_id, "all"), Comment.task_id.in_(task_ids), open_issue())
         )
         return {task_id for task_id in rows.scalars() if task_id}
+
+    async def open_issues_blocking(
+        self, org_id: str, task_id: str, run_id: str | None
+    ) -> tuple[bool, bool]:
+        """(the task has an open issue, its process has one of its own), in one statement."""
+        scope = Comment.task_id == task_id
+        if run_id is not None:
+            scope = or_(scope, (Comment.run_id == run_id) & Comment.task_id.is_(None))
+        rows = await self.db.execute(
+            select(Comment.task_id).distinct().where(Comment.org_id == org_id, scope, open_issue())
+        )
+        found = set(rows.scalars())
+        return task_id in found, None in found
 
     async def runs_with_process_issue(self, org_id: str, run_ids: list[str]) -> set[str]:
         """Processes with an open issue of their own (tasks frozen)."""

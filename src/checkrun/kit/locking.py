@@ -5,7 +5,8 @@ transaction only at the first write, so a no-op `UPDATE` of the row as the first
 database's write lock (waiting on busy_timeout behind the current writer); every read after it
 sees what the previous writer committed. Either way the row is read again after the lock with
 `populate_existing`, so an object the session loaded before is refreshed in place rather than
-kept stale.
+kept stale. A row locked once stays locked to the end of the transaction: asking again (a run
+whose task was just completed, whose status follows) costs no statement.
 """
 
 from __future__ import annotations
@@ -14,19 +15,41 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 T = TypeVar("T")
+
+
+def _held(db: AsyncSession) -> set[tuple[str, Any]]:
+    """The rows this session's current transaction has locked (none outside a transaction)."""
+    transaction = db.sync_session.get_transaction()
+    if transaction is None:
+        return set()
+    memo = db.info.get("locked_rows")
+    if memo is None or memo[0] is not transaction:
+        memo = db.info["locked_rows"] = (transaction, set())
+    rows: set[tuple[str, Any]] = memo[1]
+    return rows
 
 
 async def locked(db: AsyncSession, model: type[T], stmt: Select[Any], row_id: Any) -> T | None:
     """`stmt` (a select of the `model` row whose primary key `id` is `row_id`) run under that
     row's lock; None when the row is gone."""
+    table = model.__tablename__  # type: ignore[attr-defined]
+    if (table, row_id) in _held(db):
+        # Nobody else can have changed it since: the session's copy is current.
+        kept: T | None = db.identity_map.get(identity_key(model, row_id))
+        if kept is not None:
+            return kept
+        again: T | None = (await db.execute(stmt)).scalar_one_or_none()
+        return again
     if db.get_bind().dialect.name == "sqlite":
         # Raw SQL, so that no `onupdate` column (updated_at) changes.
-        table = model.__tablename__  # type: ignore[attr-defined]
         await db.execute(text(f"UPDATE {table} SET id = id WHERE id = :id"), {"id": row_id})
     else:
         stmt = stmt.with_for_update()
     result = await db.execute(stmt.execution_options(populate_existing=True))
     found: T | None = result.scalar_one_or_none()
+    if found is not None:
+        _held(db).add((table, row_id))  # the transaction exists now
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -14,11 +15,12 @@ from checkrun.files.blobs import commit_then_discard
 from checkrun.files.repository import FilesRepository
 from checkrun.folders.service import check_run_folders, file_subject
 from checkrun.groups.service import check_group_ids
-from checkrun.guests.service import ensure_run_guests
+from checkrun.guests.service import ensure_guests, ensure_run_guests
 from checkrun.kit import events
 from checkrun.kit.auth import Actor, require_admin, require_not_light
 from checkrun.kit.clock import now, parse_datetime
 from checkrun.kit.errors import invalid, invalid_field, not_found
+from checkrun.kit.ids import new_id
 from checkrun.kit.includes import Includes, Page
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.worktime import WorkWeek
@@ -35,7 +37,7 @@ from checkrun.tasks import deadlines
 from checkrun.tasks.deadlines import Rule
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TaskFilters, TasksRepository
-from checkrun.tasks.service import check_owners
+from checkrun.tasks.schemas import Owners
 from checkrun.templates.automations import text_of as automations_text
 from checkrun.templates.models import Capture, Checklist, Step
 from checkrun.templates.repository import TemplatesRepository
@@ -117,7 +119,8 @@ class Launch:
 
 def _task_for_step(
     run: Run, step: Step, number: int, launch: Launch, override: TaskOverride | None
-) -> Task:
+) -> tuple[Task, list[dict[str, str]]]:
+    """The step's task and its assignee rows (inserted apart, all tasks' in one statement)."""
     owners = override.owners if override and override.owners else None
     if owners is not None:
         users, guests, groups = owners.users, owners.guests, owners.groups
@@ -131,7 +134,8 @@ def _task_for_step(
     flags = {name: getattr(step, name) for name in COPIED_TO_TASKS}
     if override and override.max_assignable is not None:
         flags["max_assignable"] = override.max_assignable
-    return Task(
+    task = Task(
+        id=new_id(),
         org_id=run.org_id,
         increment_id=number,
         run_id=run.id,
@@ -148,10 +152,11 @@ def _task_for_step(
         started_at=started,
         starter_id=run.started_by,
         webhook=step.webhook,
-        owners=TasksRepository.owner_rows(users, guests, groups),
         settings={deadlines.SNAPSHOT: rule.as_dict()},
         **flags,
     )
+    rows = TasksRepository.owner_values(users, guests, groups)
+    return task, [{**row, "task_id": task.id} for row in rows]
 
 
 async def _launchable(db: AsyncSession, actor: Actor, checklist_id: str) -> Checklist:
@@ -161,11 +166,14 @@ async def _launchable(db: AsyncSession, actor: Actor, checklist_id: str) -> Chec
     return checklist
 
 
-async def check_members(db: AsyncSession, org_id: str, **given: int | list[int] | None) -> None:
-    """Every user id given (a field's value or list) must be a member: 422 keyed by field."""
+async def check_members(
+    db: AsyncSession, org_id: str, also: Sequence[int] = (), **given: int | list[int] | None
+) -> set[int]:
+    """Every user id given (a field's value or list) must be a member: 422 keyed by field.
+    Answers the members among those and `also` (ids the caller checks next), read at once."""
     ids = {name: [v] if isinstance(v, int) else list(v or []) for name, v in given.items()}
     known = await MembersRepository(db).existing_user_ids(
-        org_id, [i for values in ids.values() for i in values]
+        org_id, [i for values in ids.values() for i in values] + list(also)
     )
     errors = {}
     for name, values in ids.items():
@@ -175,15 +183,32 @@ async def check_members(db: AsyncSession, org_id: str, **given: int | list[int] 
                 errors[key] = [f"The selected {name.replace('_', ' ')} is invalid."]
     if errors:
         raise invalid(errors)
+    return known
+
+
+async def _check_overrides(
+    db: AsyncSession, org_id: str, given: list[Owners], known: set[int]
+) -> None:
+    """`check_owners` for each step's assignees given at launch (`known`: their members)."""
+    for owners in given:
+        for i, user_id in enumerate(owners.users):
+            if user_id not in known:
+                raise invalid_field(f"owners.users.{i}", "The selected owners.users is invalid.")
+        await check_group_ids(db, org_id, owners.groups, "owners.groups")
+        await ensure_guests(db, org_id, owners.guests)
 
 
 async def _check_launch(db: AsyncSession, actor: Actor, body: RunLaunch) -> None:
-    await check_members(
-        db, actor.org_id, owner_id=body.owner_id, user_id=body.user_id, users=body.users
+    overrides = [o.owners for o in body.tasks.values() if o.owners]
+    known = await check_members(
+        db,
+        actor.org_id,
+        also=[u for owners in overrides for u in owners.users],
+        owner_id=body.owner_id,
+        user_id=body.user_id,
+        users=body.users,
     )
-    for override in body.tasks.values():
-        if override.owners:
-            await check_owners(db, actor.org_id, override.owners)
+    await _check_overrides(db, actor.org_id, overrides, known)
     if body.parent_id and await RunsRepository(db).get(actor.org_id, body.parent_id) is None:
         raise invalid_field("parent_id", "The selected parent id is invalid.")
     await check_tag_ids(db, actor.org_id, body.tags)
@@ -192,6 +217,9 @@ async def _check_launch(db: AsyncSession, actor: Actor, body: RunLaunch) -> None
 
 
 async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str) -> Run:
+    """Every read comes first and every write after, the numbering first among them: the
+    organization's row lock that numbering takes (and SQLite's write lock) lasts to commit,
+    so it covers only a few batched inserts and no read."""
     # Tallyfy lets a light member launch only a template that grants them LAUNCH; checkrun
     # has no per-template permissions yet, so light members don't launch.
     require_not_light(actor)
@@ -203,49 +231,39 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
     prerun = await _prerun_values(ctx, body.prerun if isinstance(body.prerun, dict) else {}, fields)
     orgs = OrgsRepository(db)
+    # Held to the end: the flush reads its reminder settings from this copy.
+    org = await orgs.get(actor.org_id)
+    week, default = deadlines.work_week(org), deadlines.default_rule(org)
+    step_tags = await _step_tags(db, actor.org_id, steps)
     started = now()
-    starter = body.user_id or actor.user_id
-    run = Run(
-        org_id=actor.org_id,
-        increment_id=await orgs.next_number(actor.org_id, "run"),
-        checklist_id=checklist.id,
-        checklist_title=checklist.title,
-        name=body.name or process_name(checklist, fields, prerun, started),
-        summary=body.summary,
-        status="active",
-        type=checklist.type,
-        owner_id=body.owner_id or actor.user_id,
-        started_by=starter,
-        prerun=prerun,
-        starred=body.starred,
-        is_public=body.is_public,
-        can_add_oot=checklist.can_add_oot,
-        users=list(dict.fromkeys(body.users)),
-        groups=list(dict.fromkeys(body.groups)),
-        parent_id=body.parent_id,
-        created_at=started,
-        started_at=started,
-        # Launching submits the kick-off form; `complete-prerun` can reopen it.
-        prerun_completed_at=started,
-        prerun_completed_by=actor.user_id,
-    )
-    repo = RunsRepository(db)
-    repo.add(run)
-    await db.flush()
-    first = await orgs.next_numbers(actor.org_id, "task", len(steps))
-    week, default = await deadlines.calendar(db, actor.org_id)
     by_hand = {
         s.id: parse_datetime(o.deadline)
         for s in steps
         if (o := body.tasks.get(s.id)) and o.deadline
     }
-    launch = Launch(week, default, step_deadlines(steps, started, week, default, by_hand))
-    for number, step in enumerate(steps, start=first):
-        repo.add(_task_for_step(run, step, number, launch, body.tasks.get(step.id)))
+    plan = Launch(week, default, step_deadlines(steps, started, week, default, by_hand))
+    # The first write.
+    number, first = await orgs.reserve_launch(actor.org_id, len(steps))
+    name = body.name or process_name(checklist, fields, prerun, started)
+    run = _new_run(actor, checklist, body, number, name, prerun, started)
+    made = [
+        _task_for_step(run, step, n, plan, body.tasks.get(step.id))
+        for n, step in enumerate(steps, start=first)
+    ]
+    repo = RunsRepository(db)
+    repo.add(run, *(task for task, _ in made))
     await db.flush()
-    await _tag_and_file(db, actor, run, body, steps)
-    await apply_rules(db, run, actor)
-    await ensure_run_guests(db, run.org_id, run.id, actor)
+    await TasksRepository(db).insert_owners([row for _, rows in made for row in rows])
+    await tag_subject(db, actor, "Run", run.id, body.tags)
+    await file_subject(db, actor, "Run", run.id, body.folders)
+    for task, _ in made:
+        await tag_subject(db, actor, "Task", task.id, step_tags.get(task.step_id or "", []))
+    if checklist.automated_actions:
+        await apply_rules(db, run, actor)
+        await ensure_run_guests(db, run.org_id, run.id, actor)
+    else:
+        guests = [r["ref"] for _, rows in made for r in rows if r["kind"] == "guest"]
+        await ensure_guests(db, run.org_id, guests, actor=actor, refuse_members=False)
     await events.emit(
         db,
         events.Event(
@@ -260,22 +278,53 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
             **events.by(actor),
         ),
     )
+    del org
     return run
 
 
-async def _tag_and_file(
-    db: AsyncSession, actor: Actor, run: Run, body: RunLaunch, steps: list[Step]
-) -> None:
-    """The launch's `tags` and `folders` on the run; each step's tags on its task."""
-    await tag_subject(db, actor, "Run", run.id, body.tags)
-    await file_subject(db, actor, "Run", run.id, body.folders)
+def _new_run(
+    actor: Actor,
+    checklist: Checklist,
+    body: RunLaunch,
+    number: int,
+    name: str,
+    prerun: dict[str, Any],
+    started: datetime,
+) -> Run:
+    return Run(
+        id=new_id(),
+        org_id=actor.org_id,
+        increment_id=number,
+        checklist_id=checklist.id,
+        checklist_title=checklist.title,
+        name=name,
+        summary=body.summary,
+        status="active",
+        type=checklist.type,
+        owner_id=body.owner_id or actor.user_id,
+        started_by=body.user_id or actor.user_id,
+        prerun=prerun,
+        starred=body.starred,
+        is_public=body.is_public,
+        can_add_oot=checklist.can_add_oot,
+        users=list(dict.fromkeys(body.users)),
+        groups=list(dict.fromkeys(body.groups)),
+        parent_id=body.parent_id,
+        created_at=started,
+        started_at=started,
+        # Launching submits the kick-off form; `complete-prerun` can reopen it.
+        prerun_completed_at=started,
+        prerun_completed_by=actor.user_id,
+    )
+
+
+async def _step_tags(db: AsyncSession, org_id: str, steps: list[Step]) -> dict[str, list[str]]:
+    """Each step's tags that are (still) tags of the organization: its task gets them."""
     step_tags = {s.id: (s.settings or {}).get("tags") or [] for s in steps}
     if not any(step_tags.values()):
-        return
-    known = set(await known_tag_ids(db, actor.org_id, [t for ts in step_tags.values() for t in ts]))
-    for task in (await TasksRepository(db).tasks_of_runs([run.id])).get(run.id, []):
-        tags = [t for t in step_tags.get(task.step_id or "", []) if t in known]
-        await tag_subject(db, actor, "Task", task.id, tags)
+        return {}
+    known = set(await known_tag_ids(db, org_id, [t for ts in step_tags.values() for t in ts]))
+    return {step: [t for t in tags if t in known] for step, tags in step_tags.items()}
 
 
 async def _record(

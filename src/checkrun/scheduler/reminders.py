@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
@@ -150,12 +150,9 @@ def _before_flush(session: Session, _flush: UOWTransaction, _instances: Any) -> 
     if not tasks:
         return
     with session.no_autoflush:
-        rows = session.execute(
-            select(Organization.id, Organization.preferences).where(
-                Organization.id.in_({t.org_id for t in tasks})
-            )
-        )
-        prefs = {org_id: p for org_id, p in rows}
+        # The organization is usually loaded already (its calendar): no statement then.
+        orgs = {org_id: session.get(Organization, org_id) for org_id in {t.org_id for t in tasks}}
+        prefs = {org_id: org.preferences if org else None for org_id, org in orgs.items()}
     for task in tasks:
         task.remind_at = moment_of(task, Rules.of(prefs.get(task.org_id)))
 

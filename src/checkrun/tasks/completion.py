@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.comments.repository import CommentsRepository
@@ -10,6 +12,8 @@ from checkrun.kit.auth import Actor
 from checkrun.kit.clock import now
 from checkrun.kit.errors import bad_request, forbidden, invalid, invalid_field, not_found
 from checkrun.members.repository import MembersRepository
+from checkrun.orgs.repository import OrgsRepository
+from checkrun.runs.models import Run
 from checkrun.runs.repository import RunsRepository
 from checkrun.runs.rules import sync_run_status
 from checkrun.tasks import deadlines
@@ -22,27 +26,39 @@ from checkrun.templates.values import is_empty
 PROCESS_ROUTE = "This task belongs to a process: complete it through its run's completed-tasks."
 
 
-async def _task(db: AsyncSession, actor: Actor, task_id: str, run_id: str | None) -> Task:
+@dataclass
+class Locked:
+    """A task and its run, both locked; holding the run keeps it in the session, so what
+    follows the change (deadlines, webhooks, the run's status) reads it without a statement."""
+
+    task: Task
+    run: Run | None
+
+
+async def _task(db: AsyncSession, actor: Actor, task_id: str, run_id: str | None) -> Locked:
     """Process-scoped routes take only that run's tasks; the org route only tasks of no step.
     The task comes locked: what follows decides on its state, once."""
-    task = await TasksRepository(db).get(actor.org_id, task_id)
-    if task is None or (run_id is not None and task.run_id != run_id):
+    placed = await TasksRepository(db).placement(actor.org_id, task_id)
+    if placed is None or (run_id is not None and placed.run_id != run_id):
         raise not_found()
-    if run_id is None and task.step_id is not None:
+    if run_id is None and placed.step_id is not None:
         raise bad_request(PROCESS_ROUTE)
-    return await lock_task(db, task)
+    return await _lock(db, actor.org_id, task_id, placed.run_id)
+
+
+async def _lock(db: AsyncSession, org_id: str, task_id: str, run_id: str | None) -> Locked:
+    run = await RunsRepository(db).lock(org_id, run_id) if run_id is not None else None
+    locked = await TasksRepository(db).lock(org_id, task_id)
+    if locked is None:
+        raise not_found()
+    return Locked(locked, run)
 
 
 async def lock_task(db: AsyncSession, task: Task) -> Task:
     """Locks the task's run, then the task (always in this order), and answers the task as
     committed now: concurrent changes of one task, or of the last tasks of one run, happen one
     after the other, each seeing the one before. 404 if the task went meanwhile."""
-    if task.run_id is not None:
-        await RunsRepository(db).lock(task.org_id, task.run_id)
-    locked = await TasksRepository(db).lock(task.org_id, task.id)
-    if locked is None:
-        raise not_found()
-    return locked
+    return (await _lock(db, task.org_id, task.id, task.run_id)).task
 
 
 def _assignees(task: Task) -> set[int]:
@@ -60,12 +76,14 @@ def check_open_for_completion(task: Task, is_approved: bool | None) -> None:
 
 
 async def check_no_open_issue(db: AsyncSession, task: Task) -> None:
-    issues = CommentsRepository(db)
-    if await issues.open_issue_task_ids(task.org_id, [task.id]):
+    task_issue, run_issue = await CommentsRepository(db).open_issues_blocking(
+        task.org_id, task.id, task.run_id
+    )
+    if task_issue:
         raise invalid_field(
             "task_id", "This task has an open issue: resolve it before completing the task."
         )
-    if task.run_id and await issues.runs_with_process_issue(task.org_id, [task.run_id]):
+    if run_issue:
         raise invalid_field(
             "task_id",
             "This process has an open issue: its tasks can't be completed until it is resolved.",
@@ -74,12 +92,14 @@ async def check_no_open_issue(db: AsyncSession, task: Task) -> None:
 
 async def check_required_fields(db: AsyncSession, task: Task) -> None:
     repo = TasksRepository(db)
-    fields = (await repo.fields_of([task]))[task.id]
+    required = [f for f in (await repo.fields_of([task]))[task.id] if f.required]
+    if not required:
+        return
     values = (await repo.values_of([task.id])).get(task.id, {})
     missing = {
         f"taskdata.{f.id}": [f"{f.label} is required"]
-        for f in fields
-        if f.required and is_empty(values.get(f.id))
+        for f in required
+        if is_empty(values.get(f.id))
     }
     if missing:
         raise invalid(missing)
@@ -126,7 +146,11 @@ async def _all_done(db: AsyncSession, task: Task, completer: int) -> bool:
 async def complete(
     db: AsyncSession, actor: Actor, body: CompleteTask, run_id: str | None = None
 ) -> Task:
-    task = await _task(db, actor, body.task_id, run_id)
+    locked = await _task(db, actor, body.task_id, run_id)
+    task = locked.task
+    # Held for the request: its reminder rules (at the flush) and calendar (deadlines) are
+    # then read once.
+    org = await OrgsRepository(db).get(actor.org_id)
     await require_assigned_if_light(db, actor, task, "complete")
     await _check_completable(db, actor, task, body)
     completer = await _completer(db, actor, body)
@@ -140,6 +164,7 @@ async def complete(
     await deadlines.follow(db, task)
     await _emit(db, actor, task, "completed")
     await sync_run_status(db, task.run_id, actor)
+    del org, locked
     return task
 
 
@@ -160,7 +185,8 @@ async def complete_by_system(db: AsyncSession, task: Task, is_approved: bool | N
 
 
 async def reopen(db: AsyncSession, actor: Actor, task_id: str, run_id: str | None = None) -> Task:
-    task = await _task(db, actor, task_id, run_id)
+    locked = await _task(db, actor, task_id, run_id)
+    task = locked.task
     await require_assigned_if_light(db, actor, task, "reopen")
     if (
         task.can_complete_only_assignees

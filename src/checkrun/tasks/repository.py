@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, delete, func, or_, select, update
+from sqlalchemy import Select, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql import operators
@@ -45,6 +45,12 @@ STATUS_VALUES = (*STATUS_FILTERS, *STATUS_CONDITIONS)
 # The web inbox's last open section (open, due later than soon or without a deadline): not a
 # value the API's `status` filter accepts.
 UPCOMING = "upcoming"
+
+
+@dataclass(frozen=True)
+class Placement:
+    run_id: str | None
+    step_id: str | None
 
 
 @dataclass(frozen=True)
@@ -308,6 +314,15 @@ class TasksRepository:
         )
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
+    async def placement(self, org_id: str, task_id: str) -> Placement | None:
+        """Where a task of the organization belongs (run and step ids), before locking it."""
+        row = (
+            await self.db.execute(
+                select(Task.run_id, Task.step_id).where(Task.org_id == org_id, Task.id == task_id)
+            )
+        ).one_or_none()
+        return Placement(row[0], row[1]) if row is not None else None
+
     async def lock(self, org_id: str, task_id: str) -> Task | None:
         """The task as committed now, locked against other writers until the transaction
         ends (lock its run first: runs before tasks, so that no two requests wait on each
@@ -504,11 +519,25 @@ class TasksRepository:
 
     @staticmethod
     def owner_rows(users: list[int], guests: list[str], groups: list[str]) -> list[TaskOwner]:
+        return [TaskOwner(**row) for row in TasksRepository.owner_values(users, guests, groups)]
+
+    @staticmethod
+    def owner_values(
+        users: list[int], guests: list[str], groups: list[str]
+    ) -> list[dict[str, str]]:
+        """The assignee rows of one task (kind and ref; task_id added by the caller), each
+        once, in the order the API lists them."""
         return (
-            [TaskOwner(kind="user", ref=str(u)) for u in dict.fromkeys(users)]
-            + [TaskOwner(kind="guest", ref=email) for email in dict.fromkeys(guests)]
-            + [TaskOwner(kind="group", ref=group) for group in dict.fromkeys(groups)]
+            [{"kind": "user", "ref": str(u)} for u in dict.fromkeys(users)]
+            + [{"kind": "guest", "ref": email} for email in dict.fromkeys(guests)]
+            + [{"kind": "group", "ref": group} for group in dict.fromkeys(groups)]
         )
+
+    async def insert_owners(self, rows: list[dict[str, str]]) -> None:
+        """Assignee rows of tasks already flushed, in one statement (the ORM would insert
+        them one by one on SQLite, to read back each id)."""
+        if rows:
+            await self.db.execute(insert(TaskOwner), rows)
 
 
 @dataclass(frozen=True)

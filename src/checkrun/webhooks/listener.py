@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from checkrun.kit.events import Event
 from checkrun.runs.models import Run
-from checkrun.runs.repository import RunsRepository
+from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TasksRepository
 from checkrun.templates.models import Checklist
-from checkrun.templates.repository import TemplatesRepository
 from checkrun.webhooks.payloads import process_payload, task_payload
 from checkrun.webhooks.repository import WebhooksRepository
 from checkrun.webhooks.service import enqueue
@@ -44,8 +45,24 @@ async def on_event(db: AsyncSession, event: Event) -> None:
 async def _template(db: AsyncSession, run: Run | None) -> Checklist | None:
     if run is None:
         return None
-    # Archiving a template does not stop its running processes, nor their webhooks.
-    return await TemplatesRepository(db).get(run.org_id, run.checklist_id, archived=True)
+    # Archiving a template does not stop its running processes, nor their webhooks. The
+    # session usually holds it already (a launch read it): no statement then.
+    found = await db.get(Checklist, run.checklist_id)
+    return found if found is not None and found.org_id == run.org_id else None
+
+
+async def _task(db: AsyncSession, org_id: str, task_id: str) -> Task | None:
+    """The session's copy with its assignees when the change holds it, else a read."""
+    kept = db.identity_map.get(identity_key(Task, task_id))
+    if isinstance(kept, Task) and kept.org_id == org_id and "owners" not in inspect(kept).unloaded:
+        return kept
+    return await TasksRepository(db).get(org_id, task_id)
+
+
+async def _run(db: AsyncSession, org_id: str, run_id: str) -> Run | None:
+    """The session's copy when the change loaded it (it did, mostly), else a read."""
+    found = await db.get(Run, run_id)
+    return found if found is not None and found.org_id == org_id else None
 
 
 def _template_url(checklist: Checklist | None, name: str) -> list[tuple[str, str]]:
@@ -55,7 +72,7 @@ def _template_url(checklist: Checklist | None, name: str) -> list[tuple[str, str
 
 
 async def _run_event(db: AsyncSession, event: Event, name: str) -> None:
-    run = await RunsRepository(db).get(event.org_id, event.run_id or "")
+    run = await _run(db, event.org_id, event.run_id or "")
     if run is None:
         return
     targets = _template_url(await _template(db, run), name)
@@ -67,10 +84,10 @@ async def _run_event(db: AsyncSession, event: Event, name: str) -> None:
 
 
 async def _task_event(db: AsyncSession, event: Event, name: str) -> None:
-    task = await TasksRepository(db).get(event.org_id, event.task_id or "")
+    task = await _task(db, event.org_id, event.task_id or "")
     if task is None:
         return
-    run = await RunsRepository(db).get(event.org_id, task.run_id) if task.run_id else None
+    run = await _run(db, event.org_id, task.run_id) if task.run_id else None
     checklist = await _template(db, run)
     targets: list[tuple[str, str]] = []
     if name == "task.completed" and is_webhook_url(task.webhook):

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -254,9 +254,16 @@ class Org:
     admin_email: str
     token: str
     api: httpx.Client
+    clients: list[httpx.Client] = field(default_factory=list, repr=False)
 
     def path(self, suffix: str) -> str:
         return f"/organizations/{self.id}{suffix}"
+
+    def client(self, token: str | None) -> httpx.Client:
+        """A client of this org's server, closed with the org (not left to the GC)."""
+        made = self.server.client(token)
+        self.clients.append(made)
+        return made
 
     def member(self, role: str) -> tuple[int, httpx.Client]:
         """A new member with `role` (admin/standard/light) and a client acting as them."""
@@ -268,14 +275,19 @@ class Org:
         assert made.status_code == 201, made.text
         token = self.api.post(f"/applications/{self.id}/users/{email}/token")
         assert token.status_code == 200, token.text
-        return made.json()["data"]["id"], self.server.client(token.json()["access_token"])
+        return made.json()["data"]["id"], self.client(token.json()["access_token"])
 
 
 @contextmanager
 def new_org(server: LiveServer) -> Iterator[Org]:
     boot = server.new_org()
     with server.client(boot.token) as api:
-        yield Org(server, boot.org_id, boot.user_id, boot.email, boot.token, api)
+        made = Org(server, boot.org_id, boot.user_id, boot.email, boot.token, api)
+        try:
+            yield made
+        finally:
+            for client in made.clients:
+                client.close()
 
 
 @pytest.fixture

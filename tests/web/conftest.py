@@ -96,7 +96,7 @@ def member(org: Org, role: str) -> tuple[int, str, httpx.Client]:
     token = org.api.post(f"/applications/{org.id}/users/{email}/token")
     assert token.status_code == 200, token.text
     set_password(org.server, email)
-    return made.json()["data"]["id"], email, org.server.client(token.json()["access_token"])
+    return made.json()["data"]["id"], email, org.client(token.json()["access_token"])
 
 
 def csrf_of(html: str) -> str:
@@ -105,8 +105,21 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+_OPEN: list[httpx.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_browser_clients() -> Iterator[None]:
+    """The test's browser clients are closed when it ends, not left to the GC."""
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
 def browser_client(server: LiveServer) -> httpx.Client:
-    return httpx.Client(base_url=server.base, timeout=60, headers={"Accept": "text/html"})
+    made = httpx.Client(base_url=server.base, timeout=60, headers={"Accept": "text/html"})
+    _OPEN.append(made)
+    return made
 
 
 def signed_in(server: LiveServer, email: str, password: str = PASSWORD) -> httpx.Client:

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -244,6 +244,24 @@ def files_server(
         yield live
 
 
+_HANDED_OUT: list[httpx.Client] = []
+
+
+def handed_out(client: httpx.Client) -> httpx.Client:
+    """`client`, closed when the running test ends (an unclosed one is a ResourceWarning)."""
+    _HANDED_OUT.append(client)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _close_handed_out_clients() -> Iterator[None]:
+    start = len(_HANDED_OUT)
+    yield
+    for client in _HANDED_OUT[start:]:
+        client.close()
+    del _HANDED_OUT[start:]
+
+
 @dataclass
 class Org:
     """A fresh organization with its admin; `api` is an httpx client already authenticated."""
@@ -254,16 +272,13 @@ class Org:
     admin_email: str
     token: str
     api: httpx.Client
-    clients: list[httpx.Client] = field(default_factory=list, repr=False)
 
     def path(self, suffix: str) -> str:
         return f"/organizations/{self.id}{suffix}"
 
     def client(self, token: str | None) -> httpx.Client:
-        """A client of this org's server, closed with the org (not left to the GC)."""
-        made = self.server.client(token)
-        self.clients.append(made)
-        return made
+        """A client of this org's server, closed when the test ends."""
+        return handed_out(self.server.client(token))
 
     def member(self, role: str) -> tuple[int, httpx.Client]:
         """A new member with `role` (admin/standard/light) and a client acting as them."""
@@ -282,12 +297,7 @@ class Org:
 def new_org(server: LiveServer) -> Iterator[Org]:
     boot = server.new_org()
     with server.client(boot.token) as api:
-        made = Org(server, boot.org_id, boot.user_id, boot.email, boot.token, api)
-        try:
-            yield made
-        finally:
-            for client in made.clients:
-                client.close()
+        yield Org(server, boot.org_id, boot.user_id, boot.email, boot.token, api)
 
 
 @pytest.fixture

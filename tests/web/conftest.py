@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from checkrun.db import make_engine, make_sessionmaker
 from checkrun.oauth import service as oauth
 from checkrun.web import auth
-from tests.conftest import LiveServer, Org, live_server
+from tests.conftest import LiveServer, Org, handed_out, live_server
 
 T = TypeVar("T")
 PASSWORD = "correct horse battery"
@@ -105,21 +105,10 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-_OPEN: list[httpx.Client] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_browser_clients() -> Iterator[None]:
-    """The test's browser clients are closed when it ends, not left to the GC."""
-    yield
-    while _OPEN:
-        _OPEN.pop().close()
-
-
 def browser_client(server: LiveServer) -> httpx.Client:
-    made = httpx.Client(base_url=server.base, timeout=60, headers={"Accept": "text/html"})
-    _OPEN.append(made)
-    return made
+    return handed_out(
+        httpx.Client(base_url=server.base, timeout=60, headers={"Accept": "text/html"})
+    )
 
 
 def signed_in(server: LiveServer, email: str, password: str = PASSWORD) -> httpx.Client:

@@ -251,6 +251,24 @@ def files_server(
         yield live
 
 
+_HANDED_OUT: list[httpx.Client] = []
+
+
+def handed_out(client: httpx.Client) -> httpx.Client:
+    """`client`, closed when the running test ends (an unclosed one is a ResourceWarning)."""
+    _HANDED_OUT.append(client)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _close_handed_out_clients() -> Iterator[None]:
+    start = len(_HANDED_OUT)
+    yield
+    for client in _HANDED_OUT[start:]:
+        client.close()
+    del _HANDED_OUT[start:]
+
+
 @dataclass
 class Org:
     """A fresh organization with its admin; `api` is an httpx client already authenticated."""
@@ -265,6 +283,10 @@ class Org:
     def path(self, suffix: str) -> str:
         return f"/organizations/{self.id}{suffix}"
 
+    def client(self, token: str | None) -> httpx.Client:
+        """A client of this org's server, closed when the test ends."""
+        return handed_out(self.server.client(token))
+
     def member(self, role: str) -> tuple[int, httpx.Client]:
         """A new member with `role` (admin/standard/light) and a client acting as them."""
         email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
@@ -275,7 +297,7 @@ class Org:
         assert made.status_code == 201, made.text
         token = self.api.post(f"/applications/{self.id}/users/{email}/token")
         assert token.status_code == 200, token.text
-        return made.json()["data"]["id"], self.server.client(token.json()["access_token"])
+        return made.json()["data"]["id"], self.client(token.json()["access_token"])
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,7 +24,7 @@ HUGE = 50 * MIB
 
 def raw_post(
     server: LiveServer, path: str, length: int, sent: bytes, headers: dict[str, str]
-) -> tuple[int, dict[str, object]]:
+) -> tuple[int, dict[str, Any]]:
     """Declares `length` body bytes, sends only `sent`, and reads the answer."""
     url = urlsplit(server.base)
     head = [

@@ -120,14 +120,14 @@ def test_init_refuses_another_org_name_or_email_and_points_at_org_create(tmp_pat
     assert [o["id"] for o in _orgs(tmp_path)] == [first["org_id"]]
     assert len(stored_hashes(tmp_path)) == 1  # nothing issued by a refused init
 
-    for args in (
+    for same in (
         (),
         ("--org-name", "Alpha"),
         ("--email", "A@example.com"),
         ("--org-name", "Alpha", "--email", "a@example.com"),
     ):
-        again = cli_json(tmp_path, "init", *args)
-        assert (again["org_id"], again["user_id"]) == (first["org_id"], first["user_id"]), args
+        again = cli_json(tmp_path, "init", *same)
+        assert (again["org_id"], again["user_id"]) == (first["org_id"], first["user_id"]), same
         assert again["token"] != first["token"]
 
 

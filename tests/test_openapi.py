@@ -74,6 +74,7 @@ def is_object(doc: dict[str, Any], schema: dict[str, Any]) -> bool:
 
 
 def hand_parsed(route: RouteContext) -> bool:
+    assert route.endpoint is not None  # an APIRoute always has one
     return HAND_PARSING.search(inspect.getsource(route.endpoint)) is not None
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from typing import IO, cast
 
 import pytest
 
@@ -42,7 +43,7 @@ def upload_generated(org: Org, size: int) -> tuple[Generated, object]:
     source = Generated(size)
     response = org.api.post(
         org.path("/file"),
-        files={"name": ("big.zip", source, "application/zip")},
+        files={"name": ("big.zip", cast(IO[bytes], source), "application/zip")},  # a raw file
         data={
             "subject_type": "Task",
             "subject_id": one_off_task(org)["id"],

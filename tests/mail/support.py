@@ -32,7 +32,7 @@ def person(
     )
     token = org.api.post(f"/applications/{org.id}/users/{email}/token")
     assert token.status_code == 200, token.text
-    return made["id"], email, org.server.client(token.json()["access_token"])
+    return made["id"], email, org.client(token.json()["access_token"])
 
 
 def guest(org: Org) -> tuple[str, str]:

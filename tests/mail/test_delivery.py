@@ -31,6 +31,7 @@ from tests.support.clock import MovableClock
 from tests.support.outbox import (
     address,
     all_in,
+    attempted,
     enqueue_all,
     in_session,
     message,
@@ -185,7 +186,7 @@ def test_a_failure_after_the_last_attempt_is_dead(
     smtp.refuse()
     enqueue_all(server, [message(clocked_org.id, address("down"))])
     for attempt in (1, 2):
-        wait_rows(server, clocked_org.id, lambda rows, n=attempt: rows[0]["attempts"] == n)
+        wait_rows(server, clocked_org.id, attempted(attempt))
         clock.advance(seconds=5)
     (row,) = wait_rows(server, clocked_org.id, all_in("dead", 1))
     assert row["attempts"] == 3 and "451" in row["last_error"]

@@ -157,7 +157,7 @@ def test_two_schedulers_at_one_moment_write_one_digest(
     _choose(org, email, daily_digest="digest")
     morning = clock.set(datetime(2027, 1, 4, 6, 0, tzinfo=UTC))
 
-    async def race() -> list[int | BaseException]:
+    async def race() -> tuple[int | BaseException, int | BaseException]:
         engine = make_engine(org.server.settings.resolved_database_url)
         sessions = make_sessionmaker(engine, org.server.settings)
 

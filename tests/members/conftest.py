@@ -26,7 +26,7 @@ def invite(org: Org, client: httpx.Client | None = None, **fields: Any) -> httpx
 def token_client(org: Org, email: str) -> httpx.Client:
     token = org.api.post(f"/applications/{org.id}/users/{email}/token")
     assert token.status_code == 200, token.text
-    return org.server.client(token.json()["access_token"])
+    return org.client(token.json()["access_token"])
 
 
 def make_bot(org: Org, user_id: int) -> None:

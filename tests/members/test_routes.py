@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from tallyfy import TallyfySDK
@@ -228,7 +229,7 @@ def test_invite_someone_from_another_org_keeps_their_profile(org: Org) -> None:
         ({"first_name": "https://spam.example"}, "first_name"),
     ],
 )
-def test_invite_bad_input_is_422(org: Org, body: dict[str, object], field: str) -> None:
+def test_invite_bad_input_is_422(org: Org, body: dict[str, Any], field: str) -> None:
     response = invite(org, **body)
     assert response.status_code == 422
     assert field in response.json()["errors"]
@@ -375,7 +376,10 @@ def test_remove_with_reassignment_moves_open_tasks(org: Org) -> None:
             org.path(f"/users/{leaving}"), params={"with_reassignment": "true", "to": str(heir)}
         )
     )
-    owners = lambda t: ok(org.api.get(org.path(f"/tasks/{t['id']}")))["owners"]["users"]  # noqa: E731
+
+    def owners(t: dict[str, Any]) -> Any:
+        return ok(org.api.get(org.path(f"/tasks/{t['id']}")))["owners"]["users"]
+
     assert owners(task) == [heir]
     assert owners(shared) == [heir]
     assert owners(done) == [leaving]

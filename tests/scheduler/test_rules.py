@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from checkrun.scheduler.jobs import months_before, period_before
 from checkrun.scheduler.reminders import Rules, decide, next_moment
@@ -12,8 +13,8 @@ D = datetime(2030, 1, 9, 12, 0, tzinfo=UTC)
 DEFAULT = Rules(timedelta(hours=24), True)
 
 
-def _row(**fields: object) -> ReminderRow:
-    base: dict[str, object] = {
+def _row(**fields: Any) -> ReminderRow:
+    base: dict[str, Any] = {
         "id": "t",
         "org_id": "o",
         "run_id": None,
@@ -26,7 +27,7 @@ def _row(**fields: object) -> ReminderRow:
         "reminded_soon_for": None,
         "reminded_overdue_for": None,
     }
-    return ReminderRow(**{**base, **fields})  # type: ignore[arg-type]
+    return ReminderRow(**{**base, **fields})
 
 
 def test_next_moment_follows_what_was_sent_for_this_deadline() -> None:

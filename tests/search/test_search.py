@@ -15,7 +15,7 @@ from tests.conftest import Org
 from tests.support.factories import checklist, ok, one_off_task, run
 
 
-def search(org: Org, status: int = 200, **params: Any) -> Any:
+def search(org: Org, status: int = 200, /, **params: Any) -> Any:
     response = org.api.get(org.path("/search"), params=params)
     assert response.status_code == status, response.text
     return response.json()

@@ -60,6 +60,7 @@ class World:
     answers: Answers = field(default_factory=dict)
     secrets: list[str] = field(default_factory=list)
     made: dict[str, Any] = field(default_factory=dict)  # what earlier steps made
+    clients: list[httpx.Client] = field(default_factory=list)  # the members', closed at the end
 
     def path(self, suffix: str) -> str:
         return f"/organizations/{self.org_id}{suffix}"
@@ -121,7 +122,9 @@ def member(world: World, email: str, first: str, role: str) -> tuple[int, httpx.
     token = world.api.post(f"/applications/{world.org_id}/users/{email}/token")
     assert token.status_code == 200, token.text
     world.secrets.append(token.json()["access_token"])
-    return int(created.json()["data"]["id"]), world.server.client(token.json()["access_token"])
+    client = world.server.client(token.json()["access_token"])
+    world.clients.append(client)
+    return int(created.json()["data"]["id"]), client
 
 
 def build(server: LiveServer, clock: MovableClock) -> World:

@@ -34,7 +34,8 @@ def world(
                 read(made)
             yield made
         finally:
-            made.api.close()
+            for client in (made.api, *made.clients):
+                client.close()
 
 
 def pinned(world: World, resource: str) -> str:

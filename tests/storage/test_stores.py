@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from checkrun.storage import BlobMissing, BlobStore, TooLarge
+from checkrun.storage import BlobMissing, BlobStore, StoredBlob, TooLarge
 from checkrun.storage.local import LocalBlobStore
 from checkrun.storage.s3 import PART_SIZE, S3BlobStore
 
@@ -103,7 +103,7 @@ def test_reading_a_missing_key_raises_blob_missing(store: BlobStore) -> None:
 LATER = datetime.now(UTC) + timedelta(days=1)
 
 
-async def _half_written(store: BlobStore, gate: asyncio.Event) -> asyncio.Task[object]:
+async def _half_written(store: BlobStore, gate: asyncio.Event) -> asyncio.Task[StoredBlob]:
     """A put that has stored more than one S3 part and now waits for the rest of its bytes."""
     waiting = asyncio.Event()
 
@@ -116,7 +116,7 @@ async def _half_written(store: BlobStore, gate: asyncio.Event) -> asyncio.Task[o
     put = asyncio.create_task(store.put("org/slow", slow(), max_bytes=10 * PART_SIZE))
     async with asyncio.timeout(20):
         await waiting.wait()
-    return put  # type: ignore[return-value]
+    return put
 
 
 def test_bytes_are_invisible_until_complete(store: BlobStore) -> None:

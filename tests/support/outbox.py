@@ -91,3 +91,7 @@ def wait_rows(
 
 def all_in(status: str, count: int) -> Callable[[list[dict[str, Any]]], bool]:
     return lambda rows: len(rows) == count and all(r["status"] == status for r in rows)
+
+
+def attempted(count: int) -> Callable[[list[dict[str, Any]]], bool]:
+    return lambda rows: rows[0]["attempts"] == count

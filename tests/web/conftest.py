@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from checkrun.db import make_engine, make_sessionmaker
 from checkrun.oauth import service as oauth
 from checkrun.web import auth
-from tests.conftest import LiveServer, Org, live_server
+from tests.conftest import LiveServer, Org, handed_out, live_server
 
 T = TypeVar("T")
 PASSWORD = "correct horse battery"
@@ -96,7 +96,7 @@ def member(org: Org, role: str) -> tuple[int, str, httpx.Client]:
     token = org.api.post(f"/applications/{org.id}/users/{email}/token")
     assert token.status_code == 200, token.text
     set_password(org.server, email)
-    return made.json()["data"]["id"], email, org.server.client(token.json()["access_token"])
+    return made.json()["data"]["id"], email, org.client(token.json()["access_token"])
 
 
 def csrf_of(html: str) -> str:
@@ -106,7 +106,9 @@ def csrf_of(html: str) -> str:
 
 
 def browser_client(server: LiveServer) -> httpx.Client:
-    return httpx.Client(base_url=server.base, timeout=60, headers={"Accept": "text/html"})
+    return handed_out(
+        httpx.Client(base_url=server.base, timeout=60, headers={"Accept": "text/html"})
+    )
 
 
 def signed_in(server: LiveServer, email: str, password: str = PASSWORD) -> httpx.Client:

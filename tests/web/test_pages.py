@@ -23,11 +23,11 @@ def test_root_opens_the_app_for_browsers_only(org: Org) -> None:
     web = browser_client(org.server)
     assert web.get("/").status_code == 302
     assert web.get("/").headers["location"] == "/app/"
-    plain_client = org.server.client(None, prefix="")
-    for path in ("/", "/no-such-endpoint", "/api/no-such-endpoint"):
-        answer = plain_client.get(path)
-        assert answer.status_code == 404
-        assert answer.json()["code"] == "ENDPOINT_NOT_FOUND"
+    with org.server.client(None, prefix="") as plain_client:
+        for path in ("/", "/no-such-endpoint", "/api/no-such-endpoint"):
+            answer = plain_client.get(path)
+            assert answer.status_code == 404
+            assert answer.json()["code"] == "ENDPOINT_NOT_FOUND"
     # An unknown page is an HTML page, not the API's JSON.
     missing = web.get("/app/no-such-page")
     assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
@@ -52,7 +52,7 @@ def test_sign_in_sets_a_strict_cookie_and_sign_out_ends_the_session(org: Org) ->
     assert "httponly" in cookie and "samesite=lax" in cookie and "max-age=" in cookie
     session = web.cookies["checkrun_session"]
     # A session is no API token.
-    assert org.server.client(session).get(f"/organizations/{org.id}/me/tasks").status_code == 401
+    assert org.client(session).get(f"/organizations/{org.id}/me/tasks").status_code == 401
     inbox = web.get("/app/tasks")
     assert inbox.status_code == 200 and "My tasks" in inbox.text
     out = web.post("/app/sign-out", data={"csrf_token": csrf_of(inbox.text)})
@@ -77,7 +77,7 @@ def test_a_sign_in_link_works_once(org: Org) -> None:
     assert again.status_code == 404
     # Nor is the link an API token.
     token = link.rsplit("/", 1)[1]
-    assert org.server.client(token).get(f"/organizations/{org.id}/me/tasks").status_code == 401
+    assert org.client(token).get(f"/organizations/{org.id}/me/tasks").status_code == 401
 
 
 def test_forms_without_the_csrf_token_are_refused(org: Org) -> None:

@@ -34,7 +34,7 @@ def _task_with_file_field(org: Org, owners: dict[str, Any]) -> tuple[str, str, s
 
 
 def _stored(org: Org, run_id: str, task_id: str) -> dict[str, Any]:
-    return ok(org.api.get(org.path(f"/runs/{run_id}/tasks/{task_id}")))  # type: ignore[no-any-return]
+    return ok(org.api.get(org.path(f"/runs/{run_id}/tasks/{task_id}")))
 
 
 def test_a_member_fills_a_file_field(org: Org) -> None:

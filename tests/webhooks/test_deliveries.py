@@ -310,7 +310,7 @@ def test_dead_after_max_attempts_and_cli_retry(
         monkeypatch.setenv("CHECKRUN_DATABASE_URL", settings.database_url)
     assert cli.main(["webhooks", "retry", "--org", org.id]) == 0
     assert capsys.readouterr().out.startswith("1 dead deliveries")
-    receiver.at("/down", FAST["webhook_max_attempts"] + 1)
+    receiver.at("/down", int(FAST["webhook_max_attempts"]) + 1)
     (row,) = wait_for_rows(org, "status = 'delivered'")
     assert row["attempts"] == 1
 

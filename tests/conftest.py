@@ -171,11 +171,10 @@ def _start(
 
 
 @contextmanager
-def live_server(
-    backend: str, data_dir: Path, wrap: Wrap | None = None, **overrides: Any
-) -> Iterator[LiveServer]:
+def live_server(backend: str, data_dir: Path, **overrides: Any) -> Iterator[LiveServer]:
     """`public_url` is set to the server's own address (links in emails point at it); `wrap`
     wraps the ASGI app (a test's own middleware)."""
+    wrap: Wrap | None = overrides.pop("wrap", None)
     database_url = _postgres_url() if backend == "postgresql" else None
     port = free_port()
     overrides.setdefault("public_url", f"http://127.0.0.1:{port}")

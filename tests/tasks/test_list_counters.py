@@ -34,7 +34,7 @@ RUN_LISTS = {
 def assert_runs_agree(org: Org) -> None:
     for query, where in RUN_LISTS.items():
         total = _answer(org, "/runs", f"per_page=1&{query}")[0]
-        assert total == db_count(org, "runs", f"org_id = :org AND {where}", org=org.id), query
+        assert total == db_count(org, "runs", f"org_id = :o AND {where}", o=org.id), query
 
 
 def assert_lists_agree(org: Org, member: int) -> None:

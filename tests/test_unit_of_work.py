@@ -177,8 +177,7 @@ ROUTE_MODULES = sorted(
     [*SRC.glob("*/routes.py"), SRC / "templates" / "steps_routes.py", *SRC.glob("web/*.py")]
 )
 # Who may commit: the request boundary, the services that order a commit against the blob
-# store, the background workers, scheduler and CLI, which own their transactions, and the
-# folding of list counters, which runs in a connection of its own.
+# store, and the background workers, scheduler and CLI, which own their transactions.
 COMMITTERS = {
     "kit/unit_of_work.py",
     "files/blobs.py",
@@ -188,7 +187,6 @@ COMMITTERS = {
     "scheduler/loop.py",
     "webhooks/worker.py",
     "cli.py",
-    "tasks/counts.py",
 }
 SERVICE_COMMITTED = {
     "files/routes.py": {"upload_file", "delete_file"},

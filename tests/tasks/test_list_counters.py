@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from checkrun.kit.clock import now
+from checkrun.tasks.counts import FOLD_AFTER, fold_due
 from tests.conftest import Org
 from tests.support.factories import db_count, ok, one_off_task, run
+from tests.support.outbox import in_session
 
 EVERYTHING = "created=2000-01-01:2099-12-31"
 LISTS = ["/tasks", "/me/tasks", "/users/{member}/tasks"]
@@ -84,3 +87,18 @@ def test_totals_and_pages_follow_every_change(org: Org) -> None:
     client.close()
     assert _answer(org, "/me/tasks", "")[0] == _answer(org, "/me/tasks", EVERYTHING)[0]
     assert _answer(org, "/tasks", "")[0] == _answer(org, "/tasks", EVERYTHING)[0]
+
+
+def test_the_scheduler_folds_a_long_history_and_totals_stay_exact(org: Org) -> None:
+    for i in range(FOLD_AFTER + 6):
+        one_off_task(org, title=f"Folded {i}")
+    before = {path: _answer(org, path, "per_page=1")[0] for path in ("/tasks", "/me/tasks")}
+    rows = "org_id = :o AND kind = 'org'"
+    assert db_count(org, "task_counts", rows, o=org.id) > FOLD_AFTER
+
+    folded = in_session(org.server, lambda db: fold_due(db, now(), org.server.settings))
+    assert folded >= 1
+    assert db_count(org, "task_counts", rows, o=org.id) <= 4  # one row per (status, live)
+    after = {path: _answer(org, path, "per_page=1")[0] for path in ("/tasks", "/me/tasks")}
+    assert after == before
+    assert after["/tasks"] == db_count(org, "tasks", "org_id = :o AND deleted_at IS NULL", o=org.id)

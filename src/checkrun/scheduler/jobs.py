@@ -22,6 +22,7 @@ from checkrun.runs.service import archive_locked
 from checkrun.scheduler import reminders
 from checkrun.scheduler.registry import Job, register
 from checkrun.scheduler.repository import SchedulerRepository
+from checkrun.tasks import counts
 from checkrun.tasks.completion import complete_by_system, lock_task
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import OPEN
@@ -116,3 +117,4 @@ register(Job("expiring_tasks", expire_tasks))
 register(Job("reminders", reminders.run))
 register(Job("auto_complete_tasks", auto_complete))
 register(Job("auto_archive_processes", auto_archive))
+register(Job("fold_task_counts", counts.fold_due))

@@ -4,19 +4,19 @@ every change) instead of counting an organization's or an assignee's whole histo
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from checkrun.config import Settings
 from checkrun.tasks.models import TaskCount
 
 ORG = "org"  # an organization's tasks
 RUN = "run"  # an organization's runs
-# More change rows than this under one key: the reader folds them into one row per
+# More change rows than this under one key: the scheduler folds them into one row per
 # (status, live), so that reading stays a few rows however long the history.
 FOLD_AFTER = 64
-SQLITE_BUSY_MS = 30000  # what checkrun.db sets on every SQLite connection
 
 
 async def total(
@@ -42,32 +42,25 @@ async def total(
     for status, is_live, n, _ in rows:
         if (wanted is None or status in wanted) and (live is None or bool(is_live) == live):
             answer += int(n or 0)
-    if sum(int(r[3]) for r in rows) > FOLD_AFTER + len(rows):
-        await _fold(db, org_id, kind, ref)
     return answer
 
 
-async def _fold(db: AsyncSession, org_id: str, kind: str, ref: str) -> None:
-    """Replaces a key's rows by their sums, in a transaction of its own (the request's may be
-    read-only). The deleted rows are the ones summed (DELETE ... RETURNING): two readers
-    folding at once each re-add exactly what they removed, so totals stay exact."""
-    engine = db.bind
-    if not isinstance(engine, AsyncEngine):
-        return
-    sqlite = engine.dialect.name == "sqlite"
-    async with engine.connect() as conn:
-        try:
-            if sqlite:
-                # This request may hold SQLite's write lock itself: never wait for it.
-                await conn.exec_driver_sql("PRAGMA busy_timeout = 0")
-            await _fold_rows(conn, org_id, kind, ref)
-            await conn.commit()
-        except OperationalError:
-            await conn.rollback()  # busy: a later reader folds
-        finally:
-            if sqlite:
-                await conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
-                await conn.commit()
+async def fold_due(db: AsyncSession, moment: datetime, settings: Settings) -> int:
+    """The scheduler's job: folds the keys that gathered more than FOLD_AFTER change rows into
+    one row per (status, live). It runs in the job's transaction, never on a request's path: a
+    request that took a second connection from the pool for it could wait on its own pool."""
+    keys = (
+        await db.execute(
+            select(TaskCount.org_id, TaskCount.kind, TaskCount.ref)
+            .group_by(TaskCount.org_id, TaskCount.kind, TaskCount.ref)
+            .having(func.count() > FOLD_AFTER)
+            .limit(settings.scheduler_batch_size)
+        )
+    ).all()
+    conn = await db.connection()
+    for org_id, kind, ref in keys:
+        await _fold_rows(conn, org_id, kind, ref)
+    return len(keys)
 
 
 async def _fold_rows(conn: AsyncConnection, org_id: str, kind: str, ref: str) -> None:

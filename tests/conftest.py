@@ -170,6 +170,18 @@ def _start(
     return server, thread, port
 
 
+def _stop(server: uvicorn.Server, thread: threading.Thread) -> None:
+    """A server still running after its test would go on polling a dropped database in the
+    background (its scheduler), so a server that will not stop is a failure."""
+    server.should_exit = True
+    thread.join(timeout=10)
+    if thread.is_alive():
+        server.force_exit = True
+        thread.join(timeout=10)
+    if thread.is_alive():
+        raise RuntimeError("test server did not stop within 20 s")
+
+
 @contextmanager
 def live_server(backend: str, data_dir: Path, **overrides: Any) -> Iterator[LiveServer]:
     """`public_url` is set to the server's own address (links in emails point at it); `wrap`
@@ -184,8 +196,7 @@ def live_server(backend: str, data_dir: Path, **overrides: Any) -> Iterator[Live
     try:
         yield LiveServer(backend, settings, f"http://127.0.0.1:{port}")
     finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
+        _stop(uv, thread)
         if database_url:
             _drop_postgres(database_url)
         if settings.clock_file is not None:

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from checkrun.kit import events
-from tests.conftest import LiveServer, Org, _start, free_port, live_server, new_org
+from tests.conftest import LiveServer, Org, _start, _stop, free_port, live_server, new_org
 from tests.scheduler.conftest import (
     BASE,
     FAST_SCHEDULER,
@@ -42,8 +42,7 @@ def pair(
         try:
             yield first, LiveServer(first.backend, settings, f"http://127.0.0.1:{port}")
         finally:
-            uv.should_exit = True
-            thread.join(timeout=10)
+            _stop(uv, thread)
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.files.models import Asset
+from checkrun.kit.repository import Repository, Rows
 from checkrun.tasks.models import Task
 
 
@@ -25,14 +25,10 @@ def _of_parent(
     return Asset.task_id == task_id
 
 
-class FilesRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class FilesRepository(Repository):
     async def get(self, org_id: str, asset_id: str, archived: bool = False) -> Asset | None:
-        stmt = select(Asset).where(Asset.org_id == org_id, Asset.id == asset_id)
-        if not archived:
-            stmt = stmt.where(Asset.deleted_at.is_(None))
+        rows: Rows = "all" if archived else "live"
+        stmt = select(Asset).where(self.scope(Asset, org_id, rows), Asset.id == asset_id)
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
     async def of_task(self, org_id: str, task: Task) -> list[Asset]:
@@ -41,9 +37,7 @@ class FilesRepository:
         if task.run_id is not None and task.step_id is not None:
             mine = or_(mine, and_(Asset.run_id == task.run_id, Asset.step_id == task.step_id))
         rows = await self.db.execute(
-            select(Asset)
-            .where(Asset.org_id == org_id, Asset.deleted_at.is_(None), mine)
-            .order_by(Asset.uploaded_at)
+            select(Asset).where(self.scope(Asset, org_id), mine).order_by(Asset.uploaded_at)
         )
         return list(rows.scalars())
 

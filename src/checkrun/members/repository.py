@@ -5,10 +5,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.kit.filters import count_of
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.repository import Repository, scope
 from checkrun.members.models import WEB_TOKEN_NAMES, AccessToken, Membership, User
 from checkrun.orgs.models import Organization
 from checkrun.runs.models import Run
@@ -36,15 +36,10 @@ def _contains(column: Any, q: str) -> Any:
 
 
 def _open_tasks_of(org_id: str) -> Any:
-    return select(Task.id).where(
-        Task.org_id == org_id, Task.deleted_at.is_(None), Task.status.in_(OPEN)
-    )
+    return select(Task.id).where(scope(Task, org_id), Task.status.in_(OPEN))
 
 
-class MembersRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class MembersRepository(Repository):
     async def user_by_token_hash(self, token_hash: str) -> tuple[User, AccessToken] | None:
         row = (
             await self.db.execute(
@@ -62,7 +57,9 @@ class MembersRepository:
     async def membership(self, org_id: str, user_id: int) -> Membership | None:
         return (
             await self.db.execute(
-                select(Membership).where(Membership.org_id == org_id, Membership.user_id == user_id)
+                select(Membership).where(
+                    self.scope(Membership, org_id), Membership.user_id == user_id
+                )
             )
         ).scalar_one_or_none()
 
@@ -76,7 +73,7 @@ class MembersRepository:
             await self.db.execute(
                 select(User, Membership)
                 .join(Membership, Membership.user_id == User.id)
-                .where(Membership.org_id == org_id, func.lower(User.email) == email.lower())
+                .where(self.scope(Membership, org_id), func.lower(User.email) == email.lower())
             )
         ).first()
         return (row[0], row[1]) if row else None
@@ -109,7 +106,7 @@ class MembersRepository:
             return set()
         rows = await self.db.execute(
             select(Membership.user_id).where(
-                Membership.org_id == org_id, Membership.user_id.in_(user_ids)
+                self.scope(Membership, org_id), Membership.user_id.in_(user_ids)
             )
         )
         return set(rows.scalars())
@@ -119,7 +116,7 @@ class MembersRepository:
             await self.db.execute(
                 select(User, Membership)
                 .join(Membership, Membership.user_id == User.id)
-                .where(Membership.org_id == org_id, User.id == user_id)
+                .where(self.scope(Membership, org_id), User.id == user_id)
             )
         ).first()
         return (row[0], row[1]) if row else None
@@ -130,7 +127,7 @@ class MembersRepository:
         rows = await self.db.execute(
             select(User, Membership)
             .join(Membership, Membership.user_id == User.id)
-            .where(Membership.org_id == org_id, User.id.in_(list(user_ids)))
+            .where(self.scope(Membership, org_id), User.id.in_(list(user_ids)))
             .order_by(User.id)
         )
         return [(u, m) for u, m in rows.all()]
@@ -148,7 +145,7 @@ class MembersRepository:
         stmt = (
             select(User, Membership)
             .join(Membership, Membership.user_id == User.id)
-            .where(Membership.org_id == org_id)
+            .where(self.scope(Membership, org_id))
         )
         if statuses:
             stmt = stmt.where(Membership.status.in_(list(statuses)))
@@ -180,7 +177,7 @@ class MembersRepository:
             .where(Membership.user_id == user_id, Membership.status != "disabled")
         )
         if only_org is not None:
-            stmt = stmt.where(Membership.org_id == only_org)
+            stmt = stmt.where(self.scope(Membership, only_org))
         total = await count_of(self.db, stmt)  # type: ignore[arg-type]
         rows = await self.db.execute(
             stmt.order_by(Membership.id).offset(page.offset).limit(page.per_page)
@@ -202,14 +199,14 @@ class MembersRepository:
         if not user_ids:
             return out
         queries = {
-            "tasks_completed": (Task.completer_id, Task.org_id, Task.status == "completed"),
-            "processes_launched": (Run.started_by, Run.org_id, None),
-            "checklists_created": (Checklist.created_by, Checklist.org_id, None),
+            "tasks_completed": (Task.completer_id, Task, Task.status == "completed"),
+            "processes_launched": (Run.started_by, Run, None),
+            "checklists_created": (Checklist.created_by, Checklist, None),
         }
-        for key, (column, org_column, extra) in queries.items():
+        for key, (column, model, extra) in queries.items():
             stmt = (
                 select(column, func.count())
-                .where(org_column == org_id, column.in_(list(user_ids)))
+                .where(self.scope(model, org_id, "all"), column.in_(list(user_ids)))
                 .group_by(column)
             )
             if extra is not None:
@@ -241,7 +238,7 @@ class MembersRepository:
             delete(TaskOwner).where(
                 TaskOwner.kind == "user",
                 TaskOwner.ref == str(user_id),
-                TaskOwner.task_id.in_(select(Task.id).where(Task.org_id == org_id)),
+                TaskOwner.task_id.in_(select(Task.id).where(scope(Task, org_id, "all"))),
             )
         )
 
@@ -249,7 +246,7 @@ class MembersRepository:
         await self.db.execute(
             update(AccessToken)
             .where(
-                AccessToken.org_id == org_id,
+                self.scope(AccessToken, org_id),
                 AccessToken.user_id == user_id,
                 AccessToken.revoked_at.is_(None),
             )

@@ -5,13 +5,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, case, delete, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.folders.repository import filed
 from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of, text_filter
 from checkrun.kit.locking import locked
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.repository import Repository, scope
 from checkrun.runs.models import Run
 from checkrun.tags.repository import any_tagged, tagged
 from checkrun.tasks import counts
@@ -64,11 +64,7 @@ def _filtered(stmt: Select[Any], org_id: str, f: RunFilters) -> Select[Any]:
     elif f.status == "delayed":
         stmt = stmt.where(
             Run.status == "active",
-            Run.id.in_(
-                select(Task.run_id).where(
-                    Task.org_id == org_id, Task.deleted_at.is_(None), late(now())
-                )
-            ),
+            Run.id.in_(select(Task.run_id).where(scope(Task, org_id), late(now()))),
         )
     elif f.status:
         stmt = stmt.where(Run.status.in_(STATUS_ALIASES.get(f.status, (f.status,))))
@@ -108,27 +104,26 @@ SORTS: dict[str, list[Any]] = {
 }
 
 
-class RunsRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class RunsRepository(Repository):
     async def get(self, org_id: str, run_id: str) -> Run | None:
         """Archived runs are found too: they are shown, activated and purged by id."""
         return (
-            await self.db.execute(select(Run).where(Run.org_id == org_id, Run.id == run_id))
+            await self.db.execute(
+                select(Run).where(self.scope(Run, org_id, "all"), Run.id == run_id)
+            )
         ).scalar_one_or_none()
 
     async def lock(self, org_id: str, run_id: str) -> Run | None:
         """The run as committed now, locked against other writers until the transaction ends:
         what changes a run's status (its tasks' completion, kick-off, issues, archive) holds
         this lock first."""
-        stmt = select(Run).where(Run.org_id == org_id, Run.id == run_id)
+        stmt = select(Run).where(self.scope(Run, org_id, "all"), Run.id == run_id)
         return await locked(self.db, Run, stmt, run_id)
 
     async def search(
         self, org_id: str, page: PageParams, filters: RunFilters
     ) -> tuple[list[Run], int]:
-        stmt = _filtered(select(Run).where(Run.org_id == org_id), org_id, filters)
+        stmt = _filtered(select(Run).where(self.scope(Run, org_id, "all")), org_id, filters)
         total = await self._total(org_id, stmt, filters)
         order = SORTS.get(filters.sort or "", SORTS["-created_at"])
         # The page's ids first, from the listing index alone (no wide rows read and sorted),
@@ -152,7 +147,9 @@ class RunsRepository:
     async def by_ids(self, org_id: str, run_ids: list[str]) -> list[Run]:
         if not run_ids:
             return []
-        rows = await self.db.execute(select(Run).where(Run.org_id == org_id, Run.id.in_(run_ids)))
+        rows = await self.db.execute(
+            select(Run).where(self.scope(Run, org_id, "all"), Run.id.in_(run_ids))
+        )
         return list(rows.scalars())
 
     async def get_by_id(self, run_id: str) -> Run | None:
@@ -176,7 +173,7 @@ class RunsRepository:
         rows = await self.db.execute(
             select(Run, *list(stats.c)[1:])
             .outerjoin(stats, stats.c.run_id == Run.id)
-            .where(Run.org_id == org_id, Run.id.in_(run_ids))
+            .where(self.scope(Run, org_id, "all"), Run.id.in_(run_ids))
         )
         return [
             (run, RunStats(int(d or 0), int(n or 0), int(o or 0), last))

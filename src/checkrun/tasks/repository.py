@@ -18,6 +18,7 @@ from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of
 from checkrun.kit.locking import locked
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.repository import Repository, scope
 from checkrun.kit.sql import json_object_agg, no_index, sort_key
 from checkrun.runs.models import Run
 from checkrun.tags.repository import tagged
@@ -146,7 +147,7 @@ def _matching_text(org_id: str, q: str | None) -> Any:
     if not q or not q.strip():
         return None
     q = q.strip()
-    runs = select(Run.id).where(Run.org_id == org_id, _contains(Run.name, q))
+    runs = select(Run.id).where(scope(Run, org_id, "all"), _contains(Run.name, q))
     return or_(_contains(Task.title, q), Task.run_id.in_(runs))
 
 
@@ -291,7 +292,7 @@ def _by_assignment(org_id: str, f: TaskFilters) -> Select[Any] | None:
         .where(
             TaskOwner.kind == "user",
             TaskOwner.ref == str(f.owners[0]),
-            TaskOwner.org_id == org_id,
+            scope(TaskOwner, org_id),
             TaskOwner.task_live == live,
         )
     )
@@ -301,15 +302,12 @@ def _by_assignment(org_id: str, f: TaskFilters) -> Select[Any] | None:
     return stmt.order_by(TaskOwner.task_created_at.desc(), TaskOwner.task_id.desc())
 
 
-class TasksRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
+class TasksRepository(Repository):
     async def get(self, org_id: str, task_id: str) -> Task | None:
         """Archived tasks are found too: archive/restore/delete all address them."""
         stmt = (
             select(Task)
-            .where(Task.org_id == org_id, Task.id == task_id)
+            .where(self.scope(Task, org_id, "all"), Task.id == task_id)
             .options(selectinload(Task.owners))
         )
         return (await self.db.execute(stmt)).scalar_one_or_none()
@@ -318,7 +316,9 @@ class TasksRepository:
         """Where a task of the organization belongs (run and step ids), before locking it."""
         row = (
             await self.db.execute(
-                select(Task.run_id, Task.step_id).where(Task.org_id == org_id, Task.id == task_id)
+                select(Task.run_id, Task.step_id).where(
+                    self.scope(Task, org_id, "all"), Task.id == task_id
+                )
             )
         ).one_or_none()
         return Placement(row[0], row[1]) if row is not None else None
@@ -329,7 +329,7 @@ class TasksRepository:
         other)."""
         stmt = (
             select(Task)
-            .where(Task.org_id == org_id, Task.id == task_id)
+            .where(self.scope(Task, org_id, "all"), Task.id == task_id)
             .options(selectinload(Task.owners))
         )
         return await locked(self.db, Task, stmt, task_id)
@@ -560,13 +560,13 @@ def _basics_columns(org_id: str) -> tuple[Any, Any, Any]:
     )
     own_issue = (
         select(Comment.id)
-        .where(Comment.org_id == org_id, Comment.task_id == Task.id, open_issue())
+        .where(scope(Comment, org_id, "all"), Comment.task_id == Task.id, open_issue())
         .exists()
     )
     run_issue = (
         select(Comment.id)
         .where(
-            Comment.org_id == org_id,
+            scope(Comment, org_id, "all"),
             Comment.run_id == Task.run_id,
             Comment.task_id.is_(None),
             open_issue(),

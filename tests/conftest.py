@@ -9,6 +9,7 @@ gets a fresh org (`org` fixture), which also exercises tenancy on every call.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import socket
 import threading
@@ -151,6 +152,31 @@ class LiveServer:
 Wrap = Callable[[Any], Any]
 
 
+class ServerThread(threading.Thread):
+    """Runs a uvicorn server in its own event loop, kept so a hang can be shown."""
+
+    def __init__(self, server: uvicorn.Server) -> None:
+        super().__init__(daemon=True)
+        self.server = server
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def run(self) -> None:
+        async def serve() -> None:
+            self.loop = asyncio.get_running_loop()
+            await self.server.serve()
+
+        with asyncio.Runner(loop_factory=self.server.config.get_loop_factory()) as runner:
+            runner.run(serve())
+
+    def waiting(self) -> str:
+        if self.loop is None:
+            return ""
+        out = io.StringIO()
+        for task in list(asyncio.all_tasks(self.loop)):
+            task.print_stack(limit=12, file=out)
+        return out.getvalue()
+
+
 def _start(
     settings: Settings, port: int | None = None, wrap: Wrap | None = None
 ) -> tuple[uvicorn.Server, threading.Thread, int]:
@@ -160,7 +186,7 @@ def _start(
         wrap(app) if wrap else app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = ServerThread(server)
     thread.start()
     deadline = time.time() + 30
     while not server.started:
@@ -172,14 +198,16 @@ def _start(
 
 def _stop(server: uvicorn.Server, thread: threading.Thread) -> None:
     """A server still running after its test would go on polling a dropped database in the
-    background (its scheduler), so a server that will not stop is a failure."""
+    background (its scheduler), so a server that will not stop is a failure, shown with what
+    its tasks were waiting on."""
     server.should_exit = True
     thread.join(timeout=10)
     if thread.is_alive():
         server.force_exit = True
         thread.join(timeout=10)
     if thread.is_alive():
-        raise RuntimeError("test server did not stop within 20 s")
+        waiting = thread.waiting() if isinstance(thread, ServerThread) else ""
+        raise RuntimeError(f"test server did not stop within 20 s; its tasks:\n{waiting}")
 
 
 @contextmanager

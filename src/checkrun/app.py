@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -107,9 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await scheduler.stop()
-            for worker in workers:
-                await worker.stop()
+            # Together: each may take its grace period to finish what it holds.
+            await asyncio.gather(scheduler.stop(), *(worker.stop() for worker in workers))
             await close_limiter(app.state.limiter)
             await engine.dispose()
 

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -139,3 +140,28 @@ def test_a_crashed_holder_blocks_its_job_only_until_its_lease_ends(
     clock.set(soon + timedelta(minutes=1))
     eventually(lambda: reminders_of(emitted, task["id"]), what="the reminder")
     assert reminders_of(emitted, task["id"]) == [("due-soon", task["deadline"])]
+
+
+def test_a_scheduler_stopped_mid_statement_stops(sched_server: LiveServer) -> None:
+    """A stop cancels the job where it waits on the database: the driver's error on the way
+    out must not swallow the cancellation (the shutdown waited for ever)."""
+    if sched_server.backend == "sqlite":
+        pytest.skip("SQLite's driver runs a statement to its end: none is cancelled mid-way")
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    started = asyncio.Event()
+
+    async def slow(db: AsyncSession, moment: datetime, settings: Settings) -> int:
+        started.set()
+        await db.execute(text("SELECT pg_sleep(60)"))
+        return 1
+
+    async def stop_mid_statement(scheduler: Scheduler) -> bool:
+        job = Job(name, slow)
+        scheduler._main = asyncio.create_task(scheduler._drain(job))
+        await asyncio.wait_for(started.wait(), 30)
+        await asyncio.sleep(0.2)  # inside pg_sleep
+        await asyncio.wait_for(scheduler.stop(), 20)
+        return scheduler._main.cancelled()
+
+    assert _with_scheduler(sched_server, stop_mid_statement) is True
+    assert _lease(sched_server, name) == (None, 0)  # given back on the way out

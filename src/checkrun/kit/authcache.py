@@ -146,7 +146,12 @@ def _on_statement(conn: Connection, _cursor: Any, statement: str, *_: Any) -> No
 
 
 def _on_end(conn: Connection) -> None:
-    if conn.info.pop(_DIRTY, False):
+    if conn.invalidated:
+        # A connection lost mid-transaction (a cancelled request, a dropped link): what it
+        # sent is unknown, so forget everything. Reading its `info` would raise here and
+        # replace the error, or the cancellation, being unwound.
+        cache.clear()
+    elif conn.info.pop(_DIRTY, False):
         cache.clear()
 
 

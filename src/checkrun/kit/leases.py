@@ -23,6 +23,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from checkrun.config import Settings
+from checkrun.kit.background import GRACE_SECONDS, cancelling, stop_tasks
 from checkrun.kit.wakeup import Waiters
 
 PENDING = "pending"
@@ -113,6 +114,7 @@ class LeaseWorker(ABC, Generic[T]):
         self.settings = settings
         self.waiters = waiters
         self._wake = asyncio.Event()
+        self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._main: asyncio.Task[None] | None = None
         self._busy: set[asyncio.Task[None]] = set()
@@ -151,18 +153,21 @@ class LeaseWorker(ABC, Generic[T]):
         self._main = asyncio.create_task(self._run(), name=f"{self.label}-worker")
 
     async def stop(self) -> None:
+        """Claims nothing more; what is in hand gets GRACE_SECONDS to finish (what is cut
+        short is sent again when its lease ends)."""
         if self._loop is not None:
             self.waiters.unregister(self._loop, self._wake)
-        tasks = [t for t in (self._main, *self._busy) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        self._stopping = True
+        self._wake.set()
+        await stop_tasks(
+            [t for t in (self._main, *self._busy) if t is not None],
+            f"{self.label} worker",
+            grace=GRACE_SECONDS,
+        )
         await self.closed()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             limit = min(self.batch_size, self.concurrency - len(self._busy))
             claimed: list[T] = []
@@ -170,8 +175,10 @@ class LeaseWorker(ABC, Generic[T]):
                 try:
                     claimed = await self.claim(limit)
                 except Exception:  # noqa: BLE001 - the database may be away for a while
+                    if cancelling():
+                        raise asyncio.CancelledError from None  # stopping
                     log.exception("%s outbox: claiming due rows failed", self.label)
-            for item in claimed:
+            for item in claimed:  # claimed before a stop: theirs to finish
                 task = asyncio.create_task(self.process(item))
                 self._busy.add(task)
                 task.add_done_callback(self._done)

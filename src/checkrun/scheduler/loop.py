@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import checkrun.scheduler.jobs  # noqa: F401 - registers the jobs
 from checkrun.config import Settings
+from checkrun.kit.background import GRACE_SECONDS, cancelling, stop_tasks
 from checkrun.kit.clock import now
 from checkrun.kit.ids import new_id
 from checkrun.scheduler import registry
@@ -34,6 +35,7 @@ class Scheduler:
         self.sessionmaker = sessionmaker
         self.settings = settings
         self._main: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     @property
     def lease(self) -> timedelta:
@@ -43,15 +45,16 @@ class Scheduler:
         self._main = asyncio.create_task(self._run(), name="scheduler")
 
     async def stop(self) -> None:
+        """Starts no more job runs; the one in hand gets GRACE_SECONDS to finish."""
+        self._stopping.set()
         if self._main is not None:
-            self._main.cancel()
-            with contextlib.suppress(BaseException):
-                await self._main
+            await stop_tasks([self._main], "scheduler", grace=GRACE_SECONDS)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             await self.tick()
-            await asyncio.sleep(self.settings.scheduler_poll_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.settings.scheduler_poll_seconds)
 
     async def tick(self) -> None:
         for job in registry.jobs():
@@ -59,9 +62,13 @@ class Scheduler:
 
     async def _drain(self, job: registry.Job) -> None:
         for _ in range(MAX_ROUNDS):
+            if self._stopping.is_set():
+                return
             try:
                 handled = await self.run_once(job)
             except Exception:  # noqa: BLE001 - one failing job must not stop the others
+                if cancelling():
+                    raise asyncio.CancelledError from None  # stopping, whatever the job raised
                 log.exception("scheduler: job %s failed", job.name)
                 return
             if handled is None or handled < self.settings.scheduler_batch_size:

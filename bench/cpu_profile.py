@@ -141,9 +141,8 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append("|---|---|---|---|")
         for key, r in got.items():
             groups = ", ".join(f"{g} {p}%" for g, p in list(r["groups"].items())[:6])
-            lines.append(
-                f"| {key} | {r['ms_per_request']:.2f} | {r['ms_per_request'] / bare:.1f} | {groups} |"
-            )
+            ms = r["ms_per_request"]
+            lines.append(f"| {key} | {ms:.2f} | {ms / bare:.1f} | {groups} |")
         for key, r in got.items():
             lines += ["", f"### {target} {key}: most own time", ""]
             lines += [

@@ -193,3 +193,26 @@ def test_a_task_read_is_its_row_its_owners_and_one_statement_more(world: World) 
     one = world.statements(f"/tasks/{world.first_task}")
     # Authentication (2), the task with its owners (2), values and issue marks (1).
     assert one <= 5
+
+
+# Authentication, with the auth cache off here: the token and the membership.
+AUTH = 2
+
+
+@pytest.mark.parametrize(
+    ("path", "budget"),
+    [
+        ("/tasks", 3),  # the total (counters), the page with its owners, values and issues
+        ("/runs", 3),  # the total, the page, its stats
+        # ... and the member's groups, which the auth cache holds between requests.
+        ("/me/tasks", 4),
+    ],
+)
+def test_a_list_costs_its_total_its_page_and_the_page_details(
+    world: World, path: str, budget: int
+) -> None:
+    assert world.statements(path) - AUTH <= budget
+
+
+def test_a_run_with_its_tasks_costs_two_statements(world: World) -> None:
+    assert world.statements(f"/runs/{world.big}", with_="tasks") - AUTH <= 2

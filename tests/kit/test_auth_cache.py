@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from tests.conftest import LiveServer, Org, live_server, new_org
 from tests.oauth.conftest import OAuthSetup, new_client, set_password, token_post
 from tests.support.clock import MovableClock
-from tests.support.factories import ok
+from tests.support.factories import group, ok, one_off_task
 
 LONG_TTL = 600.0
 TOKEN_SECONDS = 3600
@@ -165,3 +165,25 @@ def test_expiry_is_honoured_from_the_cache(
         )
     move(clocked, seconds=-(TOKEN_SECONDS + 1))
     ok(org.api.get(org.path("/me")))
+
+
+def test_joining_or_leaving_a_group_is_seen_at_once_in_my_tasks(org: Org) -> None:
+    """A member's groups are cached with their membership: a change of who is in a group
+    (added, removed, group deleted) shows in their task list at the next request."""
+    user_id, member = org.member("standard")
+    team = group(org)
+    to_team = one_off_task(org, owners={"groups": [team]})["id"]
+
+    def mine() -> list[str]:
+        return [t["id"] for t in ok(member.get(org.path("/me/tasks")))]
+
+    with member:
+        assert to_team not in mine()
+        ok(org.api.put(org.path(f"/groups/{team}"), json={"members": [user_id]}), 201)
+        assert to_team in mine()
+        ok(org.api.put(org.path(f"/groups/{team}"), json={"members": []}), 201)
+        assert to_team not in mine()
+        ok(org.api.put(org.path(f"/groups/{team}"), json={"members": [user_id]}), 201)
+        assert to_team in mine()
+        assert org.api.delete(org.path(f"/groups/{team}")).status_code == 204
+        assert to_team not in mine()

@@ -1,8 +1,10 @@
 """A short-lived, in-process cache of what authentication reads: token hash -> the user and the
-token's facts, (organization, user) -> the membership's role and status.
+token's facts, (organization, user) -> the membership's role and status and the groups the
+member is in (which their task lists read).
 
 Entries live `CHECKRUN_AUTH_CACHE_SECONDS` (0: no cache). Any statement of this process that
-updates or deletes a user, membership, access token or organization (whichever code sends it:
+updates or deletes a user, membership, access token or organization, or changes who is in a
+group (whichever code sends it:
 the API, the web app, the CLI, a test) empties the cache at once and again when its
 transaction ends, so within a process a revoke, a disable or a role change is seen by the very
 next request. Another process sees it when its entries age out, within the TTL.
@@ -31,11 +33,14 @@ from checkrun.members.models import User
 
 DEFAULT_SECONDS = 2.0
 # Writes that can end or change what is cached (ON DELETE CASCADE takes memberships and tokens
-# with a user or an organization). Inserts can't: nothing absent is cached. An organization's
-# updates (its counters move with every launch) leave it alone.
+# with a user or an organization). Inserts can't, but into group_members: nothing absent is
+# cached except a member's list of groups. An organization's updates (its counters move with
+# every launch) leave it alone.
 _WATCHED = re.compile(
-    r'^\s*(?:UPDATE\s+(?:"?\w+"?\.)?"?(?:users|memberships|access_tokens)\b'
-    r'|DELETE\s+FROM\s+(?:"?\w+"?\.)?"?(?:users|memberships|access_tokens|organizations)\b)',
+    r'^\s*(?:UPDATE\s+(?:"?\w+"?\.)?"?(?:users|memberships|access_tokens|group_members)\b'
+    r'|INSERT\s+INTO\s+(?:"?\w+"?\.)?"?group_members\b'
+    r'|DELETE\s+FROM\s+(?:"?\w+"?\.)?"?'
+    r"(?:users|memberships|access_tokens|organizations|groups|group_members)\b)",
     re.IGNORECASE,
 )
 _DIRTY = "checkrun_auth_dirty"
@@ -128,6 +133,18 @@ def remember_member(
     facts = MemberFacts(role, status)
     cache.put(("member", org_id, user_id), facts, generation, ttl_of(db))
     return facts
+
+
+def member_groups(db: AsyncSession, org_id: str, user_id: int) -> tuple[str, ...] | None:
+    found: tuple[str, ...] | None = cache.get(("groups", org_id, user_id), ttl_of(db))
+    return found
+
+
+def remember_member_groups(
+    db: AsyncSession, generation: int, org_id: str, user_id: int, group_ids: tuple[str, ...]
+) -> tuple[str, ...]:
+    cache.put(("groups", org_id, user_id), group_ids, generation, ttl_of(db))
+    return group_ids
 
 
 async def attached_user(db: AsyncSession, data: dict[str, Any]) -> User:

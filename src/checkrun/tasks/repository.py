@@ -363,10 +363,12 @@ class TasksRepository(Repository):
     ) -> list[Task]:
         fast = _by_assignment(org_id, filters)
         ordered = fast if fast is not None else stmt.order_by(*_order(filters))
+        # The owners come joined onto the page (SQLAlchemy limits the tasks in a subquery
+        # first): one statement, and the page's own plan is unchanged.
         rows = await self.db.execute(
-            ordered.options(selectinload(Task.owners)).offset(page.offset).limit(page.per_page)
+            ordered.options(joinedload(Task.owners)).offset(page.offset).limit(page.per_page)
         )
-        return list(rows.scalars())
+        return list(rows.unique().scalars())
 
     async def count_by_status(
         self, org_id: str, filters: TaskFilters, statuses: tuple[str, ...]

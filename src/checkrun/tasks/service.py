@@ -13,7 +13,7 @@ from checkrun.files.repository import FilesRepository
 from checkrun.groups.repository import GroupsRepository
 from checkrun.groups.service import check_group_ids
 from checkrun.guests.service import ensure_guests
-from checkrun.kit import events
+from checkrun.kit import authcache, events
 from checkrun.kit.auth import Actor, require_admin, require_not_light
 from checkrun.kit.clock import now, parse_datetime
 from checkrun.kit.errors import bad_request, forbidden, invalid, invalid_field, not_found
@@ -433,6 +433,24 @@ def member_id(text: str) -> int:
     return number
 
 
+async def _require_member(db: AsyncSession, actor: Actor, user_id: int) -> None:
+    """404 unless `user_id` is a member; the actor is one (their own list needs no lookup)."""
+    if user_id != actor.user_id and not await MembersRepository(db).existing_user_ids(
+        actor.org_id, [user_id]
+    ):
+        raise not_found()
+
+
+async def member_groups(db: AsyncSession, org_id: str, user_id: int) -> tuple[str, ...]:
+    """The groups `user_id` is in (their tasks include the groups'), through the auth cache."""
+    generation = authcache.cache.generation
+    found = authcache.member_groups(db, org_id, user_id)
+    if found is None:
+        found = tuple(await GroupsRepository(db).ids_of_member(org_id, user_id))
+        authcache.remember_member_groups(db, generation, org_id, user_id, found)
+    return found
+
+
 async def list_member_tasks(
     db: AsyncSession,
     actor: Actor,
@@ -442,10 +460,9 @@ async def list_member_tasks(
     default_status: str | None = None,
 ) -> tuple[list[Task], int]:
     """A member's tasks (`/me/tasks`, `/users/{id}/tasks`); an unknown member is 404."""
-    if not await MembersRepository(db).existing_user_ids(actor.org_id, [user_id]):
-        raise not_found()
+    await _require_member(db, actor, user_id)
     status = filters.status or default_status
-    groups = tuple(await GroupsRepository(db).ids_of_member(actor.org_id, user_id))
+    groups = await member_groups(db, actor.org_id, user_id)
     return await TasksRepository(db).search(
         actor.org_id,
         page,
@@ -471,9 +488,8 @@ async def count_member_tasks(
 ) -> MemberTasks:
     """How many of a member's tasks match each status filter, in one statement; an unknown
     member is 404."""
-    if not await MembersRepository(db).existing_user_ids(actor.org_id, [user_id]):
-        raise not_found()
-    groups = tuple(await GroupsRepository(db).ids_of_member(actor.org_id, user_id))
+    await _require_member(db, actor, user_id)
+    groups = await member_groups(db, actor.org_id, user_id)
     mine = replace(filters, owners=(user_id,), owner_groups=groups)
     counts = await TasksRepository(db).count_by_status(actor.org_id, mine, statuses)
     return MemberTasks(counts, mine)

@@ -94,6 +94,7 @@ def serving(data_dir: Path) -> Iterator[tuple[str, queue.Queue[str]]]:
             proc.kill()
             proc.wait(timeout=5)
         reader.join(timeout=10)  # every line the server printed is in `lines` now
+        out.close()
 
 
 def me(base: str, token: str, org_id: str) -> httpx.Response:

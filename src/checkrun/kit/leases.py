@@ -31,13 +31,15 @@ ERROR_CHARS = 500
 T = TypeVar("T")
 Row = TypeVar("Row")
 log = logging.getLogger("checkrun.outbox")
+# The jitter's own generator: the process-wide `random` state is left to whoever seeds it.
+_jitter = random.Random()
 
 
 def backoff(base_seconds: float, max_seconds: float, attempts: int) -> float:
     """Seconds before the next try after `attempts` failures: exponential, capped, jittered
     (between half and all of it) so that many failed rows do not retry in step."""
     full = base_seconds * float(2 ** min(max(0, attempts - 1), 62))
-    return min(max_seconds, full) * random.uniform(0.5, 1.0)
+    return min(max_seconds, full) * _jitter.uniform(0.5, 1.0)
 
 
 def clip(text: str) -> str:

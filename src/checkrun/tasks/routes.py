@@ -31,8 +31,8 @@ TASK = "/organizations/{org_id}/tasks/{task_id}"
 RUN_TASK = "/organizations/{org_id}/runs/{run_id}/tasks/{task_id}"
 
 
-async def _one(db: Db, task: object, with_: Includes, status: int = 200) -> JSONResponse:
-    (read,) = await service.read_tasks(db, [task], with_)  # type: ignore[list-item]
+async def _one(db: Db, task: Task, with_: Includes, status: int = 200) -> JSONResponse:
+    (read,) = await service.read_tasks(db, [task], with_)
     return responses.item(read, status=status)
 
 

@@ -5,11 +5,15 @@ is compared with the one counted the old way."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 from checkrun.kit.clock import now
-from checkrun.tasks.counts import FOLD_AFTER, fold_due
-from tests.conftest import Org
+from checkrun.tasks.counts import FOLD_AFTER, FOLD_SOON, fold_due
+from tests.conftest import LiveServer, Org, live_server, new_org
+from tests.scheduler.conftest import eventually
 from tests.support.factories import db_count, ok, one_off_task, run
 from tests.support.outbox import in_session
 
@@ -102,3 +106,38 @@ def test_the_scheduler_folds_a_long_history_and_totals_stay_exact(org: Org) -> N
     after = {path: _answer(org, path, "per_page=1")[0] for path in ("/tasks", "/me/tasks")}
     assert after == before
     assert after["/tasks"] == db_count(org, "tasks", "org_id = :o AND deleted_at IS NULL", o=org.id)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def slow_scheduler(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """A server whose scheduler polls once an hour: only a wake-up can explain a fold."""
+    data = tmp_path_factory.mktemp(f"counts-{request.param}")
+    with live_server(request.param, data, scheduler_poll_seconds=3600) as live:
+        yield live
+
+
+def _history(org: Org, rows: int, n: int) -> str:
+    return (
+        f"WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < {rows}) "
+        "INSERT INTO task_counts (org_id, kind, ref, status, live, n) "
+        f"SELECT '{org.id}', 'org', '', 'not-started', TRUE, {n} FROM k"
+    )
+
+
+def test_a_read_summing_a_long_history_has_it_folded_at_once(slow_scheduler: LiveServer) -> None:
+    """Many changes between two polls (a bulk of launches): the read that sums them wakes the
+    scheduler, which folds them; the total never moves."""
+    with new_org(slow_scheduler) as org:
+        one_off_task(org)
+        total = _answer(org, "/tasks", "per_page=1")[0]
+        # A long history that nets to nothing: +1 and -1, FOLD_SOON of each.
+        slow_scheduler.execute(_history(org, FOLD_SOON, 1))
+        slow_scheduler.execute(_history(org, FOLD_SOON, -1))
+        rows = "org_id = :o AND kind = 'org'"
+        assert db_count(org, "task_counts", rows, o=org.id) > 2 * FOLD_SOON
+
+        assert _answer(org, "/tasks", "per_page=1")[0] == total
+        eventually(lambda: db_count(org, "task_counts", rows, o=org.id) <= 4, what="the fold")
+        assert _answer(org, "/tasks", "per_page=1")[0] == total

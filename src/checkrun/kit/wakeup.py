@@ -58,4 +58,6 @@ class Waiters:
 
 
 WEBHOOKS = Waiters("webhooks")
+# The scheduler, woken by a read that summed a long history of task-count change rows.
+FOLDS = Waiters("folds")
 MAIL = Waiters("mail")

@@ -22,6 +22,7 @@ from checkrun.config import Settings
 from checkrun.kit.background import GRACE_SECONDS, cancelling, stop_tasks
 from checkrun.kit.clock import now
 from checkrun.kit.ids import new_id
+from checkrun.kit.wakeup import FOLDS
 from checkrun.scheduler import registry
 from checkrun.scheduler.repository import SchedulerRepository
 
@@ -35,26 +36,35 @@ class Scheduler:
         self.sessionmaker = sessionmaker
         self.settings = settings
         self._main: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+        # Set by a stop, and by a read that found task counts to fold (wakeup.FOLDS).
+        self._wake = asyncio.Event()
 
     @property
     def lease(self) -> timedelta:
         return timedelta(seconds=max(120.0, self.settings.scheduler_poll_seconds * 4))
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        FOLDS.register(self._loop, self._wake)
         self._main = asyncio.create_task(self._run(), name="scheduler")
 
     async def stop(self) -> None:
         """Starts no more job runs; the one in hand gets GRACE_SECONDS to finish."""
-        self._stopping.set()
+        if self._loop is not None:
+            FOLDS.unregister(self._loop, self._wake)
+        self._stopping = True
+        self._wake.set()
         if self._main is not None:
             await stop_tasks([self._main], "scheduler", grace=GRACE_SECONDS)
 
     async def _run(self) -> None:
-        while not self._stopping.is_set():
+        while not self._stopping:
+            self._wake.clear()
             await self.tick()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.settings.scheduler_poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), self.settings.scheduler_poll_seconds)
 
     async def tick(self) -> None:
         for job in registry.jobs():
@@ -62,7 +72,7 @@ class Scheduler:
 
     async def _drain(self, job: registry.Job) -> None:
         for _ in range(MAX_ROUNDS):
-            if self._stopping.is_set():
+            if self._stopping:
                 return
             try:
                 handled = await self.run_once(job)

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from checkrun.config import Settings
+from checkrun.kit.wakeup import FOLDS
 from checkrun.tasks.models import TaskCount
 
 ORG = "org"  # an organization's tasks
@@ -17,6 +18,9 @@ RUN = "run"  # an organization's runs
 # More change rows than this under one key: the scheduler folds them into one row per
 # (status, live), so that reading stays a few rows however long the history.
 FOLD_AFTER = 64
+# A read that sums more change rows than this wakes the scheduler to fold them now rather
+# than at its next poll (many writes between two polls: launches in bulk, an import).
+FOLD_SOON = 8 * FOLD_AFTER
 
 
 async def total(
@@ -37,6 +41,8 @@ async def total(
             .group_by(TaskCount.status, TaskCount.live)
         )
     ).all()
+    if sum(int(summed) for *_, summed in rows) > FOLD_SOON:
+        FOLDS.wake_all()
     wanted = None if statuses is None else set(statuses)
     answer = 0
     for status, is_live, n, _ in rows:

@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.clock_file is not None:
         clock.use_file(settings.clock_file)
     check_mail_settings(settings)
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url, settings.db_ping_idle_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

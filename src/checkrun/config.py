@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # How long a process trusts what it read about a token and a membership (0: not at all).
     # A change made in this process is seen at once; one made in another, within this time.
     auth_cache_seconds: float = 2.0
+    # PostgreSQL: a pooled connection idle longer than this is pinged before use (one that
+    # the server or the network dropped meanwhile is replaced, not handed to a request).
+    db_ping_idle_seconds: float = 10.0
     # Lifetimes of password-grant tokens (the docs say 6 months, refresh tokens 12 months).
     oauth_access_token_seconds: int = 15_552_000
     oauth_refresh_token_seconds: int = 31_536_000

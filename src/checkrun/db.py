@@ -3,10 +3,11 @@ its commit are `kit/unit_of_work.py`)."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -52,16 +53,41 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, ping_idle_seconds: float = 10.0) -> AsyncEngine:
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        kwargs.update(pool_size=10, max_overflow=20)
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         _configure_sqlite(engine)
+    else:
+        _ping_when_idle(engine, ping_idle_seconds)
     return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, seconds: float) -> None:
+    """`pool_pre_ping`, but only for a connection that sat in the pool longer than `seconds`:
+    one dropped meanwhile (a database restart, a firewall's idle timeout) is replaced before a
+    request gets it, while a busy pool spends no round trip per request on pinging. A
+    connection that breaks while in use invalidates the pool as usual."""
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since <= seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as dropped:
+            # The pool discards this connection and hands out another (or a new one).
+            raise exc.DisconnectionError("a pooled connection was dropped") from dropped
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -140,6 +140,9 @@ def build_message(row: MailMessage, mail_from: str, unsubscribe: str | None) -> 
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(row.text)
     message.add_alternative(row.html, subtype="html")
+    # The row's own boundary: the same bytes each time the row is sent, and not drawn from the
+    # process-wide `random` state as the standard library's generator would.
+    message.set_boundary(f"===============checkrun-{row.id}==")
     return message
 
 

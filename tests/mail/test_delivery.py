@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -23,7 +24,7 @@ from checkrun.config import Settings
 from checkrun.mail import kinds
 from checkrun.mail.models import MailMessage
 from checkrun.mail.prefs import set_modes
-from checkrun.mail.transport import SmtpTarget, SmtpTransport, parse_smtp_url
+from checkrun.mail.transport import SmtpTarget, SmtpTransport, build_message, parse_smtp_url
 from checkrun.mail.worker import OFF_NOTICE
 from tests.conftest import LiveServer, Org, free_port, live_server, new_org
 from tests.mail.conftest import FAST_MAIL
@@ -533,3 +534,25 @@ def test_enqueue_writes_nothing_without_smtp(mail_org: Org) -> None:
     )
     assert enqueue_all(off, [message(mail_org.id, address())]) == [False]
     assert outbox(off, mail_org.id) == []
+
+
+def test_a_message_is_the_same_bytes_each_time_and_leaves_random_alone() -> None:
+    """The boundary is the row's: a message sent again is byte-identical (apart from its
+    Date), and building it does not draw from the process-wide `random` state (which
+    hypothesis, fuzzing the API in the same process, watches)."""
+    row = MailMessage(
+        id="0" * 32,
+        kind="assigned",
+        to_email="a@example.com",
+        to_name="A",
+        subject="Hello",
+        text="Plain",
+        html="<p>Rich</p>",
+    )
+    state = random.getstate()
+    first = build_message(row, "checkrun <checkrun@example.com>", None)
+    second = build_message(row, "checkrun <checkrun@example.com>", None)
+    del first["Date"], second["Date"]
+    assert first.as_bytes() == second.as_bytes()
+    assert random.getstate() == state
+    assert first.get_boundary() == f"===============checkrun-{row.id}=="

@@ -6,7 +6,9 @@ holder's lease ran out: a crashed process blocks the job for `lease` at most), t
 job's work and, as the last statement of that same transaction, gives the lease back only if
 it still holds it: if the lease ran out mid-run and another process took the job over, this
 run rolls back instead of committing, so the job's effect happens once. A job that handled a
-whole batch runs again at once. Errors are logged and the loop goes on."""
+whole batch runs again at once. Errors are logged and the loop goes on. A read that found
+many task-count rows to fold wakes it before its next poll (`wakeup.FOLDS`); a stop lets the
+run in hand finish (`kit/background.py`)."""
 
 from __future__ import annotations
 

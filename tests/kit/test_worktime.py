@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from checkrun.kit.worktime import LATEST, WorkWeek, shift, snap
+from checkrun.kit.worktime import LATEST, WEEKDAYS, WorkWeek, shift, snap
 from checkrun.tasks.deadlines import Rule, plan
 
 UTC_WEEK = WorkWeek.of("UTC", None)  # the default: Monday-Friday 09:00-17:00
@@ -146,3 +146,20 @@ def test_rules_read_step_json_and_the_default_setting() -> None:
     assert Rule.read({"type": "weeks", "value": 2}, "default") == Rule(2, "week", source="default")
     assert Rule.read(None) is None and Rule.read({"unit": "days"}) is None
     assert Rule.read({"value": "x"}) is None
+
+
+@pytest.mark.parametrize("backward", [False, True])
+def test_a_fraction_of_a_second_is_kept_across_periods(backward: bool) -> None:
+    """Three hours from 21:11:17.6 cross midnight: the answer is 00:11:17.6, not a second
+    later (each period's remainder was rounded down to whole seconds)."""
+    week = WorkWeek.of("UTC", {d: {"enabled": True} for d in WEEKDAYS})  # all hours
+    start = datetime(2026, 12, 1, 21, 11, 17, 600_000, tzinfo=UTC)
+    if backward:
+        start = datetime(2026, 12, 2, 2, 11, 17, 600_000, tzinfo=UTC)
+        assert shift(week, start, 3, "hours", backward=True) == start - timedelta(hours=3)
+    else:
+        assert shift(week, start, 3, "hours") == start + timedelta(hours=3)
+    friday = datetime(2026, 12, 4, 16, 59, 59, 250_000, tzinfo=UTC)  # 0.75 s before close
+    assert shift(UTC_WEEK, friday, 1, "hours") == datetime(
+        2026, 12, 7, 9, 59, 59, 250_000, tzinfo=UTC
+    )

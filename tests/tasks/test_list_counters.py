@@ -118,11 +118,14 @@ def slow_scheduler(
         yield live
 
 
-def _history(org: Org, rows: int, n: int) -> str:
+def _history(org: Org, pairs: int) -> str:
+    """`pairs` rows of +1 and as many of -1 under the organization's key, in one statement:
+    a long history that nets to nothing at every moment."""
     return (
-        f"WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < {rows}) "
+        f"WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < {pairs}) "
         "INSERT INTO task_counts (org_id, kind, ref, status, live, n) "
-        f"SELECT '{org.id}', 'org', '', 'not-started', TRUE, {n} FROM k"
+        f"SELECT '{org.id}', 'org', '', 'not-started', TRUE, 1 FROM k "
+        f"UNION ALL SELECT '{org.id}', 'org', '', 'not-started', TRUE, -1 FROM k"
     )
 
 
@@ -132,12 +135,10 @@ def test_a_read_summing_a_long_history_has_it_folded_at_once(slow_scheduler: Liv
     with new_org(slow_scheduler) as org:
         one_off_task(org)
         total = _answer(org, "/tasks", "per_page=1")[0]
-        # A long history that nets to nothing: +1 and -1, FOLD_SOON of each.
-        slow_scheduler.execute(_history(org, FOLD_SOON, 1))
-        slow_scheduler.execute(_history(org, FOLD_SOON, -1))
+        slow_scheduler.execute(_history(org, FOLD_SOON))
         rows = "org_id = :o AND kind = 'org'"
-        assert db_count(org, "task_counts", rows, o=org.id) > 2 * FOLD_SOON
-
+        # (Another server of this test process may wake every scheduler in it meanwhile: the
+        # fold can come sooner, never later.)
         assert _answer(org, "/tasks", "per_page=1")[0] == total
         eventually(lambda: db_count(org, "task_counts", rows, o=org.id) <= 4, what="the fold")
         assert _answer(org, "/tasks", "per_page=1")[0] == total

@@ -134,32 +134,39 @@ def _backward(week: WorkWeek, local: datetime) -> tuple[date, datetime]:
     return day, _bounds(week, day)[1]
 
 
+# Exact to the microsecond: a period's remainder is never rounded, so an amount of working
+# time that spans several periods adds up to exactly itself.
+_TICK = timedelta(microseconds=1)
+
+
 def _add_working(week: WorkWeek, local: datetime, seconds: int) -> datetime:
     day, moment = _forward(week, local)
-    left = seconds
+    left = timedelta(seconds=seconds)
+    whole_week = timedelta(seconds=week.week_seconds)
     while True:
-        available = int((_bounds(week, day)[1] - moment).total_seconds())
+        available = _bounds(week, day)[1] - moment
         if left <= available:
-            return moment + timedelta(seconds=left)
+            return moment + left
         left -= available
         # From the start of a working period, a whole week holds exactly week_seconds.
-        weeks = (left - 1) // week.week_seconds
+        weeks = (left - _TICK) // whole_week
         day = _next_day(week, day) + timedelta(weeks=weeks)
-        left -= weeks * week.week_seconds
+        left -= weeks * whole_week
         moment = _bounds(week, day)[0]
 
 
 def _subtract_working(week: WorkWeek, local: datetime, seconds: int) -> datetime:
     day, moment = _backward(week, local)
-    left = seconds
+    left = timedelta(seconds=seconds)
+    whole_week = timedelta(seconds=week.week_seconds)
     while True:
-        available = int((moment - _bounds(week, day)[0]).total_seconds())
+        available = moment - _bounds(week, day)[0]
         if left <= available:
-            return moment - timedelta(seconds=left)
+            return moment - left
         left -= available
-        weeks = (left - 1) // week.week_seconds
+        weeks = (left - _TICK) // whole_week
         day = _previous_day(week, day) - timedelta(weeks=weeks)
-        left -= weeks * week.week_seconds
+        left -= weeks * whole_week
         moment = _bounds(week, day)[1]
 
 

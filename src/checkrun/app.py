@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from checkrun import __version__, listeners
 from checkrun.activity.routes import router as activity_router
@@ -25,6 +25,7 @@ from checkrun.kit.bodies import install_body_guard
 from checkrun.kit.errors import install_error_handlers
 from checkrun.kit.leases import LeaseWorker
 from checkrun.kit.ratelimit import close_limiter, install_rate_limits
+from checkrun.kit.routing import include, index_routes
 from checkrun.mail.links import base_of
 from checkrun.mail.transport import check_settings as check_mail_settings
 from checkrun.mail.worker import OFF_NOTICE, MailWorker
@@ -71,11 +72,12 @@ DOMAIN_ROUTERS = (
 )
 
 
-def api_router() -> APIRouter:
-    router = APIRouter()
-    for domain in DOMAIN_ROUTERS:
-        router.include_router(domain)
-    return router
+def include_api(app: FastAPI) -> None:
+    """The API under `/api` (the documented copy) and again at `/` (what SDKs configured
+    without `/api` call)."""
+    for prefix, in_schema in (("/api", True), ("", False)):
+        for domain in DOMAIN_ROUTERS:
+            include(app, domain, prefix=prefix, include_in_schema=in_schema)
 
 
 HEALTH = {"type": "object", "properties": {"status": {"type": "string"}}}
@@ -130,9 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     reminders.install()
     # Before the API's routes at `/`: the pages' paths are matched first.
     install_web(app)
-    routes = api_router()
-    app.include_router(routes, prefix="/api")
-    app.include_router(routes, include_in_schema=False)
+    include_api(app)
     install_openapi(app)
     install_body_guard(
         app,
@@ -148,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    index_routes(app)
     return app
 
 

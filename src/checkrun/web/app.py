@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from checkrun.kit.errors import AppError
+from checkrun.kit.routing import include
 from checkrun.web import (
     email_pages,
     file_pages,
@@ -90,14 +91,14 @@ def install_web(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, _sign_in_first)
     app.add_exception_handler(CsrfRefused, _csrf_refused)
     app.mount(PREFIX + "/static", StaticFiles(directory=str(HERE / "static")), name="web-static")
-    app.include_router(pages.router)
-    app.include_router(guest_pages.router)
-    app.include_router(file_pages.router)
-    app.include_router(people_pages.router)
-    app.include_router(process_pages.router)
-    app.include_router(template_pages.router)
-    app.include_router(task_files.router)
-    app.include_router(email_pages.router)
+    include(app, pages.router)
+    include(app, guest_pages.router)
+    include(app, file_pages.router)
+    include(app, people_pages.router)
+    include(app, process_pages.router)
+    include(app, template_pages.router)
+    include(app, task_files.router)
+    include(app, email_pages.router)
 
     @app.get("/", include_in_schema=False)
     async def root(request: Request) -> Response:

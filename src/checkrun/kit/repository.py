@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.db import Base
@@ -14,10 +14,16 @@ from checkrun.db import Base
 # Which rows of a soft-deletable model: the live ones, the archived ones, or both. A model
 # without `deleted_at` has only live rows.
 Rows = Literal["live", "archived", "all"]
+# The organization of a statement built once (`functools.cache`) and run with
+# `{ORG_ID.key: org_id}`: building a statement and its cache key costs more than running it.
+ORG_ID: BindParameter[str] = bindparam("scope_org_id")
 
 
-def scope(model: type[Base], org_id: str, rows: Rows = "live") -> ColumnElement[bool]:
-    """`model`'s rows in `org_id`: live ones (the default), archived ones, or all."""
+def scope(
+    model: type[Base], org_id: str | BindParameter[str], rows: Rows = "live"
+) -> ColumnElement[bool]:
+    """`model`'s rows in `org_id` (or in the organization `ORG_ID` is given at run time): live
+    ones (the default), archived ones, or all."""
     in_org: ColumnElement[bool] = getattr(model, "org_id") == org_id  # noqa: B009 - any model
     deleted: Any = getattr(model, "deleted_at", None)
     if deleted is None:

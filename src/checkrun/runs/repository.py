@@ -2,16 +2,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, case, delete, func, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, case, delete, func, or_, select
 
 from checkrun.folders.repository import filed
 from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of, text_filter
 from checkrun.kit.locking import locked
 from checkrun.kit.pagination import PageParams
-from checkrun.kit.repository import Repository, scope
+from checkrun.kit.repository import ORG_ID, Repository, scope
 from checkrun.runs.models import Run
 from checkrun.tags.repository import any_tagged, tagged
 from checkrun.tasks import counts
@@ -104,14 +105,21 @@ SORTS: dict[str, list[Any]] = {
 }
 
 
+_RUN_ID: BindParameter[str] = bindparam("run_id")
+_IDS: BindParameter[str] = bindparam("run_ids", expanding=True)
+_MOMENT: BindParameter[datetime] = bindparam("moment")
+
+
+@cache
+def _by_id() -> Select[Run]:
+    return select(Run).where(scope(Run, ORG_ID, "all"), Run.id == _RUN_ID)
+
+
 class RunsRepository(Repository):
     async def get(self, org_id: str, run_id: str) -> Run | None:
         """Archived runs are found too: they are shown, activated and purged by id."""
-        return (
-            await self.db.execute(
-                select(Run).where(self.scope(Run, org_id, "all"), Run.id == run_id)
-            )
-        ).scalar_one_or_none()
+        found = await self.db.execute(_by_id(), {ORG_ID.key: org_id, _RUN_ID.key: run_id})
+        return found.scalar_one_or_none()
 
     async def lock(self, org_id: str, run_id: str) -> Run | None:
         """The run as committed now, locked against other writers until the transaction ends:
@@ -159,7 +167,7 @@ class RunsRepository(Repository):
         """Progress and lateness per run, auto-skipped tasks left out."""
         if not run_ids:
             return {}
-        rows = await self.db.execute(_stats_of(run_ids))
+        rows = await self.db.execute(_stats(), {_IDS.key: run_ids, _MOMENT.key: now()})
         return {
             run_id: RunStats(int(d or 0), int(n), int(o or 0), last)
             for run_id, d, n, o, last in rows.all()
@@ -169,12 +177,8 @@ class RunsRepository(Repository):
         """The runs with their stats, in one statement."""
         if not run_ids:
             return []
-        stats = _stats_of(run_ids).subquery()
-        rows = await self.db.execute(
-            select(Run, *list(stats.c)[1:])
-            .outerjoin(stats, stats.c.run_id == Run.id)
-            .where(self.scope(Run, org_id, "all"), Run.id.in_(run_ids))
-        )
+        params = {ORG_ID.key: org_id, _IDS.key: run_ids, _MOMENT.key: now()}
+        rows = await self.db.execute(_runs_with_stats(), params)
         return [
             (run, RunStats(int(d or 0), int(n or 0), int(o or 0), last))
             for run, d, n, o, last in rows.all()
@@ -188,14 +192,26 @@ class RunsRepository(Repository):
         self.db.add_all(objs)
 
 
-def _stats_of(run_ids: list[str]) -> Select[str | None, Any, int, Any, datetime | None]:
-    """Per run: completed, visible and late tasks, and the last deadline."""
+@cache
+def _stats() -> Select[str | None, Any, int, Any, datetime | None]:
+    """Per run of `_IDS`: completed, visible and late (at `_MOMENT`) tasks, and the last
+    deadline."""
     done = func.sum(case((Task.status == "completed", 1), else_=0))
-    overdue = func.sum(case((late(now()), 1), else_=0))
+    overdue = func.sum(case((late(_MOMENT), 1), else_=0))
     return (
         select(Task.run_id, done, func.count(), overdue, func.max(Task.deadline))
-        .where(Task.run_id.in_(run_ids), Task.status != "auto-skipped")
+        .where(Task.run_id.in_(_IDS), Task.status != "auto-skipped")
         .group_by(Task.run_id)
+    )
+
+
+@cache
+def _runs_with_stats() -> Select[Any]:
+    stats = _stats().subquery()
+    return (
+        select(Run, *list(stats.c)[1:])
+        .outerjoin(stats, stats.c.run_id == Run.id)
+        .where(scope(Run, ORG_ID, "all"), Run.id.in_(_IDS))
     )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import BindParameter, Select, bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from checkrun.config import Settings
@@ -23,6 +24,21 @@ FOLD_AFTER = 64
 FOLD_SOON = 8 * FOLD_AFTER
 
 
+_ORG: BindParameter[str] = bindparam("org_id")
+_KIND: BindParameter[str] = bindparam("kind")
+_REF: BindParameter[str] = bindparam("ref")
+
+
+@cache
+def _sums() -> Select[str, bool, int, int]:
+    """Built once (run with the key's values): building it cost more than running it."""
+    return (
+        select(TaskCount.status, TaskCount.live, func.sum(TaskCount.n), func.count())
+        .where(TaskCount.org_id == _ORG, TaskCount.kind == _KIND, TaskCount.ref == _REF)
+        .group_by(TaskCount.status, TaskCount.live)
+    )
+
+
 async def total(
     db: AsyncSession,
     org_id: str,
@@ -33,14 +49,8 @@ async def total(
 ) -> int:
     """Tasks counted under (org, kind, ref) whose status is one of `statuses` (None: any) and
     whose live flag is `live` (None: either)."""
-    key = (TaskCount.org_id == org_id, TaskCount.kind == kind, TaskCount.ref == ref)
-    rows = (
-        await db.execute(
-            select(TaskCount.status, TaskCount.live, func.sum(TaskCount.n), func.count())
-            .where(*key)
-            .group_by(TaskCount.status, TaskCount.live)
-        )
-    ).all()
+    params = {_ORG.key: org_id, _KIND.key: kind, _REF.key: ref}
+    rows = (await db.execute(_sums(), params)).all()
     if sum(int(summed) for *_, summed in rows) > FOLD_SOON:
         FOLDS.wake_all()
     wanted = None if statuses is None else set(statuses)

@@ -3,9 +3,22 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql import operators
@@ -18,7 +31,7 @@ from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of
 from checkrun.kit.locking import locked
 from checkrun.kit.pagination import PageParams
-from checkrun.kit.repository import Repository, scope
+from checkrun.kit.repository import ORG_ID, Repository, scope
 from checkrun.kit.sql import json_object_agg, no_index, sort_key
 from checkrun.runs.models import Run
 from checkrun.tags.repository import tagged
@@ -102,7 +115,7 @@ def _assigned_to(users: tuple[int, ...], groups: tuple[str, ...]) -> Any:
     )
 
 
-def late(moment: datetime) -> Any:
+def late(moment: datetime | BindParameter[datetime]) -> Any:
     """Open and past its deadline."""
     return Task.status.in_(OPEN) & (Task.deadline < moment)
 
@@ -277,29 +290,63 @@ def _counted_key(f: TaskFilters) -> tuple[str, str] | None:
     return ("user", str(f.owners[0])) if f.owners else (counts.ORG, "")
 
 
-def _by_assignment(org_id: str, f: TaskFilters) -> Select[Any] | None:
+def _prebuilt_page(f: TaskFilters) -> tuple[Select[Any], dict[str, Any]] | None:
+    """The page statement, built once, for the lists read most (an organization's tasks, or
+    one member's, by status and archive state, newest first), with the values to run it with;
+    None when `f` needs more (`_matching` builds that statement each time)."""
+    live = _live(f.archived)
+    if f.sort not in (None, "", "newest") or not _only_status_and_archive(f):
+        return None
+    statuses = _statuses(f)
+    params: dict[str, Any] = {} if statuses is None else {_STATUSES.key: list(statuses)}
+    if f.owners:
+        if live is None:
+            return None
+        params.update({_REF.key: str(f.owners[0]), _LIVE.key: live})
+        return _by_assignment(statuses is not None), params
+    return _org_newest(live, statuses is not None), params
+
+
+@cache
+def _by_assignment(by_status: bool) -> Select[Any]:
     """One member's tasks newest first straight from their assignment rows, in the order of
     `ix_task_owners_listing` (the rows carry the task's status, archive state and creation time):
-    a page reads a page, however many tasks the member has. None when `f` needs more."""
-    live = _live(f.archived)
-    if len(f.owners) != 1 or live is None or f.sort not in (None, "", "newest"):
-        return None
-    if not _only_status_and_archive(f):
-        return None
+    a page reads a page, however many tasks the member has."""
     stmt = (
         select(Task)
         .join(TaskOwner, TaskOwner.task_id == Task.id)
         .where(
             TaskOwner.kind == "user",
-            TaskOwner.ref == str(f.owners[0]),
-            scope(TaskOwner, org_id),
-            TaskOwner.task_live == live,
+            TaskOwner.ref == _REF,
+            scope(TaskOwner, ORG_ID),
+            TaskOwner.task_live == _LIVE,
         )
     )
-    statuses = _statuses(f)
-    if statuses is not None:
-        stmt = stmt.where(TaskOwner.task_status.in_(statuses))
-    return stmt.order_by(TaskOwner.task_created_at.desc(), TaskOwner.task_id.desc())
+    if by_status:
+        stmt = stmt.where(TaskOwner.task_status.in_(_STATUSES))
+    return _paged(stmt.order_by(TaskOwner.task_created_at.desc(), TaskOwner.task_id.desc()))
+
+
+@cache
+def _org_newest(live: bool | None, by_status: bool) -> Select[Any]:
+    """What `_matching` and `_order` build for an organization's list by status and archive."""
+    stmt = select(Task).where(Task.org_id == ORG_ID)
+    if by_status:
+        stmt = stmt.where(Task.status.in_(_STATUSES))
+    if live is not None:
+        stmt = stmt.where(Task.deleted_at.is_(None) if live else Task.deleted_at.is_not(None))
+    return _paged(stmt.order_by(*SORTS["newest"]))
+
+
+def _paged(stmt: Select[Any]) -> Select[Any]:
+    # The owners come joined onto the page (SQLAlchemy limits the tasks in a subquery
+    # first): one statement, and the page's own plan is unchanged.
+    return stmt.options(joinedload(Task.owners)).offset(_OFFSET).limit(_LIMIT)
+
+
+def _matching(org_id: str, f: TaskFilters) -> Select[Any]:
+    org = no_index(Task.org_id) if _narrow(f) else Task.org_id
+    return _filtered(select(Task).where(org == org_id), org_id, f)
 
 
 class TasksRepository(Repository):
@@ -337,15 +384,13 @@ class TasksRepository(Repository):
     async def search(
         self, org_id: str, page: PageParams, filters: TaskFilters
     ) -> tuple[list[Task], int]:
-        org = no_index(Task.org_id) if _narrow(filters) else Task.org_id
-        stmt = _filtered(select(Task).where(org == org_id), org_id, filters)
-        total = await self._total(org_id, stmt, filters)
-        return await self._page(org_id, stmt, page, filters), total
+        total = await self._total(org_id, filters)
+        return await self.page_of(org_id, page, filters), total
 
-    async def _total(self, org_id: str, stmt: Select[Any], filters: TaskFilters) -> int:
+    async def _total(self, org_id: str, filters: TaskFilters) -> int:
         key = _counted_key(filters)
         if key is None:
-            return await count_of(self.db, stmt)
+            return await count_of(self.db, _matching(org_id, filters))
         kind, ref = key
         return await counts.total(
             self.db, org_id, kind, ref, _statuses(filters), _live(filters.archived)
@@ -353,21 +398,14 @@ class TasksRepository(Repository):
 
     async def page_of(self, org_id: str, page: PageParams, filters: TaskFilters) -> list[Task]:
         """`search` without its count, for a caller that knows the total already."""
-        org = no_index(Task.org_id) if _narrow(filters) else Task.org_id
-        return await self._page(
-            org_id, _filtered(select(Task).where(org == org_id), org_id, filters), page, filters
-        )
-
-    async def _page(
-        self, org_id: str, stmt: Select[Any], page: PageParams, filters: TaskFilters
-    ) -> list[Task]:
-        fast = _by_assignment(org_id, filters)
-        ordered = fast if fast is not None else stmt.order_by(*_order(filters))
-        # The owners come joined onto the page (SQLAlchemy limits the tasks in a subquery
-        # first): one statement, and the page's own plan is unchanged.
-        rows = await self.db.execute(
-            ordered.options(joinedload(Task.owners)).offset(page.offset).limit(page.per_page)
-        )
+        window = {_OFFSET.key: page.offset, _LIMIT.key: page.per_page}
+        prebuilt = _prebuilt_page(filters)
+        if prebuilt is not None:
+            stmt, params = prebuilt
+            rows = await self.db.execute(stmt, {ORG_ID.key: org_id, **params, **window})
+        else:
+            ordered = _matching(org_id, filters).order_by(*_order(filters))
+            rows = await self.db.execute(_paged(ordered), window)
         return list(rows.unique().scalars())
 
     async def count_by_status(
@@ -542,6 +580,15 @@ class TasksRepository(Repository):
             await self.db.execute(insert(TaskOwner), rows)
 
 
+# The values statements built once are run with.
+_IDS: BindParameter[str] = bindparam("ids", expanding=True)
+_STATUSES: BindParameter[str] = bindparam("statuses", expanding=True)
+_REF: BindParameter[str] = bindparam("owner_ref")
+_LIVE: BindParameter[bool] = bindparam("task_live")
+_OFFSET: BindParameter[int] = bindparam("page_offset", type_=Integer)
+_LIMIT: BindParameter[int] = bindparam("page_limit", type_=Integer)
+
+
 @dataclass(frozen=True)
 class TaskBasics:
     """What every task read needs besides the row: its values and whether an open issue (its
@@ -552,7 +599,7 @@ class TaskBasics:
     frozen: set[str]
 
 
-def _basics_columns(org_id: str) -> tuple[Any, Any, Any]:
+def _basics_columns(org_id: str | BindParameter[str]) -> tuple[Any, Any, Any]:
     """Per task (correlated): its values as one JSON object, whether it has an open issue,
     whether its process has one of its own."""
     values = (
@@ -586,17 +633,30 @@ def _add_basics(out: TaskBasics, task_id: str, values: Any, issue: Any, frozen: 
         out.frozen.add(task_id)
 
 
+@cache
+def _basics_by_id() -> Select[Any]:
+    return select(Task.id, *_basics_columns(ORG_ID)).where(Task.id.in_(_IDS))
+
+
 async def basics_of(db: AsyncSession, org_id: str, tasks: list[Task]) -> TaskBasics:
     """Values and issue marks of a page of tasks, in one statement."""
     out = TaskBasics({}, set(), set())
     if not tasks:
         return out
-    rows = await db.execute(
-        select(Task.id, *_basics_columns(org_id)).where(Task.id.in_([t.id for t in tasks]))
-    )
+    rows = await db.execute(_basics_by_id(), {ORG_ID.key: org_id, _IDS.key: [t.id for t in tasks]})
     for row in rows.all():
         _add_basics(out, *row)
     return out
+
+
+@cache
+def _tasks_of_runs() -> Select[Any]:
+    return (
+        select(Task, *_basics_columns(ORG_ID))
+        .where(Task.run_id.in_(_IDS))
+        .options(joinedload(Task.owners))
+        .order_by(Task.position, Task.id)
+    )
 
 
 async def read_tasks_of_runs(
@@ -607,12 +667,7 @@ async def read_tasks_of_runs(
     out = TaskBasics({}, set(), set())
     if not run_ids:
         return by_run, out
-    rows = await db.execute(
-        select(Task, *_basics_columns(org_id))
-        .where(Task.run_id.in_(run_ids))
-        .options(joinedload(Task.owners))
-        .order_by(Task.position, Task.id)
-    )
+    rows = await db.execute(_tasks_of_runs(), {ORG_ID.key: org_id, _IDS.key: run_ids})
     # Rows repeat per owner (joined); the JSON values column is not hashable.
     for task, values, issue, frozen in rows.unique(_first_id).all():
         by_run[task.run_id or ""].append(task)

@@ -49,11 +49,13 @@ def now() -> datetime:
 
 
 def iso(value: datetime | None) -> str | None:
+    """`YYYY-MM-DDTHH:MM:SSZ` in UTC (a naive value is UTC already); `isoformat` rather than
+    `strftime`: twice as fast, and it pads a year below 1000 to four digits."""
     if value is None:
         return None
-    if value.tzinfo is not None:
+    if value.utcoffset():
         value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def parse_datetime(value: str) -> datetime:

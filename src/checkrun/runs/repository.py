@@ -5,7 +5,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, bindparam, case, delete, func, or_, select
+from sqlalchemy import BindParameter, Integer, Select, bindparam, case, delete, func, or_, select
 
 from checkrun.folders.repository import filed
 from checkrun.kit.clock import now
@@ -95,6 +95,50 @@ def _live(archived: str | None) -> bool | None:
     return True if value in ("", "false", "0", "no") else None
 
 
+def _plain(f: RunFilters) -> bool:
+    """Nothing narrows `f` but a stored status and the archive switch: the counters know its
+    total and its page statement is built once (`_plain_page`)."""
+    narrowed = f.tags or f.untagged or f.folder or (f.q and f.q.strip()) or f.checklist_id
+    return not (
+        narrowed
+        or f.starred is not None
+        or f.type
+        or f.owners
+        or f.status in ("starred", "delayed", "archived")
+    )
+
+
+def _statuses(f: RunFilters) -> tuple[str, ...] | None:
+    return STATUS_ALIASES.get(f.status, (f.status,)) if f.status else None
+
+
+def _matching(org_id: str, f: RunFilters) -> Select[Any]:
+    return _filtered(select(Run).where(scope(Run, org_id, "all")), org_id, f)
+
+
+def _sort(f: RunFilters) -> str:
+    return f.sort if f.sort in SORTS else "-created_at"
+
+
+def _paged(stmt: Select[Any], sort: str) -> Select[Any]:
+    """The page's ids first, from the listing index alone (no wide rows read and sorted), then
+    those rows."""
+    order = SORTS[sort]
+    ids = stmt.with_only_columns(Run.id).order_by(*order).offset(_OFFSET).limit(_LIMIT)
+    return select(Run).where(Run.id.in_(ids)).order_by(*order)
+
+
+@cache
+def _plain_page(live: bool | None, by_status: bool, sort: str) -> Select[Any]:
+    """What `_matching` and `_paged` build for a `_plain` filter."""
+    stmt = select(Run).where(scope(Run, ORG_ID, "all"))
+    if by_status:
+        stmt = stmt.where(Run.status.in_(_STATUSES))
+    if live is not None:
+        stmt = stmt.where(Run.deleted_at.is_(None) if live else Run.deleted_at.is_not(None))
+    return _paged(stmt, sort)
+
+
 SORTS: dict[str, list[Any]] = {
     "name": [Run.name.asc(), Run.id],
     "-name": [Run.name.desc(), Run.id],
@@ -108,6 +152,9 @@ SORTS: dict[str, list[Any]] = {
 _RUN_ID: BindParameter[str] = bindparam("run_id")
 _IDS: BindParameter[str] = bindparam("run_ids", expanding=True)
 _MOMENT: BindParameter[datetime] = bindparam("moment")
+_STATUSES: BindParameter[str] = bindparam("statuses", expanding=True)
+_OFFSET: BindParameter[int] = bindparam("page_offset", type_=Integer)
+_LIMIT: BindParameter[int] = bindparam("page_limit", type_=Integer)
 
 
 @cache
@@ -131,26 +178,23 @@ class RunsRepository(Repository):
     async def search(
         self, org_id: str, page: PageParams, filters: RunFilters
     ) -> tuple[list[Run], int]:
-        stmt = _filtered(select(Run).where(self.scope(Run, org_id, "all")), org_id, filters)
-        total = await self._total(org_id, stmt, filters)
-        order = SORTS.get(filters.sort or "", SORTS["-created_at"])
-        # The page's ids first, from the listing index alone (no wide rows read and sorted),
-        # then those rows.
-        ids = stmt.with_only_columns(Run.id).order_by(*order).offset(page.offset)
-        rows = await self.db.execute(
-            select(Run).where(Run.id.in_(ids.limit(page.per_page))).order_by(*order)
-        )
+        total = await self._total(org_id, filters)
+        window = {_OFFSET.key: page.offset, _LIMIT.key: page.per_page}
+        if _plain(filters):
+            statuses = _statuses(filters)
+            params = {} if statuses is None else {_STATUSES.key: list(statuses)}
+            stmt = _plain_page(_live(filters.archived), statuses is not None, _sort(filters))
+            rows = await self.db.execute(stmt, {ORG_ID.key: org_id, **params, **window})
+        else:
+            stmt = _paged(_matching(org_id, filters), _sort(filters))
+            rows = await self.db.execute(stmt, window)
         return list(rows.scalars()), total
 
-    async def _total(self, org_id: str, stmt: Select[Any], f: RunFilters) -> int:
+    async def _total(self, org_id: str, f: RunFilters) -> int:
         live = _live(f.archived)
-        counted = f.status not in ("starred", "delayed", "archived") and live is not None
-        if not counted or f.tags or f.untagged or f.folder or (f.q and f.q.strip()):
-            return await count_of(self.db, stmt)
-        if f.checklist_id or f.starred is not None or f.type or f.owners:
-            return await count_of(self.db, stmt)
-        statuses = STATUS_ALIASES.get(f.status, (f.status,)) if f.status else None
-        return await counts.total(self.db, org_id, counts.RUN, "", statuses, live)
+        if not _plain(f) or live is None:
+            return await count_of(self.db, _matching(org_id, f))
+        return await counts.total(self.db, org_id, counts.RUN, "", _statuses(f), live)
 
     async def by_ids(self, org_id: str, run_ids: list[str]) -> list[Run]:
         if not run_ids:

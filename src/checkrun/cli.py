@@ -1,4 +1,5 @@
-"""`checkrun serve | init | org | token create | db upgrade | storage gc | oauth-client | user`
+"""`checkrun serve | init | org | token create | db upgrade | export | import | storage gc |
+oauth-client | user`
 (a contract: scripts use it)."""
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun import migrate
+from checkrun.backup.export import ExportError, export_org
+from checkrun.backup.restore import RestoreError, import_org
 from checkrun.config import Settings
 from checkrun.db import make_engine, make_sessionmaker
 from checkrun.mail.transport import check_settings as check_mail_settings
@@ -125,6 +128,34 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     migrate.upgrade(settings.resolved_database_url)
     print("database is at the latest schema")
     return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        made = asyncio.run(export_org(settings, args.org, args.out, _progress))
+    except ExportError as exc:
+        print(f"checkrun export: {exc}", file=sys.stderr)
+        return 1
+    rows = sum(made.tables.values())
+    print(f"exported {made.org_name} ({rows} rows, {len(made.files)} files) to {args.out}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        made = asyncio.run(import_org(settings, args.file, _progress))
+    except RestoreError as exc:
+        print(f"checkrun import: {exc}", file=sys.stderr)
+        return 1
+    rows = sum(made.tables.values())
+    print(f"imported {made.org_name} ({made.org_id}: {rows} rows, {len(made.files)} files)")
+    return 0
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -328,6 +359,7 @@ def parser() -> argparse.ArgumentParser:
     _data_dir(up)
     up.set_defaults(func=cmd_db_upgrade)
 
+    _backup_commands(sub)
     storage = sub.add_parser("storage", help="file storage").add_subparsers(
         dest="action", required=True
     )
@@ -339,6 +371,22 @@ def parser() -> argparse.ArgumentParser:
     _oauth_commands(sub)
     webhooks_admin.add_commands(sub, _data_dir)
     return root
+
+
+def _backup_commands(sub: Any) -> None:
+    export = sub.add_parser(
+        "export", help="write one organization, its records and files, to an archive"
+    )
+    export.add_argument("--org", required=True, help="the organization's id")
+    export.add_argument("--out", required=True, type=Path, help="the archive to write")
+    _data_dir(export)
+    export.set_defaults(func=cmd_export)
+    restore = sub.add_parser(
+        "import", help="restore an exported organization into this database and file store"
+    )
+    restore.add_argument("file", type=Path, help="an archive written by `checkrun export`")
+    _data_dir(restore)
+    restore.set_defaults(func=cmd_import)
 
 
 def _oauth_commands(sub: Any) -> None:

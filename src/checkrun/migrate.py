@@ -7,6 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import Script, ScriptDirectory
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -27,3 +28,8 @@ def upgrade(url: str) -> None:
 
 async def upgrade_async(url: str) -> None:
     await asyncio.to_thread(upgrade, url)
+
+
+def script_revisions() -> list[Script]:
+    """Every schema revision this version of checkrun knows."""
+    return list(ScriptDirectory.from_config(alembic_config("")).walk_revisions())

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from checkrun import migrate
 from tests.conftest import CLIENT_HEADERS, free_port
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("CHECKRUN_")}
@@ -191,6 +192,9 @@ def test_serve_on_an_empty_data_dir_prints_a_working_token_once(tmp_path: Path) 
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     done = cli(tmp_path, "db", "upgrade")
     assert done.returncode == 0, done.stderr
+    # Each migration is named on stderr as it starts: a long one is not a silent wait.
+    steps = [line for line in done.stderr.splitlines() if line.startswith("db upgrade: ")]
+    assert len(steps) == len(migrate.script_revisions()) and "-> 0011_reads" in done.stderr
     with sqlite3.connect(tmp_path / "checkrun.db") as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
     assert {"organizations", "users", "access_tokens", "assets"} <= tables

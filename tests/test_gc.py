@@ -127,6 +127,9 @@ def run_cli(server: LiveServer, *flags: str) -> dict[str, Any]:
     )
     assert done.returncode == 0, done.stderr
     report: dict[str, Any] = json.loads(done.stdout)
+    # How far it got, on stderr: what it read, and what it removed unless dry.
+    assert "gc: " in done.stderr and "stored files listed" in done.stderr
+    assert ("removed" in done.stderr) == (not report["dry_run"])
     return report
 
 

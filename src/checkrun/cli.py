@@ -125,7 +125,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    migrate.upgrade(settings.resolved_database_url)
+    migrate.upgrade(settings.resolved_database_url, progress=_progress)
     print("database is at the latest schema")
     return 0
 
@@ -210,7 +210,7 @@ def cmd_storage_gc(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     migrate.upgrade(settings.resolved_database_url)
-    report = asyncio.run(collect(settings, dry_run=args.dry_run))
+    report = asyncio.run(collect(settings, dry_run=args.dry_run, progress=_progress))
     print(json.dumps(report, indent=2))
     return 0
 

@@ -19,6 +19,7 @@ from checkrun.files.routes import upload_file
 from checkrun.folders.routes import router as folders_router
 from checkrun.groups.routes import router as groups_router
 from checkrun.guests.routes import router as guests_router
+from checkrun.idempotency import install_idempotency
 from checkrun.kit import answers, clock
 from checkrun.kit.auth import current_principal
 from checkrun.kit.bodies import install_body_guard
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_web(app)
     include_api(app)
     install_openapi(app)
+    install_idempotency(app)
     install_body_guard(
         app,
         settings.max_json_bytes,

@@ -5,6 +5,7 @@ import checkrun.comments.models
 import checkrun.folders.models
 import checkrun.groups.models
 import checkrun.guests.models
+import checkrun.idempotency.models
 import checkrun.mail.models
 import checkrun.oauth.models
 import checkrun.scheduler.models

@@ -96,6 +96,15 @@ ERROR_RESPONSES = {
 AUTHENTICATED_ERRORS = ("400", "401", "403", "404", "422", "429")
 ANONYMOUS_ERRORS = ("429",)
 INPUT_ERRORS = ("400", "422")
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "description": "A retry with the same key and request within 24 hours answers the first "
+    "answer again (`Idempotent-Replayed: true`) and changes nothing; the same key with another "
+    "request is a 422, and while the first is still running a 409.",
+}
 WRITE_ERRORS = ("409",)  # a unique value or a link raced with another request
 BODY_ERRORS = ("413",)  # on every route that takes a body
 
@@ -313,6 +322,7 @@ def _add_components(doc: dict[str, Any]) -> None:
     components["parameters"] = {
         "XTallyfyClient": {**header, "required": True},
         "XTallyfyClientOptional": {**header, "required": False},
+        "IdempotencyKey": IDEMPOTENCY_KEY,
     }
     components["responses"] = {
         name: {
@@ -328,6 +338,8 @@ def _decorate(operation: dict[str, Any], authenticated: bool, method: str) -> No
     header = "XTallyfyClient" if authenticated else "XTallyfyClientOptional"
     parameters = operation.setdefault("parameters", [])
     parameters.insert(0, {"$ref": f"#/components/parameters/{header}"})
+    if authenticated and method == "post":
+        parameters.append({"$ref": "#/components/parameters/IdempotencyKey"})
     responses = operation.setdefault("responses", {})
     statuses: tuple[str, ...] = AUTHENTICATED_ERRORS if authenticated else ANONYMOUS_ERRORS
     if not authenticated and (len(parameters) > 1 or "requestBody" in operation):

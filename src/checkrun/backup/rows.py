@@ -9,7 +9,8 @@ added later is exported without anyone remembering to list it.
   table has no other, so a shared user's rows in other organizations stay out.
 
 `task_counts` is left out: the database's triggers write it again as the tasks go in.
-`scheduler_jobs` holds the process's job leases, no organization's data.
+`scheduler_jobs` holds the process's job leases, `idempotent_requests` a day of answers kept
+for retries (by token, not by organization): no organization's data.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy import ColumnElement, DateTime, Select, Table, false, or_, selec
 import checkrun.models  # noqa: F401 - every table in the metadata
 from checkrun.db import Base
 
-NOT_EXPORTED = frozenset({"task_counts", "scheduler_jobs"})
+NOT_EXPORTED = frozenset({"task_counts", "scheduler_jobs", "idempotent_requests"})
 ORGS, USERS, MEMBERSHIPS = "organizations", "users", "memberships"
 
 

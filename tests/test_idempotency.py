@@ -9,6 +9,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from threading import Barrier
 from typing import Any
 
@@ -168,4 +169,18 @@ def test_a_key_is_forgotten_after_a_day(clocked: tuple[LiveServer, MovableClock]
         waited = time.monotonic() + 20
         while db_count(org, "idempotent_requests", "1 = 1") and time.monotonic() < waited:
             time.sleep(0.1)
+        assert db_count(org, "idempotent_requests", "1 = 1") == 0
+
+
+def test_a_body_past_the_upload_limit_is_refused_before_it_runs(tmp_path: Path) -> None:
+    with live_server("sqlite", tmp_path, max_upload_bytes=1000) as server, new_org(server) as org:
+        task = one_off_task(org)
+        refused = org.api.post(
+            org.path("/file"),
+            data={"subject_type": "Task", "subject_id": task["id"], "uploaded_from": "ko_field"},
+            files={"name": ("big.pdf", b"x" * (1024 * 1024 + 2000))},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert refused.status_code == 413, refused.text
+        assert db_count(org, "assets", "subject_id = :t", t=task["id"]) == 0
         assert db_count(org, "idempotent_requests", "1 = 1") == 0

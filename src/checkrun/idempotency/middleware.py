@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from checkrun.idempotency.models import DONE, RUNNING, IdempotentRequest
-from checkrun.kit.bodies import send_error
+from checkrun.kit.bodies import send_error, too_large
 from checkrun.kit.clock import now
 from checkrun.kit.errors import AppError
 
@@ -66,6 +66,7 @@ class Spooled:
     digest: str
     size: int
     disconnected: bool = False
+    too_large: bool = False
 
     def replay(self, receive: Receive) -> Receive:
         """A `receive` giving the app the spooled body, then the client's own messages."""
@@ -86,7 +87,7 @@ class Spooled:
         return again
 
 
-async def _spool(receive: Receive, boundary: bytes) -> Spooled:
+async def _spool(receive: Receive, boundary: bytes, limit: int) -> Spooled:
     file = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 - closed by the caller
     digest = _Digest(boundary)
     while True:
@@ -94,6 +95,8 @@ async def _spool(receive: Receive, boundary: bytes) -> Spooled:
         if message["type"] == "http.disconnect":
             return Spooled(file, digest.hexdigest(), file.tell(), disconnected=True)
         chunk = message.get("body", b"")
+        if file.tell() + len(chunk) > limit:
+            return Spooled(file, "", file.tell(), too_large=True)
         digest.update(chunk)
         file.write(chunk)
         if not message.get("more_body"):
@@ -185,9 +188,15 @@ class IdempotencyMiddleware:
         if not KEY.match(key):
             await send_error(send, _bad_key())
             return
-        spooled = await _spool(receive, _boundary(scope))
+        # The guard outside limits JSON bodies; an upload's own limit is its route's, applied
+        # as it reads: here, the largest upload and room for its form fields.
+        limit = scope["app"].state.settings.max_upload_bytes + SPOOL
+        spooled = await _spool(receive, _boundary(scope), limit)
         with spooled.file:
             if spooled.disconnected:
+                return
+            if spooled.too_large:
+                await send_error(send, too_large(limit))
                 return
             await self._once(scope, receive, send, spooled, _request_id(token, key))
 

@@ -187,6 +187,9 @@ COMMITTERS = {
     "scheduler/loop.py",
     "webhooks/worker.py",
     "cli.py",
+    # Claims and keeps an Idempotency-Key's answer in transactions of its own, around the
+    # request's (the claim must be seen by a concurrent retry before the request commits).
+    "idempotency/middleware.py",
 }
 SERVICE_COMMITTED = {
     "files/routes.py": {"upload_file", "delete_file"},

@@ -154,8 +154,8 @@ def test_the_pool_gauge_follows_checkouts(tmp_path: Path) -> None:
         await engine.dispose()
         return seen
 
-    at_rest, in_use, after = asyncio.run(work())
-    assert in_use == at_rest + 1
+    at_rest, held, after = asyncio.run(work())
+    assert held == at_rest + 1
     assert after == at_rest
 
 

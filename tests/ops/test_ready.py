@@ -16,6 +16,9 @@ import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
+from checkrun.app import create_app
+from checkrun.config import Settings
+from checkrun.openapi import install_openapi
 from tests.conftest import LiveServer, free_port, live_server
 
 SECONDS = 15  # how long a change may take to show (checks are cached for one second)
@@ -133,3 +136,16 @@ def test_probes_are_not_rate_limited(tmp_path: Path) -> None:
         others = [httpx.get(server.api + "/nowhere").status_code for _ in range(3)]
     assert [a.status_code for a in answers] == [200] * 6
     assert others == [404, 404, 429]  # the limit itself is on
+
+
+def test_the_document_declares_ready_as_it_declares_health(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path))
+    install_openapi(app)
+    paths = app.openapi()["paths"]
+    ready_op, health_op = paths["/ready"]["get"], paths["/health"]["get"]
+    assert ready_op["security"] == health_op["security"] == []
+    assert set(ready_op["responses"]) == {"200", "503", "429"}
+    ok = ready_op["responses"]["200"]["content"]["application/json"]["schema"]
+    down = ready_op["responses"]["503"]["content"]["application/json"]["schema"]
+    assert ok == down and ok["required"] == ["status", "checks"]
+    assert not any(path.startswith(("/metrics", "/docs")) for path in paths)

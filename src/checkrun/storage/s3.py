@@ -31,27 +31,27 @@ PROBE_CONFIG: dict[str, Any] = {
 
 class S3BlobStore:
     def __init__(
-        self, bucket: str, prefix: str = "", client: Any = None, probe_client: Any = None
+        self, bucket: str, prefix: str = "", client: Any = None, endpoint_url: str | None = None
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
-        self.client = client or _client()
-        self.probe_client = probe_client or (client if client is not None else _probe_client())
+        self.client = client or _client(endpoint_url)
+        self.endpoint_url = endpoint_url
+        # A client handed in is probed as it is; our own gets a twin for probes, made on the
+        # first one.
+        self._probe_client: Any = client
 
     @classmethod
     def from_url(cls, url: str, endpoint_url: str | None = None) -> S3BlobStore:
         parsed = urlparse(url)
         if not parsed.netloc:
             raise ValueError(f"S3 storage URL needs a bucket: {url!r}")
-        return cls(
-            parsed.netloc,
-            parsed.path,
-            client=_client(endpoint_url),
-            probe_client=_probe_client(endpoint_url),
-        )
+        return cls(parsed.netloc, parsed.path, endpoint_url=endpoint_url)
 
     async def probe(self) -> None:
-        await asyncio.to_thread(self.probe_client.head_bucket, Bucket=self.bucket)
+        if self._probe_client is None:
+            self._probe_client = await asyncio.to_thread(_client, self.endpoint_url, PROBE_CONFIG)
+        await asyncio.to_thread(self._probe_client.head_bucket, Bucket=self.bucket)
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -198,7 +198,3 @@ def _client(endpoint_url: str | None = None, config: dict[str, Any] | None = Non
     return boto3.client(
         "s3", endpoint_url=endpoint or None, config=Config(**config) if config else None
     )
-
-
-def _probe_client(endpoint_url: str | None = None) -> Any:
-    return _client(endpoint_url, PROBE_CONFIG)

@@ -54,17 +54,21 @@ def multiprocess_mode() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 
-def watch_pool(engine: AsyncEngine) -> None:
+def watch_pool(
+    engine: AsyncEngine, size: Gauge = POOL_SIZE, checked_out: Gauge = POOL_CHECKED_OUT
+) -> None:
     """Connections in use, counted as the pool hands them out and takes them back."""
-    pool = engine.sync_engine.pool
-    size = getattr(pool, "size", None)
-    POOL_SIZE.inc(size() if callable(size) else 0)
-    event.listen(engine.sync_engine, "checkout", lambda *_: POOL_CHECKED_OUT.inc())
-    event.listen(engine.sync_engine, "checkin", lambda *_: POOL_CHECKED_OUT.dec())
+    size.inc(_size(engine))
+    event.listen(engine.sync_engine, "checkout", lambda *_: checked_out.inc())
+    event.listen(engine.sync_engine, "checkin", lambda *_: checked_out.dec())
+
+
+def _size(engine: AsyncEngine) -> int:
+    size = getattr(engine.sync_engine.pool, "size", None)
+    return int(size()) if callable(size) else 0
 
 
 def unwatch_pool(engine: AsyncEngine) -> None:
-    size = getattr(engine.sync_engine.pool, "size", None)
-    POOL_SIZE.dec(size() if callable(size) else 0)
+    POOL_SIZE.dec(_size(engine))
     if multiprocess_mode():
         multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from checkrun import __version__, listeners
 from checkrun.activity.routes import router as activity_router
+from checkrun.apidocs import ASSET_PATHS, install_docs
 from checkrun.comments.routes import router as comments_router
 from checkrun.config import Settings
 from checkrun.db import make_engine, make_sessionmaker
@@ -19,12 +20,16 @@ from checkrun.files.routes import upload_file
 from checkrun.folders.routes import router as folders_router
 from checkrun.groups.routes import router as groups_router
 from checkrun.guests.routes import router as guests_router
+from checkrun.health import install_health
 from checkrun.idempotency import install_idempotency
-from checkrun.kit import answers, clock
+from checkrun.kit import clock
 from checkrun.kit.auth import current_principal
 from checkrun.kit.bodies import install_body_guard
 from checkrun.kit.errors import install_error_handlers
 from checkrun.kit.leases import LeaseWorker
+from checkrun.kit.logs import configure_logging
+from checkrun.kit.metrics import unwatch_pool, watch_pool
+from checkrun.kit.observe import ObserveMiddleware
 from checkrun.kit.ratelimit import close_limiter, install_rate_limits
 from checkrun.kit.routing import include, index_routes
 from checkrun.mail.links import base_of
@@ -39,6 +44,7 @@ from checkrun.orgs.routes import router as orgs_router
 from checkrun.runs.routes import router as runs_router
 from checkrun.scheduler import reminders
 from checkrun.scheduler.loop import Scheduler
+from checkrun.scrape import MetricsEndpoint
 from checkrun.search.routes import router as search_router
 from checkrun.storage import make_store
 from checkrun.tags.routes import router as tags_router
@@ -81,9 +87,6 @@ def include_api(app: FastAPI) -> None:
             include(app, domain, prefix=prefix, include_in_schema=in_schema)
 
 
-HEALTH = {"type": "object", "properties": {"status": {"type": "string"}}}
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     if settings.clock_file is not None:
@@ -104,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )
         else:
             mail_log.warning(OFF_NOTICE)
+        watch_pool(engine)
         for worker in workers:
             await worker.start()
         scheduler = Scheduler(app.state.sessionmaker, settings)
@@ -115,15 +119,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.gather(scheduler.stop(), *(worker.stop() for worker in workers))
             await close_limiter(app.state.limiter)
             await engine.dispose()
+            unwatch_pool(engine)
 
     app = FastAPI(
         title="checkrun",
         version=__version__,
         lifespan=lifespan,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served from packaged assets: `apidocs`
         redoc_url=None,
     )
+    install_docs(app)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine, settings)
@@ -142,18 +148,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         token_dependencies=(current_principal, application_actor),
         streaming_endpoints=(upload_file, web_attach, task_action, guest_action, guest_attach),
     )
-    # Installed last, so outermost: a flood is counted before any token is looked up.
-    install_rate_limits(app, settings)
-
-    @app.get("/api/health", include_in_schema=False)
-    @answers.raw(HEALTH)
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
+    # A flood is counted before any token is looked up.
+    install_rate_limits(app, settings, exempt=ASSET_PATHS | {settings.metrics_path})
+    # Outermost: every answer gets its request id and is measured, the limiter's 429s too.
+    app.add_middleware(
+        ObserveMiddleware, access=settings.access_log, measure=bool(settings.metrics_path)
+    )
+    install_health(app, settings.ready_timeout_seconds)
+    install_metrics(app, settings)
     index_routes(app)
     return app
 
 
+def install_metrics(app: FastAPI, settings: Settings) -> None:
+    if not settings.metrics_path:
+        return
+    endpoint = MetricsEndpoint(
+        app.state.sessionmaker, settings.metrics_token, settings.ready_timeout_seconds
+    )
+    app.add_route(settings.metrics_path, endpoint.scrape, ["GET"], include_in_schema=False)
+
+
 def create_app_from_env() -> FastAPI:
-    """Factory for `uvicorn --factory` (and for workers, which read CHECKRUN_* from the env)."""
-    return create_app(Settings())
+    """Factory for `uvicorn --factory` (and for workers, which read CHECKRUN_* from the env):
+    the process's logging is the server's to set, not the tests' (which call `create_app`)."""
+    settings = Settings()
+    configure_logging(settings)
+    return create_app(settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -86,6 +87,17 @@ class Settings(BaseSettings):
     # often each process looks for due work, and how many rows one tick takes at most.
     scheduler_poll_seconds: float = 30.0
     scheduler_batch_size: int = 500
+    # Logs of `checkrun serve`: `text` lines or `json` (one object a line), and whether each
+    # request gets an access line (with its request id, route, status, duration and actor).
+    log_format: Literal["text", "json"] = "text"
+    access_log: bool = True
+    # Prometheus metrics at this path ("" turns them off); with a token, a scrape must send
+    # `Authorization: Bearer <token>`.
+    metrics_path: str = "/metrics"
+    metrics_token: str | None = None
+    # /api/ready: how long each dependency's check may take before it counts as down.
+    ready_timeout_seconds: float = 2.0
+
     # Read the time from this file (one ISO 8601 instant) instead of the system clock: for
     # tests and rehearsals only.
     clock_file: Path | None = None

@@ -16,6 +16,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
+from checkrun.health import READY_RESPONSES
 from checkrun.kit.answers import Answer, answer_of
 from checkrun.kit.auth import current_principal
 from checkrun.oauth.deps import application_actor
@@ -165,6 +166,7 @@ HAND_PARSED_BODIES: dict[tuple[str, str], dict[str, Any]] = {
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 # What some routes answer besides the shared statuses: (method, path) -> status -> response.
 EXTRA_RESPONSES: dict[tuple[str, str], dict[str, Any]] = {
+    ("get", "/ready"): READY_RESPONSES,
     **{
         ("post", path): {"415": "UnsupportedMediaType"}
         for path in ("/organizations/{org_id}/file", "/organizations/{org_id}/assets")
@@ -280,7 +282,8 @@ def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
 
 
 def _add_hidden_routes(doc: dict[str, Any], routes: list[RouteContext]) -> None:
-    """Routes kept out of FastAPI's schema (health) still belong to the public surface."""
+    """Routes kept out of FastAPI's schema (health, readiness) still belong to the public
+    surface."""
     for route in routes:
         item = doc["paths"].setdefault((route.path or "").removeprefix(PREFIX), {})
         for method in sorted(route.methods or ()):

@@ -21,6 +21,7 @@ from checkrun.kit.auth import Actor, require_not_light
 from checkrun.kit.clock import now
 from checkrun.kit.errors import AppError, bad_request, forbidden, invalid, invalid_field, not_found
 from checkrun.kit.ids import new_id
+from checkrun.kit.metrics import UPLOAD_BYTES
 from checkrun.runs.repository import RunsRepository
 from checkrun.storage import BlobStore, StoredBlob, TooLarge
 from checkrun.tasks.models import Task
@@ -218,13 +219,15 @@ async def _store_file(
     store: BlobStore, key: str, reader: MultipartUpload, max_bytes: int
 ) -> StoredBlob:
     try:
-        return await store.put(key, reader.file_chunks(), max_bytes)
+        stored = await store.put(key, reader.file_chunks(), max_bytes)
     except TooLarge:
         raise AppError(
             413,
             f"The file may not be greater than {max_bytes // (1024 * 1024)} MB.",
             "FILE_TOO_LARGE",
         ) from None
+    UPLOAD_BYTES.inc(stored.size)
+    return stored
 
 
 async def upload(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from checkrun.kit import authcache
 from checkrun.kit.clock import now
 from checkrun.kit.errors import AppError, forbidden, unauthenticated
+from checkrun.kit.logs import note_actor
 from checkrun.kit.ratelimit import remember_token_owner
 from checkrun.kit.unit_of_work import Db as Db  # routes take the request's session from here
 from checkrun.members.models import AccessToken, User
@@ -159,6 +160,7 @@ async def current_principal(request: Request, db: Db) -> Principal:
     require_client_header(request)
     user = await authcache.attached_user(db, facts.user)
     remember_token_owner(digest, f"user:{user.id}")
+    note_actor(request.scope, user.id, facts.token_org_id)
     return Principal(
         user=user,
         token_org_id=facts.token_org_id,

@@ -24,7 +24,7 @@ from checkrun.kit.errors import AppError
 log = logging.getLogger(__name__)
 
 EXEMPT_PATHS = frozenset(
-    {"/api/health", "/api/openapi.json", "/api/docs", "/api/docs/oauth2-redirect"}
+    {"/api/health", "/api/ready", "/api/openapi.json", "/api/docs", "/api/docs/oauth2-redirect"}
 )
 
 
@@ -115,6 +115,10 @@ class RedisLimiter:
             return await self._fallback.hit(key, limit, window_seconds, cost)
         return _decision(int(count), limit, int(ttl_ms) / 1000)
 
+    async def ping(self) -> None:
+        """A round trip to Redis (readiness), whether or not counting has fallen back."""
+        await self._redis.ping()
+
     async def close(self) -> None:
         await self._redis.aclose()
 
@@ -191,13 +195,20 @@ class RateLimitMiddleware:
     """Requests per minute per caller; 429 RATE_LIMIT_EXCEEDED past the limit. Every answer
     carries X-RateLimit-Limit and X-RateLimit-Remaining. Bodies are never read or buffered."""
 
-    def __init__(self, app: ASGIApp, limiter: Limiter, per_minute: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limiter: Limiter,
+        per_minute: int,
+        exempt: frozenset[str] = EXEMPT_PATHS,
+    ) -> None:
         self.app = app
         self.limiter = limiter
         self.per_minute = per_minute
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path", "") in EXEMPT_PATHS:
+        if scope["type"] != "http" or scope.get("path", "") in self.exempt:
             await self.app(scope, receive, send)
             return
         decision = await self.limiter.hit(f"minute:{caller_key(scope)}", self.per_minute, 60)
@@ -246,14 +257,18 @@ class RateLimitMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-def install_rate_limits(app: FastAPI, settings: Settings) -> None:
-    """The shared limiter on `app.state.limiter`, and the per-minute limit when it is on."""
+def install_rate_limits(
+    app: FastAPI, settings: Settings, exempt: frozenset[str] = frozenset()
+) -> None:
+    """The shared limiter on `app.state.limiter`, and the per-minute limit when it is on;
+    `exempt` adds paths to the exempt ones (probes, scrapes, the docs' assets)."""
     app.state.limiter = make_limiter(settings)
     if settings.rate_limit_per_minute > 0:
         app.add_middleware(
             RateLimitMiddleware,
             limiter=app.state.limiter,
             per_minute=settings.rate_limit_per_minute,
+            exempt=EXEMPT_PATHS | exempt,
         )
 
 

@@ -142,6 +142,7 @@ class IndexedDispatch:
         for route in self.index.candidates(path):
             match, child_scope = route.matches(scope)
             if match == Match.FULL:
+                scope["route"] = route  # as Starlette's router: the access log's template
                 scope.update(child_scope)
                 await route.handle(scope, receive, send)
                 return
@@ -149,6 +150,7 @@ class IndexedDispatch:
                 partial = (route, child_scope)
         if partial is not None:
             route, child_scope = partial
+            scope["route"] = route
             scope.update(child_scope)
             await route.handle(scope, receive, send)
             return

@@ -20,11 +20,15 @@ from checkrun.kit import leases
 from checkrun.kit.clock import now
 from checkrun.kit.ids import new_id
 from checkrun.kit.leases import LeaseWorker
+from checkrun.kit.metrics import MAIL_ATTEMPTS
 from checkrun.kit.wakeup import MAIL
 from checkrun.mail import kinds
 from checkrun.mail.links import preferences_url
 from checkrun.mail.models import DEAD, PENDING, SENT, MailMessage
 from checkrun.mail.transport import COMMANDS_PER_SEND, SmtpTransport
+
+# The attempts counter's outcome for each status an attempt leaves its row in.
+OUTCOMES = {SENT: "sent", PENDING: "retry", DEAD: "dead"}
 
 log = logging.getLogger("checkrun.mail")
 OFF_NOTICE = (
@@ -110,6 +114,7 @@ class MailWorker(LeaseWorker[Outgoing]):
                 status=PENDING,
                 next_attempt_at=now() + timedelta(seconds=backoff(self.settings, attempt)),
             )
+        MAIL_ATTEMPTS.labels(OUTCOMES[values["status"]]).inc()
         try:
             async with self.sessionmaker() as db:
                 await leases.record(db, MailMessage, row.id, row.lease_token or "", values)

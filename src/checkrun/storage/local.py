@@ -28,6 +28,19 @@ class LocalBlobStore:
             raise ValueError(f"key escapes the store: {key!r}")
         return path
 
+    async def probe(self) -> None:
+        await asyncio.to_thread(self._probe)
+
+    def _probe(self) -> None:
+        """Writes, reads back and removes a small file where uploads are written."""
+        path = self.root / _TMP / f"probe-{uuid.uuid4().hex}"
+        try:
+            path.write_bytes(b"ok")
+            if path.read_bytes() != b"ok":
+                raise OSError(f"the store read back other bytes than it wrote at {path}")
+        finally:
+            path.unlink(missing_ok=True)
+
     async def put(self, key: str, chunks: AsyncIterator[bytes], max_bytes: int) -> StoredBlob:
         final = self._path(key)
         tmp = self.root / _TMP / uuid.uuid4().hex

@@ -20,18 +20,38 @@ PART_SIZE = 8 * 1024 * 1024  # S3 parts must be at least 5 MiB, but for the last
 READ_CHUNK = 1024 * 1024
 
 
+# The readiness probe's client: one try, short timeouts, so that a store that is down holds a
+# thread for seconds, not minutes of retries.
+PROBE_CONFIG: dict[str, Any] = {
+    "connect_timeout": 1,
+    "read_timeout": 2,
+    "retries": {"max_attempts": 1, "mode": "standard"},
+}
+
+
 class S3BlobStore:
-    def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
+    def __init__(
+        self, bucket: str, prefix: str = "", client: Any = None, endpoint_url: str | None = None
+    ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
-        self.client = client or _client()
+        self.client = client or _client(endpoint_url)
+        self.endpoint_url = endpoint_url
+        # A client handed in is probed as it is; our own gets a twin for probes, made on the
+        # first one.
+        self._probe_client: Any = client
 
     @classmethod
     def from_url(cls, url: str, endpoint_url: str | None = None) -> S3BlobStore:
         parsed = urlparse(url)
         if not parsed.netloc:
             raise ValueError(f"S3 storage URL needs a bucket: {url!r}")
-        return cls(parsed.netloc, parsed.path, client=_client(endpoint_url))
+        return cls(parsed.netloc, parsed.path, endpoint_url=endpoint_url)
+
+    async def probe(self) -> None:
+        if self._probe_client is None:
+            self._probe_client = await asyncio.to_thread(_client, self.endpoint_url, PROBE_CONFIG)
+        await asyncio.to_thread(self._probe_client.head_bucket, Bucket=self.bucket)
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -170,8 +190,11 @@ def _list_all(client: Any, bucket: str, prefix: str) -> list[tuple[str, datetime
     return out
 
 
-def _client(endpoint_url: str | None = None) -> Any:
+def _client(endpoint_url: str | None = None, config: dict[str, Any] | None = None) -> Any:
     import boto3
+    from botocore.config import Config
 
     endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
-    return boto3.client("s3", endpoint_url=endpoint or None)
+    return boto3.client(
+        "s3", endpoint_url=endpoint or None, config=Config(**config) if config else None
+    )

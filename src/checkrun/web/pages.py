@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from checkrun.files import service as files
 from checkrun.kit.auth import Actor, Db
 from checkrun.kit.errors import AppError
+from checkrun.kit.logs import note_actor
 from checkrun.kit.ratelimit import limiter_of
 from checkrun.kit.urls import api_base
 from checkrun.storage import Store
@@ -61,6 +62,7 @@ async def current_session(request: Request, db: Db) -> auth.WebSession | None:
         request.state.session_valid = True
         request.state.session_secret = raw
         request.state.web_user = session.user
+        note_actor(request.scope, session.user.id, session.org_id)
     return session
 
 

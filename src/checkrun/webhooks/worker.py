@@ -26,10 +26,14 @@ from checkrun.kit import leases
 from checkrun.kit.clock import now
 from checkrun.kit.ids import new_id
 from checkrun.kit.leases import LeaseWorker, clip
+from checkrun.kit.metrics import WEBHOOK_ATTEMPTS
 from checkrun.kit.wakeup import WEBHOOKS
 from checkrun.webhooks.models import DEAD, DELIVERED, PENDING, Delivery
 from checkrun.webhooks.repository import WebhooksRepository
 from checkrun.webhooks.signing import is_private_address, new_secret, signature
+
+# The attempts counter's outcome for each status an attempt leaves its row in.
+OUTCOMES = {DELIVERED: "delivered", PENDING: "retry", DEAD: "dead"}
 
 log = logging.getLogger("checkrun.webhooks")
 RESPONSE_SNIPPET_BYTES = 512
@@ -128,6 +132,7 @@ class DeliveryWorker(LeaseWorker[tuple[Delivery, str]]):
                 status=PENDING,
                 next_attempt_at=now() + timedelta(seconds=backoff(self.settings, attempt)),
             )
+        WEBHOOK_ATTEMPTS.labels(OUTCOMES[values["status"]]).inc()
         try:
             async with self.sessionmaker() as db:
                 await WebhooksRepository(db).record_attempt(

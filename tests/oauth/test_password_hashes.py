@@ -3,23 +3,11 @@ sign in and are replaced by argon2id at the first success."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import os
-
 from sqlalchemy import text
 
 from tests.conftest import LiveServer
 from tests.oauth.conftest import PASSWORD, OAuthSetup, on_db, token_post
-
-ARGON2ID = "$argon2id$v=19$m=19456,t=2,p=1$"
-
-
-def legacy_scrypt(secret: str) -> str:
-    """A hash as checkrun wrote them before argon2id: `scrypt$n$r$p$<salt>$<hash>`."""
-    salt = os.urandom(16)
-    digest = hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
-    return f"scrypt$16384$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+from tests.support.passwords import ARGON2ID, legacy_scrypt
 
 
 def password_hash(server: LiveServer, user_id: int) -> str:

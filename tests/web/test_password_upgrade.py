@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from tests.conftest import Org
-from tests.oauth.test_password_hashes import ARGON2ID, legacy_scrypt
+from tests.support.passwords import ARGON2ID, legacy_scrypt
 from tests.web.conftest import PASSWORD, browser_client, csrf_of, in_db, set_password, signed_in
 
 

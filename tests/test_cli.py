@@ -45,24 +45,20 @@ def cli_json(data_dir: Path, *args: str) -> dict[str, Any]:
 
 
 @contextmanager
-def serving(data_dir: Path) -> Iterator[tuple[str, queue.Queue[str]]]:
-    """`checkrun serve` on a free port; yields its API base and a queue of its stdout lines."""
+def serving(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Iterator[tuple[str, queue.Queue[str]]]:
+    """`checkrun serve ARGS` on a free port (with `env` added to the environment, in `cwd`);
+    yields its API base and a queue of its stdout lines."""
     port = free_port()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "checkrun",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-        ],
+        [sys.executable, "-m", "checkrun", "serve", "--data-dir", str(data_dir)]
+        + ["--port", str(port), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env=ENV,
+        env={**ENV, **(env or {})},
+        cwd=cwd,
     )
     lines: queue.Queue[str] = queue.Queue()
     assert proc.stdout is not None

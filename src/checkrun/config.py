@@ -1,15 +1,31 @@
-"""Settings from CHECKRUN_* environment variables (flags of the CLI set the same variables)."""
+"""Settings from CHECKRUN_* environment variables and from a `.env` file in the working
+directory (the environment wins over the file; flags of the CLI set the variables)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
+from dotenv import dotenv_values
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_FILE = ".env"
+
+
+def env_value(name: str) -> str | None:
+    """A CHECKRUN_* variable as Settings would read it: the environment's, else the `.env`
+    file's (for the few flags whose defaults are read before Settings are)."""
+    found = os.environ.get(name)
+    if found is None and Path(ENV_FILE).is_file():
+        found = dotenv_values(ENV_FILE).get(name)
+    return found or None
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CHECKRUN_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CHECKRUN_", env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore"
+    )
 
     data_dir: Path = Path("checkrun-data")
     database_url: str | None = None
@@ -38,6 +54,11 @@ class Settings(BaseSettings):
     # this long. uvicorn's 5 s replaced busy workers (and ones still starting on a loaded
     # machine: the check starts before the app is imported).
     worker_healthcheck_seconds: int = 60
+    # Behind a proxy: the addresses whose X-Forwarded-For/-Proto are believed (comma-separated,
+    # `*` for any; unset: uvicorn's default, 127.0.0.1), and the path prefix the proxy serves
+    # checkrun under (links built from requests carry it).
+    forwarded_allow_ips: str | None = None
+    root_path: str = ""
     # Absolute base used in pagination links and file URLs; derived from the request when unset.
     public_url: str | None = None
     max_upload_bytes: int = 100 * 1024 * 1024

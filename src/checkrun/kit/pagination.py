@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi import Query, Request
 
+from checkrun.kit.routing import route_path
+
 MAX_PER_PAGE = 100
 # Keeps the row offset inside a 64-bit integer whatever page a client asks for.
 MAX_PAGE = 1_000_000_000
@@ -45,8 +47,9 @@ def page_params(default_per_page: int = 10) -> Any:
 
 def _link(request: Request, base_url: str | None, page: int) -> str:
     url = request.url.include_query_params(page=page)
-    if base_url:
-        return base_url.rstrip("/") + url.path + ("?" + url.query if url.query else "")
+    if base_url:  # CHECKRUN_PUBLIC_URL stands for the origin and the root path together
+        path = route_path(request.scope)
+        return base_url.rstrip("/") + path + ("?" + url.query if url.query else "")
     return str(url)
 
 

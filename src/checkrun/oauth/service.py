@@ -3,7 +3,6 @@ Laravel Passport answers, and the operator's chores (clients, passwords) behind 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import secrets
 from collections.abc import Mapping
@@ -24,7 +23,8 @@ from checkrun.members.service import issue_token
 from checkrun.oauth.models import AppToken, OAuthClient, RefreshToken
 from checkrun.oauth.passwords import (
     MIN_PASSWORD_LENGTH,
-    hash_secret,
+    hash_secret_async,
+    needs_rehash,
     verify_secret_async,
 )
 from checkrun.oauth.repository import OAuthRepository
@@ -115,6 +115,8 @@ async def _client(db: AsyncSession, form: Mapping[str, str]) -> OAuthClient:
     ok = await verify_secret_async(secret, client.secret_hash if client else None)
     if client is None or not ok:
         raise invalid_client()
+    if needs_rehash(client.secret_hash):
+        client.secret_hash = await hash_secret_async(secret)
     return client
 
 
@@ -154,13 +156,27 @@ async def _password(
     if not password:
         raise invalid_request("password")
     _check_scope(form)
-    repo = OAuthRepository(db)
-    user = await repo.active_member(client.org_id, username)
-    stored = await repo.password_of(user.id) if user is not None else None
-    ok = await verify_secret_async(password, stored.password_hash if stored else None)
+    user = await OAuthRepository(db).active_member(client.org_id, username)
+    ok = await check_user_password(db, user.id if user else None, password)
     if user is None or not ok:
         raise invalid_credentials()
     return await _user_tokens(db, settings, client, user.id)
+
+
+async def check_user_password(db: AsyncSession, user_id: int | None, password: str) -> bool:
+    """True when `password` is the user's (the password grant, the web app's sign-in). A hash
+    in an older scheme (scrypt) or with older parameters is replaced, in the caller's
+    transaction, by a current one. The KDF runs without a user too, so that timing tells
+    nothing."""
+    repo = OAuthRepository(db)
+    stored = await repo.password_of(user_id) if user_id is not None else None
+    ok = await verify_secret_async(password, stored.password_hash if stored else None)
+    if not ok or stored is None:
+        return False
+    if needs_rehash(stored.password_hash):
+        stored.password_hash = await hash_secret_async(password)
+        await db.flush()
+    return True
 
 
 async def _user_tokens(
@@ -260,9 +276,7 @@ async def create_client(
 ) -> NewClient:
     target = await _org_id(db, org_id, org_name)
     secret = secrets.token_urlsafe(30)
-    client = OAuthClient(
-        org_id=target, name=name, secret_hash=await asyncio.to_thread(hash_secret, secret)
-    )
+    client = OAuthClient(org_id=target, name=name, secret_hash=await hash_secret_async(secret))
     OAuthRepository(db).add(client)
     await db.flush()
     await events.emit(
@@ -308,7 +322,7 @@ async def set_password(db: AsyncSession, email: str, password: str) -> int:
     user = await MembersRepository(db).user_by_email(email)
     if user is None:
         raise LookupError(f"no user with email {email}")
-    await OAuthRepository(db).set_password(user.id, await asyncio.to_thread(hash_secret, password))
+    await OAuthRepository(db).set_password(user.id, await hash_secret_async(password))
     membership = await MembersRepository(db).first_membership(user.id)
     if membership is not None:
         await events.emit(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.config import env_value
 from checkrun.members import service as members
 from checkrun.orgs.repository import OrgsRepository
 
@@ -113,10 +113,10 @@ async def init(db: AsyncSession, name: str | None, email: str | None) -> members
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    from checkrun import cli, migrate
+    from checkrun import cli
 
     settings = cli._settings(args)
-    migrate.upgrade(settings.resolved_database_url)
+    cli._upgrade(settings)
     try:
         made = cli._with_session(settings, lambda db: create(db, args.name, args.email))
     except Refused as exc:
@@ -135,10 +135,10 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from checkrun import cli, migrate
+    from checkrun import cli
 
     settings = cli._settings(args)
-    migrate.upgrade(settings.resolved_database_url)
+    cli._upgrade(settings)
     found = cli._with_session(settings, listing)
     if args.json:
         print(json.dumps({"organizations": [org.as_json() for org in found]}))
@@ -154,11 +154,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def env_default(name: str) -> str | None:
-    """The CHECKRUN_* variable behind a flag (flags win; unset means not given)."""
-    return os.environ.get(f"CHECKRUN_{name}") or None
+    """The CHECKRUN_* variable behind a flag, or its line in `.env` (flags win; unset means
+    not given)."""
+    return env_value(f"CHECKRUN_{name}")
 
 
-def add_commands(sub: Any, data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    """`common` adds the flags every command takes (--data-dir, --debug)."""
     org = sub.add_parser("org", help="organizations on this server").add_subparsers(
         dest="action", required=True
     )
@@ -175,10 +177,14 @@ def add_commands(sub: Any, data_dir: Callable[[argparse.ArgumentParser], None]) 
         required=env_default("EMAIL") is None,
         help="its administrator's email (env CHECKRUN_EMAIL)",
     )
-    data_dir(create_cmd)
-    create_cmd.add_argument("--json", action="store_true")
+    common(create_cmd)
+    create_cmd.add_argument(
+        "--json",
+        action="store_true",
+        help="print the new organization as JSON (the same object as `init --json`)",
+    )
     create_cmd.set_defaults(func=cmd_create)
     list_cmd = org.add_parser("list", help="list the organizations")
-    data_dir(list_cmd)
-    list_cmd.add_argument("--json", action="store_true")
+    common(list_cmd)
+    list_cmd.add_argument("--json", action="store_true", help="print the organizations as JSON")
     list_cmd.set_defaults(func=cmd_list)

@@ -6,18 +6,24 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from checkrun.storage.base import BlobMissing, BlobStore, StoredBlob, TooLarge
+from checkrun.storage.base import BlobMissing, BlobStore, StoredBlob, StoreUnavailable, TooLarge
 from checkrun.storage.local import LocalBlobStore
 
 
 def make_store(url: str, s3_endpoint_url: str | None = None) -> BlobStore:
+    """Raises ValueError (naming the setting) for a URL that can't be used, StoreUnavailable
+    for a local folder that can't be made."""
     if url.startswith("file://"):
         return LocalBlobStore(url.removeprefix("file://"))
     if url.startswith("s3://"):
         from checkrun.storage.s3 import S3BlobStore
 
         return S3BlobStore.from_url(url, s3_endpoint_url)
-    raise ValueError(f"unsupported storage URL scheme: {url!r}")
+    scheme = url.partition("://")[0] if "://" in url else url
+    raise ValueError(
+        f"CHECKRUN_STORAGE_URL {url!r}: the scheme {scheme!r} is not supported; use "
+        "file:///PATH or s3://BUCKET/PREFIX"
+    )
 
 
 def get_store(request: Request) -> BlobStore:
@@ -31,6 +37,7 @@ __all__ = [
     "BlobMissing",
     "BlobStore",
     "Store",
+    "StoreUnavailable",
     "StoredBlob",
     "TooLarge",
     "get_store",

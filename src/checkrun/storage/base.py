@@ -14,6 +14,11 @@ class BlobMissing(LookupError):
     """No bytes are stored under the key."""
 
 
+class StoreUnavailable(Exception):
+    """The store can't be used (unreachable, refusing, not writable); the message says which
+    store and why, for a person to act on."""
+
+
 @dataclass(frozen=True)
 class StoredBlob:
     key: str
@@ -34,6 +39,10 @@ class BlobStore(Protocol):
     async def delete(self, key: str) -> None: ...
 
     async def exists(self, key: str) -> bool: ...
+
+    def check_usable(self) -> None:
+        """Blocking, once at start: raises StoreUnavailable unless the store can be used."""
+        ...
 
     def keys(self) -> AsyncIterator[tuple[str, datetime]]:
         """Every stored key with its last-modified time (UTC)."""

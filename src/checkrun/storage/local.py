@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from checkrun.storage.base import BlobMissing, StoredBlob, TooLarge
+from checkrun.storage.base import BlobMissing, StoredBlob, StoreUnavailable, TooLarge
 
 CHUNK = 1024 * 1024
 _TMP = ".tmp"
@@ -20,7 +21,23 @@ _TMP = ".tmp"
 class LocalBlobStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        (self.root / _TMP).mkdir(parents=True, exist_ok=True)
+        try:
+            (self.root / _TMP).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._unavailable(exc) from exc
+
+    def _unavailable(self, exc: OSError) -> StoreUnavailable:
+        return StoreUnavailable(
+            f"the file store {self.root.absolute()} is not writable: {exc.strerror or exc} "
+            "(CHECKRUN_STORAGE_URL)"
+        )
+
+    def check_usable(self) -> None:
+        try:
+            with tempfile.TemporaryFile(dir=self.root / _TMP):
+                pass
+        except OSError as exc:
+            raise self._unavailable(exc) from exc
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()

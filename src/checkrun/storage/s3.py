@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import anyio
 
-from checkrun.storage.base import BlobMissing, StoredBlob, TooLarge
+from checkrun.storage.base import BlobMissing, StoredBlob, StoreUnavailable, TooLarge
 
 PART_SIZE = 8 * 1024 * 1024  # S3 parts must be at least 5 MiB, but for the last
 READ_CHUNK = 1024 * 1024
@@ -45,13 +45,37 @@ class S3BlobStore:
     def from_url(cls, url: str, endpoint_url: str | None = None) -> S3BlobStore:
         parsed = urlparse(url)
         if not parsed.netloc:
-            raise ValueError(f"S3 storage URL needs a bucket: {url!r}")
-        return cls(parsed.netloc, parsed.path, endpoint_url=endpoint_url)
+            raise ValueError(f"CHECKRUN_STORAGE_URL {url!r} names no bucket: s3://BUCKET/PREFIX")
+        try:
+            client = _client(endpoint_url)
+        except ValueError as exc:  # botocore: "Invalid endpoint: ..."
+            raise ValueError(f"CHECKRUN_S3_ENDPOINT_URL {endpoint_url!r}: {exc}") from exc
+        store = cls(parsed.netloc, parsed.path, client=client, endpoint_url=endpoint_url)
+        store._probe_client = None  # our own client: probes get their quick twin
+        return store
 
     async def probe(self) -> None:
         if self._probe_client is None:
             self._probe_client = await asyncio.to_thread(_client, self.endpoint_url, PROBE_CONFIG)
         await asyncio.to_thread(self._probe_client.head_bucket, Bucket=self.bucket)
+
+    def check_usable(self) -> None:
+        """One HEAD of the bucket, with short timeouts and no retries."""
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+        meta = self.client.meta
+        quick = {"connect_timeout": 5, "read_timeout": 10, "retries": {"total_max_attempts": 1}}
+        where = f"the S3 bucket {self.bucket!r} at {meta.endpoint_url}"
+        try:
+            _client(meta.endpoint_url, quick, meta.region_name).head_bucket(Bucket=self.bucket)
+        except NoCredentialsError as exc:
+            raise StoreUnavailable(
+                f"no credentials for {where}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            ) from exc
+        except ClientError as exc:
+            raise StoreUnavailable(f"{where} refused: {_refusal(exc)}") from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailable(f"cannot reach {where}: {exc}") from exc
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -190,11 +214,25 @@ def _list_all(client: Any, bucket: str, prefix: str) -> list[tuple[str, datetime
     return out
 
 
-def _client(endpoint_url: str | None = None, config: dict[str, Any] | None = None) -> Any:
+def _refusal(exc: Any) -> str:
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if status == 404:
+        return "there is no such bucket (HTTP 404)"
+    if status == 403:
+        return "access denied (HTTP 403): check the AWS_* credentials and the bucket's policy"
+    return f"HTTP {status} {exc.response.get('Error', {}).get('Code', '')}".strip()
+
+
+def _client(
+    endpoint_url: str | None = None, config: dict[str, Any] | None = None, region: str | None = None
+) -> Any:
     import boto3
     from botocore.config import Config
 
     endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
     return boto3.client(
-        "s3", endpoint_url=endpoint or None, config=Config(**config) if config else None
+        "s3",
+        endpoint_url=endpoint or None,
+        config=Config(**config) if config else None,
+        region_name=region,
     )

@@ -25,8 +25,7 @@ from checkrun.members.models import (
 )
 from checkrun.members.repository import MembersRepository
 from checkrun.oauth import service as oauth
-from checkrun.oauth.passwords import MIN_PASSWORD_LENGTH, verify_secret_async
-from checkrun.oauth.repository import OAuthRepository
+from checkrun.oauth.passwords import MIN_PASSWORD_LENGTH
 from checkrun.web.repository import WebRepository
 
 NO_ACCESS = "You don't have access to this organization."
@@ -45,11 +44,9 @@ async def check_password(db: AsyncSession, email: str, password: str) -> User | 
     """The user when the password is theirs and they may act in some organization. The KDF
     runs for unknown addresses too, so that timing tells nothing."""
     user = await MembersRepository(db).user_by_email(email.strip()) if email.strip() else None
-    stored = await OAuthRepository(db).password_of(user.id) if user is not None else None
-    ok = await verify_secret_async(password, stored.password_hash if stored else None)
-    if user is None or not ok or not await WebRepository(db).active_memberships(user.id):
-        return None
-    return user
+    member = user is not None and bool(await WebRepository(db).active_memberships(user.id))
+    ok = await oauth.check_user_password(db, user.id if user and member else None, password)
+    return user if ok else None
 
 
 async def start_session(

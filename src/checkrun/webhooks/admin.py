@@ -33,10 +33,10 @@ async def secrets_of(db: AsyncSession, settings: Settings, org_id: str | None) -
 
 
 def cmd_secret(args: argparse.Namespace) -> int:
-    from checkrun import cli, migrate
+    from checkrun import cli
 
     settings = cli._settings(args)
-    migrate.upgrade(settings.resolved_database_url)
+    cli._upgrade(settings)
     try:
         found = cli._with_session(settings, lambda db: secrets_of(db, settings, args.org))
     except LookupError as exc:
@@ -53,10 +53,10 @@ def cmd_secret(args: argparse.Namespace) -> int:
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
-    from checkrun import cli, migrate
+    from checkrun import cli
 
     settings = cli._settings(args)
-    migrate.upgrade(settings.resolved_database_url)
+    cli._upgrade(settings)
     count = cli._with_session(
         settings, lambda db: WebhooksRepository(db).requeue_dead(args.org, now())
     )
@@ -64,16 +64,17 @@ def cmd_retry(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(sub: Any, data_dir: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    """`common` adds the flags every command takes (--data-dir, --debug)."""
     hooks = sub.add_parser("webhooks", help="outbound webhooks").add_subparsers(
         dest="action", required=True
     )
     secret = hooks.add_parser("secret", help="show the key that signs deliveries")
     secret.add_argument("--org", default=None, help="one organization id (default: all)")
-    secret.add_argument("--json", action="store_true")
-    data_dir(secret)
+    secret.add_argument("--json", action="store_true", help="print the keys as JSON")
+    common(secret)
     secret.set_defaults(func=cmd_secret)
     retry = hooks.add_parser("retry", help="send dead deliveries again")
     retry.add_argument("--org", default=None, help="one organization id (default: all)")
-    data_dir(retry)
+    common(retry)
     retry.set_defaults(func=cmd_retry)

@@ -52,7 +52,10 @@ def serve_logging(tmp_path: Path, **env: str) -> Iterator[Served]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait(proc, base)
-        text = out.read_text()
+        # The banner comes once the server answers: a moment after the first health check.
+        deadline = time.monotonic() + 30
+        while "org id" not in (text := out.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
         token = re.search(r"token\s*: (\S+)", text)
         org = re.search(r"org id\s*: (\S+)", text)
         assert token and org, text

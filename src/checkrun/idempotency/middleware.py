@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from checkrun.idempotency.models import DONE, RUNNING, IdempotentRequest
+from checkrun.kit.asgi import header
 from checkrun.kit.bodies import send_error, too_large
 from checkrun.kit.clock import now
 from checkrun.kit.errors import AppError
@@ -48,15 +49,8 @@ NOT_KEPT = frozenset(
 )
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 def _bearer(scope: Scope) -> str | None:
-    scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
+    scheme, _, token = (header(scope, b"authorization") or "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
@@ -129,7 +123,7 @@ class _Digest:
 
 
 def _boundary(scope: Scope) -> bytes:
-    kind = _header(scope, b"content-type") or ""
+    kind = header(scope, b"content-type") or ""
     if not kind.lower().startswith("multipart/"):
         return b""
     for part in kind.split(";")[1:]:
@@ -180,7 +174,7 @@ class IdempotencyMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = _header(scope, HEADER) if scope["type"] == "http" else None
+        key = header(scope, HEADER) if scope["type"] == "http" else None
         token = _bearer(scope) if key is not None else None
         if key is None or token is None or scope.get("method") != "POST":
             await self.app(scope, receive, send)
@@ -232,7 +226,7 @@ def _request_id(token: str, key: str) -> str:
 
 
 def _fingerprint(scope: Scope, body_digest: str) -> str:
-    kind = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+    kind = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
     parts = [
         scope.get("method", ""),
         scope.get("path", ""),

@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from checkrun.kit.asgi import header
 from checkrun.kit.auth import admit_token
 from checkrun.kit.errors import AppError
 
@@ -77,15 +78,8 @@ def route_table(
     return table
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 def _content_length(scope: Scope) -> int | None:
-    value = _header(scope, b"content-length")
+    value = header(scope, b"content-length")
     try:
         return int(value) if value is not None else None
     except ValueError:
@@ -94,7 +88,7 @@ def _content_length(scope: Scope) -> int | None:
 
 def _has_body(scope: Scope) -> bool:
     length = _content_length(scope)
-    return bool(length) or _header(scope, b"transfer-encoding") is not None
+    return bool(length) or header(scope, b"transfer-encoding") is not None
 
 
 async def send_error(send: Send, err: AppError) -> None:
@@ -146,8 +140,8 @@ class BodyGuardMiddleware:
             async with sessionmaker() as db:
                 await admit_token(
                     db,
-                    _header(scope, b"authorization") or "",
-                    _header(scope, b"x-tallyfy-client") or "",
+                    header(scope, b"authorization") or "",
+                    header(scope, b"x-tallyfy-client") or "",
                 )
         except AppError as err:
             return err

@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from checkrun.config import Settings
+from checkrun.kit.asgi import header
 from checkrun.kit.errors import AppError
 
 log = logging.getLogger(__name__)
@@ -174,16 +175,9 @@ def remember_token_owner(token_hash: str, owner: str) -> None:
     token_owners.remember(token_hash, owner)
 
 
-def _header(scope: Scope, name: bytes) -> str:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return ""
-
-
 def caller_key(scope: Scope) -> str:
     """`user:<id>` (or `token:<sha256>`) for a bearer token, else `ip:<client address>`."""
-    scheme, _, token = _header(scope, b"authorization").partition(" ")
+    scheme, _, token = (header(scope, b"authorization") or "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         digest = hashlib.sha256(token.strip().encode()).hexdigest()
         return token_owners.get(digest) or f"token:{digest}"

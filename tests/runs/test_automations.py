@@ -257,7 +257,11 @@ def test_assignment_and_deadline_rules_apply_and_are_undone(org: Org) -> None:
     member_id, _ = org.member("standard")
     template, field, _ = template_with_actions(
         org,
-        {"action_type": "assignment", "action_verb": "assign", "assignees": {"users": [member_id]}},
+        {
+            "action_type": "assignment",
+            "action_verb": "assign_only",
+            "assignees": {"users": [member_id]},
+        },
         {
             "action_type": "deadline",
             "action_verb": "set",

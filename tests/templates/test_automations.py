@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from checkrun.templates.automations import Effects, evaluate, referenced_ids, text_of
+from checkrun.templates.automations import (
+    Effects,
+    assigned,
+    evaluate,
+    referenced_ids,
+    text_of,
+)
 from tests.conftest import Org
 from tests.support.factories import checklist, ok
 
@@ -123,7 +129,7 @@ def test_hide_wins_over_show_when_both_fire() -> None:
     assert evaluate(rules, {FIELD: "yes"}).hidden_steps == {STEP}
 
 
-def test_assignment_replaces_owners_and_the_last_firing_rule_wins() -> None:
+def test_assignment_actions_apply_in_template_order() -> None:
     nested = rule(
         when("equals", "a"),
         verb="assign",
@@ -131,11 +137,21 @@ def test_assignment_replaces_owners_and_the_last_firing_rule_wins() -> None:
     )
     flat = rule(when("is_not_empty"), verb="assign", users=[9], groups=["ops"])
     assert evaluate([nested], {FIELD: "a"}).owners == {
-        STEP: {"users": [7], "guests": ["g@x.com"], "groups": []}
+        STEP: [("assign", {"users": [7], "guests": ["g@x.com"], "groups": []})]
     }
-    assert evaluate([nested, flat], {FIELD: "a"}).owners == {
-        STEP: {"users": [9], "guests": [], "groups": ["ops"]}
+    ops = evaluate([nested, flat], {FIELD: "a"}).owners[STEP]
+    base = {"users": [1], "guests": [], "groups": []}
+    # assign adds to what the task had
+    added = {"users": ["1", "7", "9"], "guests": ["g@x.com"], "groups": ["ops"]}
+    assert assigned(base, ops) == added
+    only = {"users": [5], "guests": [], "groups": []}
+    assert assigned(base, [*ops, ("assign_only", only)]) == {
+        "users": ["5"],
+        "guests": [],
+        "groups": [],
     }
+    assert assigned(base, [*ops, ("unassign", {"users": [1, 9]})])["users"] == ["7"]
+    assert assigned(base, [*ops, ("clear", {})]) == {"users": [], "guests": [], "groups": []}
     assert evaluate([nested, flat], {}).owners == {}
 
 
@@ -441,7 +457,7 @@ def test_assignment_and_deadline_rules_apply_to_a_launched_run(org: Org) -> None
                 "then_actions": [
                     {
                         "action_type": "assignment",
-                        "action_verb": "assign",
+                        "action_verb": "assign_only",
                         "target_step_id": steps[2]["id"],
                         "assignees": {"users": [member]},
                     },

@@ -15,6 +15,7 @@ from checkrun.runs import service
 from checkrun.runs.models import Run
 from checkrun.runs.params import run_filters
 from checkrun.runs.repository import RunFilters
+from checkrun.runs.rules import changed_by_rules, rules_evaluated
 from checkrun.runs.schemas import RunLaunch, RunRead, RunUpdate
 from checkrun.storage import Store
 from checkrun.tasks import service as tasks_service
@@ -81,7 +82,7 @@ async def complete_prerun(
     request: Request, db: Db, actor: CurrentActor, run_id: str, with_: With
 ) -> JSONResponse:
     run = await service.set_prerun_complete(db, actor, run_id, done=True)
-    return await _one(request, db, run, with_)
+    return await _prerun_answer(request, db, run, with_)
 
 
 @router.delete(RUN + "/complete-prerun")
@@ -90,7 +91,14 @@ async def reopen_prerun(
     request: Request, db: Db, actor: CurrentActor, run_id: str, with_: With
 ) -> JSONResponse:
     run = await service.set_prerun_complete(db, actor, run_id, done=False)
-    return await _one(request, db, run, with_)
+    return await _prerun_answer(request, db, run, with_)
+
+
+async def _prerun_answer(request: Request, db: Db, run: Run, with_: Includes) -> JSONResponse:
+    (read,) = await service.read_runs(db, [run], with_, api_base(request))
+    read.rules_evaluated = rules_evaluated(db)
+    read.tasks_changed_by_rules = changed_by_rules(db)
+    return responses.item(read)
 
 
 @router.get(RUN + "/tasks")

@@ -17,31 +17,179 @@ from checkrun.runs.repository import RunsRepository
 from checkrun.tasks.deadlines import RULE_STATE, Rule, calendar, counted
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TasksRepository
-from checkrun.templates.automations import Effects, evaluate
+from checkrun.templates.automations import (
+    MAX_ROUNDS,
+    Effects,
+    StepState,
+    actions_of,
+    assigned,
+    settle,
+)
 from checkrun.templates.repository import TemplatesRepository
 
 # Where a task keeps what rules changed, so that it can be undone when the rule stops firing:
 # {"owners": applied, "owners_before": {...}, "deadline": applied, "deadline_before": iso}.
+# A task reopened since its last completion carries REOPENED in its settings (the "reopened"
+# step condition); a run keeps the ids of its rules that fire, so that a rule's one-off
+# actions (reopen, webhook) run once each time it starts to fire.
+REOPENED = "reopened"
+FIRING = "rules_firing"
+# What the rules changed during this session (one request): session.info keys.
+CHANGED = "tasks_changed_by_rules"
+EVALUATED = "rules_evaluated"
+RULE_EVENT = "automation.fired"
+
+Changes = dict[str, dict[str, Any]]
 
 
-async def apply_rules(db: AsyncSession, run: Run, actor: Actor | None = None) -> None:
-    """Evaluates the template's rules against the kick-off and task values of this run; tasks
-    already completed keep what they had."""
+async def apply_rules(
+    db: AsyncSession, run: Run, actor: Actor | None = None, *, launch: bool = False
+) -> Changes:
+    """Evaluates the template's rules against the kick-off values, the tasks' values and the
+    tasks' states of this run, and applies them: visibility, assignment and deadline on tasks
+    not completed (undone when the rule stops firing); reopen and webhook once each time a rule
+    starts to fire. A reopen changes what step conditions read, so this repeats (at most
+    MAX_ROUNDS times) until nothing more is reopened. Answers what changed, by task id."""
     found = await TemplatesRepository(db).by_ids([run.checklist_id])
-    if not found or not found[0].automated_actions:
-        return
+    rules = list(found[0].automated_actions or []) if found else []
+    if not rules:
+        return {}
+    # The run's lock orders concurrent changes: a rule's one-off actions run exactly once.
+    run = await RunsRepository(db).lock(run.org_id, run.id) or run
     repo = TasksRepository(db)
-    tasks = (await repo.tasks_of_runs([run.id])).get(run.id, [])
-    values = dict(run.prerun or {})
-    for task_values in (await repo.values_of([t.id for t in tasks])).values():
-        values.update(task_values)
-    effects = evaluate(found[0].automated_actions, values)
-    week = (await calendar(db, run.org_id))[0] if effects.deadlines else None
-    for task in tasks:
-        if task.step_id is not None and task.status != "completed":
-            _apply(task, effects, run, week)
+    tasks = [
+        t for t in (await repo.tasks_of_runs([run.id])).get(run.id, []) if t.deleted_at is None
+    ]
+    before = {t.id: _snapshot(t) for t in tasks}
+    step_values = _by_step(tasks, await repo.values_of([t.id for t in tasks]))
+    previous = (run.settings or {}).get(FIRING)
+    # A run from before rules remembered what fired: what fires now is not new.
+    firing: set[str] | None = set(previous) if isinstance(previous, list) else None
+    week: WorkWeek | None = None
+    for _ in range(MAX_ROUNDS):
+        effects = settle(rules, dict(run.prerun or {}), step_values, _states(tasks))
+        if effects.deadlines and week is None:
+            week = (await calendar(db, run.org_id))[0]
+        for task in tasks:
+            if task.step_id is not None and task.status != "completed":
+                _apply(task, effects, run, week)
+        started = set(effects.firing) - (firing if firing is not None else set())
+        if firing is None and not launch:
+            started = set()
+        firing = set(effects.firing)
+        if not await _one_off_actions(db, run, rules, started, tasks, actor):
+            break
+    run.settings = {**(run.settings or {}), FIRING: sorted(firing or ())}
     await db.flush()
     await sync_run_status(db, run.id, actor)
+    changes = _changes(before, tasks)
+    _remember(db, changes, len(rules))
+    return changes
+
+
+def changed_by_rules(db: AsyncSession) -> Changes:
+    """What rules changed in this session's requests so far (the completion answers)."""
+    found = db.info.get(CHANGED)
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def rules_evaluated(db: AsyncSession) -> int:
+    return int(db.info.get(EVALUATED) or 0)
+
+
+def _remember(db: AsyncSession, changes: Changes, evaluated: int) -> None:
+    kept: Changes = db.info.setdefault(CHANGED, {})
+    for task_id, change in changes.items():
+        kept[task_id] = {**kept.get(task_id, {}), **change}
+    db.info[EVALUATED] = evaluated
+
+
+def _snapshot(task: Task) -> dict[str, Any]:
+    return {"status": task.status, "owners": task.owner_lists(), "deadline": iso(task.deadline)}
+
+
+def _changes(before: dict[str, dict[str, Any]], tasks: list[Task]) -> Changes:
+    """Per task, the new value of what changed: `status`, `owners`, `deadline`."""
+    out: Changes = {}
+    for task in tasks:
+        old, new = before.get(task.id, {}), _snapshot(task)
+        diff = {k: v for k, v in new.items() if old.get(k) != v}
+        if diff:
+            out[task.id] = diff
+    return out
+
+
+def _by_step(tasks: list[Task], values: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for task in tasks:
+        if task.step_id is not None:
+            out.setdefault(task.step_id, {}).update(values.get(task.id, {}))
+    return out
+
+
+def _states(tasks: list[Task]) -> dict[str, StepState]:
+    """What step conditions read, per step (its first task in the run)."""
+    out: dict[str, StepState] = {}
+    for task in tasks:
+        if task.step_id is None or task.step_id in out:
+            continue
+        settings = task.settings or {}
+        rule_state = settings.get(RULE_STATE) or {}
+        own = rule_state.get("owners_before") if "owners" in rule_state else task.owner_lists()
+        out[task.step_id] = StepState(
+            status="active" if task.hidden_by_rule else task.status,
+            step_type=task.task_type,
+            is_approved=task.is_approved,
+            completed_by_person=task.completer_id is not None,
+            reopened=bool(settings.get(REOPENED)),
+            unassigned=not any((own or {}).values()),
+        )
+    return out
+
+
+async def _one_off_actions(
+    db: AsyncSession,
+    run: Run,
+    rules: list[dict[str, Any]],
+    started: set[str],
+    tasks: list[Task],
+    actor: Actor | None,
+) -> bool:
+    """Runs the reopen and webhook actions of the rules that started to fire; answers whether
+    a task was reopened. A reopen only acts on a completed task (Tallyfy's status action)."""
+    from checkrun.tasks.completion import reopen_without_rules  # completion imports this module
+
+    by_step: dict[str, Task] = {}
+    for task in tasks:
+        by_step.setdefault(task.step_id or "", task)
+    reopened = False
+    for rule in (r for r in rules if str(r.get("id")) in started):
+        for action in actions_of(rule):
+            kind = action.get("action_type")
+            target = by_step.get(str(action.get("target_step_id")))
+            if kind == "status" and target is not None and target.status == "completed":
+                await reopen_without_rules(db, actor, target)
+                reopened = True
+            elif kind == "webhook":
+                await _send(db, run, rule, action)
+    return reopened
+
+
+async def _send(db: AsyncSession, run: Run, rule: dict[str, Any], action: dict[str, Any]) -> None:
+    """The webhook action: the process payload and the rule, through the outbox (this
+    transaction), to the action's URL."""
+    from checkrun.webhooks.payloads import process_payload  # reads runs: imports runs.service
+    from checkrun.webhooks.service import enqueue
+
+    await db.flush()
+    payload = await process_payload(db, RULE_EVENT, run)
+    payload["automation"] = {
+        "id": rule.get("id"),
+        "automated_alias": rule.get("automated_alias"),
+        "action_id": action.get("id"),
+    }
+    url = str(action.get("webhook_url") or "")
+    await enqueue(db, run.org_id, RULE_EVENT, [(url, "rule")], payload, run.id, None)
 
 
 def _apply(task: Task, effects: Effects, run: Run, week: WorkWeek | None) -> None:
@@ -58,15 +206,20 @@ def _apply(task: Task, effects: Effects, run: Run, week: WorkWeek | None) -> Non
         task.settings = {**(task.settings or {}), RULE_STATE: state}
 
 
-def _assign(task: Task, state: dict[str, Any], chosen: dict[str, list[Any]] | None) -> bool:
-    """Applies a rule's assignees once (a later manual change stands until the rule's choice
-    changes); restores the assignees it replaced when no rule assigns any more."""
+def _assign(
+    task: Task, state: dict[str, Any], ops: list[tuple[str, dict[str, list[Any]]]] | None
+) -> bool:
+    """Applies the rules' assignment actions (to the assignees the task had before any rule
+    changed them) once: a later manual change stands until the rules' choice changes; the
+    assignees they replaced come back when no rule assigns any more."""
     wanted: dict[str, list[Any]]
-    if chosen is not None:
+    if ops:
+        base = state["owners_before"] if "owners" in state else task.owner_lists()
+        chosen = assigned(base, ops)
         wanted = {
-            "users": [int(u) for u in chosen.get("users", []) if str(u).isdigit()],
-            "guests": [str(g) for g in chosen.get("guests", [])],
-            "groups": [str(g) for g in chosen.get("groups", [])],
+            "users": [int(u) for u in chosen["users"] if str(u).isdigit()],
+            "guests": chosen["guests"],
+            "groups": chosen["groups"],
         }
         if state.get("owners") == wanted:
             return False

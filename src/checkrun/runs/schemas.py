@@ -127,6 +127,9 @@ class RunRead(BaseModel):
     tags: Include[Wrapped[list[dict[str, Any]]]] = None
     folders: Include[Wrapped[list[dict[str, Any]]]] = None
     threads: Include[Wrapped[list[dict[str, Any]]]] = None
+    # Only in the answers of complete-prerun: the rules evaluated and what they changed.
+    rules_evaluated: Include[int] = None
+    tasks_changed_by_rules: Include[dict[str, Any]] = None
 
     @classmethod
     def of(cls, r: Run, stats: RunStats) -> RunRead:

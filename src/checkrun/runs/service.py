@@ -259,7 +259,7 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     for task, _ in made:
         await tag_subject(db, actor, "Task", task.id, step_tags.get(task.step_id or "", []))
     if checklist.automated_actions:
-        await apply_rules(db, run, actor)
+        await apply_rules(db, run, actor, launch=True)
         await ensure_run_guests(db, run.org_id, run.id, actor)
     else:
         guests = [r["ref"] for _, rows in made for r in rows if r["kind"] == "guest"]
@@ -502,6 +502,8 @@ async def set_prerun_complete(db: AsyncSession, actor: Actor, run_id: str, done:
             old_value=was,
             new_value=now_is,
         )
+    # The kick-off's submission is an event rules are evaluated on (the answer says so).
+    await apply_rules(db, run, actor)
     await sync_run_status(db, run.id, actor)
     return run
 

@@ -15,7 +15,7 @@ from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunsRepository
-from checkrun.runs.rules import sync_run_status
+from checkrun.runs.rules import REOPENED, apply_rules, sync_run_status
 from checkrun.tasks import deadlines
 from checkrun.tasks.access import require_assigned_if_light
 from checkrun.tasks.models import Task
@@ -160,10 +160,12 @@ async def complete(
         return task
     task.status, task.completed_at, task.completer_id = "completed", now(), completer
     task.is_approved = body.is_approved
+    _forget_reopened(task)
     await db.flush()
     await deadlines.follow(db, task)
     await _emit(db, actor, task, "completed")
     await sync_run_status(db, task.run_id, actor)
+    await _rules_after(db, locked.run, actor)
     del org, locked
     return task
 
@@ -177,10 +179,13 @@ async def complete_by_system(db: AsyncSession, task: Task, is_approved: bool | N
         return False
     task.status, task.completed_at, task.completer_id = "completed", now(), None
     task.is_approved = is_approved
+    _forget_reopened(task)
     await db.flush()
     await deadlines.follow(db, task)
     await _emit(db, None, task, "completed")
     await sync_run_status(db, task.run_id, None)
+    if task.run_id is not None:
+        await _rules_after(db, await RunsRepository(db).get_by_id(task.run_id), None)
     return True
 
 
@@ -203,13 +208,34 @@ async def reopen(db: AsyncSession, actor: Actor, task_id: str, run_id: str | Non
 
 
 async def reopen_completed(db: AsyncSession, actor: Actor, task: Task) -> None:
-    """Back to in-progress (also when an issue is reported on a completed task)."""
+    """Back to in-progress (also when an issue is reported on a completed task); the rules
+    then see it reopened."""
+    await reopen_without_rules(db, actor, task)
+    if task.run_id is not None:
+        await _rules_after(db, await RunsRepository(db).get_by_id(task.run_id), actor)
+
+
+async def _rules_after(db: AsyncSession, run: Run | None, actor: Actor | None) -> None:
+    """A task completed or reopened: the run's rules may now decide otherwise."""
+    if run is not None and run.deleted_at is None:
+        await apply_rules(db, run, actor)
+
+
+def _forget_reopened(task: Task) -> None:
+    if REOPENED in (task.settings or {}):
+        task.settings = {k: v for k, v in task.settings.items() if k != REOPENED}
+
+
+async def reopen_without_rules(db: AsyncSession, actor: Actor | None, task: Task) -> None:
+    """The reopen itself (a rule's status action calls this: its rules run already)."""
     task.status, task.completed_at, task.completer_id, task.is_approved = (
         "in-progress",
         None,
         None,
         None,
     )
+    if task.step_id is not None:
+        task.settings = {**(task.settings or {}), REOPENED: True}
     await TasksRepository(db).clear_completions(task.id)
     await db.flush()
     await deadlines.follow(db, task)

@@ -11,6 +11,7 @@ from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, pagination_meta
 from checkrun.kit.unit_of_work import ServiceCommittedDb
 from checkrun.kit.urls import api_base
+from checkrun.runs.rules import changed_by_rules
 from checkrun.storage import Store
 from checkrun.tasks import automatic, completion, service
 from checkrun.tasks.models import Task
@@ -171,8 +172,8 @@ async def delete_task(
 async def _completion(db: Db, task: Task, with_: Includes) -> JSONResponse:
     (read,) = await service.read_tasks(db, [task], with_)
     if task.run_id is not None:
-        # Rules re-evaluated by this change (none yet: automations act on form values).
-        read.tasks_changed_by_rules = {}
+        # What the run's rules changed because of this completion or reopen, by task id.
+        read.tasks_changed_by_rules = changed_by_rules(db)
     return responses.item(read)
 
 

@@ -1,10 +1,13 @@
-"""Automation rules, evaluated: a pure function of the template's rules and the form values.
+"""Automation rules, evaluated: a pure function of the template's rules, the form values and
+the state of the run's steps.
 
 A stored rule is `{id, automated_alias, condition_logic: AND|OR, conditions[], then_actions[]}`;
-a condition `{conditionable_type: Capture|Prerun, conditionable_id (field id), operation,
-statement}`; an action `{action_type: visibility|assignment|deadline, action_verb:
-show|hide|assign|set, target_step_id, assignees {users, guests, groups}, deadline {value, unit}}`.
-No database here: the workflow engine calls `evaluate` at launch and whenever values change.
+a condition `{conditionable_type: Capture|Prerun|Step, conditionable_id (field or step id),
+operation, statement, logic: and|or}`; an action `{action_type:
+visibility|assignment|deadline|status|webhook, action_verb, target_step_id, assignees {users,
+guests, groups}, deadline {value, unit}, webhook_url}`.
+No database here: the workflow engine (`runs/rules.py`) calls `settle` on every change that can
+change a rule's outcome, and acts on what comes back.
 """
 
 from __future__ import annotations
@@ -14,15 +17,119 @@ from dataclasses import dataclass, field
 from typing import Any
 
 OWNER_KINDS = ("users", "guests", "groups")
+FIELD_OPERATIONS = (
+    "equals",
+    "not_equals",
+    "equals_any",
+    "contains",
+    "not_contains",
+    "is_empty",
+    "is_not_empty",
+    "greater_than",
+    "less_than",
+)
+STEP_OPERATIONS = (
+    "completed",
+    "reopened",
+    "approved",
+    "rejected",
+    "acknowledged",
+    "expired",
+    "not_assigned",
+)
+# Step operations that only a step of these types can meet.
+STEP_TYPES_OF = {
+    "approved": ("approval",),
+    "rejected": ("approval",),
+    "acknowledged": ("expiring", "expiring_email"),
+    "expired": ("expiring", "expiring_email"),
+}
+VERBS = {
+    "visibility": ("show", "hide"),
+    "assignment": ("assign", "assign_only", "unassign", "clear"),
+    "deadline": ("set",),
+    "status": ("reopen",),
+    "webhook": ("send",),
+}
+# Other spellings clients and Tallyfy's pages use, and the word stored for each.
+OPERATION_ALIASES = {
+    "is": "equals",
+    "equal": "equals",
+    "is_not": "not_equals",
+    "not_equal": "not_equals",
+    "is_any_of": "equals_any",
+    "any_of": "equals_any",
+    "in": "equals_any",
+    "does_not_contain": "not_contains",
+    "doesnt_contain": "not_contains",
+    "is_greater_than": "greater_than",
+    "is_less_than": "less_than",
+    "empty": "is_empty",
+    "not_empty": "is_not_empty",
+    "is_completed": "completed",
+    "complete": "completed",
+    "is_reopened": "reopened",
+    "re_opened": "reopened",
+    "re-opened": "reopened",
+    "is_approved": "approved",
+    "is_rejected": "rejected",
+    "is_acknowledged": "acknowledged",
+    "is_expired": "expired",
+    "unassigned": "not_assigned",
+    "is_not_assigned": "not_assigned",
+}
+VERB_ALIASES = {
+    "add": "assign",
+    "add_assignees": "assign",
+    "replace": "assign_only",
+    "replace_assignees": "assign_only",
+    "reassign": "assign_only",
+    "remove": "unassign",
+    "clear_assignees": "clear",
+    "clear_all": "clear",
+    "re-open": "reopen",
+    "re_open": "reopen",
+    "reopened": "reopen",
+    "post": "send",
+    "fire": "send",
+    "trigger": "send",
+}
+MAX_ROUNDS = 10  # a bound on re-evaluation, so that rules that feed each other end
+
+
+def operation_of(value: Any) -> str:
+    text = str(value or "equals").strip().lower().replace(" ", "_")
+    return OPERATION_ALIASES.get(text, text)
+
+
+def verb_of(value: Any) -> str:
+    text = str(value or "").strip().lower().replace(" ", "_")
+    return VERB_ALIASES.get(text, text)
+
+
+@dataclass(frozen=True)
+class StepState:
+    """What step conditions read of a step's task in the run."""
+
+    status: str = "active"
+    step_type: str = "task"
+    is_approved: bool | None = None
+    completed_by_person: bool = False
+    reopened: bool = False
+    # Assignees other than what rules gave it (a rule's own assignment does not answer
+    # "not assigned", else such a rule would undo itself).
+    unassigned: bool = False
 
 
 @dataclass(frozen=True)
 class Effects:
     hidden_steps: frozenset[str] = frozenset()
-    # step id -> {"users": [...], "guests": [...], "groups": [...]}: replaces the assignees.
-    owners: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    # step id -> the assignment actions of firing rules in template order: (verb, people).
+    owners: dict[str, list[tuple[str, dict[str, list[Any]]]]] = field(default_factory=dict)
     # step id -> {"value": int, "unit": str}: the deadline relative to launch.
     deadlines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The ids of the rules whose conditions hold (their one-off actions run when they start to).
+    firing: frozenset[str] = frozenset()
 
 
 def text_of(value: Any) -> str:
@@ -79,12 +186,47 @@ def _equals(value: Any, texts: list[str], statement: str) -> bool:
     return statement in texts or statement in _option_ids(value)
 
 
-def holds(condition: dict[str, Any], values: dict[str, Any]) -> bool:
-    """Whether one condition is true for these values (case-insensitive, trimmed)."""
+def _step_holds(operation: str, state: StepState | None) -> bool:
+    if state is None or state.status == "auto-skipped":
+        return False
+    done = state.status == "completed"
+    if operation == "completed":
+        return done
+    if operation == "reopened":
+        return state.reopened and not done
+    if operation == "approved":
+        return done and state.is_approved is True
+    if operation == "rejected":
+        return done and state.is_approved is False
+    if operation == "acknowledged":
+        return done and state.completed_by_person
+    if operation == "expired":
+        return done and not state.completed_by_person
+    if operation == "not_assigned":
+        return state.unassigned
+    return False
+
+
+def _statements(statement: Any) -> list[str]:
+    """`equals_any`'s values: a list, or one text with the values separated by commas."""
+    items = statement if isinstance(statement, list) else str(text_of(statement)).split(",")
+    return [t for t in (_norm(text_of(i)) for i in items) if t]
+
+
+def holds(
+    condition: dict[str, Any],
+    values: dict[str, Any],
+    steps: dict[str, StepState] | None = None,
+) -> bool:
+    """Whether one condition is true for these values (case-insensitive, trimmed) and steps."""
+    operation = operation_of(condition.get("operation"))
+    if str(condition.get("conditionable_type")) == "Step":
+        return _step_holds(operation, (steps or {}).get(str(condition.get("conditionable_id"))))
     value = values.get(str(condition.get("conditionable_id")))
     texts = [t for t in (_norm(t) for t in _texts(value)) if t]
+    if operation == "equals_any":
+        return any(_equals(value, texts, s) for s in _statements(condition.get("statement")))
     statement = _norm(text_of(condition.get("statement")))
-    operation = str(condition.get("operation") or "equals").lower()
     if operation == "is_empty":
         return not texts
     if operation == "is_not_empty":
@@ -110,11 +252,31 @@ def matches_any(rule: dict[str, Any]) -> bool:
     return str(logic or "AND").strip().upper() in ("OR", "ANY")
 
 
-def fires(rule: dict[str, Any], values: dict[str, Any]) -> bool:
-    results = [holds(c, values) for c in rule.get("conditions") or []]
-    if matches_any(rule):
-        return any(results)
-    return bool(results) and all(results)
+def logic_of(condition: dict[str, Any], default: str) -> str:
+    """A condition's own `logic` (how it joins the condition before it), else the rule's."""
+    logic = str(condition.get("logic") or "").strip().lower()
+    if logic in ("or", "any"):
+        return "or"
+    if logic in ("and", "all"):
+        return "and"
+    return default
+
+
+def fires(
+    rule: dict[str, Any], values: dict[str, Any], steps: dict[str, StepState] | None = None
+) -> bool:
+    """Each condition joins the one before it by its `logic`; AND binds tighter than OR, so
+    `a and b or c` is `(a and b) or c`. The first condition's `logic` joins nothing."""
+    conditions = [c for c in rule.get("conditions") or [] if isinstance(c, dict)]
+    if not conditions:
+        return False
+    default = "or" if matches_any(rule) else "and"
+    groups: list[list[bool]] = [[]]
+    for i, condition in enumerate(conditions):
+        if i and logic_of(condition, default) == "or":
+            groups.append([])
+        groups[-1].append(holds(condition, values, steps))
+    return any(all(group) for group in groups)
 
 
 def owners_of(action: dict[str, Any]) -> dict[str, list[Any]]:
@@ -125,43 +287,98 @@ def owners_of(action: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: list(nested.get(k) or action.get(k) or []) for k in OWNER_KINDS}
 
 
+def actions_of(rule: dict[str, Any]) -> list[dict[str, Any]]:
+    return [a for a in rule.get("then_actions") or [] if isinstance(a, dict)]
+
+
 def _actions(rules: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
     for rule in rules:
-        yield from (a for a in rule.get("then_actions") or [] if isinstance(a, dict))
+        yield from actions_of(rule)
 
 
-def evaluate(rules: list[dict[str, Any]], values: dict[str, Any]) -> Effects:
-    """What the rules do given these values (field id -> stored value).
+def assigned(
+    base: dict[str, list[Any]], ops: list[tuple[str, dict[str, list[Any]]]]
+) -> dict[str, list[Any]]:
+    """The assignees that follow from `base` and the assignment actions in order: `assign`
+    adds, `assign_only` replaces, `unassign` removes the people named, `clear` removes all."""
+    current = {k: [str(v) for v in base.get(k) or []] for k in OWNER_KINDS}
+    for verb, people in ops:
+        named = {k: [str(v) for v in people.get(k) or []] for k in OWNER_KINDS}
+        if verb == "clear":
+            current = {k: [] for k in OWNER_KINDS}
+        elif verb == "assign_only":
+            current = named
+        elif verb == "unassign":
+            current = {k: [v for v in current[k] if v not in named[k]] for k in OWNER_KINDS}
+        else:
+            current = {k: list(dict.fromkeys(current[k] + named[k])) for k in OWNER_KINDS}
+    return current
+
+
+def evaluate(
+    rules: list[dict[str, Any]],
+    values: dict[str, Any],
+    steps: dict[str, StepState] | None = None,
+) -> Effects:
+    """What the rules do given these values (field id -> stored value) and steps.
 
     A step that some rule would show stays hidden until a show rule fires; a hide rule that
-    fires hides it, even when a show rule fires too. When several firing rules assign or set
-    the deadline of one step, the last rule in template order wins."""
+    fires hides it, even when a show rule fires too. Assignment actions of firing rules apply
+    in template order; when several set the deadline of one step, the last rule wins."""
     show_targets = {
-        a.get("target_step_id") for a in _actions(rules) if a.get("action_verb") == "show"
+        a.get("target_step_id") for a in _actions(rules) if verb_of(a.get("action_verb")) == "show"
     }
+    firing = [r for r in rules if fires(r, values, steps)]
     hidden: set[str] = set()
     shown: set[str] = set()
-    owners: dict[str, dict[str, list[Any]]] = {}
+    owners: dict[str, list[tuple[str, dict[str, list[Any]]]]] = {}
     deadlines: dict[str, dict[str, Any]] = {}
-    for action in _actions(r for r in rules if fires(r, values)):
-        target, verb = str(action.get("target_step_id")), action.get("action_verb")
+    for action in _actions(firing):
+        target, verb = str(action.get("target_step_id")), verb_of(action.get("action_verb"))
+        kind = action.get("action_type")
         if verb == "hide":
             hidden.add(target)
         elif verb == "show":
             shown.add(target)
-        elif action.get("action_type") == "assignment":
-            owners[target] = owners_of(action)
-        elif action.get("action_type") == "deadline" and isinstance(action.get("deadline"), dict):
+        elif kind == "assignment":
+            owners.setdefault(target, []).append((verb, owners_of(action)))
+        elif kind == "deadline" and isinstance(action.get("deadline"), dict):
             deadline = action["deadline"]
             deadlines[target] = {
                 "value": int(deadline.get("value") or 0),
                 "unit": str(deadline.get("unit") or "days"),
             }
     never_shown = {str(t) for t in show_targets} - shown
-    return Effects(frozenset(hidden | never_shown), owners, deadlines)
+    ids = frozenset(str(r.get("id")) for r in firing)
+    return Effects(frozenset(hidden | never_shown), owners, deadlines, ids)
+
+
+def settle(
+    rules: list[dict[str, Any]],
+    kickoff: dict[str, Any],
+    step_values: dict[str, dict[str, Any]],
+    steps: dict[str, StepState],
+) -> Effects:
+    """`evaluate` until the hidden steps stop changing: a hidden step's form values and state
+    count for nothing, so that a chain of show rules (a shown step's own rule shows another)
+    folds up when its first step is hidden again. Bounded by MAX_ROUNDS."""
+    hidden: frozenset[str] = frozenset()
+    effects = Effects()
+    for _ in range(MAX_ROUNDS):
+        values = dict(kickoff)
+        for step_id, found in step_values.items():
+            if step_id not in hidden:
+                values.update(found)
+        visible = {k: v for k, v in steps.items() if k not in hidden}
+        effects = evaluate(rules, values, visible)
+        if effects.hidden_steps == hidden:
+            break
+        hidden = effects.hidden_steps
+    return effects
 
 
 def referenced_ids(rules: list[dict[str, Any]]) -> set[str]:
     """Every field id a rule reads and every step id it acts on."""
     ids = {str(c.get("conditionable_id")) for r in rules for c in r.get("conditions") or []}
-    return ids | {str(a.get("target_step_id")) for a in _actions(rules)}
+    targets = {a.get("target_step_id") for a in _actions(rules)}
+    return ids | {str(t) for t in targets if t}

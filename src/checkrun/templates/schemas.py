@@ -18,7 +18,9 @@ from pydantic import (
 from checkrun.kit.clock import iso
 from checkrun.kit.includes import Includes
 from checkrun.kit.text import slugify
+from checkrun.templates import automations
 from checkrun.templates.models import Capture, Checklist, Step
+from checkrun.webhooks.signing import is_webhook_url
 
 StepType = Literal["task", "approval", "expiring", "email", "expiring_email"]
 FieldType = Literal[
@@ -328,26 +330,40 @@ class CapturePosition(Lenient):
     position: Position
 
 
-Operation = Literal[
-    "equals",
-    "not_equals",
-    "contains",
-    "not_contains",
-    "is_empty",
-    "is_not_empty",
-    "greater_than",
-    "less_than",
-]
 Logic = Annotated[Literal["AND", "OR", "ALL", "ANY"], BeforeValidator(_upper)]
+ConditionLogic = Annotated[Literal["and", "or", "all", "any"], BeforeValidator(_lower)]
+Statement = str | int | float | bool | dict[str, Any] | list[Any] | None
+
+
+def _operation(value: Any) -> Any:
+    return automations.operation_of(value) if isinstance(value, str) else value
+
+
+def _known_operation(value: str) -> str:
+    known = automations.FIELD_OPERATIONS + automations.STEP_OPERATIONS
+    if value not in known:
+        raise ValueError(f"The operation must be one of: {', '.join(known)}.")
+    return value
+
+
+def _verb(value: Any) -> Any:
+    return automations.verb_of(value) if isinstance(value, str) else value
 
 
 class RuleCondition(Lenient):
-    conditionable_type: Annotated[Literal["Capture", "Prerun"], BeforeValidator(_type_name)] = (
-        "Capture"
-    )
+    """`conditionable_type` Step reads a step's task (completed, approved, ...); Capture and
+    Prerun read a form field. `logic` joins this condition to the one before it."""
+
+    conditionable_type: Annotated[
+        Literal["Capture", "Prerun", "Step"], BeforeValidator(_type_name)
+    ] = "Capture"
     conditionable_id: EntityId
-    operation: Annotated[Operation, BeforeValidator(_lower)] = "equals"
-    statement: str | int | float | bool | dict[str, Any] | None = None
+    operation: Annotated[str, BeforeValidator(_operation), AfterValidator(_known_operation)] = (
+        "equals"
+    )
+    statement: Statement = None
+    logic: ConditionLogic | None = None
+    column_contains_name: str | None = Field(None, max_length=250)
 
 
 class RuleOwners(Lenient):
@@ -356,31 +372,45 @@ class RuleOwners(Lenient):
     groups: list[GroupId] = Field(default_factory=list)
 
 
-VERBS = {"visibility": ("show", "hide"), "assignment": ("assign",), "deadline": ("set",)}
+VERBS = automations.VERBS
+NEEDS_PEOPLE = ("assign", "assign_only", "unassign")
 
 
 class RuleAction(Lenient):
-    """`assignees` may also come flat (`users`, `guests`, `groups` on the action)."""
+    """`assignees` may also come flat (`users`, `guests`, `groups` on the action). A webhook
+    action names its URL as `webhook_url` (or `webhook`, `url`) and needs no step."""
 
-    action_type: Literal["visibility", "assignment", "deadline"]
-    action_verb: Literal["show", "hide", "assign", "set"]
-    target_step_id: EntityId
+    action_type: Annotated[
+        Literal["visibility", "assignment", "deadline", "status", "webhook"],
+        BeforeValidator(_lower),
+    ]
+    action_verb: Annotated[str | None, BeforeValidator(_verb)] = None
+    target_step_id: EntityId | None = None
     assignees: RuleOwners | None = None
     users: list[UserId] = Field(default_factory=list)
     guests: list[Email] = Field(default_factory=list)
     groups: list[GroupId] = Field(default_factory=list)
     deadline: Interval | None = None
+    webhook_url: str | None = Field(
+        None, max_length=2000, validation_alias=AliasChoices("webhook_url", "webhook", "url")
+    )
 
     @model_validator(mode="after")
     def _verb_fits_the_type(self) -> RuleAction:
-        if self.action_verb not in VERBS[self.action_type]:
-            raise ValueError(
-                f"A {self.action_type} action can only {' or '.join(VERBS[self.action_type])}."
-            )
-        if self.action_type == "assignment" and not any(self.owners().values()):
+        verbs = VERBS[self.action_type]
+        if self.action_verb is None and len(verbs) == 1:
+            self.action_verb = verbs[0]
+        if self.action_verb not in verbs:
+            raise ValueError(f"A {self.action_type} action can only {' or '.join(verbs)}.")
+        if self.action_verb in NEEDS_PEOPLE and not any(self.owners().values()):
             raise ValueError("An assignment action needs users, guests or groups.")
         if self.action_type == "deadline" and self.deadline is None:
             raise ValueError("A deadline action needs a deadline {value, unit}.")
+        if self.action_type == "webhook":
+            if not is_webhook_url(self.webhook_url):
+                raise ValueError("A webhook action needs a webhook_url: an http(s) URL.")
+        elif self.target_step_id is None:
+            raise ValueError(f"A {self.action_type} action needs a target_step_id.")
         return self
 
     def owners(self) -> dict[str, list[Any]]:

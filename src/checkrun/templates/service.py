@@ -26,6 +26,7 @@ from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
 from checkrun.storage import BlobStore
 from checkrun.tags.service import tags_included
+from checkrun.templates import automations
 from checkrun.templates.automations import referenced_ids
 from checkrun.templates.models import Capture, Checklist, Step
 from checkrun.templates.repository import ChecklistFilters, TemplatesRepository
@@ -515,33 +516,62 @@ def _fresh_ids(rule: dict[str, Any]) -> dict[str, Any]:
 async def _check_rule(
     db: AsyncSession, actor: Actor, checklist: Checklist, body: RuleWrite
 ) -> dict[str, str]:
-    """Referenced fields and steps must belong to this template (422); answers each field's
-    kind, `Prerun` or `Capture`, by id."""
+    """Referenced fields and steps must belong to this template, and each operation must fit
+    what it reads (422); answers each condition's kind, `Prerun`, `Capture` or `Step`, by id."""
     repo = TemplatesRepository(db)
-    steps = {s.id for s in (await repo.steps_of([checklist.id])).get(checklist.id, [])}
+    steps = {s.id: s for s in (await repo.steps_of([checklist.id])).get(checklist.id, [])}
     kinds = {f.id: "Prerun" for f in (await repo.prerun_of([checklist.id])).get(checklist.id, [])}
     for group in (await repo.captures_of_steps(list(steps))).values():
         kinds |= {c.id: "Capture" for c in group}
     errors: dict[str, list[str]] = {}
     for i, condition in enumerate(body.conditions):
-        if condition.conditionable_id not in kinds:
-            errors[f"conditions.{i}.conditionable_id"] = ["No such form field in this template."]
+        errors |= _condition_errors(f"conditions.{i}", condition, kinds, steps)
     for i, action in enumerate(body.then_actions):
-        if action.target_step_id not in steps:
+        if action.target_step_id is not None and action.target_step_id not in steps:
             errors[f"then_actions.{i}.target_step_id"] = ["No such step in this template."]
         await check_members(
             db, actor.org_id, action.owners()["users"], f"then_actions.{i}.assignees.users"
         )
     if errors:
         raise invalid(errors)
-    return kinds
+    return kinds | {step_id: "Step" for step_id in steps}
 
 
-def _stored_condition(condition: RuleCondition, position: int, kind: str) -> dict[str, Any]:
+def _condition_errors(
+    at: str, condition: RuleCondition, kinds: dict[str, str], steps: dict[str, Step]
+) -> dict[str, list[str]]:
+    """A condition on a step takes a step operation (approved/rejected only on an approval
+    step, acknowledged/expired only on an expiring one); on a field, a field operation."""
+    target = condition.conditionable_id
+    if condition.conditionable_type == "Step" and target in kinds:
+        return {f"{at}.conditionable_type": ["This is a form field, not a step."]}
+    if target in steps:
+        step_type = steps[target].step_type
+        fits = automations.STEP_TYPES_OF.get(condition.operation)
+        if condition.operation not in automations.STEP_OPERATIONS:
+            return {f"{at}.operation": ["A step condition takes a step operation."]}
+        if fits is not None and step_type not in fits:
+            return {f"{at}.operation": [f"A {step_type} step can't be {condition.operation}."]}
+        return {}
+    if target not in kinds:
+        return {f"{at}.conditionable_id": ["No such form field or step in this template."]}
+    if condition.operation not in automations.FIELD_OPERATIONS:
+        return {f"{at}.operation": ["A form field condition takes a field operation."]}
+    return {}
+
+
+def _stored_condition(
+    condition: RuleCondition, position: int, kind: str, logic: str
+) -> dict[str, Any]:
+    stored = condition.model_dump(mode="json", exclude={"column_contains_name"})
+    if condition.column_contains_name is not None:
+        stored["column_contains_name"] = condition.column_contains_name
     return {
         "id": new_id(),
-        **condition.model_dump(mode="json"),
+        **stored,
         "conditionable_type": kind,
+        # As sent; a condition that sent none takes the rule's.
+        "logic": condition.logic or logic.lower(),
         "position": position,
     }
 
@@ -558,6 +588,8 @@ def _stored_action(action: RuleAction, position: int) -> dict[str, Any]:
         out["assignees"] = action.owners()
     if action.action_type == "deadline" and action.deadline is not None:
         out["deadline"] = action.deadline.model_dump()
+    if action.action_type == "webhook":
+        out["webhook_url"] = action.webhook_url
     return out
 
 
@@ -570,7 +602,7 @@ def _stored_rule(
         "automated_alias": body.automated_alias,
         "condition_logic": body.logic(),
         "conditions": [
-            _stored_condition(c, i, kinds[c.conditionable_id])
+            _stored_condition(c, i, kinds[c.conditionable_id], body.logic())
             for i, c in enumerate(body.conditions, start=1)
         ],
         "then_actions": [_stored_action(a, i) for i, a in enumerate(body.then_actions, start=1)],
@@ -603,6 +635,11 @@ def _merged(current: dict[str, Any], body: RuleUpdate) -> RuleWrite:
     base = {k: current.get(k) for k in ("automated_alias", "conditions", "then_actions")}
     if not {"condition_logic", "condition_type", "match"} & sent.keys():
         base["condition_logic"] = current.get("condition_logic")
+    elif "conditions" not in sent:
+        # A new rule-wide logic without conditions: it becomes every condition's.
+        base["conditions"] = [
+            {k: v for k, v in c.items() if k != "logic"} for c in current.get("conditions") or []
+        ]
     try:
         return RuleWrite.model_validate({**base, **sent})
     except ValidationError as exc:

@@ -8,9 +8,12 @@ import pytest
 
 from checkrun.templates.automations import (
     Effects,
+    StepState,
     assigned,
     evaluate,
+    fires,
     referenced_ids,
+    settle,
     text_of,
 )
 from tests.conftest import Org
@@ -486,3 +489,108 @@ def test_assignment_and_deadline_rules_apply_to_a_launched_run(org: Org) -> None
     assert rushed["owners"]["users"] == [member]
     assert calm["owners"]["users"] != [member]
     assert rushed["deadline"] < calm["deadline"]
+
+
+def step_rule(*conditions: dict[str, Any]) -> dict[str, Any]:
+    return {"id": "r1", **rule(*conditions)}
+
+
+def on_step(operation: str, logic: str | None = None, step: str = OTHER) -> dict[str, Any]:
+    found = {"conditionable_type": "Step", "conditionable_id": step, "operation": operation}
+    return {**found, "logic": logic} if logic else found
+
+
+@pytest.mark.parametrize(
+    ("operation", "state", "expected"),
+    [
+        ("completed", StepState(status="completed"), True),
+        ("completed", StepState(status="in-progress"), False),
+        ("approved", StepState(status="completed", is_approved=True), True),
+        ("approved", StepState(status="completed", is_approved=False), False),
+        ("rejected", StepState(status="completed", is_approved=False), True),
+        ("rejected", StepState(status="active", is_approved=None), False),
+        ("reopened", StepState(status="in-progress", reopened=True), True),
+        ("reopened", StepState(status="completed", reopened=True), False),
+        ("acknowledged", StepState(status="completed", completed_by_person=True), True),
+        ("expired", StepState(status="completed", completed_by_person=False), True),
+        ("expired", StepState(status="completed", completed_by_person=True), False),
+        ("not_assigned", StepState(unassigned=True), True),
+        ("not_assigned", StepState(unassigned=False), False),
+        ("completed", StepState(status="auto-skipped"), False),
+        ("is_completed", StepState(status="completed"), True),
+    ],
+)
+def test_step_conditions(operation: str, state: StepState, expected: bool) -> None:
+    assert fires(step_rule(on_step(operation)), {}, {OTHER: state}) is expected
+    assert fires(step_rule(on_step(operation)), {}, {}) is False
+
+
+def test_per_condition_logic_and_binds_tighter_than_or() -> None:
+    a, b = when("equals", "a"), when("equals", "b", field=OTHER)
+    c = {**when("equals", "c", field=STEP), "logic": "or"}
+    both = rule(a, {**b, "logic": "and"}, c)
+    assert fires(both, {FIELD: "a", OTHER: "b"})
+    assert fires(both, {STEP: "c"})
+    assert not fires(both, {FIELD: "a"})
+    # The rule's logic is the default of conditions that send none; theirs win.
+    assert fires(rule(a, b, logic="OR"), {OTHER: "b"})
+    assert not fires(rule(a, {**b, "logic": "and"}, logic="OR"), {OTHER: "b"})
+    assert fires(rule(a, {**b, "logic": "OR"}), {OTHER: "b"})
+    # The first condition's logic joins nothing.
+    assert not fires(rule({**a, "logic": "or"}, b), {OTHER: "b"})
+
+
+@pytest.mark.parametrize(
+    ("statement", "value", "expected"),
+    [
+        (["gold", "platinum"], "Platinum", True),
+        (["gold", "platinum"], "silver", False),
+        ("gold, silver", " SILVER ", True),
+        ("gold, silver", "bronze", False),
+        (["1"], [{"id": 1, "text": "One"}], True),
+        ([], "x", False),
+    ],
+)
+def test_equals_any(statement: Any, value: Any, expected: bool) -> None:
+    assert hides(when("equals_any", statement), value) is expected
+
+
+def test_settle_folds_a_show_chain_when_its_first_step_hides() -> None:
+    middle, last = "m" * 32, "l" * 32
+    show_middle = {
+        **rule(when("equals", "go")),
+        "then_actions": [
+            {"action_type": "visibility", "action_verb": "show", "target_step_id": middle}
+        ],
+    }
+    show_last = {
+        **rule(when("equals", "yes", field=OTHER)),
+        "then_actions": [
+            {"action_type": "visibility", "action_verb": "show", "target_step_id": last}
+        ],
+    }
+    rules = [show_middle, show_last]
+    middle_values = {middle: {OTHER: "yes"}}
+    assert settle(rules, {FIELD: "go"}, middle_values, {}).hidden_steps == frozenset()
+    # The middle step hides: its value counts for nothing, so the last hides too.
+    assert settle(rules, {FIELD: "stop"}, middle_values, {}).hidden_steps == {middle, last}
+    # A step condition on a hidden step does not hold either.
+    on_middle = {
+        **rule(on_step("completed", step=middle)),
+        "then_actions": [
+            {"action_type": "visibility", "action_verb": "show", "target_step_id": last}
+        ],
+    }
+    states = {middle: StepState(status="completed")}
+    assert settle([show_middle, on_middle], {FIELD: "stop"}, {}, states).hidden_steps == {
+        middle,
+        last,
+    }
+    assert settle([show_middle, on_middle], {FIELD: "go"}, {}, states).hidden_steps == set()
+
+
+def test_firing_names_the_rules_whose_conditions_hold() -> None:
+    yes = {"id": "yes", **rule(when("equals", "x"))}
+    no = {"id": "no", **rule(when("equals", "y"))}
+    assert evaluate([yes, no], {FIELD: "x"}).firing == {"yes"}
+    assert isinstance(evaluate([], {}), Effects)

@@ -316,6 +316,41 @@ def test_deadline_action_on_completion_is_reported(org: Org) -> None:
     assert tasks(org, launched)[1]["deadline"] == deadline
 
 
+def test_an_acknowledged_expiring_step_shows_the_next(org: Org) -> None:
+    flow = Flow(org, "expiring", "task")
+    notice, follow_up = flow.steps
+    flow.rule([step_is(notice, "acknowledged")], act("visibility", "show", follow_up))
+    flow.rule([step_is(notice, "expired")], act("visibility", "hide", follow_up))
+    launched = flow.launch()
+    first, second = tasks(org, launched)
+    done = complete(org, launched, first)
+    assert done["tasks_changed_by_rules"] == {second["id"]: {"status": "active"}}
+
+
+def test_reassigning_a_task_re_evaluates_not_assigned(org: Org) -> None:
+    member, _ = org.member("standard")
+    flow = Flow(org, "task", "task")
+    one, two = flow.steps
+    flow.rule([step_is(one, "not_assigned")], act("visibility", "show", two))
+    launched = flow.launch()
+    first = tasks(org, launched)[0]
+    assert statuses(org, launched) == ["active", "auto-skipped"]
+    ok(
+        org.api.put(
+            org.path(f"/runs/{launched['id']}/tasks/{first['id']}"),
+            json={"owners": {"users": [], "guests": [], "groups": []}},
+        )
+    )
+    assert statuses(org, launched) == ["active", "active"]
+    ok(
+        org.api.put(
+            org.path(f"/runs/{launched['id']}/tasks/{first['id']}"),
+            json={"owners": {"users": [member]}},
+        )
+    )
+    assert statuses(org, launched) == ["active", "auto-skipped"]
+
+
 def test_complete_prerun_reports_rules_evaluated_and_changes(org: Org) -> None:
     flow = Flow(org, "task", "task")
     one, two = flow.steps

@@ -24,6 +24,7 @@ from checkrun.tasks.completion import (
     check_open_for_completion,
     check_required_fields,
     lock_task,
+    mark_completed,
 )
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TaskFilters, TasksRepository
@@ -135,11 +136,15 @@ async def complete(db: AsyncSession, guest: Guest, task: Task, approved: bool | 
     await check_required_fields(db, task)
     task.status, task.completed_at, task.completer_id = "completed", now(), None
     task.is_approved = approved if task.task_type == "approval" else None
+    mark_completed(task, by_system=False)
     await db.flush()
     await events.emit(
         db, _event(guest, task, "Task", "completed", "task", task.id, f"Completed {task.title}")
     )
     await sync_run_status(db, task.run_id, None)
+    run = await RunsRepository(db).get_by_id(task.run_id) if task.run_id else None
+    if run is not None:
+        await apply_rules(db, run, None)
 
 
 async def comment(db: AsyncSession, guest: Guest, task: Task, content: str) -> None:

@@ -33,6 +33,7 @@ from checkrun.templates.repository import TemplatesRepository
 # step condition); a run keeps the ids of its rules that fire, so that a rule's one-off
 # actions (reopen, webhook) run once each time it starts to fire.
 REOPENED = "reopened"
+BY_SYSTEM = "completed_by_system"
 FIRING = "rules_firing"
 # What the rules changed during this session (one request): session.info keys.
 CHANGED = "tasks_changed_by_rules"
@@ -140,7 +141,7 @@ def _states(tasks: list[Task]) -> dict[str, StepState]:
             status="active" if task.hidden_by_rule else task.status,
             step_type=task.task_type,
             is_approved=task.is_approved,
-            completed_by_person=task.completer_id is not None,
+            completed_by_person=not settings.get(BY_SYSTEM),
             reopened=bool(settings.get(REOPENED)),
             unassigned=not any((own or {}).values()),
         )

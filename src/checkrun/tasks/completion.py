@@ -15,7 +15,7 @@ from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunsRepository
-from checkrun.runs.rules import REOPENED, apply_rules, sync_run_status
+from checkrun.runs.rules import BY_SYSTEM, REOPENED, apply_rules, sync_run_status
 from checkrun.tasks import deadlines
 from checkrun.tasks.access import require_assigned_if_light
 from checkrun.tasks.models import Task
@@ -160,7 +160,7 @@ async def complete(
         return task
     task.status, task.completed_at, task.completer_id = "completed", now(), completer
     task.is_approved = body.is_approved
-    _forget_reopened(task)
+    mark_completed(task, by_system=False)
     await db.flush()
     await deadlines.follow(db, task)
     await _emit(db, actor, task, "completed")
@@ -179,7 +179,7 @@ async def complete_by_system(db: AsyncSession, task: Task, is_approved: bool | N
         return False
     task.status, task.completed_at, task.completer_id = "completed", now(), None
     task.is_approved = is_approved
-    _forget_reopened(task)
+    mark_completed(task, by_system=True)
     await db.flush()
     await deadlines.follow(db, task)
     await _emit(db, None, task, "completed")
@@ -221,9 +221,14 @@ async def _rules_after(db: AsyncSession, run: Run | None, actor: Actor | None) -
         await apply_rules(db, run, actor)
 
 
-def _forget_reopened(task: Task) -> None:
-    if REOPENED in (task.settings or {}):
-        task.settings = {k: v for k, v in task.settings.items() if k != REOPENED}
+def mark_completed(task: Task, by_system: bool) -> None:
+    """What step conditions read of a completion: no longer reopened; expired when the
+    scheduler completed it (nobody acknowledged it in time)."""
+    settings = {k: v for k, v in (task.settings or {}).items() if k not in (REOPENED, BY_SYSTEM)}
+    if by_system:
+        settings[BY_SYSTEM] = True
+    if settings != (task.settings or {}):
+        task.settings = settings
 
 
 async def reopen_without_rules(db: AsyncSession, actor: Actor | None, task: Task) -> None:
@@ -235,7 +240,8 @@ async def reopen_without_rules(db: AsyncSession, actor: Actor | None, task: Task
         None,
     )
     if task.step_id is not None:
-        task.settings = {**(task.settings or {}), REOPENED: True}
+        kept = {k: v for k, v in (task.settings or {}).items() if k != BY_SYSTEM}
+        task.settings = {**kept, REOPENED: True}
     await TasksRepository(db).clear_completions(task.id)
     await db.flush()
     await deadlines.follow(db, task)

@@ -339,7 +339,9 @@ async def update_task(
         await repo.save_values(task, await clean_values(ctx, fields, body.taskdata, "taskdata"))
     await db.flush()
     await _record_changes(db, actor, task, before, body.taskdata)
-    run = await _run_of(db, task) if body.taskdata else None
+    # Form values and assignees are what rules read of a task ("not assigned").
+    reassigned = task.owner_lists() != before["owners"]
+    run = await _run_of(db, task) if body.taskdata or reassigned else None
     if run is not None:
         await apply_rules(db, run, actor)
     return task

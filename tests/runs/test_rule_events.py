@@ -132,6 +132,39 @@ def test_rejection_reopens_an_earlier_step_and_approval_then_continues(org: Org)
     assert run_status(org, launched) == "complete"
 
 
+def test_a_decision_field_loops_each_time_its_task_is_completed(org: Org) -> None:
+    flow = Flow(org, "task", "task", "task")
+    draft, review, publish = flow.steps
+    decision = ok(
+        org.api.post(
+            org.path(f"/checklists/{flow.id}/steps/{review}/captures"),
+            json={"label": "Decision", "field_type": "text"},
+        ),
+        201,
+    )["id"]
+
+    def decided(value: str) -> dict[str, Any]:
+        return {"conditionable_id": decision, "operation": "equals", "statement": value}
+
+    flow.rule([decided("changes")], act("status", "reopen", draft))
+    flow.rule([step_is(draft, "reopened")], act("status", "reopen", review))
+    flow.rule([decided("ok")], act("visibility", "show", publish))
+    launched = flow.launch()
+    first, second, _ = tasks(org, launched)
+    task_path = org.path(f"/runs/{launched['id']}/tasks/{second['id']}")
+    complete(org, launched, first)
+    ok(org.api.put(task_path, json={"taskdata": {decision: "changes"}}))
+    # The form is submitted by completing its task: nothing is reopened before.
+    assert statuses(org, launched) == ["completed", "active", "auto-skipped"]
+    for _ in range(2):  # the same answer, submitted twice: two loops
+        complete(org, launched, second)
+        assert statuses(org, launched) == ["in-progress", "in-progress", "auto-skipped"]
+        complete(org, launched, first)
+    ok(org.api.put(task_path, json={"taskdata": {decision: "ok"}}))
+    complete(org, launched, second)
+    assert statuses(org, launched) == ["completed", "completed", "active"]
+
+
 def test_reopen_acts_only_on_a_completed_task_and_loops_end(org: Org) -> None:
     flow = Flow(org, "task", "task")
     one, two = flow.steps

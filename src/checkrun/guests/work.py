@@ -144,7 +144,7 @@ async def complete(db: AsyncSession, guest: Guest, task: Task, approved: bool | 
     await sync_run_status(db, task.run_id, None)
     run = await RunsRepository(db).get_by_id(task.run_id) if task.run_id else None
     if run is not None:
-        await apply_rules(db, run, None)
+        await apply_rules(db, run, None, completed=task)
 
 
 async def comment(db: AsyncSession, guest: Guest, task: Task, content: str) -> None:

@@ -44,13 +44,20 @@ Changes = dict[str, dict[str, Any]]
 
 
 async def apply_rules(
-    db: AsyncSession, run: Run, actor: Actor | None = None, *, launch: bool = False
+    db: AsyncSession,
+    run: Run,
+    actor: Actor | None = None,
+    *,
+    launch: bool = False,
+    completed: Task | None = None,
 ) -> Changes:
     """Evaluates the template's rules against the kick-off values, the tasks' values and the
     tasks' states of this run, and applies them: visibility, assignment and deadline on tasks
     not completed (undone when the rule stops firing); reopen and webhook once each time a rule
-    starts to fire. A reopen changes what step conditions read, so this repeats (at most
-    MAX_ROUNDS times) until nothing more is reopened. Answers what changed, by task id."""
+    starts to fire, except that a rule reading a step's form field runs them when that step is
+    completed (`completed`) while it fires: completing a task submits its form. A reopen
+    changes what step conditions read, so this repeats (at most MAX_ROUNDS times) until nothing
+    more is reopened. Answers what changed, by task id."""
     found = await TemplatesRepository(db).by_ids([run.checklist_id])
     rules = list(found[0].automated_actions or []) if found else []
     if not rules:
@@ -63,9 +70,12 @@ async def apply_rules(
     ]
     before = {t.id: _snapshot(t) for t in tasks}
     step_values = _by_step(tasks, await repo.values_of([t.id for t in tasks]))
+    reading_captures = {str(r.get("id")) for r in rules if _captures_read(r)}
     previous = (run.settings or {}).get(FIRING)
     # A run from before rules remembered what fired: what fires now is not new.
     firing: set[str] | None = set(previous) if isinstance(previous, list) else None
+    fields = await _submitted(repo, completed)
+    submitted = {str(r.get("id")) for r in rules if _captures_read(r) & fields}
     week: WorkWeek | None = None
     for _ in range(MAX_ROUNDS):
         effects = settle(rules, dict(run.prerun or {}), step_values, _states(tasks))
@@ -77,6 +87,9 @@ async def apply_rules(
         started = set(effects.firing) - (firing if firing is not None else set())
         if firing is None and not launch:
             started = set()
+        started = {i for i in started if i not in reading_captures}
+        started |= {i for i in effects.firing if i in submitted}
+        submitted = set()  # a completion submits its form once, in the first round
         firing = set(effects.firing)
         if not await _one_off_actions(db, run, rules, started, tasks, actor):
             break
@@ -86,6 +99,21 @@ async def apply_rules(
     changes = _changes(before, tasks)
     _remember(db, changes, len(rules))
     return changes
+
+
+def _captures_read(rule: dict[str, Any]) -> set[str]:
+    return {
+        str(c.get("conditionable_id"))
+        for c in rule.get("conditions") or []
+        if isinstance(c, dict) and c.get("conditionable_type") == "Capture"
+    }
+
+
+async def _submitted(repo: TasksRepository, completed: Task | None) -> set[str]:
+    """The field ids a completion submits: the completed task's step's form fields."""
+    if completed is None or completed.step_id is None:
+        return set()
+    return {c.id for c in (await repo.fields_of([completed])).get(completed.id, [])}
 
 
 def changed_by_rules(db: AsyncSession) -> Changes:

@@ -165,7 +165,7 @@ async def complete(
     await deadlines.follow(db, task)
     await _emit(db, actor, task, "completed")
     await sync_run_status(db, task.run_id, actor)
-    await _rules_after(db, locked.run, actor)
+    await _rules_after(db, locked.run, actor, task)
     del org, locked
     return task
 
@@ -185,7 +185,7 @@ async def complete_by_system(db: AsyncSession, task: Task, is_approved: bool | N
     await _emit(db, None, task, "completed")
     await sync_run_status(db, task.run_id, None)
     if task.run_id is not None:
-        await _rules_after(db, await RunsRepository(db).get_by_id(task.run_id), None)
+        await _rules_after(db, await RunsRepository(db).get_by_id(task.run_id), None, task)
     return True
 
 
@@ -215,10 +215,12 @@ async def reopen_completed(db: AsyncSession, actor: Actor, task: Task) -> None:
         await _rules_after(db, await RunsRepository(db).get_by_id(task.run_id), actor)
 
 
-async def _rules_after(db: AsyncSession, run: Run | None, actor: Actor | None) -> None:
+async def _rules_after(
+    db: AsyncSession, run: Run | None, actor: Actor | None, completed: Task | None = None
+) -> None:
     """A task completed or reopened: the run's rules may now decide otherwise."""
     if run is not None and run.deleted_at is None:
-        await apply_rules(db, run, actor)
+        await apply_rules(db, run, actor, completed=completed)
 
 
 def mark_completed(task: Task, by_system: bool) -> None:

@@ -365,6 +365,12 @@ class RuleCondition(Lenient):
     logic: ConditionLogic | None = None
     column_contains_name: str | None = Field(None, max_length=250)
 
+    @model_validator(mode="after")
+    def _list_only_for_any(self) -> RuleCondition:
+        if isinstance(self.statement, list) and self.operation != "equals_any":
+            raise ValueError("Only an equals_any condition takes a list of values.")
+        return self
+
 
 class RuleOwners(Lenient):
     users: list[UserId] = Field(default_factory=list)

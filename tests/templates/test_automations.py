@@ -589,6 +589,13 @@ def test_settle_folds_a_show_chain_when_its_first_step_hides() -> None:
     assert settle([show_middle, on_middle], {FIELD: "go"}, {}, states).hidden_steps == set()
 
 
+def test_settle_keeps_a_step_that_hides_itself_hidden() -> None:
+    own = {**rule(when("equals", "n/a", field=OTHER))}
+    # STEP hides itself by its own field: no fixed point, so every value counts.
+    assert settle([own], {}, {STEP: {OTHER: "n/a"}}, {}).hidden_steps == {STEP}
+    assert settle([own], {}, {STEP: {OTHER: "yes"}}, {}).hidden_steps == frozenset()
+
+
 def test_firing_names_the_rules_whose_conditions_hold() -> None:
     yes = {"id": "yes", **rule(when("equals", "x"))}
     no = {"id": "no", **rule(when("equals", "y"))}

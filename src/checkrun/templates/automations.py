@@ -361,20 +361,34 @@ def settle(
 ) -> Effects:
     """`evaluate` until the hidden steps stop changing: a hidden step's form values and state
     count for nothing, so that a chain of show rules (a shown step's own rule shows another)
-    folds up when its first step is hidden again. Bounded by MAX_ROUNDS."""
+    folds up when its first step is hidden again. Rules with no such fixed point (a step that
+    hides itself by its own field) are evaluated on every value, hidden or not."""
     hidden: frozenset[str] = frozenset()
-    effects = Effects()
-    for _ in range(MAX_ROUNDS):
-        values = dict(kickoff)
-        for step_id, found in step_values.items():
-            if step_id not in hidden:
-                values.update(found)
-        visible = {k: v for k, v in steps.items() if k not in hidden}
-        effects = evaluate(rules, values, visible)
+    seen: set[frozenset[str]] = set()
+    # Each round folds or unfolds one more link of a chain: rules + 1 rounds settle any chain.
+    for _ in range(len(rules) + 2):
+        seen.add(hidden)
+        effects = evaluate(rules, _values(kickoff, step_values, hidden), _without(steps, hidden))
         if effects.hidden_steps == hidden:
+            return effects
+        if effects.hidden_steps in seen:
             break
         hidden = effects.hidden_steps
-    return effects
+    return evaluate(rules, _values(kickoff, step_values, frozenset()), steps)
+
+
+def _values(
+    kickoff: dict[str, Any], step_values: dict[str, dict[str, Any]], hidden: frozenset[str]
+) -> dict[str, Any]:
+    values = dict(kickoff)
+    for step_id, found in step_values.items():
+        if step_id not in hidden:
+            values.update(found)
+    return values
+
+
+def _without(steps: dict[str, StepState], hidden: frozenset[str]) -> dict[str, StepState]:
+    return {k: v for k, v in steps.items() if k not in hidden}
 
 
 def referenced_ids(rules: list[dict[str, Any]]) -> set[str]:

@@ -434,7 +434,7 @@ def test_step_conditions_refused_where_they_do_not_fit(org: Org) -> None:
         [
             step_is(approval, "is_rejected"),
             step_is(expiring, "acknowledged", logic="OR"),
-            {"conditionable_id": plain, "operation": "completed", "logic": "or"},
+            {"conditionable_id": plain, "operation": "completed", "logic": "ANY"},
         ],
         act("status", "re-open", plain),
         act("assignment", "clear", plain),

@@ -571,7 +571,7 @@ def _stored_condition(
         **stored,
         "conditionable_type": kind,
         # As sent; a condition that sent none takes the rule's.
-        "logic": condition.logic or logic.lower(),
+        "logic": automations.logic_of(stored, logic.lower()),
         "position": position,
     }
 

@@ -69,6 +69,8 @@ class OneOffTaskCreate(BaseModel):
     run_id: str | None = Field(None, max_length=64)
     position: int | None = Field(None, ge=1, le=1_000_000)
     tags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list)
+    # One task per assignee (groups: one per member), in a shell run unless `run_id` is given.
+    separate_task_for_each_assignee: bool = False
 
 
 class TaskUpdate(BaseModel):

@@ -1,0 +1,62 @@
+"""Shell runs: the run one-off tasks are launched in without a template."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from checkrun.kit import events
+from checkrun.kit.auth import Actor
+from checkrun.kit.clock import now
+from checkrun.kit.ids import new_id
+from checkrun.orgs.repository import OrgsRepository
+from checkrun.runs.models import Run
+from checkrun.runs.repository import RunsRepository
+
+# The template a shell run (one-off tasks launched without a template) names: Tallyfy's
+# hidden system "MISC" template; checkrun keeps no row for it.
+SHELL_CHECKLIST_ID = "misc"
+SHELL_CHECKLIST_TITLE = "MISC"
+
+
+async def launch_shell(db: AsyncSession, actor: Actor, name: str) -> Run:
+    """An empty run with no template (launch without a template): the caller owns and
+    started it; its tasks are the one-off tasks put in it."""
+    started = now()
+    run = Run(
+        id=new_id(),
+        org_id=actor.org_id,
+        increment_id=await OrgsRepository(db).next_number(actor.org_id, "run"),
+        checklist_id=SHELL_CHECKLIST_ID,
+        checklist_title=SHELL_CHECKLIST_TITLE,
+        name=name[:550],
+        status="active",
+        type="procedure",
+        owner_id=actor.user_id,
+        started_by=actor.user_id,
+        prerun={},
+        can_add_oot=True,
+        users=[],
+        groups=[],
+        created_at=started,
+        started_at=started,
+        prerun_completed_at=started,
+        prerun_completed_by=actor.user_id,
+        settings={"shell": True},
+    )
+    RunsRepository(db).add(run)
+    await db.flush()
+    await events.emit(
+        db,
+        events.Event(
+            org_id=run.org_id,
+            type="Process",
+            verb="created",
+            entity_type="run",
+            entity_id=run.id,
+            run_id=run.id,
+            checklist_id=run.checklist_id,
+            description=f"Launched {run.name}",
+            **events.by(actor),
+        ),
+    )
+    return run

@@ -98,7 +98,12 @@ def test_without_the_flag_one_standalone_task(org: Org) -> None:
 
 def test_refusals_make_nothing(org: Org) -> None:
     before = len(ok(org.api.get(org.path("/runs"))))
-    for owners in ({"users": []}, {"users": [999_999]}, {"groups": ["0" * 32]}):
+    refusals: list[dict[str, list[Any]]] = [
+        {"users": []},
+        {"users": [999_999]},
+        {"groups": ["0" * 32]},
+    ]
+    for owners in refusals:
         refused = org.api.post(org.path("/tasks"), json={**BODY, "owners": owners})
         assert refused.status_code == 422, refused.text
     _, light = org.member("light")

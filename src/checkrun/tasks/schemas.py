@@ -164,7 +164,8 @@ class TaskRead(BaseModel):
             id=t.id,
             increment_id=t.increment_id,
             title=t.title,
-            original_title=t.title,
+            # The step's raw title when it has variables (runs/variables.py keeps it).
+            original_title=str((t.settings or {}).get("raw_title", t.title)),
             run_id=t.run_id,
             checklist_id=t.checklist_id,
             step_id=t.step_id,

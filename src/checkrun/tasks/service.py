@@ -22,6 +22,7 @@ from checkrun.kit.includes import Includes, Page
 from checkrun.kit.pagination import PageParams
 from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
+from checkrun.runs import variables
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunsRepository
 from checkrun.runs.rules import apply_rules, sync_run_status
@@ -389,6 +390,7 @@ async def update_task(
     await _record_changes(db, actor, task, before, body.taskdata)
     run = await _run_of(db, task) if body.taskdata else None
     if run is not None:
+        await variables.refresh(db, run)
         await apply_rules(db, run, actor)
     return task
 
@@ -442,6 +444,8 @@ async def _apply_changes(db: AsyncSession, actor: Actor, task: Task, body: TaskU
     ):
         value = getattr(body, name)
         if value is not None:
+            if name in variables.RAW and value != getattr(task, name):
+                variables.mark_by_hand(task, name)
             setattr(task, name, value)
     task.updated_at = now()
 

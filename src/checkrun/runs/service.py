@@ -32,6 +32,7 @@ from checkrun.runs.models import Run
 from checkrun.runs.repository import RunFilters, RunsRepository, RunStats
 from checkrun.runs.rules import apply_rules, sync_run_status
 from checkrun.runs.schemas import RunLaunch, RunRead, RunUpdate, TaskOverride
+from checkrun.runs.shell import subprocess_settings
 from checkrun.storage import BlobStore
 from checkrun.tags.service import check_tag_ids, known_tag_ids, tag_subject
 from checkrun.tasks import deadlines
@@ -156,6 +157,7 @@ def _task_for_step(
         settings={
             deadlines.SNAPSHOT: rule.as_dict(),
             **variables.raw_settings(step.title, step.summary),
+            **subprocess_settings(step),
         },
         **flags,
     )

@@ -1,6 +1,9 @@
-"""Shell runs: the run one-off tasks are launched in without a template."""
+"""Runs launched other than from the API's launch: shell runs (one-off tasks launched without
+a template), and what a task keeps of the process its step launches when completed."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,6 +14,11 @@ from checkrun.kit.ids import new_id
 from checkrun.orgs.repository import OrgsRepository
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunsRepository
+from checkrun.templates.models import Step
+
+# Task.settings: the step's `bp_to_launch` as it was at launch, and the run it launched.
+SUBPROCESS = "bp_to_launch"
+LAUNCHED = "launched_run_id"
 
 # The template a shell run (one-off tasks launched without a template) names: Tallyfy's
 # hidden system "MISC" template; checkrun keeps no row for it.
@@ -60,3 +68,12 @@ async def launch_shell(db: AsyncSession, actor: Actor, name: str) -> Run:
         ),
     )
     return run
+
+
+def subprocess_settings(step: Step) -> dict[str, Any]:
+    """The step's `bp_to_launch`, kept in its task at launch as the rest of the step is: a
+    template edit later does not change what a running process launches."""
+    target = (step.settings or {}).get(SUBPROCESS)
+    if isinstance(target, dict) and isinstance(target.get("id"), str):
+        return {SUBPROCESS: target}
+    return {}

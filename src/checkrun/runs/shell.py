@@ -11,6 +11,7 @@ from checkrun.kit import events
 from checkrun.kit.auth import Actor
 from checkrun.kit.clock import now
 from checkrun.kit.ids import new_id
+from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunsRepository
@@ -77,3 +78,16 @@ def subprocess_settings(step: Step) -> dict[str, Any]:
     if isinstance(target, dict) and isinstance(target.get("id"), str):
         return {SUBPROCESS: target}
     return {}
+
+
+async def acting_member(db: AsyncSession, org_id: str, user_ids: list[int | None]) -> Actor | None:
+    """The first of these users who is an active, not light member (a light member can't
+    launch), as the actor of a launch nobody signed in made."""
+    members = MembersRepository(db)
+    for user_id in user_ids:
+        if user_id is None:
+            continue
+        found = await members.member(org_id, user_id)
+        if found and found[1].status != "disabled" and found[1].role != "light":
+            return Actor(user=found[0], org_id=org_id, role=found[1].role)
+    return None

@@ -11,12 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from checkrun.kit import events
 from checkrun.kit.auth import Actor
 from checkrun.kit.clock import now
-from checkrun.members.repository import MembersRepository
 from checkrun.runs import service, variables
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunsRepository
 from checkrun.runs.schemas import RunLaunch
-from checkrun.runs.shell import LAUNCHED, SUBPROCESS
+from checkrun.runs.shell import LAUNCHED, SUBPROCESS, acting_member
 from checkrun.tasks.models import Task
 from checkrun.templates.models import Checklist
 from checkrun.templates.repository import TemplatesRepository
@@ -70,14 +69,7 @@ async def _launchable(db: AsyncSession, org_id: str, checklist_id: str) -> Check
 async def _launcher(db: AsyncSession, task: Task, parent: Run) -> Actor | None:
     """Who launches: the task's completer; the process's owner when nobody completed it (the
     system, a guest) or the completer is a light member (who can't launch)."""
-    members = MembersRepository(db)
-    for user_id in (task.completer_id, parent.owner_id):
-        if user_id is None:
-            continue
-        found = await members.member(task.org_id, user_id)
-        if found and found[1].status != "disabled" and found[1].role != "light":
-            return Actor(user=found[0], org_id=task.org_id, role=found[1].role)
-    return None
+    return await acting_member(db, task.org_id, [task.completer_id, parent.owner_id])
 
 
 def _name(name_format: str, checklist: Checklist, parent: Run, moment: datetime) -> str | None:

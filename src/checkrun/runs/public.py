@@ -57,9 +57,11 @@ async def launch_public(
 ) -> Run:
     """The kick-off values through the API's validator (`prerun.<field id>` errors)."""
     checklist, _, launcher = await public_form(db, org_id, checklist_id)
-    body = RunLaunch(
-        checklist_id=checklist.id,
-        prerun=prerun,
-        summary=f"Submitted through the public kick-off form by {email}.",
+    body = RunLaunch.model_validate(
+        {
+            "checklist_id": checklist.id,
+            "prerun": prerun,
+            "summary": f"Submitted through the public kick-off form by {email}.",
+        }
     )
     return await service.launch(db, launcher, body, api_base)

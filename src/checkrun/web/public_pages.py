@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from checkrun.kit.auth import Db
 from checkrun.kit.errors import AppError
 from checkrun.kit.ratelimit import limiter_of
+from checkrun.kit.unit_of_work import run_before_commit
 from checkrun.kit.urls import api_base
 from checkrun.runs import public
 from checkrun.tasks.schemas import EMAIL_PATTERN
@@ -101,6 +102,7 @@ async def kickoff_submit(request: Request, db: Db, org_id: str, template_id: str
     prerun = {k: v for k, v in values.items() if v is not None}
     try:
         await public.launch_public(db, org_id, template_id, email, prerun, api_base(request))
+        await run_before_commit(request, db)  # the invite cap's 429 is drawn on this form
     except AppError as exc:
         await db.rollback()
         if exc.status in (403, 404):

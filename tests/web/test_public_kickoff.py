@@ -1,6 +1,6 @@
 """Public kick-off forms over plain HTTP: anyone with the link launches the template, without
 signing in; 404 unless the template is public, live and of that organization; counted per
-client address."""
+client address. Also the web side of variables: a guest's answer resolves a step title."""
 
 from __future__ import annotations
 
@@ -122,3 +122,37 @@ def test_the_template_page_shows_the_link(org: Org) -> None:
     shown = web.get(f"/app/templates/{template['id']}")
     assert f'href="{link(org, template["id"])}"' in shown.text
     assert "public kick-off form" not in web.get(f"/app/templates/{private['id']}").text
+
+
+def test_a_guest_answer_resolves_a_later_step_title(org: Org) -> None:
+    """Variables follow a value a guest fills in through their link (guests/work.py)."""
+    template = checklist(org, steps=0)
+    for title in ("Ask", "Ship to {{address}}"):
+        ok(
+            org.api.post(org.path(f"/checklists/{template['id']}/steps"), json={"title": title}),
+            201,
+        )
+    steps = ok(org.api.get(org.path(f"/checklists/{template['id']}"), params={"with": "steps"}))
+    field = ok(
+        org.api.post(
+            org.path(f"/checklists/{template['id']}/steps/{steps['steps'][0]['id']}/captures"),
+            json={"label": "Address", "field_type": "text"},
+        ),
+        201,
+    )
+    guest = ok(org.api.post(org.path("/guests"), json={"email": "gina@example.com"}), 201)
+    launched = ok(org.api.post(org.path("/runs"), json={"checklist_id": template["id"]}), 201)
+    ask, ship = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
+    assert ship["title"] == "Ship to "
+    ok(
+        org.api.put(
+            org.path(f"/runs/{launched['id']}/tasks/{ask['id']}"),
+            json={"owners": {"guests": ["gina@example.com"]}},
+        )
+    )
+    web = browser_client(org.server)
+    page = guest["link"].removeprefix(org.server.base) + f"/tasks/{ask['id']}"
+    saved = submit(web, page, action="save", **{f"f_{field['id']}": "1 Main St"})
+    assert saved.status_code == 303, saved.text
+    ship = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks/{ship['id']}")))
+    assert (ship["title"], ship["original_title"]) == ("Ship to 1 Main St", "Ship to {{address}}")

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from tests.activity.feed import feed
 from tests.conftest import Org, new_org
 from tests.support.factories import checklist, ok, run
 
@@ -47,6 +48,12 @@ def test_completing_the_step_launches_the_template_as_the_completer(org: Org) ->
     assert (child["started_by"], child["owner_id"]) == (member, member)
     # The launched process runs: its task is there, assigned to its launcher.
     assert only_task(org, child["id"])["owners"]["users"] == [member]
+    # The trigger task's history names it.
+    (linked,) = [
+        e for e in feed(org, entity_type="task", entity_id=task["id"]) if e["verb"][0] == "linked"
+    ]
+    assert (linked["field"][0], linked["actor_id"]) == ("launched_run_id", [member])
+    assert child["id"] in str(linked["new_value"])
 
 
 def test_name_format_and_once_per_task(org: Org) -> None:

@@ -53,6 +53,24 @@ async def _launch_from(db: AsyncSession, task: Task, target: dict[str, object]) 
     launched = await service.launch(db, launcher, body, api_base="")
     task.settings = {**task.settings, LAUNCHED: launched.id}
     await db.flush()
+    # The trigger task's history names the process it launched (as new_value).
+    await events.emit(
+        db,
+        events.Event(
+            org_id=task.org_id,
+            type="Task",
+            verb="linked",
+            entity_type="task",
+            entity_id=task.id,
+            task_id=task.id,
+            run_id=parent.id,
+            checklist_id=parent.checklist_id,
+            description=f"Launched {launched.name} from {task.title}",
+            field="launched_run_id",
+            new_value=launched.id,
+            **events.by(launcher),
+        ),
+    )
 
 
 async def _launchable(db: AsyncSession, org_id: str, checklist_id: str) -> Checklist | None:

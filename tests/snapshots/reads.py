@@ -280,6 +280,26 @@ def errors(w: World) -> None:
     )
 
 
+def launch(w: World) -> None:
+    """Last: it makes what it reads (one task per assignee in a shell run), so the reads
+    before it see the organization as the scenario built it."""
+    first = w.write(
+        "POST",
+        "/tasks",
+        201,
+        pin=("launch", "separate_task_for_each_assignee"),
+        json={
+            "title": "Sign the handbook",
+            "task_type": "task",
+            "owners": {"users": [w.made["standard_id"]], "guests": ["gus.guest@example.com"]},
+            "deadline": "2026-12-12T12:00:00Z",
+            "separate_task_for_each_assignee": True,
+        },
+    )
+    w.read("launch", "shell_run", w.path(f"/runs/{first['run_id']}"))
+    w.read("launch", "shell_run_tasks", w.path(f"/runs/{first['run_id']}/tasks"))
+
+
 READS: dict[str, Callable[[World], None]] = {
     f.__name__: f
     for f in (
@@ -303,5 +323,6 @@ READS: dict[str, Callable[[World], None]] = {
         deadline,
         pagination,
         errors,
+        launch,
     )
 }

@@ -17,6 +17,7 @@ from checkrun.kit import events
 from checkrun.kit.clock import now
 from checkrun.kit.errors import AppError, forbidden, invalid_field, not_found
 from checkrun.kit.pagination import PageParams
+from checkrun.runs import variables
 from checkrun.runs.repository import RunsRepository
 from checkrun.runs.rules import apply_rules, sync_run_status
 from checkrun.tasks.completion import (
@@ -124,6 +125,7 @@ async def save_values(
     )
     run = await RunsRepository(db).get_by_id(task.run_id) if task.run_id else None
     if run is not None:
+        await variables.refresh(db, run)
         await apply_rules(db, run, None)
 
 

@@ -26,11 +26,13 @@ from checkrun.kit.pagination import PageParams
 from checkrun.kit.worktime import WorkWeek
 from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
+from checkrun.runs import variables
 from checkrun.runs.includes import RUN_INCLUDES, tasks_if_included
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunFilters, RunsRepository, RunStats
 from checkrun.runs.rules import apply_rules, sync_run_status
 from checkrun.runs.schemas import RunLaunch, RunRead, RunUpdate, TaskOverride
+from checkrun.runs.shell import subprocess_settings
 from checkrun.storage import BlobStore
 from checkrun.tags.service import check_tag_ids, known_tag_ids, tag_subject
 from checkrun.tasks import deadlines
@@ -152,7 +154,11 @@ def _task_for_step(
         started_at=started,
         starter_id=run.started_by,
         webhook=step.webhook,
-        settings={deadlines.SNAPSHOT: rule.as_dict()},
+        settings={
+            deadlines.SNAPSHOT: rule.as_dict(),
+            **variables.raw_settings(step.title, step.summary),
+            **subprocess_settings(step),
+        },
         **flags,
     )
     rows = TasksRepository.owner_values(users, guests, groups)
@@ -250,9 +256,14 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
         _task_for_step(run, step, n, plan, body.tasks.get(step.id))
         for n, step in enumerate(steps, start=first)
     ]
+    with_variables = any(variables.RAW.values() & task.settings.keys() for task, _ in made)
+    if with_variables:
+        run.settings = {**run.settings, variables.HAS_VARIABLES: True}
     repo = RunsRepository(db)
     repo.add(run, *(task for task, _ in made))
     await db.flush()
+    if with_variables:
+        await variables.refresh(db, run, [task for task, _ in made], kickoff=fields)
     await TasksRepository(db).insert_owners([row for _, rows in made for row in rows])
     await tag_subject(db, actor, "Run", run.id, body.tags)
     await file_subject(db, actor, "Run", run.id, body.folders)
@@ -315,6 +326,7 @@ def _new_run(
         # Launching submits the kick-off form; `complete-prerun` can reopen it.
         prerun_completed_at=started,
         prerun_completed_by=actor.user_id,
+        settings={},
     )
 
 
@@ -460,6 +472,8 @@ async def update_run(
     run.updated_at = now()
     await db.flush()
     await _record_changes(db, actor, run, before)
+    if body.prerun is not None or body.name is not None:
+        await variables.refresh(db, run)
     if body.prerun is not None:
         await apply_rules(db, run, actor)
     return run

@@ -43,6 +43,9 @@ async def create_task(
     request: Request, db: Db, actor: CurrentActor, body: OneOffTaskCreate, with_: With
 ) -> JSONResponse:
     task = await service.create_one_off(db, actor, body)
+    if body.separate_task_for_each_assignee:
+        # The answer names the run the tasks went to, as Tallyfy's does.
+        with_ = with_.with_("run")
     return await _one(db, task, with_, status=201)
 
 

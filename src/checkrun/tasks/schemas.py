@@ -69,6 +69,8 @@ class OneOffTaskCreate(BaseModel):
     run_id: str | None = Field(None, max_length=64)
     position: int | None = Field(None, ge=1, le=1_000_000)
     tags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list)
+    # One task per assignee (groups: one per member), in a shell run unless `run_id` is given.
+    separate_task_for_each_assignee: bool = False
 
 
 class TaskUpdate(BaseModel):
@@ -162,7 +164,8 @@ class TaskRead(BaseModel):
             id=t.id,
             increment_id=t.increment_id,
             title=t.title,
-            original_title=t.title,
+            # The step's raw title when it has variables (runs/variables.py keeps it).
+            original_title=str((t.settings or {}).get("raw_title", t.title)),
             run_id=t.run_id,
             checklist_id=t.checklist_id,
             step_id=t.step_id,

@@ -22,9 +22,11 @@ from checkrun.kit.includes import Includes, Page
 from checkrun.kit.pagination import PageParams
 from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
+from checkrun.runs import variables
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunsRepository
 from checkrun.runs.rules import apply_rules, sync_run_status
+from checkrun.runs.shell import launch_shell
 from checkrun.storage import BlobStore
 from checkrun.tags.service import check_tag_ids, tag_subject
 from checkrun.tasks import deadlines
@@ -161,12 +163,59 @@ async def _record_changes(
 
 
 async def create_one_off(db: AsyncSession, actor: Actor, body: OneOffTaskCreate) -> Task:
+    """A one-off task; with `separate_task_for_each_assignee`, one task per assignee (the
+    first is answered), in a new shell run unless `run_id` names one."""
     require_not_light(actor)
     if body.owners.is_empty():
         raise invalid_field("owners", "The task needs at least one assignee.")
-    await check_owners(db, actor.org_id, body.owners, body.max_assignable)
+    separate = body.separate_task_for_each_assignee
+    # Each separate task has a single assignee: max_assignable caps each, not their sum.
+    await check_owners(db, actor.org_id, body.owners, 0 if separate else body.max_assignable)
     tags = await check_tag_ids(db, actor.org_id, body.tags)
     run = await _host_run(db, actor, body.run_id)
+    if not separate:
+        return await _new_one_off(db, actor, body, run, body.owners, tags, body.position)
+    each = await _each_assignee(db, actor.org_id, body.owners)
+    if run is None:
+        run = await launch_shell(db, actor, body.title)
+    made = [
+        await _new_one_off(
+            db, actor, body, run, owners, tags, body.position + i if body.position else None
+        )
+        for i, owners in enumerate(each)
+    ]
+    return made[0]
+
+
+async def _each_assignee(db: AsyncSession, org_id: str, owners: Owners) -> list[Owners]:
+    """One assignee per task: each member, each guest, and each member and guest of each
+    group (a group with nobody in it stays one task of the group's)."""
+    users, guests, groups = list(owners.users), list(owners.guests), []
+    repo = GroupsRepository(db)
+    for group_id in dict.fromkeys(owners.groups):
+        group = await repo.get(org_id, group_id)
+        if group is None:
+            continue
+        if not (group.members or group.guests):
+            groups.append(group_id)
+        users += [m.user_id for m in group.members]
+        guests += [g.email for g in group.guests]
+    return (
+        [Owners(users=[u]) for u in dict.fromkeys(users)]
+        + [Owners(guests=[g]) for g in dict.fromkeys(guests)]
+        + [Owners(groups=[g]) for g in groups]
+    )
+
+
+async def _new_one_off(
+    db: AsyncSession,
+    actor: Actor,
+    body: OneOffTaskCreate,
+    run: Run | None,
+    owners: Owners,
+    tags: list[str],
+    position: int | None,
+) -> Task:
     number = await OrgsRepository(db).next_number(actor.org_id, "task")
     repo = TasksRepository(db)
     task = Task(
@@ -178,7 +227,7 @@ async def create_one_off(db: AsyncSession, actor: Actor, body: OneOffTaskCreate)
         summary=body.summary if body.summary is not None else body.description,
         task_type=body.task_type,
         status="not-started",
-        position=await _place(repo, run, body.position),
+        position=await _place(repo, run, position),
         deadline=parse_datetime(body.deadline),
         deadline_set_by_hand=True,
         started_at=parse_datetime(body.started_at) if body.started_at else now(),
@@ -189,7 +238,7 @@ async def create_one_off(db: AsyncSession, actor: Actor, body: OneOffTaskCreate)
         max_assignable=body.max_assignable,
         webhook=body.webhook,
         top_secret=body.top_secret,
-        owners=repo.owner_rows(body.owners.users, body.owners.guests, body.owners.groups),
+        owners=repo.owner_rows(owners.users, owners.guests, owners.groups),
     )
     repo.add(task)
     await db.flush()
@@ -343,6 +392,7 @@ async def update_task(
     reassigned = task.owner_lists() != before["owners"]
     run = await _run_of(db, task) if body.taskdata or reassigned else None
     if run is not None:
+        await variables.refresh(db, run)
         await apply_rules(db, run, actor)
     return task
 
@@ -396,6 +446,8 @@ async def _apply_changes(db: AsyncSession, actor: Actor, task: Task, body: TaskU
     ):
         value = getattr(body, name)
         if value is not None:
+            if name in variables.RAW and value != getattr(task, name):
+                variables.mark_by_hand(task, name)
             setattr(task, name, value)
     task.updated_at = now()
 

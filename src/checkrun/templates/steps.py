@@ -82,6 +82,13 @@ async def _check_step(
     await check_members(db, actor.org_id, body.assignees, "assignees")
     await check_group_ids(db, actor.org_id, body.groups)
     await check_tag_ids(db, actor.org_id, body.tags or [], "tags")
+    # The template a completed task launches (runs/subprocesses.py): one of this organization.
+    target = (body.bp_to_launch or {}).get("id")
+    if target is not None and (
+        not isinstance(target, str)
+        or await TemplatesRepository(db).get(actor.org_id, target) is None
+    ):
+        raise invalid_field("bp_to_launch.id", "The selected bp to launch id is invalid.")
     anchor = body.deadline.step if body.deadline else None
     if anchor is None:
         return

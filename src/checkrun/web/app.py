@@ -22,6 +22,7 @@ from checkrun.web import (
     pages,
     people_pages,
     process_pages,
+    public_pages,
     task_files,
     template_pages,
 )
@@ -99,6 +100,7 @@ def install_web(app: FastAPI) -> None:
     include(app, template_pages.router)
     include(app, task_files.router)
     include(app, email_pages.router)
+    include(app, public_pages.router)
 
     @app.get("/", include_in_schema=False)
     async def root(request: Request) -> Response:

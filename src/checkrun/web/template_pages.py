@@ -16,6 +16,7 @@ from checkrun.kit.errors import AppError, not_found
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.urls import api_base
 from checkrun.members import service as members
+from checkrun.runs import public
 from checkrun.templates import service, steps
 from checkrun.templates.models import Capture, Step
 from checkrun.templates.schemas import (
@@ -185,6 +186,9 @@ async def _template_html(
         field_types=tf.FIELD_TYPES,
         base=_base(template_id),
         launch_url=PREFIX + "/launch/" + template_id,
+        public_link=public.link(outline.checklist.org_id, template_id)
+        if public.is_public(outline.checklist)
+        else None,
     )
 
 

@@ -1,0 +1,128 @@
+"""Sub-processes: completing a task whose step has `bp_to_launch` launches that template."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from tests.activity.feed import feed
+from tests.conftest import Org, new_org
+from tests.support.factories import checklist, ok, run
+
+
+def chain(org: Org, **bp: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Template "Phase 2" (one step), and "Phase 1" whose step "Hand off" launches it."""
+    target = checklist(org, steps=1, title="Phase 2")
+    trigger = checklist(org, steps=0, title="Phase 1")
+    step = {"title": "Hand off", "bp_to_launch": {"id": target["id"], **bp}}
+    ok(org.api.post(org.path(f"/checklists/{trigger['id']}/steps"), json=step), 201)
+    return trigger, target
+
+
+def children(org: Org, parent_id: str) -> list[dict[str, Any]]:
+    runs = ok(org.api.get(org.path("/runs"), params={"per_page": 100}))
+    return [r for r in runs if r.get("parent_id") == parent_id]
+
+
+def complete(client: httpx.Client, org: Org, run_id: str, task_id: str) -> httpx.Response:
+    return client.post(org.path(f"/runs/{run_id}/completed-tasks"), json={"task_id": task_id})
+
+
+def only_task(org: Org, run_id: str) -> dict[str, Any]:
+    (task,) = ok(org.api.get(org.path(f"/runs/{run_id}/tasks")))
+    return task
+
+
+def test_completing_the_step_launches_the_template_as_the_completer(org: Org) -> None:
+    member, as_member = org.member("standard")
+    trigger, target = chain(org)
+    parent = run(org, trigger["id"])
+    task = only_task(org, parent["id"])
+    assert children(org, parent["id"]) == []
+    ok(complete(as_member, org, parent["id"], task["id"]))
+    (child,) = children(org, parent["id"])
+    assert child["checklist_id"] == target["id"]
+    assert child["name"].startswith("Phase 2 - ")
+    assert (child["started_by"], child["owner_id"]) == (member, member)
+    # The launched process runs: its task is there, assigned to its launcher.
+    assert only_task(org, child["id"])["owners"]["users"] == [member]
+    # The trigger task's history names it.
+    (linked,) = [
+        e for e in feed(org, entity_type="task", entity_id=task["id"]) if e["verb"][0] == "linked"
+    ]
+    assert (linked["field"][0], linked["actor_id"]) == ("launched_run_id", [member])
+    assert child["id"] in str(linked["new_value"])
+
+
+def test_name_format_and_once_per_task(org: Org) -> None:
+    trigger, _ = chain(org, default_name_format="{{Process Name}} follow-up")
+    parent = run(org, trigger["id"], name="Acme")
+    task = only_task(org, parent["id"])
+    ok(complete(org.api, org, parent["id"], task["id"]))
+    ok(org.api.delete(org.path(f"/runs/{parent['id']}/completed-tasks/{task['id']}")))
+    ok(complete(org.api, org, parent["id"], task["id"]))
+    (child,) = children(org, parent["id"])
+    assert child["name"] == "Acme follow-up"
+
+
+def test_two_completions_at_once_launch_once(org: Org) -> None:
+    trigger, _ = chain(org)
+    parent = run(org, trigger["id"])
+    task = only_task(org, parent["id"])
+    clients = [org.client(org.token), org.client(org.token)]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(
+            pool.map(lambda c: complete(c, org, parent["id"], task["id"]).status_code, clients)
+        )
+    assert sorted(answers) == [200, 422]
+    assert len(children(org, parent["id"])) == 1
+
+
+def test_light_completer_launches_as_the_process_owner(org: Org) -> None:
+    light, as_light = org.member("light")
+    trigger, _ = chain(org)
+    parent = run(org, trigger["id"])
+    task = only_task(org, parent["id"])
+    path = org.path(f"/runs/{parent['id']}/tasks/{task['id']}")
+    ok(org.api.put(path, json={"owners": {"users": [light]}}))
+    ok(complete(as_light, org, parent["id"], task["id"]))
+    (child,) = children(org, parent["id"])
+    assert child["started_by"] == org.admin_id
+
+
+def test_nothing_is_launched_from_a_template_that_cannot_be(org: Org) -> None:
+    trigger, target = chain(org)
+    assert org.api.delete(org.path(f"/checklists/{target['id']}")).status_code == 200
+    parent = run(org, trigger["id"])
+    ok(complete(org.api, org, parent["id"], only_task(org, parent["id"])["id"]))
+    assert children(org, parent["id"]) == []
+    assert ok(org.api.get(org.path(f"/runs/{parent['id']}")))["status"] == "complete"
+
+    required, _ = chain(org)
+    second = ok(org.api.get(org.path(f"/checklists/{required['id']}"), params={"with": "steps"}))
+    target_id = second["steps"][0]["bp_to_launch"]["id"]
+    ok(
+        org.api.put(
+            org.path(f"/checklists/{target_id}"),
+            json={
+                "title": "Phase 2",
+                "prerun": [{"label": "Who", "field_type": "text", "required": True}],
+            },
+        )
+    )
+    parent = run(org, required["id"])
+    ok(complete(org.api, org, parent["id"], only_task(org, parent["id"])["id"]))
+    assert children(org, parent["id"]) == []
+
+
+def test_a_step_names_a_template_of_its_organization(org: Org) -> None:
+    trigger = checklist(org, steps=0)
+    path = org.path(f"/checklists/{trigger['id']}/steps")
+    with new_org(org.server) as other:
+        theirs = checklist(other, steps=1)["id"]
+    for target in ("0" * 32, 7, theirs):
+        refused = org.api.post(path, json={"title": "x", "bp_to_launch": {"id": target}})
+        assert refused.status_code == 422, refused.text
+        assert list(refused.json()["errors"]) == ["bp_to_launch.id"]

@@ -26,6 +26,8 @@ class ChecklistFilters:
     folder: str | None = None
     # A tag id or title.
     tag: str | None = None
+    # `active` (live), `archived`, `all`, `published`, `draft` (see `templates/versions.py`).
+    status: str | None = None
 
 
 # Titles sort without regard to case, the same on SQLite and PostgreSQL.
@@ -47,10 +49,22 @@ SORTS |= {
 PINNED = func.coalesce(Checklist.settings["is_pinned"].as_boolean(), false()).desc()
 
 
+def _by_status(stmt: Select[Any], f: ChecklistFilters) -> Select[Any]:
+    """`status` wins over `archived`: `archived` is the archived ones, `all` both, the others
+    live templates only."""
+    if f.status == "archived":
+        return stmt.where(Checklist.deleted_at.is_not(None))
+    if f.status == "all":
+        return stmt
+    if f.status == "draft":
+        return stmt.where(false())
+    if f.status in ("active", "published"):
+        return stmt.where(Checklist.deleted_at.is_(None))
+    return archived_filter(stmt, Checklist.deleted_at, f.archived)
+
+
 def _filtered(stmt: Select[Any], org_id: str, f: ChecklistFilters) -> Select[Any]:
-    stmt = text_filter(
-        archived_filter(stmt, Checklist.deleted_at, f.archived), Checklist.title, f.q
-    )
+    stmt = text_filter(_by_status(stmt, f), Checklist.title, f.q)
     if f.tag:
         stmt = stmt.where(Checklist.id.in_(tagged(org_id, "Checklist", [f.tag])))
     if f.type:

@@ -45,6 +45,7 @@ from checkrun.templates.schemas import (
 )
 from checkrun.templates.values import ValueContext, clean_values
 
+CHECKLIST_STATUSES = ("active", "archived", "all", "published", "draft")
 FIELD_IN_USE = "Cannot delete a form field that is being used in a rule in other steps."
 
 
@@ -366,9 +367,17 @@ def checklist_filters(
     starred: str | None = None,
     owner_id: str | None = None,
     folder: str | None = None,
+    folder_id: str | None = None,
     tag: str | None = None,
+    status: str | None = None,
 ) -> ChecklistFilters:
-    """The documented list query parameters (a FastAPI dependency: names are the API's)."""
+    """The documented list query parameters (a FastAPI dependency: names are the API's;
+    `folder_id` is the Go CLI's name for `folder`)."""
+    chosen = (status or "").strip().lower() or None
+    if chosen is not None and chosen not in CHECKLIST_STATUSES:
+        raise invalid_field(
+            "status", f"The status must be one of: {', '.join(CHECKLIST_STATUSES)}."
+        )
     flag = {"true": True, "1": True, "false": False, "0": False}.get((starred or "").lower())
     owner = int(owner_id) if owner_id and owner_id.isdigit() and len(owner_id) < 10 else None
     return ChecklistFilters(
@@ -378,8 +387,9 @@ def checklist_filters(
         type=type,
         starred=flag,
         owner_id=owner,
-        folder=folder,
+        folder=folder or folder_id,
         tag=(tag or "").strip() or None,
+        status=chosen,
     )
 
 

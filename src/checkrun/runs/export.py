@@ -150,7 +150,7 @@ def _process_columns(loaded: Loaded) -> dict[str, str]:
     return {
         "blueprint_id": run.checklist_id,
         "blueprint_name": run.checklist_title,
-        "blueprint_version": "1",
+        "blueprint_version": str(run.version),
         "process_id": run.id,
         "process_name": run.name,
         "process_tag": ",".join(loaded.tags),

@@ -12,7 +12,7 @@ from checkrun.kit.repository import Repository
 from checkrun.runs.models import Run
 from checkrun.tags.repository import tagged
 from checkrun.tasks.models import CaptureValue
-from checkrun.templates.models import Capture, Checklist, Step
+from checkrun.templates.models import Capture, Checklist, ChecklistVersion, Step
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,11 @@ def _by_status(stmt: Select[Any], f: ChecklistFilters) -> Select[Any]:
         return stmt.where(Checklist.deleted_at.is_not(None))
     if f.status == "all":
         return stmt
-    if f.status == "draft":
-        return stmt.where(false())
-    if f.status in ("active", "published"):
+    if f.status in ("published", "draft"):
+        return stmt.where(
+            Checklist.deleted_at.is_(None), Checklist.is_published.is_(f.status == "published")
+        )
+    if f.status == "active":
         return stmt.where(Checklist.deleted_at.is_(None))
     return archived_filter(stmt, Checklist.deleted_at, f.archived)
 
@@ -251,6 +253,32 @@ class TemplatesRepository(Repository):
             )
         )
         return int(result.scalar_one()) + 1
+
+    async def version_content(self, checklist_id: str, version: int) -> dict[str, Any] | None:
+        """The frozen content of that version, None when it is not frozen."""
+        return (
+            await self.db.execute(
+                select(ChecklistVersion.content).where(
+                    ChecklistVersion.checklist_id == checklist_id,
+                    ChecklistVersion.version == version,
+                )
+            )
+        ).scalar_one_or_none()
+
+    async def launched_from(self, checklist_id: str, version: int) -> bool:
+        """Whether a run (archived ones too) was launched from that version."""
+        found = await self.db.execute(
+            select(Run.id).where(Run.checklist_id == checklist_id, Run.version == version).limit(1)
+        )
+        return found.first() is not None
+
+    async def latest_version(self, checklist_id: str) -> int:
+        result = await self.db.execute(
+            select(func.coalesce(func.max(ChecklistVersion.version), 0)).where(
+                ChecklistVersion.checklist_id == checklist_id
+            )
+        )
+        return int(result.scalar_one())
 
     def add(self, *objs: object) -> None:
         self.db.add_all(objs)

@@ -161,6 +161,16 @@ async def form_or_json(request: Request, schema: type[Body]) -> Body:
         raise invalid(laravel_errors(exc.errors())) from None
 
 
+@router.put(CHECKLIST + "/publish")
+@answers.item(ChecklistRead)
+async def publish_checklist(
+    db: Db, actor: CurrentActor, checklist_id: str, with_: With
+) -> JSONResponse:
+    checklist = await service.publish_checklist(db, actor, checklist_id)
+    (read,) = await service.read_many(db, [checklist], with_)
+    return responses.item(read)
+
+
 @router.get(CHECKLIST + "/form-fields")
 @answers.raw(FORM_FIELDS, CaptureRead)
 async def form_fields(db: Db, actor: CurrentActor, checklist_id: str) -> JSONResponse:

@@ -608,6 +608,7 @@ class ChecklistRead(BaseModel):
             owner_id=c.owner_id,
             last_updated_by=updated_by,
             status="archived" if c.deleted_at else "active",
+            is_published_state=c.is_published,
             steps_count=len(steps),
             started_processes=parts.runs_started.get(c.id, 0),
             prerun=[

@@ -22,12 +22,21 @@ from checkrun.templates.models import Checklist, Step
 from checkrun.templates.repository import TemplatesRepository
 from checkrun.templates.schemas import ChecklistCreate, ImportedStep, RuleWrite
 from checkrun.templates.steps import _apply
+from checkrun.templates.versions import is_dual, publish
 
 DEADLINE_STEP = "The selected deadline step is invalid."
 
 
 async def create_checklist(db: AsyncSession, actor: Actor, body: ChecklistCreate) -> Checklist:
-    """`POST /checklists`: a plain create, or an import when steps or rules come with it."""
+    """`POST /checklists`: a plain create, or an import when steps or rules come with it. A
+    template with dual versions starts published."""
+    checklist = await _created(db, actor, body)
+    if is_dual(checklist):
+        await publish(db, checklist, actor)
+    return checklist
+
+
+async def _created(db: AsyncSession, actor: Actor, body: ChecklistCreate) -> Checklist:
     if not body.steps and not body.automated_actions and not any(f.id for f in body.prerun):
         return await service.create_checklist(db, actor, body)
     await _check_steps(db, actor, body.steps or [])

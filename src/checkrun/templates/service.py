@@ -180,7 +180,14 @@ async def editable(db: AsyncSession, actor: Actor, checklist_id: str) -> Checkli
     """A live template the caller may change: light members may not. Every change to a
     template comes through here, before it is made (`templates/versions.py`)."""
     require_not_light(actor)
-    checklist = await get_checklist(db, actor, checklist_id)
+    return await _locked_for_edit(db, actor, checklist_id)
+
+
+async def _locked_for_edit(db: AsyncSession, actor: Actor, checklist_id: str) -> Checklist:
+    """Locked, so that edits and publishes of one template number its versions in turn."""
+    checklist = await TemplatesRepository(db).lock(actor.org_id, checklist_id)
+    if checklist is None:
+        raise not_found()
     await before_edit(db, checklist, actor)
     return checklist
 
@@ -295,13 +302,15 @@ async def publish_checklist(db: AsyncSession, actor: Actor, checklist_id: str) -
     """`PUT /checklists/{id}/publish`: the draft becomes the version launches use. A template
     without dual versions has nothing to publish (its edits apply at once): answered as is."""
     require_not_light(actor)
-    checklist = await get_checklist(db, actor, checklist_id)
+    checklist = await TemplatesRepository(db).lock(actor.org_id, checklist_id)
+    if checklist is None:
+        raise not_found()
     if is_dual(checklist) and await publish(db, checklist, actor):
         await record(
             db,
             actor,
             checklist,
-            "published",
+            "updated",
             f"Published version {checklist.version} of template {checklist.title}",
             field="version",
             new_value=checklist.version,

@@ -3,10 +3,16 @@ go to a draft that `PUT /checklists/{id}/publish` makes the launched version."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from checkrun.db import make_engine
+from checkrun.runs.models import Run
+from checkrun.templates.versions import rules_for_run
 from tests.conftest import Org
 from tests.support.factories import checklist, ok, run
 
@@ -158,3 +164,50 @@ def test_publish_refusals(org: Org) -> None:
     with org.server.client(other.token) as stranger:
         path = f"/organizations/{other.org_id}/checklists/{template['id']}/publish"
         assert stranger.put(path).status_code == 404
+
+
+def rules_of_run(org: Org, run_id: str) -> list[dict[str, Any]]:
+    """`versions.rules_for_run` on the server's database (what rule evaluation reads)."""
+
+    async def work() -> list[dict[str, Any]]:
+        engine = make_engine(org.server.settings.resolved_database_url)
+        try:
+            async with AsyncSession(engine) as db:
+                found = await db.get(Run, run_id)
+                assert found is not None
+                return await rules_for_run(db, found)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(work())
+
+
+def test_a_run_is_evaluated_with_the_rules_of_its_version(org: Org) -> None:
+    for dual in (False, True):
+        template = checklist(org, steps=0, dual_version_enabled=dual)
+        path = template_path(org, template)
+        step = ok(org.api.post(path + "/steps", json={"title": "Check"}), 201)
+        body = {"title": "T", "prerun": [{"label": "Kind", "field_type": "text"}]}
+        (field,) = ok(org.api.put(path, json=body))["prerun"]
+        rule = {
+            "conditions": [
+                {"conditionable_id": field["id"], "operation": "equals", "statement": "a"}
+            ],
+            "then_actions": [
+                {"action_type": "visibility", "action_verb": "hide", "target_step_id": step["id"]}
+            ],
+        }
+        made = ok(org.api.post(path + "/automated-actions", json=rule), 201)
+        if dual:
+            publish(org, template)
+        first = run(org, template["id"])
+        changed = {"conditions": [{**rule["conditions"][0], "statement": "b"}]}
+        ok(org.api.put(f"{path}/automated-actions/{made['id']}", json=changed))
+        if dual:
+            # Not published yet: a launch still evaluates the published rules.
+            draft_run = run(org, template["id"])
+            assert rules_of_run(org, draft_run["id"])[0]["conditions"][0]["statement"] == "a"
+            publish(org, template)
+        second = run(org, template["id"])
+        assert rules_of_run(org, first["id"])[0]["conditions"][0]["statement"] == "a"
+        assert rules_of_run(org, second["id"])[0]["conditions"][0]["statement"] == "b"

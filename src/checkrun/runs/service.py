@@ -372,13 +372,13 @@ async def _record_changes(db: AsyncSession, actor: Actor, run: Run, before: dict
 async def launch_form(
     db: AsyncSession, actor: Actor, checklist_id: str
 ) -> tuple[Checklist, list[Capture]]:
-    """A live template the caller may launch and its kick-off fields (a launch form)."""
+    """A live template the caller may launch and its kick-off fields (a launch form): those of
+    the version a launch uses."""
     require_not_light(actor)
-    templates = TemplatesRepository(db)
-    checklist = await templates.get(actor.org_id, checklist_id)
+    checklist = await TemplatesRepository(db).get(actor.org_id, checklist_id)
     if checklist is None:
         raise not_found()
-    return checklist, (await templates.prerun_of([checklist.id])).get(checklist.id, [])
+    return checklist, (await versions.launch_parts(db, checklist)).fields
 
 
 async def kickoff_fields(db: AsyncSession, run: Run) -> list[Capture]:

@@ -106,6 +106,10 @@ def source(tmp_path: Path) -> Iterator[tuple[LiveServer, Org, str]]:
     with live_server("sqlite", made(tmp_path, "source")) as live, new_org(live) as org:
         template = checklist(org, steps=3)
         launched = run(org, template["id"], name="Moving house")
+        # An edit after the launch freezes the version launched (a checklist_versions row).
+        step = ok(org.api.get(org.path(f"/checklists/{template['id']}/steps")))[0]
+        path = org.path(f"/checklists/{template['id']}/steps/{step['id']}")
+        ok(org.api.put(path, json={"title": "Pack"}))
         first = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))[0]
         ok(
             org.api.post(
@@ -129,6 +133,7 @@ def test_an_organization_moves_to_postgresql_and_s3_and_back(
     assert exported.returncode == 0, exported.stderr
     assert "export: tasks: 4 rows" in exported.stderr and "export: files: 1/1" in exported.stderr
     before, before_answers = snapshot(src.settings, org.id), answers(src, org)
+    assert len(before["checklist_versions"]) == 1
     original = file_bytes(src, org, asset_id)
 
     s3 = {"storage_url": f"s3://{new_bucket(s3_endpoint)}/files", "s3_endpoint_url": s3_endpoint}

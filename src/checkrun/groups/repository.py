@@ -132,3 +132,12 @@ class GroupsRepository(Repository):
 
     def add(self, *objs: object) -> None:
         self.db.add_all(objs)
+
+    async def names_of(self, org_id: str, group_ids: list[str]) -> dict[str, str]:
+        """Group names by id (deleted groups are missing)."""
+        if not group_ids:
+            return {}
+        rows = await self.db.execute(
+            select(Group.id, Group.name).where(self.scope(Group, org_id), Group.id.in_(group_ids))
+        )
+        return {group_id: name for group_id, name in rows.all()}

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from checkrun.db import Base, UTCDateTime
@@ -45,6 +45,8 @@ class Run(Base):
     users: Mapped[list[int]] = mapped_column(JSON, default=list)
     groups: Mapped[list[str]] = mapped_column(JSON, default=list)
     parent_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The template version it was launched from (`templates/versions.py`).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     prerun_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     prerun_completed_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -9,9 +9,10 @@ from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, pagination_meta
+from checkrun.kit.text import slugify
 from checkrun.kit.unit_of_work import ServiceCommittedDb
 from checkrun.kit.urls import api_base
-from checkrun.runs import service
+from checkrun.runs import export, service
 from checkrun.runs.models import Run
 from checkrun.runs.params import run_filters
 from checkrun.runs.repository import RunFilters
@@ -142,3 +143,25 @@ async def delete_run(
 ) -> Response:
     await service.purge(db, store, actor, run_id)
     return responses.empty(200)
+
+
+@router.post(RUN + "/export")
+@answers.item(RunRead)
+async def export_run(request: Request, db: Db, actor: CurrentActor, run_id: str) -> JSONResponse:
+    """The run with its template, tasks (with their comments), form fields, tags, folders,
+    threads and files: the Go CLI's `process export`."""
+    read = await export.export_json(db, actor, run_id, api_base(request))
+    return responses.item(read)
+
+
+@router.get(RUN + "/export.csv")
+@answers.binary()
+async def export_run_csv(db: Db, actor: CurrentActor, run_id: str) -> Response:
+    """Tallyfy's process CSV (45 columns)."""
+    run, text = await export.export_csv(db, actor, run_id)
+    name = slugify(run.name, 80) or run.id
+    return Response(
+        text.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )

@@ -25,7 +25,7 @@ from checkrun.templates.automations import (
     assigned,
     settle,
 )
-from checkrun.templates.models import Checklist
+from checkrun.templates.versions import rules_for_run
 
 # Where a task keeps what rules changed, so that it can be undone when the rule stops firing:
 # {"owners": applied, "owners_before": {...}, "deadline": applied, "deadline_before": iso}.
@@ -58,9 +58,7 @@ async def apply_rules(
     completed (`completed`) while it fires: completing a task submits its form. A reopen
     changes what step conditions read, so this repeats (at most MAX_ROUNDS times) until nothing
     more is reopened. Answers what changed, by task id."""
-    # Archived templates too; the session usually holds it already (no statement then).
-    found = await db.get(Checklist, run.checklist_id)
-    rules = list(found.automated_actions or []) if found and found.org_id == run.org_id else []
+    rules = await rules_for_run(db, run)
     if not rules:
         return {}
     # The run's lock orders concurrent changes: a rule's one-off actions run exactly once.

@@ -40,6 +40,7 @@ from checkrun.tasks.deadlines import Rule
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TaskFilters, TasksRepository
 from checkrun.tasks.schemas import Owners
+from checkrun.templates import versions
 from checkrun.templates.automations import text_of as automations_text
 from checkrun.templates.models import Capture, Checklist, Step
 from checkrun.templates.repository import TemplatesRepository
@@ -231,9 +232,9 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     require_not_light(actor)
     checklist = await _launchable(db, actor, body.checklist_id)
     await _check_launch(db, actor, body)
-    templates = TemplatesRepository(db)
-    steps = (await templates.steps_of([checklist.id])).get(checklist.id, [])
-    fields = (await templates.prerun_of([checklist.id])).get(checklist.id, [])
+    # The version launched: with dual versions the published one (templates/versions.py).
+    parts = await versions.launch_parts(db, checklist)
+    steps, fields = parts.steps, parts.fields
     ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
     prerun = await _prerun_values(ctx, body.prerun if isinstance(body.prerun, dict) else {}, fields)
     orgs = OrgsRepository(db)
@@ -252,6 +253,7 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     number, first = await orgs.reserve_launch(actor.org_id, len(steps))
     name = body.name or process_name(checklist, fields, prerun, started)
     run = _new_run(actor, checklist, body, number, name, prerun, started)
+    run.version = checklist.version
     made = [
         _task_for_step(run, step, n, plan, body.tasks.get(step.id))
         for n, step in enumerate(steps, start=first)
@@ -269,7 +271,7 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     await file_subject(db, actor, "Run", run.id, body.folders)
     for task, _ in made:
         await tag_subject(db, actor, "Task", task.id, step_tags.get(task.step_id or "", []))
-    if checklist.automated_actions:
+    if parts.rules:
         await apply_rules(db, run, actor, launch=True)
         await ensure_run_guests(db, run.org_id, run.id, actor)
     else:
@@ -382,18 +384,19 @@ async def _record_changes(db: AsyncSession, actor: Actor, run: Run, before: dict
 async def launch_form(
     db: AsyncSession, actor: Actor, checklist_id: str
 ) -> tuple[Checklist, list[Capture]]:
-    """A live template the caller may launch and its kick-off fields (a launch form)."""
+    """A live template the caller may launch and its kick-off fields (a launch form): those of
+    the version a launch uses."""
     require_not_light(actor)
-    templates = TemplatesRepository(db)
-    checklist = await templates.get(actor.org_id, checklist_id)
+    checklist = await TemplatesRepository(db).get(actor.org_id, checklist_id)
     if checklist is None:
         raise not_found()
-    return checklist, (await templates.prerun_of([checklist.id])).get(checklist.id, [])
+    return checklist, (await versions.launch_parts(db, checklist)).fields
 
 
 async def kickoff_fields(db: AsyncSession, run: Run) -> list[Capture]:
-    """The kick-off fields of the run's template (archived or not): labels for its values."""
-    return (await TemplatesRepository(db).prerun_of([run.checklist_id])).get(run.checklist_id, [])
+    """The kick-off fields of the run's template version (archived or not): labels for its
+    values."""
+    return await versions.kickoff_fields_of_run(db, run)
 
 
 async def get_run(db: AsyncSession, actor: Actor, run_id: str) -> Run:
@@ -483,7 +486,7 @@ async def _updated_prerun(
     db: AsyncSession, actor: Actor, run: Run, given: dict[str, Any], api_base: str
 ) -> dict[str, Any]:
     """The run's kick-off values with `given` merged in; a required field can't be cleared."""
-    fields = (await TemplatesRepository(db).prerun_of([run.checklist_id])).get(run.checklist_id, [])
+    fields = await versions.kickoff_fields_of_run(db, run)
     ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
     changed = await clean_values(ctx, fields, given, "prerun")
     cleared = {

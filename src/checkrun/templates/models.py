@@ -3,7 +3,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from checkrun.db import Base, UTCDateTime
@@ -40,6 +51,10 @@ class Checklist(Base):
     # Documented fields that carry no server rule (icon, is_featured, explanation_video, ...),
     # kept and echoed back.
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The version a launch starts from (`templates/versions.py`): with dual versions the
+    # published one, else the template as it stands; and whether the draft is published.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    is_published: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -116,3 +131,19 @@ class Capture(Base):
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+
+class ChecklistVersion(Base):
+    """A template frozen as a version: its steps (with their fields), kick-off fields and rules,
+    as launches of that version read them."""
+
+    __tablename__ = "checklist_versions"
+    __table_args__ = (UniqueConstraint("checklist_id", "version"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    checklist_id: Mapped[str] = mapped_column(ForeignKey("checklists.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

@@ -7,12 +7,13 @@ from typing import Any
 from sqlalchemy import Select, delete, false, func, select
 
 from checkrun.kit.filters import archived_filter, count_of, text_filter
+from checkrun.kit.locking import locked
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.repository import Repository
 from checkrun.runs.models import Run
 from checkrun.tags.repository import tagged
 from checkrun.tasks.models import CaptureValue
-from checkrun.templates.models import Capture, Checklist, Step
+from checkrun.templates.models import Capture, Checklist, ChecklistVersion, Step
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class ChecklistFilters:
     folder: str | None = None
     # A tag id or title.
     tag: str | None = None
+    # `active` (live), `archived`, `all`, `published`, `draft` (see `templates/versions.py`).
+    status: str | None = None
 
 
 # Titles sort without regard to case, the same on SQLite and PostgreSQL.
@@ -47,10 +50,24 @@ SORTS |= {
 PINNED = func.coalesce(Checklist.settings["is_pinned"].as_boolean(), false()).desc()
 
 
+def _by_status(stmt: Select[Any], f: ChecklistFilters) -> Select[Any]:
+    """`status` wins over `archived`: `archived` is the archived ones, `all` both, the others
+    live templates only."""
+    if f.status == "archived":
+        return stmt.where(Checklist.deleted_at.is_not(None))
+    if f.status == "all":
+        return stmt
+    if f.status in ("published", "draft"):
+        return stmt.where(
+            Checklist.deleted_at.is_(None), Checklist.is_published.is_(f.status == "published")
+        )
+    if f.status == "active":
+        return stmt.where(Checklist.deleted_at.is_(None))
+    return archived_filter(stmt, Checklist.deleted_at, f.archived)
+
+
 def _filtered(stmt: Select[Any], org_id: str, f: ChecklistFilters) -> Select[Any]:
-    stmt = text_filter(
-        archived_filter(stmt, Checklist.deleted_at, f.archived), Checklist.title, f.q
-    )
+    stmt = text_filter(_by_status(stmt, f), Checklist.title, f.q)
     if f.tag:
         stmt = stmt.where(Checklist.id.in_(tagged(org_id, "Checklist", [f.tag])))
     if f.type:
@@ -71,6 +88,12 @@ class TemplatesRepository(Repository):
             Checklist.id == checklist_id,
         )
         return (await self.db.execute(stmt)).scalar_one_or_none()
+
+    async def lock(self, org_id: str, checklist_id: str) -> Checklist | None:
+        """A live template locked until the transaction ends: its edits and publishes (which
+        number versions) happen one after the other."""
+        stmt = select(Checklist).where(self.scope(Checklist, org_id), Checklist.id == checklist_id)
+        return await locked(self.db, Checklist, stmt, checklist_id)
 
     async def by_ids(self, checklist_ids: list[str]) -> list[Checklist]:
         """Templates by id, archived ones too (a run shows the template it came from)."""
@@ -237,6 +260,32 @@ class TemplatesRepository(Repository):
             )
         )
         return int(result.scalar_one()) + 1
+
+    async def version_content(self, checklist_id: str, version: int) -> dict[str, Any] | None:
+        """The frozen content of that version, None when it is not frozen."""
+        return (
+            await self.db.execute(
+                select(ChecklistVersion.content).where(
+                    ChecklistVersion.checklist_id == checklist_id,
+                    ChecklistVersion.version == version,
+                )
+            )
+        ).scalar_one_or_none()
+
+    async def launched_from(self, checklist_id: str, version: int) -> bool:
+        """Whether a run (archived ones too) was launched from that version."""
+        found = await self.db.execute(
+            select(Run.id).where(Run.checklist_id == checklist_id, Run.version == version).limit(1)
+        )
+        return found.first() is not None
+
+    async def latest_version(self, checklist_id: str) -> int:
+        result = await self.db.execute(
+            select(func.coalesce(func.max(ChecklistVersion.version), 0)).where(
+                ChecklistVersion.checklist_id == checklist_id
+            )
+        )
+        return int(result.scalar_one())
 
     def add(self, *objs: object) -> None:
         self.db.add_all(objs)

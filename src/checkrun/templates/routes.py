@@ -15,7 +15,7 @@ from checkrun.kit.unit_of_work import ServiceCommittedDb
 from checkrun.kit.urls import api_base
 from checkrun.kit.validation import laravel_errors
 from checkrun.storage import Store
-from checkrun.templates import service
+from checkrun.templates import service, transfer
 from checkrun.templates.repository import ChecklistFilters
 from checkrun.templates.schemas import (
     CaptureRead,
@@ -64,7 +64,7 @@ DELETED = {
 async def create_checklist(
     db: Db, actor: CurrentActor, body: ChecklistCreate, with_: With
 ) -> JSONResponse:
-    checklist = await service.create_checklist(db, actor, body)
+    checklist = await transfer.create_checklist(db, actor, body)
     (read,) = await service.read_many(db, [checklist], with_)
     return responses.item(read, status=201)
 
@@ -159,6 +159,16 @@ async def form_or_json(request: Request, schema: type[Body]) -> Body:
         return schema.model_validate(raw)
     except ValidationError as exc:
         raise invalid(laravel_errors(exc.errors())) from None
+
+
+@router.put(CHECKLIST + "/publish")
+@answers.item(ChecklistRead)
+async def publish_checklist(
+    db: Db, actor: CurrentActor, checklist_id: str, with_: With
+) -> JSONResponse:
+    checklist = await service.publish_checklist(db, actor, checklist_id)
+    (read,) = await service.read_many(db, [checklist], with_)
+    return responses.item(read)
 
 
 @router.get(CHECKLIST + "/form-fields")

@@ -217,7 +217,11 @@ class ChecklistCreate(TemplateSettings):
     default_process_name_format: str | None = Field(None, max_length=550)
     # Documented next to owner_id; taken as the owner when owner_id is not sent.
     user_id: UserId | None = None
-    prerun: list[CaptureCreate] = Field(default_factory=list)
+    prerun: list[ImportedCapture] = Field(default_factory=list)
+    # A template exported (GET with steps) and posted back (the Go CLI's `blueprint import`):
+    # steps with their fields, and rules naming the exported ids (`templates/transfer.py`).
+    steps: list[ImportedStep] | None = None
+    automated_actions: list[dict[str, Any]] | None = None
 
 
 class PrerunField(CaptureCreate):
@@ -314,6 +318,22 @@ STEP_RULES = (
     "skip_start_process",
     "allow_guest_owners",
 )
+
+
+class ImportedCapture(CaptureCreate):
+    """A field as a template export shows it: `id` is the exported id rules may name."""
+
+    id: str | None = Field(None, max_length=64)
+
+
+class ImportedStep(StepCreate):
+    """A step as a template export shows it, with its form fields (`captures`)."""
+
+    id: str | None = Field(None, max_length=64)
+    captures: list[ImportedCapture] = Field(default_factory=list)
+
+
+ChecklistCreate.model_rebuild()
 
 
 class ReorderStep(Lenient):
@@ -624,6 +644,7 @@ class ChecklistRead(BaseModel):
             owner_id=c.owner_id,
             last_updated_by=updated_by,
             status="archived" if c.deleted_at else "active",
+            is_published_state=c.is_published,
             steps_count=len(steps),
             started_processes=parts.runs_started.get(c.id, 0),
             prerun=[

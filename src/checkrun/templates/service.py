@@ -45,7 +45,9 @@ from checkrun.templates.schemas import (
     TemplateParts,
 )
 from checkrun.templates.values import ValueContext, clean_values
+from checkrun.templates.versions import after_update, before_edit, is_dual, publish
 
+CHECKLIST_STATUSES = ("active", "archived", "all", "published", "draft")
 FIELD_IN_USE = "Cannot delete a form field that is being used in a rule in other steps."
 
 
@@ -176,9 +178,19 @@ async def _tags_and_folders(
 
 
 async def editable(db: AsyncSession, actor: Actor, checklist_id: str) -> Checklist:
-    """A live template the caller may change: light members may not."""
+    """A live template the caller may change: light members may not. Every change to a
+    template comes through here, before it is made (`templates/versions.py`)."""
     require_not_light(actor)
-    return await get_checklist(db, actor, checklist_id)
+    return await _locked_for_edit(db, actor, checklist_id)
+
+
+async def _locked_for_edit(db: AsyncSession, actor: Actor, checklist_id: str) -> Checklist:
+    """Locked, so that edits and publishes of one template number its versions in turn."""
+    checklist = await TemplatesRepository(db).lock(actor.org_id, checklist_id)
+    if checklist is None:
+        raise not_found()
+    await before_edit(db, checklist, actor)
+    return checklist
 
 
 async def get_checklist(
@@ -261,6 +273,7 @@ async def update_checklist(
 ) -> Checklist:
     """Sent fields replace (`users` and `groups` whole); fields not sent are kept."""
     checklist = await editable(db, actor, checklist_id)
+    was_dual = is_dual(checklist)
     before = {name: getattr(checklist, name) for name in UPDATABLE}
     await _check_people(db, actor.org_id, ("owner_id", body.owner_id), body.users)
     await check_group_ids(db, actor.org_id, body.groups or [])
@@ -281,7 +294,28 @@ async def update_checklist(
     if body.prerun is not None:
         await _replace_prerun(db, actor, checklist, body.prerun, api_base)
     await db.flush()
+    await after_update(db, checklist, was_dual, actor)
     await _record_changes(db, actor, checklist, before, body.prerun is not None)
+    return checklist
+
+
+async def publish_checklist(db: AsyncSession, actor: Actor, checklist_id: str) -> Checklist:
+    """`PUT /checklists/{id}/publish`: the draft becomes the version launches use. A template
+    without dual versions has nothing to publish (its edits apply at once): answered as is."""
+    require_not_light(actor)
+    checklist = await TemplatesRepository(db).lock(actor.org_id, checklist_id)
+    if checklist is None:
+        raise not_found()
+    if is_dual(checklist) and await publish(db, checklist, actor):
+        await record(
+            db,
+            actor,
+            checklist,
+            "updated",
+            f"Published version {checklist.version} of template {checklist.title}",
+            field="version",
+            new_value=checklist.version,
+        )
     return checklist
 
 
@@ -367,9 +401,17 @@ def checklist_filters(
     starred: str | None = None,
     owner_id: str | None = None,
     folder: str | None = None,
+    folder_id: str | None = None,
     tag: str | None = None,
+    status: str | None = None,
 ) -> ChecklistFilters:
-    """The documented list query parameters (a FastAPI dependency: names are the API's)."""
+    """The documented list query parameters (a FastAPI dependency: names are the API's;
+    `folder_id` is the Go CLI's name for `folder`)."""
+    chosen = (status or "").strip().lower() or None
+    if chosen is not None and chosen not in CHECKLIST_STATUSES:
+        raise invalid_field(
+            "status", f"The status must be one of: {', '.join(CHECKLIST_STATUSES)}."
+        )
     flag = {"true": True, "1": True, "false": False, "0": False}.get((starred or "").lower())
     owner = int(owner_id) if owner_id and owner_id.isdigit() and len(owner_id) < 10 else None
     return ChecklistFilters(
@@ -379,8 +421,9 @@ def checklist_filters(
         type=type,
         starred=flag,
         owner_id=owner,
-        folder=folder,
+        folder=folder or folder_id,
         tag=(tag or "").strip() or None,
+        status=chosen,
     )
 
 
@@ -433,11 +476,14 @@ async def clone_checklist(
     copy.increment_id = await OrgsRepository(db).next_number(actor.org_id, "checklist")
     copy.created_by = actor.user_id
     copy.settings = {k: v for k, v in (source.settings or {}).items() if k != "last_updated_by"}
+    copy.version, copy.is_published = 1, True
     repo.add(copy)
     await db.flush()
     ids = await _copy_parts(repo, source, copy)
     _remap(copy, ids, (await repo.steps_of([copy.id])).get(copy.id, []))
     await db.flush()
+    if is_dual(copy):
+        await publish(db, copy, actor)
     await record(
         db,
         actor,

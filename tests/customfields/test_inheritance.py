@@ -40,3 +40,39 @@ def test_a_template_without_values_launches_a_process_without_any(org: Org) -> N
     make_key(org, "cost_center", applies_to="template")
     launched = run(org)
     assert fields(org.api, org.path(f"/runs/{launched['id']}")) == {}
+
+
+def test_the_task_list_filters_by_a_custom_field(org: Org) -> None:
+    make_key(org, "priority", applies_to="task")
+    make_key(org, "size", applies_to="task", field_type="number")
+    launched = run(org)
+    process = org.path(f"/runs/{launched['id']}")
+    first, second = ok(org.api.get(process + "/tasks"))
+    ok(
+        org.api.patch(
+            f"{process}/tasks/{first['id']}/custom-fields/priority", json={"value": "High"}
+        )
+    )
+    ok(
+        org.api.patch(
+            f"{process}/tasks/{second['id']}/custom-fields/priority", json={"value": "Low"}
+        )
+    )
+    ok(org.api.patch(f"{process}/tasks/{second['id']}/custom-fields/size", json={"value": 3}))
+
+    def listed(**params: str) -> list[str]:
+        return [t["id"] for t in ok(org.api.get(org.path("/tasks"), params=params))]
+
+    assert listed(custom_field_key="priority", custom_field_value="High") == [first["id"]]
+    assert listed(custom_field_key="priority", custom_field_value="high") == []
+    assert listed(custom_field_key="size", custom_field_value="3") == [second["id"]]
+    assert sorted(listed(custom_field_key="priority")) == sorted([first["id"], second["id"]])
+    assert listed(custom_field_key="nope", custom_field_value="High") == []
+    refused = org.api.get(org.path("/tasks"), params={"custom_field_value": "High"})
+    assert refused.status_code == 422
+    in_run = ok(
+        org.api.get(
+            process + "/tasks", params={"custom_field_key": "priority", "custom_field_value": "Low"}
+        )
+    )
+    assert [t["id"] for t in in_run] == [second["id"]]

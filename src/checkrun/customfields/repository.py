@@ -64,16 +64,16 @@ def _filtered(stmt: Select[Any], f: KeyFilters) -> Select[Any]:
     return stmt
 
 
-def matching(org_id: str, subject_type: str, key: str, value: str) -> Select[Any]:
-    """Ids of `subject_type` records whose value for the key named `key` reads `value`."""
+def matching(org_id: str, subject_type: str, key: str, value: str | None) -> Select[Any]:
+    """Ids of `subject_type` records whose value for the key named `key` reads `value` (any
+    value when None)."""
     key_ids = select(CustomFieldKey.id).where(
         CustomFieldKey.org_id == org_id, CustomFieldKey.key == key
     )
-    return select(CustomFieldValue.subject_id).where(
-        CustomFieldValue.key_id.in_(key_ids),
-        CustomFieldValue.subject_type == subject_type,
-        CustomFieldValue.value_text == value[:255],
+    stmt = select(CustomFieldValue.subject_id).where(
+        CustomFieldValue.key_id.in_(key_ids), CustomFieldValue.subject_type == subject_type
     )
+    return stmt if value is None else stmt.where(CustomFieldValue.value_text == value[:255])
 
 
 class CustomFieldsRepository(Repository):

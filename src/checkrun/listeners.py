@@ -4,7 +4,7 @@ activity feed, the webhook outbox and the email a change causes."""
 from __future__ import annotations
 
 from checkrun.activity import listener as activity_listener
-from checkrun.customfields import inherit as customfields_inherit
+from checkrun.customfields import listener as customfields_listener
 from checkrun.kit import events
 from checkrun.mail import digest, notify
 from checkrun.webhooks import listener as webhooks_listener
@@ -15,6 +15,6 @@ JOBS = (digest,)
 
 def install() -> None:
     events.subscribe(activity_listener.on_event)
-    events.subscribe(customfields_inherit.on_event)
+    events.subscribe(customfields_listener.on_event)
     events.subscribe(webhooks_listener.on_event)
     events.subscribe(notify.on_event)

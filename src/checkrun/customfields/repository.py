@@ -168,6 +168,39 @@ class CustomFieldsRepository(Repository):
                 )
             )
 
+    async def forget_run(self, org_id: str, run_id: str) -> None:
+        await self.forget_subjects(org_id, "process", [run_id])
+        tasks = select(Task.id).where(Task.org_id == org_id, Task.run_id == run_id)
+        await self.db.execute(
+            delete(CustomFieldValue).where(
+                self.scope(CustomFieldValue, org_id),
+                CustomFieldValue.subject_type == "task",
+                CustomFieldValue.subject_id.in_(tasks),
+            )
+        )
+
+    async def forget_missing_template_side(self, org_id: str) -> None:
+        """Values of templates, steps and fields that no longer exist (archived ones do)."""
+        steps = (
+            select(Step.id)
+            .join(Checklist, Checklist.id == Step.checklist_id)
+            .where(Checklist.org_id == org_id)
+        )
+        existing: dict[str, Select[Any]] = {
+            "template": select(Checklist.id).where(Checklist.org_id == org_id),
+            "step": steps,
+            "form_field": select(Capture.id).where(Capture.org_id == org_id),
+            "kickoff_field": select(Capture.id).where(Capture.org_id == org_id),
+        }
+        for kind, ids in existing.items():
+            await self.db.execute(
+                delete(CustomFieldValue).where(
+                    self.scope(CustomFieldValue, org_id),
+                    CustomFieldValue.subject_type == kind,
+                    CustomFieldValue.subject_id.not_in(ids),
+                )
+            )
+
     async def template_values(
         self, org_id: str, checklist_id: str
     ) -> list[tuple[str, str, str, Any]]:

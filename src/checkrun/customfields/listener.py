@@ -1,7 +1,12 @@
-"""Inheritance, once and forward: a process launched from a template is given the template's
-values, and each of its tasks its step's, in the launch's transaction. Later changes to the
-template reach no process already launched. It listens to the launch's domain event, so the
-launch itself knows nothing of custom fields."""
+"""What other domains' changes mean for custom field values, from their domain events (so
+that launching or deleting knows nothing of custom fields), in the same transaction.
+
+Inheritance, once and forward: a process launched from a template is given the template's
+values, and each of its tasks its step's. Later changes to the template reach no process
+already launched.
+
+Deletion: a record deleted for good takes its values with it (an archived one keeps them, to
+have them back when it is restored)."""
 
 from __future__ import annotations
 
@@ -45,7 +50,25 @@ async def inherit_at_launch(db: AsyncSession, org_id: str, run_id: str, checklis
     await db.flush()
 
 
+async def forget_deleted(db: AsyncSession, event: events.Event) -> None:
+    repo, org, gone = CustomFieldsRepository(db), event.org_id, event.entity_id
+    if event.type == "Process":
+        await repo.forget_run(org, gone)  # emitted before the purge: its tasks are still there
+    elif event.type == "Task":
+        await repo.forget_subjects(org, "task", [gone])
+    elif event.type in ("Blueprint", "Step"):
+        # Emitted after the rows went: whatever no longer exists loses its values.
+        await repo.forget_missing_template_side(org)
+    elif event.type in ("Folder", "Tag"):
+        await repo.forget_subjects(org, event.type.lower(), [gone])
+    elif event.type == "User" and event.entity_type == "user":
+        await repo.forget_subjects(org, "member", [gone])
+
+
 async def on_event(db: AsyncSession, event: events.Event) -> None:
+    if event.verb == "deleted":
+        await forget_deleted(db, event)
+        return
     launched = event.type == "Process" and event.verb == "created" and event.run_id
     if launched and event.checklist_id:
         await inherit_at_launch(db, event.org_id, event.run_id or "", event.checklist_id)

@@ -280,6 +280,28 @@ def errors(w: World) -> None:
     )
 
 
+def custom_field(w: World) -> None:
+    run_id, (first, _) = w.made["run_id"], w.made["tasks"]
+    key = w.made["custom_field_key"]
+    w.read("custom_field", "list_keys", w.path("/custom-field-keys"))
+    w.read("custom_field", "get_key", w.path(f"/custom-field-keys/{key}"))
+    w.read("custom_field", "run_values", w.path(f"/runs/{run_id}/custom-fields"))
+    w.read("custom_field", "task_values", w.path(f"/runs/{run_id}/tasks/{first}/custom-fields"))
+    w.read(
+        "custom_field",
+        "422_required",
+        w.path(f"/runs/{run_id}/custom-fields"),
+        method="PUT",
+        json={"custom_fields": {}},
+    )
+    w.read(
+        "custom_field",
+        "filtered_tasks",
+        w.path("/tasks"),
+        params={"custom_field_key": "priority", "custom_field_value": "High"},
+    )
+
+
 READS: dict[str, Callable[[World], None]] = {
     f.__name__: f
     for f in (
@@ -303,5 +325,6 @@ READS: dict[str, Callable[[World], None]] = {
         deadline,
         pagination,
         errors,
+        custom_field,
     )
 }

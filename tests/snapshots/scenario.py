@@ -383,4 +383,48 @@ def upload(world: World, launched: dict[str, Any], task: dict[str, Any]) -> Any:
     )
 
 
-STEPS: list[Callable[[World], None]] = [people, templates, runs]
+def custom_fields(world: World) -> None:
+    """Last, so that nothing before it moves: keys, and values on the run and a task."""
+    run_id, (first, _) = world.made["run_id"], world.made["tasks"]
+    key = world.write(
+        "POST",
+        "/custom-field-keys",
+        201,
+        pin=("custom_field", "create_key"),
+        json={
+            "key": "cost_center",
+            "label": "Cost center",
+            "applies_to": "process",
+            "field_type": "text",
+            "is_required": True,
+        },
+    )
+    world.write(
+        "POST",
+        "/custom-field-keys",
+        201,
+        json={
+            "key": "priority",
+            "applies_to": "task",
+            "field_type": "dropdown",
+            "options": ["High", "Low"],
+        },
+    )
+    world.write(
+        "PUT",
+        f"/runs/{run_id}/custom-fields",
+        200,
+        pin=("custom_field", "put_run"),
+        json={"custom_fields": {"cost_center": "CC-1042"}},
+    )
+    world.write(
+        "PATCH",
+        f"/runs/{run_id}/tasks/{first}/custom-fields/priority",
+        200,
+        pin=("custom_field", "patch_task"),
+        json={"value": "High"},
+    )
+    world.made["custom_field_key"] = key["id"]
+
+
+STEPS: list[Callable[[World], None]] = [people, templates, runs, custom_fields]

@@ -1,4 +1,5 @@
-"""Custom fields: the organization's keys and the values records hold for them
+"""Custom fields: the organization's keys and the values records hold for them; and
+template-level threads (comments.checklist_id)
 
 Revision ID: 0013_custom_fields
 Revises: 0012_idempotency
@@ -75,8 +76,22 @@ def upgrade() -> None:
         "custom_field_values",
         ["key_id", "subject_type", "value_text"],
     )
+    # The table is rebuilt on SQLite, where a column can't be added with its foreign key.
+    with op.batch_alter_table("comments", recreate="always") as batch:
+        batch.add_column(
+            sa.Column(
+                "checklist_id",
+                sa.String(32),
+                sa.ForeignKey("checklists.id", ondelete="CASCADE"),
+                nullable=True,
+            )
+        )
+        batch.create_index("ix_comments_checklist_created", ["checklist_id", "created_at"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("comments", recreate="always") as batch:
+        batch.drop_index("ix_comments_checklist_created")
+        batch.drop_column("checklist_id")
     op.drop_table("custom_field_values")
     op.drop_table("custom_field_keys")

@@ -12,6 +12,7 @@ from checkrun.customfields.models import CustomFieldKey, CustomFieldValue
 from checkrun.folders.models import Folder
 from checkrun.guests.models import Guest
 from checkrun.kit.filters import count_of
+from checkrun.kit.locking import locked
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.repository import Repository
 from checkrun.members.models import Membership
@@ -227,6 +228,11 @@ class CustomFieldsRepository(Repository):
             self.scope(Task, org_id), Task.run_id == run_id, Task.step_id.is_not(None)
         )
         return [(t, s) for t, s in (await self.db.execute(stmt)).all() if s]
+
+    async def lock(self, row: Any) -> None:
+        """The record's row lock: the writers of its values go one at a time."""
+        model = type(row)
+        await locked(self.db, model, select(model).where(model.id == row.id), row.id)
 
     # The records values are on (live ones of the organization).
 

@@ -33,6 +33,7 @@ class Subject:
     kind: str
     id: str
     path: dict[str, str]
+    row: Any = None
 
 
 def key_filters(
@@ -158,8 +159,8 @@ async def _assigned(db: AsyncSession, actor: Actor, task_id: str) -> bool:
     )
 
 
-async def _find(db: AsyncSession, actor: Actor, kind: str, path: dict[str, str]) -> str | None:
-    """The stored id of the record `path` names, None when it isn't one of the org's."""
+async def _find(db: AsyncSession, actor: Actor, kind: str, path: dict[str, str]) -> Any:
+    """The row of the record `path` names, None when it isn't one of the org's."""
     repo, org = CustomFieldsRepository(db), actor.org_id
     found: Any
     if kind == "process":
@@ -168,8 +169,7 @@ async def _find(db: AsyncSession, actor: Actor, kind: str, path: dict[str, str])
         found = await repo.task(org, path["run_id"], path["task_id"])
     elif kind == "member":
         user_id = path["user_id"]
-        found = user_id.isdigit() and await repo.member(org, int(user_id))
-        return user_id if found else None
+        found = await repo.member(org, int(user_id)) if user_id.isdigit() else None
     elif kind == "guest":
         found = await repo.guest(org, path["guest_code"])
     elif kind == "folder":
@@ -186,7 +186,7 @@ async def _find(db: AsyncSession, actor: Actor, kind: str, path: dict[str, str])
         )
     else:
         found = await repo.prerun(org, path["checklist_id"], path["prerun_id"])
-    return None if found is None else str(found.id)
+    return found
 
 
 async def _may_write(db: AsyncSession, actor: Actor, subject: Subject) -> None:
@@ -210,7 +210,17 @@ async def subject(db: AsyncSession, actor: Actor, kind: str, path: dict[str, str
     found = await _find(db, actor, kind, path)
     if found is None:
         raise not_found()
-    return Subject(kind, found, path)
+    # A member is named by their user id (a membership is found by it).
+    stored = path["user_id"] if kind == "member" else str(found.id)
+    return Subject(kind, stored, path, found)
+
+
+async def _writable(db: AsyncSession, actor: Actor, kind: str, path: dict[str, str]) -> Subject:
+    """The record, if the caller may write its values, locked until the request ends."""
+    found = await subject(db, actor, kind, path)
+    await _may_write(db, actor, found)
+    await CustomFieldsRepository(db).lock(found.row)
+    return found
 
 
 # Values.
@@ -270,8 +280,7 @@ async def replace_values(
 ) -> ValuesRead:
     """A full replace: every org key left out (or sent as null) is cleared, required keys of
     the record's own kind must be there, system values stay as they are."""
-    found = await subject(db, actor, kind, path)
-    await _may_write(db, actor, found)
+    found = await _writable(db, actor, kind, path)
     repo = CustomFieldsRepository(db)
     keys, held = await _keys_and_values(repo, actor.org_id, found)
     errors: dict[str, list[str]] = {}
@@ -302,8 +311,7 @@ async def set_value(
     db: AsyncSession, actor: Actor, kind: str, path: dict[str, str], name: str, value: Any
 ) -> ValuesRead:
     """One value, the others left alone (null clears it); no required-key check."""
-    found = await subject(db, actor, kind, path)
-    await _may_write(db, actor, found)
+    found = await _writable(db, actor, kind, path)
     repo = CustomFieldsRepository(db)
     keys, held = await _keys_and_values(repo, actor.org_id, found)
     key = keys.get(name)
@@ -323,8 +331,7 @@ async def set_value(
 async def remove_value(
     db: AsyncSession, actor: Actor, kind: str, path: dict[str, str], name: str
 ) -> ValuesRead:
-    found = await subject(db, actor, kind, path)
-    await _may_write(db, actor, found)
+    found = await _writable(db, actor, kind, path)
     repo = CustomFieldsRepository(db)
     keys, _ = await _keys_and_values(repo, actor.org_id, found)
     key = keys.get(name)

@@ -276,3 +276,29 @@ def test_system_values_are_read_only(org: Org) -> None:
     assert org.api.delete(path + "/custom-fields/platform").status_code == 403
     assert org.api.delete(org.path(f"/custom-field-keys/{sys_key['id']}")).status_code == 403
     assert fields(org.api, path) == {"mine": "x", "platform": "v1"}
+
+
+def test_a_tasks_value_changes_are_in_its_history(org: Org) -> None:
+    make_key(org, "priority", applies_to="task")
+    make_key(org, "region", applies_to="folder")
+    task = a_task(org)
+    task_id = task.rsplit("/", 1)[1]
+    put(org.api, task, {"priority": "High"})
+    ok(org.api.patch(task + "/custom-fields/priority", json={"value": "High"}))  # no change
+    ok(org.api.delete(task + "/custom-fields/priority"))
+    put(org.api, a_folder(org), {"region": "EU"})  # not a task: no history
+    feed = ok(
+        org.api.get(
+            org.path("/activity-feeds"),
+            params={"entity_type": "task", "entity_id": task_id, "type": "Task", "verb": "updated"},
+        )
+    )
+    # The feed shows each of these as a one-item list.
+    changes = [(e["field"], e["old_value"], e["new_value"]) for e in feed]
+    assert sorted(changes, key=str) == sorted(
+        [
+            (["custom_fields"], [{}], [{"priority": "High"}]),
+            (["custom_fields"], [{"priority": "High"}], [{}]),
+        ],
+        key=str,
+    )

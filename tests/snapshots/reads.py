@@ -294,12 +294,6 @@ def custom_field(w: World) -> None:
         method="PUT",
         json={"custom_fields": {}},
     )
-    w.read(
-        "custom_field",
-        "filtered_tasks",
-        w.path("/tasks"),
-        params={"custom_field_key": "priority", "custom_field_value": "High"},
-    )
 
 
 READS: dict[str, Callable[[World], None]] = {

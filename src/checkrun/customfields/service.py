@@ -14,6 +14,7 @@ from checkrun.customfields.models import CustomFieldKey, CustomFieldValue
 from checkrun.customfields.repository import CustomFieldsRepository, KeyFilters
 from checkrun.customfields.schemas import KINDS, KeyCreate, KeyUpdate, ValuesRead, kind_of
 from checkrun.groups.repository import GroupsRepository
+from checkrun.kit import events
 from checkrun.kit.auth import Actor, require_admin, require_not_light
 from checkrun.kit.errors import AppError, forbidden, invalid, invalid_field, not_found
 from checkrun.kit.pagination import PageParams
@@ -266,6 +267,37 @@ def _store(
     row.value, row.value_text = value, checks.as_text(value)
 
 
+async def _changed(
+    db: AsyncSession, actor: Actor, found: Subject, before: dict[str, Any], after: ValuesRead
+) -> ValuesRead:
+    """A task's value changes are written to its history (the activity feed)."""
+    if found.kind == "task" and before != after.custom_fields:
+        task = found.row
+        await events.emit(
+            db,
+            events.Event(
+                org_id=actor.org_id,
+                type="Task",
+                verb="updated",
+                entity_type="task",
+                entity_id=task.id,
+                task_id=task.id,
+                run_id=task.run_id,
+                field="custom_fields",
+                old_value=before,
+                new_value=after.custom_fields,
+                description=f"Updated the custom fields of {task.title}",
+                **events.by(actor),
+            ),
+        )
+    return after
+
+
+def _current(keys: dict[str, CustomFieldKey], held: dict[str, CustomFieldValue]) -> dict[str, Any]:
+    names = {k.id: k.key for k in keys.values()}
+    return {names[key_id]: v.value for key_id, v in held.items() if key_id in names}
+
+
 async def _keys_and_values(
     repo: CustomFieldsRepository, org_id: str, subject: Subject
 ) -> tuple[dict[str, CustomFieldKey], dict[str, CustomFieldValue]]:
@@ -299,12 +331,15 @@ async def replace_values(
         for k in keys.values()
         if k.key_type != "system" and k.is_active and sent.get(k.key) is None
     ]
+    before = _current(keys, held)
     await repo.delete_values(actor.org_id, kind, found.id, cleared)
     for name, value in sent.items():
         if value is not None:
             _store(repo, held, actor.org_id, found, keys[name], value)
     await db.flush()
-    return await read_values(db, actor.org_id, kind, found.id)
+    return await _changed(
+        db, actor, found, before, await read_values(db, actor.org_id, kind, found.id)
+    )
 
 
 async def set_value(
@@ -320,12 +355,15 @@ async def set_value(
     wrong = _refusal(key, name, value)
     if wrong:
         raise invalid_field("value", wrong)
+    before = _current(keys, held)
     if value is None:
         await repo.delete_values(actor.org_id, kind, found.id, [key.id])
     else:
         _store(repo, held, actor.org_id, found, key, value)
     await db.flush()
-    return await read_values(db, actor.org_id, kind, found.id)
+    return await _changed(
+        db, actor, found, before, await read_values(db, actor.org_id, kind, found.id)
+    )
 
 
 async def remove_value(
@@ -333,12 +371,15 @@ async def remove_value(
 ) -> ValuesRead:
     found = await _writable(db, actor, kind, path)
     repo = CustomFieldsRepository(db)
-    keys, _ = await _keys_and_values(repo, actor.org_id, found)
+    keys, held = await _keys_and_values(repo, actor.org_id, found)
     key = keys.get(name)
     if key is None:
         raise not_found()
     if key.key_type == "system":
         raise AppError(403, SYSTEM_WRITE, "FORBIDDEN")
+    before = _current(keys, held)
     await repo.delete_values(actor.org_id, kind, found.id, [key.id])
     await db.flush()
-    return await read_values(db, actor.org_id, kind, found.id)
+    return await _changed(
+        db, actor, found, before, await read_values(db, actor.org_id, kind, found.id)
+    )

@@ -302,3 +302,13 @@ def test_a_tasks_value_changes_are_in_its_history(org: Org) -> None:
         ],
         key=str,
     )
+
+
+def test_a_number_that_json_cannot_store_is_refused(org: Org) -> None:
+    make_key(org, "n", applies_to="folder", field_type="number")
+    path = a_folder(org)
+    headers = {"Content-Type": "application/json"}
+    for raw in (b'{"value": NaN}', b'{"value": Infinity}'):
+        sent = org.api.patch(path + "/custom-fields/n", content=raw, headers=headers)
+        assert sent.status_code in (400, 422), sent.text
+    assert fields(org.api, path) == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import date, datetime
 from typing import Any
@@ -70,7 +71,8 @@ def problem(key: CustomFieldKey, value: Any) -> str | None:
         return _text(key, value)
     if kind == "number":
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return None if ok else "must be a number."
+        # NaN and infinities parse from JSON text but can't be stored as JSON.
+        return None if ok and math.isfinite(value) else "must be a number."
     if kind == "boolean":
         return None if isinstance(value, bool) else "must be true or false."
     if kind == "date":

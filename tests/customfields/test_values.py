@@ -312,3 +312,11 @@ def test_a_number_that_json_cannot_store_is_refused(org: Org) -> None:
         sent = org.api.patch(path + "/custom-fields/n", content=raw, headers=headers)
         assert sent.status_code in (400, 422), sent.text
     assert fields(org.api, path) == {}
+
+
+def test_a_member_is_named_by_their_user_id_only(org: Org) -> None:
+    make_key(org, "desk", applies_to="member")
+    put(org.api, a_member(org), {"desk": "4B"})
+    assert fields(org.api, org.path(f"/users/000{org.admin_id}")) == {"desk": "4B"}
+    for nobody in ("9" * 30, "me", "-1"):
+        assert org.api.get(org.path(f"/users/{nobody}/custom-fields")).status_code == 404

@@ -170,7 +170,9 @@ async def _find(db: AsyncSession, actor: Actor, kind: str, path: dict[str, str])
         found = await repo.task(org, path["run_id"], path["task_id"])
     elif kind == "member":
         user_id = path["user_id"]
-        found = await repo.member(org, int(user_id)) if user_id.isdigit() else None
+        # Ids are 32-bit integers: a longer number names nobody (and would overflow).
+        known = user_id.isdigit() and len(user_id) <= 9
+        found = await repo.member(org, int(user_id)) if known else None
     elif kind == "guest":
         found = await repo.guest(org, path["guest_code"])
     elif kind == "folder":
@@ -212,7 +214,7 @@ async def subject(db: AsyncSession, actor: Actor, kind: str, path: dict[str, str
     if found is None:
         raise not_found()
     # A member is named by their user id (a membership is found by it).
-    stored = path["user_id"] if kind == "member" else str(found.id)
+    stored = str(found.user_id) if kind == "member" else str(found.id)
     return Subject(kind, stored, path, found)
 
 

@@ -320,3 +320,4 @@ def test_a_member_is_named_by_their_user_id_only(org: Org) -> None:
     assert fields(org.api, org.path(f"/users/000{org.admin_id}")) == {"desk": "4B"}
     for nobody in ("9" * 30, "me", "-1"):
         assert org.api.get(org.path(f"/users/{nobody}/custom-fields")).status_code == 404
+        assert org.api.get(org.path(f"/guests/{nobody}/custom-fields")).status_code == 404

@@ -258,7 +258,7 @@ class CustomFieldsRepository(Repository):
         """By the guest's code, as Tallyfy names them; by their email or id too, as checkrun's
         own guest routes do."""
         named = [Guest.guest_code == guest_code, Guest.email == guest_code.lower()]
-        if guest_code.isdigit():
+        if guest_code.isdigit() and len(guest_code) <= 9:  # a longer number would overflow
             named.append(Guest.id == int(guest_code))
         stmt = select(Guest).where(self.scope(Guest, org_id), or_(*named))
         return (await self.db.execute(stmt)).scalar_one_or_none()

@@ -159,6 +159,22 @@ def _build_a(a: Org) -> dict[str, str]:
     )["id"]
     guest = f"guest-{MARK.lower()}@example.com"
     ok(a.api.post(a.path("/guests"), json={"email": guest, "first_name": MARK}), 201)
+    key = ok(
+        a.api.post(
+            a.path("/custom-field-keys"),
+            json={"key": "zq7_cost", "label": MARK, "applies_to": "process", "field_type": "text"},
+        ),
+        201,
+    )
+    ok(
+        a.api.put(
+            a.path(f"/runs/{launched['id']}/custom-fields"),
+            json={"custom_fields": {"zq7_cost": f"{MARK} value"}},
+        )
+    )
+    template_comment = ok(
+        a.api.post(base + "/comment", json={"content": f"{MARK} template comment"}), 201
+    )["id"]
     watcher = ok(
         a.api.post(
             a.path(f"/users/{a.admin_id}/add-watcher"),
@@ -190,6 +206,9 @@ def _build_a(a: Org) -> dict[str, str]:
         "relation_id": relation,
         "comment_id": comment,
         "run_comment": problem,
+        "template_comment": template_comment,
+        "key_id": key["id"],
+        "key": key["key"],
         "group_id": group(a, f"{MARK} team"),
         "guest": guest,
         "watcher_id": watcher,
@@ -344,6 +363,8 @@ def _values(world: World, name: str, path: str) -> list[str]:
             return [ids["done_task"] if "completed-tasks" in path else ids["run_task"]]
         return [ids["task_id"], ids["run_task"]]
     if name == "comment_id":
+        if path.startswith("/organizations/{org_id}/checklists"):
+            return [ids["template_comment"]]
         return [
             ids["run_comment"]
             if path.startswith("/organizations/{org_id}/runs")
@@ -440,6 +461,26 @@ def _bodies(world: World) -> dict[tuple[str, str], Any]:
         ("put", "/runs/{run_id}/comment/{comment_id}"): content,
         ("post", "/runs/{run_id}/problem"): content,
         ("post", "/runs/{run_id}/resolved-threads"): {"thread_id": i["run_comment"]},
+        ("post", "/checklists/{checklist_id}/comment"): content,
+        ("put", "/checklists/{checklist_id}/comment/{comment_id}"): content,
+        ("post", "/checklists/{checklist_id}/problem"): content,
+        ("post", "/checklists/{checklist_id}/resolved-threads"): {
+            "thread_id": i["template_comment"]
+        },
+        ("post", "/custom-field-keys"): {
+            "key": "pwned",
+            "applies_to": "process",
+            "field_type": "text",
+        },
+        ("put", "/custom-field-keys/{key_id}"): {"is_required": True},
+        **{
+            ("put", record + "/custom-fields"): {"custom_fields": {i["key"]: "pwned"}}
+            for record in VALUE_RECORDS
+        },
+        **{
+            ("patch", record + "/custom-fields/{key}"): {"value": "pwned"}
+            for record in VALUE_RECORDS
+        },
         ("post", "/folders"): {"name": "pwned"},
         ("post", "/folders/add-object"): {
             "folder_id": i["folder_id"],
@@ -460,6 +501,20 @@ def _bodies(world: World) -> dict[tuple[str, str], Any]:
             "password": "guess",
         },
     }
+
+
+VALUE_RECORDS = (
+    "/runs/{run_id}",
+    "/runs/{run_id}/tasks/{task_id}",
+    "/users/{user_id}",
+    "/guests/{guest_code}",
+    "/folders/{folder_id}",
+    "/tags/{tag_id}",
+    "/checklists/{checklist_id}",
+    "/checklists/{checklist_id}/steps/{step_id}",
+    "/checklists/{checklist_id}/steps/{step_id}/captures/{capture_id}",
+    "/checklists/{checklist_id}/preruns/{prerun_id}",
+)
 
 
 @dataclass(frozen=True)
@@ -616,6 +671,24 @@ LIGHT_REFUSED = {
     ("post", "/organizations/{org_id}/users/{user_id}/add-watcher"),
     ("get", "/organizations/{org_id}/watchers"),
     ("delete", "/organizations/{org_id}/remove-watcher/{watcher_id}"),
+    # Custom fields: keys are admins'; a guest's values are written by admins, another
+    # member's by admins, a process's and the template side's not by light members.
+    ("post", "/organizations/{org_id}/custom-field-keys"),
+    ("put", "/organizations/{org_id}/custom-field-keys/{key_id}"),
+    ("delete", "/organizations/{org_id}/custom-field-keys/{key_id}"),
+    *(
+        (method, "/organizations/{org_id}" + record + suffix)
+        for record in ("/runs/{run_id}", "/guests/{guest_code}", "/users/{user_id}")
+        for method, suffix in (
+            ("put", "/custom-fields"),
+            ("patch", "/custom-fields/{key}"),
+            ("delete", "/custom-fields/{key}"),
+        )
+    ),
+    *(
+        ("put", "/organizations/{org_id}" + record + "/custom-fields")
+        for record in VALUE_RECORDS[6:]
+    ),
 }
 
 

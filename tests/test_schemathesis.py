@@ -92,8 +92,16 @@ class World:
             chosen["task_id"] = self["run_task_id"]
         if "run_id" in chosen and "comment_id" in chosen:
             chosen["comment_id"] = self["run_comment_id"]
+        if "checklist_id" in chosen and "comment_id" in chosen:
+            chosen["comment_id"] = self["template_comment_id"]
         if path.startswith("/applications/") and "email" in chosen:
             chosen["email"] = self["member_email"]
+        if "key" in chosen:
+            # A value route's key: one that applies to the record its path names.
+            kind = VALUE_KINDS[path.split("/")[-3]]
+            if f"key_{kind}" not in self.made:
+                self.made[f"key_{kind}"] = _custom_key(self, kind)["key"]
+            chosen["key"] = self.made[f"key_{kind}"]
         return chosen
 
 
@@ -181,6 +189,21 @@ def _comment(w: World, subject: str) -> str:
     return str(ok(made, 201)["id"])
 
 
+VALUE_KINDS = {
+    "{run_id}": "process",
+    "{task_id}": "task",
+    "{user_id}": "member",
+    "{guest_code}": "guest",
+    "{folder_id}": "folder",
+    "{tag_id}": "tag",
+}
+
+
+def _custom_key(w: World, applies_to: str) -> dict[str, Any]:
+    body = {"key": f"k_{uuid.uuid4().hex[:8]}", "applies_to": applies_to, "field_type": "text"}
+    return ok(w.org.api.post(w.org.path("/custom-field-keys"), json=body), 201)
+
+
 def _association(w: World) -> str:
     made = w.org.api.post(
         w.org.path("/checklists/tags"),
@@ -237,6 +260,9 @@ BUILDERS: dict[str, Callable[[World], Any]] = {
     "task_id": lambda w: one_off_task(w.org)["id"],
     "comment_id": lambda w: _comment(w, f"/tasks/{w['task_id']}"),
     "run_comment_id": lambda w: _comment(w, f"/runs/{w['run_id']}"),
+    "template_comment_id": lambda w: _comment(w, f"/checklists/{w['checklist_id']}"),
+    "key_id": lambda w: _custom_key(w, "process")["id"],
+    "key": lambda w: "",  # chosen by the record kind of the path (`path_parameters`)
     "asset_id": lambda w: upload(w.org, "Task", w["task_id"])["id"],
     "tag_id": lambda w: tag(w.org),
     "association_id": _association,

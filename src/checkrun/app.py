@@ -14,6 +14,7 @@ from checkrun.activity.routes import router as activity_router
 from checkrun.apidocs import ASSET_PATHS, install_docs
 from checkrun.comments.routes import router as comments_router
 from checkrun.config import Settings
+from checkrun.customfields.routes import router as customfields_router
 from checkrun.db import make_engine, make_sessionmaker
 from checkrun.files.routes import router as files_router
 from checkrun.files.routes import upload_file
@@ -72,6 +73,7 @@ DOMAIN_ROUTERS = (
     groups_router,
     tags_router,
     comments_router,
+    customfields_router,
     folders_router,
     activity_router,
     webhooks_router,

@@ -5,6 +5,7 @@ task launches."""
 from __future__ import annotations
 
 from checkrun.activity import listener as activity_listener
+from checkrun.customfields import listener as customfields_listener
 from checkrun.kit import events
 from checkrun.mail import digest, notify
 from checkrun.runs import subprocesses
@@ -16,6 +17,7 @@ JOBS = (digest,)
 
 def install() -> None:
     events.subscribe(activity_listener.on_event)
+    events.subscribe(customfields_listener.on_event)
     events.subscribe(webhooks_listener.on_event)
     events.subscribe(notify.on_event)
     events.subscribe(subprocesses.on_event)

@@ -2,6 +2,7 @@
 
 import checkrun.activity.models
 import checkrun.comments.models
+import checkrun.customfields.models
 import checkrun.folders.models
 import checkrun.groups.models
 import checkrun.guests.models

@@ -280,6 +280,22 @@ def errors(w: World) -> None:
     )
 
 
+def custom_field(w: World) -> None:
+    run_id, (first, _) = w.made["run_id"], w.made["tasks"]
+    key = w.made["custom_field_key"]
+    w.read("custom_field", "list_keys", w.path("/custom-field-keys"))
+    w.read("custom_field", "get_key", w.path(f"/custom-field-keys/{key}"))
+    w.read("custom_field", "run_values", w.path(f"/runs/{run_id}/custom-fields"))
+    w.read("custom_field", "task_values", w.path(f"/runs/{run_id}/tasks/{first}/custom-fields"))
+    w.read(
+        "custom_field",
+        "422_required",
+        w.path(f"/runs/{run_id}/custom-fields"),
+        method="PUT",
+        json={"custom_fields": {}},
+    )
+
+
 def launch(w: World) -> None:
     """Last: it makes what it reads (one task per assignee in a shell run), so the reads
     before it see the organization as the scenario built it."""
@@ -323,6 +339,7 @@ READS: dict[str, Callable[[World], None]] = {
         deadline,
         pagination,
         errors,
+        custom_field,
         launch,
     )
 }

@@ -383,4 +383,42 @@ def upload(world: World, launched: dict[str, Any], task: dict[str, Any]) -> Any:
     )
 
 
-STEPS: list[Callable[[World], None]] = [people, templates, runs]
+def custom_fields(world: World) -> None:
+    """Last, so that nothing before it moves: keys, and values on the run (a task's would
+    write to the activity feed, whose snapshot would move)."""
+    run_id = world.made["run_id"]
+    key = world.write(
+        "POST",
+        "/custom-field-keys",
+        201,
+        pin=("custom_field", "create_key"),
+        json={
+            "key": "cost_center",
+            "label": "Cost center",
+            "applies_to": "process",
+            "field_type": "text",
+            "is_required": True,
+        },
+    )
+    world.write(
+        "POST",
+        "/custom-field-keys",
+        201,
+        json={
+            "key": "priority",
+            "applies_to": "task",
+            "field_type": "dropdown",
+            "options": ["High", "Low"],
+        },
+    )
+    world.write(
+        "PUT",
+        f"/runs/{run_id}/custom-fields",
+        200,
+        pin=("custom_field", "put_run"),
+        json={"custom_fields": {"cost_center": "CC-1042"}},
+    )
+    world.made["custom_field_key"] = key["id"]
+
+
+STEPS: list[Callable[[World], None]] = [people, templates, runs, custom_fields]

@@ -1,4 +1,5 @@
-"""Tables of the comments domain: threads (comments and issues) on tasks and on processes."""
+"""Tables of the comments domain: threads (comments and issues) on tasks, on processes and on
+templates."""
 
 from __future__ import annotations
 
@@ -17,14 +18,15 @@ ISSUE = "problem"
 
 
 class Comment(Base):
-    """A thread: a comment on a task (task_id set; run_id too for a process task) or on a
-    process itself (task_id null). An issue is a thread labelled `problem`, open until
-    `resolved_at` is set."""
+    """A thread: a comment on a task (task_id set; run_id too for a process task), on a
+    process itself (task_id null), or on a template (checklist_id set, run_id and task_id
+    null). An issue is a thread labelled `problem`, open until `resolved_at` is set."""
 
     __tablename__ = "comments"
     __table_args__ = (
         Index("ix_comments_task_created", "task_id", "created_at"),
         Index("ix_comments_run_created", "run_id", "created_at"),
+        Index("ix_comments_checklist_created", "checklist_id", "created_at"),
         # The open issues' tasks, read by the hasproblem filter and the problems sort.
         Index("ix_comments_open_issues", "label", "resolved_at", "task_id"),
     )
@@ -36,6 +38,10 @@ class Comment(Base):
     )
     run_id: Mapped[str | None] = mapped_column(
         ForeignKey("runs.id", ondelete="CASCADE"), nullable=True
+    )
+    # Set on a template's own threads only (a process's threads name their run).
+    checklist_id: Mapped[str | None] = mapped_column(
+        ForeignKey("checklists.id", ondelete="CASCADE"), nullable=True
     )
     author_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     author_type: Mapped[str] = mapped_column(String(16), default="user")

@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import case, func, or_, select, update
 
 from checkrun.comments.models import ISSUE, Comment
+from checkrun.kit.locking import locked
 from checkrun.kit.repository import Repository
+from checkrun.templates.models import Checklist
 
 
 def open_issue() -> Any:
@@ -85,6 +87,27 @@ class CommentsRepository(Repository):
         for comment in rows.scalars():
             out[comment.run_id or ""].append(comment)
         return out
+
+    async def of_checklist(self, org_id: str, checklist_id: str) -> list[Comment]:
+        """A template's own threads, oldest first."""
+        rows = await self.db.execute(
+            select(Comment)
+            .where(
+                self.scope(Comment, org_id),
+                Comment.checklist_id == checklist_id,
+                Comment.run_id.is_(None),
+                Comment.task_id.is_(None),
+            )
+            .order_by(Comment.created_at, Comment.id)
+        )
+        return list(rows.scalars())
+
+    async def lock_checklist(self, org_id: str, checklist_id: str | None) -> Checklist | None:
+        """The template's row lock: its issues are reported and resolved one at a time."""
+        stmt = select(Checklist).where(
+            self.scope(Checklist, org_id), Checklist.id == (checklist_id or "")
+        )
+        return await locked(self.db, Checklist, stmt, checklist_id)
 
     async def open_issue_task_ids(self, org_id: str, task_ids: list[str]) -> set[str]:
         if not task_ids:

@@ -1,5 +1,6 @@
-"""Thread rules: comments and issues on tasks and processes, who may change them, and what an
-open issue does (the task can't be completed, the process shows `problem` or `issue`)."""
+"""Thread rules: comments and issues on tasks, processes and templates, who may change them,
+and what an open issue does (the task can't be completed, the process shows `problem` or
+`issue`; a template's issue blocks nothing, it is a note for its editors until resolved)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from checkrun.runs.rules import sync_run_status
 from checkrun.tasks.completion import lock_task, reopen_completed
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TasksRepository
+from checkrun.templates.repository import TemplatesRepository
 
 # The SDK's `resolve_task_issues` default, used when a resolution comes without text.
 DEFAULT_RESOLUTION = "Resolved"
@@ -37,7 +39,8 @@ WORKFLOW_LABELS = (ISSUE, "resolve")
 
 @dataclass(frozen=True)
 class Subject:
-    """What a thread is about: a task (of a process or standalone) or a process itself."""
+    """What a thread is about: a task (of a process or standalone), a process itself, or a
+    template (`on_template`; `checklist_id` is then the template's id)."""
 
     org_id: str
     task_id: str | None
@@ -45,6 +48,7 @@ class Subject:
     checklist_id: str | None
     title: str
     task: Task | None = None
+    on_template: bool = False
 
 
 async def task_subject(db: AsyncSession, actor: Actor, task_id: str) -> Subject:
@@ -67,6 +71,14 @@ async def run_subject(db: AsyncSession, actor: Actor, run_id: str) -> Subject:
             "archived_at", "Archived processes can't be commented on. Activate it first."
         )
     return Subject(actor.org_id, None, run.id, run.checklist_id, run.name)
+
+
+async def template_subject(db: AsyncSession, actor: Actor, checklist_id: str) -> Subject:
+    """A live template of the organization (an archived one is a 404, as its reads are)."""
+    checklist = await TemplatesRepository(db).get(actor.org_id, checklist_id)
+    if checklist is None:
+        raise not_found()
+    return Subject(actor.org_id, None, None, checklist.id, checklist.title, on_template=True)
 
 
 async def _check_sent_to(db: AsyncSession, org_id: str, sent_to: list[int]) -> list[int]:
@@ -94,6 +106,7 @@ async def _new(
         org_id=subject.org_id,
         task_id=subject.task_id,
         run_id=subject.run_id,
+        checklist_id=subject.checklist_id if subject.on_template else None,
         author_id=actor.user_id if actor else None,
         author_type="user" if actor else "bot",
         content=content,
@@ -153,6 +166,10 @@ async def lock_subject(db: AsyncSession, subject: Subject) -> None:
     each sees the one before; `subject.task` is refreshed in place."""
     if subject.task is not None:
         await lock_task(db, subject.task)
+    elif subject.on_template:
+        repo = CommentsRepository(db)
+        if await repo.lock_checklist(subject.org_id, subject.checklist_id) is None:
+            raise not_found()
     elif (
         subject.run_id is not None
         and await RunsRepository(db).lock(subject.org_id, subject.run_id) is None
@@ -161,6 +178,13 @@ async def lock_subject(db: AsyncSession, subject: Subject) -> None:
 
 
 def _belongs(comment: Comment, subject: Subject) -> bool:
+    if subject.on_template or comment.checklist_id is not None:
+        return (
+            subject.on_template
+            and comment.checklist_id == subject.checklist_id
+            and comment.run_id is None
+            and comment.task_id is None
+        )
     return comment.task_id == subject.task_id and (
         subject.task_id is not None or comment.run_id == subject.run_id
     )
@@ -295,6 +319,11 @@ async def run_threads(
 ) -> dict[str, list[dict[str, Any]]]:
     """Each process's own threads (`with=threads` on a run)."""
     return _dumped(await CommentsRepository(db).of_runs(org_id, run_ids))
+
+
+async def template_threads(db: AsyncSession, org_id: str, checklist_id: str) -> list[Comment]:
+    """A template's own threads, oldest first."""
+    return await CommentsRepository(db).of_checklist(org_id, checklist_id)
 
 
 async def blocked_tasks(

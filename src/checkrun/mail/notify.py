@@ -268,8 +268,8 @@ def readable(content: str, names: dict[int, str]) -> str:
 
 async def _thread(ctx: Context) -> tuple[Comment, Task | None, Run | None] | None:
     comment = await CommentsRepository(ctx.db).get(ctx.org_id, ctx.event.entity_id)
-    if comment is None:
-        return None
+    if comment is None or comment.checklist_id is not None:
+        return None  # a template's threads are not emailed: no task or process to link to
     return comment, await _task(ctx), await _run(ctx, ctx.event.run_id)
 
 

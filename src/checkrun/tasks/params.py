@@ -156,6 +156,8 @@ def task_filters(
     folder: str | None = None,
     guests: str | None = None,
     groups: str | None = None,
+    custom_field_key: str | None = None,
+    custom_field_value: str | None = None,
 ) -> TaskFilters:
     """The documented task list query parameters."""
     deadline_from, deadline_until = deadline_range(
@@ -178,7 +180,20 @@ def task_filters(
         folder=(folder or "").strip() or None,
         guests=_csv(guests, lower=True),
         groups=_csv(groups),
+        custom_field=_custom_field(custom_field_key, custom_field_value),
     )
+
+
+def _custom_field(key: str | None, value: str | None) -> tuple[str, str | None] | None:
+    key = (key or "").strip()
+    if not key:
+        if value:
+            raise invalid_field(
+                "custom_field_key",
+                "The custom field key field is required when custom field value is present.",
+            )
+        return None
+    return key, value
 
 
 def _csv(value: str | None, lower: bool = False) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 
 from checkrun.comments.models import Comment
 from checkrun.comments.repository import open_issue, tasks_with_open_issue
+from checkrun.customfields.repository import matching
 from checkrun.folders.repository import filed
 from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of
@@ -91,6 +92,8 @@ class TaskFilters:
     # A tag title (or id), on the task or on its run; a run folder, the task's or its run's.
     tag: str | None = None
     folder: str | None = None
+    # `custom_field_key` (+ `custom_field_value`): tasks holding that value for that key.
+    custom_field: tuple[str, str | None] | None = None
 
 
 def _owned_by(kind: str, refs: list[str]) -> Any:
@@ -209,6 +212,8 @@ def _tagged_and_filed(stmt: Select[Any], org_id: str, f: TaskFilters) -> Select[
                 Task.run_id.in_(filed(org_id, "Run", f.folder)),
             )
         )
+    if f.custom_field:
+        stmt = stmt.where(Task.id.in_(matching(org_id, "task", *f.custom_field)))
     return stmt
 
 
@@ -264,6 +269,7 @@ def _only_status_and_archive(f: TaskFilters) -> bool:
         or f.created_until
         or f.tag
         or f.folder
+        or f.custom_field
         or f.owner_groups
         or len(f.owners) > 1
         or (f.status and f.status not in STATUS_FILTERS and f.status != "all")

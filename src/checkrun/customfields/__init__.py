@@ -1,0 +1,1 @@
+"""Custom fields: admin-defined keys and their values on records (not form fields)."""

@@ -119,3 +119,34 @@ def test_process_task_update_through_its_run(org: Org) -> None:
     assert updated["taskdata"] == {field["id"]: "42"}
     other = run(org, template["id"])
     assert org.api.get(org.path(f"/runs/{other['id']}/tasks/{task['id']}")).status_code == 404
+
+
+def test_chosen_options_come_back_exactly_as_sent(org: Org) -> None:
+    """The n8n live suite compares a stored dropdown or multiselect with what it sent: no
+    `value: null` (or any other key of the option's definition) may be added."""
+    fields = [
+        *FIELDS,
+        {
+            "label": "Addons",
+            "field_type": "multiselect",
+            "options": [{"text": "SSO"}, {"text": "Audit"}, {"text": "SLA"}],
+        },
+    ]
+    task = one_off_task(org, form_fields=fields)
+    read = ok(org.api.get(org.path(f"/tasks/{task['id']}"), params={"with": "form_fields"}))
+    ids = {f["label"]: f["id"] for f in read["form_fields"]["data"]}
+    chosen = [
+        {"id": 1, "text": "SSO", "selected": True},
+        {"id": 3, "text": "SLA", "selected": True},
+    ]
+    values = {ids["Tool"]: {"id": 2, "text": "Jira"}, ids["Addons"]: chosen}
+    assert ok(put_taskdata(org, task, values))["taskdata"] == values
+    again = ok(org.api.get(org.path(f"/tasks/{task['id']}")))["taskdata"]
+    assert again == values
+
+
+def test_unknown_keys_of_a_chosen_option_are_dropped(org: Org) -> None:
+    task, ids = task_with_fields(org)
+    sent = {"id": 1, "text": "Slack", "value": None, "colour": "red"}
+    taskdata = ok(put_taskdata(org, task, {ids["Tool"]: sent}))["taskdata"]
+    assert taskdata[ids["Tool"]] == {"id": 1, "text": "Slack", "value": None}

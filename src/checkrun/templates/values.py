@@ -53,12 +53,18 @@ def _date(field: Capture, value: Any) -> Any:
         raise BadValue(f"The {field.label} is not a valid date.") from None
 
 
+# The keys of a chosen option a value keeps; anything else the client sent is dropped.
+OPTION_KEYS = ("id", "text", "value", "required", "selected")
+
+
 def _option(field: Capture, value: Any) -> dict[str, Any]:
+    """The option as the client sent it (clients compare what they read back with what they
+    sent), once its id and text are found together on one of the field's options."""
     if not isinstance(value, dict):
         raise BadValue("Invalid dropdown choice selected.")
     for option in field.options or []:
         if option.get("id") == value.get("id") and option.get("text") == value.get("text"):
-            return {**option, **{k: v for k, v in value.items() if k == "selected"}}
+            return {k: value[k] for k in OPTION_KEYS if k in value}
     raise BadValue("Invalid dropdown choice selected.")
 
 

@@ -172,7 +172,11 @@ class TaskRead(BaseModel):
             task_type=t.task_type,
             is_oneoff_task=t.step_id is None,
             is_completable=t.status not in ("completed", "auto-skipped") and t.deleted_at is None,
-            is_approved=t.is_approved,
+            # Undecided is null only where there is a decision to take (approval tasks);
+            # elsewhere false, as Tallyfy's task examples show.
+            is_approved=t.is_approved
+            if t.task_type == "approval" or t.is_approved is not None
+            else False,
             owners=t.owner_lists(),
             position=t.position,
             started_at=iso(t.started_at),

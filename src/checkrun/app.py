@@ -48,6 +48,7 @@ from checkrun.scrape import MetricsEndpoint
 from checkrun.search.routes import router as search_router
 from checkrun.storage import make_store
 from checkrun.tags.routes import router as tags_router
+from checkrun.tasks.form_values_routes import router as form_values_router
 from checkrun.tasks.routes import router as tasks_router
 from checkrun.templates.routes import router as templates_router
 from checkrun.templates.steps_routes import router as steps_router
@@ -66,6 +67,7 @@ DOMAIN_ROUTERS = (
     steps_router,
     runs_router,
     tasks_router,
+    form_values_router,
     files_router,
     search_router,
     guests_router,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from checkrun.kit.clock import iso
 from checkrun.kit.includes import Include, Wrapped
@@ -103,6 +103,29 @@ class CompleteTask(BaseModel):
 
 class FormFieldRead(CaptureRead):
     value: Any = None
+    # The stored value's own id (Tallyfy's CaptureValue id): PUT /form-field/value's `id`.
+    unique_id: int | None = None
+
+
+class FormValueWrite(BaseModel):
+    """PUT /form-field/value and the guest variant: `id` is a stored value's id (a field's
+    `unique_id`); the guest variant also takes a field's id, with `task_id` when the guest
+    has several tasks holding that field."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: StrictInt | Annotated[str, Field(min_length=1, max_length=64)]
+    form_value: Any = None
+    task_id: str | None = Field(None, min_length=1, max_length=64)
+
+
+class FormValueRead(BaseModel):
+    id: int | None
+    capture_id: str
+    task_id: str
+    run_id: str | None
+    form_value: Any
+    last_updated: str | None
 
 
 class TaskRead(BaseModel):

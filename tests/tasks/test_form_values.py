@@ -32,7 +32,7 @@ def template_with_fields(org: Org) -> tuple[dict[str, Any], dict[str, Any], dict
 
 
 def form_fields(org: Org, run_id: str) -> dict[str, Any]:
-    return ok(org.api.get(org.path(f"/runs/{run_id}/form-fields")))  # type: ignore[no-any-return]
+    return ok(org.api.get(org.path(f"/runs/{run_id}/form-fields")))
 
 
 def put_value(org: Org, body: dict[str, Any]) -> Any:

@@ -182,3 +182,18 @@ def test_guest_variant_refuses_what_the_guest_cannot_reach(org: Org) -> None:
     _, light = org.member("light")
     with light:
         assert light.post(guest_path(org, email), json=body).status_code == 403
+
+
+def test_kickoff_file_given_by_url_at_launch(org: Org) -> None:
+    template = checklist(org, steps=1)
+    prerun = [{"label": "Contract", "field_type": "file", "required": False}]
+    path = org.path(f"/checklists/{template['id']}")
+    (field,) = ok(org.api.put(path, json={"title": template["title"], "prerun": prerun}))["prerun"]
+    link = {"source": "url", "url": "https://example.com/c.pdf", "filename": "C.pdf"}
+    launched = run(org, template["id"], prerun={field["id"]: [link]})
+    (stored,) = launched["prerun"][field["id"]]
+    assert (stored["source"], stored["url"], stored["filename"]) == ("url", link["url"], "C.pdf")
+    bad = {"checklist_id": template["id"], "prerun": {field["id"]: [{**link, "url": "x"}]}}
+    refused = org.api.post(org.path("/runs"), json=bad)
+    assert refused.status_code == 422
+    assert list(refused.json()["errors"]) == [f"prerun.{field['id']}"]

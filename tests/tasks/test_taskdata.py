@@ -150,3 +150,42 @@ def test_unknown_keys_of_a_chosen_option_are_dropped(org: Org) -> None:
     sent = {"id": 1, "text": "Slack", "value": None, "colour": "red"}
     taskdata = ok(put_taskdata(org, task, {ids["Tool"]: sent}))["taskdata"]
     assert taskdata[ids["Tool"]] == {"id": 1, "text": "Slack", "value": None}
+
+
+def test_file_given_by_url_is_kept_as_a_link(org: Org) -> None:
+    """`source: "url"` (Tallyfy's external link form): stored as a link, never fetched."""
+    task, ids = task_with_fields(org)
+    link = {"source": "url", "url": "https://files.example.com/docs/Signed%20form.pdf"}
+    (value,) = ok(put_taskdata(org, task, {ids["Proof"]: [link]}))["taskdata"][ids["Proof"]]
+    assert value == {
+        "filename": "Signed form.pdf",
+        "source": "url",
+        "url": link["url"],
+        "full_url": link["url"],
+        "uploaded_from": ids["Proof"],
+    }
+    named = {**link, "filename": "contract.pdf", "id": "ignored"}
+    asset = upload(org, "Task", task["id"], b"x", filename="a.pdf", uploaded_from=ids["Proof"])
+    both = ok(put_taskdata(org, task, {ids["Proof"]: [asset, named]}))["taskdata"][ids["Proof"]]
+    assert [v.get("id") for v in both] == [asset["id"], None]
+    assert both[1]["filename"] == "contract.pdf"
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        {"source": "url", "url": "ftp://files.example.com/a.pdf"},
+        {"source": "url", "url": "file:///etc/passwd"},
+        {"source": "url", "url": "https://"},
+        {"source": "url", "url": "http://[::1"},
+        {"source": "url", "url": 42},
+        {"source": "url", "url": "https://example.com/" + "a" * 2000},
+        {"source": "url", "url": "https://example.com/a.pdf", "filename": "x" * 256},
+        {"source": "url", "url": "https://example.com/a.pdf", "filename": 7},
+    ],
+)
+def test_bad_links_are_422(org: Org, link: dict[str, Any]) -> None:
+    task, ids = task_with_fields(org)
+    refused = put_taskdata(org, task, {ids["Proof"]: [link]})
+    assert refused.status_code == 422
+    assert list(refused.json()["errors"]) == [f"taskdata.{ids['Proof']}"]

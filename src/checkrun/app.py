@@ -48,6 +48,7 @@ from checkrun.scrape import MetricsEndpoint
 from checkrun.search.routes import router as search_router
 from checkrun.storage import make_store
 from checkrun.tags.routes import router as tags_router
+from checkrun.tasks.batch_routes import router as task_batch_router
 from checkrun.tasks.form_values_routes import router as form_values_router
 from checkrun.tasks.routes import router as tasks_router
 from checkrun.templates.routes import router as templates_router
@@ -68,6 +69,7 @@ DOMAIN_ROUTERS = (
     runs_router,
     tasks_router,
     form_values_router,
+    task_batch_router,
     files_router,
     search_router,
     guests_router,

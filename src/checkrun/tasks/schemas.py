@@ -3,7 +3,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    field_validator,
+)
 
 from checkrun.kit.clock import iso
 from checkrun.kit.includes import Include, Wrapped
@@ -91,6 +98,42 @@ class TaskUpdate(BaseModel):
     task_type: TaskType | None = None
     # In the task's run; moves the tasks from there on down. Ignored for standalone tasks.
     position: int | None = Field(None, ge=1, le=1_000_000)
+
+
+MAX_BATCH = 500
+
+
+class TaskChange(TaskUpdate):
+    """One task of `PUT /runs/{id}/update-tasks`: its id and the task PUT's fields."""
+
+    id: str = Field(min_length=1, max_length=64, validation_alias=AliasChoices("id", "task_id"))
+
+
+class UpdateTasks(BaseModel):
+    """`tasks`: a list of changes with their task's `id`, or an object keyed by task id."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    tasks: list[TaskChange] | dict[str, TaskUpdate]
+
+    @field_validator("tasks")
+    @classmethod
+    def _some(
+        cls, value: list[TaskChange] | dict[str, TaskUpdate]
+    ) -> list[TaskChange] | dict[str, TaskUpdate]:
+        if not value:
+            raise ValueError("The tasks field is required.")
+        if len(value) > MAX_BATCH:
+            raise ValueError(f"The tasks may not have more than {MAX_BATCH} items.")
+        return value
+
+    def changes(self) -> list[tuple[str, TaskUpdate]]:
+        if isinstance(self.tasks, dict):
+            return list(self.tasks.items())
+        return [
+            (c.id, TaskUpdate.model_validate(c.model_dump(exclude={"id"}, exclude_unset=True)))
+            for c in self.tasks
+        ]
 
 
 class CompleteTask(BaseModel):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from checkrun.guests import service
 from checkrun.guests.models import Guest
@@ -139,6 +139,14 @@ async def remove_guest(
 ) -> JSONResponse:
     guest = await service.remove_guest(db, actor, email)
     return await _one(request, db, guest, with_)
+
+
+@router.delete(GUEST + "/delete", status_code=204)
+@answers.empty()
+async def delete_guest(db: Db, actor: CurrentActor, email: str) -> Response:
+    """Permanent, as `DELETE /users/{id}/delete`: 204, after a disable or a removal."""
+    await service.purge_guest(db, actor, email)
+    return responses.empty(204)
 
 
 @router.delete(GUEST + "/disable")

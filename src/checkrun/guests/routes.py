@@ -22,6 +22,7 @@ from checkrun.kit.pagination import MAX_PAGE, PageParams, pagination_meta
 from checkrun.kit.urls import api_base
 from checkrun.members.schemas import UserRead
 from checkrun.tasks import service as tasks_service
+from checkrun.tasks.listing import with_owner_objects
 from checkrun.tasks.params import UNPAGED_LIMIT, flag, list_page, task_filters
 from checkrun.tasks.repository import TaskFilters
 from checkrun.tasks.schemas import TaskRead
@@ -181,6 +182,7 @@ async def list_guest_tasks(
     tasks, total = await service.list_guest_tasks(db, actor, guest_code, page, filters)
     # The guest's own view (their forever link shows these): hidden comments stay hidden.
     reads = await tasks_service.read_tasks(db, tasks, with_, for_guest=True)
+    reads = await with_owner_objects(db, tasks, reads)
     return responses.listing(reads, pagination_meta(request, page, total, len(reads)))
 
 

@@ -46,6 +46,7 @@ from checkrun.scheduler import reminders
 from checkrun.scheduler.loop import Scheduler
 from checkrun.scrape import MetricsEndpoint
 from checkrun.search.routes import router as search_router
+from checkrun.snippets.routes import router as snippets_router
 from checkrun.storage import make_store
 from checkrun.tags.routes import router as tags_router
 from checkrun.tasks.batch_routes import router as task_batch_router
@@ -70,6 +71,7 @@ DOMAIN_ROUTERS = (
     tasks_router,
     form_values_router,
     task_batch_router,
+    snippets_router,
     files_router,
     search_router,
     guests_router,

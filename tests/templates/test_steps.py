@@ -491,7 +491,7 @@ def test_field_definitions_show_every_reference_setting(org: Org) -> None:
     template = checklist(org, steps=1)
     (step,) = steps_of(org, template)
     plain = ok(add_field(org, template, step, label="Plain", field_type="text"), 201)
-    expected = {
+    expected: dict[str, Any] = {
         "default_value_enabled": False,
         "default_value": None,
         "collect_time": False,

@@ -120,6 +120,11 @@ def _build_a(a: Org) -> dict[str, str]:
         201,
     )
     run_tasks = ok(a.api.get(a.path(f"/runs/{launched['id']}/tasks")))
+    done_path = a.path(f"/runs/{launched['id']}/tasks/{run_tasks[0]['id']}")
+    ok(a.api.put(done_path, json={"taskdata": {capture: "filled"}}))
+    value_id = ok(a.api.get(done_path, params={"with": "form_fields"}))["form_fields"]["data"][0][
+        "unique_id"
+    ]
     ok(
         a.api.post(
             a.path(f"/runs/{launched['id']}/completed-tasks"), json={"task_id": run_tasks[0]["id"]}
@@ -212,6 +217,10 @@ def _build_a(a: Org) -> dict[str, str]:
         "group_id": group(a, f"{MARK} team"),
         "guest": guest,
         "watcher_id": watcher,
+        "value_id": value_id,
+        "snippet_id": ok(
+            a.api.post(a.path("/text-templates"), json={"title": f"{MARK} snippet"}), 201
+        )["id"],
     }
     return {name: str(value) for name, value in found.items()}
 
@@ -446,6 +455,16 @@ def _bodies(world: World) -> dict[tuple[str, str], Any]:
         ("put", "/groups/{group_id}"): {"name": "pwned", "members": [u["sam"]]},
         ("post", "/tags"): {"title": "pwned"},
         ("put", "/tags/{tag_id}"): {"title": "pwned"},
+        ("post", "/text-templates"): {"title": "pwned"},
+        ("put", "/text-templates/{snippet_id}"): {"title": "pwned"},
+        ("put", "/form-field/value"): {"id": int(i["value_id"]), "form_value": "pwned"},
+        ("post", "/guests/{email}/form-field/value"): {
+            "id": int(i["value_id"]),
+            "form_value": "pwned",
+        },
+        ("put", "/runs/{run_id}/update-tasks"): {
+            "tasks": [{"id": i["run_task"], "title": "pwned"}]
+        },
         ("post", "/checklists/tags"): {
             "subject_id": i["checklist_id"],
             "subject_type": "Checklist",
@@ -661,6 +680,12 @@ LIGHT_REFUSED = {
     ("post", "/organizations/{org_id}/tags"),
     ("put", "/organizations/{org_id}/tags/{tag_id}"),
     ("delete", "/organizations/{org_id}/tags/{tag_id}"),
+    ("post", "/organizations/{org_id}/text-templates"),
+    ("put", "/organizations/{org_id}/text-templates/{snippet_id}"),
+    ("delete", "/organizations/{org_id}/text-templates/{snippet_id}"),
+    ("delete", "/organizations/{org_id}/guests/{email}/delete"),
+    ("post", "/organizations/{org_id}/guests/{email}/form-field/value"),
+    ("put", "/organizations/{org_id}/runs/{run_id}/update-tasks"),
     ("post", "/organizations/{org_id}/checklists/tags"),
     ("delete", "/organizations/{org_id}/checklists/tags/{association_id}"),
     ("post", "/organizations/{org_id}/folders"),

@@ -272,7 +272,34 @@ BUILDERS: dict[str, Callable[[World], Any]] = {
     "folder_id": lambda w: folder(w.org, folder_type="run"),
     "relation_id": _relation,
     "watcher_id": _watcher,
+    "snippet_id": lambda w: ok(
+        w.org.api.post(w.org.path("/text-templates"), json={"title": "Greeting"}), 201
+    )["id"],
 }
+
+
+def _guest_field(w: World) -> dict[str, Any]:
+    """A field of one of the guest's tasks, for the guest's form value."""
+    task = one_off_task(
+        w.org,
+        owners={"users": [w.org.admin_id], "guests": [w["email"]]},
+        form_fields=[{"label": "Answer", "field_type": "text"}],
+    )
+    path = w.org.path(f"/tasks/{task['id']}")
+    fields = ok(w.org.api.get(path, params={"with": "form_fields"}))["form_fields"]["data"]
+    return {"id": fields[0]["id"], "form_value": "Yes"}
+
+
+def _stored_value(w: World) -> dict[str, Any]:
+    """A filled field's stored value, for PUT /form-field/value."""
+    task = one_off_task(w.org, form_fields=[{"label": "Answer", "field_type": "text"}])
+    path = w.org.path(f"/tasks/{task['id']}")
+    (field,) = ok(w.org.api.get(path, params={"with": "form_fields"}))["form_fields"]["data"]
+    body = {k: task[k] for k in ("title", "deadline", "owners")}
+    ok(w.org.api.put(path, json={**body, "taskdata": {field["id"]: "No"}}))
+    (filled,) = ok(w.org.api.get(path, params={"with": "form_fields"}))["form_fields"]["data"]
+    return {"id": filled["unique_id"], "form_value": "Yes"}
+
 
 # Bodies a generator could not make succeed: they name real ids or follow rules the schema
 # does not spell out. (method, path) -> body for the realistic first request.
@@ -333,6 +360,12 @@ REALISTIC: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
     ("post", ORG + "/groups"): lambda w: {"name": f"Team {uuid.uuid4().hex[:6]}"},
     ("post", ORG + "/tags"): lambda w: {"title": f"tag-{uuid.uuid4().hex[:6]}"},
     ("post", ORG + "/checklists"): lambda w: {"title": "Made", "type": "procedure"},
+    ("post", ORG + "/text-templates"): lambda w: {"title": "Greeting", "content": "Hello"},
+    ("post", ORG + "/guests/{email}/form-field/value"): _guest_field,
+    ("put", ORG + "/form-field/value"): _stored_value,
+    ("put", ORG + "/runs/{run_id}/update-tasks"): lambda w: {
+        "tasks": [{"id": w["run_task_id"], "title": "Renamed"}]
+    },
 }
 REALISTIC_QUERIES: dict[tuple[str, str], dict[str, str]] = {
     ("get", ORG + "/search"): {"search": "Onboarding", "on": "blueprint"},

@@ -47,8 +47,11 @@ from checkrun.scheduler import reminders
 from checkrun.scheduler.loop import Scheduler
 from checkrun.scrape import MetricsEndpoint
 from checkrun.search.routes import router as search_router
+from checkrun.snippets.routes import router as snippets_router
 from checkrun.storage import make_store
 from checkrun.tags.routes import router as tags_router
+from checkrun.tasks.batch_routes import router as task_batch_router
+from checkrun.tasks.form_values_routes import router as form_values_router
 from checkrun.tasks.routes import router as tasks_router
 from checkrun.templates.routes import router as templates_router
 from checkrun.templates.steps_routes import router as steps_router
@@ -67,6 +70,9 @@ DOMAIN_ROUTERS = (
     steps_router,
     runs_router,
     tasks_router,
+    form_values_router,
+    task_batch_router,
+    snippets_router,
     files_router,
     search_router,
     guests_router,

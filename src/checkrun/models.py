@@ -10,6 +10,7 @@ import checkrun.idempotency.models
 import checkrun.mail.models
 import checkrun.oauth.models
 import checkrun.scheduler.models
+import checkrun.snippets.models
 import checkrun.tags.models
 import checkrun.webhooks.models  # noqa: F401 - imported for their tables
 from checkrun.files.models import Asset

@@ -417,8 +417,12 @@ def test_disable_then_enable(org: Org, sdk: TallyfySDK) -> None:
     assert sdk.users.disable_user(org.id, user_id) is True
     with member:
         assert member.get(org.path("/me")).status_code == 403
+        disabled = ok(org.api.get(org.path(f"/users/{user_id}")))
+        assert disabled["disabled_at"] is not None and disabled["disabled_by"] == org.admin_id
         enabled = ok(org.api.put(org.path(f"/users/{user_id}/enable")))
         assert enabled["status"] == "active" and enabled["reactivated_by"] == org.admin_id
+        assert enabled["disabled_at"] is None and enabled["disabled_by"] is None
+        assert enabled["reactivated_at"] is not None
         assert ok(member.get(org.path("/me")))["status"] == "active"
     assert sdk.users.enable_user(org.id, user_id) is True
     _, standard = org.member("standard")

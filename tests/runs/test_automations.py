@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.conftest import Org
-from tests.support.factories import checklist, ok, round_the_clock
+from tests.support.factories import checklist, ok, round_the_clock, with_owner_ids
 
 
 def template_with_rule(org: Org, verb: str) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
@@ -248,7 +248,7 @@ def template_with_actions(
 
 
 def second_task(org: Org, run: dict[str, Any]) -> dict[str, Any]:
-    task: dict[str, Any] = ok(org.api.get(org.path(f"/runs/{run['id']}/tasks")))[1]
+    task: dict[str, Any] = with_owner_ids(ok(org.api.get(org.path(f"/runs/{run['id']}/tasks"))))[1]
     return task
 
 

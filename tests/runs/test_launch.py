@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Org
-from tests.support.factories import checklist, group, ok, round_the_clock, run, tag
+from tests.support.factories import checklist, group, ok, round_the_clock, run, tag, with_owner_ids
 
 UNKNOWN_ID = "0" * 32
 STEP_FLAGS = {
@@ -27,7 +27,7 @@ def add_step(org: Org, template: dict[str, Any], **fields: Any) -> dict[str, Any
 
 
 def tasks_of(org: Org, launched: dict[str, Any]) -> list[dict[str, Any]]:
-    return ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
+    return with_owner_ids(ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks"))))
 
 
 def at(text: str) -> datetime:

@@ -139,6 +139,7 @@ def run(w: World) -> None:
     w.read("run", "get", one)
     for name in RUN_INCLUDES:
         w.read("run", f"get_with_{name}", one, params={"with": name})
+    w.read("run", "form_fields", one + "/form-fields")
 
 
 def task(w: World) -> None:

@@ -135,3 +135,12 @@ def round_the_clock(org: Org) -> None:
             },
         )
     )
+
+
+def with_owner_ids(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tasks of a list with their members as ids, as a single read shows them (lists show
+    `{id, full_name, profile_pic}` objects): for tests about who is assigned, not the shape."""
+    for task in tasks:
+        users = task["owners"]["users"]
+        task["owners"]["users"] = [u["id"] if isinstance(u, dict) else u for u in users]
+    return tasks

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Org
-from tests.support.factories import checklist, ok, one_off_task, run
+from tests.support.factories import checklist, ok, one_off_task, run, with_owner_ids
 
 
 def run_tasks(org: Org, launched: dict[str, Any]) -> list[dict[str, Any]]:
-    return ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
+    return with_owner_ids(ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks"))))
 
 
 def titles(org: Org, launched: dict[str, Any]) -> list[tuple[str, int]]:

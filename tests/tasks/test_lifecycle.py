@@ -63,6 +63,17 @@ def test_approval_needs_is_approved(org: Org) -> None:
     assert (reopened["status"], reopened["is_approved"]) == ("in-progress", None)
 
 
+def test_is_approved_is_false_on_tasks_without_a_decision(org: Org) -> None:
+    """Tallyfy's examples show false on plain tasks; null stays for an undecided approval."""
+    task = one_off_task(org)
+    assert task["is_approved"] is False
+    assert one_off_task(org, task_type="approval")["is_approved"] is None
+    done = ok(org.api.post(org.path("/completed-tasks"), json={"task_id": task["id"]}))
+    assert done["is_approved"] is False
+    listed = ok(org.api.get(org.path("/tasks"), params={"status": "all"}))
+    assert {t["task_type"]: t["is_approved"] for t in listed} == {"task": False, "approval": None}
+
+
 def test_required_fields_must_be_filled(org: Org) -> None:
     task = one_off_task(org, form_fields=[{"label": "Ref", "field_type": "text", "required": True}])
     refused = org.api.post(org.path("/completed-tasks"), json={"task_id": task["id"]})

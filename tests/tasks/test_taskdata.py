@@ -119,3 +119,73 @@ def test_process_task_update_through_its_run(org: Org) -> None:
     assert updated["taskdata"] == {field["id"]: "42"}
     other = run(org, template["id"])
     assert org.api.get(org.path(f"/runs/{other['id']}/tasks/{task['id']}")).status_code == 404
+
+
+def test_chosen_options_come_back_exactly_as_sent(org: Org) -> None:
+    """The n8n live suite compares a stored dropdown or multiselect with what it sent: no
+    `value: null` (or any other key of the option's definition) may be added."""
+    fields = [
+        *FIELDS,
+        {
+            "label": "Addons",
+            "field_type": "multiselect",
+            "options": [{"text": "SSO"}, {"text": "Audit"}, {"text": "SLA"}],
+        },
+    ]
+    task = one_off_task(org, form_fields=fields)
+    read = ok(org.api.get(org.path(f"/tasks/{task['id']}"), params={"with": "form_fields"}))
+    ids = {f["label"]: f["id"] for f in read["form_fields"]["data"]}
+    chosen = [
+        {"id": 1, "text": "SSO", "selected": True},
+        {"id": 3, "text": "SLA", "selected": True},
+    ]
+    values = {ids["Tool"]: {"id": 2, "text": "Jira"}, ids["Addons"]: chosen}
+    assert ok(put_taskdata(org, task, values))["taskdata"] == values
+    again = ok(org.api.get(org.path(f"/tasks/{task['id']}")))["taskdata"]
+    assert again == values
+
+
+def test_unknown_keys_of_a_chosen_option_are_dropped(org: Org) -> None:
+    task, ids = task_with_fields(org)
+    sent = {"id": 1, "text": "Slack", "value": None, "colour": "red"}
+    taskdata = ok(put_taskdata(org, task, {ids["Tool"]: sent}))["taskdata"]
+    assert taskdata[ids["Tool"]] == {"id": 1, "text": "Slack", "value": None}
+
+
+def test_file_given_by_url_is_kept_as_a_link(org: Org) -> None:
+    """`source: "url"` (Tallyfy's external link form): stored as a link, never fetched."""
+    task, ids = task_with_fields(org)
+    link = {"source": "url", "url": "https://files.example.com/docs/Signed%20form.pdf"}
+    (value,) = ok(put_taskdata(org, task, {ids["Proof"]: [link]}))["taskdata"][ids["Proof"]]
+    assert value == {
+        "filename": "Signed form.pdf",
+        "source": "url",
+        "url": link["url"],
+        "full_url": link["url"],
+        "uploaded_from": ids["Proof"],
+    }
+    named = {**link, "filename": "contract.pdf", "id": "ignored"}
+    asset = upload(org, "Task", task["id"], b"x", filename="a.pdf", uploaded_from=ids["Proof"])
+    both = ok(put_taskdata(org, task, {ids["Proof"]: [asset, named]}))["taskdata"][ids["Proof"]]
+    assert [v.get("id") for v in both] == [asset["id"], None]
+    assert both[1]["filename"] == "contract.pdf"
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        {"source": "url", "url": "ftp://files.example.com/a.pdf"},
+        {"source": "url", "url": "file:///etc/passwd"},
+        {"source": "url", "url": "https://"},
+        {"source": "url", "url": "http://[::1"},
+        {"source": "url", "url": 42},
+        {"source": "url", "url": "https://example.com/" + "a" * 2000},
+        {"source": "url", "url": "https://example.com/a.pdf", "filename": "x" * 256},
+        {"source": "url", "url": "https://example.com/a.pdf", "filename": 7},
+    ],
+)
+def test_bad_links_are_422(org: Org, link: dict[str, Any]) -> None:
+    task, ids = task_with_fields(org)
+    refused = put_taskdata(org, task, {ids["Proof"]: [link]})
+    assert refused.status_code == 422
+    assert list(refused.json()["errors"]) == [f"taskdata.{ids['Proof']}"]

@@ -17,7 +17,7 @@ from checkrun.templates.automations import (
     text_of,
 )
 from tests.conftest import Org
-from tests.support.factories import checklist, ok
+from tests.support.factories import checklist, ok, with_owner_ids
 
 FIELD, OTHER, STEP = "f" * 32, "e" * 32, "a" * 32
 
@@ -483,7 +483,7 @@ def test_assignment_and_deadline_rules_apply_to_a_launched_run(org: Org) -> None
             ),
             201,
         )
-        return ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))[-1]
+        return with_owner_ids(ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks"))))[-1]
 
     rushed, calm = last_task("Rush"), last_task("calm")
     assert rushed["owners"]["users"] == [member]

@@ -94,6 +94,13 @@ def test_archive_hides_template_and_its_files_restore_brings_both(org: Org) -> N
     assert org.api.get(org.path(f"/assets/{asset['id']}")).status_code == 404
     listed = ok(org.api.get(org.path("/checklists"), params={"archived": "only"}))
     assert [c["id"] for c in listed] == [template["id"]]
+    path = org.path(f"/checklists/{template['id']}")
+    for flag in ("true", "1", "only"):
+        shown = ok(org.api.get(path, params={"archived": flag, "with": "steps"}))
+        assert shown["id"] == template["id"] and shown["archived_at"] is not None
+        assert len(shown["steps"]) == 1
+    for flag in ("false", "0"):
+        assert org.api.get(path, params={"archived": flag}).status_code == 404
     restored = ok(org.api.put(org.path(f"/checklists/{template['id']}/restore")))
     assert restored["archived_at"] is None
     assert org.api.get(org.path(f"/assets/{asset['id']}")).status_code == 200

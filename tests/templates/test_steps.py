@@ -483,3 +483,36 @@ def test_steps_of_another_template_are_not_found(org: Org) -> None:
     for call in (org.api.get, org.api.delete):
         assert call(wrong).status_code == 404
     assert org.api.put(wrong, json={"title": "x"}).status_code == 404
+
+
+def test_field_definitions_show_every_reference_setting(org: Org) -> None:
+    """Unsent settings read as the reference's defaults; sent ones come back as sent, through
+    every read of the definition (the capture, the step, the template's form-fields)."""
+    template = checklist(org, steps=1)
+    (step,) = steps_of(org, template)
+    plain = ok(add_field(org, template, step, label="Plain", field_type="text"), 201)
+    expected: dict[str, Any] = {
+        "default_value_enabled": False,
+        "default_value": None,
+        "collect_time": False,
+        "use_wysiwyg_editor": False,
+        "field_validation": [],
+        "prefix": None,
+        "suffix": None,
+        "settings": {},
+    }
+    assert {k: plain[k] for k in expected} == expected
+    sent = {
+        "default_value_enabled": True,
+        "default_value": "7",
+        "field_validation": ["numeric"],
+        "prefix": "$",
+        "suffix": "USD",
+    }
+    made = ok(add_field(org, template, step, label="Cost", field_type="text", **sent), 201)
+    assert {k: made[k] for k in sent} == sent and made["collect_time"] is False
+    (read,) = [f for f in steps_of(org, template)[0]["captures"] if f["id"] == made["id"]]
+    assert {k: read[k] for k in sent} == sent
+    listed = ok(org.api.get(org.path(f"/checklists/{template['id']}/form-fields")))
+    (field,) = [f for f in listed["form_fields"] if f["id"] == made["id"]]
+    assert field["prefix"] == "$" and field["settings"] == {}

@@ -136,3 +136,15 @@ def test_a_guest_attaches_a_file_and_fills_the_field(org: Org) -> None:
         ).status_code
         == 404
     )
+
+
+def test_a_link_set_through_the_api_shows_as_a_link(org: Org) -> None:
+    run_id, task_id, field_id = _task_with_file_field(org, {"users": [org.admin_id]})
+    link = {"source": "url", "url": "https://files.example.com/c.pdf?a=1&b=2", "filename": "C"}
+    path = org.path(f"/runs/{run_id}/tasks/{task_id}")
+    ok(org.api.put(path, json={"taskdata": {field_id: [link]}}))
+    _, email, _ = member(org, "admin")
+    page = signed_in(org.server, email).get(f"/app/tasks/{task_id}")
+    assert page.status_code == 200
+    assert 'href="https://files.example.com/c.pdf?a=1&amp;b=2"' in page.text
+    assert 'value="" checked' not in page.text

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Select, String, cast, delete, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from checkrun.groups.models import Group, GroupMember
+from checkrun.groups.models import Group, GroupGuest, GroupMember
 from checkrun.kit.filters import count_of
 from checkrun.kit.names import name_key
 from checkrun.kit.pagination import PageParams
@@ -97,6 +97,15 @@ class GroupsRepository(Repository):
             delete(GroupMember).where(
                 GroupMember.user_id == user_id,
                 GroupMember.group_id.in_(select(Group.id).where(self.scope(Group, org_id))),
+            )
+        )
+
+    async def remove_guest(self, org_id: str, email: str) -> None:
+        """Takes a guest's address out of every group of the organization."""
+        await self.db.execute(
+            delete(GroupGuest).where(
+                GroupGuest.email == email,
+                GroupGuest.group_id.in_(select(Group.id).where(self.scope(Group, org_id))),
             )
         )
 

@@ -142,6 +142,9 @@ class GuestsRepository(Repository):
         )
         return {row[0]: GuestTaskCounts(*row) for row in rows.all()}
 
+    async def delete(self, guest: Guest) -> None:
+        await self.db.delete(guest)
+
     async def detach_from_tasks(self, org_id: str, email: str) -> None:
         await self.db.execute(
             delete(TaskOwner).where(

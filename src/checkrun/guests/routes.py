@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from checkrun.guests import service
 from checkrun.guests.models import Guest
@@ -22,6 +22,7 @@ from checkrun.kit.pagination import MAX_PAGE, PageParams, pagination_meta
 from checkrun.kit.urls import api_base
 from checkrun.members.schemas import UserRead
 from checkrun.tasks import service as tasks_service
+from checkrun.tasks.listing import with_owner_objects
 from checkrun.tasks.params import UNPAGED_LIMIT, flag, list_page, task_filters
 from checkrun.tasks.repository import TaskFilters
 from checkrun.tasks.schemas import TaskRead
@@ -141,6 +142,14 @@ async def remove_guest(
     return await _one(request, db, guest, with_)
 
 
+@router.delete(GUEST + "/delete", status_code=204)
+@answers.empty()
+async def delete_guest(db: Db, actor: CurrentActor, email: str) -> Response:
+    """Permanent, as `DELETE /users/{id}/delete`: 204, after a disable or a removal."""
+    await service.purge_guest(db, actor, email)
+    return responses.empty(204)
+
+
 @router.delete(GUEST + "/disable")
 @answers.item(GuestRead)
 async def disable_guest(
@@ -173,6 +182,7 @@ async def list_guest_tasks(
     tasks, total = await service.list_guest_tasks(db, actor, guest_code, page, filters)
     # The guest's own view (their forever link shows these): hidden comments stay hidden.
     reads = await tasks_service.read_tasks(db, tasks, with_, for_guest=True)
+    reads = await with_owner_objects(db, tasks, reads)
     return responses.listing(reads, pagination_meta(request, page, total, len(reads)))
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.groups.repository import GroupsRepository
 from checkrun.guests.invites import charge_invite
 from checkrun.guests.models import Guest
 from checkrun.guests.repository import GuestFilters, GuestsRepository
@@ -271,6 +272,27 @@ async def remove_guest(db: AsyncSession, actor: Actor, email: str) -> Guest:
     await db.flush()
     await _changed(db, guest, actor, "deleted", f"{guest.email} was removed")
     return guest
+
+
+async def purge_guest(db: AsyncSession, actor: Actor, email: str) -> None:
+    """Permanent, as a member's: only a guest disabled or removed first. The row goes, with
+    their assignments and group places; activity and comments stay (they are history)."""
+    require_admin(actor)
+    repo = GuestsRepository(db)
+    guest = await repo.by_email(actor.org_id, _address(email), removed=True)
+    if guest is None:
+        raise not_found()
+    if guest.deleted_at is None and not guest.is_disabled:
+        raise invalid_field(
+            "status", "Disable or remove the guest before deleting them permanently."
+        )
+    await repo.detach_from_tasks(actor.org_id, guest.email)
+    await GroupsRepository(db).remove_guest(actor.org_id, guest.email)
+    await _changed(
+        db, guest, actor, "deleted", f"{guest.email} was deleted", extra={"permanent": True}
+    )
+    await repo.delete(guest)
+    await db.flush()
 
 
 async def list_guest_tasks(

@@ -434,6 +434,8 @@ async def enable(db: AsyncSession, actor: Actor, user_id: str) -> tuple[User, Me
         moment = now()
         membership.status, membership.reactivated_at = "active", moment
         membership.reactivated_by, membership.updated_at = actor.user_id, moment
+        # As for guests: an enabled member is no longer disabled (disabled_at is not history).
+        membership.disabled_at, membership.disabled_by = None, None
         await db.flush()
         await _emit(db, actor, user, "enabled")
     return user, membership

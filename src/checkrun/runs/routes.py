@@ -20,6 +20,7 @@ from checkrun.runs.rules import changed_by_rules, rules_evaluated
 from checkrun.runs.schemas import RunLaunch, RunRead, RunUpdate
 from checkrun.storage import Store
 from checkrun.tasks import service as tasks_service
+from checkrun.tasks.listing import with_owner_objects
 from checkrun.tasks.params import list_page, task_filters
 from checkrun.tasks.repository import TaskFilters
 from checkrun.tasks.schemas import TaskRead
@@ -114,7 +115,7 @@ async def list_run_tasks(
     filters: Annotated[TaskFilters, Depends(task_filters)],
 ) -> JSONResponse:
     tasks, total = await service.list_tasks_of_run(db, actor, run_id, page, filters)
-    reads = await tasks_service.read_tasks(db, tasks, with_)
+    reads = await with_owner_objects(db, tasks, await tasks_service.read_tasks(db, tasks, with_))
     return responses.listing(reads, pagination_meta(request, page, total, len(reads)))
 
 

@@ -39,12 +39,17 @@ async def threads_count(page: Tasks) -> None:
 
 
 async def form_fields(page: Tasks) -> None:
-    """A one-off task's own fields or its step's, each with the task's value."""
-    fields = await TasksRepository(page.db).fields_of(page.rows)
+    """A one-off task's own fields or its step's, each with the task's value and the id of
+    that stored value (`unique_id`, what PUT /form-field/value takes; null until filled)."""
+    fields, value_ids = await TasksRepository(page.db).fields_and_value_ids(page.rows)
     for read in page.reads:
         read.form_fields = Wrapped(
             data=[
-                FormFieldRead(**CaptureRead.of(c).model_dump(), value=read.taskdata.get(c.id))
+                FormFieldRead(
+                    **CaptureRead.of(c).model_dump(),
+                    value=read.taskdata.get(c.id),
+                    unique_id=value_ids.get((read.id, c.id)),
+                )
                 for c in fields.get(read.id, [])
             ]
         )

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BindParameter,
     Integer,
     Select,
+    and_,
     bindparam,
     case,
     delete,
@@ -523,6 +524,65 @@ class TasksRepository(Repository):
                 )
             else:
                 row.value = value
+
+    async def value_by_id(self, org_id: str, value_id: int) -> CaptureValue | None:
+        """A stored value of a task of this organization (kick-off values live on the run)."""
+        stmt = (
+            select(CaptureValue)
+            .join(Task, Task.id == CaptureValue.task_id)
+            .where(CaptureValue.id == value_id, Task.org_id == org_id)
+        )
+        return (await self.db.execute(stmt)).scalar_one_or_none()
+
+    async def guest_tasks(self, org_id: str, email: str) -> list[Task]:
+        """A guest's live tasks still to do (what they may fill in)."""
+        stmt = (
+            select(Task)
+            .join(TaskOwner, TaskOwner.task_id == Task.id)
+            .where(
+                self.scope(Task, org_id),
+                TaskOwner.kind == "guest",
+                TaskOwner.ref == email,
+                Task.status.not_in(("completed", "auto-skipped")),
+            )
+            .options(selectinload(Task.owners))
+            .order_by(Task.created_at, Task.id)
+        )
+        return list((await self.db.execute(stmt)).scalars().unique())
+
+    async def value_of(self, task_id: str, capture_id: str) -> CaptureValue | None:
+        stmt = select(CaptureValue).where(
+            CaptureValue.task_id == task_id, CaptureValue.capture_id == capture_id
+        )
+        return (await self.db.execute(stmt)).scalar_one_or_none()
+
+    async def fields_and_value_ids(
+        self, tasks: list[Task]
+    ) -> tuple[dict[str, list[Capture]], dict[tuple[str, str], int]]:
+        """`fields_of`, and the id of each stored value by (task, field), in one statement."""
+        if not tasks:
+            return {}, {}
+        task_ids = [t.id for t in tasks]
+        step_ids = [t.step_id for t in tasks if t.step_id]
+        rows = await self.db.execute(
+            select(Capture, CaptureValue.task_id, CaptureValue.id)
+            .outerjoin(
+                CaptureValue,
+                and_(CaptureValue.capture_id == Capture.id, CaptureValue.task_id.in_(task_ids)),
+            )
+            .where(or_(Capture.task_id.in_(task_ids), Capture.step_id.in_(step_ids)))
+            .order_by(Capture.position, Capture.id)
+        )
+        by_owner: dict[str, dict[str, Capture]] = defaultdict(dict)
+        value_ids: dict[tuple[str, str], int] = {}
+        for capture, task_id, value_id in rows.all():
+            by_owner[capture.task_id or capture.step_id or ""].setdefault(capture.id, capture)
+            if value_id is not None and task_id is not None:
+                value_ids[(task_id, capture.id)] = value_id
+        fields = {
+            t.id: [*by_owner[t.id].values(), *by_owner[t.step_id or ""].values()] for t in tasks
+        }
+        return fields, value_ids
 
     async def set_archived_with_run(self, run_id: str, when: Any) -> None:
         await self.db.execute(

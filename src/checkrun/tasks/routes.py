@@ -14,6 +14,7 @@ from checkrun.kit.urls import api_base
 from checkrun.runs.rules import changed_by_rules
 from checkrun.storage import Store
 from checkrun.tasks import automatic, completion, service
+from checkrun.tasks.listing import with_owner_objects
 from checkrun.tasks.models import Task
 from checkrun.tasks.params import list_page, task_filters
 from checkrun.tasks.repository import TaskFilters
@@ -66,7 +67,7 @@ async def list_tasks(
 async def _page(
     request: Request, db: Db, tasks: list[Task], total: int, page: PageParams, with_: Includes
 ) -> JSONResponse:
-    reads = await service.read_tasks(db, tasks, with_)
+    reads = await with_owner_objects(db, tasks, await service.read_tasks(db, tasks, with_))
     return responses.listing(reads, pagination_meta(request, page, total, len(reads)))
 
 

@@ -3,7 +3,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    field_validator,
+)
 
 from checkrun.kit.clock import iso
 from checkrun.kit.includes import Include, Wrapped
@@ -95,6 +102,42 @@ class TaskUpdate(BaseModel):
     position: int | None = Field(None, ge=1, le=1_000_000)
 
 
+MAX_BATCH = 500
+
+
+class TaskChange(TaskUpdate):
+    """One task of `PUT /runs/{id}/update-tasks`: its id and the task PUT's fields."""
+
+    id: str = Field(min_length=1, max_length=64, validation_alias=AliasChoices("id", "task_id"))
+
+
+class UpdateTasks(BaseModel):
+    """`tasks`: a list of changes with their task's `id`, or an object keyed by task id."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    tasks: list[TaskChange] | dict[str, TaskUpdate]
+
+    @field_validator("tasks")
+    @classmethod
+    def _some(
+        cls, value: list[TaskChange] | dict[str, TaskUpdate]
+    ) -> list[TaskChange] | dict[str, TaskUpdate]:
+        if not value:
+            raise ValueError("The tasks field is required.")
+        if len(value) > MAX_BATCH:
+            raise ValueError(f"The tasks may not have more than {MAX_BATCH} items.")
+        return value
+
+    def changes(self) -> list[tuple[str, TaskUpdate]]:
+        if isinstance(self.tasks, dict):
+            return list(self.tasks.items())
+        return [
+            (c.id, TaskUpdate.model_validate(c.model_dump(exclude={"id"}, exclude_unset=True)))
+            for c in self.tasks
+        ]
+
+
 class CompleteTask(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -105,6 +148,29 @@ class CompleteTask(BaseModel):
 
 class FormFieldRead(CaptureRead):
     value: Any = None
+    # The stored value's own id (Tallyfy's CaptureValue id): PUT /form-field/value's `id`.
+    unique_id: int | None = None
+
+
+class FormValueWrite(BaseModel):
+    """PUT /form-field/value and the guest variant: `id` is a stored value's id (a field's
+    `unique_id`); the guest variant also takes a field's id, with `task_id` when the guest
+    has several tasks holding that field."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: StrictInt | Annotated[str, Field(min_length=1, max_length=64)]
+    form_value: Any = None
+    task_id: str | None = Field(None, min_length=1, max_length=64)
+
+
+class FormValueRead(BaseModel):
+    id: int | None
+    capture_id: str
+    task_id: str
+    run_id: str | None
+    form_value: Any
+    last_updated: str | None
 
 
 class TaskRead(BaseModel):
@@ -175,7 +241,11 @@ class TaskRead(BaseModel):
             task_type=t.task_type,
             is_oneoff_task=t.step_id is None,
             is_completable=t.status not in ("completed", "auto-skipped") and t.deleted_at is None,
-            is_approved=t.is_approved,
+            # Undecided is null only where there is a decision to take (approval tasks);
+            # elsewhere false, as Tallyfy's task examples show.
+            is_approved=t.is_approved
+            if t.task_type == "approval" or t.is_approved is not None
+            else False,
             owners=t.owner_lists(),
             position=t.position,
             started_at=iso(t.started_at),

@@ -397,6 +397,30 @@ async def update_task(
     return task
 
 
+async def fill_in(
+    db: AsyncSession, actor: Actor, task_id: str, taskdata: dict[str, Any], api_base: str
+) -> Task:
+    """Form values alone (PUT /form-field/value): the taskdata half of `update_task`, which a
+    one-off task's update can't do without its title, deadline and owners."""
+    task = await lock_task(db, await get_task(db, actor, task_id))
+    await require_assigned_if_light(db, actor, task, "update")
+    if task.status == "completed":
+        raise invalid_field("status", "Completed tasks can't be updated. Reopen the task first.")
+    if task.deleted_at is not None:
+        raise invalid_field("archived_at", "Archived tasks can't be updated. Restore it first.")
+    repo = TasksRepository(db)
+    fields = (await repo.fields_of([task]))[task.id]
+    ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
+    await repo.save_values(task, await clean_values(ctx, fields, taskdata, "form_value"))
+    task.updated_at = now()
+    await db.flush()
+    await _record_changes(db, actor, task, _recorded(task), taskdata)
+    run = await _run_of(db, task)
+    if run is not None:
+        await apply_rules(db, run, actor)
+    return task
+
+
 def _light_fills_in_only(actor: Actor, before: dict[str, Any], task: Task) -> None:
     """Light members fill in their tasks' form fields; they can't reassign or reschedule (a
     one-off PUT must still send title, deadline and owners: sent unchanged, they pass). The

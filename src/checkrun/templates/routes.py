@@ -86,9 +86,12 @@ async def list_checklists(
 @router.get(CHECKLIST)
 @answers.item(ChecklistRead)
 async def get_checklist(
-    db: Db, actor: CurrentActor, checklist_id: str, with_: With
+    db: Db, actor: CurrentActor, checklist_id: str, with_: With, archived: str | None = None
 ) -> JSONResponse:
-    checklist = await service.get_checklist(db, actor, checklist_id)
+    """An archived template is 404 unless `archived=true` (or `only`) asks for it."""
+    checklist = await service.get_checklist(
+        db, actor, checklist_id, archived=service.wants_archived(archived)
+    )
     (read,) = await service.read_many(db, [checklist], with_)
     return responses.item(read)
 

@@ -113,6 +113,20 @@ CAPTURE_SETTINGS = (
 )
 
 
+# What a field definition shows for a setting never sent (Tallyfy's capture transformer
+# always has these keys; its docs show false, [] and null).
+CAPTURE_DEFAULTS: dict[str, Any] = {
+    "default_value_enabled": False,
+    "default_value": None,
+    "collect_time": False,
+    "use_wysiwyg_editor": False,
+    "field_validation": [],
+    "prefix": None,
+    "suffix": None,
+    "settings": {},
+}
+
+
 class CaptureCreate(Lenient):
     """A whole field definition: POST and PUT alike need label, field_type (and required)."""
 
@@ -488,11 +502,21 @@ class CaptureRead(BaseModel):
     required: bool
     options: list[dict[str, Any]]
     columns: list[dict[str, Any]]
+    # The reference's capture fields, shown whether or not they were sent (CAPTURE_DEFAULTS).
+    default_value_enabled: bool
+    default_value: Any
+    collect_time: bool
+    use_wysiwyg_editor: bool
+    field_validation: Any
+    prefix: str | None
+    suffix: str | None
+    settings: Any
     created_at: str | None
     last_updated: str | None
 
     @classmethod
     def of(cls, c: Capture) -> CaptureRead:
+        stored = {**CAPTURE_DEFAULTS, **(c.settings or {})}
         return cls(
             id=c.id,
             step_id=c.step_id,
@@ -507,7 +531,7 @@ class CaptureRead(BaseModel):
             columns=c.columns or [],
             created_at=iso(c.created_at),
             last_updated=iso(c.updated_at),
-            **(c.settings or {}),
+            **stored,
         )
 
 

@@ -392,6 +392,11 @@ async def purge_checklist(
     await commit_then_discard(db, store, keys)
 
 
+def wants_archived(archived: str | None) -> bool:
+    """`archived=true`, `1` or `only` on a read by id: an archived template is shown too."""
+    return (archived or "").strip().lower() not in ("", "false", "0", "no")
+
+
 def checklist_filters(
     q: str | None = None,
     archived: str | None = None,

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,12 +54,18 @@ def _date(field: Capture, value: Any) -> Any:
         raise BadValue(f"The {field.label} is not a valid date.") from None
 
 
+# The keys of a chosen option a value keeps; anything else the client sent is dropped.
+OPTION_KEYS = ("id", "text", "value", "required", "selected")
+
+
 def _option(field: Capture, value: Any) -> dict[str, Any]:
+    """The option as the client sent it (clients compare what they read back with what they
+    sent), once its id and text are found together on one of the field's options."""
     if not isinstance(value, dict):
         raise BadValue("Invalid dropdown choice selected.")
     for option in field.options or []:
         if option.get("id") == value.get("id") and option.get("text") == value.get("text"):
-            return {**option, **{k: v for k, v in value.items() if k == "selected"}}
+            return {k: value[k] for k in OPTION_KEYS if k in value}
     raise BadValue("Invalid dropdown choice selected.")
 
 
@@ -99,12 +106,45 @@ CHECKS: dict[str, Callable[[Capture, Any], Any]] = {
 }
 
 
+MAX_URL = 2000
+MAX_FILENAME = 255
+
+
+def _link(field: Capture, item: dict[str, Any]) -> dict[str, Any]:
+    """A file given by its address (`source: "url"`), kept as a link, as Tallyfy keeps it:
+    checkrun never fetches it (no request to an address a client chose)."""
+    url = item.get("url")
+    try:
+        parts = urlsplit(url) if isinstance(url, str) and len(url) <= MAX_URL else None
+        host = parts.hostname if parts else None
+    except ValueError:
+        parts = host = None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise BadValue(f"The {field.label} link must be an http or https address.")
+    name = item.get("filename")
+    if name is None:
+        name = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1]) or host
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_FILENAME:
+        raise BadValue(f"The {field.label} link needs a filename of at most 255 characters.")
+    return {
+        "filename": name.strip(),
+        "source": "url",
+        "url": url,
+        "full_url": url,
+        "uploaded_from": field.id,
+    }
+
+
 async def _files(ctx: ValueContext, field: Capture, value: Any) -> list[dict[str, Any]]:
-    """A file field holds the assets uploaded for it, each with its download links."""
+    """A file field holds the assets uploaded for it, each with its download links, and
+    links to files elsewhere (`source: "url"`)."""
     items = value if isinstance(value, list) else [value]
     repo = FilesRepository(ctx.db)
     out = []
     for item in items:
+        if isinstance(item, dict) and item.get("source") == "url":
+            out.append(_link(field, item))
+            continue
         asset_id = item.get("id") if isinstance(item, dict) else item
         asset = await repo.get(ctx.org_id, str(asset_id)) if asset_id else None
         if asset is None:

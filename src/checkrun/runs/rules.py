@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.comments.repository import CommentsRepository
-from checkrun.kit import events
 from checkrun.kit.auth import Actor
 from checkrun.kit.clock import iso, now, parse_datetime
 from checkrun.kit.worktime import WorkWeek
+from checkrun.runs.history import record
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunsRepository
 from checkrun.tasks.deadlines import RULE_STATE, Rule, calendar, counted
@@ -308,20 +308,7 @@ async def sync_run_status(db: AsyncSession, run_id: str | None, actor: Actor | N
     )
     if status == "complete" and run.status != "complete":
         run.status, run.completed_at = "complete", now()
-        await events.emit(
-            db,
-            events.Event(
-                org_id=run.org_id,
-                type="Process",
-                verb="completed",
-                entity_type="run",
-                entity_id=run.id,
-                run_id=run.id,
-                checklist_id=run.checklist_id,
-                description=f"Completed {run.name}",
-                **events.by(actor),
-            ),
-        )
+        await record(db, actor, run, "completed", f"Completed {run.name}")
     elif status != "complete":
         run.status, run.completed_at = status, None
     await db.flush()

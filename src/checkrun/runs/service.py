@@ -16,7 +16,6 @@ from checkrun.files.repository import FilesRepository
 from checkrun.folders.service import check_run_folders, file_subject
 from checkrun.groups.service import check_group_ids
 from checkrun.guests.service import ensure_guests, ensure_run_guests
-from checkrun.kit import events
 from checkrun.kit.auth import Actor, require_admin, require_not_light
 from checkrun.kit.clock import now, parse_datetime
 from checkrun.kit.errors import invalid, invalid_field, not_found
@@ -27,6 +26,7 @@ from checkrun.kit.worktime import WorkWeek
 from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
 from checkrun.runs import variables
+from checkrun.runs.history import record
 from checkrun.runs.includes import RUN_INCLUDES, tasks_if_included
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunFilters, RunsRepository, RunStats
@@ -277,20 +277,7 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     else:
         guests = [r["ref"] for _, rows in made for r in rows if r["kind"] == "guest"]
         await ensure_guests(db, run.org_id, guests, actor=actor, refuse_members=False)
-    await events.emit(
-        db,
-        events.Event(
-            org_id=run.org_id,
-            type="Process",
-            verb="created",
-            entity_type="run",
-            entity_id=run.id,
-            run_id=run.id,
-            checklist_id=run.checklist_id,
-            description=f"Launched {run.name}",
-            **events.by(actor),
-        ),
-    )
+    await record(db, actor, run, "created", f"Launched {run.name}")
     del org
     return run
 
@@ -341,27 +328,6 @@ async def _step_tags(db: AsyncSession, org_id: str, steps: list[Step]) -> dict[s
     return {step: [t for t in tags if t in known] for step, tags in step_tags.items()}
 
 
-async def _record(
-    db: AsyncSession, actor: Actor | None, run: Run, verb: str, description: str, **more: Any
-) -> None:
-    """An activity entry about this process."""
-    await events.emit(
-        db,
-        events.Event(
-            org_id=run.org_id,
-            type="Process",
-            verb=verb,
-            entity_type="run",
-            entity_id=run.id,
-            run_id=run.id,
-            checklist_id=run.checklist_id,
-            description=description,
-            **events.by(actor),
-            **more,
-        ),
-    )
-
-
 RECORDED = ("name", "summary", "owner_id", "starred", "is_public", "users", "groups", "prerun")
 
 
@@ -369,7 +335,7 @@ async def _record_changes(db: AsyncSession, actor: Actor, run: Run, before: dict
     """One entry per changed field, with its old and new value."""
     changed: list[str | None] = [n for n in RECORDED if getattr(run, n) != before[n]]
     for name in changed or [None]:
-        await _record(
+        await record(
             db,
             actor,
             run,
@@ -509,7 +475,7 @@ async def set_prerun_complete(db: AsyncSession, actor: Actor, run_id: str, done:
     await db.flush()
     now_is = "completed" if done else "pending"
     if now_is != was:
-        await _record(
+        await record(
             db,
             actor,
             run,
@@ -538,7 +504,7 @@ async def archive_locked(db: AsyncSession, run: Run, actor: Actor | None) -> Non
     if run.deleted_at is None:
         when = now()
         run.status_before_archive, run.status, run.deleted_at = run.status, "archived", when
-        await _record(db, actor, run, "archived", f"Archived {run.name}")
+        await record(db, actor, run, "archived", f"Archived {run.name}")
         await TasksRepository(db).set_archived_with_run(run.id, when)
         await FilesRepository(db).set_archived(when, run_id=run.id)
         await CommentsRepository(db).set_archived(when, run_id=run.id)
@@ -551,7 +517,7 @@ async def activate(db: AsyncSession, actor: Actor, run_id: str) -> Run:
     if run.deleted_at is not None:
         run.status = run.status_before_archive or "active"
         run.status_before_archive, run.deleted_at = None, None
-        await _record(db, actor, run, "unarchived", f"Restored {run.name}")
+        await record(db, actor, run, "unarchived", f"Restored {run.name}")
         await TasksRepository(db).restore_with_run(run.id)
         await FilesRepository(db).restore_archived(run_id=run.id)
         await CommentsRepository(db).restore_archived(run_id=run.id)
@@ -569,6 +535,6 @@ async def purge(
     if archived_only and run.deleted_at is None:
         raise invalid_field("archived_at", "Archive the process before deleting it.")
     keys = await FilesRepository(db).storage_keys(run_id=run.id)
-    await _record(db, actor, run, "deleted", f"Deleted {run.name}")
+    await record(db, actor, run, "deleted", f"Deleted {run.name}")
     await RunsRepository(db).purge(run.id)
     await commit_then_discard(db, store, keys)

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from checkrun.kit import events
 from checkrun.kit.auth import Actor
 from checkrun.kit.clock import now
 from checkrun.kit.ids import new_id
 from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
+from checkrun.runs.history import record
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunsRepository
 from checkrun.templates.models import Step
@@ -54,20 +54,7 @@ async def launch_shell(db: AsyncSession, actor: Actor, name: str) -> Run:
     )
     RunsRepository(db).add(run)
     await db.flush()
-    await events.emit(
-        db,
-        events.Event(
-            org_id=run.org_id,
-            type="Process",
-            verb="created",
-            entity_type="run",
-            entity_id=run.id,
-            run_id=run.id,
-            checklist_id=run.checklist_id,
-            description=f"Launched {run.name}",
-            **events.by(actor),
-        ),
-    )
+    await record(db, actor, run, "created", f"Launched {run.name}")
     return run
 
 

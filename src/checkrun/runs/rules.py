@@ -23,9 +23,10 @@ from checkrun.templates.automations import (
     StepState,
     actions_of,
     assigned,
+    column_index,
     settle,
 )
-from checkrun.templates.versions import rules_for_run
+from checkrun.templates.versions import kickoff_fields_of_run, rules_for_run, task_fields_of_run
 
 # Where a task keeps what rules changed, so that it can be undone when the rule stops firing:
 # {"owners": applied, "owners_before": {...}, "deadline": applied, "deadline_before": iso}.
@@ -35,6 +36,8 @@ from checkrun.templates.versions import rules_for_run
 REOPENED = "reopened"
 BY_SYSTEM = "completed_by_system"
 FIRING = "rules_firing"
+# rule id -> when it started to fire (iso): where a deadline relative to the trigger counts from.
+FIRED_AT = "rules_fired_at"
 # What the rules changed during this session (one request): session.info keys.
 CHANGED = "tasks_changed_by_rules"
 EVALUATED = "rules_evaluated"
@@ -61,6 +64,7 @@ async def apply_rules(
     rules = await rules_for_run(db, run)
     if not rules:
         return {}
+    rules = await _with_columns(db, run, rules)
     # The run's lock orders concurrent changes: a rule's one-off actions run exactly once.
     run = await RunsRepository(db).lock(run.org_id, run.id) or run
     repo = TasksRepository(db)
@@ -76,13 +80,15 @@ async def apply_rules(
     fields = await _submitted(repo, completed)
     submitted = {str(r.get("id")) for r in rules if _captures_read(r) & fields}
     week: WorkWeek | None = None
+    fired_at = dict((run.settings or {}).get(FIRED_AT) or {})
     for _ in range(MAX_ROUNDS):
         effects = settle(rules, dict(run.prerun or {}), step_values, _states(tasks))
+        fired_at = {i: fired_at.get(i) or iso(now()) for i in sorted(effects.firing)}
         if effects.deadlines and week is None:
             week = (await calendar(db, run.org_id))[0]
         for task in tasks:
             if task.step_id is not None and task.status != "completed":
-                _apply(task, effects, run, week)
+                _apply(task, effects, run, week, fired_at)
         started = set(effects.firing) - (firing if firing is not None else set())
         if firing is None and not launch:
             started = set()
@@ -92,12 +98,38 @@ async def apply_rules(
         firing = set(effects.firing)
         if not await _one_off_actions(db, run, rules, started, tasks, actor):
             break
-    run.settings = {**(run.settings or {}), FIRING: sorted(firing or ())}
+    run.settings = {**(run.settings or {}), FIRING: sorted(firing or ()), FIRED_AT: fired_at}
     await db.flush()
     await sync_run_status(db, run.id, actor)
     changes = _changes(before, tasks)
     _remember(db, changes, len(rules))
     return changes
+
+
+async def _with_columns(
+    db: AsyncSession, run: Run, rules: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The rules with each table-column condition's `column_index`: the position of the named
+    column among its field's columns, as the run's version has them."""
+    if not any(c.get("column_contains_name") for r in rules for c in _conditions(r)):
+        return rules
+    tasks = (await TasksRepository(db).tasks_of_runs([run.id])).get(run.id, [])
+    columns = {f.id: f.columns or [] for f in await kickoff_fields_of_run(db, run)}
+    for found in (await task_fields_of_run(db, run, tasks)).values():
+        columns |= {f.id: f.columns or [] for f in found}
+    return [{**r, "conditions": [_indexed(c, columns) for c in _conditions(r)]} for r in rules]
+
+
+def _conditions(rule: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in rule.get("conditions") or [] if isinstance(c, dict)]
+
+
+def _indexed(condition: dict[str, Any], columns: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    name = condition.get("column_contains_name")
+    if not name:
+        return condition
+    found = columns.get(str(condition.get("conditionable_id"))) or []
+    return {**condition, "column_index": column_index(found, str(name))}
 
 
 def _captures_read(rule: dict[str, Any]) -> set[str]:
@@ -220,7 +252,9 @@ async def _send(db: AsyncSession, run: Run, rule: dict[str, Any], action: dict[s
     await enqueue(db, run.org_id, RULE_EVENT, [(url, "rule")], payload, run.id, None)
 
 
-def _apply(task: Task, effects: Effects, run: Run, week: WorkWeek | None) -> None:
+def _apply(
+    task: Task, effects: Effects, run: Run, week: WorkWeek | None, fired_at: dict[str, str]
+) -> None:
     step = task.step_id or ""
     if step in effects.hidden_steps:
         task.status, task.hidden_by_rule = "auto-skipped", True
@@ -228,7 +262,8 @@ def _apply(task: Task, effects: Effects, run: Run, week: WorkWeek | None) -> Non
         task.status, task.hidden_by_rule = "active", False
     state = dict((task.settings or {}).get(RULE_STATE) or {})
     changed = _assign(task, state, effects.owners.get(step))
-    changed = _set_deadline(task, state, effects.deadlines.get(step), run, week) or changed
+    rule = _anchored(effects.deadlines.get(step), run, fired_at)
+    changed = _set_deadline(task, state, rule, run, week) or changed
     if changed:
         # A new dict: the JSON column only notices assignment.
         task.settings = {**(task.settings or {}), RULE_STATE: state}
@@ -262,18 +297,30 @@ def _assign(
     return True
 
 
+def _anchored(
+    rule: dict[str, Any] | None, run: Run, fired_at: dict[str, str]
+) -> dict[str, Any] | None:
+    """A rule's deadline with the moment it counts from (`from_time`): its rule's trigger point
+    when it asks for it, else launch."""
+    if rule is None:
+        return None
+    trigger = fired_at.get(str(rule.get("rule"))) if rule.get("relative_to") == "trigger" else None
+    return {**rule, "from_time": trigger or iso(run.started_at)}
+
+
 def _set_deadline(
     task: Task, state: dict[str, Any], rule: dict[str, Any] | None, run: Run, week: WorkWeek | None
 ) -> bool:
-    """As `_assign`, for a rule's deadline: counted from launch in the organization's working
-    time, as the steps' own deadlines are."""
+    """As `_assign`, for a rule's deadline: counted from launch (or from the rule's trigger
+    point, `from_time`) in the organization's working time, as the steps' own deadlines are."""
     if rule is not None:
         if state.get("deadline") == rule:
             return False
         state.setdefault("deadline_before", iso(task.deadline))
         state["deadline"] = rule
-        counted_rule = Rule.read(rule) or Rule(0, "day")
-        task.deadline = counted(counted_rule, run.started_at, week) if week else run.started_at
+        counted_rule = Rule.read({**rule, "step": None}) or Rule(0, "day")
+        anchor = parse_datetime(str(rule["from_time"]))
+        task.deadline = counted(counted_rule, anchor, week) if week else anchor
     elif "deadline" in state:
         state.pop("deadline")
         before = state.pop("deadline_before")

@@ -5,7 +5,9 @@ A stored rule is `{id, automated_alias, condition_logic: AND|OR, conditions[], t
 a condition `{conditionable_type: Capture|Prerun|Step, conditionable_id (field or step id),
 operation, statement, logic: and|or}`; an action `{action_type:
 visibility|assignment|deadline|status|webhook, action_verb, target_step_id, assignees {users,
-guests, groups}, deadline {value, unit}, webhook_url}`.
+guests, groups}, actionable_type/actionable_id (an Assignee Picker field whose people are
+assigned), deadline {value, unit, option: from|prior_to, relative_to: launch|trigger},
+webhook_url}`; a condition on a table field may name one column (`column_contains_name`).
 No database here: the workflow engine (`runs/rules.py`) calls `settle` on every change that can
 change a rule's outcome, and acts on what comes back.
 """
@@ -94,6 +96,27 @@ VERB_ALIASES = {
     "fire": "send",
     "trigger": "send",
 }
+# Where an assignment action's people come from when it reads a form field.
+PICKER_KINDS = ("Capture", "Prerun")
+# What a deadline action counts from: launch (the default) or the moment its rule started to
+# fire (Tallyfy's "trigger point"); other spellings clients send, and the word stored.
+ANCHORS = ("launch", "trigger")
+ANCHOR_ALIASES = {
+    "start_run": "launch",
+    "run_start": "launch",
+    "process_start": "launch",
+    "launched": "launch",
+    "trigger_point": "trigger",
+    "triggered": "trigger",
+    "rule": "trigger",
+    "automation": "trigger",
+}
+DEADLINE_OPTIONS = {
+    "from": "from",
+    "after": "from",
+    "prior_to": "prior_to",
+    "before": "prior_to",
+}
 MAX_ROUNDS = 10  # a bound on re-evaluation, so that rules that feed each other end
 
 
@@ -126,7 +149,8 @@ class Effects:
     hidden_steps: frozenset[str] = frozenset()
     # step id -> the assignment actions of firing rules in template order: (verb, people).
     owners: dict[str, list[tuple[str, dict[str, list[Any]]]]] = field(default_factory=dict)
-    # step id -> {"value": int, "unit": str}: the deadline relative to launch.
+    # step id -> {"value", "unit", "option", "relative_to", "rule"}: the deadline, counted
+    # from launch or from the moment the rule (its id) started to fire.
     deadlines: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The ids of the rules whose conditions hold (their one-off actions run when they start to).
     firing: frozenset[str] = frozenset()
@@ -223,6 +247,8 @@ def holds(
     if str(condition.get("conditionable_type")) == "Step":
         return _step_holds(operation, (steps or {}).get(str(condition.get("conditionable_id"))))
     value = values.get(str(condition.get("conditionable_id")))
+    if condition.get("column_contains_name"):
+        value = column_cells(value, condition)
     texts = [t for t in (_norm(t) for t in _texts(value)) if t]
     if operation == "equals_any":
         return any(_equals(value, texts, s) for s in _statements(condition.get("statement")))
@@ -244,6 +270,32 @@ def holds(
     if operation == "less_than":
         return _compare(texts, statement, lambda a, b: a < b)
     return False
+
+
+def column_cells(value: Any, condition: dict[str, Any]) -> list[Any]:
+    """One column's cells of a table value: its entry in the flat list (one entry per column,
+    a list when the column has several rows), or its cell in each row object. The column's
+    position (`column_index`) is resolved from the field's columns before evaluation."""
+    if not isinstance(value, list):
+        return []
+    label = str(condition.get("column_contains_name") or "")
+    if value and all(isinstance(row, dict) and "text" not in row for row in value):
+        wanted = _norm(label)
+        return [v for row in value for k, v in row.items() if _norm(str(k)) == wanted]
+    index = condition.get("column_index")
+    if not isinstance(index, int) or not 0 <= index < len(value):
+        return []
+    cell = value[index]
+    return list(cell) if isinstance(cell, list) else [cell]
+
+
+def column_index(columns: list[dict[str, Any]], name: str) -> int | None:
+    """The position of the column a condition names: by label (trimmed, any case) or id."""
+    wanted = _norm(name)
+    for i, column in enumerate(columns):
+        if wanted in (_norm(str(column.get("label") or "")), _norm(str(column.get("id") or ""))):
+            return i
+    return None
 
 
 def matches_any(rule: dict[str, Any]) -> bool:
@@ -279,12 +331,19 @@ def fires(
     return any(all(group) for group in groups)
 
 
-def owners_of(action: dict[str, Any]) -> dict[str, list[Any]]:
-    """An assignment's people, nested under `assignees` or (as sent by some clients) flat."""
+def owners_of(action: dict[str, Any], values: dict[str, Any] | None = None) -> dict[str, list[Any]]:
+    """An assignment's people, nested under `assignees` or (as sent by some clients) flat; an
+    action reading an Assignee Picker field (`actionable_id`) assigns the people chosen in it,
+    and the named ones only while the field is empty (Tallyfy's fallback)."""
     nested = action.get("assignees")
     if not isinstance(nested, dict):
         nested = {}
-    return {k: list(nested.get(k) or action.get(k) or []) for k in OWNER_KINDS}
+    named = {k: list(nested.get(k) or action.get(k) or []) for k in OWNER_KINDS}
+    if action.get("actionable_type") not in PICKER_KINDS or values is None:
+        return named
+    picked = values.get(str(action.get("actionable_id")))
+    chosen = {k: list(picked.get(k) or []) if isinstance(picked, dict) else [] for k in OWNER_KINDS}
+    return chosen if any(chosen.values()) else named
 
 
 def actions_of(rule: dict[str, Any]) -> list[dict[str, Any]]:
@@ -333,6 +392,7 @@ def evaluate(
     shown: set[str] = set()
     owners: dict[str, list[tuple[str, dict[str, list[Any]]]]] = {}
     deadlines: dict[str, dict[str, Any]] = {}
+    rule_of = {id(a): str(r.get("id")) for r in firing for a in actions_of(r)}
     for action in _actions(firing):
         target, verb = str(action.get("target_step_id")), verb_of(action.get("action_verb"))
         kind = action.get("action_type")
@@ -341,16 +401,24 @@ def evaluate(
         elif verb == "show":
             shown.add(target)
         elif kind == "assignment":
-            owners.setdefault(target, []).append((verb, owners_of(action)))
+            owners.setdefault(target, []).append((verb, owners_of(action, values)))
         elif kind == "deadline" and isinstance(action.get("deadline"), dict):
-            deadline = action["deadline"]
-            deadlines[target] = {
-                "value": int(deadline.get("value") or 0),
-                "unit": str(deadline.get("unit") or "days"),
-            }
+            deadlines[target] = _deadline(action["deadline"], rule_of[id(action)])
     never_shown = {str(t) for t in show_targets} - shown
     ids = frozenset(str(r.get("id")) for r in firing)
     return Effects(frozenset(hidden | never_shown), owners, deadlines, ids)
+
+
+def _deadline(deadline: dict[str, Any], rule_id: str) -> dict[str, Any]:
+    out = {
+        "value": int(deadline.get("value") or 0),
+        "unit": str(deadline.get("unit") or "days"),
+    }
+    if deadline.get("option") == "prior_to":
+        out["option"] = "prior_to"
+    if deadline.get("relative_to") == "trigger":
+        out |= {"relative_to": "trigger", "rule": rule_id}
+    return out
 
 
 def settle(
@@ -395,4 +463,9 @@ def referenced_ids(rules: list[dict[str, Any]]) -> set[str]:
     """Every field id a rule reads and every step id it acts on."""
     ids = {str(c.get("conditionable_id")) for r in rules for c in r.get("conditions") or []}
     targets = {a.get("target_step_id") for a in _actions(rules)}
-    return ids | {str(t) for t in targets if t}
+    pickers = {a.get("actionable_id") for a in _actions(rules) if _reads_field(a)}
+    return ids | {str(t) for t in targets | pickers if t}
+
+
+def _reads_field(action: dict[str, Any]) -> bool:
+    return action.get("actionable_type") in PICKER_KINDS

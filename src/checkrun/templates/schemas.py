@@ -406,6 +406,29 @@ class RuleCondition(Lenient):
         return self
 
 
+def _word(aliases: dict[str, str]) -> Any:
+    def read(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip().lower().replace(" ", "_").replace("-", "_")
+        return aliases.get(text, text)
+
+    return BeforeValidator(read)
+
+
+class RuleDeadline(Interval):
+    """`option` from (after) or prior_to (before); `relative_to` launch (the default) or
+    trigger: the moment the rule started to fire. Left out, they are not stored."""
+
+    option: Annotated[Literal["from", "prior_to"] | None, _word(automations.DEADLINE_OPTIONS)] = (
+        None
+    )
+    relative_to: Annotated[
+        Literal["launch", "trigger"] | None,
+        _word(automations.ANCHOR_ALIASES),
+    ] = Field(None, validation_alias=AliasChoices("relative_to", "from", "anchor"))
+
+
 class RuleOwners(Lenient):
     users: list[UserId] = Field(default_factory=list)
     guests: list[Email] = Field(default_factory=list)
@@ -430,7 +453,14 @@ class RuleAction(Lenient):
     users: list[UserId] = Field(default_factory=list)
     guests: list[Email] = Field(default_factory=list)
     groups: list[GroupId] = Field(default_factory=list)
-    deadline: Interval | None = None
+    deadline: RuleDeadline | None = None
+    # An Assignee Picker field whose chosen people the assignment assigns.
+    actionable_type: Annotated[
+        Literal["Capture", "Prerun", "Step"] | None, BeforeValidator(_type_name)
+    ] = None
+    actionable_id: EntityId | None = Field(
+        None, validation_alias=AliasChoices("actionable_id", "capture_id", "field_id")
+    )
     webhook_url: str | None = Field(
         None, max_length=2000, validation_alias=AliasChoices("webhook_url", "webhook", "url")
     )
@@ -442,8 +472,16 @@ class RuleAction(Lenient):
             self.action_verb = verbs[0]
         if self.action_verb not in verbs:
             raise ValueError(f"A {self.action_type} action can only {' or '.join(verbs)}.")
-        if self.action_verb in NEEDS_PEOPLE and not any(self.owners().values()):
-            raise ValueError("An assignment action needs users, guests or groups.")
+        if self.actionable_id is not None and self.actionable_type is None:
+            self.actionable_type = "Capture"
+        if self.reads_field() and self.action_type != "assignment":
+            raise ValueError("Only an assignment action reads an Assignee Picker field.")
+        if self.action_verb in NEEDS_PEOPLE and not (
+            any(self.owners().values()) or self.reads_field()
+        ):
+            raise ValueError(
+                "An assignment action needs users, guests, groups or an Assignee Picker field."
+            )
         if self.action_type == "deadline" and self.deadline is None:
             raise ValueError("A deadline action needs a deadline {value, unit}.")
         if self.action_type == "webhook":
@@ -452,6 +490,9 @@ class RuleAction(Lenient):
         elif self.target_step_id is None:
             raise ValueError(f"A {self.action_type} action needs a target_step_id.")
         return self
+
+    def reads_field(self) -> bool:
+        return self.actionable_type in automations.PICKER_KINDS and self.actionable_id is not None
 
     def owners(self) -> dict[str, list[Any]]:
         nested = self.assignees or RuleOwners()

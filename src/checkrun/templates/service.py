@@ -572,20 +572,43 @@ async def _check_rule(
     repo = TemplatesRepository(db)
     steps = {s.id: s for s in (await repo.steps_of([checklist.id])).get(checklist.id, [])}
     kinds = {f.id: "Prerun" for f in (await repo.prerun_of([checklist.id])).get(checklist.id, [])}
+    fields = {f.id: f for f in (await repo.prerun_of([checklist.id])).get(checklist.id, [])}
     for group in (await repo.captures_of_steps(list(steps))).values():
         kinds |= {c.id: "Capture" for c in group}
+        fields |= {c.id: c for c in group}
     errors: dict[str, list[str]] = {}
     for i, condition in enumerate(body.conditions):
         errors |= _condition_errors(f"conditions.{i}", condition, kinds, steps)
+        errors |= _column_errors(f"conditions.{i}", condition, fields)
     for i, action in enumerate(body.then_actions):
         if action.target_step_id is not None and action.target_step_id not in steps:
             errors[f"then_actions.{i}.target_step_id"] = ["No such step in this template."]
+        picker = fields.get(action.actionable_id or "") if action.reads_field() else None
+        if action.reads_field() and (picker is None or picker.field_type != "assignees_form"):
+            errors[f"then_actions.{i}.actionable_id"] = [
+                "No such Assignee Picker (assignees_form) field in this template."
+            ]
         await check_members(
             db, actor.org_id, action.owners()["users"], f"then_actions.{i}.assignees.users"
         )
     if errors:
         raise invalid(errors)
     return kinds | {step_id: "Step" for step_id in steps}
+
+
+def _column_errors(
+    at: str, condition: RuleCondition, fields: dict[str, Capture]
+) -> dict[str, list[str]]:
+    """`column_contains_name` names a column of the table field the condition reads."""
+    name = condition.column_contains_name
+    if name is None:
+        return {}
+    found = fields.get(condition.conditionable_id)
+    if found is None or found.field_type != "table":
+        return {f"{at}.column_contains_name": ["Only a condition on a table field names a column."]}
+    if automations.column_index(found.columns or [], name) is None:
+        return {f"{at}.column_contains_name": ["No such column in this table field."]}
+    return {}
 
 
 def _condition_errors(
@@ -627,7 +650,7 @@ def _stored_condition(
     }
 
 
-def _stored_action(action: RuleAction, position: int) -> dict[str, Any]:
+def _stored_action(action: RuleAction, position: int, kinds: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": new_id(),
         "action_type": action.action_type,
@@ -637,8 +660,11 @@ def _stored_action(action: RuleAction, position: int) -> dict[str, Any]:
     }
     if action.action_type == "assignment":
         out["assignees"] = action.owners()
+        if action.reads_field():
+            out |= {"actionable_type": kinds[action.actionable_id or ""]}
+            out["actionable_id"] = action.actionable_id
     if action.action_type == "deadline" and action.deadline is not None:
-        out["deadline"] = action.deadline.model_dump()
+        out["deadline"] = action.deadline.model_dump(exclude_none=True)
     if action.action_type == "webhook":
         out["webhook_url"] = action.webhook_url
     return out
@@ -656,7 +682,9 @@ def _stored_rule(
             _stored_condition(c, i, kinds[c.conditionable_id], body.logic())
             for i, c in enumerate(body.conditions, start=1)
         ],
-        "then_actions": [_stored_action(a, i) for i, a in enumerate(body.then_actions, start=1)],
+        "then_actions": [
+            _stored_action(a, i, kinds) for i, a in enumerate(body.then_actions, start=1)
+        ],
         "created_at": created_at or stamp,
         "last_updated": stamp,
     }

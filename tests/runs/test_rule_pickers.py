@@ -214,3 +214,29 @@ def test_table_column_condition_refused_when_nonsense(org: Org) -> None:
         answer = form.post_rule([condition], hide)
         assert answer.status_code == 422, answer.text
         assert "conditions.0.column_contains_name" in answer.json()["errors"], answer.text
+
+
+def test_a_picker_rule_survives_an_update_and_keeps_its_field(org: Org) -> None:
+    form = Form(org)
+    one, _ = form.steps
+    made = form.rule(
+        [field_is(form.note, "equals", "go")],
+        act("assignment", "assign", one, actionable_id=form.owner),
+    )
+    updated = ok(
+        org.api.put(
+            org.path(f"/checklists/{form.id}/automated-actions/{made['id']}"),
+            json={"automated_alias": "Owner picks"},
+        )
+    )
+    action = updated["then_actions"][0]
+    assert (action["actionable_type"], action["actionable_id"]) == ("Prerun", form.owner)
+    # The picker field is used by the rule: the kick-off form can't drop it.
+    dropped = org.api.put(
+        org.path(f"/checklists/{form.id}"),
+        json={
+            "title": "Form",
+            "prerun": [{"id": form.note, "label": "Note", "field_type": "text"}],
+        },
+    )
+    assert dropped.status_code == 403, dropped.text

@@ -45,3 +45,39 @@ def test_parallel_edits_after_a_launch_freeze_the_version_once(org: Org) -> None
     launched = run(org, template["id"])
     tasks = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
     assert [t["title"] for t in tasks] == ["Edited"]
+
+
+def _runs_not_matching_their_version(org: Org, template_id: str) -> int:
+    """Tasks whose title is not in the frozen content of their run's version (or whose run's
+    version is not frozen)."""
+    joined = (
+        "runs r JOIN tasks t ON t.run_id = r.id LEFT JOIN checklist_versions cv"
+        " ON cv.checklist_id = r.checklist_id AND cv.version = r.version"
+    )
+    where = (
+        "r.checklist_id = :checklist_id AND (cv.id IS NULL OR"
+        " CAST(cv.content AS TEXT) NOT LIKE '%' || t.title || '%')"
+    )
+    return db_count(org, joined, where, checklist_id=template_id)
+
+
+def test_launches_and_the_first_edit_in_parallel_keep_each_run_its_version(org: Org) -> None:
+    for _ in range(3):
+        template = checklist(org, steps=1)
+        step = ok(org.api.get(org.path(f"/checklists/{template['id']}/steps")))[0]
+        step_path = org.path(f"/checklists/{template['id']}/steps/{step['id']}")
+
+        def launch(client: httpx.Client, template_id: str = template["id"]) -> httpx.Response:
+            return client.post(org.path("/runs"), json={"checklist_id": template_id})
+
+        def edit(client: httpx.Client, path: str = step_path) -> httpx.Response:
+            return client.put(path, json={"title": "Edited step"})
+
+        calls = [(org.token, launch)] * 4 + [(org.token, edit)] * 2
+        answers = burst(org.server.api, calls)
+        assert statuses(answers) == [200] * 2 + [201] * 4
+        # One more edit freezes the version now current if it was launched.
+        ok(org.api.put(step_path, json={"title": "Final"}))
+        # Each run copied the step as its version (frozen since) has it: an edit made while
+        # a launch was under way didn't change the launched version in place.
+        assert _runs_not_matching_their_version(org, template["id"]) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.activity.feed import feed
-from tests.concurrency.conftest import burst, statuses
+from tests.concurrency.conftest import Call, burst, statuses
 from tests.conftest import Org
 from tests.support.factories import checklist, db_count, ok, run
 
@@ -61,18 +61,23 @@ def _runs_not_matching_their_version(org: Org, template_id: str) -> int:
     return db_count(org, joined, where, checklist_id=template_id)
 
 
+def _launch_and_edit(org: Org, template_id: str, step_path: str) -> tuple[Call, Call]:
+    def launch(client: httpx.Client) -> httpx.Response:
+        return client.post(org.path("/runs"), json={"checklist_id": template_id})
+
+    def edit(client: httpx.Client) -> httpx.Response:
+        return client.put(step_path, json={"title": "Edited step"})
+
+    return launch, edit
+
+
 def test_launches_and_the_first_edit_in_parallel_keep_each_run_its_version(org: Org) -> None:
     for _ in range(3):
         template = checklist(org, steps=1)
         step = ok(org.api.get(org.path(f"/checklists/{template['id']}/steps")))[0]
         step_path = org.path(f"/checklists/{template['id']}/steps/{step['id']}")
 
-        def launch(client: httpx.Client, template_id: str = template["id"]) -> httpx.Response:
-            return client.post(org.path("/runs"), json={"checklist_id": template_id})
-
-        def edit(client: httpx.Client, path: str = step_path) -> httpx.Response:
-            return client.put(path, json={"title": "Edited step"})
-
+        launch, edit = _launch_and_edit(org, template["id"], step_path)
         calls = [(org.token, launch)] * 4 + [(org.token, edit)] * 2
         answers = burst(org.server.api, calls)
         assert statuses(answers) == [200] * 2 + [201] * 4

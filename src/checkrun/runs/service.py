@@ -228,8 +228,9 @@ async def _check_launch(db: AsyncSession, actor: Actor, body: RunLaunch) -> None
 
 async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str) -> Run:
     """Every read comes first and every write after, the numbering first among them: the
-    organization's row lock that numbering takes (and SQLite's write lock) lasts to commit,
-    so it covers only a few batched inserts and no read."""
+    organization's row lock that numbering takes lasts to commit, so it covers only a few
+    batched inserts and no read. The template's row lock comes before the reads (so that the
+    template can't change under them); on SQLite it is the first write."""
     # Tallyfy lets a light member launch only a template that grants them LAUNCH; checkrun
     # has no per-template permissions yet, so light members don't launch.
     require_not_light(actor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.activity.feed import feed
-from tests.concurrency.conftest import burst, statuses
+from tests.concurrency.conftest import Call, burst, statuses
 from tests.conftest import Org
 from tests.support.factories import checklist, db_count, ok, run
 
@@ -45,3 +45,44 @@ def test_parallel_edits_after_a_launch_freeze_the_version_once(org: Org) -> None
     launched = run(org, template["id"])
     tasks = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
     assert [t["title"] for t in tasks] == ["Edited"]
+
+
+def _runs_not_matching_their_version(org: Org, template_id: str) -> int:
+    """Tasks whose title is not in the frozen content of their run's version (or whose run's
+    version is not frozen)."""
+    joined = (
+        "runs r JOIN tasks t ON t.run_id = r.id LEFT JOIN checklist_versions cv"
+        " ON cv.checklist_id = r.checklist_id AND cv.version = r.version"
+    )
+    where = (
+        "r.checklist_id = :checklist_id AND (cv.id IS NULL OR"
+        " CAST(cv.content AS TEXT) NOT LIKE '%' || t.title || '%')"
+    )
+    return db_count(org, joined, where, checklist_id=template_id)
+
+
+def _launch_and_edit(org: Org, template_id: str, step_path: str) -> tuple[Call, Call]:
+    def launch(client: httpx.Client) -> httpx.Response:
+        return client.post(org.path("/runs"), json={"checklist_id": template_id})
+
+    def edit(client: httpx.Client) -> httpx.Response:
+        return client.put(step_path, json={"title": "Edited step"})
+
+    return launch, edit
+
+
+def test_launches_and_the_first_edit_in_parallel_keep_each_run_its_version(org: Org) -> None:
+    for _ in range(3):
+        template = checklist(org, steps=1)
+        step = ok(org.api.get(org.path(f"/checklists/{template['id']}/steps")))[0]
+        step_path = org.path(f"/checklists/{template['id']}/steps/{step['id']}")
+
+        launch, edit = _launch_and_edit(org, template["id"], step_path)
+        calls = [(org.token, launch)] * 4 + [(org.token, edit)] * 2
+        answers = burst(org.server.api, calls)
+        assert statuses(answers) == [200] * 2 + [201] * 4
+        # One more edit freezes the version now current if it was launched.
+        ok(org.api.put(step_path, json={"title": "Final"}))
+        # Each run copied the step as its version (frozen since) has it: an edit made while
+        # a launch was under way didn't change the launched version in place.
+        assert _runs_not_matching_their_version(org, template["id"]) == 0

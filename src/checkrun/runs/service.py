@@ -167,7 +167,10 @@ def _task_for_step(
 
 
 async def _launchable(db: AsyncSession, actor: Actor, checklist_id: str) -> Checklist:
-    checklist = await TemplatesRepository(db).get(actor.org_id, checklist_id)
+    """Locked to the end, as an edit locks it (`templates.service.editable`): an edit that
+    freezes the version launched waits for the launch to commit (so it sees the run), and a
+    launch waits for an edit in progress (so it copies what that edit leaves)."""
+    checklist = await TemplatesRepository(db).lock(actor.org_id, checklist_id)
     if checklist is None:
         raise invalid_field("checklist_id", "The selected checklist id is invalid.")
     return checklist
@@ -225,8 +228,9 @@ async def _check_launch(db: AsyncSession, actor: Actor, body: RunLaunch) -> None
 
 async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str) -> Run:
     """Every read comes first and every write after, the numbering first among them: the
-    organization's row lock that numbering takes (and SQLite's write lock) lasts to commit,
-    so it covers only a few batched inserts and no read."""
+    organization's row lock that numbering takes lasts to commit, so it covers only a few
+    batched inserts and no read. The template's row lock comes before the reads (so that the
+    template can't change under them); on SQLite it is the first write."""
     # Tallyfy lets a light member launch only a template that grants them LAUNCH; checkrun
     # has no per-template permissions yet, so light members don't launch.
     require_not_light(actor)
@@ -258,6 +262,8 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
         _task_for_step(run, step, n, plan, body.tasks.get(step.id))
         for n, step in enumerate(steps, start=first)
     ]
+    for task, _ in made:
+        task.version = parts.frozen
     with_variables = any(variables.RAW.values() & task.settings.keys() for task, _ in made)
     if with_variables:
         run.settings = {**run.settings, variables.HAS_VARIABLES: True}

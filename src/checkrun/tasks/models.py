@@ -69,6 +69,9 @@ class Task(Base):
     # No FK to steps/checklists: tasks outlive template edits.
     step_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     checklist_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The frozen template version whose content holds this process task's form fields
+    # (templates/versions.py); null: its step's fields are the template's rows.
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     title: Mapped[str] = mapped_column(String(600))
     alias: Mapped[str | None] = mapped_column(String(200), nullable=True)
     summary: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -39,7 +39,7 @@ from checkrun.runs.models import Run
 from checkrun.tags.repository import tagged
 from checkrun.tasks import counts
 from checkrun.tasks.models import CaptureValue, Task, TaskCompletion, TaskOwner
-from checkrun.templates.models import Capture, Step
+from checkrun.templates.models import Capture, ChecklistVersion, Step
 
 OPEN = ("not-started", "active", "in-progress")
 DUE_SOON = timedelta(hours=48)
@@ -465,20 +465,62 @@ class TasksRepository(Repository):
         return out
 
     async def fields_of(self, tasks: list[Task]) -> dict[str, list[Capture]]:
-        """Form fields per task: a one-off task's own, or its step's for a process task."""
-        task_ids = [t.id for t in tasks]
-        step_ids = [t.step_id for t in tasks if t.step_id]
+        """Form fields per task: a one-off task's own; a process task's step's as its frozen
+        version has them (`Task.version`), else as the template has them."""
         if not tasks:
             return {}
+        frozen = await self._frozen_fields(tasks)
         rows = await self.db.execute(
-            select(Capture)
-            .where(or_(Capture.task_id.in_(task_ids), Capture.step_id.in_(step_ids)))
-            .order_by(Capture.position, Capture.id)
+            select(Capture).where(self._fields_filter(tasks, frozen)).order_by(*FIELD_ORDER)
         )
-        by_owner: dict[str, list[Capture]] = defaultdict(list)
-        for capture in rows.scalars():
-            by_owner[capture.task_id or capture.step_id or ""].append(capture)
-        return {t.id: by_owner.get(t.id, []) + by_owner.get(t.step_id or "", []) for t in tasks}
+        return _fields_by_task(tasks, frozen, list(rows.scalars()))
+
+    async def _frozen_fields(self, tasks: list[Task]) -> dict[str, list[Capture]]:
+        """The step fields of each task whose version is frozen, as that version keeps them
+        (rows rebuilt from the version, never added to the session). No statement when no
+        task has a frozen version."""
+        wanted = {(t.checklist_id, t.version) for t in tasks if t.version is not None and t.step_id}
+        if not wanted:
+            return {}
+        v = ChecklistVersion
+        rows = await self.db.execute(
+            select(v.checklist_id, v.version, v.content)
+            .where(ChecklistVersion.checklist_id.in_({c for c, _ in wanted if c}))
+            .where(ChecklistVersion.version.in_({v for _, v in wanted}))
+        )
+        by_step: dict[tuple[str, int, str], list[Capture]] = {}
+        for checklist_id, version, content in rows.all():
+            for step in content.get("steps") or []:
+                fields = [Capture(**c) for c in step.get("captures") or []]
+                by_step[(checklist_id, version, step["id"])] = fields
+        return {
+            t.id: by_step.get((t.checklist_id or "", t.version, t.step_id or ""), [])
+            for t in tasks
+            if t.version is not None and t.step_id
+        }
+
+    @staticmethod
+    def _fields_filter(tasks: list[Task], frozen: dict[str, list[Capture]]) -> Any:
+        live_steps = [t.step_id for t in tasks if t.step_id and t.id not in frozen]
+        # A frozen field's row is read too: only a field the template still has takes values
+        # (a value's `capture_id` must name a row; removing a field removes its values).
+        kept = [c.id for fields in frozen.values() for c in fields]
+        return or_(
+            Capture.task_id.in_([t.id for t in tasks]),
+            Capture.step_id.in_(live_steps),
+            Capture.id.in_(kept),
+        )
+
+    async def pin_version(self, checklist_id: str, version: int) -> None:
+        """The process tasks of that template version read their fields from its frozen
+        content from now on."""
+        runs = select(Run.id).where(Run.checklist_id == checklist_id, Run.version == version)
+        await self.db.execute(
+            update(Task)
+            .where(Task.run_id.in_(runs), Task.step_id.is_not(None), Task.version.is_(None))
+            .values(version=version)
+            .execution_options(synchronize_session=False)
+        )
 
     async def steps_by_ids(self, step_ids: list[str]) -> dict[str, Step]:
         """The template steps tasks came from (steps deleted since are simply missing)."""
@@ -563,26 +605,23 @@ class TasksRepository(Repository):
         if not tasks:
             return {}, {}
         task_ids = [t.id for t in tasks]
-        step_ids = [t.step_id for t in tasks if t.step_id]
+        frozen = await self._frozen_fields(tasks)
         rows = await self.db.execute(
             select(Capture, CaptureValue.task_id, CaptureValue.id)
             .outerjoin(
                 CaptureValue,
                 and_(CaptureValue.capture_id == Capture.id, CaptureValue.task_id.in_(task_ids)),
             )
-            .where(or_(Capture.task_id.in_(task_ids), Capture.step_id.in_(step_ids)))
-            .order_by(Capture.position, Capture.id)
+            .where(self._fields_filter(tasks, frozen))
+            .order_by(*FIELD_ORDER)
         )
-        by_owner: dict[str, dict[str, Capture]] = defaultdict(dict)
+        captures: dict[str, Capture] = {}
         value_ids: dict[tuple[str, str], int] = {}
         for capture, task_id, value_id in rows.all():
-            by_owner[capture.task_id or capture.step_id or ""].setdefault(capture.id, capture)
+            captures.setdefault(capture.id, capture)
             if value_id is not None and task_id is not None:
                 value_ids[(task_id, capture.id)] = value_id
-        fields = {
-            t.id: [*by_owner[t.id].values(), *by_owner[t.step_id or ""].values()] for t in tasks
-        }
-        return fields, value_ids
+        return _fields_by_task(tasks, frozen, list(captures.values())), value_ids
 
     async def set_archived_with_run(self, run_id: str, when: Any) -> None:
         await self.db.execute(
@@ -743,3 +782,29 @@ async def read_tasks_of_runs(
 
 def _first_id(row: Any) -> str:
     return str(row[0].id)
+
+
+FIELD_ORDER = (Capture.position, Capture.id)
+
+
+def _fields_by_task(
+    tasks: list[Task], frozen: dict[str, list[Capture]], rows: list[Capture]
+) -> dict[str, list[Capture]]:
+    """A task's own fields, then its step's: frozen ones (those the template still has, in the
+    version's order) or the template's rows."""
+    by_owner: dict[str, list[Capture]] = defaultdict(list)
+    for capture in rows:
+        by_owner[capture.task_id or capture.step_id or ""].append(capture)
+    present = {c.id for c in rows}
+    out: dict[str, list[Capture]] = {}
+    for t in tasks:
+        if t.id in frozen:
+            step = sorted((c for c in frozen[t.id] if c.id in present), key=_field_key)
+        else:
+            step = by_owner.get(t.step_id or "", [])
+        out[t.id] = by_owner.get(t.id, []) + step
+    return out
+
+
+def _field_key(capture: Capture) -> tuple[int, str]:
+    return capture.position or 0, capture.id

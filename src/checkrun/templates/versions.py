@@ -69,6 +69,7 @@ async def _freeze(
         )
     )
     await db.flush()
+    await TasksRepository(db).pin_version(checklist.id, version)
 
 
 async def before_edit(db: AsyncSession, checklist: Checklist, actor: Actor) -> None:
@@ -80,7 +81,11 @@ async def before_edit(db: AsyncSession, checklist: Checklist, actor: Actor) -> N
     current = checklist.version
     frozen = await repo.version_content(checklist.id, current) is not None
     if frozen or await repo.launched_from(checklist.id, current):
-        if not frozen:
+        if frozen:
+            # Frozen by a publish before dual versions were turned off: runs launched since
+            # read the template's rows until now.
+            await TasksRepository(db).pin_version(checklist.id, current)
+        else:
             await _freeze(db, checklist, current, actor)
         checklist.version = max(current, await repo.latest_version(checklist.id)) + 1
         await db.flush()
@@ -123,11 +128,14 @@ class Parts:
     steps: list[Step]
     fields: list[Capture]
     rules: list[dict[str, Any]]
+    # The version when these come from its frozen content (the tasks launched keep it).
+    frozen: int | None = None
 
 
-def _parts(content: dict[str, Any]) -> Parts:
+def _parts(content: dict[str, Any], version: int | None = None) -> Parts:
     """Rows rebuilt from a frozen version: never added to the session."""
     return Parts(
+        frozen=version,
         steps=[
             Step(**{k: v for k, v in s.items() if k != "captures"})
             for s in content.get("steps") or []
@@ -137,19 +145,13 @@ def _parts(content: dict[str, Any]) -> Parts:
     )
 
 
-def _step_fields(content: dict[str, Any]) -> dict[str, list[Capture]]:
-    return {
-        s["id"]: [Capture(**c) for c in s.get("captures") or []] for s in content.get("steps") or []
-    }
-
-
 async def launch_parts(db: AsyncSession, checklist: Checklist) -> Parts:
     """With dual versions, the published version; else the template's rows."""
     repo = TemplatesRepository(db)
     if is_dual(checklist):
         content = await repo.version_content(checklist.id, checklist.version)
         if content is not None:
-            return _parts(content)
+            return _parts(content, checklist.version)
     steps = (await repo.steps_of([checklist.id])).get(checklist.id, [])
     fields = (await repo.prerun_of([checklist.id])).get(checklist.id, [])
     return Parts(steps, fields, list(checklist.automated_actions or []))
@@ -171,14 +173,10 @@ async def kickoff_fields_of_run(db: AsyncSession, run: Run) -> list[Capture]:
 async def task_fields_of_run(
     db: AsyncSession, run: Run, tasks: list[Task]
 ) -> dict[str, list[Capture]]:
-    """Each task's form fields: a step's as the run's version has them; a task added to the
-    run by hand has its own."""
-    live = await TasksRepository(db).fields_of(tasks)
-    content = await _frozen_of_run(db, run)
-    if content is None:
-        return live
-    frozen = _step_fields(content)
-    return {t.id: frozen.get(t.step_id, []) if t.step_id else live.get(t.id, []) for t in tasks}
+    """Each task's form fields: a step's as the run's version has them (`Task.version`); a
+    task added to the run by hand has its own."""
+    del run
+    return await TasksRepository(db).fields_of(tasks)
 
 
 async def rules_for_run(db: AsyncSession, run: Run) -> list[dict[str, Any]]:

@@ -219,3 +219,19 @@ def test_two_completions_at_once_inject_once(org: Org) -> None:
     assert sorted(answers) == [200, 422]
     titles = [t["title"] for t in tasks_of(org, parent["id"])]
     assert titles == ["Hand off", "Step 1", "Step 2", "Wrap up"]
+
+
+def test_injected_titles_resolve_against_the_current_run(org: Org) -> None:
+    target = checklist(org, steps=0, title="Phase 2")
+    step = {"title": "Call {{Process Name}}", "summary": "For {{Unknown}}"}
+    ok(org.api.post(org.path(f"/checklists/{target['id']}/steps"), json=step), 201)
+    trigger = checklist(org, steps=0, title="Phase 1")
+    bp = {"id": target["id"], "tasks_within_process": True}
+    steps = org.path(f"/checklists/{trigger['id']}/steps")
+    ok(org.api.post(steps, json={"title": "Hand off", "bp_to_launch": bp}), 201)
+    parent = run(org, trigger["id"], name="Acme")
+    (hand_off,) = tasks_of(org, parent["id"])
+    ok(complete(org.api, org, parent["id"], hand_off["id"]))
+    _, injected = tasks_of(org, parent["id"])
+    assert (injected["title"], injected["summary"]) == ("Call Acme", "For {{Unknown}}")
+    assert injected["is_oneoff_task"] is True

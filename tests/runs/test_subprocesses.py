@@ -235,3 +235,14 @@ def test_injected_titles_resolve_against_the_current_run(org: Org) -> None:
     _, injected = tasks_of(org, parent["id"])
     assert (injected["title"], injected["summary"]) == ("Call Acme", "For {{Unknown}}")
     assert injected["is_oneoff_task"] is True
+
+
+def test_nothing_is_injected_from_an_archived_template(org: Org) -> None:
+    trigger, target, _ = injecting(org)
+    assert org.api.delete(org.path(f"/checklists/{target['id']}")).status_code == 200
+    parent = run(org, trigger["id"])
+    hand_off, wrap_up = tasks_of(org, parent["id"])
+    ok(complete(org.api, org, parent["id"], hand_off["id"]))
+    ok(complete(org.api, org, parent["id"], wrap_up["id"]))
+    assert [t["title"] for t in tasks_of(org, parent["id"])] == ["Hand off", "Wrap up"]
+    assert run_status(org, parent["id"]) == "complete"

@@ -20,6 +20,8 @@ from checkrun.templates.models import Step
 # Task.settings: the step's `bp_to_launch` as it was at launch, and the run it launched.
 SUBPROCESS = "bp_to_launch"
 LAUNCHED = "launched_run_id"
+# ... or, with `tasks_within_process`, the tasks it put into its own run.
+INJECTED = "injected_task_ids"
 
 # The template a shell run (one-off tasks launched without a template) names: Tallyfy's
 # hidden system "MISC" template; checkrun keeps no row for it.

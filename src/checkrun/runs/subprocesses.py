@@ -1,6 +1,7 @@
 """Sub-processes: a task whose step has `bp_to_launch` launches that template when it is
 completed, in the completion's transaction, once per task. The launched run names the run it
-came from in `parent_id`."""
+came from in `parent_id`; with `tasks_within_process` the template's steps become tasks of the
+current run instead, right after the trigger task."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from checkrun.kit import events
 from checkrun.kit.auth import Actor
 from checkrun.kit.clock import now
 from checkrun.runs import service, variables
+from checkrun.runs.injection import inject
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunsRepository
 from checkrun.runs.schemas import RunLaunch
-from checkrun.runs.shell import LAUNCHED, SUBPROCESS, acting_member
+from checkrun.runs.shell import INJECTED, LAUNCHED, SUBPROCESS, acting_member
 from checkrun.tasks.models import Task
 from checkrun.templates.models import Checklist
 from checkrun.templates.repository import TemplatesRepository
@@ -31,7 +33,9 @@ async def on_event(db: AsyncSession, event: events.Event) -> None:
     # The completed task is in the session (locked by the completion): no statement.
     task = await db.get(Task, event.task_id)
     settings = task.settings if task is not None else None
-    if task is None or not settings or SUBPROCESS not in settings or LAUNCHED in settings:
+    if task is None or not settings or SUBPROCESS not in settings:
+        return
+    if LAUNCHED in settings or INJECTED in settings:
         return
     await _launch_from(db, task, settings[SUBPROCESS])
 
@@ -43,6 +47,9 @@ async def _launch_from(db: AsyncSession, task: Task, target: dict[str, object]) 
     checklist = await _launchable(db, task.org_id, str(target.get("id")))
     launcher = await _launcher(db, task, parent) if checklist else None
     if checklist is None or launcher is None:
+        return
+    if target.get("tasks_within_process") is True:
+        await inject(db, task, parent, checklist, launcher)
         return
     name_format = target.get("default_name_format")
     body = RunLaunch(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.conftest import Org
-from tests.support.factories import ok, round_the_clock
+from tests.support.factories import ok, round_the_clock, with_owner_ids
 
 
 class Flow:
@@ -81,7 +81,7 @@ def act(kind: str, verb: str, step: str, **more: Any) -> dict[str, Any]:
 
 def tasks(org: Org, launched: dict[str, Any]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))
-    return found
+    return with_owner_ids(found)
 
 
 def statuses(org: Org, launched: dict[str, Any]) -> list[str]:

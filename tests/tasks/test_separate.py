@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Org
-from tests.support.factories import checklist, ok, one_off_task, run
+from tests.support.factories import checklist, ok, one_off_task, run, with_owner_ids
 
 BODY: dict[str, Any] = {
     "title": "Sign the handbook",
@@ -17,7 +17,7 @@ BODY: dict[str, Any] = {
 
 
 def run_tasks(org: Org, run_id: str) -> list[dict[str, Any]]:
-    return ok(org.api.get(org.path(f"/runs/{run_id}/tasks")))
+    return with_owner_ids(ok(org.api.get(org.path(f"/runs/{run_id}/tasks"))))
 
 
 def test_one_task_per_assignee_in_a_shell_run(org: Org) -> None:

@@ -119,7 +119,7 @@ async def _fields_of_steps(
     if versions.is_dual(checklist):
         content = await repo.version_content(checklist.id, checklist.version)
         if content is not None:
-            return versions._step_fields(content)
+            return versions.step_fields(content)
     return await repo.captures_of_steps([s.id for s in steps])
 
 

@@ -145,6 +145,14 @@ def _parts(content: dict[str, Any], version: int | None = None) -> Parts:
     )
 
 
+def step_fields(content: dict[str, Any]) -> dict[str, list[Capture]]:
+    """Each step's form fields in a frozen version, by step id (rows never added to the
+    session)."""
+    return {
+        s["id"]: [Capture(**c) for c in s.get("captures") or []] for s in content.get("steps") or []
+    }
+
+
 async def launch_parts(db: AsyncSession, checklist: Checklist) -> Parts:
     """With dual versions, the published version; else the template's rows."""
     repo = TemplatesRepository(db)

@@ -148,3 +148,22 @@ def test_a_link_set_through_the_api_shows_as_a_link(org: Org) -> None:
     assert page.status_code == 200
     assert 'href="https://files.example.com/c.pdf?a=1&amp;b=2"' in page.text
     assert 'value="" checked' not in page.text
+
+
+def test_saving_the_form_keeps_a_link_and_adds_an_upload(org: Org) -> None:
+    run_id, task_id, field_id = _task_with_file_field(org, {"users": [org.admin_id]})
+    link = {"source": "url", "url": "https://files.example.com/c.pdf", "filename": "C"}
+    path = org.path(f"/runs/{run_id}/tasks/{task_id}")
+    ok(org.api.put(path, json={"taskdata": {field_id: [link]}}))
+    _, email, _ = member(org, "admin")
+    web = signed_in(org.server, email)
+    csrf = csrf_of(web.get(f"/app/tasks/{task_id}").text)
+    done = web.post(
+        f"/app/tasks/{task_id}",
+        data={"csrf_token": csrf, "action": "complete"},
+        files={f"f_{field_id}": ("contract.pdf", PDF, "application/pdf")},
+    )
+    assert done.status_code == 303, done.text
+    stored = _stored(org, run_id, task_id)["taskdata"][field_id]
+    assert [v["filename"] for v in stored] == ["contract.pdf", "C"]
+    assert stored[1]["url"] == link["url"] and stored[1]["source"] == "url"

@@ -215,7 +215,24 @@ async def form_values(
     """The taskdata a posted task form asks for."""
     current = (await TasksRepository(db).values_of([task.id])).get(task.id, {})
     allowed = await allowed_files(db, task, current)
-    return taskdata_from(fields, form, set(allowed))
+    return _keeping_links(fields, taskdata_from(fields, form, set(allowed)), current)
+
+
+def _keeping_links(
+    fields: list[Capture], asked: dict[str, Any], current: dict[str, Any]
+) -> dict[str, Any]:
+    """A file field keeps the links set through the API (`source: "url"`): the form shows them
+    but does not post them, so saving it must not drop them."""
+    for f in fields:
+        held = current.get(f.id)
+        links = [i for i in held if _is_link(i)] if isinstance(held, list) else []
+        if f.field_type == "file" and links:
+            asked[f.id] = (asked.get(f.id) or []) + links
+    return asked
+
+
+def _is_link(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("source") == "url"
 
 
 async def posted_values(

@@ -246,3 +246,28 @@ def test_nothing_is_injected_from_an_archived_template(org: Org) -> None:
     ok(complete(org.api, org, parent["id"], wrap_up["id"]))
     assert [t["title"] for t in tasks_of(org, parent["id"])] == ["Hand off", "Wrap up"]
     assert run_status(org, parent["id"]) == "complete"
+
+
+def test_injecting_a_dual_version_template_uses_its_published_fields(org: Org) -> None:
+    target = checklist(org, steps=0, title="Phase 2", dual_version_enabled=True)
+    path = org.path(f"/checklists/{target['id']}")
+    step = ok(org.api.post(path + "/steps", json={"title": "Check"}), 201)
+    field = {"label": "Notes", "field_type": "text", "required": False}
+    ok(org.api.post(path + f"/steps/{step['id']}/captures", json=field), 201)
+    ok(org.api.put(path + "/publish"))
+    draft = {"label": "Draft only", "field_type": "text", "required": True}
+    ok(org.api.post(path + f"/steps/{step['id']}/captures", json=draft), 201)
+    trigger = checklist(org, steps=0, title="Phase 1")
+    bp = {"id": target["id"], "tasks_within_process": True}
+    steps = org.path(f"/checklists/{trigger['id']}/steps")
+    ok(org.api.post(steps, json={"title": "Hand off", "bp_to_launch": bp}), 201)
+    parent = run(org, trigger["id"])
+    (hand_off,) = tasks_of(org, parent["id"])
+    ok(complete(org.api, org, parent["id"], hand_off["id"]))
+    _, injected = tasks_of(org, parent["id"])
+    read = ok(
+        org.api.get(
+            org.path(f"/runs/{parent['id']}/tasks/{injected['id']}"), params={"with": "form_fields"}
+        )
+    )
+    assert [f["label"] for f in read["form_fields"]["data"]] == ["Notes"]

@@ -150,7 +150,7 @@ def _short(name: str, value: str | None, size: int) -> str | None:
     return value
 
 
-def feed_filters(
+async def feed_filters(
     entity_type: str | None = None,
     entity_id: str | None = None,
     type: str | None = None,

@@ -37,7 +37,7 @@ class Subject:
     row: Any = None
 
 
-def key_filters(
+async def key_filters(
     applies_to: str | None = None,
     key_type: str | None = None,
     field_type: str | None = None,

@@ -29,7 +29,7 @@ NO_TYPE = ("", "none", "null")
 CONTEXT = {"Run": "run_id", "Task": "task_id"}
 
 
-def folder_filters(
+async def folder_filters(
     folder_type: str | None = None,
     q: str | None = None,
     sort: str | None = None,
@@ -45,7 +45,7 @@ def folder_filters(
     return FolderFilters(folder_type=kind or None, q=q, sort=sort or sort_by)
 
 
-def unpaged(pagination: str | None = None) -> bool:
+async def unpaged(pagination: str | None = None) -> bool:
     """`pagination=false`: every folder in one answer."""
     return (pagination or "").strip().lower() in ("false", "0")
 

@@ -42,7 +42,7 @@ def _number(value: str | None, default: int) -> int:
         return default
 
 
-def guest_page(
+async def guest_page(
     page: str | None = Query(None),
     per_page: str | None = Query(None),
     without_pagination: str | None = Query(None),
@@ -55,7 +55,7 @@ def guest_page(
     )
 
 
-def guest_filters(
+async def guest_filters(
     q: str | None = None, sort: str | None = None, sort_by: str | None = None
 ) -> GuestFilters:
     return GuestFilters(q=q, sort=(sort or sort_by or "").strip() or None)

@@ -36,7 +36,7 @@ def parse_with(value: str | None) -> Includes:
     return Includes(part.strip() for part in value.split(",") if part.strip())
 
 
-def includes(with_: str | None = Query(None, alias="with")) -> Includes:
+async def includes(with_: str | None = Query(None, alias="with")) -> Includes:
     return parse_with(with_)
 
 

@@ -32,15 +32,21 @@ def _int_or(value: str | None, default: int) -> int:
         return default
 
 
-def page_params(default_per_page: int = 10) -> Any:
-    """A dependency factory; lenient like the real service (garbage means the default)."""
+def paging(page: str | None, per_page: str | None, default_per_page: int = 10) -> PageParams:
+    """Lenient like the real service: garbage means the default."""
+    p = min(MAX_PAGE, max(1, _int_or(page, 1)))
+    pp = min(MAX_PER_PAGE, max(1, _int_or(per_page, default_per_page)))
+    return PageParams(page=p, per_page=pp)
 
-    def dependency(
+
+def page_params(default_per_page: int = 10) -> Any:
+    """A dependency factory for `page`/`per_page`. Like every quick dependency here it is a
+    coroutine: FastAPI runs a plain function in a worker thread, a hop dearer than the work."""
+
+    async def dependency(
         page: str | None = Query(None), per_page: str | None = Query(None)
     ) -> PageParams:
-        p = min(MAX_PAGE, max(1, _int_or(page, 1)))
-        pp = min(MAX_PER_PAGE, max(1, _int_or(per_page, default_per_page)))
-        return PageParams(page=p, per_page=pp)
+        return paging(page, per_page, default_per_page)
 
     return dependency
 

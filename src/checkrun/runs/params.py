@@ -6,7 +6,7 @@ from checkrun.runs.repository import RunFilters
 from checkrun.tasks.params import flag, user_ids
 
 
-def run_filters(
+async def run_filters(
     status: str | None = None,
     q: str | None = None,
     archived: str | None = None,

@@ -23,7 +23,7 @@ SUBJECT_NOT_FOUND = "Subject not found"
 CONTEXT = {"Checklist": "checklist_id", "Run": "run_id", "Task": "task_id"}
 
 
-def tag_filters(
+async def tag_filters(
     q: str | None = None,
     all: str | None = None,
     auto_generated: str | None = None,

@@ -23,8 +23,7 @@ async def with_owner_objects(
 ) -> list[TaskRead]:
     """The page's members read in one statement; one no longer a member keeps an empty name."""
     ids = sorted({u for r in reads for u in r.owners.get("users", []) if isinstance(u, int)})
-    found = await MembersRepository(db).members(tasks[0].org_id, ids) if ids and tasks else []
-    names = {user.id: user.full_name for user, _ in found}
+    names = await MembersRepository(db).full_names(tasks[0].org_id, ids) if tasks else {}
     for read in reads:
         users = [_person(u, names) for u in read.owners.get("users", [])]
         read.owners = {**read.owners, "users": users}

@@ -5,14 +5,14 @@ ignored filter."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from fastapi import Query
 
 from checkrun.kit.clock import parse_datetime
 from checkrun.kit.errors import invalid_field
-from checkrun.kit.pagination import PageParams, page_params
+from checkrun.kit.pagination import PageParams, paging
 from checkrun.tasks.repository import STATUS_VALUES, TaskFilters
 from checkrun.templates.schemas import MAX_INT
 
@@ -46,19 +46,17 @@ def user_ids(name: str, value: str | None) -> tuple[int, ...]:
     return tuple(p for p in parts if p is not None)
 
 
-def list_page(default_per_page: int = 10) -> Callable[..., PageParams]:
+def list_page(default_per_page: int = 10) -> Callable[..., Awaitable[PageParams]]:
     """`page`/`per_page` as everywhere, plus `without_pagination=true`."""
-    paged = page_params(default_per_page)
 
-    def dependency(
+    async def dependency(
         page: str | None = Query(None),
         per_page: str | None = Query(None),
         without_pagination: str | None = Query(None),
     ) -> PageParams:
         if flag(without_pagination):
             return PageParams(page=1, per_page=UNPAGED_LIMIT)
-        result: PageParams = paged(page, per_page)
-        return result
+        return paging(page, per_page, default_per_page)
 
     return dependency
 
@@ -137,7 +135,7 @@ def _status(value: str | None) -> str | None:
     return status
 
 
-def task_filters(
+async def task_filters(
     status: str | None = None,
     q: str | None = None,
     archived: str | None = None,

@@ -331,7 +331,9 @@ def _by_assignment(by_status: bool) -> Select[Any]:
     )
     if by_status:
         stmt = stmt.where(TaskOwner.task_status.in_(_STATUSES))
-    return _paged(stmt.order_by(TaskOwner.task_created_at.desc(), TaskOwner.task_id.desc()))
+    return _paged(
+        _with_basics(stmt).order_by(TaskOwner.task_created_at.desc(), TaskOwner.task_id.desc())
+    )
 
 
 @cache
@@ -342,7 +344,14 @@ def _org_newest(live: bool | None, by_status: bool) -> Select[Any]:
         stmt = stmt.where(Task.status.in_(_STATUSES))
     if live is not None:
         stmt = stmt.where(Task.deleted_at.is_(None) if live else Task.deleted_at.is_not(None))
-    return _paged(stmt.order_by(*SORTS["newest"]))
+    return _paged(_with_basics(stmt).order_by(*SORTS["newest"]))
+
+
+def _with_basics(stmt: Select[Any]) -> Select[Any]:
+    """The page's basics (values, issue marks) as columns of its own statement: these pages
+    are read in an index's order, so the correlated columns are computed for the page's rows
+    only, never for every task that matches."""
+    return stmt.add_columns(*_basics_columns(ORG_ID))
 
 
 def _paged(stmt: Select[Any]) -> Select[Any]:
@@ -403,17 +412,33 @@ class TasksRepository(Repository):
             self.db, org_id, kind, ref, _statuses(filters), _live(filters.archived)
         )
 
+    async def listing(
+        self, org_id: str, page: PageParams, filters: TaskFilters
+    ) -> tuple[TaskPage, int]:
+        """`search`, with the page's basics when its statement read them."""
+        total = await self._total(org_id, filters)
+        return await self.page_read(org_id, page, filters), total
+
     async def page_of(self, org_id: str, page: PageParams, filters: TaskFilters) -> list[Task]:
         """`search` without its count, for a caller that knows the total already."""
+        return (await self.page_read(org_id, page, filters)).tasks
+
+    async def page_read(self, org_id: str, page: PageParams, filters: TaskFilters) -> TaskPage:
         window = {_OFFSET.key: page.offset, _LIMIT.key: page.per_page}
         prebuilt = _prebuilt_page(filters)
-        if prebuilt is not None:
-            stmt, params = prebuilt
-            rows = await self.db.execute(stmt, {ORG_ID.key: org_id, **params, **window})
-        else:
+        if prebuilt is None:
             ordered = _matching(org_id, filters).order_by(*_order(filters))
             rows = await self.db.execute(_paged(ordered), window)
-        return list(rows.unique().scalars())
+            return TaskPage(list(rows.unique().scalars()), None)
+        stmt, params = prebuilt
+        found = await self.db.execute(stmt, {ORG_ID.key: org_id, **params, **window})
+        basics = TaskBasics({}, set(), set())
+        tasks = []
+        # Rows repeat per owner (joined); the JSON values column is not hashable.
+        for task, values, issue, frozen in found.unique(_first_id).all():
+            tasks.append(task)
+            _add_basics(basics, task.id, values, issue, frozen)
+        return TaskPage(tasks, basics)
 
     async def count_by_status(
         self, org_id: str, filters: TaskFilters, statuses: tuple[str, ...]
@@ -692,6 +717,14 @@ _REF: BindParameter[str] = bindparam("owner_ref")
 _LIVE: BindParameter[bool] = bindparam("task_live")
 _OFFSET: BindParameter[int] = bindparam("page_offset", type_=Integer)
 _LIMIT: BindParameter[int] = bindparam("page_limit", type_=Integer)
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """A page of tasks, with their basics when the page's statement read them too."""
+
+    tasks: list[Task]
+    basics: TaskBasics | None
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,13 @@ from checkrun.tasks.completion import lock_task
 from checkrun.tasks.includes import TASK_INCLUDES
 from checkrun.tasks.models import Task
 from checkrun.tasks.params import user_id as parse_user_id
-from checkrun.tasks.repository import TaskBasics, TaskFilters, TasksRepository, basics_of
+from checkrun.tasks.repository import (
+    TaskBasics,
+    TaskFilters,
+    TaskPage,
+    TasksRepository,
+    basics_of,
+)
 from checkrun.tasks.schemas import OneOffTaskCreate, Owners, TaskRead, TaskUpdate
 from checkrun.templates.service import copy_capture, new_capture
 from checkrun.templates.values import ValueContext, clean_values
@@ -499,8 +505,8 @@ async def read_tasks(
 
 async def list_tasks(
     db: AsyncSession, actor: Actor, page: PageParams, filters: TaskFilters
-) -> tuple[list[Task], int]:
-    return await TasksRepository(db).search(actor.org_id, page, filters)
+) -> tuple[TaskPage, int]:
+    return await TasksRepository(db).listing(actor.org_id, page, filters)
 
 
 def member_id(text: str) -> int:
@@ -536,12 +542,12 @@ async def list_member_tasks(
     filters: TaskFilters,
     user_id: int,
     default_status: str | None = None,
-) -> tuple[list[Task], int]:
+) -> tuple[TaskPage, int]:
     """A member's tasks (`/me/tasks`, `/users/{id}/tasks`); an unknown member is 404."""
     await _require_member(db, actor, user_id)
     status = filters.status or default_status
     groups = await member_groups(db, actor.org_id, user_id)
-    return await TasksRepository(db).search(
+    return await TasksRepository(db).listing(
         actor.org_id,
         page,
         replace(filters, owners=(user_id,), owner_groups=groups, status=status),

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import Query, Request
 
+from checkrun.kit.query import from_query
 from checkrun.kit.routing import route_path
 
 MAX_PER_PAGE = 100
@@ -40,15 +41,14 @@ def paging(page: str | None, per_page: str | None, default_per_page: int = 10) -
 
 
 def page_params(default_per_page: int = 10) -> Any:
-    """A dependency factory for `page`/`per_page`. Like every quick dependency here it is a
-    coroutine: FastAPI runs a plain function in a worker thread, a hop dearer than the work."""
+    """A dependency factory for `page`/`per_page`."""
 
-    async def dependency(
+    def dependency(
         page: str | None = Query(None), per_page: str | None = Query(None)
     ) -> PageParams:
         return paging(page, per_page, default_per_page)
 
-    return dependency
+    return from_query(dependency)
 
 
 def _link(request: Request, base_url: str | None, page: int) -> str:

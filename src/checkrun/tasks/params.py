@@ -13,6 +13,7 @@ from fastapi import Query
 from checkrun.kit.clock import parse_datetime
 from checkrun.kit.errors import invalid_field
 from checkrun.kit.pagination import PageParams, paging
+from checkrun.kit.query import from_query
 from checkrun.tasks.repository import STATUS_VALUES, TaskFilters
 from checkrun.templates.schemas import MAX_INT
 
@@ -49,7 +50,7 @@ def user_ids(name: str, value: str | None) -> tuple[int, ...]:
 def list_page(default_per_page: int = 10) -> Callable[..., Awaitable[PageParams]]:
     """`page`/`per_page` as everywhere, plus `without_pagination=true`."""
 
-    async def dependency(
+    def dependency(
         page: str | None = Query(None),
         per_page: str | None = Query(None),
         without_pagination: str | None = Query(None),
@@ -58,7 +59,7 @@ def list_page(default_per_page: int = 10) -> Callable[..., Awaitable[PageParams]
             return PageParams(page=1, per_page=UNPAGED_LIMIT)
         return paging(page, per_page, default_per_page)
 
-    return dependency
+    return from_query(dependency)
 
 
 def _moment(name: str, value: str) -> tuple[datetime, bool]:
@@ -135,7 +136,8 @@ def _status(value: str | None) -> str | None:
     return status
 
 
-async def task_filters(
+@from_query
+def task_filters(
     status: str | None = None,
     q: str | None = None,
     archived: str | None = None,

@@ -397,7 +397,7 @@ def wants_archived(archived: str | None) -> bool:
     return (archived or "").strip().lower() not in ("", "false", "0", "no")
 
 
-async def checklist_filters(
+def checklist_filters(
     q: str | None = None,
     archived: str | None = None,
     sort_by: str | None = None,

@@ -73,7 +73,7 @@ async def template_choices(db: AsyncSession, actor: Actor) -> list[Choice]:
 
 async def template_search(db: AsyncSession, actor: Actor, q: str | None) -> list[Choice]:
     found = await templates.checklist_titles(
-        db, actor, PageParams(1, CHOICES), await templates.checklist_filters(q=q, sort="title")
+        db, actor, PageParams(1, CHOICES), templates.checklist_filters(q=q, sort="title")
     )
     return [Choice(template_id, title) for template_id, title in found]
 

@@ -95,7 +95,7 @@ async def template_list(
 async def _list_html(
     request: Request, db: Db, actor: Actor, q: str, number: int, state: FormState
 ) -> Response:
-    filters = await service.checklist_filters(q=q or None, sort_by="title")
+    filters = service.checklist_filters(q=q or None, sort_by="title")
     rows, total = await service.checklist_summaries(
         db, actor, PageParams(number, PER_PAGE), filters
     )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -16,7 +17,7 @@ from checkrun.kit.repository import ORG_ID, Repository, scope
 from checkrun.runs.models import Run
 from checkrun.tags.repository import any_tagged, tagged
 from checkrun.tasks import counts
-from checkrun.tasks.models import Task, TaskOwner
+from checkrun.tasks.models import ReadableTask, Task, TaskOwner
 from checkrun.tasks.repository import OPEN, late
 
 # Status filters that are not a stored status: `problem` also means `issue`; `delayed` is an
@@ -259,7 +260,7 @@ def _runs_with_stats() -> Select[Any]:
     )
 
 
-def stats_from(tasks: list[Task], moment: datetime) -> RunStats:
+def stats_from(tasks: Sequence[ReadableTask], moment: datetime) -> RunStats:
     """What `_stats_of` counts, from a run's tasks already read (all of them)."""
     visible = [t for t in tasks if t.status != "auto-skipped"]
     deadlines = [t.deadline for t in visible if t.deadline is not None]

@@ -37,7 +37,7 @@ from checkrun.storage import BlobStore
 from checkrun.tags.service import check_tag_ids, known_tag_ids, tag_subject
 from checkrun.tasks import deadlines
 from checkrun.tasks.deadlines import Rule
-from checkrun.tasks.models import Task
+from checkrun.tasks.models import ReadableTask, Task
 from checkrun.tasks.repository import TaskFilters, TasksRepository
 from checkrun.tasks.schemas import Owners
 from checkrun.templates import versions
@@ -380,7 +380,7 @@ async def get_run(db: AsyncSession, actor: Actor, run_id: str) -> Run:
 
 async def list_tasks_of_run(
     db: AsyncSession, actor: Actor, run_id: str, page: PageParams, filters: TaskFilters
-) -> tuple[list[Task], int]:
+) -> tuple[list[ReadableTask], int]:
     run = await get_run(db, actor, run_id)
     # An archived run still shows its (archived) tasks.
     archived = "true" if run.deleted_at else filters.archived

@@ -205,7 +205,7 @@ AUTH = 2
         # The total (counters), the page with its owners, values and issue marks, and the
         # names of the members assigned (lists show them as objects).
         ("/tasks", 3),
-        ("/runs", 3),  # the total, the page, its stats
+        ("/runs", 2),  # the total, and the page with its stats
         # ... and the member's groups, which the auth cache holds between requests.
         ("/me/tasks", 4),
     ],

@@ -29,7 +29,7 @@ from checkrun.runs import variables
 from checkrun.runs.history import record
 from checkrun.runs.includes import RUN_INCLUDES, tasks_if_included
 from checkrun.runs.models import Run
-from checkrun.runs.repository import RunFilters, RunsRepository, RunStats
+from checkrun.runs.repository import RunFilters, RunPage, RunsRepository, RunStats
 from checkrun.runs.rules import apply_rules, sync_run_status
 from checkrun.runs.schemas import RunLaunch, RunRead, RunUpdate, TaskOverride
 from checkrun.runs.shell import subprocess_settings
@@ -390,11 +390,19 @@ async def list_tasks_of_run(
 
 
 async def read_runs(
-    db: AsyncSession, runs: list[Run], includes: Includes, api_base: str = ""
+    db: AsyncSession,
+    runs: list[Run],
+    includes: Includes,
+    api_base: str = "",
+    stats: dict[str, RunStats] | None = None,
 ) -> list[RunRead]:
+    """`stats`: the runs' stats when already read with them."""
     org_id = runs[0].org_id if runs else ""
     loaded = await tasks_if_included(db, org_id, runs, includes)
-    stats = loaded.stats() if loaded else await RunsRepository(db).stats_of([r.id for r in runs])
+    if loaded:
+        stats = loaded.stats()
+    elif stats is None:
+        stats = await RunsRepository(db).stats_of([r.id for r in runs])
     reads = [RunRead.of(r, stats.get(r.id, RunStats())) for r in runs]
     page = Page(db, org_id, runs, reads, includes, api_base, loaded={"tasks": loaded})
     await RUN_INCLUDES.fill(page)
@@ -403,7 +411,7 @@ async def read_runs(
 
 async def list_runs(
     db: AsyncSession, actor: Actor, page: PageParams, filters: RunFilters
-) -> tuple[list[Run], int]:
+) -> tuple[RunPage, int]:
     return await RunsRepository(db).search(actor.org_id, page, filters)
 
 

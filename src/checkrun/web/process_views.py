@@ -96,7 +96,7 @@ async def process_list(
     if page > pages and total:
         page = pages
         found, total = await runs.list_runs(db, actor, PageParams(page, PER_PAGE), filters)
-    reads = await runs.read_runs(db, found, Includes())
+    reads = await runs.read_runs(db, found.runs, Includes(), stats=found.stats)
     return ProcessList(
         reads,
         total,

@@ -168,17 +168,24 @@ async def current_principal(request: Request, db: Db) -> Principal:
     )
 
 
-async def _member_facts(db: AsyncSession, org_id: str, user_id: int) -> authcache.MemberFacts:
+async def member_facts(db: AsyncSession, org_id: str, user_id: int) -> authcache.MemberFacts | None:
+    """A member's role and status, from the auth cache or (filling it) from the database;
+    None for someone who is not a member."""
     facts = authcache.member(db, org_id, user_id)
     if facts is None:
         generation = authcache.cache.generation
         membership = await MembersRepository(db).membership(org_id, user_id)
         if membership is None:
-            raise forbidden(NO_ACCESS)
+            return None
         facts = authcache.remember_member(
             db, generation, org_id, user_id, membership.role, membership.status
         )
-    if facts.status == "disabled":
+    return facts
+
+
+async def _member_facts(db: AsyncSession, org_id: str, user_id: int) -> authcache.MemberFacts:
+    facts = await member_facts(db, org_id, user_id)
+    if facts is None or facts.status == "disabled":
         raise forbidden(NO_ACCESS)
     return facts
 

@@ -15,7 +15,7 @@ from checkrun.groups.repository import GroupsRepository
 from checkrun.groups.service import check_group_ids
 from checkrun.guests.service import ensure_guests
 from checkrun.kit import authcache, events
-from checkrun.kit.auth import Actor, require_admin, require_not_light
+from checkrun.kit.auth import Actor, member_facts, require_admin, require_not_light
 from checkrun.kit.clock import now, parse_datetime
 from checkrun.kit.errors import bad_request, forbidden, invalid, invalid_field, not_found
 from checkrun.kit.ids import new_id
@@ -519,10 +519,9 @@ def member_id(text: str) -> int:
 
 
 async def _require_member(db: AsyncSession, actor: Actor, user_id: int) -> None:
-    """404 unless `user_id` is a member; the actor is one (their own list needs no lookup)."""
-    if user_id != actor.user_id and not await MembersRepository(db).existing_user_ids(
-        actor.org_id, [user_id]
-    ):
+    """404 unless `user_id` is a member (of any status), through the auth cache; the actor is
+    one (their own list needs no lookup)."""
+    if user_id != actor.user_id and await member_facts(db, actor.org_id, user_id) is None:
         raise not_found()
 
 

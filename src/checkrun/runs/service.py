@@ -33,6 +33,7 @@ from checkrun.runs.repository import RunFilters, RunsRepository, RunStats
 from checkrun.runs.rules import apply_rules, sync_run_status
 from checkrun.runs.schemas import RunLaunch, RunRead, RunUpdate, TaskOverride
 from checkrun.runs.shell import subprocess_settings
+from checkrun.scheduler.reminders import Rules, next_moment
 from checkrun.storage import BlobStore
 from checkrun.tags.service import check_tag_ids, known_tag_ids, tag_subject
 from checkrun.tasks import deadlines
@@ -118,12 +119,14 @@ class Launch:
     week: WorkWeek
     default: Rule
     deadlines: dict[str, datetime]
+    reminders: Rules
+    version: int | None  # the frozen template version the tasks read their fields from
 
 
 def _task_for_step(
     run: Run, step: Step, number: int, launch: Launch, override: TaskOverride | None
-) -> tuple[Task, list[dict[str, str]]]:
-    """The step's task and its assignee rows (inserted apart, all tasks' in one statement)."""
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The step's task row and its assignee rows (each kind inserted in one statement)."""
     owners = override.owners if override and override.owners else None
     if owners is not None:
         users, guests, groups = owners.users, owners.guests, owners.groups
@@ -137,33 +140,37 @@ def _task_for_step(
     flags = {name: getattr(step, name) for name in COPIED_TO_TASKS}
     if override and override.max_assignable is not None:
         flags["max_assignable"] = override.max_assignable
-    task = Task(
-        id=new_id(),
-        org_id=run.org_id,
-        increment_id=number,
-        run_id=run.id,
-        step_id=step.id,
-        checklist_id=run.checklist_id,
-        title=step.title,
-        alias=step.alias,
-        summary=step.summary,
-        task_type=step.step_type,
-        status="active",
-        position=step.position,
-        deadline=launch.deadlines[step.id],
-        deadline_set_by_hand=bool(override and override.deadline),
-        started_at=started,
-        starter_id=run.started_by,
-        webhook=step.webhook,
-        settings={
+    deadline = launch.deadlines[step.id]
+    task = {
+        "id": new_id(),
+        "org_id": run.org_id,
+        "increment_id": number,
+        "run_id": run.id,
+        "step_id": step.id,
+        "checklist_id": run.checklist_id,
+        "version": launch.version,
+        "title": step.title,
+        "alias": step.alias,
+        "summary": step.summary,
+        "task_type": step.step_type,
+        "status": "active",
+        "position": step.position,
+        "deadline": deadline,
+        "deadline_set_by_hand": bool(override and override.deadline),
+        "started_at": started,
+        "starter_id": run.started_by,
+        "webhook": step.webhook,
+        "settings": {
             deadlines.SNAPSHOT: rule.as_dict(),
             **variables.raw_settings(step.title, step.summary),
             **subprocess_settings(step),
         },
+        # What the reminders' flush hook gives a new open task (these rows skip the ORM).
+        "remind_at": next_moment(deadline, None, None, launch.reminders.for_type(step.step_type)),
         **flags,
-    )
+    }
     rows = TasksRepository.owner_values(users, guests, groups)
-    return task, [{**row, "task_id": task.id} for row in rows]
+    return task, [{**row, "task_id": task["id"]} for row in rows]
 
 
 async def _launchable(db: AsyncSession, actor: Actor, checklist_id: str) -> Checklist:
@@ -252,7 +259,13 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
         for s in steps
         if (o := body.tasks.get(s.id)) and o.deadline
     }
-    plan = Launch(week, default, step_deadlines(steps, started, week, default, by_hand))
+    plan = Launch(
+        week,
+        default,
+        step_deadlines(steps, started, week, default, by_hand),
+        Rules.of(org.preferences if org else None),
+        parts.frozen,
+    )
     # The first write.
     number, first = await orgs.reserve_launch(actor.org_id, len(steps))
     name = body.name or process_name(checklist, fields, prerun, started)
@@ -262,21 +275,22 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
         _task_for_step(run, step, n, plan, body.tasks.get(step.id))
         for n, step in enumerate(steps, start=first)
     ]
-    for task, _ in made:
-        task.version = parts.frozen
-    with_variables = any(variables.RAW.values() & task.settings.keys() for task, _ in made)
+    with_variables = any(variables.RAW.values() & task["settings"].keys() for task, _ in made)
     if with_variables:
         run.settings = {**run.settings, variables.HAS_VARIABLES: True}
-    repo = RunsRepository(db)
-    repo.add(run, *(task for task, _ in made))
+    RunsRepository(db).add(run)
     await db.flush()
+    tasks = TasksRepository(db)
+    # Rows, not ORM objects: twenty objects' construction and flush cost more than the rest
+    # of the launch. What reads the tasks next reads them from the database.
+    await tasks.insert_tasks([task for task, _ in made])
+    await tasks.insert_owners([row for _, rows in made for row in rows])
     if with_variables:
-        await variables.refresh(db, run, [task for task, _ in made], kickoff=fields)
-    await TasksRepository(db).insert_owners([row for _, rows in made for row in rows])
+        await variables.refresh(db, run, kickoff=fields)
     await tag_subject(db, actor, "Run", run.id, body.tags)
     await file_subject(db, actor, "Run", run.id, body.folders)
     for task, _ in made:
-        await tag_subject(db, actor, "Task", task.id, step_tags.get(task.step_id or "", []))
+        await tag_subject(db, actor, "Task", task["id"], step_tags.get(task["step_id"], []))
     if parts.rules:
         await apply_rules(db, run, actor, launch=True)
         await ensure_run_guests(db, run.org_id, run.id, actor)

@@ -182,7 +182,7 @@ async def run_tasks(db: AsyncSession, run_id: str) -> RunTasks | None:
     run = await RunsRepository(db).get_by_id(run_id)
     if run is None:
         return None
-    tasks = (await TasksRepository(db).tasks_of_runs([run.id])).get(run.id, [])
+    tasks = await TasksRepository(db).tasks_of_run_unowned(run.id)
     week, default = await calendar(db, run.org_id)
     by_step = {t.step_id: t for t in tasks if t.step_id}
     return RunTasks(run, week, by_step, await _rules_of(db, tasks, default))

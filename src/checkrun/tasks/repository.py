@@ -4,12 +4,13 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BindParameter,
     Integer,
     Select,
+    Table,
     and_,
     bindparam,
     case,
@@ -464,6 +465,14 @@ class TasksRepository(Repository):
             out[task.run_id or ""].append(task)
         return out
 
+    async def tasks_of_run_unowned(self, run_id: str) -> list[Task]:
+        """The run's tasks without their assignees, for what reads none (deadlines): a later
+        read that wants them (`tasks_of_runs`) loads them for these objects too."""
+        rows = await self.db.execute(
+            select(Task).where(Task.run_id == run_id).order_by(Task.position, Task.id)
+        )
+        return list(rows.scalars())
+
     async def fields_of(self, tasks: list[Task]) -> dict[str, list[Capture]]:
         """Form fields per task: a one-off task's own; a process task's step's as its frozen
         version has them (`Task.version`), else as the template has them."""
@@ -677,6 +686,13 @@ class TasksRepository(Repository):
             + [{"kind": "guest", "ref": email} for email in dict.fromkeys(guests)]
             + [{"kind": "group", "ref": group} for group in dict.fromkeys(groups)]
         )
+
+    async def insert_tasks(self, rows: list[dict[str, Any]]) -> None:
+        """New tasks as rows, in one statement, skipping the unit of work (a launch's twenty
+        objects cost more to build and flush than the rest of it). Every row gives the same
+        columns, `remind_at` included: the reminders' flush hook does not see these rows."""
+        if rows:
+            await self.db.execute(insert(cast(Table, Task.__table__)), rows)
 
     async def insert_owners(self, rows: list[dict[str, str]]) -> None:
         """Assignee rows of tasks already flushed, in one statement (the ORM would insert

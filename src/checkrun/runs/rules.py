@@ -13,7 +13,7 @@ from checkrun.kit.clock import iso, now, parse_datetime
 from checkrun.kit.worktime import WorkWeek
 from checkrun.runs.history import record
 from checkrun.runs.models import Run
-from checkrun.runs.repository import RunsRepository
+from checkrun.runs.repository import RunsRepository, stats_from
 from checkrun.tasks.deadlines import RULE_STATE, Rule, calendar, counted
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TasksRepository
@@ -336,11 +336,12 @@ async def sync_run_status(
     actor: Actor | None = None,
     *,
     issues: Issues | None = None,
+    tasks: list[Task] | None = None,
 ) -> None:
     """A run is complete once its last visible task is and its kick-off form is submitted, and
     active again when either reopens. An open issue wins over both: `problem` (a task's) or
-    `issue` (the process's own) until it is resolved (`issues`: when the caller read them
-    already, under the run's lock)."""
+    `issue` (the process's own) until it is resolved. `issues` and `tasks` (all of the run's,
+    as they are now): when the caller read them already, under the run's lock."""
     if run_id is None:
         return
     repo = RunsRepository(db)
@@ -350,7 +351,11 @@ async def sync_run_status(
     run = await repo.lock(run.org_id, run.id) if run is not None else None
     if run is None or run.deleted_at is not None:
         return
-    stats = (await repo.stats_of([run_id])).get(run_id)
+    stats = (
+        stats_from(tasks, now())
+        if tasks is not None
+        else (await repo.stats_of([run_id])).get(run_id)
+    )
     finished = (
         stats is not None
         and stats.total > 0

@@ -178,12 +178,13 @@ async def complete(
     task.is_approved = body.is_approved
     mark_completed(task, by_system=False)
     await db.flush()
-    await deadlines.follow(db, task)
+    found = await deadlines.follow(db, task)
     await _emit(db, actor, task, "completed")
-    # Nothing since the check changed an issue (the run's lock keeps reports out).
-    await sync_run_status(db, task.run_id, actor, issues=issues)
+    # Nothing since changed an issue or a task of the run: the run's lock keeps others out.
+    tasks = found.tasks if found is not None else None
+    await sync_run_status(db, task.run_id, actor, issues=issues, tasks=tasks)
     await _rules_after(db, locked.run, actor, task)
-    del org, locked, template
+    del org, locked, template, found
     return task
 
 

@@ -382,10 +382,11 @@ class TasksRepository(Repository):
         """The task as committed now, locked against other writers until the transaction
         ends (lock its run first: runs before tasks, so that no two requests wait on each
         other)."""
+        # Its assignees in the same statement (the lock is the task row's alone).
         stmt = (
             select(Task)
             .where(self.scope(Task, org_id, "all"), Task.id == task_id)
-            .options(selectinload(Task.owners))
+            .options(joinedload(Task.owners))
         )
         return await locked(self.db, Task, stmt, task_id)
 

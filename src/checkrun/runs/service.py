@@ -234,10 +234,33 @@ async def _check_launch(db: AsyncSession, actor: Actor, body: RunLaunch) -> None
 
 
 async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str) -> Run:
-    """Every read comes first and every write after, the numbering first among them: the
+    return (await launch_counted(db, actor, body, api_base))[0]
+
+
+def _launched_stats(rows: list[dict[str, Any]]) -> RunStats:
+    """What `RunsRepository.stats_of` counts of a run just launched with these task rows, as
+    inserted (no rule changed them): all open, none auto-skipped."""
+    moment = now()
+    deadlines = [d for row in rows if (d := row["deadline"]) is not None]
+    return RunStats(
+        complete=0,
+        total=len(rows),
+        late=sum(d < moment for d in deadlines),
+        last_deadline=max(deadlines, default=None),
+    )
+
+
+async def launch_counted(
+    db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str
+) -> tuple[Run, RunStats | None]:
+    """The launch, and its run's task counts when they are known without a read (no rules
+    ran on its tasks).
+
+    Every read comes first and every write after, the numbering first among them: the
     organization's row lock that numbering takes lasts to commit, so it covers only a few
-    batched inserts and no read. The template's row lock comes before the reads (so that the
-    template can't change under them); on SQLite it is the first write."""
+    batched inserts and no other read (the numbering answers the organization's row). The
+    template's row lock comes before the reads (so that the template can't change under
+    them); on SQLite it is the first write."""
     # Tallyfy lets a light member launch only a template that grants them LAUNCH; checkrun
     # has no per-template permissions yet, so light members don't launch.
     require_not_light(actor)
@@ -248,10 +271,6 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     steps, fields = parts.steps, parts.fields
     ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
     prerun = await _prerun_values(ctx, body.prerun if isinstance(body.prerun, dict) else {}, fields)
-    orgs = OrgsRepository(db)
-    # Held to the end: the flush reads its reminder settings from this copy.
-    org = await orgs.get(actor.org_id)
-    week, default = deadlines.work_week(org), deadlines.default_rule(org)
     step_tags = await _step_tags(db, actor.org_id, steps)
     started = now()
     by_hand = {
@@ -259,15 +278,17 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
         for s in steps
         if (o := body.tasks.get(s.id)) and o.deadline
     }
+    # The first write, which reads the organization too (its calendar and reminder settings):
+    # held to the end, the flush reads its reminder settings from this copy.
+    org, number, first = await OrgsRepository(db).reserve_launch(actor.org_id, len(steps))
+    week, default = deadlines.work_week(org), deadlines.default_rule(org)
     plan = Launch(
         week,
         default,
         step_deadlines(steps, started, week, default, by_hand),
-        Rules.of(org.preferences if org else None),
+        Rules.of(org.preferences),
         parts.frozen,
     )
-    # The first write.
-    number, first = await orgs.reserve_launch(actor.org_id, len(steps))
     name = body.name or process_name(checklist, fields, prerun, started)
     run = _new_run(actor, checklist, body, number, name, prerun, started)
     run.version = checklist.version
@@ -291,15 +312,17 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     await file_subject(db, actor, "Run", run.id, body.folders)
     for task, _ in made:
         await tag_subject(db, actor, "Task", task["id"], step_tags.get(task["step_id"], []))
+    stats: RunStats | None = None
     if parts.rules:
         await apply_rules(db, run, actor, launch=True)
         await ensure_run_guests(db, run.org_id, run.id, actor)
     else:
         guests = [r["ref"] for _, rows in made for r in rows if r["kind"] == "guest"]
         await ensure_guests(db, run.org_id, guests, actor=actor, refuse_members=False)
+        stats = _launched_stats([task for task, _ in made])
     await record(db, actor, run, "created", f"Launched {run.name}")
     del org
-    return run
+    return run, stats
 
 
 def _new_run(
@@ -404,11 +427,21 @@ async def list_tasks_of_run(
 
 
 async def read_runs(
-    db: AsyncSession, runs: list[Run], includes: Includes, api_base: str = ""
+    db: AsyncSession,
+    runs: list[Run],
+    includes: Includes,
+    api_base: str = "",
+    known: dict[str, RunStats] | None = None,
 ) -> list[RunRead]:
+    """`known`: the runs' task counts when the caller has them (a launch), else read."""
     org_id = runs[0].org_id if runs else ""
     loaded = await tasks_if_included(db, org_id, runs, includes)
-    stats = loaded.stats() if loaded else await RunsRepository(db).stats_of([r.id for r in runs])
+    if loaded:
+        stats = loaded.stats()
+    elif known is not None and all(r.id in known for r in runs):
+        stats = known
+    else:
+        stats = await RunsRepository(db).stats_of([r.id for r in runs])
     reads = [RunRead.of(r, stats.get(r.id, RunStats())) for r in runs]
     page = Page(db, org_id, runs, reads, includes, api_base, loaded={"tasks": loaded})
     await RUN_INCLUDES.fill(page)

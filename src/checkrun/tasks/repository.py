@@ -469,9 +469,7 @@ class TasksRepository(Repository):
     async def tasks_of_run_unowned(self, run_id: str) -> list[Task]:
         """The run's tasks without their assignees, for what reads none (deadlines): a later
         read that wants them (`tasks_of_runs`) loads them for these objects too."""
-        rows = await self.db.execute(
-            select(Task).where(Task.run_id == run_id).order_by(Task.position, Task.id)
-        )
+        rows = await self.db.execute(_tasks_of_run(), {_RUN_ID.key: run_id})
         return list(rows.scalars())
 
     async def fields_of(self, tasks: list[Task]) -> dict[str, list[Capture]]:
@@ -704,6 +702,7 @@ class TasksRepository(Repository):
 
 # The values statements built once are run with.
 _IDS: BindParameter[str] = bindparam("ids", expanding=True)
+_RUN_ID: BindParameter[str] = bindparam("run_id")
 _STATUSES: BindParameter[str] = bindparam("statuses", expanding=True)
 _REF: BindParameter[str] = bindparam("owner_ref")
 _LIVE: BindParameter[bool] = bindparam("task_live")
@@ -769,6 +768,12 @@ async def basics_of(db: AsyncSession, org_id: str, tasks: list[Task]) -> TaskBas
     for row in rows.all():
         _add_basics(out, *row)
     return out
+
+
+@cache
+def _tasks_of_run() -> Select[Task]:
+    """All tasks of the run `_RUN_ID`, in order (built once: each completion reads them)."""
+    return select(Task).where(Task.run_id == _RUN_ID).order_by(Task.position, Task.id)
 
 
 @cache

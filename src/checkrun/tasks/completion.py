@@ -164,9 +164,6 @@ async def complete(
     # Held for the request: its reminder rules (at the flush) and calendar (deadlines) are
     # then read once.
     org = await OrgsRepository(db).get(actor.org_id)
-    # Held too: the webhooks and the rules read the run's template after the change (the
-    # session keeps a row only while something holds it).
-    template = await _template(db, locked.run)
     await require_assigned_if_light(db, actor, task, "complete")
     issues = await _check_completable(db, actor, task, body)
     completer = await _completer(db, actor, body)
@@ -174,6 +171,9 @@ async def complete(
         task.status = "in-progress"
         await db.flush()
         return task
+    # Held too: the webhooks and the rules read the run's template after the change (the
+    # session keeps a row only while something holds it).
+    template = await _template(db, locked.run)
     task.status, task.completed_at, task.completer_id = "completed", now(), completer
     task.is_approved = body.is_approved
     mark_completed(task, by_system=False)

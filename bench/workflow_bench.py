@@ -22,7 +22,7 @@ drive the baseline and then every endpoint on loopback (bench/loadgen.py):
 Figures are medians over the rounds; ratios are medians of each round's ratio to the baseline
 of that round. On PostgreSQL the reads are then driven against `checkrun serve --workers 2`
 too: rps over the one-process figure, and the workers the supervisor replaced meanwhile.
-Results: bench/results/workflow-<UTC date>.json and .md.
+Results: bench/results/workflow-<UTC date>.json and .md (`--name` changes the stem).
 """
 
 from __future__ import annotations
@@ -752,6 +752,9 @@ def parse_args() -> argparse.Namespace:
         help="skip the --workers 2 reads on PostgreSQL",
     )
     parser.add_argument("--generator", choices=("wrk", "httpx"), default=default_generator())
+    parser.add_argument(
+        "--name", default="workflow", help="results file stem: bench/results/NAME-<date>"
+    )
     args = parser.parse_args()
     args.dbs = args.db.split(",")
     args.scale_list = [int(s) for s in args.scales.split(",")]
@@ -788,7 +791,7 @@ def main() -> None:
     results["scale_ratios"] = scale_ratios(results)
     results["seconds"] = time.perf_counter() - began
     text = markdown(results)
-    path = write_results("workflow", results, text)
+    path = write_results(args.name, results, text)
     print("\n" + "\n".join(table(results) + worker_lines(results) + scale_lines(results)))
     print(f"\n{results['seconds']:.0f} s; written to {path} and {path.with_suffix('.json')}")
 

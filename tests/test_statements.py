@@ -202,12 +202,12 @@ AUTH = 2
 @pytest.mark.parametrize(
     ("path", "budget"),
     [
-        # The total (counters), the page with its owners, values and issues, and the names of
-        # the members assigned (lists show them as objects).
-        ("/tasks", 4),
-        ("/runs", 3),  # the total, the page, its stats
+        # The total (counters), the page with its owners, values and issue marks, and the
+        # names of the members assigned (lists show them as objects).
+        ("/tasks", 3),
+        ("/runs", 2),  # the total, and the page with its stats
         # ... and the member's groups, which the auth cache holds between requests.
-        ("/me/tasks", 5),
+        ("/me/tasks", 4),
     ],
 )
 def test_a_list_costs_its_total_its_page_and_the_page_details(

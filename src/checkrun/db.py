@@ -58,7 +58,9 @@ def make_engine(url: str, ping_idle_seconds: float = 10.0) -> AsyncEngine:
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs.update(pool_size=10, max_overflow=20)
+        # Enough kept open for a busy process: a connection above `pool_size` is closed when
+        # handed back, and opening one (TLS negotiation, authentication) costs more than a read.
+        kwargs.update(pool_size=20, max_overflow=10)
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         _configure_sqlite(engine)

@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from checkrun.health import READY_RESPONSES
 from checkrun.kit.answers import Answer, answer_of
 from checkrun.kit.auth import current_principal
+from checkrun.kit.query import documented
 from checkrun.oauth.deps import application_actor
 from checkrun.openapi_responses import describe_success
 from checkrun.templates.schemas import CloneChecklist
@@ -226,13 +227,14 @@ def api_routes(app: FastAPI) -> list[RouteContext]:
 
 def build_document(app: FastAPI) -> dict[str, Any]:
     routes = api_routes(app)
-    doc = get_openapi(
-        title="checkrun",
-        version=app.version,
-        description=DESCRIPTION,
-        routes=[r for r in routes if r.include_in_schema],
-        servers=[{"url": PREFIX, "description": "This server"}],
-    )
+    with documented(r.dependant for r in routes):
+        doc = get_openapi(
+            title="checkrun",
+            version=app.version,
+            description=DESCRIPTION,
+            routes=[r for r in routes if r.include_in_schema],
+            servers=[{"url": PREFIX, "description": "This server"}],
+        )
     doc["paths"] = {path.removeprefix(PREFIX): item for path, item in doc["paths"].items()}
     _add_hidden_routes(doc, [r for r in routes if not r.include_in_schema])
     _add_components(doc)

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from checkrun.activity.repository import FeedFilters
 from checkrun.kit.errors import invalid, invalid_field
+from checkrun.kit.query import from_query
 from checkrun.tasks.params import user_id as parse_user_id
 
 # The documented scopes, plus the other things the feed records entries about.
@@ -150,6 +151,7 @@ def _short(name: str, value: str | None, size: int) -> str | None:
     return value
 
 
+@from_query
 def feed_filters(
     entity_type: str | None = None,
     entity_id: str | None = None,

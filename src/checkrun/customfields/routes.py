@@ -6,7 +6,7 @@ a template is saved whole."""
 # No `from __future__ import annotations`: the value routes' parameters are annotated with
 # the kind's path dependency, a local of the function that makes them.
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -74,48 +74,48 @@ async def delete_key(db: Db, actor: CurrentActor, key_id: str) -> Response:
 # The path of each kind of record, as a dependency naming its ids.
 
 
-def process_path(run_id: str) -> dict[str, str]:
+async def process_path(run_id: str) -> dict[str, str]:
     return {"run_id": run_id}
 
 
-def task_path(run_id: str, task_id: str) -> dict[str, str]:
+async def task_path(run_id: str, task_id: str) -> dict[str, str]:
     return {"run_id": run_id, "task_id": task_id}
 
 
-def member_path(user_id: str) -> dict[str, str]:
+async def member_path(user_id: str) -> dict[str, str]:
     return {"user_id": user_id}
 
 
-def guest_path(guest_code: str) -> dict[str, str]:
+async def guest_path(guest_code: str) -> dict[str, str]:
     return {"guest_code": guest_code}
 
 
-def folder_path(folder_id: str) -> dict[str, str]:
+async def folder_path(folder_id: str) -> dict[str, str]:
     return {"folder_id": folder_id}
 
 
-def tag_path(tag_id: str) -> dict[str, str]:
+async def tag_path(tag_id: str) -> dict[str, str]:
     return {"tag_id": tag_id}
 
 
-def template_path(checklist_id: str) -> dict[str, str]:
+async def template_path(checklist_id: str) -> dict[str, str]:
     return {"checklist_id": checklist_id}
 
 
-def step_path(checklist_id: str, step_id: str) -> dict[str, str]:
+async def step_path(checklist_id: str, step_id: str) -> dict[str, str]:
     return {"checklist_id": checklist_id, "step_id": step_id}
 
 
-def form_field_path(checklist_id: str, step_id: str, capture_id: str) -> dict[str, str]:
+async def form_field_path(checklist_id: str, step_id: str, capture_id: str) -> dict[str, str]:
     return {"checklist_id": checklist_id, "step_id": step_id, "capture_id": capture_id}
 
 
-def kickoff_field_path(checklist_id: str, prerun_id: str) -> dict[str, str]:
+async def kickoff_field_path(checklist_id: str, prerun_id: str) -> dict[str, str]:
     return {"checklist_id": checklist_id, "prerun_id": prerun_id}
 
 
 # kind, path, its dependency, whether PATCH and DELETE of one key are offered.
-RECORDS: tuple[tuple[str, str, Callable[..., dict[str, str]], bool], ...] = (
+RECORDS: tuple[tuple[str, str, Callable[..., Awaitable[dict[str, str]]], bool], ...] = (
     ("process", "/runs/{run_id}", process_path, True),
     ("task", "/runs/{run_id}/tasks/{task_id}", task_path, True),
     ("member", "/users/{user_id}", member_path, True),
@@ -135,7 +135,7 @@ RECORDS: tuple[tuple[str, str, Callable[..., dict[str, str]], bool], ...] = (
 
 
 def _value_routes(
-    kind: str, record: str, dependency: Callable[..., dict[str, str]], one_key: bool
+    kind: str, record: str, dependency: Callable[..., Awaitable[dict[str, str]]], one_key: bool
 ) -> None:
     Path = Annotated[dict[str, str], Depends(dependency)]
     values = ORG + record + "/custom-fields"

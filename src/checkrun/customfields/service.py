@@ -18,6 +18,7 @@ from checkrun.kit import events
 from checkrun.kit.auth import Actor, require_admin, require_not_light
 from checkrun.kit.errors import AppError, forbidden, invalid, invalid_field, not_found
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.query import from_query
 
 CHOICES = ("radio", "dropdown", "multiselect")
 TAKEN = "The key has already been taken."
@@ -37,6 +38,7 @@ class Subject:
     row: Any = None
 
 
+@from_query
 def key_filters(
     applies_to: str | None = None,
     key_type: str | None = None,

@@ -23,12 +23,14 @@ from checkrun.kit.auth import Actor, require_not_light
 from checkrun.kit.errors import invalid, invalid_field, not_found
 from checkrun.kit.includes import Includes, Wrapped
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.query import from_query
 
 # What the SDK sends for "no type" (`folder_type=None` goes out as text).
 NO_TYPE = ("", "none", "null")
 CONTEXT = {"Run": "run_id", "Task": "task_id"}
 
 
+@from_query
 def folder_filters(
     folder_type: str | None = None,
     q: str | None = None,
@@ -45,6 +47,7 @@ def folder_filters(
     return FolderFilters(folder_type=kind or None, q=q, sort=sort or sort_by)
 
 
+@from_query
 def unpaged(pagination: str | None = None) -> bool:
     """`pagination=false`: every folder in one answer."""
     return (pagination or "").strip().lower() in ("false", "0")

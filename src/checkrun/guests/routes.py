@@ -19,6 +19,7 @@ from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import MAX_PAGE, PageParams, pagination_meta
+from checkrun.kit.query import from_query
 from checkrun.kit.urls import api_base
 from checkrun.members.schemas import UserRead
 from checkrun.tasks import service as tasks_service
@@ -42,6 +43,7 @@ def _number(value: str | None, default: int) -> int:
         return default
 
 
+@from_query
 def guest_page(
     page: str | None = Query(None),
     per_page: str | None = Query(None),
@@ -55,6 +57,7 @@ def guest_page(
     )
 
 
+@from_query
 def guest_filters(
     q: str | None = None, sort: str | None = None, sort_by: str | None = None
 ) -> GuestFilters:

@@ -23,7 +23,7 @@ from checkrun.kit.errors import bad_request, invalid, invalid_field, not_found
 from checkrun.kit.pagination import PageParams
 from checkrun.members.models import Membership, User
 from checkrun.members.repository import MembersRepository
-from checkrun.tasks.models import Task
+from checkrun.tasks.models import ReadableTask
 from checkrun.tasks.repository import TaskFilters, TasksRepository
 
 CODE_ALPHABET = string.ascii_letters + string.digits
@@ -297,7 +297,7 @@ async def purge_guest(db: AsyncSession, actor: Actor, email: str) -> None:
 
 async def list_guest_tasks(
     db: AsyncSession, actor: Actor, key: str, page: PageParams, filters: TaskFilters
-) -> tuple[list[Task], int]:
+) -> tuple[list[ReadableTask], int]:
     guest = await find_guest(db, actor, key)
     return await TasksRepository(db).search(
         actor.org_id, page, replace(filters, guests=(guest.email,))

@@ -27,7 +27,7 @@ from checkrun.tasks.completion import (
     lock_task,
     mark_completed,
 )
-from checkrun.tasks.models import Task
+from checkrun.tasks.models import ReadableTask, Task
 from checkrun.tasks.repository import TaskFilters, TasksRepository
 from checkrun.templates.values import ValueContext, clean_values
 
@@ -46,7 +46,7 @@ async def guest_by_code(db: AsyncSession, code: str) -> Guest:
 
 async def tasks_of(
     db: AsyncSession, guest: Guest, status: str, page: PageParams
-) -> tuple[list[Task], int]:
+) -> tuple[list[ReadableTask], int]:
     sort = "completed_newest" if status == "completed" else "deadline"
     return await TasksRepository(db).search(
         guest.org_id, page, TaskFilters(guests=(guest.email,), status=status, sort=sort)

@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from checkrun.kit.query import from_query
+
 T = TypeVar("T")
 RowT = TypeVar("RowT")
 ReadT = TypeVar("ReadT", bound=BaseModel)
@@ -36,8 +38,11 @@ def parse_with(value: str | None) -> Includes:
     return Includes(part.strip() for part in value.split(",") if part.strip())
 
 
-def includes(with_: str | None = Query(None, alias="with")) -> Includes:
+def _with(with_: str | None = Query(None, alias="with")) -> Includes:
     return parse_with(with_)
+
+
+includes = from_query(_with)
 
 
 class Wrapped(BaseModel, Generic[T]):

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import Query, Request
 
+from checkrun.kit.query import from_query
 from checkrun.kit.routing import route_path
 
 MAX_PER_PAGE = 100
@@ -32,17 +33,22 @@ def _int_or(value: str | None, default: int) -> int:
         return default
 
 
+def paging(page: str | None, per_page: str | None, default_per_page: int = 10) -> PageParams:
+    """Lenient like the real service: garbage means the default."""
+    p = min(MAX_PAGE, max(1, _int_or(page, 1)))
+    pp = min(MAX_PER_PAGE, max(1, _int_or(per_page, default_per_page)))
+    return PageParams(page=p, per_page=pp)
+
+
 def page_params(default_per_page: int = 10) -> Any:
-    """A dependency factory; lenient like the real service (garbage means the default)."""
+    """A dependency factory for `page`/`per_page`."""
 
     def dependency(
         page: str | None = Query(None), per_page: str | None = Query(None)
     ) -> PageParams:
-        p = min(MAX_PAGE, max(1, _int_or(page, 1)))
-        pp = min(MAX_PER_PAGE, max(1, _int_or(per_page, default_per_page)))
-        return PageParams(page=p, per_page=pp)
+        return paging(page, per_page, default_per_page)
 
-    return dependency
+    return from_query(dependency)
 
 
 def _link(request: Request, base_url: str | None, page: int) -> str:

@@ -27,7 +27,7 @@ from checkrun.mail.schedule import next_morning, wants_digest
 from checkrun.members.repository import MembersRepository
 from checkrun.orgs.models import Organization
 from checkrun.scheduler.registry import Job, register
-from checkrun.tasks.models import Task
+from checkrun.tasks.models import ReadableTask
 from checkrun.tasks.repository import TaskFilters, TasksRepository
 
 TASKS_READ = 200  # open tasks read to put the overdue ones first
@@ -75,7 +75,7 @@ async def _recipient(db: AsyncSession, row: DigestSchedule) -> Person | None:
 
 async def _open_tasks(
     db: AsyncSession, org_id: str, person: Person, moment: datetime
-) -> tuple[list[Task], int]:
+) -> tuple[list[ReadableTask], int]:
     """The member's open tasks (directly or through a group): overdue first, then by deadline,
     undated last."""
     if person.user_id is None:

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import BindParameter, Select, bindparam, delete, func, or_, select, update
 
 from checkrun.kit.filters import count_of
 from checkrun.kit.pagination import PageParams
-from checkrun.kit.repository import Repository, scope
+from checkrun.kit.repository import ORG_ID, Repository, scope
 from checkrun.members.models import WEB_TOKEN_NAMES, AccessToken, Membership, User
 from checkrun.orgs.models import Organization
 from checkrun.runs.models import Run
@@ -33,6 +34,18 @@ SORTS: dict[str, list[Any]] = {
 def _contains(column: Any, q: str) -> Any:
     escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return func.lower(column).like(f"%{escaped}%", escape="\\")
+
+
+_USER_IDS: BindParameter[int] = bindparam("user_ids", expanding=True)
+
+
+@cache
+def _names_of_members() -> Select[int, str, str]:
+    return (
+        select(User.id, User.first_name, User.last_name)
+        .join(Membership, Membership.user_id == User.id)
+        .where(scope(Membership, ORG_ID), User.id.in_(_USER_IDS))
+    )
 
 
 def _open_tasks_of(org_id: str) -> Any:
@@ -131,6 +144,15 @@ class MembersRepository(Repository):
             .order_by(User.id)
         )
         return [(u, m) for u, m in rows.all()]
+
+    async def full_names(self, org_id: str, user_ids: Sequence[int]) -> dict[int, str]:
+        """The full names of those of `user_ids` who are members, in one prebuilt statement."""
+        if not user_ids:
+            return {}
+        rows = await self.db.execute(
+            _names_of_members(), {ORG_ID.key: org_id, _USER_IDS.key: list(user_ids)}
+        )
+        return {uid: User.name_of(first, last) for uid, first, last in rows.all()}
 
     async def search(
         self,

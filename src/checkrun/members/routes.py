@@ -8,7 +8,8 @@ from fastapi.responses import JSONResponse, Response
 from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, CurrentPrincipal, Db
 from checkrun.kit.includes import Includes, includes
-from checkrun.kit.pagination import PageParams, page_params, pagination_meta
+from checkrun.kit.pagination import PageParams, pagination_meta, paging
+from checkrun.kit.query import from_query
 from checkrun.members import service
 from checkrun.members.models import Membership, User
 from checkrun.members.repository import MembersRepository
@@ -30,8 +31,9 @@ USER = "/organizations/{org_id}/users/{user_id}"
 MEMBERS_PER_PAGE = 9999
 
 
+@from_query
 def members_page(page: str | None = Query(None), per_page: str | None = Query(None)) -> PageParams:
-    paged = page_params(MEMBERS_PER_PAGE)(page, per_page)
+    paged = paging(page, per_page, MEMBERS_PER_PAGE)
     if per_page is None or not per_page.strip().isdigit():
         return PageParams(page=paged.page, per_page=MEMBERS_PER_PAGE)
     return PageParams(page=paged.page, per_page=max(1, min(MEMBERS_PER_PAGE, int(per_page))))

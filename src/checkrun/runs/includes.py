@@ -15,7 +15,7 @@ from checkrun.kit.includes import IncludeMap, Includes, Page, Wrapped
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunStats, stats_from
 from checkrun.runs.schemas import RunRead
-from checkrun.tasks.models import Task
+from checkrun.tasks.models import ReadableTask
 from checkrun.tasks.repository import OPEN, TaskBasics, read_tasks_of_runs
 from checkrun.tasks.service import read_tasks
 from checkrun.templates.repository import TemplatesRepository
@@ -41,7 +41,7 @@ class RunTasks:
     """Every task of a page of runs, with their basics, read once: the runs' stats come from
     them too."""
 
-    by_run: dict[str, list[Task]]
+    by_run: dict[str, list[ReadableTask]]
     basics: TaskBasics
 
     def stats(self) -> dict[str, RunStats]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from checkrun.kit.query import from_query
 from checkrun.runs.repository import RunFilters
 from checkrun.tasks.params import flag, user_ids
 
 
+@from_query
 def run_filters(
     status: str | None = None,
     q: str | None = None,

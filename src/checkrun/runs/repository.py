@@ -1,11 +1,23 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Integer, Select, bindparam, case, delete, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+)
 
 from checkrun.folders.repository import filed
 from checkrun.kit.clock import now
@@ -16,7 +28,7 @@ from checkrun.kit.repository import ORG_ID, Repository, scope
 from checkrun.runs.models import Run
 from checkrun.tags.repository import any_tagged, tagged
 from checkrun.tasks import counts
-from checkrun.tasks.models import Task, TaskOwner
+from checkrun.tasks.models import ReadableTask, Task, TaskOwner
 from checkrun.tasks.repository import OPEN, late
 
 # Status filters that are not a stored status: `problem` also means `issue`; `delayed` is an
@@ -32,6 +44,14 @@ class RunStats:
     total: int = 0
     late: int = 0
     last_deadline: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RunPage:
+    """A page of runs, with their stats when the page's statement read them too."""
+
+    runs: list[Run]
+    stats: dict[str, RunStats] | None
 
 
 @dataclass(frozen=True)
@@ -130,13 +150,24 @@ def _paged(stmt: Select[Any], sort: str) -> Select[Any]:
 
 @cache
 def _plain_page(live: bool | None, by_status: bool, sort: str) -> Select[Any]:
-    """What `_matching` and `_paged` build for a `_plain` filter."""
+    """What `_matching` and `_paged` build for a `_plain` filter, with each run's stats (at
+    `_MOMENT`) as the last columns: the page's ids are chosen once (a CTE) and both the rows
+    and the stats are read for them alone."""
     stmt = select(Run).where(scope(Run, ORG_ID, "all"))
     if by_status:
         stmt = stmt.where(Run.status.in_(_STATUSES))
     if live is not None:
         stmt = stmt.where(Run.deleted_at.is_(None) if live else Run.deleted_at.is_not(None))
-    return _paged(stmt, sort)
+    order = SORTS[sort]
+    ids = stmt.with_only_columns(Run.id).order_by(*order).offset(_OFFSET).limit(_LIMIT)
+    page = select(ids.cte("page_ids").c.id)
+    stats = _stats_where(Task.run_id.in_(page)).subquery()
+    return (
+        select(Run, *list(stats.c)[1:])
+        .outerjoin(stats, stats.c.run_id == Run.id)
+        .where(Run.id.in_(page))
+        .order_by(*order)
+    )
 
 
 SORTS: dict[str, list[Any]] = {
@@ -177,18 +208,23 @@ class RunsRepository(Repository):
 
     async def search(
         self, org_id: str, page: PageParams, filters: RunFilters
-    ) -> tuple[list[Run], int]:
+    ) -> tuple[RunPage, int]:
         total = await self._total(org_id, filters)
         window = {_OFFSET.key: page.offset, _LIMIT.key: page.per_page}
-        if _plain(filters):
-            statuses = _statuses(filters)
-            params = {} if statuses is None else {_STATUSES.key: list(statuses)}
-            stmt = _plain_page(_live(filters.archived), statuses is not None, _sort(filters))
-            rows = await self.db.execute(stmt, {ORG_ID.key: org_id, **params, **window})
-        else:
+        if not _plain(filters):
             stmt = _paged(_matching(org_id, filters), _sort(filters))
-            rows = await self.db.execute(stmt, window)
-        return list(rows.scalars()), total
+            return RunPage(list((await self.db.execute(stmt, window)).scalars()), None), total
+        statuses = _statuses(filters)
+        params = {} if statuses is None else {_STATUSES.key: list(statuses)}
+        stmt = _plain_page(_live(filters.archived), statuses is not None, _sort(filters))
+        rows = await self.db.execute(
+            stmt, {ORG_ID.key: org_id, _MOMENT.key: now(), **params, **window}
+        )
+        runs, stats = [], {}
+        for run, *counted in rows.all():
+            runs.append(run)
+            stats[run.id] = _stats_row(*counted)
+        return RunPage(runs, stats), total
 
     async def _total(self, org_id: str, f: RunFilters) -> int:
         live = _live(f.archived)
@@ -212,10 +248,7 @@ class RunsRepository(Repository):
         if not run_ids:
             return {}
         rows = await self.db.execute(_stats(), {_IDS.key: run_ids, _MOMENT.key: now()})
-        return {
-            run_id: RunStats(int(d or 0), int(n), int(o or 0), last)
-            for run_id, d, n, o, last in rows.all()
-        }
+        return {run_id: _stats_row(*counted) for run_id, *counted in rows.all()}
 
     async def with_stats(self, org_id: str, run_ids: list[str]) -> list[tuple[Run, RunStats]]:
         """The runs with their stats, in one statement."""
@@ -223,10 +256,7 @@ class RunsRepository(Repository):
             return []
         params = {ORG_ID.key: org_id, _IDS.key: run_ids, _MOMENT.key: now()}
         rows = await self.db.execute(_runs_with_stats(), params)
-        return [
-            (run, RunStats(int(d or 0), int(n or 0), int(o or 0), last))
-            for run, d, n, o, last in rows.all()
-        ]
+        return [(run, _stats_row(*counted)) for run, *counted in rows.all()]
 
     async def purge(self, run_id: str) -> None:
         """Tasks, their owners, form values and assets go with it (ON DELETE CASCADE)."""
@@ -240,13 +270,21 @@ class RunsRepository(Repository):
 def _stats() -> Select[str | None, Any, int, Any, datetime | None]:
     """Per run of `_IDS`: completed, visible and late (at `_MOMENT`) tasks, and the last
     deadline."""
+    return _stats_where(Task.run_id.in_(_IDS))
+
+
+def _stats_where(runs: ColumnElement[bool]) -> Select[str | None, Any, int, Any, datetime | None]:
     done = func.sum(case((Task.status == "completed", 1), else_=0))
     overdue = func.sum(case((late(_MOMENT), 1), else_=0))
     return (
         select(Task.run_id, done, func.count(), overdue, func.max(Task.deadline))
-        .where(Task.run_id.in_(_IDS), Task.status != "auto-skipped")
+        .where(runs, Task.status != "auto-skipped")
         .group_by(Task.run_id)
     )
+
+
+def _stats_row(done: Any, total: Any, overdue: Any, last: datetime | None) -> RunStats:
+    return RunStats(int(done or 0), int(total or 0), int(overdue or 0), last)
 
 
 @cache
@@ -259,7 +297,7 @@ def _runs_with_stats() -> Select[Any]:
     )
 
 
-def stats_from(tasks: list[Task], moment: datetime) -> RunStats:
+def stats_from(tasks: Sequence[ReadableTask], moment: datetime) -> RunStats:
     """What `_stats_of` counts, from a run's tasks already read (all of them)."""
     visible = [t for t in tasks if t.status != "auto-skipped"]
     deadlines = [t.deadline for t in visible if t.deadline is not None]

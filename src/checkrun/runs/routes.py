@@ -39,7 +39,7 @@ async def _one(
     stats: RunStats | None = None,
 ) -> JSONResponse:
     known = {run.id: stats} if stats is not None else None
-    (read,) = await service.read_runs(db, [run], with_, api_base(request), known)
+    (read,) = await service.read_runs(db, [run], with_, api_base(request), stats=known)
     return responses.item(read, status=status)
 
 
@@ -62,8 +62,8 @@ async def list_runs(
     page: Annotated[PageParams, Depends(list_page(10))],
     filters: Annotated[RunFilters, Depends(run_filters)],
 ) -> JSONResponse:
-    runs, total = await service.list_runs(db, actor, page, filters)
-    reads = await service.read_runs(db, runs, with_, api_base(request))
+    found, total = await service.list_runs(db, actor, page, filters)
+    reads = await service.read_runs(db, found.runs, with_, api_base(request), found.stats)
     return responses.listing(reads, pagination_meta(request, page, total, len(reads)))
 
 

@@ -29,7 +29,7 @@ from checkrun.runs import variables
 from checkrun.runs.history import record
 from checkrun.runs.includes import RUN_INCLUDES, tasks_if_included
 from checkrun.runs.models import Run
-from checkrun.runs.repository import RunFilters, RunsRepository, RunStats
+from checkrun.runs.repository import RunFilters, RunPage, RunsRepository, RunStats
 from checkrun.runs.rules import apply_rules, sync_run_status
 from checkrun.runs.schemas import RunLaunch, RunRead, RunUpdate, TaskOverride
 from checkrun.runs.shell import subprocess_settings
@@ -38,7 +38,7 @@ from checkrun.storage import BlobStore
 from checkrun.tags.service import check_tag_ids, known_tag_ids, tag_subject
 from checkrun.tasks import deadlines
 from checkrun.tasks.deadlines import Rule
-from checkrun.tasks.models import Task
+from checkrun.tasks.models import ReadableTask
 from checkrun.tasks.repository import TaskFilters, TasksRepository
 from checkrun.tasks.schemas import Owners
 from checkrun.templates import versions
@@ -417,7 +417,7 @@ async def get_run(db: AsyncSession, actor: Actor, run_id: str) -> Run:
 
 async def list_tasks_of_run(
     db: AsyncSession, actor: Actor, run_id: str, page: PageParams, filters: TaskFilters
-) -> tuple[list[Task], int]:
+) -> tuple[list[ReadableTask], int]:
     run = await get_run(db, actor, run_id)
     # An archived run still shows its (archived) tasks.
     archived = "true" if run.deleted_at else filters.archived
@@ -431,16 +431,14 @@ async def read_runs(
     runs: list[Run],
     includes: Includes,
     api_base: str = "",
-    known: dict[str, RunStats] | None = None,
+    stats: dict[str, RunStats] | None = None,
 ) -> list[RunRead]:
-    """`known`: the runs' task counts when the caller has them (a launch), else read."""
+    """`stats`: the runs' stats when already read with them (or counted, by a launch)."""
     org_id = runs[0].org_id if runs else ""
     loaded = await tasks_if_included(db, org_id, runs, includes)
     if loaded:
         stats = loaded.stats()
-    elif known is not None and all(r.id in known for r in runs):
-        stats = known
-    else:
+    elif stats is None:
         stats = await RunsRepository(db).stats_of([r.id for r in runs])
     reads = [RunRead.of(r, stats.get(r.id, RunStats())) for r in runs]
     page = Page(db, org_id, runs, reads, includes, api_base, loaded={"tasks": loaded})
@@ -450,7 +448,7 @@ async def read_runs(
 
 async def list_runs(
     db: AsyncSession, actor: Actor, page: PageParams, filters: RunFilters
-) -> tuple[list[Run], int]:
+) -> tuple[RunPage, int]:
     return await RunsRepository(db).search(actor.org_id, page, filters)
 
 

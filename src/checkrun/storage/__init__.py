@@ -26,7 +26,7 @@ def make_store(url: str, s3_endpoint_url: str | None = None) -> BlobStore:
     )
 
 
-def get_store(request: Request) -> BlobStore:
+async def get_store(request: Request) -> BlobStore:
     store: BlobStore = request.app.state.store
     return store
 

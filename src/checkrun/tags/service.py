@@ -13,6 +13,7 @@ from checkrun.kit.auth import Actor, require_not_light
 from checkrun.kit.errors import invalid, invalid_field, not_found
 from checkrun.kit.includes import Includes, Wrapped
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.query import from_query
 from checkrun.tags.models import Tag, TagAssociation
 from checkrun.tags.repository import TagFilters, TagsRepository
 from checkrun.tags.schemas import AssociationRead, TagAttach, TagCreate, TagRead, TagUpdate
@@ -23,6 +24,7 @@ SUBJECT_NOT_FOUND = "Subject not found"
 CONTEXT = {"Checklist": "checklist_id", "Run": "run_id", "Task": "task_id"}
 
 
+@from_query
 def tag_filters(
     q: str | None = None,
     all: str | None = None,

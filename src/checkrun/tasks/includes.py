@@ -7,13 +7,13 @@ from checkrun.kit.included import folders_of, tags_of
 from checkrun.kit.includes import IncludeMap, Page, Wrapped
 from checkrun.runs.repository import RunsRepository
 from checkrun.runs.schemas import RunRead
-from checkrun.tasks.models import Task
+from checkrun.tasks.models import ReadableTask
 from checkrun.tasks.repository import TasksRepository
 from checkrun.tasks.schemas import FormFieldRead, TaskRead
 from checkrun.templates.repository import TemplatesRepository
 from checkrun.templates.schemas import CaptureRead, StepRead
 
-Tasks = Page[Task, TaskRead]
+Tasks = Page[ReadableTask, TaskRead]
 
 
 async def threads(page: Tasks) -> None:
@@ -73,7 +73,7 @@ async def step(page: Tasks) -> None:
         read.step = Wrapped(data=StepRead.of(*found) if found else None)
 
 
-TASK_INCLUDES: IncludeMap[Task, TaskRead] = IncludeMap(
+TASK_INCLUDES: IncludeMap[ReadableTask, TaskRead] = IncludeMap(
     {
         ("threads", "comments"): threads,
         "issues": issues,

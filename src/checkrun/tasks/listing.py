@@ -3,12 +3,13 @@ Tallyfy's lists do; a single task read shows their ids (reference §3.2)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.members.repository import MembersRepository
-from checkrun.tasks.models import Task
+from checkrun.tasks.models import ReadableTask
 from checkrun.tasks.schemas import TaskRead
 
 
@@ -19,12 +20,11 @@ def _person(user_id: Any, names: dict[int, str]) -> Any:
 
 
 async def with_owner_objects(
-    db: AsyncSession, tasks: list[Task], reads: list[TaskRead]
+    db: AsyncSession, tasks: Sequence[ReadableTask], reads: list[TaskRead]
 ) -> list[TaskRead]:
     """The page's members read in one statement; one no longer a member keeps an empty name."""
     ids = sorted({u for r in reads for u in r.owners.get("users", []) if isinstance(u, int)})
-    found = await MembersRepository(db).members(tasks[0].org_id, ids) if ids and tasks else []
-    names = {user.id: user.full_name for user, _ in found}
+    names = await MembersRepository(db).full_names(tasks[0].org_id, ids) if tasks else {}
     for read in reads:
         users = [_person(u, names) for u in read.owners.get("users", [])]
         read.owners = {**read.owners, "users": users}

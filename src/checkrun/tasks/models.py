@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     JSON,
@@ -112,11 +114,7 @@ class Task(Base):
     )
 
     def owner_lists(self) -> dict[str, list[Any]]:
-        """The assignees as the API shows them: member ids, guest emails, group ids."""
-        lists: dict[str, list[Any]] = {"users": [], "guests": [], "groups": []}
-        for owner in self.owners:
-            lists[owner.kind + "s"].append(int(owner.ref) if owner.kind == "user" else owner.ref)
-        return lists
+        return owner_lists((owner.kind, owner.ref) for owner in self.owners)
 
 
 class TaskCompletion(Base):
@@ -196,3 +194,130 @@ class CaptureValue(Base):
     )
     value: Mapped[Any] = mapped_column(JSON, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+
+class ReadableTask(Protocol):
+    """What reading a task needs: its columns and its assignees. A `Task` is one; so is the
+    `TaskRow` the busiest reads build from plain rows, without the ORM's bookkeeping."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def increment_id(self) -> int: ...
+    @property
+    def run_id(self) -> str | None: ...
+    @property
+    def step_id(self) -> str | None: ...
+    @property
+    def checklist_id(self) -> str | None: ...
+    @property
+    def version(self) -> int | None: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def alias(self) -> str | None: ...
+    @property
+    def summary(self) -> str | None: ...
+    @property
+    def task_type(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def deadline(self) -> datetime | None: ...
+    @property
+    def deadline_set_by_hand(self) -> bool: ...
+    @property
+    def started_at(self) -> datetime | None: ...
+    @property
+    def starter_id(self) -> int | None: ...
+    @property
+    def completer_id(self) -> int | None: ...
+    @property
+    def completed_at(self) -> datetime | None: ...
+    @property
+    def is_approved(self) -> bool | None: ...
+    @property
+    def everyone_must_complete(self) -> bool: ...
+    @property
+    def can_complete_only_assignees(self) -> bool: ...
+    @property
+    def prevent_guest_comment(self) -> bool: ...
+    @property
+    def max_assignable(self) -> int: ...
+    @property
+    def webhook(self) -> str | None: ...
+    @property
+    def top_secret(self) -> bool: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def deleted_at(self) -> datetime | None: ...
+    @property
+    def settings(self) -> dict[str, Any]: ...
+
+    def owner_lists(self) -> dict[str, list[Any]]: ...
+
+
+@dataclass(slots=True)
+class TaskRow:
+    """A task read as a plain row (every column of `tasks`, in the table's order) with its
+    assignees as (kind, ref) pairs: a `ReadableTask` for reads that change nothing."""
+
+    id: str
+    org_id: str
+    increment_id: int
+    run_id: str | None
+    step_id: str | None
+    checklist_id: str | None
+    version: int | None
+    title: str
+    alias: str | None
+    summary: str | None
+    task_type: str
+    status: str
+    position: int
+    deadline: datetime | None
+    deadline_set_by_hand: bool
+    started_at: datetime | None
+    starter_id: int | None
+    completer_id: int | None
+    completed_at: datetime | None
+    is_approved: bool | None
+    everyone_must_complete: bool
+    can_complete_only_assignees: bool
+    prevent_guest_comment: bool
+    max_assignable: int
+    webhook: str | None
+    top_secret: bool
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+    archived_with_run: bool
+    hidden_by_rule: bool
+    settings: dict[str, Any]
+    remind_at: datetime | None
+    reminded_soon_for: datetime | None
+    reminded_overdue_for: datetime | None
+    owners: list[tuple[str, str]] = field(default_factory=list)
+
+    def owner_lists(self) -> dict[str, list[Any]]:
+        return owner_lists(self.owners)
+
+
+def owner_lists(owners: Iterable[tuple[str, str]]) -> dict[str, list[Any]]:
+    """The assignees as the API shows them: member ids, guest emails, group ids."""
+    lists: dict[str, list[Any]] = {"users": [], "guests": [], "groups": []}
+    for kind, ref in owners:
+        lists[kind + "s"].append(int(ref) if kind == "user" else ref)
+    return lists
+
+
+TASK_COLUMNS = tuple(Task.__table__.c)
+if tuple(c.key for c in TASK_COLUMNS) != tuple(f.name for f in fields(TaskRow))[:-1]:
+    raise RuntimeError("TaskRow must list every column of tasks, in the table's order")

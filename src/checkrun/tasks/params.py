@@ -5,14 +5,15 @@ ignored filter."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from fastapi import Query
 
 from checkrun.kit.clock import parse_datetime
 from checkrun.kit.errors import invalid_field
-from checkrun.kit.pagination import PageParams, page_params
+from checkrun.kit.pagination import PageParams, paging
+from checkrun.kit.query import from_query
 from checkrun.tasks.repository import STATUS_VALUES, TaskFilters
 from checkrun.templates.schemas import MAX_INT
 
@@ -46,9 +47,8 @@ def user_ids(name: str, value: str | None) -> tuple[int, ...]:
     return tuple(p for p in parts if p is not None)
 
 
-def list_page(default_per_page: int = 10) -> Callable[..., PageParams]:
+def list_page(default_per_page: int = 10) -> Callable[..., Awaitable[PageParams]]:
     """`page`/`per_page` as everywhere, plus `without_pagination=true`."""
-    paged = page_params(default_per_page)
 
     def dependency(
         page: str | None = Query(None),
@@ -57,10 +57,9 @@ def list_page(default_per_page: int = 10) -> Callable[..., PageParams]:
     ) -> PageParams:
         if flag(without_pagination):
             return PageParams(page=1, per_page=UNPAGED_LIMIT)
-        result: PageParams = paged(page, per_page)
-        return result
+        return paging(page, per_page, default_per_page)
 
-    return dependency
+    return from_query(dependency)
 
 
 def _moment(name: str, value: str) -> tuple[datetime, bool]:
@@ -137,6 +136,7 @@ def _status(value: str | None) -> str | None:
     return status
 
 
+@from_query
 def task_filters(
     status: str | None = None,
     q: str | None = None,

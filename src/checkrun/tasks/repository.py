@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -10,6 +11,7 @@ from sqlalchemy import (
     BindParameter,
     Integer,
     Select,
+    Subquery,
     Table,
     and_,
     bindparam,
@@ -22,7 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
@@ -39,7 +41,15 @@ from checkrun.kit.sql import json_object_agg, no_index, sort_key
 from checkrun.runs.models import Run
 from checkrun.tags.repository import tagged
 from checkrun.tasks import counts
-from checkrun.tasks.models import CaptureValue, Task, TaskCompletion, TaskOwner
+from checkrun.tasks.models import (
+    TASK_COLUMNS,
+    CaptureValue,
+    ReadableTask,
+    Task,
+    TaskCompletion,
+    TaskOwner,
+    TaskRow,
+)
 from checkrun.templates.models import Capture, ChecklistVersion, Step
 
 OPEN = ("not-started", "active", "in-progress")
@@ -320,8 +330,9 @@ def _by_assignment(by_status: bool) -> Select[Any]:
     """One member's tasks newest first straight from their assignment rows, in the order of
     `ix_task_owners_listing` (the rows carry the task's status, archive state and creation time):
     a page reads a page, however many tasks the member has."""
+    newest = (TaskOwner.task_created_at.label("page_at"), TaskOwner.task_id.label("page_id"))
     stmt = (
-        select(Task)
+        select(*TASK_COLUMNS, *_basics_columns(ORG_ID), *newest)
         .join(TaskOwner, TaskOwner.task_id == Task.id)
         .where(
             TaskOwner.kind == "user",
@@ -332,18 +343,32 @@ def _by_assignment(by_status: bool) -> Select[Any]:
     )
     if by_status:
         stmt = stmt.where(TaskOwner.task_status.in_(_STATUSES))
-    return _paged(stmt.order_by(TaskOwner.task_created_at.desc(), TaskOwner.task_id.desc()))
+    page = stmt.order_by(*(c.desc() for c in newest)).offset(_OFFSET).limit(_LIMIT).subquery()
+    return _with_owners(page, page.c.page_at.desc(), page.c.page_id.desc())
 
 
 @cache
 def _org_newest(live: bool | None, by_status: bool) -> Select[Any]:
     """What `_matching` and `_order` build for an organization's list by status and archive."""
-    stmt = select(Task).where(Task.org_id == ORG_ID)
+    stmt = select(*TASK_COLUMNS, *_basics_columns(ORG_ID)).where(Task.org_id == ORG_ID)
     if by_status:
         stmt = stmt.where(Task.status.in_(_STATUSES))
     if live is not None:
         stmt = stmt.where(Task.deleted_at.is_(None) if live else Task.deleted_at.is_not(None))
-    return _paged(stmt.order_by(*SORTS["newest"]))
+    page = stmt.order_by(*SORTS["newest"]).offset(_OFFSET).limit(_LIMIT).subquery()
+    return _with_owners(page, page.c.created_at.desc(), page.c.id.desc())
+
+
+def _with_owners(page: Subquery, *order: Any) -> Select[Any]:
+    """The rows of a page of tasks (its columns, then its basics), one per task and owner,
+    with the owner's kind and ref last. The page is limited first, in its index's order, so
+    the basics' correlated columns are computed for the page's rows only."""
+    owner = aliased(TaskOwner)
+    return (
+        select(page, owner.kind, owner.ref)
+        .outerjoin(owner, owner.task_id == page.c.id)
+        .order_by(*order, owner.id)
+    )
 
 
 def _paged(stmt: Select[Any]) -> Select[Any]:
@@ -392,7 +417,7 @@ class TasksRepository(Repository):
 
     async def search(
         self, org_id: str, page: PageParams, filters: TaskFilters
-    ) -> tuple[list[Task], int]:
+    ) -> tuple[list[ReadableTask], int]:
         total = await self._total(org_id, filters)
         return await self.page_of(org_id, page, filters), total
 
@@ -405,17 +430,29 @@ class TasksRepository(Repository):
             self.db, org_id, kind, ref, _statuses(filters), _live(filters.archived)
         )
 
-    async def page_of(self, org_id: str, page: PageParams, filters: TaskFilters) -> list[Task]:
+    async def listing(
+        self, org_id: str, page: PageParams, filters: TaskFilters
+    ) -> tuple[TaskPage, int]:
+        """`search`, with the page's basics when its statement read them."""
+        total = await self._total(org_id, filters)
+        return await self.page_read(org_id, page, filters), total
+
+    async def page_of(
+        self, org_id: str, page: PageParams, filters: TaskFilters
+    ) -> list[ReadableTask]:
         """`search` without its count, for a caller that knows the total already."""
+        return (await self.page_read(org_id, page, filters)).tasks
+
+    async def page_read(self, org_id: str, page: PageParams, filters: TaskFilters) -> TaskPage:
         window = {_OFFSET.key: page.offset, _LIMIT.key: page.per_page}
         prebuilt = _prebuilt_page(filters)
-        if prebuilt is not None:
-            stmt, params = prebuilt
-            rows = await self.db.execute(stmt, {ORG_ID.key: org_id, **params, **window})
-        else:
+        if prebuilt is None:
             ordered = _matching(org_id, filters).order_by(*_order(filters))
             rows = await self.db.execute(_paged(ordered), window)
-        return list(rows.unique().scalars())
+            return TaskPage(list(rows.unique().scalars()), None)
+        stmt, params = prebuilt
+        found = await self.db.execute(stmt, {ORG_ID.key: org_id, **params, **window})
+        return TaskPage(*_task_rows(found.all()))
 
     async def count_by_status(
         self, org_id: str, filters: TaskFilters, statuses: tuple[str, ...]
@@ -472,7 +509,7 @@ class TasksRepository(Repository):
         rows = await self.db.execute(_tasks_of_run(), {_RUN_ID.key: run_id})
         return list(rows.scalars())
 
-    async def fields_of(self, tasks: list[Task]) -> dict[str, list[Capture]]:
+    async def fields_of(self, tasks: Sequence[ReadableTask]) -> dict[str, list[Capture]]:
         """Form fields per task: a one-off task's own; a process task's step's as its frozen
         version has them (`Task.version`), else as the template has them."""
         if not tasks:
@@ -483,7 +520,7 @@ class TasksRepository(Repository):
         )
         return _fields_by_task(tasks, frozen, list(rows.scalars()))
 
-    async def _frozen_fields(self, tasks: list[Task]) -> dict[str, list[Capture]]:
+    async def _frozen_fields(self, tasks: Sequence[ReadableTask]) -> dict[str, list[Capture]]:
         """The step fields of each task whose version is frozen, as that version keeps them
         (rows rebuilt from the version, never added to the session). No statement when no
         task has a frozen version."""
@@ -508,7 +545,7 @@ class TasksRepository(Repository):
         }
 
     @staticmethod
-    def _fields_filter(tasks: list[Task], frozen: dict[str, list[Capture]]) -> Any:
+    def _fields_filter(tasks: Sequence[ReadableTask], frozen: dict[str, list[Capture]]) -> Any:
         live_steps = [t.step_id for t in tasks if t.step_id and t.id not in frozen]
         # A frozen field's row is read too: only a field the template still has takes values
         # (a value's `capture_id` must name a row; removing a field removes its values).
@@ -607,7 +644,7 @@ class TasksRepository(Repository):
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
     async def fields_and_value_ids(
-        self, tasks: list[Task]
+        self, tasks: Sequence[ReadableTask]
     ) -> tuple[dict[str, list[Capture]], dict[tuple[str, str], int]]:
         """`fields_of`, and the id of each stored value by (task, field), in one statement."""
         if not tasks:
@@ -711,6 +748,14 @@ _LIMIT: BindParameter[int] = bindparam("page_limit", type_=Integer)
 
 
 @dataclass(frozen=True)
+class TaskPage:
+    """A page of tasks, with their basics when the page's statement read them too."""
+
+    tasks: list[ReadableTask]
+    basics: TaskBasics | None
+
+
+@dataclass(frozen=True)
 class TaskBasics:
     """What every task read needs besides the row: its values and whether an open issue (its
     own, or its process's) stops it."""
@@ -759,7 +804,7 @@ def _basics_by_id() -> Select[Any]:
     return select(Task.id, *_basics_columns(ORG_ID)).where(Task.id.in_(_IDS))
 
 
-async def basics_of(db: AsyncSession, org_id: str, tasks: list[Task]) -> TaskBasics:
+async def basics_of(db: AsyncSession, org_id: str, tasks: Sequence[ReadableTask]) -> TaskBasics:
     """Values and issue marks of a page of tasks, in one statement."""
     out = TaskBasics({}, set(), set())
     if not tasks:
@@ -778,39 +823,54 @@ def _tasks_of_run() -> Select[Task]:
 
 @cache
 def _tasks_of_runs() -> Select[Any]:
+    """Plain rows (no ORM entities: a run's page of tasks is the busiest read), one per task
+    and owner, with the basics."""
     return (
-        select(Task, *_basics_columns(ORG_ID))
+        select(*TASK_COLUMNS, *_basics_columns(ORG_ID), TaskOwner.kind, TaskOwner.ref)
+        .outerjoin(TaskOwner, TaskOwner.task_id == Task.id)
         .where(Task.run_id.in_(_IDS))
-        .options(joinedload(Task.owners))
-        .order_by(Task.position, Task.id)
+        .order_by(Task.position, Task.id, TaskOwner.id)
     )
 
 
 async def read_tasks_of_runs(
     db: AsyncSession, org_id: str, run_ids: list[str]
-) -> tuple[dict[str, list[Task]], TaskBasics]:
+) -> tuple[dict[str, list[ReadableTask]], TaskBasics]:
     """The runs' tasks in order, with their owners and basics: one statement for them all."""
-    by_run: dict[str, list[Task]] = defaultdict(list)
+    by_run: dict[str, list[ReadableTask]] = defaultdict(list)
     out = TaskBasics({}, set(), set())
     if not run_ids:
         return by_run, out
     rows = await db.execute(_tasks_of_runs(), {ORG_ID.key: org_id, _IDS.key: run_ids})
-    # Rows repeat per owner (joined); the JSON values column is not hashable.
-    for task, values, issue, frozen in rows.unique(_first_id).all():
+    tasks, basics = _task_rows(rows.all())
+    for task in tasks:
         by_run[task.run_id or ""].append(task)
-        _add_basics(out, task.id, values, issue, frozen)
-    return by_run, out
+    return by_run, basics
 
 
-def _first_id(row: Any) -> str:
-    return str(row[0].id)
+def _task_rows(rows: Sequence[Sequence[Any]]) -> tuple[list[ReadableTask], TaskBasics]:
+    """Tasks and their basics from rows laid out as `_with_owners` lays them out (a task's
+    rows next to each other, one per owner)."""
+    width = len(TASK_COLUMNS)
+    tasks: list[ReadableTask] = []
+    basics = TaskBasics({}, set(), set())
+    last: TaskRow | None = None
+    for row in rows:
+        if last is None or last.id != row[0]:
+            last = TaskRow(*row[:width])
+            tasks.append(last)
+            _add_basics(basics, last.id, row[width], row[width + 1], row[width + 2])
+        kind, ref = row[-2], row[-1]
+        if kind is not None:
+            last.owners.append((kind, ref))
+    return tasks, basics
 
 
 FIELD_ORDER = (Capture.position, Capture.id)
 
 
 def _fields_by_task(
-    tasks: list[Task], frozen: dict[str, list[Capture]], rows: list[Capture]
+    tasks: Sequence[ReadableTask], frozen: dict[str, list[Capture]], rows: list[Capture]
 ) -> dict[str, list[Capture]]:
     """A task's own fields, then its step's: frozen ones (those the template still has, in the
     version's order) or the template's rows."""

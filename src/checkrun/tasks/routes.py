@@ -17,7 +17,7 @@ from checkrun.tasks import automatic, completion, service
 from checkrun.tasks.listing import with_owner_objects
 from checkrun.tasks.models import Task
 from checkrun.tasks.params import list_page, task_filters
-from checkrun.tasks.repository import TaskFilters
+from checkrun.tasks.repository import TaskFilters, TaskPage
 from checkrun.tasks.schemas import (
     AutomaticDeadlineRead,
     CompleteTask,
@@ -60,14 +60,16 @@ async def list_tasks(
     page: Annotated[PageParams, Depends(list_page(10))],
     filters: Filters,
 ) -> JSONResponse:
-    tasks, total = await service.list_tasks(db, actor, page, filters)
-    return await _page(request, db, tasks, total, page, with_)
+    found, total = await service.list_tasks(db, actor, page, filters)
+    return await _page(request, db, found, total, page, with_)
 
 
 async def _page(
-    request: Request, db: Db, tasks: list[Task], total: int, page: PageParams, with_: Includes
+    request: Request, db: Db, found: TaskPage, total: int, page: PageParams, with_: Includes
 ) -> JSONResponse:
-    reads = await with_owner_objects(db, tasks, await service.read_tasks(db, tasks, with_))
+    tasks = found.tasks
+    reads = await service.read_tasks(db, tasks, with_, basics=found.basics)
+    reads = await with_owner_objects(db, tasks, reads)
     return responses.listing(reads, pagination_meta(request, page, total, len(reads)))
 
 
@@ -82,10 +84,10 @@ async def list_my_tasks(
     filters: Filters,
 ) -> JSONResponse:
     # Without a status the real service lists only what is still to do.
-    tasks, total = await service.list_member_tasks(
+    found, total = await service.list_member_tasks(
         db, actor, page, filters, actor.user_id, default_status="active"
     )
-    return await _page(request, db, tasks, total, page, with_)
+    return await _page(request, db, found, total, page, with_)
 
 
 @router.get("/organizations/{org_id}/users/{user_id}/tasks")
@@ -99,10 +101,10 @@ async def list_member_tasks(
     page: Annotated[PageParams, Depends(list_page(10))],
     filters: Filters,
 ) -> JSONResponse:
-    tasks, total = await service.list_member_tasks(
+    found, total = await service.list_member_tasks(
         db, actor, page, filters, service.member_id(user_id)
     )
-    return await _page(request, db, tasks, total, page, with_)
+    return await _page(request, db, found, total, page, with_)
 
 
 @router.post(TASK + "/clone", status_code=201)

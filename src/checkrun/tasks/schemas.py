@@ -15,7 +15,7 @@ from pydantic import (
 from checkrun.kit.clock import iso
 from checkrun.kit.includes import Include, Wrapped
 from checkrun.kit.validation import DateTimeText
-from checkrun.tasks.models import Task
+from checkrun.tasks.models import ReadableTask
 from checkrun.templates.schemas import (
     MAX_INT,
     CaptureCreate,
@@ -225,7 +225,7 @@ class TaskRead(BaseModel):
     tasks_changed_by_rules: Include[dict[str, Any]] = None
 
     @classmethod
-    def of(cls, t: Task, taskdata: dict[str, Any] | None = None) -> TaskRead:
+    def of(cls, t: ReadableTask, taskdata: dict[str, Any] | None = None) -> TaskRead:
         return cls(
             id=t.id,
             increment_id=t.increment_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -33,9 +34,15 @@ from checkrun.tasks import deadlines
 from checkrun.tasks.access import require_assigned_if_light
 from checkrun.tasks.completion import lock_task
 from checkrun.tasks.includes import TASK_INCLUDES
-from checkrun.tasks.models import Task
+from checkrun.tasks.models import ReadableTask, Task
 from checkrun.tasks.params import user_id as parse_user_id
-from checkrun.tasks.repository import TaskBasics, TaskFilters, TasksRepository, basics_of
+from checkrun.tasks.repository import (
+    TaskBasics,
+    TaskFilters,
+    TaskPage,
+    TasksRepository,
+    basics_of,
+)
 from checkrun.tasks.schemas import OneOffTaskCreate, Owners, TaskRead, TaskUpdate
 from checkrun.templates.service import copy_capture, new_capture
 from checkrun.templates.values import ValueContext, clean_values
@@ -478,7 +485,7 @@ async def _apply_changes(db: AsyncSession, actor: Actor, task: Task, body: TaskU
 
 async def read_tasks(
     db: AsyncSession,
-    tasks: list[Task],
+    tasks: Sequence[ReadableTask],
     includes: Includes,
     for_guest: bool = False,
     basics: TaskBasics | None = None,
@@ -493,14 +500,14 @@ async def read_tasks(
         read.problem = read.id in basics.with_issue
         if read.id in basics.with_issue or read.id in basics.frozen:
             read.is_completable = False
-    await TASK_INCLUDES.fill(Page(db, org_id, tasks, reads, includes, for_guest=for_guest))
+    await TASK_INCLUDES.fill(Page(db, org_id, list(tasks), reads, includes, for_guest=for_guest))
     return reads
 
 
 async def list_tasks(
     db: AsyncSession, actor: Actor, page: PageParams, filters: TaskFilters
-) -> tuple[list[Task], int]:
-    return await TasksRepository(db).search(actor.org_id, page, filters)
+) -> tuple[TaskPage, int]:
+    return await TasksRepository(db).listing(actor.org_id, page, filters)
 
 
 def member_id(text: str) -> int:
@@ -536,12 +543,12 @@ async def list_member_tasks(
     filters: TaskFilters,
     user_id: int,
     default_status: str | None = None,
-) -> tuple[list[Task], int]:
+) -> tuple[TaskPage, int]:
     """A member's tasks (`/me/tasks`, `/users/{id}/tasks`); an unknown member is 404."""
     await _require_member(db, actor, user_id)
     status = filters.status or default_status
     groups = await member_groups(db, actor.org_id, user_id)
-    return await TasksRepository(db).search(
+    return await TasksRepository(db).listing(
         actor.org_id,
         page,
         replace(filters, owners=(user_id,), owner_groups=groups, status=status),
@@ -575,7 +582,7 @@ async def count_member_tasks(
 
 async def member_task_page(
     db: AsyncSession, actor: Actor, mine: MemberTasks, status: str, sort: str, page: PageParams
-) -> list[Task]:
+) -> list[ReadableTask]:
     """One page of the tasks `count_member_tasks` counted under `status`."""
     return await TasksRepository(db).page_of(
         actor.org_id, page, replace(mine.filters, status=status, sort=sort)

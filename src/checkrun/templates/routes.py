@@ -11,6 +11,7 @@ from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.errors import bad_request, invalid
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
+from checkrun.kit.query import from_query
 from checkrun.kit.unit_of_work import ServiceCommittedDb
 from checkrun.kit.urls import api_base
 from checkrun.kit.validation import laravel_errors
@@ -77,7 +78,7 @@ async def list_checklists(
     actor: CurrentActor,
     with_: With,
     page: Annotated[PageParams, Depends(page_params(10))],
-    filters: Annotated[ChecklistFilters, Depends(service.checklist_filters)],
+    filters: Annotated[ChecklistFilters, Depends(from_query(service.checklist_filters))],
 ) -> JSONResponse:
     rows, total = await service.list_checklists(db, actor, page, filters, with_)
     return responses.listing(rows, pagination_meta(request, page, total, len(rows)))

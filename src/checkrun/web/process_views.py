@@ -3,6 +3,7 @@ filters, a process with its tasks and kick-off values, launching, one-off tasks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,7 @@ from checkrun.storage import BlobStore
 from checkrun.tags import service as tags
 from checkrun.tags.repository import TagFilters
 from checkrun.tasks import service as tasks
-from checkrun.tasks.models import Task
+from checkrun.tasks.models import ReadableTask, Task
 from checkrun.tasks.repository import TaskFilters
 from checkrun.tasks.schemas import STATUS_LABELS, OneOffTaskCreate, Owners
 from checkrun.templates import service as templates
@@ -95,7 +96,7 @@ async def process_list(
     if page > pages and total:
         page = pages
         found, total = await runs.list_runs(db, actor, PageParams(page, PER_PAGE), filters)
-    reads = await runs.read_runs(db, found, Includes())
+    reads = await runs.read_runs(db, found.runs, Includes(), stats=found.stats)
     return ProcessList(
         reads,
         total,
@@ -111,7 +112,7 @@ async def process_list(
 
 @dataclass
 class TaskRow:
-    task: Task
+    task: ReadableTask
     state: str
     late: bool
     assignees: list[str]
@@ -132,7 +133,7 @@ class ProcessView:
     kickoff: list[KickoffValue]
 
 
-async def _people(db: AsyncSession, actor: Actor, found: list[Task]) -> dict[str, str]:
+async def _people(db: AsyncSession, actor: Actor, found: Sequence[ReadableTask]) -> dict[str, str]:
     """Display names of every assignee of these tasks, keyed `user:<id>` / `group:<id>`."""
     lists = [t.owner_lists() for t in found]
     user_ids = list({u for ls in lists for u in ls["users"]})
@@ -146,7 +147,7 @@ async def _people(db: AsyncSession, actor: Actor, found: list[Task]) -> dict[str
     return names
 
 
-def _assignees(task: Task, names: dict[str, str]) -> list[str]:
+def _assignees(task: ReadableTask, names: dict[str, str]) -> list[str]:
     lists = task.owner_lists()
     return (
         [names.get(f"user:{u}", f"Member {u}") for u in lists["users"]]
@@ -155,7 +156,7 @@ def _assignees(task: Task, names: dict[str, str]) -> list[str]:
     )
 
 
-def _is_late(task: Task, at: datetime) -> bool:
+def _is_late(task: ReadableTask, at: datetime) -> bool:
     return (
         task.status not in ("completed", "auto-skipped")
         and task.deadline is not None

@@ -3,6 +3,7 @@ its form, comments, completion. No SQL here; each page's reads are batched."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -26,7 +27,7 @@ from checkrun.orgs.repository import OrgsRepository
 from checkrun.runs.repository import RunsRepository
 from checkrun.tasks import completion
 from checkrun.tasks import service as tasks
-from checkrun.tasks.models import Task
+from checkrun.tasks.models import ReadableTask, Task
 from checkrun.tasks.repository import UPCOMING, TaskFilters, TasksRepository
 from checkrun.tasks.schemas import CompleteTask, Owners, TaskRead, TaskUpdate
 from checkrun.templates.models import Capture
@@ -45,7 +46,7 @@ SECTIONS = (
 
 @dataclass
 class InboxRow:
-    task: Task
+    task: ReadableTask
     process: str | None
 
 
@@ -85,7 +86,9 @@ async def inbox(db: AsyncSession, actor: Actor, section: str | None, q: str, pag
     return Inbox(chosen, heading, counts, rows, page, pages, q)
 
 
-async def process_names(db: AsyncSession, org_id: str, found: list[Task]) -> dict[str, str]:
+async def process_names(
+    db: AsyncSession, org_id: str, found: Sequence[ReadableTask]
+) -> dict[str, str]:
     runs = await RunsRepository(db).by_ids(org_id, list({t.run_id for t in found if t.run_id}))
     return {r.id: r.name for r in runs}
 

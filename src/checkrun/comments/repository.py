@@ -4,6 +4,7 @@ left out of reads; an issue stays open while archived, as archiving hides rather
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,16 @@ from checkrun.comments.models import ISSUE, Comment
 from checkrun.kit.locking import locked
 from checkrun.kit.repository import Repository
 from checkrun.templates.models import Checklist
+
+
+@dataclass(frozen=True)
+class Issues:
+    """Open issues around a task: its own, its process's own, and what its process's status
+    is by them (`CommentsRepository.issue_status`)."""
+
+    task: bool
+    process: bool
+    status: str | None
 
 
 def open_issue() -> Any:
@@ -119,18 +130,25 @@ class CommentsRepository(Repository):
         )
         return {task_id for task_id in rows.scalars() if task_id}
 
-    async def open_issues_blocking(
-        self, org_id: str, task_id: str, run_id: str | None
-    ) -> tuple[bool, bool]:
-        """(the task has an open issue, its process has one of its own), in one statement."""
+    async def open_issues_around(self, org_id: str, task_id: str, run_id: str | None) -> Issues:
+        """The open issues a completion of the task looks at, in one statement: the task's, its
+        process's own, and its process's status by issue (`issue_status`)."""
         scope = Comment.task_id == task_id
         if run_id is not None:
-            scope = or_(scope, (Comment.run_id == run_id) & Comment.task_id.is_(None))
-        rows = await self.db.execute(
-            select(Comment.task_id).distinct().where(Comment.org_id == org_id, scope, open_issue())
+            scope = or_(scope, Comment.run_id == run_id)
+        rows = (
+            await self.db.execute(
+                select(Comment.task_id, Comment.run_id)
+                .distinct()
+                .where(Comment.org_id == org_id, scope, open_issue())
+            )
+        ).all()
+        in_run = [t for t, r in rows if run_id is not None and r == run_id]
+        return Issues(
+            task=any(t == task_id for t, _ in rows),
+            process=None in in_run,
+            status=("issue" if None in in_run else "problem") if in_run else None,
         )
-        found = set(rows.scalars())
-        return task_id in found, None in found
 
     async def runs_with_process_issue(self, org_id: str, run_ids: list[str]) -> set[str]:
         """Processes with an open issue of their own (tasks frozen)."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, delete, func, or_, select
 
 from checkrun.customfields.models import CustomFieldKey, CustomFieldValue
 from checkrun.folders.models import Folder
@@ -14,7 +15,7 @@ from checkrun.guests.models import Guest
 from checkrun.kit.filters import count_of
 from checkrun.kit.locking import locked
 from checkrun.kit.pagination import PageParams
-from checkrun.kit.repository import Repository
+from checkrun.kit.repository import ORG_ID, Repository, scope
 from checkrun.members.models import Membership
 from checkrun.runs.models import Run
 from checkrun.tags.models import Tag
@@ -75,6 +76,29 @@ def matching(org_id: str, subject_type: str, key: str, value: str | None) -> Sel
         CustomFieldValue.key_id.in_(key_ids), CustomFieldValue.subject_type == subject_type
     )
     return stmt if value is None else stmt.where(CustomFieldValue.value_text == value[:255])
+
+
+_CHECKLIST_ID: BindParameter[str] = bindparam("checklist_id")
+
+
+@cache
+def _template_values() -> Select[Any]:
+    """Built once (each launch reads it): the values of the template `_CHECKLIST_ID` and of
+    its steps, in the organization `ORG_ID`."""
+    steps = select(Step.id).where(Step.checklist_id == _CHECKLIST_ID)
+    return select(
+        CustomFieldValue.subject_type,
+        CustomFieldValue.subject_id,
+        CustomFieldValue.key_id,
+        CustomFieldValue.value,
+    ).where(
+        scope(CustomFieldValue, ORG_ID),
+        or_(
+            (CustomFieldValue.subject_type == "template")
+            & (CustomFieldValue.subject_id == _CHECKLIST_ID),
+            (CustomFieldValue.subject_type == "step") & CustomFieldValue.subject_id.in_(steps),
+        ),
+    )
 
 
 class CustomFieldsRepository(Repository):
@@ -207,21 +231,8 @@ class CustomFieldsRepository(Repository):
     ) -> list[tuple[str, str, str, Any]]:
         """(kind, step or template id, key id, value) of a template and of its steps: what a
         process launched from it inherits."""
-        steps = select(Step.id).where(Step.checklist_id == checklist_id)
-        stmt = select(
-            CustomFieldValue.subject_type,
-            CustomFieldValue.subject_id,
-            CustomFieldValue.key_id,
-            CustomFieldValue.value,
-        ).where(
-            self.scope(CustomFieldValue, org_id),
-            or_(
-                (CustomFieldValue.subject_type == "template")
-                & (CustomFieldValue.subject_id == checklist_id),
-                (CustomFieldValue.subject_type == "step") & CustomFieldValue.subject_id.in_(steps),
-            ),
-        )
-        return [(t, s, k, v) for t, s, k, v in (await self.db.execute(stmt)).all()]
+        params = {ORG_ID.key: org_id, _CHECKLIST_ID.key: checklist_id}
+        return [(t, s, k, v) for t, s, k, v in (await self.db.execute(_template_values(), params))]
 
     async def run_tasks_by_step(self, org_id: str, run_id: str) -> list[tuple[str, str]]:
         stmt = select(Task.id, Task.step_id).where(

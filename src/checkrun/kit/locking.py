@@ -41,15 +41,16 @@ async def locked(db: AsyncSession, model: type[T], stmt: Select[Any], row_id: An
         kept: T | None = db.identity_map.get(identity_key(model, row_id))
         if kept is not None:
             return kept
-        again: T | None = (await db.execute(stmt)).scalar_one_or_none()
+        again: T | None = (await db.execute(stmt)).unique().scalar_one_or_none()
         return again
     if db.get_bind().dialect.name == "sqlite":
         # Raw SQL, so that no `onupdate` column (updated_at) changes.
         await db.execute(text(f"UPDATE {table} SET id = id WHERE id = :id"), {"id": row_id})
     else:
-        stmt = stmt.with_for_update()
+        # `of`: the row's own table, when `stmt` joins its children in (an eager load).
+        stmt = stmt.with_for_update(of=model)
     result = await db.execute(stmt.execution_options(populate_existing=True))
-    found: T | None = result.scalar_one_or_none()
+    found: T | None = result.unique().scalar_one_or_none()
     if found is not None:
         _held(db).add((table, row_id))  # the transaction exists now
     return found

@@ -34,21 +34,20 @@ class OrgsRepository(Repository):
         )
         return int(result.scalar_one()) - count + 1
 
-    async def reserve_launch(self, org_id: str, tasks: int) -> tuple[int, int]:
-        """A run number and `tasks` consecutive task numbers in one statement: (run number,
-        first task number). The organization's row lock it takes lasts until commit, so a
-        launch calls it only after its reads, followed by its batched inserts alone."""
+    async def reserve_launch(self, org_id: str, tasks: int) -> tuple[Organization, int, int]:
+        """A run number and `tasks` consecutive task numbers in one statement that answers the
+        organization's row too (into the session): (organization, run number, first task
+        number). The organization's row lock it takes lasts until commit, so a launch calls it
+        only after its reads, followed by its batched inserts alone."""
         result = await self.db.execute(
             update(Organization)
             .where(Organization.id == org_id)
             .values(run_seq=Organization.run_seq + 1, task_seq=Organization.task_seq + tasks)
-            .returning(Organization.run_seq, Organization.task_seq)
-            # The session's copy of the organization (its calendar) stays loaded: expiring it
-            # would cost a statement to read its reminder settings back at the flush.
-            .execution_options(synchronize_session=False)
+            .returning(Organization)
+            .execution_options(synchronize_session=False, populate_existing=True)
         )
-        run_number, last_task = result.one()
-        return int(run_number), int(last_task) - tasks + 1
+        org = result.scalar_one()
+        return org, org.run_seq, org.task_seq - tasks + 1
 
     async def active_members(self, org_id: str) -> int:
         return (await self.active_members_of([org_id])).get(org_id, 0)

@@ -15,6 +15,7 @@ from checkrun.orgs.repository import OrgsRepository
 from checkrun.runs import service, variables
 from checkrun.runs.models import Run
 from checkrun.runs.shell import INJECTED
+from checkrun.scheduler.reminders import Rules
 from checkrun.tags.service import tag_subject
 from checkrun.tasks import deadlines
 from checkrun.tasks.models import Task
@@ -83,7 +84,9 @@ async def _make_tasks(
     org = await OrgsRepository(db).get(parent.org_id)
     week, default = deadlines.work_week(org), deadlines.default_rule(org)
     started = now()
-    plan = service.Launch(week, default, service.step_deadlines(steps, started, week, default))
+    reminders = Rules.of(org.preferences if org else None)
+    planned = service.step_deadlines(steps, started, week, default)
+    plan = service.Launch(week, default, planned, reminders, version=None)
     first = await OrgsRepository(db).next_numbers(parent.org_id, "task", len(steps))
     # A stand-in for the launch's run, never added to the session: the tasks go into the
     # parent, started by the launcher now.
@@ -96,7 +99,8 @@ async def _make_tasks(
     )
     made = []
     for n, step in enumerate(steps, start=first):
-        task, rows = service._task_for_step(as_launched, step, n, plan, None)
+        row, rows = service._task_for_step(as_launched, step, n, plan, None)
+        task = Task(**row)
         # Its step is another template's: the task is the run's own (one-off), and names
         # where it came from.
         task.step_id = None

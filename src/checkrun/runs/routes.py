@@ -15,7 +15,7 @@ from checkrun.kit.urls import api_base
 from checkrun.runs import export, service
 from checkrun.runs.models import Run
 from checkrun.runs.params import run_filters
-from checkrun.runs.repository import RunFilters
+from checkrun.runs.repository import RunFilters, RunStats
 from checkrun.runs.rules import changed_by_rules, rules_evaluated
 from checkrun.runs.schemas import RunLaunch, RunRead, RunUpdate
 from checkrun.storage import Store
@@ -31,9 +31,15 @@ RUN = "/organizations/{org_id}/runs/{run_id}"
 
 
 async def _one(
-    request: Request, db: Db, run: Run, with_: Includes, status: int = 200
+    request: Request,
+    db: Db,
+    run: Run,
+    with_: Includes,
+    status: int = 200,
+    stats: RunStats | None = None,
 ) -> JSONResponse:
-    (read,) = await service.read_runs(db, [run], with_, api_base(request))
+    known = {run.id: stats} if stats is not None else None
+    (read,) = await service.read_runs(db, [run], with_, api_base(request), stats=known)
     return responses.item(read, status=status)
 
 
@@ -42,8 +48,8 @@ async def _one(
 async def launch_run(
     request: Request, db: Db, actor: CurrentActor, body: RunLaunch, with_: With
 ) -> JSONResponse:
-    run = await service.launch(db, actor, body, api_base(request))
-    return await _one(request, db, run, with_, status=201)
+    run, stats = await service.launch_counted(db, actor, body, api_base(request))
+    return await _one(request, db, run, with_, status=201, stats=stats)
 
 
 @router.get("/organizations/{org_id}/runs")

@@ -7,13 +7,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from checkrun.comments.repository import CommentsRepository
+from checkrun.comments.repository import CommentsRepository, Issues
 from checkrun.kit.auth import Actor
 from checkrun.kit.clock import iso, now, parse_datetime
 from checkrun.kit.worktime import WorkWeek
 from checkrun.runs.history import record
 from checkrun.runs.models import Run
-from checkrun.runs.repository import RunsRepository
+from checkrun.runs.repository import RunsRepository, stats_from
 from checkrun.tasks.deadlines import RULE_STATE, Rule, calendar, counted
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TasksRepository
@@ -330,10 +330,18 @@ def _set_deadline(
     return True
 
 
-async def sync_run_status(db: AsyncSession, run_id: str | None, actor: Actor | None = None) -> None:
+async def sync_run_status(
+    db: AsyncSession,
+    run_id: str | None,
+    actor: Actor | None = None,
+    *,
+    issues: Issues | None = None,
+    tasks: list[Task] | None = None,
+) -> None:
     """A run is complete once its last visible task is and its kick-off form is submitted, and
     active again when either reopens. An open issue wins over both: `problem` (a task's) or
-    `issue` (the process's own) until it is resolved."""
+    `issue` (the process's own) until it is resolved. `issues` and `tasks` (all of the run's,
+    as they are now): when the caller read them already, under the run's lock."""
     if run_id is None:
         return
     repo = RunsRepository(db)
@@ -343,16 +351,23 @@ async def sync_run_status(db: AsyncSession, run_id: str | None, actor: Actor | N
     run = await repo.lock(run.org_id, run.id) if run is not None else None
     if run is None or run.deleted_at is not None:
         return
-    stats = (await repo.stats_of([run_id])).get(run_id)
+    stats = (
+        stats_from(tasks, now())
+        if tasks is not None
+        else (await repo.stats_of([run_id])).get(run_id)
+    )
     finished = (
         stats is not None
         and stats.total > 0
         and stats.complete == stats.total
         and run.prerun_completed_at is not None
     )
-    status = await CommentsRepository(db).issue_status(run.org_id, run.id) or (
-        "complete" if finished else "active"
+    by_issue = (
+        issues.status
+        if issues is not None
+        else await CommentsRepository(db).issue_status(run.org_id, run.id)
     )
+    status = by_issue or ("complete" if finished else "active")
     if status == "complete" and run.status != "complete":
         run.status, run.completed_at = "complete", now()
         await record(db, actor, run, "completed", f"Completed {run.name}")

@@ -33,11 +33,12 @@ from checkrun.runs.repository import RunFilters, RunPage, RunsRepository, RunSta
 from checkrun.runs.rules import apply_rules, sync_run_status
 from checkrun.runs.schemas import RunLaunch, RunRead, RunUpdate, TaskOverride
 from checkrun.runs.shell import subprocess_settings
+from checkrun.scheduler.reminders import Rules, next_moment
 from checkrun.storage import BlobStore
 from checkrun.tags.service import check_tag_ids, known_tag_ids, tag_subject
 from checkrun.tasks import deadlines
 from checkrun.tasks.deadlines import Rule
-from checkrun.tasks.models import ReadableTask, Task
+from checkrun.tasks.models import ReadableTask
 from checkrun.tasks.repository import TaskFilters, TasksRepository
 from checkrun.tasks.schemas import Owners
 from checkrun.templates import versions
@@ -118,12 +119,14 @@ class Launch:
     week: WorkWeek
     default: Rule
     deadlines: dict[str, datetime]
+    reminders: Rules
+    version: int | None  # the frozen template version the tasks read their fields from
 
 
 def _task_for_step(
     run: Run, step: Step, number: int, launch: Launch, override: TaskOverride | None
-) -> tuple[Task, list[dict[str, str]]]:
-    """The step's task and its assignee rows (inserted apart, all tasks' in one statement)."""
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The step's task row and its assignee rows (each kind inserted in one statement)."""
     owners = override.owners if override and override.owners else None
     if owners is not None:
         users, guests, groups = owners.users, owners.guests, owners.groups
@@ -137,33 +140,37 @@ def _task_for_step(
     flags = {name: getattr(step, name) for name in COPIED_TO_TASKS}
     if override and override.max_assignable is not None:
         flags["max_assignable"] = override.max_assignable
-    task = Task(
-        id=new_id(),
-        org_id=run.org_id,
-        increment_id=number,
-        run_id=run.id,
-        step_id=step.id,
-        checklist_id=run.checklist_id,
-        title=step.title,
-        alias=step.alias,
-        summary=step.summary,
-        task_type=step.step_type,
-        status="active",
-        position=step.position,
-        deadline=launch.deadlines[step.id],
-        deadline_set_by_hand=bool(override and override.deadline),
-        started_at=started,
-        starter_id=run.started_by,
-        webhook=step.webhook,
-        settings={
+    deadline = launch.deadlines[step.id]
+    task = {
+        "id": new_id(),
+        "org_id": run.org_id,
+        "increment_id": number,
+        "run_id": run.id,
+        "step_id": step.id,
+        "checklist_id": run.checklist_id,
+        "version": launch.version,
+        "title": step.title,
+        "alias": step.alias,
+        "summary": step.summary,
+        "task_type": step.step_type,
+        "status": "active",
+        "position": step.position,
+        "deadline": deadline,
+        "deadline_set_by_hand": bool(override and override.deadline),
+        "started_at": started,
+        "starter_id": run.started_by,
+        "webhook": step.webhook,
+        "settings": {
             deadlines.SNAPSHOT: rule.as_dict(),
             **variables.raw_settings(step.title, step.summary),
             **subprocess_settings(step),
         },
+        # What the reminders' flush hook gives a new open task (these rows skip the ORM).
+        "remind_at": next_moment(deadline, None, None, launch.reminders.for_type(step.step_type)),
         **flags,
-    )
+    }
     rows = TasksRepository.owner_values(users, guests, groups)
-    return task, [{**row, "task_id": task.id} for row in rows]
+    return task, [{**row, "task_id": task["id"]} for row in rows]
 
 
 async def _launchable(db: AsyncSession, actor: Actor, checklist_id: str) -> Checklist:
@@ -227,10 +234,33 @@ async def _check_launch(db: AsyncSession, actor: Actor, body: RunLaunch) -> None
 
 
 async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str) -> Run:
-    """Every read comes first and every write after, the numbering first among them: the
+    return (await launch_counted(db, actor, body, api_base))[0]
+
+
+def _launched_stats(rows: list[dict[str, Any]]) -> RunStats:
+    """What `RunsRepository.stats_of` counts of a run just launched with these task rows, as
+    inserted (no rule changed them): all open, none auto-skipped."""
+    moment = now()
+    deadlines = [d for row in rows if (d := row["deadline"]) is not None]
+    return RunStats(
+        complete=0,
+        total=len(rows),
+        late=sum(d < moment for d in deadlines),
+        last_deadline=max(deadlines, default=None),
+    )
+
+
+async def launch_counted(
+    db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str
+) -> tuple[Run, RunStats | None]:
+    """The launch, and its run's task counts when they are known without a read (no rules
+    ran on its tasks).
+
+    Every read comes first and every write after, the numbering first among them: the
     organization's row lock that numbering takes lasts to commit, so it covers only a few
-    batched inserts and no read. The template's row lock comes before the reads (so that the
-    template can't change under them); on SQLite it is the first write."""
+    batched inserts and no other read (the numbering answers the organization's row). The
+    template's row lock comes before the reads (so that the template can't change under
+    them); on SQLite it is the first write."""
     # Tallyfy lets a light member launch only a template that grants them LAUNCH; checkrun
     # has no per-template permissions yet, so light members don't launch.
     require_not_light(actor)
@@ -241,10 +271,6 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
     steps, fields = parts.steps, parts.fields
     ctx = ValueContext(db=db, org_id=actor.org_id, api_base=api_base)
     prerun = await _prerun_values(ctx, body.prerun if isinstance(body.prerun, dict) else {}, fields)
-    orgs = OrgsRepository(db)
-    # Held to the end: the flush reads its reminder settings from this copy.
-    org = await orgs.get(actor.org_id)
-    week, default = deadlines.work_week(org), deadlines.default_rule(org)
     step_tags = await _step_tags(db, actor.org_id, steps)
     started = now()
     by_hand = {
@@ -252,9 +278,17 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
         for s in steps
         if (o := body.tasks.get(s.id)) and o.deadline
     }
-    plan = Launch(week, default, step_deadlines(steps, started, week, default, by_hand))
-    # The first write.
-    number, first = await orgs.reserve_launch(actor.org_id, len(steps))
+    # The first write, which reads the organization too (its calendar and reminder settings):
+    # held to the end, the flush reads its reminder settings from this copy.
+    org, number, first = await OrgsRepository(db).reserve_launch(actor.org_id, len(steps))
+    week, default = deadlines.work_week(org), deadlines.default_rule(org)
+    plan = Launch(
+        week,
+        default,
+        step_deadlines(steps, started, week, default, by_hand),
+        Rules.of(org.preferences),
+        parts.frozen,
+    )
     name = body.name or process_name(checklist, fields, prerun, started)
     run = _new_run(actor, checklist, body, number, name, prerun, started)
     run.version = checklist.version
@@ -262,30 +296,33 @@ async def launch(db: AsyncSession, actor: Actor, body: RunLaunch, api_base: str)
         _task_for_step(run, step, n, plan, body.tasks.get(step.id))
         for n, step in enumerate(steps, start=first)
     ]
-    for task, _ in made:
-        task.version = parts.frozen
-    with_variables = any(variables.RAW.values() & task.settings.keys() for task, _ in made)
+    with_variables = any(variables.RAW.values() & task["settings"].keys() for task, _ in made)
     if with_variables:
         run.settings = {**run.settings, variables.HAS_VARIABLES: True}
-    repo = RunsRepository(db)
-    repo.add(run, *(task for task, _ in made))
+    RunsRepository(db).add(run)
     await db.flush()
+    tasks = TasksRepository(db)
+    # Rows, not ORM objects: twenty objects' construction and flush cost more than the rest
+    # of the launch. What reads the tasks next reads them from the database.
+    await tasks.insert_tasks([task for task, _ in made])
+    await tasks.insert_owners([row for _, rows in made for row in rows])
     if with_variables:
-        await variables.refresh(db, run, [task for task, _ in made], kickoff=fields)
-    await TasksRepository(db).insert_owners([row for _, rows in made for row in rows])
+        await variables.refresh(db, run, kickoff=fields)
     await tag_subject(db, actor, "Run", run.id, body.tags)
     await file_subject(db, actor, "Run", run.id, body.folders)
     for task, _ in made:
-        await tag_subject(db, actor, "Task", task.id, step_tags.get(task.step_id or "", []))
+        await tag_subject(db, actor, "Task", task["id"], step_tags.get(task["step_id"], []))
+    stats: RunStats | None = None
     if parts.rules:
         await apply_rules(db, run, actor, launch=True)
         await ensure_run_guests(db, run.org_id, run.id, actor)
     else:
         guests = [r["ref"] for _, rows in made for r in rows if r["kind"] == "guest"]
         await ensure_guests(db, run.org_id, guests, actor=actor, refuse_members=False)
+        stats = _launched_stats([task for task, _ in made])
     await record(db, actor, run, "created", f"Launched {run.name}")
     del org
-    return run
+    return run, stats
 
 
 def _new_run(
@@ -396,7 +433,7 @@ async def read_runs(
     api_base: str = "",
     stats: dict[str, RunStats] | None = None,
 ) -> list[RunRead]:
-    """`stats`: the runs' stats when already read with them."""
+    """`stats`: the runs' stats when already read with them (or counted, by a launch)."""
     org_id = runs[0].org_id if runs else ""
     loaded = await tasks_if_included(db, org_id, runs, includes)
     if loaded:

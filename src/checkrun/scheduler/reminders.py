@@ -33,6 +33,7 @@ SETTINGS = ("reminder_due_soon_hours", "reminder_overdue")
 # An expiring task is not late at its deadline: it completes then (scheduler/jobs.py).
 EXPIRING = ("expiring", "expiring_email")
 WATCHED = ("deadline", "status", "deleted_at")
+WATCHED_SET = frozenset(WATCHED)
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,13 @@ def moment_of(task: Task, rules: Rules) -> datetime | None:
 
 def _touched(task: Task) -> bool:
     state = inspect(task)
-    return state.pending or any(state.attrs[name].history.has_changes() for name in WATCHED)
+    if state.pending:
+        return True
+    # An attribute never set since the load has no history: most dirty tasks changed other
+    # columns, and reading `state.attrs` costs more than the rest of this hook.
+    if not state.committed_state.keys() & WATCHED_SET:
+        return False
+    return any(state.attrs[name].history.has_changes() for name in WATCHED)
 
 
 def _before_flush(session: Session, _flush: UOWTransaction, _instances: Any) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from checkrun.comments.repository import CommentsRepository
+from checkrun.comments.repository import CommentsRepository, Issues
 from checkrun.kit import events
 from checkrun.kit.auth import Actor
 from checkrun.kit.clock import now
@@ -21,6 +21,7 @@ from checkrun.tasks.access import require_assigned_if_light
 from checkrun.tasks.models import Task
 from checkrun.tasks.repository import TasksRepository
 from checkrun.tasks.schemas import CompleteTask
+from checkrun.templates.models import Checklist
 from checkrun.templates.values import is_empty
 
 PROCESS_ROUTE = "This task belongs to a process: complete it through its run's completed-tasks."
@@ -38,6 +39,12 @@ class Locked:
 async def _task(db: AsyncSession, actor: Actor, task_id: str, run_id: str | None) -> Locked:
     """Process-scoped routes take only that run's tasks; the org route only tasks of no step.
     The task comes locked: what follows decides on its state, once."""
+    if run_id is not None:
+        # The path names the run to lock first: a task of another run is a 404 all the same.
+        found = await _lock(db, actor.org_id, task_id, run_id)
+        if found.task.run_id != run_id:
+            raise not_found()
+        return found
     placed = await TasksRepository(db).placement(actor.org_id, task_id)
     if placed is None or (run_id is not None and placed.run_id != run_id):
         raise not_found()
@@ -61,6 +68,11 @@ async def lock_task(db: AsyncSession, task: Task) -> Task:
     return (await _lock(db, task.org_id, task.id, task.run_id)).task
 
 
+async def _template(db: AsyncSession, run: Run | None) -> Checklist | None:
+    """The run's template, archived or not, as the webhooks and the rules read it."""
+    return await db.get(Checklist, run.checklist_id) if run and run.checklist_id else None
+
+
 def _assignees(task: Task) -> set[int]:
     return {int(o.ref) for o in task.owners if o.kind == "user"}
 
@@ -75,19 +87,19 @@ def check_open_for_completion(task: Task, is_approved: bool | None) -> None:
         raise invalid_field("is_approved", "The is approved field is required")
 
 
-async def check_no_open_issue(db: AsyncSession, task: Task) -> None:
-    task_issue, run_issue = await CommentsRepository(db).open_issues_blocking(
-        task.org_id, task.id, task.run_id
-    )
-    if task_issue:
+async def check_no_open_issue(db: AsyncSession, task: Task) -> Issues:
+    """Answers the issues it read: its run's status by them is the same after the change."""
+    issues = await CommentsRepository(db).open_issues_around(task.org_id, task.id, task.run_id)
+    if issues.task:
         raise invalid_field(
             "task_id", "This task has an open issue: resolve it before completing the task."
         )
-    if run_issue:
+    if issues.process:
         raise invalid_field(
             "task_id",
             "This process has an open issue: its tasks can't be completed until it is resolved.",
         )
+    return issues
 
 
 async def check_required_fields(db: AsyncSession, task: Task) -> None:
@@ -107,9 +119,9 @@ async def check_required_fields(db: AsyncSession, task: Task) -> None:
 
 async def _check_completable(
     db: AsyncSession, actor: Actor, task: Task, body: CompleteTask
-) -> None:
+) -> Issues:
     check_open_for_completion(task, body.is_approved)
-    await check_no_open_issue(db, task)
+    issues = await check_no_open_issue(db, task)
     if (
         task.can_complete_only_assignees
         and not actor.is_admin
@@ -117,6 +129,7 @@ async def _check_completable(
     ):
         raise forbidden("Only the assignees of this task can complete it.")
     await check_required_fields(db, task)
+    return issues
 
 
 async def _completer(db: AsyncSession, actor: Actor, body: CompleteTask) -> int:
@@ -152,21 +165,26 @@ async def complete(
     # then read once.
     org = await OrgsRepository(db).get(actor.org_id)
     await require_assigned_if_light(db, actor, task, "complete")
-    await _check_completable(db, actor, task, body)
+    issues = await _check_completable(db, actor, task, body)
     completer = await _completer(db, actor, body)
     if not await _all_done(db, task, completer):
         task.status = "in-progress"
         await db.flush()
         return task
+    # Held too: the webhooks and the rules read the run's template after the change (the
+    # session keeps a row only while something holds it).
+    template = await _template(db, locked.run)
     task.status, task.completed_at, task.completer_id = "completed", now(), completer
     task.is_approved = body.is_approved
     mark_completed(task, by_system=False)
     await db.flush()
-    await deadlines.follow(db, task)
+    found = await deadlines.follow(db, task)
     await _emit(db, actor, task, "completed")
-    await sync_run_status(db, task.run_id, actor)
+    # Nothing since changed an issue or a task of the run: the run's lock keeps others out.
+    tasks = found.tasks if found is not None else None
+    await sync_run_status(db, task.run_id, actor, issues=issues, tasks=tasks)
     await _rules_after(db, locked.run, actor, task)
-    del org, locked
+    del org, locked, template, found
     return task
 
 

@@ -164,6 +164,7 @@ class RunTasks:
     week: WorkWeek
     by_step: dict[str, Task]
     rules: dict[str, Rule]
+    tasks: list[Task]  # all of the run's, archived ones too
 
     def plan(self, counted_too: set[str]) -> Plan:
         """The rules' deadlines, counting the tasks that follow another step's and those in
@@ -182,21 +183,22 @@ async def run_tasks(db: AsyncSession, run_id: str) -> RunTasks | None:
     run = await RunsRepository(db).get_by_id(run_id)
     if run is None:
         return None
-    tasks = (await TasksRepository(db).tasks_of_runs([run.id])).get(run.id, [])
+    tasks = await TasksRepository(db).tasks_of_run_unowned(run.id)
     week, default = await calendar(db, run.org_id)
     by_step = {t.step_id: t for t in tasks if t.step_id}
-    return RunTasks(run, week, by_step, await _rules_of(db, tasks, default))
+    return RunTasks(run, week, by_step, await _rules_of(db, tasks, default), tasks)
 
 
-async def follow(db: AsyncSession, task: Task) -> None:
+async def follow(db: AsyncSession, task: Task) -> RunTasks | None:
     """After `task` completed, reopened or got another deadline: the open tasks of its run that
     count from another step (directly or through others) get the deadline the rules give now,
-    unless a person or an automation rule set theirs."""
+    unless a person or an automation rule set theirs. Answers the run's tasks it read (none
+    for a task of no step)."""
     if task.run_id is None or task.step_id is None:
-        return
+        return None
     found = await run_tasks(db, task.run_id)
     if found is None:
-        return
+        return None
     planned = found.plan(set())
     for step, other in found.by_step.items():
         if (
@@ -206,3 +208,4 @@ async def follow(db: AsyncSession, task: Task) -> None:
         ):
             other.deadline = planned.deadlines[step]
     await db.flush()
+    return found

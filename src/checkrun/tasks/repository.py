@@ -5,13 +5,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BindParameter,
     Integer,
     Select,
     Subquery,
+    Table,
     and_,
     bindparam,
     case,
@@ -406,10 +407,11 @@ class TasksRepository(Repository):
         """The task as committed now, locked against other writers until the transaction
         ends (lock its run first: runs before tasks, so that no two requests wait on each
         other)."""
+        # Its assignees in the same statement (the lock is the task row's alone).
         stmt = (
             select(Task)
             .where(self.scope(Task, org_id, "all"), Task.id == task_id)
-            .options(selectinload(Task.owners))
+            .options(joinedload(Task.owners))
         )
         return await locked(self.db, Task, stmt, task_id)
 
@@ -500,6 +502,12 @@ class TasksRepository(Repository):
         for task in rows.scalars():
             out[task.run_id or ""].append(task)
         return out
+
+    async def tasks_of_run_unowned(self, run_id: str) -> list[Task]:
+        """The run's tasks without their assignees, for what reads none (deadlines): a later
+        read that wants them (`tasks_of_runs`) loads them for these objects too."""
+        rows = await self.db.execute(_tasks_of_run(), {_RUN_ID.key: run_id})
+        return list(rows.scalars())
 
     async def fields_of(self, tasks: Sequence[ReadableTask]) -> dict[str, list[Capture]]:
         """Form fields per task: a one-off task's own; a process task's step's as its frozen
@@ -715,6 +723,13 @@ class TasksRepository(Repository):
             + [{"kind": "group", "ref": group} for group in dict.fromkeys(groups)]
         )
 
+    async def insert_tasks(self, rows: list[dict[str, Any]]) -> None:
+        """New tasks as rows, in one statement, skipping the unit of work (a launch's twenty
+        objects cost more to build and flush than the rest of it). Every row gives the same
+        columns, `remind_at` included: the reminders' flush hook does not see these rows."""
+        if rows:
+            await self.db.execute(insert(cast(Table, Task.__table__)), rows)
+
     async def insert_owners(self, rows: list[dict[str, str]]) -> None:
         """Assignee rows of tasks already flushed, in one statement (the ORM would insert
         them one by one on SQLite, to read back each id)."""
@@ -724,6 +739,7 @@ class TasksRepository(Repository):
 
 # The values statements built once are run with.
 _IDS: BindParameter[str] = bindparam("ids", expanding=True)
+_RUN_ID: BindParameter[str] = bindparam("run_id")
 _STATUSES: BindParameter[str] = bindparam("statuses", expanding=True)
 _REF: BindParameter[str] = bindparam("owner_ref")
 _LIVE: BindParameter[bool] = bindparam("task_live")
@@ -797,6 +813,12 @@ async def basics_of(db: AsyncSession, org_id: str, tasks: Sequence[ReadableTask]
     for row in rows.all():
         _add_basics(out, *row)
     return out
+
+
+@cache
+def _tasks_of_run() -> Select[Task]:
+    """All tasks of the run `_RUN_ID`, in order (built once: each completion reads them)."""
+    return select(Task).where(Task.run_id == _RUN_ID).order_by(Task.position, Task.id)
 
 
 @cache

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -15,10 +16,20 @@ from checkrun.files.models import Asset
 from checkrun.guests.models import Guest
 from checkrun.kit import leases
 from checkrun.kit.pagination import PageParams
-from checkrun.kit.repository import Repository
+from checkrun.kit.repository import ORG_ID, Repository, scope
 from checkrun.members.models import Membership, User
 from checkrun.orgs.models import Organization
 from checkrun.webhooks.models import DEAD, PENDING, Delivery, Watcher, WebhookSecret
+
+
+@cache
+def _watcher_urls() -> Select[str]:
+    """Built once: building a statement and its cache key costs more than running it."""
+    return (
+        select(Watcher.webhook)
+        .where(scope(Watcher, ORG_ID), Watcher.notification_type == "webhook")
+        .order_by(Watcher.created_at, Watcher.id)
+    )
 
 
 class WebhooksRepository(Repository):
@@ -46,11 +57,8 @@ class WebhooksRepository(Repository):
         )
 
     async def watcher_urls(self, org_id: str) -> list[str]:
-        rows = await self.db.execute(
-            select(Watcher.webhook)
-            .where(self.scope(Watcher, org_id), Watcher.notification_type == "webhook")
-            .order_by(Watcher.created_at, Watcher.id)
-        )
+        """Read for every event that may have watchers (each launch and completion)."""
+        rows = await self.db.execute(_watcher_urls(), {ORG_ID.key: org_id})
         return list(dict.fromkeys(rows.scalars()))
 
     # -- reads for payloads -------------------------------------------------------------------

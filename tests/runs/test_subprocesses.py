@@ -197,6 +197,16 @@ def test_the_run_completes_only_with_the_injected_tasks(org: Org) -> None:
     assert run_status(org, parent["id"]) == "complete"
 
 
+def test_completing_the_last_open_task_that_injects_keeps_the_run_active(org: Org) -> None:
+    trigger, _, _ = injecting(org)
+    parent = run(org, trigger["id"])
+    hand_off, wrap_up = tasks_of(org, parent["id"])
+    ok(complete(org.api, org, parent["id"], wrap_up["id"]))
+    ok(complete(org.api, org, parent["id"], hand_off["id"]))
+    assert len(tasks_of(org, parent["id"])) == 4
+    assert run_status(org, parent["id"]) == "active"
+
+
 def test_reopening_the_trigger_does_not_inject_again(org: Org) -> None:
     trigger, _, _ = injecting(org)
     parent = run(org, trigger["id"])

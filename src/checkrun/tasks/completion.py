@@ -16,6 +16,7 @@ from checkrun.orgs.repository import OrgsRepository
 from checkrun.runs.models import Run
 from checkrun.runs.repository import RunsRepository
 from checkrun.runs.rules import BY_SYSTEM, REOPENED, apply_rules, sync_run_status
+from checkrun.runs.shell import SUBPROCESS
 from checkrun.tasks import deadlines
 from checkrun.tasks.access import require_assigned_if_light
 from checkrun.tasks.models import Task
@@ -180,8 +181,10 @@ async def complete(
     await db.flush()
     found = await deadlines.follow(db, task)
     await _emit(db, actor, task, "completed")
-    # Nothing since changed an issue or a task of the run: the run's lock keeps others out.
-    tasks = found.tasks if found is not None else None
+    # Nothing since changed an issue or a task of the run (the run's lock keeps others out),
+    # unless the completion launched a sub-process: its steps may have joined the run.
+    launches = SUBPROCESS in (task.settings or {})
+    tasks = found.tasks if found is not None and not launches else None
     await sync_run_status(db, task.run_id, actor, issues=issues, tasks=tasks)
     await _rules_after(db, locked.run, actor, task)
     del org, locked, template, found

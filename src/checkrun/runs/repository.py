@@ -11,6 +11,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    and_,
     bindparam,
     case,
     delete,
@@ -151,22 +152,28 @@ def _paged(stmt: Select[Any], sort: str) -> Select[Any]:
 @cache
 def _plain_page(live: bool | None, by_status: bool, sort: str) -> Select[Any]:
     """What `_matching` and `_paged` build for a `_plain` filter, with each run's stats (at
-    `_MOMENT`) as the last columns: the page's ids are chosen once (a CTE) and both the rows
-    and the stats are read for them alone."""
+    `_MOMENT`) as the last columns."""
     stmt = select(Run).where(scope(Run, ORG_ID, "all"))
     if by_status:
         stmt = stmt.where(Run.status.in_(_STATUSES))
     if live is not None:
         stmt = stmt.where(Run.deleted_at.is_(None) if live else Run.deleted_at.is_not(None))
-    order = SORTS[sort]
-    ids = stmt.with_only_columns(Run.id).order_by(*order).offset(_OFFSET).limit(_LIMIT)
-    page = select(ids.cte("page_ids").c.id)
-    stats = _stats_where(Task.run_id.in_(page)).subquery()
+    return _paged(stmt, sort).add_columns(*_stats_of_each())
+
+
+def _stats_of_each() -> tuple[Any, ...]:
+    """`_stats_where`'s figures as correlated columns of a statement of runs (computed for the
+    rows it answers: a page's ten)."""
+    visible = and_(Task.run_id == Run.id, Task.status != "auto-skipped")
+
+    def of(figure: Any) -> Any:
+        return select(figure).where(visible).scalar_subquery()
+
     return (
-        select(Run, *list(stats.c)[1:])
-        .outerjoin(stats, stats.c.run_id == Run.id)
-        .where(Run.id.in_(page))
-        .order_by(*order)
+        of(func.sum(case((Task.status == "completed", 1), else_=0))),
+        of(func.count()),
+        of(func.sum(case((late(_MOMENT), 1), else_=0))),
+        of(func.max(Task.deadline)),
     )
 
 

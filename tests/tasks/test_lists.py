@@ -200,3 +200,44 @@ def test_guests_and_groups_filters(org: Org) -> None:
     assert listed(org, groups=team) == [to_team["id"]]
     assert set(listed(org, groups=f"{team},{other}")) == {to_team["id"], to_other["id"]}
     assert listed(org, groups="0" * 32) == []
+
+
+def owners_listed(org: Org, path: str, task_id: str, **params: Any) -> dict[str, Any]:
+    answer = ok(org.api.get(org.path(path), params={"per_page": 100, **params}))
+    return next(t["owners"] for t in answer if t["id"] == task_id)
+
+
+@pytest.mark.parametrize("path", ["/tasks", "/me/tasks", "/tasks?status=active"])
+def test_lists_name_members_beside_the_groups_and_guests_they_share_a_task_with(
+    org: Org, path: str
+) -> None:
+    member_id, _ = org.member("standard")
+    team = group(org)
+    owners = {"users": [member_id, org.admin_id], "groups": [team], "guests": ["c@example.com"]}
+    task = one_off_task(org, owners=owners)
+    assert owners_listed(org, path, task["id"]) == {
+        "users": [
+            {"id": member_id, "full_name": "Standard Member", "profile_pic": None},
+            {"id": org.admin_id, "full_name": "Admin User", "profile_pic": None},
+        ],
+        "groups": [team],
+        "guests": ["c@example.com"],
+    }
+
+
+def test_list_totals_come_with_the_page_and_past_its_end(org: Org) -> None:
+    made = [one_off_task(org) for _ in range(3)]
+    complete(org, made[0])
+    ok(org.api.delete(org.path(f"/tasks/{made[1]['id']}")))  # archived
+    for path, params, total in [
+        ("/tasks", {}, 2),
+        ("/tasks", {"status": "active"}, 1),
+        ("/tasks", {"archived": "only"}, 1),
+        ("/tasks", {"archived": "true"}, 3),
+        ("/me/tasks", {}, 1),
+        ("/me/tasks", {"status": "all"}, 2),
+    ]:
+        for page in (1, 5):
+            answer = org.api.get(org.path(path), params={**params, "per_page": 1, "page": page})
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["meta"]["pagination"]["total"] == total, (path, params, page)

@@ -6,8 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
+from typing import Any
 
-from sqlalchemy import BindParameter, Select, bindparam, delete, func, insert, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from checkrun.config import Settings
@@ -59,6 +70,36 @@ async def total(
         if (wanted is None or status in wanted) and (live is None or bool(is_live) == live):
             answer += int(n or 0)
     return answer
+
+
+def total_columns(
+    org_id: BindParameter[str],
+    kind: str,
+    ref: str | BindParameter[str],
+    statuses: BindParameter[str] | None,
+    live: bool | BindParameter[bool] | None,
+) -> tuple[ScalarSelect[Any], ScalarSelect[Any]]:
+    """`total`'s answer and the key's number of change rows, as two scalar subqueries: a page
+    statement reads its list's total with its rows (each is computed once per statement)."""
+    key: list[ColumnElement[bool]] = [
+        TaskCount.org_id == org_id,
+        TaskCount.kind == kind,
+        TaskCount.ref == ref,
+    ]
+    wanted = list(key)
+    if statuses is not None:
+        wanted.append(TaskCount.status.in_(statuses))
+    if live is not None:
+        wanted.append(TaskCount.live == live)
+    summed = select(func.coalesce(func.sum(TaskCount.n), 0)).where(*wanted)
+    return summed.scalar_subquery(), select(func.count()).where(*key).scalar_subquery()
+
+
+def settled(total: Any, change_rows: Any) -> int:
+    """What `total_columns` read, waking the folds as `total` does when the key piled up."""
+    if int(change_rows or 0) > FOLD_SOON:
+        FOLDS.wake_all()
+    return int(total or 0)
 
 
 async def fold_due(db: AsyncSession, moment: datetime, settings: Settings) -> int:

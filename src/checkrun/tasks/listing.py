@@ -20,11 +20,16 @@ def _person(user_id: Any, names: dict[int, str]) -> Any:
 
 
 async def with_owner_objects(
-    db: AsyncSession, tasks: Sequence[ReadableTask], reads: list[TaskRead]
+    db: AsyncSession,
+    tasks: Sequence[ReadableTask],
+    reads: list[TaskRead],
+    names: dict[int, str] | None = None,
 ) -> list[TaskRead]:
-    """The page's members read in one statement; one no longer a member keeps an empty name."""
-    ids = sorted({u for r in reads for u in r.owners.get("users", []) if isinstance(u, int)})
-    names = await MembersRepository(db).full_names(tasks[0].org_id, ids) if tasks else {}
+    """The page's members read in one statement (unless `names`, the page's statement read
+    them); one no longer a member keeps an empty name."""
+    if names is None:
+        ids = sorted({u for r in reads for u in r.owners.get("users", []) if isinstance(u, int)})
+        names = await MembersRepository(db).full_names(tasks[0].org_id, ids) if tasks else {}
     for read in reads:
         users = [_person(u, names) for u in read.owners.get("users", [])]
         read.owners = {**read.owners, "users": users}

@@ -38,6 +38,7 @@ from checkrun.kit.locking import locked
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.repository import ORG_ID, Repository, scope
 from checkrun.kit.sql import json_object_agg, no_index, sort_key
+from checkrun.members.models import Membership, User
 from checkrun.runs.models import Run
 from checkrun.tags.repository import tagged
 from checkrun.tasks import counts
@@ -344,7 +345,8 @@ def _by_assignment(by_status: bool) -> Select[Any]:
     if by_status:
         stmt = stmt.where(TaskOwner.task_status.in_(_STATUSES))
     page = stmt.order_by(*(c.desc() for c in newest)).offset(_OFFSET).limit(_LIMIT).subquery()
-    return _with_owners(page, page.c.page_at.desc(), page.c.page_id.desc())
+    total = counts.total_columns(ORG_ID, "user", _REF, _STATUSES if by_status else None, _LIVE)
+    return _with_owners(page, total, page.c.page_at.desc(), page.c.page_id.desc())
 
 
 @cache
@@ -356,17 +358,26 @@ def _org_newest(live: bool | None, by_status: bool) -> Select[Any]:
     if live is not None:
         stmt = stmt.where(Task.deleted_at.is_(None) if live else Task.deleted_at.is_not(None))
     page = stmt.order_by(*SORTS["newest"]).offset(_OFFSET).limit(_LIMIT).subquery()
-    return _with_owners(page, page.c.created_at.desc(), page.c.id.desc())
+    total = counts.total_columns(ORG_ID, counts.ORG, "", _STATUSES if by_status else None, live)
+    return _with_owners(page, total, page.c.created_at.desc(), page.c.id.desc())
 
 
-def _with_owners(page: Subquery, *order: Any) -> Select[Any]:
+def _with_owners(page: Subquery, total: tuple[Any, Any], *order: Any) -> Select[Any]:
     """The rows of a page of tasks (its columns, then its basics), one per task and owner,
-    with the owner's kind and ref last. The page is limited first, in its index's order, so
-    the basics' correlated columns are computed for the page's rows only."""
+    then the list's total and its change rows (`counts.total_columns`), then the owner's kind
+    and ref and, for a member, their names: the whole list answer in one statement. The page
+    is limited first, in its index's order, so the correlated columns are computed for the
+    page's rows only."""
     owner = aliased(TaskOwner)
+    member = aliased(Membership)
+    person = aliased(User)
+    # CASE first: PostgreSQL would otherwise be free to cast a guest's or a group's ref.
+    member_id = case((owner.kind == "user", owner.ref.cast(Integer)))
     return (
-        select(page, owner.kind, owner.ref)
+        select(page, *total, owner.kind, owner.ref, person.first_name, person.last_name)
         .outerjoin(owner, owner.task_id == page.c.id)
+        .outerjoin(member, and_(member.org_id == page.c.org_id, member.user_id == member_id))
+        .outerjoin(person, person.id == member.user_id)
         .order_by(*order, owner.id)
     )
 
@@ -434,8 +445,10 @@ class TasksRepository(Repository):
         self, org_id: str, page: PageParams, filters: TaskFilters
     ) -> tuple[TaskPage, int]:
         """`search`, with the page's basics when its statement read them."""
-        total = await self._total(org_id, filters)
-        return await self.page_read(org_id, page, filters), total
+        found = await self.page_read(org_id, page, filters)
+        if found.total is not None:
+            return found, found.total
+        return found, await self._total(org_id, filters)
 
     async def page_of(
         self, org_id: str, page: PageParams, filters: TaskFilters
@@ -452,7 +465,7 @@ class TasksRepository(Repository):
             return TaskPage(list(rows.unique().scalars()), None)
         stmt, params = prebuilt
         found = await self.db.execute(stmt, {ORG_ID.key: org_id, **params, **window})
-        return TaskPage(*_task_rows(found.all()))
+        return _listed_page(found.all())
 
     async def count_by_status(
         self, org_id: str, filters: TaskFilters, statuses: tuple[str, ...]
@@ -749,10 +762,13 @@ _LIMIT: BindParameter[int] = bindparam("page_limit", type_=Integer)
 
 @dataclass(frozen=True)
 class TaskPage:
-    """A page of tasks, with their basics when the page's statement read them too."""
+    """A page of tasks, with what the page's statement read with them when it did: their
+    basics, their members' full names, the list's total."""
 
     tasks: list[ReadableTask]
     basics: TaskBasics | None
+    names: dict[int, str] | None = None
+    total: int | None = None
 
 
 @dataclass(frozen=True)
@@ -842,15 +858,26 @@ async def read_tasks_of_runs(
     if not run_ids:
         return by_run, out
     rows = await db.execute(_tasks_of_runs(), {ORG_ID.key: org_id, _IDS.key: run_ids})
-    tasks, basics = _task_rows(rows.all())
+    tasks, basics = _task_rows(rows.all(), owner_at=-2)
     for task in tasks:
         by_run[task.run_id or ""].append(task)
     return by_run, basics
 
 
-def _task_rows(rows: Sequence[Sequence[Any]]) -> tuple[list[ReadableTask], TaskBasics]:
-    """Tasks and their basics from rows laid out as `_with_owners` lays them out (a task's
-    rows next to each other, one per owner)."""
+def _listed_page(rows: Sequence[Sequence[Any]]) -> TaskPage:
+    """A page from the rows of a `_with_owners` statement: its total is unknown when it has no
+    row (a page past the end)."""
+    tasks, basics = _task_rows(rows, owner_at=-4)
+    names = {int(r[-3]): User.name_of(r[-2], r[-1]) for r in rows if r[-2] is not None}
+    total = counts.settled(rows[0][-6], rows[0][-5]) if rows else None
+    return TaskPage(tasks, basics, names, total)
+
+
+def _task_rows(
+    rows: Sequence[Sequence[Any]], owner_at: int
+) -> tuple[list[ReadableTask], TaskBasics]:
+    """Tasks and their basics from rows holding a task's columns, then its basics, and the
+    owner's kind and ref at `owner_at` (a task's rows next to each other, one per owner)."""
     width = len(TASK_COLUMNS)
     tasks: list[ReadableTask] = []
     basics = TaskBasics({}, set(), set())
@@ -860,7 +887,7 @@ def _task_rows(rows: Sequence[Sequence[Any]]) -> tuple[list[ReadableTask], TaskB
             last = TaskRow(*row[:width])
             tasks.append(last)
             _add_basics(basics, last.id, row[width], row[width + 1], row[width + 2])
-        kind, ref = row[-2], row[-1]
+        kind, ref = row[owner_at], row[owner_at + 1]
         if kind is not None:
             last.owners.append((kind, ref))
     return tasks, basics

@@ -69,7 +69,7 @@ async def _page(
 ) -> JSONResponse:
     tasks = found.tasks
     reads = await service.read_tasks(db, tasks, with_, basics=found.basics)
-    reads = await with_owner_objects(db, tasks, reads)
+    reads = await with_owner_objects(db, tasks, reads, found.names)
     return responses.listing(reads, pagination_meta(request, page, total, len(reads)))
 
 

@@ -17,9 +17,27 @@ class Run(Base):
     """A process (the API's `run`) launched from a checklist."""
 
     __tablename__ = "runs"
-    # Lists filter on these and page in creation order, so the index serves both.
+    # Lists filter on these and page in creation order, so the indexes serve both. Live runs
+    # have their own (partial): PostgreSQL does not order by what follows `deleted_at IS NULL`.
     __table_args__ = (
         Index("ix_runs_listing", "org_id", "deleted_at", "status", "created_at", "id"),
+        Index(
+            "ix_runs_live_by_status",
+            "org_id",
+            "status",
+            "created_at",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_runs_live_newest",
+            "org_id",
+            "created_at",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
         # Auto-archive: an organization's completed runs by completion time.
         Index("ix_runs_org_status_completed", "org_id", "status", "completed_at"),
     )

@@ -27,13 +27,13 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from pydantic import BaseModel
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, write_results  # noqa: E402
 from workflow_bench import checkrun_init, database, headers, runs_page  # noqa: E402
-from workflow_seed import Seeded, seed  # noqa: E402
+from workflow_seed import Seeded, compact_counts, seed  # noqa: E402
 
 
 class OrgRead(BaseModel):
@@ -176,33 +176,6 @@ async def profile(
     finally:
         await engine.dispose()
     return out
-
-
-async def compact_counts(url: str) -> None:
-    """The seeder's bulk inserts went through the triggers of migration 0011_reads, one count
-    row per task and assignment; fold them as the migration's backfill does (a deployment's
-    readers fold them as they go), then vacuum and analyze PostgreSQL."""
-    import importlib
-
-    from checkrun.db import make_engine
-
-    try:
-        migration = importlib.import_module("checkrun.migrations.versions.0011_reads")
-    except ImportError:
-        return  # a tree from before the counters
-    engine = make_engine(url)
-    try:
-        async with engine.begin() as conn:
-            for statement in migration.backfill_statements(engine.dialect.name):
-                await conn.execute(text(statement))
-        if url.startswith("postgresql"):
-            # The fold leaves the seed's count rows dead: autovacuum would clear them (and set
-            # the visibility map that index-only scans need); do it now, outside a transaction.
-            async with engine.connect() as conn:
-                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await auto.execute(text("VACUUM ANALYZE"))
-    finally:
-        await engine.dispose()
 
 
 def measure(kind: str, scale: int, repeat: int) -> dict[str, Any]:

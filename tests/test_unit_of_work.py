@@ -10,13 +10,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.db import Base, make_engine, make_sessionmaker
 from checkrun.kit import events
 from checkrun.kit import unit_of_work as uow
+from checkrun.kit.routing import include
 from checkrun.orgs.models import Organization
 from tests.conftest import Org
 from tests.support.factories import checklist, db_count, ok, run
@@ -310,3 +314,51 @@ def test_a_service_committed_session_refuses_a_write_left_uncommitted(tmp_path: 
         uow._refuse_uncommitted(db)
 
     asyncio.run(_with_session(tmp_path, work))
+
+
+# --- the boundary is the route ------------------------------------------------------------------
+
+
+def _app_with(route_class: type[APIRoute], tmp_path: Path) -> FastAPI:
+    router = APIRouter(route_class=route_class)
+
+    @router.post("/orgs")
+    async def make(db: uow.Db) -> dict[str, str]:
+        organization = _organization()
+        db.add(organization)
+        await db.flush()
+        return {"id": organization.id}
+
+    app = FastAPI()
+    app.include_router(router)
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'routes.db'}")
+    app.state.engine, app.state.sessionmaker = engine, make_sessionmaker(engine)
+    return app
+
+
+async def _post(app: FastAPI) -> tuple[int, str]:
+    async with app.state.engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        answer = await client.post("/orgs")
+    async with app.state.engine.connect() as conn:
+        stored = (await conn.execute(text("SELECT count(*) FROM organizations"))).scalar_one()
+    await app.state.engine.dispose()
+    return answer.status_code, str(stored)
+
+
+def test_a_unit_of_work_route_commits_what_its_endpoint_wrote(tmp_path: Path) -> None:
+    assert asyncio.run(_post(_app_with(uow.UnitOfWorkRoute, tmp_path))) == (200, "1")
+
+
+def test_a_session_outside_a_unit_of_work_route_is_refused_not_lost(tmp_path: Path) -> None:
+    """A plain APIRoute would answer success and drop the write: it answers 500 instead."""
+    assert asyncio.run(_post(_app_with(APIRoute, tmp_path))) == (500, "0")
+
+
+def test_the_app_includes_only_unit_of_work_routes() -> None:
+    router = APIRouter()
+    router.add_api_route("/plain", lambda: None)
+    with pytest.raises(TypeError, match="UnitOfWorkRoute"):
+        include(FastAPI(), router)

@@ -12,8 +12,9 @@ from checkrun.activity.schemas import ActivityEntry
 from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 
-router = APIRouter(tags=["activity"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["activity"])
 
 
 @router.get("/organizations/{org_id}/activity-feeds")

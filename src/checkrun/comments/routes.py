@@ -20,8 +20,9 @@ from checkrun.comments.schemas import (
 from checkrun.kit import answers, responses
 from checkrun.kit.auth import Actor, CurrentActor, Db
 from checkrun.kit.ratelimit import hourly_cap
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 
-router = APIRouter(tags=["comments"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["comments"])
 TASK = "/organizations/{org_id}/tasks/{task_id}"
 RUN = "/organizations/{org_id}/runs/{run_id}"
 TEMPLATE = "/organizations/{org_id}/checklists/{checklist_id}"

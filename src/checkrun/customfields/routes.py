@@ -25,8 +25,9 @@ from checkrun.customfields.schemas import (
 from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 
-router = APIRouter(tags=["custom fields"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["custom fields"])
 ORG = "/organizations/{org_id}"
 KEYS = ORG + "/custom-field-keys"
 

@@ -10,11 +10,11 @@ from checkrun.files.schemas import AssetRead
 from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.errors import AppError
-from checkrun.kit.unit_of_work import ServiceCommittedDb
+from checkrun.kit.unit_of_work import ServiceCommittedDb, UnitOfWorkRoute
 from checkrun.kit.urls import api_base
 from checkrun.storage import Store
 
-router = APIRouter(tags=["files"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["files"])
 FILE = "/organizations/{org_id}/file/{asset_id}"
 # The metadata of one asset, as a list of one (the shape the API documents).
 ONE_ASSET = {

@@ -18,8 +18,9 @@ from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 
-router = APIRouter(tags=["folders"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["folders"])
 With = Annotated[Includes, Depends(includes)]
 FOLDER = "/organizations/{org_id}/folders/{folder_id}"
 

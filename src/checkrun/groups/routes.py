@@ -11,8 +11,9 @@ from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 
-router = APIRouter(tags=["groups"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["groups"])
 With = Annotated[Includes, Depends(includes)]
 GROUP = "/organizations/{org_id}/groups/{group_id}"
 

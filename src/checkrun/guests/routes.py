@@ -20,6 +20,7 @@ from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import MAX_PAGE, PageParams, pagination_meta
 from checkrun.kit.query import from_query
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 from checkrun.kit.urls import api_base
 from checkrun.members.schemas import UserRead
 from checkrun.tasks import service as tasks_service
@@ -28,7 +29,7 @@ from checkrun.tasks.params import UNPAGED_LIMIT, flag, list_page, task_filters
 from checkrun.tasks.repository import TaskFilters
 from checkrun.tasks.schemas import TaskRead
 
-router = APIRouter(tags=["guests"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["guests"])
 With = Annotated[Includes, Depends(includes)]
 GUESTS = "/organizations/{org_id}/guests"
 GUEST = GUESTS + "/{email}"

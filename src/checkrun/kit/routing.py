@@ -26,6 +26,8 @@ from fastapi.routing import APIRoute, APIRouter
 from starlette.routing import BaseRoute, Match, Route, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
+
 ANY = None  # a segment that is (or holds) a parameter
 
 
@@ -42,6 +44,8 @@ def include(
 def _moved(route: BaseRoute, prefix: str, include_in_schema: bool) -> BaseRoute:
     if not isinstance(route, Route):
         raise TypeError(f"only routes are included flat, not {type(route).__name__}")
+    if isinstance(route, APIRoute) and not isinstance(route, UnitOfWorkRoute):
+        raise TypeError(f"{route.path}: a router's routes are UnitOfWorkRoutes (route_class=)")
     moved = copy.copy(route)
     moved.path = prefix + route.path
     moved.path_regex, moved.path_format, moved.param_convertors = compile_path(moved.path)

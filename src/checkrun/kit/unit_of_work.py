@@ -1,8 +1,13 @@
 """The request's unit of work: one session per request (`Db`), committed at the request
-boundary when the endpoint returned and rolled back when anything raised. The boundary runs
-right after the endpoint and before the response is sent (`scope="function"`), so a client
-never sees a success whose commit could still fail, and no route can forget to commit.
-Services only flush; routes and pages never commit.
+boundary when the endpoint returned and rolled back when anything raised. The boundary is the
+route itself (`UnitOfWorkRoute`, every router's route class): it runs right after the endpoint
+and before the response is sent, so a client never sees a success whose commit could still
+fail, and no route can forget to commit. A session asked for outside such a route is refused
+rather than left uncommitted. Services only flush; routes and pages never commit.
+
+The route holds the boundary, not a dependency with `yield`: FastAPI wraps each of those in
+context managers and a shielded cancel scope per request, which cost a read more than its
+commit.
 
 Two departures, both named where they happen:
 
@@ -18,19 +23,24 @@ Two departures, both named where they happen:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends
+from fastapi.routing import APIRoute
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Scope
 
 BeforeCommit = Callable[[Request], Awaitable[None]]
 
 _BOUNDARY = "checkrun.uow.boundary"  # in a session's `info`: opened by `request_session`
+_OPEN = "checkrun.uow.open"  # in a request's scope: a `UnitOfWorkRoute` is handling it
+_SESSION = "checkrun.uow.session"  # in a request's scope: its session, once asked for
 _HOOKS = "checkrun.uow.before_commit"
 _SERVICE_COMMITS = "checkrun.uow.service_commits"
 _UNCOMMITTED = "checkrun.uow.uncommitted"
@@ -40,24 +50,68 @@ class UncommittedWrite(RuntimeError):
     """A route whose service commits itself left a write behind (a bug, never the client's)."""
 
 
-async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with maker() as session:
+async def request_session(request: Request) -> AsyncSession:
+    """The request's session, opened the first time a dependency asks for it."""
+    scope = request.scope
+    session: AsyncSession | None = scope.get(_SESSION)
+    if session is None:
+        if not scope.get(_OPEN):
+            raise RuntimeError("a session outside a UnitOfWorkRoute: nothing would commit it")
+        maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+        session = scope[_SESSION] = maker()
         session.info[_BOUNDARY] = True
-        try:
-            yield session
-            if session.info.get(_SERVICE_COMMITS):
-                _refuse_uncommitted(session)
-            else:
-                await run_before_commit(request, session)
-                await session.commit()
-        except BaseException:
-            with anyio.CancelScope(shield=True):  # a cancelled request still hands back cleanly
-                await session.rollback()
-            raise
+    return session
 
 
-Db = Annotated[AsyncSession, Depends(request_session, scope="function")]
+class UnitOfWorkRoute(APIRoute):
+    """A route that commits the request's session when its endpoint returned (before the
+    response is sent) and rolls it back when anything raised."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def in_unit_of_work(request: Request) -> Response:
+            request.scope[_OPEN] = True
+            try:
+                response = await handler(request)
+            except BaseException:
+                await _discard(request.scope)
+                raise
+            await _finish(request)
+            return response
+
+        return in_unit_of_work
+
+
+async def _finish(request: Request) -> None:
+    session: AsyncSession | None = request.scope.pop(_SESSION, None)
+    if session is None:
+        return
+    try:
+        if session.info.get(_SERVICE_COMMITS):
+            _refuse_uncommitted(session)
+        else:
+            await run_before_commit(request, session)
+            await session.commit()
+    except BaseException:
+        await _rolled_back(session)
+        raise
+    await session.close()
+
+
+async def _discard(scope: Scope) -> None:
+    session: AsyncSession | None = scope.pop(_SESSION, None)
+    if session is not None:
+        await _rolled_back(session)
+
+
+async def _rolled_back(session: AsyncSession) -> None:
+    with anyio.CancelScope(shield=True):  # a cancelled request still hands back cleanly
+        await session.rollback()
+        await session.close()
+
+
+Db = Annotated[AsyncSession, Depends(request_session)]
 
 
 # --- checks run just before the commit ----------------------------------------------------------

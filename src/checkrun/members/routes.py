@@ -10,6 +10,7 @@ from checkrun.kit.auth import CurrentActor, CurrentPrincipal, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, pagination_meta, paging
 from checkrun.kit.query import from_query
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 from checkrun.members import service
 from checkrun.members.models import Membership, User
 from checkrun.members.repository import MembersRepository
@@ -24,7 +25,7 @@ from checkrun.members.schemas import (
 )
 from checkrun.oauth.deps import ApplicationActor
 
-router = APIRouter(tags=["members"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["members"])
 With = Annotated[Includes, Depends(includes)]
 USER = "/organizations/{org_id}/users/{user_id}"
 # Tallyfy lists every member on one page unless asked otherwise.

@@ -5,10 +5,11 @@ from fastapi.responses import JSONResponse
 
 from checkrun.kit import answers
 from checkrun.kit.auth import Db
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 from checkrun.oauth import service
 from checkrun.oauth.service import OAuthError
 
-router = APIRouter(tags=["oauth"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["oauth"])
 
 FORM = "application/x-www-form-urlencoded"
 # Token answers must not be cached (RFC 6749 §5.1).

@@ -8,10 +8,11 @@ from fastapi.responses import JSONResponse
 from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, CurrentPrincipal, Db
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 from checkrun.orgs import service
 from checkrun.orgs.schemas import OrganizationRead, OrganizationUpdate
 
-router = APIRouter(tags=["organizations"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["organizations"])
 
 
 @router.get("/me/organizations")

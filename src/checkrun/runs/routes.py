@@ -10,7 +10,7 @@ from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, pagination_meta
 from checkrun.kit.text import slugify
-from checkrun.kit.unit_of_work import ServiceCommittedDb
+from checkrun.kit.unit_of_work import ServiceCommittedDb, UnitOfWorkRoute
 from checkrun.kit.urls import api_base
 from checkrun.runs import export, service
 from checkrun.runs.models import Run
@@ -25,7 +25,7 @@ from checkrun.tasks.params import list_page, task_filters
 from checkrun.tasks.repository import TaskFilters
 from checkrun.tasks.schemas import TaskRead
 
-router = APIRouter(tags=["runs"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["runs"])
 With = Annotated[Includes, Depends(includes)]
 RUN = "/organizations/{org_id}/runs/{run_id}"
 

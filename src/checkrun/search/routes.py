@@ -8,10 +8,11 @@ from fastapi.responses import JSONResponse
 from checkrun.kit import answers
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.pagination import PageParams, page_params
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 from checkrun.search import service
 from checkrun.search.service import SearchQuery
 
-router = APIRouter(tags=["search"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["search"])
 RESULTS = {
     "type": "object",
     "description": "Results keyed by type "

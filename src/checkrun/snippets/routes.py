@@ -8,10 +8,11 @@ from fastapi.responses import JSONResponse, Response
 from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 from checkrun.snippets import service
 from checkrun.snippets.schemas import SnippetRead, SnippetWrite
 
-router = APIRouter(tags=["snippets"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["snippets"])
 SNIPPETS = "/organizations/{org_id}/text-templates"
 SNIPPET = SNIPPETS + "/{snippet_id}"
 

@@ -9,11 +9,12 @@ from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 from checkrun.tags import service
 from checkrun.tags.repository import TagFilters
 from checkrun.tags.schemas import AssociationRead, TagAttach, TagCreate, TagRead, TagUpdate
 
-router = APIRouter(tags=["tags"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["tags"])
 With = Annotated[Includes, Depends(includes)]
 TAG = "/organizations/{org_id}/tags/{tag_id}"
 # Links live under /checklists/tags for templates and runs alike, as in Tallyfy.

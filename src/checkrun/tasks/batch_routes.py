@@ -10,12 +10,13 @@ from fastapi.responses import JSONResponse
 from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 from checkrun.kit.urls import api_base
 from checkrun.tasks import batch
 from checkrun.tasks import service as tasks_service
 from checkrun.tasks.schemas import TaskRead, UpdateTasks
 
-router = APIRouter(tags=["tasks"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["tasks"])
 With = Annotated[Includes, Depends(includes)]
 
 

@@ -9,12 +9,13 @@ from fastapi.responses import JSONResponse
 
 from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 from checkrun.kit.urls import api_base
 from checkrun.tasks import form_values
 from checkrun.tasks.schemas import FormFieldRead, FormValueRead, FormValueWrite
 from checkrun.templates.schemas import CaptureRead
 
-router = APIRouter(tags=["form values"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["form values"])
 
 KICKOFF_FIELD: dict[str, Any] = {
     "allOf": [

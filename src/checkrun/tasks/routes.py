@@ -9,7 +9,7 @@ from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, pagination_meta
-from checkrun.kit.unit_of_work import ServiceCommittedDb
+from checkrun.kit.unit_of_work import ServiceCommittedDb, UnitOfWorkRoute
 from checkrun.kit.urls import api_base
 from checkrun.runs.rules import changed_by_rules
 from checkrun.storage import Store
@@ -26,7 +26,7 @@ from checkrun.tasks.schemas import (
     TaskUpdate,
 )
 
-router = APIRouter(tags=["tasks"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["tasks"])
 With = Annotated[Includes, Depends(includes)]
 Filters = Annotated[TaskFilters, Depends(task_filters)]
 TASK = "/organizations/{org_id}/tasks/{task_id}"

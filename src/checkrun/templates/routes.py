@@ -12,7 +12,7 @@ from checkrun.kit.errors import bad_request, invalid
 from checkrun.kit.includes import Includes, includes
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
 from checkrun.kit.query import from_query
-from checkrun.kit.unit_of_work import ServiceCommittedDb
+from checkrun.kit.unit_of_work import ServiceCommittedDb, UnitOfWorkRoute
 from checkrun.kit.urls import api_base
 from checkrun.kit.validation import laravel_errors
 from checkrun.storage import Store
@@ -26,7 +26,7 @@ from checkrun.templates.schemas import (
     CloneChecklist,
 )
 
-router = APIRouter(tags=["templates"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["templates"])
 With = Annotated[Includes, Depends(includes)]
 Body = TypeVar("Body", bound=BaseModel)
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")

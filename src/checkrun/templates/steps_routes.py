@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 from checkrun.templates import service, steps
 from checkrun.templates.schemas import (
     CaptureCreate,
@@ -23,7 +24,7 @@ from checkrun.templates.schemas import (
     StepRead,
 )
 
-router = APIRouter(tags=["templates"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["templates"])
 CHECKLIST = "/organizations/{org_id}/checklists/{checklist_id}"
 STEP = CHECKLIST + "/steps/{step_id}"
 CAPTURE = STEP + "/captures/{capture_id}"

@@ -11,13 +11,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from checkrun.kit.auth import Db
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 from checkrun.mail import kinds, prefs
 from checkrun.mail.repository import MailRepository
 from checkrun.web import views
 from checkrun.web.http import CSRF_FIELD, PREFIX, form_of, plain, redirect, render
 from checkrun.web.pages import Member, Page
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix=PREFIX, include_in_schema=False)
 LINK_PAGE = "/email-preferences/{token}"
 SETTINGS_PAGE = "/settings/email"
 TOKEN_CHARS = 64

@@ -12,12 +12,13 @@ from checkrun.files.multipart import MalformedUpload, MultipartUpload
 from checkrun.files.routes import serve_asset
 from checkrun.kit.auth import Db
 from checkrun.kit.errors import AppError
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 from checkrun.storage import Store
 from checkrun.web import pages, views
 from checkrun.web.http import CSRF_FIELD, PREFIX, CsrfRefused, csrf_token, redirect
 from checkrun.web.pages import Member
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix=PREFIX, include_in_schema=False)
 FILE_FIELD = "file"
 
 

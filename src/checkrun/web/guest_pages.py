@@ -13,6 +13,7 @@ from checkrun.guests.models import Guest
 from checkrun.kit.auth import Db
 from checkrun.kit.errors import AppError
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 from checkrun.kit.urls import api_base
 from checkrun.storage import Store
 from checkrun.web import task_files, views
@@ -20,7 +21,7 @@ from checkrun.web.forms import field_errors
 from checkrun.web.http import PREFIX, plain, redirect, render
 from checkrun.web.pages import NOTICES
 
-router = APIRouter(prefix=PREFIX + "/guest", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix=PREFIX + "/guest", include_in_schema=False)
 GUEST_ACTIONS = ("save", "complete", "approve", "reject", "comment")
 LIST_SIZE = 50
 

@@ -13,6 +13,7 @@ from checkrun.kit.auth import Actor, Db
 from checkrun.kit.errors import AppError
 from checkrun.kit.logs import note_actor
 from checkrun.kit.ratelimit import limiter_of
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 from checkrun.kit.urls import api_base
 from checkrun.storage import Store
 from checkrun.web import auth, task_files, views
@@ -30,7 +31,7 @@ from checkrun.web.http import (
     set_cookie,
 )
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix=PREFIX, include_in_schema=False)
 NOTICES = {
     "saved": "Your changes were saved.",
     "completed": "Task completed.",

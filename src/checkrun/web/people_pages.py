@@ -19,7 +19,7 @@ from checkrun.kit.errors import AppError
 from checkrun.kit.includes import Includes
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.ratelimit import limiter_of
-from checkrun.kit.unit_of_work import run_before_commit
+from checkrun.kit.unit_of_work import UnitOfWorkRoute, run_before_commit
 from checkrun.kit.urls import api_base
 from checkrun.members import service as members
 from checkrun.members.models import ROLES
@@ -30,7 +30,7 @@ from checkrun.web.http import PREFIX, form_of, plain, redirect, render
 from checkrun.web.pages import Page, current_session, member_page
 from checkrun.web.views import checked
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix=PREFIX, include_in_schema=False)
 PEOPLE = "/people"
 PER_PAGE = 100
 NOTICES = {

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from checkrun.kit.auth import Db
 from checkrun.kit.errors import AppError
-from checkrun.kit.unit_of_work import run_before_commit
+from checkrun.kit.unit_of_work import UnitOfWorkRoute, run_before_commit
 from checkrun.kit.urls import api_base
 from checkrun.storage import Store
 from checkrun.web import process_views as views
@@ -19,7 +19,7 @@ from checkrun.web.forms import field_errors
 from checkrun.web.http import PREFIX, form_of, plain, redirect, render
 from checkrun.web.pages import Member, Page
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix=PREFIX, include_in_schema=False)
 NOTICES = {
     "launched": "Process launched.",
     "archived": "Process archived.",

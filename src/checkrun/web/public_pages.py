@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from checkrun.kit.auth import Db
 from checkrun.kit.errors import AppError
 from checkrun.kit.ratelimit import limiter_of
-from checkrun.kit.unit_of_work import run_before_commit
+from checkrun.kit.unit_of_work import UnitOfWorkRoute, run_before_commit
 from checkrun.kit.urls import api_base
 from checkrun.runs import public
 from checkrun.tasks.schemas import EMAIL_PATTERN
@@ -22,7 +22,7 @@ from checkrun.templates.models import Capture, Checklist
 from checkrun.web.forms import field_errors, taskdata_from
 from checkrun.web.http import PREFIX, form_of, plain, render
 
-router = APIRouter(prefix=PREFIX + "/public", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix=PREFIX + "/public", include_in_schema=False)
 PAGE = "/library/{org_id}/blueprint/{template_id}/kick-off"
 FIX_FIELDS = "Please correct the fields marked below."
 

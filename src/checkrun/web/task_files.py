@@ -19,13 +19,14 @@ from checkrun.files.serving import Conditions, serve
 from checkrun.guests import work
 from checkrun.kit.auth import Db
 from checkrun.kit.errors import AppError
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 from checkrun.storage import BlobStore, Store
 from checkrun.tasks.models import Task
 from checkrun.web import views
 from checkrun.web.forms import FIELD_PREFIX, NEW_SUFFIX
 from checkrun.web.http import CSRF_FIELD, PREFIX, CsrfRefused, csrf_token, form_of, redirect
 
-router = APIRouter(prefix=PREFIX + "/guest", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix=PREFIX + "/guest", include_in_schema=False)
 GUEST_FILE = "file"
 CUT_OFF = "The upload was cut off before the file was complete."
 

@@ -14,6 +14,7 @@ from checkrun.groups import service as groups
 from checkrun.kit.auth import Actor, Db, require_not_light
 from checkrun.kit.errors import AppError, not_found
 from checkrun.kit.pagination import PageParams
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 from checkrun.kit.urls import api_base
 from checkrun.members import service as members
 from checkrun.runs import public
@@ -29,7 +30,9 @@ from checkrun.web import template_forms as tf
 from checkrun.web.http import PREFIX, form_of, redirect, render
 from checkrun.web.pages import Member
 
-router = APIRouter(prefix=PREFIX + "/templates", include_in_schema=False)
+router = APIRouter(
+    route_class=UnitOfWorkRoute, prefix=PREFIX + "/templates", include_in_schema=False
+)
 PER_PAGE = 20
 NOTICES = {
     "created": "Template created.",

@@ -8,10 +8,11 @@ from fastapi.responses import JSONResponse, Response
 from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.pagination import PageParams, page_params, pagination_meta
+from checkrun.kit.unit_of_work import UnitOfWorkRoute
 from checkrun.webhooks import service
 from checkrun.webhooks.schemas import WatcherCreate, WatcherRead
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["webhooks"])
 
 
 @router.post("/organizations/{org_id}/users/{user_id}/add-watcher", status_code=201)

@@ -205,7 +205,7 @@ AUTH = 2
         # One: the page with its owners, values and issue marks, the names of the members
         # assigned (lists show them as objects) and the total (from the counters).
         ("/tasks", 1),
-        ("/runs", 2),  # the total, and the page with its stats
+        ("/runs", 1),  # the page with its stats and its total
         # ... and the member's groups, which the auth cache holds between requests.
         ("/me/tasks", 2),
     ],

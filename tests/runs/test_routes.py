@@ -348,3 +348,23 @@ def test_delete_run_by_non_admin_is_403(org: Org, role: str) -> None:
     assert ok(org.api.get(org.path(f"/runs/{launched['id']}")))["status"] == "active"
     assert sorted(tasks_listed(org)) == sorted(task_ids)
     assert all(metadata_status(org, a) == 200 for a in files)
+
+
+def test_run_list_totals_come_with_the_page_and_past_its_end(org: Org) -> None:
+    template = checklist(org, steps=1)["id"]
+    done, live, archived = (run(org, template) for _ in range(3))
+    task = ok(org.api.get(org.path(f"/runs/{done['id']}/tasks")))[0]
+    ok(org.api.post(org.path(f"/runs/{done['id']}/completed-tasks"), json={"task_id": task["id"]}))
+    ok(org.api.delete(org.path(f"/runs/{archived['id']}")))
+    for params, total in [
+        ({}, 2),
+        ({"status": "active"}, 1),
+        ({"status": "complete"}, 1),
+        ({"archived": "only"}, 1),
+        ({"archived": "true"}, 3),
+    ]:
+        for page in (1, 4):
+            answer = org.api.get(org.path("/runs"), params={**params, "per_page": 1, "page": page})
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["meta"]["pagination"]["total"] == total, (params, page)
+    assert live["id"] in {r["id"] for r in ok(org.api.get(org.path("/runs")))}

@@ -152,13 +152,18 @@ def _paged(stmt: Select[Any], sort: str) -> Select[Any]:
 @cache
 def _plain_page(live: bool | None, by_status: bool, sort: str) -> Select[Any]:
     """What `_matching` and `_paged` build for a `_plain` filter, with each run's stats (at
-    `_MOMENT`) as the last columns."""
+    `_MOMENT`) as the next columns and, for live or archived runs, the list's total and its
+    change rows (`counts.total_columns`) as the last."""
     stmt = select(Run).where(scope(Run, ORG_ID, "all"))
     if by_status:
         stmt = stmt.where(Run.status.in_(_STATUSES))
     if live is not None:
         stmt = stmt.where(Run.deleted_at.is_(None) if live else Run.deleted_at.is_not(None))
-    return _paged(stmt, sort).add_columns(*_stats_of_each())
+    page = _paged(stmt, sort).add_columns(*_stats_of_each())
+    if live is None:  # the counters keep live and archived runs apart: counted separately
+        return page
+    statuses = _STATUSES if by_status else None
+    return page.add_columns(*counts.total_columns(ORG_ID, counts.RUN, "", statuses, live))
 
 
 def _stats_of_each() -> tuple[Any, ...]:
@@ -216,22 +221,25 @@ class RunsRepository(Repository):
     async def search(
         self, org_id: str, page: PageParams, filters: RunFilters
     ) -> tuple[RunPage, int]:
-        total = await self._total(org_id, filters)
         window = {_OFFSET.key: page.offset, _LIMIT.key: page.per_page}
         if not _plain(filters):
+            total = await self._total(org_id, filters)
             stmt = _paged(_matching(org_id, filters), _sort(filters))
             return RunPage(list((await self.db.execute(stmt, window)).scalars()), None), total
-        statuses = _statuses(filters)
+        statuses, live = _statuses(filters), _live(filters.archived)
         params = {} if statuses is None else {_STATUSES.key: list(statuses)}
-        stmt = _plain_page(_live(filters.archived), statuses is not None, _sort(filters))
-        rows = await self.db.execute(
-            stmt, {ORG_ID.key: org_id, _MOMENT.key: now(), **params, **window}
+        stmt = _plain_page(live, statuses is not None, _sort(filters))
+        rows = (
+            await self.db.execute(
+                stmt, {ORG_ID.key: org_id, _MOMENT.key: now(), **params, **window}
+            )
+        ).all()
+        found = RunPage(
+            [row[0] for row in rows], {row[0].id: _stats_row(*row[1:5]) for row in rows}
         )
-        runs, stats = [], {}
-        for run, *counted in rows.all():
-            runs.append(run)
-            stats[run.id] = _stats_row(*counted)
-        return RunPage(runs, stats), total
+        if rows and live is not None:  # the page read its total too (`_plain_page`)
+            return found, counts.settled(rows[0][5], rows[0][6])
+        return found, await self._total(org_id, filters)
 
     async def _total(self, org_id: str, f: RunFilters) -> int:
         live = _live(f.archived)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import JSON
@@ -98,3 +99,15 @@ def _json_group_object(element: json_object_agg, compiler: SQLCompiler, **kw: An
     key, value = (compiler.process(c, **kw) for c in element.clauses)
     # SQLite keeps JSON as text: json() makes it a value of the object, not a string.
     return f"json_group_object({key}, json({value}))"
+
+
+async def plain_rows(
+    db: AsyncSession, stmt: Executable, params: Mapping[str, Any] | None = None
+) -> Sequence[Sequence[Any]]:
+    """The rows of a statement of plain columns (no ORM entity), through the session's
+    connection: the ORM's result layer costs a page read about a fifth of its statement.
+    Pending changes are flushed first, as `db.execute` would."""
+    if db.new or db.dirty or db.deleted:
+        await db.flush()
+    connection = await db.connection()
+    return (await connection.execute(stmt, params)).all()

@@ -10,6 +10,7 @@ from sqlalchemy import BindParameter, Select, bindparam, delete, func, or_, sele
 from checkrun.kit.filters import count_of
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.repository import ORG_ID, Repository, scope
+from checkrun.kit.sql import plain_rows
 from checkrun.members.models import WEB_TOKEN_NAMES, AccessToken, Membership, User
 from checkrun.orgs.models import Organization
 from checkrun.runs.models import Run
@@ -149,10 +150,9 @@ class MembersRepository(Repository):
         """The full names of those of `user_ids` who are members, in one prebuilt statement."""
         if not user_ids:
             return {}
-        rows = await self.db.execute(
-            _names_of_members(), {ORG_ID.key: org_id, _USER_IDS.key: list(user_ids)}
-        )
-        return {uid: User.name_of(first, last) for uid, first, last in rows.all()}
+        params = {ORG_ID.key: org_id, _USER_IDS.key: list(user_ids)}
+        rows = await plain_rows(self.db, _names_of_members(), params)
+        return {uid: User.name_of(first, last) for uid, first, last in rows}
 
     async def search(
         self,

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from checkrun.config import Settings
+from checkrun.kit.sql import plain_rows
 from checkrun.kit.wakeup import FOLDS
 from checkrun.tasks.models import TaskCount
 
@@ -61,7 +62,7 @@ async def total(
     """Tasks counted under (org, kind, ref) whose status is one of `statuses` (None: any) and
     whose live flag is `live` (None: either)."""
     params = {_ORG.key: org_id, _KIND.key: kind, _REF.key: ref}
-    rows = (await db.execute(_sums(), params)).all()
+    rows = await plain_rows(db, _sums(), params)
     if sum(int(summed) for *_, summed in rows) > FOLD_SOON:
         FOLDS.wake_all()
     wanted = None if statuses is None else set(statuses)

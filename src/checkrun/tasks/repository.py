@@ -37,7 +37,7 @@ from checkrun.kit.filters import archived_filter, count_of
 from checkrun.kit.locking import locked
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.repository import ORG_ID, Repository, scope
-from checkrun.kit.sql import json_object_agg, no_index, sort_key
+from checkrun.kit.sql import json_object_agg, no_index, plain_rows, sort_key
 from checkrun.members.models import Membership, User
 from checkrun.runs.models import Run
 from checkrun.tags.repository import tagged
@@ -464,8 +464,9 @@ class TasksRepository(Repository):
             rows = await self.db.execute(_paged(ordered), window)
             return TaskPage(list(rows.unique().scalars()), None)
         stmt, params = prebuilt
-        found = await self.db.execute(stmt, {ORG_ID.key: org_id, **params, **window})
-        return _listed_page(found.all())
+        return _listed_page(
+            await plain_rows(self.db, stmt, {ORG_ID.key: org_id, **params, **window})
+        )
 
     async def count_by_status(
         self, org_id: str, filters: TaskFilters, statuses: tuple[str, ...]
@@ -825,8 +826,8 @@ async def basics_of(db: AsyncSession, org_id: str, tasks: Sequence[ReadableTask]
     out = TaskBasics({}, set(), set())
     if not tasks:
         return out
-    rows = await db.execute(_basics_by_id(), {ORG_ID.key: org_id, _IDS.key: [t.id for t in tasks]})
-    for row in rows.all():
+    params = {ORG_ID.key: org_id, _IDS.key: [t.id for t in tasks]}
+    for row in await plain_rows(db, _basics_by_id(), params):
         _add_basics(out, *row)
     return out
 
@@ -857,8 +858,8 @@ async def read_tasks_of_runs(
     out = TaskBasics({}, set(), set())
     if not run_ids:
         return by_run, out
-    rows = await db.execute(_tasks_of_runs(), {ORG_ID.key: org_id, _IDS.key: run_ids})
-    tasks, basics = _task_rows(rows.all(), owner_at=-2)
+    rows = await plain_rows(db, _tasks_of_runs(), {ORG_ID.key: org_id, _IDS.key: run_ids})
+    tasks, basics = _task_rows(rows, owner_at=-2)
     for task in tasks:
         by_run[task.run_id or ""].append(task)
     return by_run, basics

@@ -248,8 +248,7 @@ class CustomFieldsRepository(Repository):
     # The records values are on (live ones of the organization).
 
     async def run(self, org_id: str, run_id: str) -> Run | None:
-        stmt = select(Run).where(self.scope(Run, org_id), Run.id == run_id)
-        return (await self.db.execute(stmt)).scalar_one_or_none()
+        return await self.one(Run, run_id, org_id)
 
     async def task(self, org_id: str, run_id: str, task_id: str) -> Task | None:
         stmt = select(Task).where(
@@ -275,16 +274,13 @@ class CustomFieldsRepository(Repository):
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
     async def folder(self, org_id: str, folder_id: str) -> Folder | None:
-        stmt = select(Folder).where(self.scope(Folder, org_id), Folder.id == folder_id)
-        return (await self.db.execute(stmt)).scalar_one_or_none()
+        return await self.one(Folder, folder_id, org_id)
 
     async def tag(self, org_id: str, tag_id: str) -> Tag | None:
-        stmt = select(Tag).where(self.scope(Tag, org_id), Tag.id == tag_id)
-        return (await self.db.execute(stmt)).scalar_one_or_none()
+        return await self.one(Tag, tag_id, org_id)
 
     async def checklist(self, org_id: str, checklist_id: str) -> Checklist | None:
-        stmt = select(Checklist).where(self.scope(Checklist, org_id), Checklist.id == checklist_id)
-        return (await self.db.execute(stmt)).scalar_one_or_none()
+        return await self.one(Checklist, checklist_id, org_id)
 
     async def step(self, org_id: str, checklist_id: str, step_id: str) -> Step | None:
         stmt = (

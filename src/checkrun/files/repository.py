@@ -28,8 +28,7 @@ def _of_parent(
 class FilesRepository(Repository):
     async def get(self, org_id: str, asset_id: str, archived: bool = False) -> Asset | None:
         rows: Rows = "all" if archived else "live"
-        stmt = select(Asset).where(self.scope(Asset, org_id, rows), Asset.id == asset_id)
-        return (await self.db.execute(stmt)).scalar_one_or_none()
+        return await self.one(Asset, asset_id, org_id, rows)
 
     async def of_task(self, org_id: str, task: Task) -> list[Asset]:
         """A task's live files: uploaded to the task, or to its process for its step."""

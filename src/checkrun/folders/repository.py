@@ -46,8 +46,7 @@ def filed(org_id: str, subject_type: str, folder_id: str) -> Select[Any]:
 
 class FoldersRepository(Repository):
     async def get(self, org_id: str, folder_id: str) -> Folder | None:
-        stmt = select(Folder).where(self.scope(Folder, org_id), Folder.id == folder_id)
-        return (await self.db.execute(stmt)).scalar_one_or_none()
+        return await self.one(Folder, folder_id, org_id)
 
     async def by_ids(self, org_id: str, folder_ids: Sequence[str]) -> list[Folder]:
         if not folder_ids:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property, partial
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -25,31 +27,46 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Principal:
-    user: User
+    """The token's user. Its `User` is attached to the request's session when something first
+    reads `user` (most requests need only `user_id`, and attaching costs more than a check)."""
+
+    user_id: int
     token_org_id: str
+    load_user: Callable[[], User]
     # Set when an organization minted the token: it acts in that organization only.
     bound_org_id: str | None = None
+
+    @cached_property
+    def user(self) -> User:
+        return self.load_user()
 
     def may_act_in(self, org_id: str) -> bool:
         return self.bound_org_id is None or self.bound_org_id == org_id
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Actor:
-    """The caller inside the organization named by the path."""
+    """The caller inside the organization named by the path; `user` is attached on first
+    read, as the principal's is."""
 
-    user: User
+    user_id: int
     org_id: str
     role: str
+    load_user: Callable[[], User]
     # The token was minted by this organization, not by the user: it may not change what the
     # user owns beyond it (their profile is shared with their other organizations).
     org_bound: bool = False
 
-    @property
-    def user_id(self) -> int:
-        return self.user.id
+    @classmethod
+    def of(cls, user: User, org_id: str, role: str) -> Actor:
+        """An actor for a `User` already at hand."""
+        return cls(user.id, org_id, role, lambda: user)
+
+    @cached_property
+    def user(self) -> User:
+        return self.load_user()
 
     @property
     def is_admin(self) -> bool:
@@ -158,12 +175,13 @@ async def current_principal(request: Request, db: Db) -> Principal:
     digest = hash_token(bearer_token(request))
     facts = await _token_facts(db, digest)
     require_client_header(request)
-    user = await authcache.attached_user(db, facts.user)
-    remember_token_owner(digest, f"user:{user.id}")
-    note_actor(request.scope, user.id, facts.token_org_id)
+    user_id: int = facts.user["id"]
+    remember_token_owner(digest, f"user:{user_id}")
+    note_actor(request.scope, user_id, facts.token_org_id)
     return Principal(
-        user=user,
+        user_id=user_id,
         token_org_id=facts.token_org_id,
+        load_user=partial(authcache.attached_user, db, facts.user),
         bound_org_id=facts.token_org_id if facts.org_bound else None,
     )
 
@@ -197,11 +215,12 @@ async def current_actor(
 ) -> Actor:
     if not principal.may_act_in(org_id):
         raise forbidden(OTHER_ORG_TOKEN)
-    membership = await _member_facts(db, org_id, principal.user.id)
+    membership = await _member_facts(db, org_id, principal.user_id)
     return Actor(
-        user=principal.user,
+        user_id=principal.user_id,
         org_id=org_id,
         role=membership.role,
+        load_user=lambda: principal.user,
         org_bound=principal.bound_org_id is not None,
     )
 

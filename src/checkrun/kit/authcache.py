@@ -9,8 +9,8 @@ the API, the web app, the CLI, a test) empties the cache at once and again when 
 transaction ends, so within a process a revoke, a disable or a role change is seen by the very
 next request. Another process sees it when its entries age out, within the TTL.
 
-Plain data is cached, never an ORM object: each request gets its own `User`, attached to its
-session without a statement (`merge(load=False)`).
+Plain data is cached, never an ORM object: a request that reads its caller's `User` gets its
+own, attached to its session without a statement (`attached_user`).
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def remember_member_groups(
     return group_ids
 
 
-async def attached_user(db: AsyncSession, data: dict[str, Any]) -> User:
+def attached_user(db: AsyncSession, data: dict[str, Any]) -> User:
     """A `User` of this session built from cached columns, without a statement: the session's
     own when it holds that user already, else a new one added as if loaded (cheaper than
     `merge`, which copies every column onto a second object)."""

@@ -11,13 +11,21 @@ whose task was just completed, whose status follows) costs no statement.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, text
+from sqlalchemy import Select, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
 T = TypeVar("T")
+_REFRESH = {"populate_existing": True}
+
+
+@cache
+def _touch(table: str) -> TextClause:
+    # Raw SQL, so that no `onupdate` column (updated_at) changes.
+    return text(f"UPDATE {table} SET id = id WHERE id = :id")
 
 
 def _held(db: AsyncSession) -> set[tuple[str, Any]]:
@@ -32,24 +40,31 @@ def _held(db: AsyncSession) -> set[tuple[str, Any]]:
     return rows
 
 
-async def locked(db: AsyncSession, model: type[T], stmt: Select[Any], row_id: Any) -> T | None:
-    """`stmt` (a select of the `model` row whose primary key `id` is `row_id`) run under that
-    row's lock; None when the row is gone."""
+async def locked(
+    db: AsyncSession,
+    model: type[T],
+    stmt: Select[Any],
+    row_id: Any,
+    params: dict[str, Any] | None = None,
+    for_update: Select[Any] | None = None,
+) -> T | None:
+    """`stmt` (a select of the `model` row whose primary key `id` is `row_id`, run with
+    `params`) run under that row's lock; None when the row is gone. `for_update` is `stmt`'s
+    `FOR UPDATE OF` form when it is built once beforehand."""
     table = model.__tablename__  # type: ignore[attr-defined]
     if (table, row_id) in _held(db):
         # Nobody else can have changed it since: the session's copy is current.
         kept: T | None = db.identity_map.get(identity_key(model, row_id))
         if kept is not None:
             return kept
-        again: T | None = (await db.execute(stmt)).unique().scalar_one_or_none()
+        again: T | None = (await db.execute(stmt, params)).unique().scalar_one_or_none()
         return again
     if db.get_bind().dialect.name == "sqlite":
-        # Raw SQL, so that no `onupdate` column (updated_at) changes.
-        await db.execute(text(f"UPDATE {table} SET id = id WHERE id = :id"), {"id": row_id})
+        await db.execute(_touch(table), {"id": row_id})
     else:
         # `of`: the row's own table, when `stmt` joins its children in (an eager load).
-        stmt = stmt.with_for_update(of=model)
-    result = await db.execute(stmt.execution_options(populate_existing=True))
+        stmt = stmt.with_for_update(of=model) if for_update is None else for_update
+    result = await db.execute(stmt, params, execution_options=_REFRESH)
     found: T | None = result.unique().scalar_one_or_none()
     if found is not None:
         _held(db).add((table, row_id))  # the transaction exists now

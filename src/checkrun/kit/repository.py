@@ -4,12 +4,16 @@ from soft-deleted rows (a row of another organization is a 404, never a leak).""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from functools import cache
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy import BindParameter, ColumnElement, and_, bindparam
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.db import Base
+from checkrun.kit.locking import locked
+
+M = TypeVar("M", bound=Base)
 
 # Which rows of a soft-deletable model: the live ones, the archived ones, or both. A model
 # without `deleted_at` has only live rows.
@@ -17,6 +21,7 @@ Rows = Literal["live", "archived", "all"]
 # The organization of a statement built once (`functools.cache`) and run with
 # `{ORG_ID.key: org_id}`: building a statement and its cache key costs more than running it.
 ORG_ID: BindParameter[str] = bindparam("scope_org_id")
+ROW_ID: BindParameter[Any] = bindparam("scope_row_id")
 
 
 def scope(
@@ -35,6 +40,14 @@ def scope(
     return and_(in_org, deleted.is_(None) if rows == "live" else deleted.is_not(None))
 
 
+@cache
+def by_id(model: type[Base], rows: Rows = "live", for_update: bool = False) -> Select[Any]:
+    """The `model` row whose `id` is `ROW_ID`, in the organization `ORG_ID`: built once, so a
+    read by id costs neither building nor a cache key."""
+    stmt = select(model).where(scope(model, ORG_ID, rows), getattr(model, "id") == ROW_ID)  # noqa: B009
+    return stmt.with_for_update(of=model) if for_update else stmt
+
+
 class Repository:
     """Holds the session (and, for a repository built per organization, its id)."""
 
@@ -46,7 +59,27 @@ class Repository:
         self, model: type[Base], org_id: str | None = None, rows: Rows = "live"
     ) -> ColumnElement[bool]:
         """`scope` in `org_id`, or in the organization this repository was built for."""
+        return scope(model, self._org(org_id), rows)
+
+    def _org(self, org_id: str | None) -> str:
         org = org_id if org_id is not None else self.org_id
         if org is None:
             raise TypeError(f"{type(self).__name__} was built without an organization")
-        return scope(model, org, rows)
+        return org
+
+    async def one(
+        self, model: type[M], row_id: Any, org_id: str | None = None, rows: Rows = "live"
+    ) -> M | None:
+        """`model`'s row `row_id` in the organization, None when it is not there (or not of
+        `rows`)."""
+        params = {ORG_ID.key: self._org(org_id), ROW_ID.key: row_id}
+        found: M | None = (await self.db.execute(by_id(model, rows), params)).scalar_one_or_none()
+        return found
+
+    async def locked_one(
+        self, model: type[M], row_id: Any, org_id: str | None = None, rows: Rows = "live"
+    ) -> M | None:
+        """`one` under the row's lock (`kit.locking`), held to the end of the transaction."""
+        params = {ORG_ID.key: self._org(org_id), ROW_ID.key: row_id}
+        stmt, for_update = by_id(model, rows), by_id(model, rows, for_update=True)
+        return await locked(self.db, model, stmt, row_id, params, for_update)

@@ -47,7 +47,7 @@ def _member(pair: tuple[User, Membership]) -> JSONResponse:
 @router.get("/me")
 @answers.item(UserRead)
 async def get_me(db: Db, principal: CurrentPrincipal) -> JSONResponse:
-    membership = await MembersRepository(db).membership(principal.token_org_id, principal.user.id)
+    membership = await MembersRepository(db).membership(principal.token_org_id, principal.user_id)
     return responses.item(UserRead.of(principal.user, membership))
 
 

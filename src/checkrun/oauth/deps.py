@@ -44,7 +44,7 @@ async def application_actor(request: Request, db: Db, org_id: Annotated[str, Pat
     if admin is None:
         raise forbidden("This organization has no active administrator to act for the application.")
     user, _ = admin
-    return Actor(user=user, org_id=org_id, role="admin")
+    return Actor.of(user, org_id, "admin")
 
 
 ApplicationActor = Annotated[Actor, Depends(application_actor)]

@@ -78,7 +78,7 @@ async def my_organizations(
     db: AsyncSession, principal: Principal, page: PageParams
 ) -> tuple[list[OrganizationRead], int]:
     rows, total = await MembersRepository(db).organizations_of(
-        principal.user.id, page, only_org=principal.bound_org_id
+        principal.user_id, page, only_org=principal.bound_org_id
     )
     counts = await OrgsRepository(db).active_members_of([org.id for org, _ in rows])
     reads = [OrganizationRead.of(org, counts.get(org.id, 0), user_role=m.role) for org, m in rows]

@@ -23,7 +23,6 @@ from sqlalchemy import (
 from checkrun.folders.repository import filed
 from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of, text_filter
-from checkrun.kit.locking import locked
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.repository import ORG_ID, Repository, scope
 from checkrun.runs.models import Run
@@ -192,7 +191,6 @@ SORTS: dict[str, list[Any]] = {
 }
 
 
-_RUN_ID: BindParameter[str] = bindparam("run_id")
 _IDS: BindParameter[str] = bindparam("run_ids", expanding=True)
 _MOMENT: BindParameter[datetime] = bindparam("moment")
 _STATUSES: BindParameter[str] = bindparam("statuses", expanding=True)
@@ -200,23 +198,16 @@ _OFFSET: BindParameter[int] = bindparam("page_offset", type_=Integer)
 _LIMIT: BindParameter[int] = bindparam("page_limit", type_=Integer)
 
 
-@cache
-def _by_id() -> Select[Run]:
-    return select(Run).where(scope(Run, ORG_ID, "all"), Run.id == _RUN_ID)
-
-
 class RunsRepository(Repository):
     async def get(self, org_id: str, run_id: str) -> Run | None:
         """Archived runs are found too: they are shown, activated and purged by id."""
-        found = await self.db.execute(_by_id(), {ORG_ID.key: org_id, _RUN_ID.key: run_id})
-        return found.scalar_one_or_none()
+        return await self.one(Run, run_id, org_id, "all")
 
     async def lock(self, org_id: str, run_id: str) -> Run | None:
         """The run as committed now, locked against other writers until the transaction ends:
         what changes a run's status (its tasks' completion, kick-off, issues, archive) holds
         this lock first."""
-        stmt = select(Run).where(self.scope(Run, org_id, "all"), Run.id == run_id)
-        return await locked(self.db, Run, stmt, run_id)
+        return await self.locked_one(Run, run_id, org_id, "all")
 
     async def search(
         self, org_id: str, page: PageParams, filters: RunFilters

@@ -78,5 +78,5 @@ async def acting_member(db: AsyncSession, org_id: str, user_ids: list[int | None
             continue
         found = await members.member(org_id, user_id)
         if found and found[1].status != "disabled" and found[1].role != "light":
-            return Actor(user=found[0], org_id=org_id, role=found[1].role)
+            return Actor.of(found[0], org_id, found[1].role)
     return None

@@ -10,8 +10,7 @@ from checkrun.snippets.models import Snippet
 
 class SnippetsRepository(Repository):
     async def get(self, org_id: str, snippet_id: str) -> Snippet | None:
-        stmt = select(Snippet).where(self.scope(Snippet, org_id), Snippet.id == snippet_id)
-        return (await self.db.execute(stmt)).scalar_one_or_none()
+        return await self.one(Snippet, snippet_id, org_id)
 
     async def search(
         self, org_id: str, page: PageParams, q: str | None

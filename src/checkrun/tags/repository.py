@@ -61,8 +61,7 @@ def any_tagged(org_id: str, subject_type: str) -> Select[Any]:
 
 class TagsRepository(Repository):
     async def get(self, org_id: str, tag_id: str) -> Tag | None:
-        stmt = select(Tag).where(self.scope(Tag, org_id), Tag.id == tag_id)
-        return (await self.db.execute(stmt)).scalar_one_or_none()
+        return await self.one(Tag, tag_id, org_id)
 
     async def titled(self, org_id: str, title: str) -> Tag | None:
         stmt = select(Tag).where(self.scope(Tag, org_id), Tag.title_key == name_key(title))
@@ -124,12 +123,10 @@ class TagsRepository(Repository):
         await self.db.execute(delete(Tag).where(self.scope(Tag, org_id), Tag.id == tag_id))
 
     async def live_checklist(self, org_id: str, checklist_id: str) -> Checklist | None:
-        stmt = select(Checklist).where(self.scope(Checklist, org_id), Checklist.id == checklist_id)
-        return (await self.db.execute(stmt)).scalar_one_or_none()
+        return await self.one(Checklist, checklist_id, org_id)
 
     async def live_run(self, org_id: str, run_id: str) -> Run | None:
-        stmt = select(Run).where(self.scope(Run, org_id), Run.id == run_id)
-        return (await self.db.execute(stmt)).scalar_one_or_none()
+        return await self.one(Run, run_id, org_id)
 
     async def association(self, org_id: str, association_id: int) -> TagAssociation | None:
         stmt = select(TagAssociation).where(

@@ -36,7 +36,7 @@ from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of
 from checkrun.kit.locking import locked
 from checkrun.kit.pagination import PageParams
-from checkrun.kit.repository import ORG_ID, Repository, scope
+from checkrun.kit.repository import ORG_ID, ROW_ID, Repository, scope
 from checkrun.kit.sql import json_object_agg, no_index, plain_rows, sort_key
 from checkrun.members.models import Membership, User
 from checkrun.runs.models import Run
@@ -393,15 +393,20 @@ def _matching(org_id: str, f: TaskFilters) -> Select[Any]:
     return _filtered(select(Task).where(org == org_id), org_id, f)
 
 
+@cache
+def _task_with_owners(joined: bool = False, for_update: bool = False) -> Select[Task]:
+    """A task by id (`ROW_ID`, archived ones too) with its assignees: in a second statement,
+    or joined into the same one (a lock's: `FOR UPDATE OF` the task's row alone)."""
+    load = joinedload(Task.owners) if joined else selectinload(Task.owners)
+    stmt = select(Task).where(scope(Task, ORG_ID, "all"), Task.id == ROW_ID).options(load)
+    return stmt.with_for_update(of=Task) if for_update else stmt
+
+
 class TasksRepository(Repository):
     async def get(self, org_id: str, task_id: str) -> Task | None:
         """Archived tasks are found too: archive/restore/delete all address them."""
-        stmt = (
-            select(Task)
-            .where(self.scope(Task, org_id, "all"), Task.id == task_id)
-            .options(selectinload(Task.owners))
-        )
-        return (await self.db.execute(stmt)).scalar_one_or_none()
+        params = {ORG_ID.key: org_id, ROW_ID.key: task_id}
+        return (await self.db.execute(_task_with_owners(), params)).scalar_one_or_none()
 
     async def placement(self, org_id: str, task_id: str) -> Placement | None:
         """Where a task of the organization belongs (run and step ids), before locking it."""
@@ -418,13 +423,9 @@ class TasksRepository(Repository):
         """The task as committed now, locked against other writers until the transaction
         ends (lock its run first: runs before tasks, so that no two requests wait on each
         other)."""
-        # Its assignees in the same statement (the lock is the task row's alone).
-        stmt = (
-            select(Task)
-            .where(self.scope(Task, org_id, "all"), Task.id == task_id)
-            .options(joinedload(Task.owners))
-        )
-        return await locked(self.db, Task, stmt, task_id)
+        params = {ORG_ID.key: org_id, ROW_ID.key: task_id}
+        stmt, for_update = _task_with_owners(joined=True), _task_with_owners(True, True)
+        return await locked(self.db, Task, stmt, task_id, params, for_update)
 
     async def search(
         self, org_id: str, page: PageParams, filters: TaskFilters

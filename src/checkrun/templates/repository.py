@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import Select, delete, false, func, select
 
 from checkrun.kit.filters import archived_filter, count_of, text_filter
-from checkrun.kit.locking import locked
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.repository import Repository
 from checkrun.runs.models import Run
@@ -92,8 +91,7 @@ class TemplatesRepository(Repository):
     async def lock(self, org_id: str, checklist_id: str) -> Checklist | None:
         """A live template locked until the transaction ends: its edits and publishes (which
         number versions) happen one after the other."""
-        stmt = select(Checklist).where(self.scope(Checklist, org_id), Checklist.id == checklist_id)
-        return await locked(self.db, Checklist, stmt, checklist_id)
+        return await self.locked_one(Checklist, checklist_id, org_id)
 
     async def by_ids(self, checklist_ids: list[str]) -> list[Checklist]:
         """Templates by id, archived ones too (a run shows the template it came from)."""

@@ -105,7 +105,7 @@ async def actor_of(db: AsyncSession, session: WebSession) -> Actor:
     membership = await MembersRepository(db).membership(session.org_id, session.user.id)
     if membership is None or membership.status == "disabled":
         raise forbidden(NO_ACCESS)
-    return Actor(user=session.user, org_id=session.org_id, role=membership.role)
+    return Actor.of(session.user, session.org_id, membership.role)
 
 
 async def issue_sign_in_link(db: AsyncSession, email: str, ttl_seconds: int) -> str:

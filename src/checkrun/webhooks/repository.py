@@ -48,8 +48,7 @@ class WebhooksRepository(Repository):
         return list(rows.scalars()), int(total.scalar_one())
 
     async def watcher(self, org_id: str, watcher_id: str) -> Watcher | None:
-        stmt = select(Watcher).where(self.scope(Watcher, org_id), Watcher.id == watcher_id)
-        return (await self.db.execute(stmt)).scalar_one_or_none()
+        return await self.one(Watcher, watcher_id, org_id)
 
     async def delete_watcher(self, org_id: str, watcher_id: str) -> None:
         await self.db.execute(

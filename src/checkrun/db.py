@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event, exc
-from sqlalchemy.engine import Dialect
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,7 +19,11 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from checkrun import sqlite_connection
 from checkrun.config import Settings
+
+# Reads a SQLite URL's path and options as SQLAlchemy's own connect would.
+_sqlite_dialect = SQLiteDialect_aiosqlite()
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -56,7 +61,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 def make_engine(url: str, ping_idle_seconds: float = 10.0) -> AsyncEngine:
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"timeout": 30}
+        args, params = _sqlite_dialect.create_connect_args(make_url(url))
+        kwargs["async_creator"] = sqlite_connection.creator(list(args), {**params, "timeout": 30})
     else:
         # Enough kept open for a busy process: a connection above `pool_size` is closed when
         # handed back, and opening one (TLS negotiation, authentication) costs more than a read.

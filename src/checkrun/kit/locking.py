@@ -3,7 +3,8 @@
 PostgreSQL takes `SELECT ... FOR UPDATE`. SQLite has one writer at a time and pysqlite opens a
 transaction only at the first write, so a no-op `UPDATE` of the row as the first write takes the
 database's write lock (waiting on busy_timeout behind the current writer); every read after it
-sees what the previous writer committed. Either way the row is read again after the lock with
+sees what the previous writer committed. The second row a transaction locks needs no `UPDATE`:
+the first one's holds every row. Either way the row is read again after the lock with
 `populate_existing`, so an object the session loaded before is refreshed in place rather than
 kept stale. A row locked once stays locked to the end of the transaction: asking again (a run
 whose task was just completed, whose status follows) costs no statement.
@@ -60,7 +61,8 @@ async def locked(
         again: T | None = (await db.execute(stmt, params)).unique().scalar_one_or_none()
         return again
     if db.get_bind().dialect.name == "sqlite":
-        await db.execute(_touch(table), {"id": row_id})
+        if not _held(db):  # else this transaction holds the database's write lock already
+            await db.execute(_touch(table), {"id": row_id})
     else:
         # `of`: the row's own table, when `stmt` joins its children in (an eager load).
         stmt = stmt.with_for_update(of=model) if for_update is None else for_update

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlunsplit
 
 from fastapi import Query, Request
 
@@ -52,11 +53,14 @@ def page_params(default_per_page: int = 10) -> Any:
 
 
 def _link(request: Request, base_url: str | None, page: int) -> str:
-    url = request.url.include_query_params(page=page)
+    """The request's URL with `page` replaced (moved last), as Starlette's
+    `include_query_params` writes it, without building the URL objects."""
+    url = request.url
+    pairs = [(k, v) for k, v in parse_qsl(url.query, keep_blank_values=True) if k != "page"]
+    query = urlencode([*pairs, ("page", str(page))])
     if base_url:  # CHECKRUN_PUBLIC_URL stands for the origin and the root path together
-        path = route_path(request.scope)
-        return base_url.rstrip("/") + path + ("?" + url.query if url.query else "")
-    return str(url)
+        return base_url.rstrip("/") + route_path(request.scope) + "?" + query
+    return urlunsplit(url.components._replace(query=query))
 
 
 def pagination_meta(

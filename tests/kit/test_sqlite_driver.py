@@ -33,5 +33,5 @@ def test_a_write_waiting_on_the_lock_leaves_reads_answered(tmp_path: Path) -> No
                 ok(waiting.result(timeout=60), 201)
         finally:
             holder.close()
-        titles = {t["title"] for t in ok(org.api.get(org.path("/tags")))}
-        assert titles == {"before", "after the lock"}
+        after = {t["title"] for t in ok(org.api.get(org.path("/tags")))}
+        assert after == {"before", "after the lock"}

@@ -103,6 +103,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
+        # A file system without shared memory keeps the rollback journal.
+        sqlite_connection.note_journal_mode(dbapi_conn, str(cur.fetchone()[0]))
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=30000")

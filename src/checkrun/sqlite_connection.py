@@ -7,12 +7,18 @@ server those hops cost more CPU than the SQL (measured: 64 context switches and 
 time per list request, against 0.2 ms for the statement itself).
 
 Here the calls that cannot wait on another connection's lock run on the loop's thread, at once:
-a new cursor, fetching the rows of a statement already executed (its locks are held by then),
-closing a cursor, and a commit or rollback with no transaction open (pysqlite's no-op). Every
-statement itself, and any commit of real work, still runs on the connection's thread, so a
+- a new cursor, fetching the rows of a statement already executed (its locks are held by then),
+  closing a cursor, and a commit or rollback with no transaction open (pysqlite's no-op);
+- in WAL mode, the reads and inserts of a transaction that holds the database's write lock (a
+  write in it succeeded): nothing there can wait, the lock is this connection's.
+
+Everything else runs on the connection's thread: a statement that may have to wait for the
+write lock (the first write of a transaction, and every read outside one: a read can wait out
+another process's WAL recovery); an update or delete, which can touch any number of rows (an
+organization's purge) while the loop serves others; and a commit, which may checkpoint. A
 statement waiting on `busy_timeout` never blocks the loop. The connection is only ever used by
-one call at a time (SQLAlchemy awaits each), so sharing it between the two threads is safe with
-`check_same_thread=False`.
+one call at a time (SQLAlchemy awaits each), so sharing it between the two threads is safe
+with `check_same_thread=False`.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ import aiosqlite
 
 _CURSOR_CALLS = frozenset({"fetchall", "fetchone", "fetchmany", "close"})
 _ENDS = frozenset({"commit", "rollback"})
+_STATEMENTS = frozenset({"execute", "executemany"})
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE"})
+_WHILE_WRITING = frozenset({"SELECT", "INSERT"})
 
 
 def _at_once(fn: Callable[..., Any]) -> bool:
@@ -38,11 +47,33 @@ def _at_once(fn: Callable[..., Any]) -> bool:
     return False
 
 
+def _verb(fn: Callable[..., Any], args: tuple[Any, ...]) -> str:
+    """The first word of the SQL `fn` executes ("" when `fn` executes none)."""
+    if not args or getattr(fn, "__name__", "") not in _STATEMENTS:
+        return ""
+    if not isinstance(getattr(fn, "__self__", None), sqlite3.Cursor):
+        return ""
+    words = str(args[0]).split(None, 1)
+    return words[0].upper() if words else ""
+
+
 class FewerHopsConnection(aiosqlite.Connection):
+    wal = False  # set by `creator` once the journal mode is known
+    _writing = False  # a write of the open transaction succeeded: the write lock is ours
+
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if self._running and self._connection is not None and _at_once(fn):
+        conn = self._connection
+        if not self._running or conn is None:
+            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        if self._writing and not conn.in_transaction:
+            self._writing = False
+        verb = _verb(fn, args)
+        if _at_once(fn) or (self._writing and self.wal and verb in _WHILE_WRITING):
             return fn(*args, **kwargs)
-        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        result = await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        if verb in _WRITES and conn.in_transaction:
+            self._writing = True
+        return result
 
 
 def creator(
@@ -65,3 +96,10 @@ def creator(
         return connection
 
     return connect
+
+
+def note_journal_mode(dbapi_connection: Any, mode: str) -> None:
+    """Called with the journal mode the connection's pragmas left it in."""
+    driver = getattr(dbapi_connection, "_connection", None)
+    if isinstance(driver, FewerHopsConnection):
+        driver.wal = mode.lower() == "wal"

@@ -58,7 +58,7 @@ def _verb(fn: Callable[..., Any], args: tuple[Any, ...]) -> str:
 
 
 class FewerHopsConnection(aiosqlite.Connection):
-    wal = False  # set by `creator` once the journal mode is known
+    wal = False  # set by `note_journal_mode` when the connection opens
     _writing = False  # a write of the open transaction succeeded: the write lock is ours
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

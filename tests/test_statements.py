@@ -218,3 +218,22 @@ def test_a_list_costs_its_total_its_page_and_the_page_details(
 
 def test_a_run_with_its_tasks_costs_two_statements(world: World) -> None:
     assert world.statements(f"/runs/{world.big}", with_="tasks") - AUTH <= 2
+
+
+def test_a_completion_reads_its_run_organization_template_and_issues_at_once(
+    world: World,
+) -> None:
+    """The run's lock reads its organization (and whether it has webhook watchers) and its
+    template; the task's lock whether any of its fields is required."""
+    run_id = world._launch(world.small_template)
+    org = world.org
+    first = ok(org.api.get(org.path(f"/runs/{run_id}/tasks")))[0]
+    done = org.api.post(org.path(f"/runs/{run_id}/completed-tasks"), json={"task_id": first["id"]})
+    assert done.status_code == 200, done.text
+    assert done.json()["data"]["status"] == "completed"
+    # The run, the task, the open issues, the change, the run's tasks (their deadlines),
+    # the activity, the answer's values: on SQLite the run's lock is an UPDATE more.
+    assert int(done.headers[HEADER]) - AUTH <= COMPLETION[org.server.backend]
+
+
+COMPLETION = {"postgresql": 8, "sqlite": 9}

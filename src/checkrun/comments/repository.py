@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import BindParameter, Select, bindparam, case, func, or_, select, update
 
 from checkrun.comments.models import ISSUE, Comment
 from checkrun.kit.locking import locked
-from checkrun.kit.repository import Repository
+from checkrun.kit.repository import ORG_ID, Repository
 from checkrun.templates.models import Checklist
 
 
@@ -35,6 +36,22 @@ def tasks_with_open_issue() -> Any:
     """Task ids with an open issue: a subquery for task filters and sorts. Not correlated with
     the outer query (evaluated once, not per task); that query scopes the organization."""
     return select(Comment.task_id).where(open_issue(), Comment.task_id.is_not(None))
+
+
+_TASK_ID: BindParameter[str] = bindparam("issue_task_id")
+_RUN_ID: BindParameter[str] = bindparam("issue_run_id")
+
+
+@cache
+def _issues_around(in_run: bool) -> Select[str | None, str | None]:
+    around = Comment.task_id == _TASK_ID
+    if in_run:
+        around = or_(around, Comment.run_id == _RUN_ID)
+    return (
+        select(Comment.task_id, Comment.run_id)
+        .distinct()
+        .where(Comment.org_id == ORG_ID, around, open_issue())
+    )
 
 
 def _for_guest(for_guest: bool) -> list[Any]:
@@ -133,16 +150,10 @@ class CommentsRepository(Repository):
     async def open_issues_around(self, org_id: str, task_id: str, run_id: str | None) -> Issues:
         """The open issues a completion of the task looks at, in one statement: the task's, its
         process's own, and its process's status by issue (`issue_status`)."""
-        scope = Comment.task_id == task_id
+        params: dict[str, str] = {ORG_ID.key: org_id, _TASK_ID.key: task_id}
         if run_id is not None:
-            scope = or_(scope, Comment.run_id == run_id)
-        rows = (
-            await self.db.execute(
-                select(Comment.task_id, Comment.run_id)
-                .distinct()
-                .where(Comment.org_id == org_id, scope, open_issue())
-            )
-        ).all()
+            params[_RUN_ID.key] = run_id
+        rows = (await self.db.execute(_issues_around(run_id is not None), params)).all()
         in_run = [t for t, r in rows if run_id is not None and r == run_id]
         return Issues(
             task=any(t == task_id for t, _ in rows),

@@ -13,13 +13,14 @@ whose task was just completed, whose status follows) costs no statement.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple, cast
 
-from sqlalchemy import Select, TextClause, text
+from sqlalchemy import Row, Select, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 _REFRESH = {"populate_existing": True}
 
 
@@ -58,16 +59,32 @@ async def locked(
         kept: T | None = db.identity_map.get(identity_key(model, row_id))
         if kept is not None:
             return kept
-        again: T | None = (await db.execute(stmt, params)).unique().scalar_one_or_none()
-        return again
+    row = await locked_row(db, model, stmt, row_id, params, for_update)
+    return None if row is None else cast(T, row[0])
+
+
+async def locked_row(
+    db: AsyncSession,
+    model: type[Any],
+    stmt: Select[*Ts],
+    row_id: Any,
+    params: dict[str, Any] | None = None,
+    for_update: Select[*Ts] | None = None,
+) -> Row[*Ts] | None:
+    """`locked`, answering the whole first row of `stmt`, whose first entity is the `model`
+    row locked: what `stmt` joins in (read, not locked) comes along in the same statement."""
+    table = model.__tablename__
+    if (table, row_id) in _held(db):
+        held: Row[*Ts] | None = (await db.execute(stmt, params)).unique().one_or_none()
+        return held
     if db.get_bind().dialect.name == "sqlite":
         if not _held(db):  # else this transaction holds the database's write lock already
             await db.execute(_touch(table), {"id": row_id})
     else:
-        # `of`: the row's own table, when `stmt` joins its children in (an eager load).
+        # `of`: the row's own table, when `stmt` joins others in (an eager load, a context).
         stmt = stmt.with_for_update(of=model) if for_update is None else for_update
     result = await db.execute(stmt, params, execution_options=_REFRESH)
-    found: T | None = result.unique().scalar_one_or_none()
+    found: Row[*Ts] | None = result.unique().one_or_none()
     if found is not None:
         _held(db).add((table, row_id))  # the transaction exists now
     return found

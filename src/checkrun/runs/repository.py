@@ -19,17 +19,22 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.orm import with_expression
 
 from checkrun.folders.repository import filed
 from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of, text_filter
+from checkrun.kit.locking import locked_row
 from checkrun.kit.pagination import PageParams
-from checkrun.kit.repository import ORG_ID, Repository, scope
+from checkrun.kit.repository import ORG_ID, ROW_ID, Repository, scope
+from checkrun.orgs.models import Organization
 from checkrun.runs.models import Run
 from checkrun.tags.repository import any_tagged, tagged
 from checkrun.tasks import counts
 from checkrun.tasks.models import ReadableTask, Task, TaskOwner
 from checkrun.tasks.repository import OPEN, late
+from checkrun.templates.models import Checklist
+from checkrun.webhooks.repository import has_watchers
 
 # Status filters that are not a stored status: `problem` also means `issue`; `delayed` is an
 # active run with a task past its deadline.
@@ -52,6 +57,28 @@ class RunPage:
 
     runs: list[Run]
     stats: dict[str, RunStats] | None
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """A run locked, with its organization (and whether it has webhook watchers) and its
+    template (archived or not; None when it has none), read in the run's statement."""
+
+    run: Run
+    org: Organization
+    template: Checklist | None
+
+
+@cache
+def _run_in_context(for_update: bool = False) -> Select[Run, Organization, Checklist | None]:
+    stmt = (
+        select(Run, Organization, Checklist)
+        .join(Organization, Organization.id == Run.org_id)
+        .outerjoin(Checklist, Checklist.id == Run.checklist_id)
+        .where(scope(Run, ORG_ID, "all"), Run.id == ROW_ID)
+        .options(with_expression(Organization.has_webhook_watchers, has_watchers()))
+    )
+    return stmt.with_for_update(of=Run) if for_update else stmt
 
 
 @dataclass(frozen=True)
@@ -208,6 +235,14 @@ class RunsRepository(Repository):
         what changes a run's status (its tasks' completion, kick-off, issues, archive) holds
         this lock first."""
         return await self.locked_one(Run, run_id, org_id, "all")
+
+    async def lock_in_context(self, org_id: str, run_id: str) -> RunContext | None:
+        """`lock`, reading the run's organization and template in the same statement (a
+        completion reads all three)."""
+        params = {ORG_ID.key: org_id, ROW_ID.key: run_id}
+        stmt, for_update = _run_in_context(), _run_in_context(for_update=True)
+        row = await locked_row(self.db, Run, stmt, run_id, params, for_update)
+        return None if row is None else RunContext(row[0], row[1], row[2])
 
     async def search(
         self, org_id: str, page: PageParams, filters: RunFilters

@@ -19,6 +19,8 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm.attributes import get_history
+from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 
 from checkrun.config import Settings
 from checkrun.kit import events
@@ -146,10 +148,9 @@ def _touched(task: Task) -> bool:
     if state.pending:
         return True
     # An attribute never set since the load has no history: most dirty tasks changed other
-    # columns, and reading `state.attrs` costs more than the rest of this hook.
-    if not state.committed_state.keys() & WATCHED_SET:
-        return False
-    return any(state.attrs[name].history.has_changes() for name in WATCHED)
+    # columns. (`state.attrs` would build every attribute's state: most of this hook's cost.)
+    changed = state.committed_state.keys() & WATCHED_SET
+    return any(get_history(task, name, PASSIVE_NO_INITIALIZE).has_changes() for name in changed)
 
 
 def _before_flush(session: Session, _flush: UOWTransaction, _instances: Any) -> None:

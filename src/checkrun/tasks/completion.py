@@ -14,7 +14,7 @@ from checkrun.kit.errors import bad_request, forbidden, invalid, invalid_field, 
 from checkrun.members.repository import MembersRepository
 from checkrun.orgs.repository import OrgsRepository
 from checkrun.runs.models import Run
-from checkrun.runs.repository import RunsRepository
+from checkrun.runs.repository import RunContext, RunsRepository
 from checkrun.runs.rules import BY_SYSTEM, REOPENED, apply_rules, sync_run_status
 from checkrun.runs.shell import SUBPROCESS
 from checkrun.tasks import deadlines
@@ -30,11 +30,13 @@ PROCESS_ROUTE = "This task belongs to a process: complete it through its run's c
 
 @dataclass
 class Locked:
-    """A task and its run, both locked; holding the run keeps it in the session, so what
-    follows the change (deadlines, webhooks, the run's status) reads it without a statement."""
+    """A task and its run, both locked, with the run's organization and template; holding
+    them keeps them in the session, so what follows the change (deadlines, reminders,
+    webhooks, the rules, the run's status) reads them without a statement."""
 
     task: Task
     run: Run | None
+    context: RunContext | None = None
 
 
 async def _task(db: AsyncSession, actor: Actor, task_id: str, run_id: str | None) -> Locked:
@@ -55,11 +57,13 @@ async def _task(db: AsyncSession, actor: Actor, task_id: str, run_id: str | None
 
 
 async def _lock(db: AsyncSession, org_id: str, task_id: str, run_id: str | None) -> Locked:
-    run = await RunsRepository(db).lock(org_id, run_id) if run_id is not None else None
+    context = None
+    if run_id is not None:
+        context = await RunsRepository(db).lock_in_context(org_id, run_id)
     locked = await TasksRepository(db).lock(org_id, task_id)
     if locked is None:
         raise not_found()
-    return Locked(locked, run)
+    return Locked(locked, context.run if context else None, context)
 
 
 async def lock_task(db: AsyncSession, task: Task) -> Task:
@@ -104,6 +108,8 @@ async def check_no_open_issue(db: AsyncSession, task: Task) -> Issues:
 
 
 async def check_required_fields(db: AsyncSession, task: Task) -> None:
+    if task.has_required_field is False and not (task.version is not None and task.step_id):
+        return  # its lock read that none of the template's fields is required
     repo = TasksRepository(db)
     required = [f for f in (await repo.fields_of([task]))[task.id] if f.required]
     if not required:
@@ -162,8 +168,8 @@ async def complete(
 ) -> Task:
     locked = await _task(db, actor, body.task_id, run_id)
     task = locked.task
-    # Held for the request: its reminder rules (at the flush) and calendar (deadlines) are
-    # then read once.
+    # Held for the request (read with the run, else now): its reminder rules (at the flush)
+    # and calendar (deadlines) are then read once.
     org = await OrgsRepository(db).get(actor.org_id)
     await require_assigned_if_light(db, actor, task, "complete")
     issues = await _check_completable(db, actor, task, body)

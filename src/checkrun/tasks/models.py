@@ -16,7 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from checkrun.db import Base, UTCDateTime
 from checkrun.kit.clock import now
@@ -112,6 +112,9 @@ class Task(Base):
     owners: Mapped[list[TaskOwner]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="TaskOwner.id"
     )
+    # Read only by the statement that locks a task (`TasksRepository.lock`): whether a form
+    # field of the task, or of its step, is required; None when that statement did not load it.
+    has_required_field: Mapped[bool | None] = query_expression()
 
     def owner_lists(self) -> dict[str, list[Any]]:
         return owner_lists((owner.kind, owner.ref) for owner in self.owners)

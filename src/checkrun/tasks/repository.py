@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BindParameter,
+    ColumnElement,
     Integer,
     Select,
     Subquery,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -24,7 +26,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload, with_expression
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
@@ -399,7 +401,17 @@ def _task_with_owners(joined: bool = False, for_update: bool = False) -> Select[
     or joined into the same one (a lock's: `FOR UPDATE OF` the task's row alone)."""
     load = joinedload(Task.owners) if joined else selectinload(Task.owners)
     stmt = select(Task).where(scope(Task, ORG_ID, "all"), Task.id == ROW_ID).options(load)
+    if joined:
+        stmt = stmt.options(with_expression(Task.has_required_field, _has_required_field()))
     return stmt.with_for_update(of=Task) if for_update else stmt
+
+
+def _has_required_field() -> ColumnElement[bool]:
+    """What `fields_of` reads for a task whose fields are the template's (no frozen version),
+    narrowed to required fields: false means that a completion has no field to check."""
+    own = Capture.task_id == Task.id
+    of_step = and_(Task.step_id.is_not(None), Capture.step_id == Task.step_id)
+    return exists().where(Capture.required.is_(True), or_(own, of_step))
 
 
 class TasksRepository(Repository):

@@ -8,9 +8,10 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, delete, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.util import identity_key
 
 from checkrun.files.models import Asset
 from checkrun.guests.models import Guest
@@ -30,6 +31,13 @@ def _watcher_urls() -> Select[str]:
         .where(scope(Watcher, ORG_ID), Watcher.notification_type == "webhook")
         .order_by(Watcher.created_at, Watcher.id)
     )
+
+
+def has_watchers() -> ColumnElement[bool]:
+    """`Organization.has_webhook_watchers`: whether `watcher_urls` can answer any URL, for a
+    statement that reads the organization's row anyway (`with_expression`)."""
+    webhook = Watcher.notification_type == "webhook"
+    return exists().where(Watcher.org_id == Organization.id, webhook)
 
 
 class WebhooksRepository(Repository):
@@ -56,7 +64,11 @@ class WebhooksRepository(Repository):
         )
 
     async def watcher_urls(self, org_id: str) -> list[str]:
-        """Read for every event that may have watchers (each launch and completion)."""
+        """Read for every event that may have watchers (each launch and completion), unless
+        the session holds the organization's row read with `has_watchers`."""
+        org = self.db.identity_map.get(identity_key(Organization, org_id))
+        if isinstance(org, Organization) and org.has_webhook_watchers is False:
+            return []
         rows = await self.db.execute(_watcher_urls(), {ORG_ID.key: org_id})
         return list(dict.fromkeys(rows.scalars()))
 

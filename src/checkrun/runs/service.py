@@ -24,6 +24,7 @@ from checkrun.kit.includes import Includes, Page
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.worktime import WorkWeek
 from checkrun.members.repository import MembersRepository
+from checkrun.orgs.models import Organization
 from checkrun.orgs.repository import OrgsRepository
 from checkrun.runs import variables
 from checkrun.runs.history import record
@@ -173,14 +174,17 @@ def _task_for_step(
     return task, [{**row, "task_id": task["id"]} for row in rows]
 
 
-async def _launchable(db: AsyncSession, actor: Actor, checklist_id: str) -> Checklist:
+async def _launchable(
+    db: AsyncSession, actor: Actor, checklist_id: str
+) -> tuple[Checklist, Organization]:
     """Locked to the end, as an edit locks it (`templates.service.editable`): an edit that
     freezes the version launched waits for the launch to commit (so it sees the run), and a
-    launch waits for an edit in progress (so it copies what that edit leaves)."""
-    checklist = await TemplatesRepository(db).lock(actor.org_id, checklist_id)
-    if checklist is None:
+    launch waits for an edit in progress (so it copies what that edit leaves). The
+    organization comes with it (whether it has webhook watchers too)."""
+    found = await TemplatesRepository(db).lock_for_launch(actor.org_id, checklist_id)
+    if found is None:
         raise invalid_field("checklist_id", "The selected checklist id is invalid.")
-    return checklist
+    return found
 
 
 async def check_members(
@@ -264,7 +268,9 @@ async def launch_counted(
     # Tallyfy lets a light member launch only a template that grants them LAUNCH; checkrun
     # has no per-template permissions yet, so light members don't launch.
     require_not_light(actor)
-    checklist = await _launchable(db, actor, body.checklist_id)
+    # The organization is held to the end: its webhook watchers are known when the launch
+    # is announced, and its calendar and reminder settings when the numbering answers it.
+    checklist, org = await _launchable(db, actor, body.checklist_id)
     await _check_launch(db, actor, body)
     # The version launched: with dual versions the published one (templates/versions.py).
     parts = await versions.launch_parts(db, checklist)
@@ -278,8 +284,8 @@ async def launch_counted(
         for s in steps
         if (o := body.tasks.get(s.id)) and o.deadline
     }
-    # The first write, which reads the organization too (its calendar and reminder settings):
-    # held to the end, the flush reads its reminder settings from this copy.
+    # The first write, which reads the organization again (the same object, refreshed): the
+    # flush reads its reminder settings from it.
     org, number, first = await OrgsRepository(db).reserve_launch(actor.org_id, len(steps))
     week, default = deadlines.work_week(org), deadlines.default_rule(org)
     plan = Launch(

@@ -2,17 +2,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, delete, false, func, select
+from sqlalchemy import BindParameter, Select, bindparam, delete, false, func, select
+from sqlalchemy.orm import with_expression
 
 from checkrun.kit.filters import archived_filter, count_of, text_filter
+from checkrun.kit.locking import locked_row
 from checkrun.kit.pagination import PageParams
-from checkrun.kit.repository import Repository
+from checkrun.kit.repository import ORG_ID, ROW_ID, Repository, scope
+from checkrun.orgs.models import Organization
 from checkrun.runs.models import Run
 from checkrun.tags.repository import tagged
 from checkrun.tasks.models import CaptureValue
 from checkrun.templates.models import Capture, Checklist, ChecklistVersion, Step
+from checkrun.webhooks.repository import has_watchers
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,31 @@ def _filtered(stmt: Select[Any], org_id: str, f: ChecklistFilters) -> Select[Any
     return stmt
 
 
+_IDS: BindParameter[str] = bindparam("checklist_ids", expanding=True)
+
+
+@cache
+def _for_launch(for_update: bool = False) -> Select[Checklist, Organization]:
+    stmt = (
+        select(Checklist, Organization)
+        .join(Organization, Organization.id == Checklist.org_id)
+        .where(scope(Checklist, ORG_ID), Checklist.id == ROW_ID)
+        .options(with_expression(Organization.has_webhook_watchers, has_watchers()))
+    )
+    return stmt.with_for_update(of=Checklist) if for_update else stmt
+
+
+@cache
+def _steps_of() -> Select[Step]:
+    return select(Step).where(Step.checklist_id.in_(_IDS)).order_by(Step.position)
+
+
+@cache
+def _prerun_of() -> Select[Capture]:
+    kickoff = Capture.is_prerun.is_(True)
+    return select(Capture).where(Capture.checklist_id.in_(_IDS), kickoff).order_by(Capture.position)
+
+
 class TemplatesRepository(Repository):
     async def get(self, org_id: str, checklist_id: str, archived: bool = False) -> Checklist | None:
         stmt = select(Checklist).where(
@@ -92,6 +122,16 @@ class TemplatesRepository(Repository):
         """A live template locked until the transaction ends: its edits and publishes (which
         number versions) happen one after the other."""
         return await self.locked_one(Checklist, checklist_id, org_id)
+
+    async def lock_for_launch(
+        self, org_id: str, checklist_id: str
+    ) -> tuple[Checklist, Organization] | None:
+        """`lock`, reading the organization in the same statement, with whether it has webhook
+        watchers (a launch notifies them)."""
+        params = {ORG_ID.key: org_id, ROW_ID.key: checklist_id}
+        stmt, for_update = _for_launch(), _for_launch(for_update=True)
+        row = await locked_row(self.db, Checklist, stmt, checklist_id, params, for_update)
+        return None if row is None else (row[0], row[1])
 
     async def by_ids(self, checklist_ids: list[str]) -> list[Checklist]:
         """Templates by id, archived ones too (a run shows the template it came from)."""
@@ -141,9 +181,7 @@ class TemplatesRepository(Repository):
         out: dict[str, list[Step]] = defaultdict(list)
         if not checklist_ids:
             return out
-        rows = await self.db.execute(
-            select(Step).where(Step.checklist_id.in_(checklist_ids)).order_by(Step.position)
-        )
+        rows = await self.db.execute(_steps_of(), {_IDS.key: checklist_ids})
         for step in rows.scalars():
             out[step.checklist_id].append(step)
         return out
@@ -177,11 +215,7 @@ class TemplatesRepository(Repository):
         out: dict[str, list[Capture]] = defaultdict(list)
         if not checklist_ids:
             return out
-        rows = await self.db.execute(
-            select(Capture)
-            .where(Capture.checklist_id.in_(checklist_ids), Capture.is_prerun.is_(True))
-            .order_by(Capture.position)
-        )
+        rows = await self.db.execute(_prerun_of(), {_IDS.key: checklist_ids})
         for capture in rows.scalars():
             out[capture.checklist_id or ""].append(capture)
         return out

@@ -172,6 +172,25 @@ def test_watchers_receive_process_and_task_events(org: Org, receiver: Receiver) 
     assert {r["source"] for r in deliveries(org)} == {"watcher"}
 
 
+def test_a_watcher_added_after_the_launch_gets_the_completion(org: Org, receiver: Receiver) -> None:
+    """The launch read that the organization had no watcher; the completion reads again."""
+    launched = run(org, checklist(org, steps=2)["id"])
+    assert deliveries(org) == []
+    ok(add(org, receiver.url("/late")), 201)
+    first = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))[0]
+    path = org.path(f"/runs/{launched['id']}/completed-tasks")
+    ok(org.api.post(path, json={"task_id": first["id"]}))
+    (sent,) = receiver.at("/late")
+    assert sent.json["event"] == "task.completed"
+    assert [(r["event"], r["source"]) for r in deliveries(org)] == [("task.completed", "watcher")]
+    removed = org.api.delete(org.path(f"/remove-watcher/{ok(listed(org))[0]['id']}"))
+    assert removed.status_code == 204, removed.text
+    second = ok(org.api.get(org.path(f"/runs/{launched['id']}/tasks")))[1]
+    ok(org.api.post(path, json={"task_id": second["id"]}))
+    # The run completed with its last task: neither event goes anywhere now.
+    assert [r["event"] for r in deliveries(org)] == ["task.completed"]
+
+
 def test_one_delivery_per_url_and_event(org: Org, receiver: Receiver) -> None:
     ok(add(org, receiver.url("/same")), 201)
     ok(add(org, receiver.url("/same")), 201)

@@ -12,6 +12,7 @@ whose task was just completed, whose status follows) costs no statement.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar, TypeVarTuple, cast
 
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
 T = TypeVar("T")
+M = TypeVar("M")
 Ts = TypeVarTuple("Ts")
 _REFRESH = {"populate_existing": True}
 
@@ -30,16 +32,23 @@ def _touch(table: str) -> TextClause:
     return text(f"UPDATE {table} SET id = id WHERE id = :id")
 
 
+def transaction_memo(db: AsyncSession, key: str, factory: Callable[[], M]) -> M:
+    """An object kept in the session for its current transaction only (a new one, from
+    `factory`, once another transaction began): what a statement of this transaction learnt
+    is not taken for true in the next."""
+    transaction = db.sync_session.get_transaction()
+    memo = db.info.get(key)
+    if memo is None or memo[0] is not transaction:
+        memo = db.info[key] = (transaction, factory())
+    kept: M = memo[1]
+    return kept
+
+
 def _held(db: AsyncSession) -> set[tuple[str, Any]]:
     """The rows this session's current transaction has locked (none outside a transaction)."""
-    transaction = db.sync_session.get_transaction()
-    if transaction is None:
+    if db.sync_session.get_transaction() is None:
         return set()
-    memo = db.info.get("locked_rows")
-    if memo is None or memo[0] is not transaction:
-        memo = db.info["locked_rows"] = (transaction, set())
-    rows: set[tuple[str, Any]] = memo[1]
-    return rows
+    return transaction_memo(db, "locked_rows", set)
 
 
 async def locked(

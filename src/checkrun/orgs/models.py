@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, query_expression
+from sqlalchemy.orm import Mapped, mapped_column
 
 from checkrun.db import Base, UTCDateTime
 from checkrun.kit.clock import now
@@ -27,6 +27,3 @@ class Organization(Base):
     preferences: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
-    # Whether the organization has webhook watchers, when the statement that loaded the row
-    # read it too (`webhooks.repository.has_watchers`); else None.
-    has_webhook_watchers: Mapped[bool | None] = query_expression()

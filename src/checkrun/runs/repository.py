@@ -19,7 +19,6 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import with_expression
 
 from checkrun.folders.repository import filed
 from checkrun.kit.clock import now
@@ -34,7 +33,7 @@ from checkrun.tasks import counts
 from checkrun.tasks.models import ReadableTask, Task, TaskOwner
 from checkrun.tasks.repository import OPEN, late
 from checkrun.templates.models import Checklist
-from checkrun.webhooks.repository import has_watchers
+from checkrun.webhooks.repository import has_watchers, note_watchers
 
 # Status filters that are not a stored status: `problem` also means `issue`; `delayed` is an
 # active run with a task past its deadline.
@@ -70,13 +69,14 @@ class RunContext:
 
 
 @cache
-def _run_in_context(for_update: bool = False) -> Select[Run, Organization, Checklist | None]:
+def _run_in_context(
+    for_update: bool = False,
+) -> Select[Run, Organization, Checklist | None, bool]:
     stmt = (
-        select(Run, Organization, Checklist)
+        select(Run, Organization, Checklist, has_watchers())
         .join(Organization, Organization.id == Run.org_id)
         .outerjoin(Checklist, Checklist.id == Run.checklist_id)
         .where(scope(Run, ORG_ID, "all"), Run.id == ROW_ID)
-        .options(with_expression(Organization.has_webhook_watchers, has_watchers()))
     )
     return stmt.with_for_update(of=Run) if for_update else stmt
 
@@ -242,7 +242,10 @@ class RunsRepository(Repository):
         params = {ORG_ID.key: org_id, ROW_ID.key: run_id}
         stmt, for_update = _run_in_context(), _run_in_context(for_update=True)
         row = await locked_row(self.db, Run, stmt, run_id, params, for_update)
-        return None if row is None else RunContext(row[0], row[1], row[2])
+        if row is None:
+            return None
+        note_watchers(self.db, org_id, row[3])
+        return RunContext(row[0], row[1], row[2])
 
     async def search(
         self, org_id: str, page: PageParams, filters: RunFilters

@@ -6,7 +6,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import BindParameter, Select, bindparam, delete, false, func, select
-from sqlalchemy.orm import with_expression
 
 from checkrun.kit.filters import archived_filter, count_of, text_filter
 from checkrun.kit.locking import locked_row
@@ -17,7 +16,7 @@ from checkrun.runs.models import Run
 from checkrun.tags.repository import tagged
 from checkrun.tasks.models import CaptureValue
 from checkrun.templates.models import Capture, Checklist, ChecklistVersion, Step
-from checkrun.webhooks.repository import has_watchers
+from checkrun.webhooks.repository import has_watchers, note_watchers
 
 
 @dataclass(frozen=True)
@@ -89,12 +88,11 @@ _IDS: BindParameter[str] = bindparam("checklist_ids", expanding=True)
 
 
 @cache
-def _for_launch(for_update: bool = False) -> Select[Checklist, Organization]:
+def _for_launch(for_update: bool = False) -> Select[Checklist, Organization, bool]:
     stmt = (
-        select(Checklist, Organization)
+        select(Checklist, Organization, has_watchers())
         .join(Organization, Organization.id == Checklist.org_id)
         .where(scope(Checklist, ORG_ID), Checklist.id == ROW_ID)
-        .options(with_expression(Organization.has_webhook_watchers, has_watchers()))
     )
     return stmt.with_for_update(of=Checklist) if for_update else stmt
 
@@ -131,7 +129,10 @@ class TemplatesRepository(Repository):
         params = {ORG_ID.key: org_id, ROW_ID.key: checklist_id}
         stmt, for_update = _for_launch(), _for_launch(for_update=True)
         row = await locked_row(self.db, Checklist, stmt, checklist_id, params, for_update)
-        return None if row is None else (row[0], row[1])
+        if row is None:
+            return None
+        note_watchers(self.db, org_id, row[2])
+        return row[0], row[1]
 
     async def by_ids(self, checklist_ids: list[str]) -> list[Checklist]:
         """Templates by id, archived ones too (a run shows the template it came from)."""

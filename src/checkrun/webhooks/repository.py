@@ -11,11 +11,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, delete, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm.util import identity_key
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.files.models import Asset
 from checkrun.guests.models import Guest
 from checkrun.kit import leases
+from checkrun.kit.locking import transaction_memo
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.repository import ORG_ID, Repository, scope
 from checkrun.members.models import Membership, User
@@ -34,10 +35,20 @@ def _watcher_urls() -> Select[str]:
 
 
 def has_watchers() -> ColumnElement[bool]:
-    """`Organization.has_webhook_watchers`: whether `watcher_urls` can answer any URL, for a
-    statement that reads the organization's row anyway (`with_expression`)."""
+    """Whether `watcher_urls` can answer any URL: a column for a statement that reads the
+    organization's row anyway, which then tells `note_watchers`."""
     webhook = Watcher.notification_type == "webhook"
     return exists().where(Watcher.org_id == Organization.id, webhook)
+
+
+def note_watchers(db: AsyncSession, org_id: str, watched: bool) -> None:
+    """What `has_watchers` read in this transaction: `watcher_urls` then reads none for an
+    organization that has none."""
+    _watched(db)[org_id] = watched
+
+
+def _watched(db: AsyncSession) -> dict[str, bool]:
+    return transaction_memo(db, "webhook_watchers", dict)
 
 
 class WebhooksRepository(Repository):
@@ -65,9 +76,8 @@ class WebhooksRepository(Repository):
 
     async def watcher_urls(self, org_id: str) -> list[str]:
         """Read for every event that may have watchers (each launch and completion), unless
-        the session holds the organization's row read with `has_watchers`."""
-        org = self.db.identity_map.get(identity_key(Organization, org_id))
-        if isinstance(org, Organization) and org.has_webhook_watchers is False:
+        this transaction read that the organization has none (`note_watchers`)."""
+        if _watched(self.db).get(org_id) is False:
             return []
         rows = await self.db.execute(_watcher_urls(), {ORG_ID.key: org_id})
         return list(dict.fromkeys(rows.scalars()))

@@ -4,16 +4,18 @@ from soft-deleted rows (a row of another organization is a 404, never a leak).""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, TypeVarTuple
 
-from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, select
+from sqlalchemy import BindParameter, ColumnElement, Row, Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from checkrun.db import Base
-from checkrun.kit.locking import locked
+from checkrun.kit.locking import locked, locked_row
 
 M = TypeVar("M", bound=Base)
+Ts = TypeVarTuple("Ts")
 
 # Which rows of a soft-deletable model: the live ones, the archived ones, or both. A model
 # without `deleted_at` has only live rows.
@@ -83,3 +85,15 @@ class Repository:
         params = {ORG_ID.key: self._org(org_id), ROW_ID.key: row_id}
         stmt, for_update = by_id(model, rows), by_id(model, rows, for_update=True)
         return await locked(self.db, model, stmt, row_id, params, for_update)
+
+    async def locked_with(
+        self,
+        model: type[Base],
+        build: Callable[[bool], Select[*Ts]],
+        row_id: Any,
+        org_id: str | None = None,
+    ) -> Row[*Ts] | None:
+        """`locked_one` for a statement that reads more along with the row (`locked_row`):
+        `build(for_update)` gives it by `ORG_ID` and `ROW_ID`, built once."""
+        params = {ORG_ID.key: self._org(org_id), ROW_ID.key: row_id}
+        return await locked_row(self.db, model, build(False), row_id, params, build(True))

@@ -23,7 +23,6 @@ from sqlalchemy import (
 from checkrun.folders.repository import filed
 from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of, text_filter
-from checkrun.kit.locking import locked_row
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.repository import ORG_ID, ROW_ID, Repository, scope
 from checkrun.orgs.models import Organization
@@ -239,9 +238,7 @@ class RunsRepository(Repository):
     async def lock_in_context(self, org_id: str, run_id: str) -> RunContext | None:
         """`lock`, reading the run's organization and template in the same statement (a
         completion reads all three)."""
-        params = {ORG_ID.key: org_id, ROW_ID.key: run_id}
-        stmt, for_update = _run_in_context(), _run_in_context(for_update=True)
-        row = await locked_row(self.db, Run, stmt, run_id, params, for_update)
+        row = await self.locked_with(Run, _run_in_context, run_id, org_id)
         if row is None:
             return None
         note_watchers(self.db, org_id, row[3])

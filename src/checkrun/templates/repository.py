@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import BindParameter, Select, bindparam, delete, false, func, select
 
 from checkrun.kit.filters import archived_filter, count_of, text_filter
-from checkrun.kit.locking import locked_row
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.repository import ORG_ID, ROW_ID, Repository, scope
 from checkrun.orgs.models import Organization
@@ -126,9 +125,7 @@ class TemplatesRepository(Repository):
     ) -> tuple[Checklist, Organization] | None:
         """`lock`, reading the organization in the same statement, with whether it has webhook
         watchers (a launch notifies them)."""
-        params = {ORG_ID.key: org_id, ROW_ID.key: checklist_id}
-        stmt, for_update = _for_launch(), _for_launch(for_update=True)
-        row = await locked_row(self.db, Checklist, stmt, checklist_id, params, for_update)
+        row = await self.locked_with(Checklist, _for_launch, checklist_id, org_id)
         if row is None:
             return None
         note_watchers(self.db, org_id, row[2])

@@ -118,6 +118,9 @@ class WebhooksRepository(Repository):
     # -- outbox -------------------------------------------------------------------------------
 
     def add(self, *objs: object) -> None:
+        for obj in objs:
+            if isinstance(obj, Watcher):  # what this transaction read of its watchers is past
+                _watched(self.db).pop(obj.org_id, None)
         self.db.add_all(objs)
 
     async def due_ids(self, moment: datetime, limit: int) -> list[str]:

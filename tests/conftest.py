@@ -183,7 +183,12 @@ def _start(
     port = port or free_port()
     app: Any = create_app(settings)
     config = uvicorn.Config(
-        wrap(app) if wrap else app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        wrap(app) if wrap else app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
     server = uvicorn.Server(config)
     thread = ServerThread(server)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -156,3 +157,18 @@ def test_serve_reads_dotenv_in_its_working_directory(tmp_path: Path) -> None:
         docs = httpx.get(base + "/docs", timeout=30)
     assert docs.status_code == 200
     assert "/from-dotenv/api/openapi.json" in docs.text
+
+
+def _get_health(conn: socket.socket, port: int) -> bytes:
+    conn.sendall(f"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+    return conn.recv(65536)
+
+
+def test_serve_keeps_an_idle_connection_longer_than_client_pools_do(tmp_path: Path) -> None:
+    # uvicorn's own 5 s closed connections that httpx's pool (5 s) was about to reuse.
+    with serving(tmp_path) as (base, _):
+        port = int(base.split(":")[2].split("/")[0])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            assert _get_health(conn, port).startswith(b"HTTP/1.1 200")
+            time.sleep(6)
+            assert _get_health(conn, port).startswith(b"HTTP/1.1 200")

@@ -217,6 +217,7 @@ def _run_uvicorn(settings: Settings) -> None:
         port=settings.port,
         workers=settings.workers,
         timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
+        timeout_keep_alive=settings.keep_alive_seconds,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         root_path=settings.root_path,
         log_level="info",

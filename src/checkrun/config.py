@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     # this long. uvicorn's 5 s replaced busy workers (and ones still starting on a loaded
     # machine: the check starts before the app is imported).
     worker_healthcheck_seconds: int = 60
+    # An idle keep-alive connection is closed after this long. It must outlast the pools of
+    # clients (httpx drops idle connections after 5 s, requests never does): with uvicorn's
+    # 5 s a request sent as the server closed met "server disconnected".
+    keep_alive_seconds: int = 75
     # Behind a proxy: the addresses whose X-Forwarded-For/-Proto are believed (comma-separated,
     # `*` for any; unset: uvicorn's default, 127.0.0.1), and the path prefix the proxy serves
     # checkrun under (links built from requests carry it).

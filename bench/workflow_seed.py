@@ -31,6 +31,7 @@ from checkrun.models import (
     TaskOwner,
     User,
 )
+from checkrun.tasks.deadlines import SNAPSHOT, Rule
 
 TEMPLATES = 100
 TASKS_PER_RUN = 20
@@ -153,7 +154,7 @@ def step_row(checklist_id: str, position: int, when: datetime) -> Row:
         "alias": f"step-{position}",
         "step_type": "task",
         "position": position,
-        "deadline": {"value": position, "unit": "days", "option": "from", "step": "start_run"},
+        "deadline": {"value": position, "unit": "days", "option": "from", "step": None},
         "assignees": [],
         "guests": [],
         "groups": [],
@@ -204,6 +205,12 @@ def run_row(
     }
 
 
+def _launch_settings(step: Row | None) -> dict[str, Any]:
+    """What a launch keeps on a step's task: the deadline rule it was counted by."""
+    rule = Rule.read(step["deadline"]) if step else None
+    return {SNAPSHOT: rule.as_dict()} if rule else {}
+
+
 def task_row(run: Row, number: int, position: int, step: Row | None, done: bool) -> Row:
     started: datetime = run["started_at"]
     finished = started + timedelta(hours=6 * position) if done else None
@@ -234,7 +241,7 @@ def task_row(run: Row, number: int, position: int, step: Row | None, done: bool)
         "deleted_at": run["deleted_at"],
         "archived_with_run": run["deleted_at"] is not None,
         "hidden_by_rule": False,
-        "settings": {},
+        "settings": _launch_settings(step),
     }
 
 

@@ -1,20 +1,22 @@
 """Statements and CPU per write, in-process: launch of the 20-step template and completion.
 
     .venv/bin/python bench/writes_profile.py [--db postgresql] [--scale 2000] [--repeat 60]
-                                             [--rounds 5] [--show]
+                                             [--rounds 5] [--show] [--profile DIR]
 
 Seeds an organization as bench/workflow_bench.py does, boots `create_app` inside its lifespan
 and sends `POST /runs` (the 20-step template) and `POST /runs/{id}/completed-tasks` (distinct
 open tasks) through httpx's ASGI transport. For each: the statements one request runs (the
 engine's `before_cursor_execute`; `--show` lists them) and the main thread's CPU per request
 (`time.thread_time`, the client's share included), the lowest of `--rounds` rounds: compare
-branches with each other on one machine, not with wrk figures.
+branches with each other on one machine, not with wrk figures. `--profile DIR` adds one more
+round under cProfile per write and leaves its stats in DIR (`python -m pstats`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import shutil
 import sys
 import tempfile
@@ -62,9 +64,22 @@ async def measure(name: str, send: Send, args: Any) -> None:
             await _ok(send)
         rounds.append(1000 * (time.thread_time() - started) / args.repeat)
     print(f"{name}: {len(seen)} statements, {min(rounds):.2f} ms CPU per request", flush=True)
+    if args.profile:
+        await profiled(name, send, args)
     if args.show:
         for statement in seen:
             print(f"    {statement[:160]}")
+
+
+async def profiled(name: str, send: Send, args: Any) -> None:
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(args.repeat):
+        await _ok(send)
+    profile.disable()
+    Path(args.profile).mkdir(parents=True, exist_ok=True)
+    slug = "launch" if name.startswith("POST /runs ") else "complete"
+    profile.dump_stats(Path(args.profile) / f"{args.kind}-{slug}.prof")
 
 
 async def run(url: str, work: Path, init: dict[str, Any], args: Any) -> None:
@@ -100,9 +115,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--show", action="store_true")
+    parser.add_argument("--profile", default=None)
     args = parser.parse_args()
     event.listen(Engine, "before_cursor_execute", _record)
     for kind in args.db.split(","):
+        args.kind = kind
         work = Path(tempfile.mkdtemp(prefix="writes-"))
         try:
             with database(kind, work) as (url, env):

@@ -27,8 +27,8 @@ from tests.conftest import CLIENT_HEADERS, _drop_postgres, _postgres_url
 # The whole request, authentication and the answer included; the figures of today, so that
 # a statement added on the way shows here (lower them when a change saves one).
 # SQLite locks a row with a no-op UPDATE before reading it (kit/locking.py): two more.
-LAUNCH_AT_MOST = {"sqlite": 12, "postgresql": 11}
-COMPLETION_AT_MOST = {"sqlite": 13, "postgresql": 11}
+LAUNCH_AT_MOST = {"sqlite": 11, "postgresql": 10}
+COMPLETION_AT_MOST = {"sqlite": 7, "postgresql": 6}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

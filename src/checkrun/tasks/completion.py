@@ -20,7 +20,7 @@ from checkrun.runs.shell import SUBPROCESS
 from checkrun.tasks import deadlines
 from checkrun.tasks.access import require_assigned_if_light
 from checkrun.tasks.models import Task
-from checkrun.tasks.repository import TasksRepository
+from checkrun.tasks.repository import TaskBasics, TasksRepository
 from checkrun.tasks.schemas import CompleteTask
 from checkrun.templates.models import Checklist
 from checkrun.templates.values import is_empty
@@ -163,11 +163,29 @@ async def _all_done(db: AsyncSession, task: Task, completer: int) -> bool:
     return assignees <= await repo.record_completion(task.id, completer)
 
 
+@dataclass(frozen=True)
+class Completed:
+    """A person's completion, and what its answer reads with the task: the values its lock
+    read, and no open issue (the completion was refused with one, and issues are reported
+    under the locks it holds); None when the lock did not read them."""
+
+    task: Task
+    basics: TaskBasics | None
+
+
+def _basics_at_lock(task: Task) -> TaskBasics | None:
+    # Read now: a later load of the task (populating it afresh) unloads the lock's extras.
+    if task.has_required_field is None:
+        return None
+    return TaskBasics({task.id: task.locked_values or {}}, set(), set())
+
+
 async def complete(
     db: AsyncSession, actor: Actor, body: CompleteTask, run_id: str | None = None
-) -> Task:
+) -> Completed:
     locked = await _task(db, actor, body.task_id, run_id)
     task = locked.task
+    basics = _basics_at_lock(task)
     # Held for the request (read with the run, else now): its reminder rules (at the flush)
     # and calendar (deadlines) are then read once.
     org = await OrgsRepository(db).get(actor.org_id)
@@ -177,7 +195,7 @@ async def complete(
     if not await _all_done(db, task, completer):
         task.status = "in-progress"
         await db.flush()
-        return task
+        return Completed(task, basics)
     # Held too: the webhooks and the rules read the run's template after the change (the
     # session keeps a row only while something holds it).
     template = await _template(db, locked.run)
@@ -194,7 +212,7 @@ async def complete(
     await sync_run_status(db, task.run_id, actor, issues=issues, tasks=tasks)
     await _rules_after(db, locked.run, actor, task)
     del org, locked, template, found
-    return task
+    return Completed(task, basics)
 
 
 async def complete_by_system(db: AsyncSession, task: Task, is_approved: bool | None) -> bool:

@@ -113,8 +113,10 @@ class Task(Base):
         cascade="all, delete-orphan", passive_deletes=True, order_by="TaskOwner.id"
     )
     # Read only by the statement that locks a task (`TasksRepository.lock`): whether a form
-    # field of the task, or of its step, is required; None when that statement did not load it.
+    # field of the task, or of its step, is required (None when that statement did not load
+    # it), and its values as one object (None also when it has none).
     has_required_field: Mapped[bool | None] = query_expression()
+    locked_values: Mapped[dict[str, Any] | None] = query_expression()
 
     def owner_lists(self) -> dict[str, list[Any]]:
         return owner_lists((owner.kind, owner.ref) for owner in self.owners)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Integer,
+    ScalarSelect,
     Select,
     Subquery,
     Table,
@@ -402,7 +403,10 @@ def _task_with_owners(joined: bool = False, for_update: bool = False) -> Select[
     load = joinedload(Task.owners) if joined else selectinload(Task.owners)
     stmt = select(Task).where(scope(Task, ORG_ID, "all"), Task.id == ROW_ID).options(load)
     if joined:
-        stmt = stmt.options(with_expression(Task.has_required_field, _has_required_field()))
+        stmt = stmt.options(
+            with_expression(Task.has_required_field, _has_required_field()),
+            with_expression(Task.locked_values, _values_of_task()),
+        )
     return stmt.with_for_update(of=Task) if for_update else stmt
 
 
@@ -795,14 +799,19 @@ class TaskBasics:
     frozen: set[str]
 
 
-def _basics_columns(org_id: str | BindParameter[str]) -> tuple[Any, Any, Any]:
-    """Per task (correlated): its values as one JSON object, whether it has an open issue,
-    whether its process has one of its own."""
-    values = (
+def _values_of_task() -> ScalarSelect[Any]:
+    """The task's values as one JSON object (correlated; NULL when it has none)."""
+    return (
         select(json_object_agg(CaptureValue.capture_id, CaptureValue.value))
         .where(CaptureValue.task_id == Task.id)
         .scalar_subquery()
     )
+
+
+def _basics_columns(org_id: str | BindParameter[str]) -> tuple[Any, Any, Any]:
+    """Per task (correlated): its values as one JSON object, whether it has an open issue,
+    whether its process has one of its own."""
+    values = _values_of_task()
     own_issue = (
         select(Comment.id)
         .where(scope(Comment, org_id, "all"), Comment.task_id == Task.id, open_issue())

@@ -17,7 +17,7 @@ from checkrun.tasks import automatic, completion, service
 from checkrun.tasks.listing import with_owner_objects
 from checkrun.tasks.models import Task
 from checkrun.tasks.params import list_page, task_filters
-from checkrun.tasks.repository import TaskFilters, TaskPage
+from checkrun.tasks.repository import TaskBasics, TaskFilters, TaskPage
 from checkrun.tasks.schemas import (
     AutomaticDeadlineRead,
     CompleteTask,
@@ -175,8 +175,10 @@ async def delete_task(
     return responses.empty(204)
 
 
-async def _completion(db: Db, task: Task, with_: Includes) -> JSONResponse:
-    (read,) = await service.read_tasks(db, [task], with_)
+async def _completion(
+    db: Db, task: Task, with_: Includes, basics: TaskBasics | None = None
+) -> JSONResponse:
+    (read,) = await service.read_tasks(db, [task], with_, basics=basics)
     if task.run_id is not None:
         # What the run's rules changed because of this completion or reopen, by task id.
         read.tasks_changed_by_rules = changed_by_rules(db)
@@ -188,7 +190,8 @@ async def _completion(db: Db, task: Task, with_: Includes) -> JSONResponse:
 async def complete_run_task(
     db: Db, actor: CurrentActor, run_id: str, body: CompleteTask, with_: With
 ) -> JSONResponse:
-    return await _completion(db, await completion.complete(db, actor, body, run_id), with_)
+    done = await completion.complete(db, actor, body, run_id)
+    return await _completion(db, done.task, with_, done.basics)
 
 
 @router.delete("/organizations/{org_id}/runs/{run_id}/completed-tasks/{task_id}")
@@ -204,7 +207,8 @@ async def reopen_run_task(
 async def complete_task(
     db: Db, actor: CurrentActor, body: CompleteTask, with_: With
 ) -> JSONResponse:
-    return await _completion(db, await completion.complete(db, actor, body), with_)
+    done = await completion.complete(db, actor, body)
+    return await _completion(db, done.task, with_, done.basics)
 
 
 @router.delete("/organizations/{org_id}/completed-tasks/{task_id}")

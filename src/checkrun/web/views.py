@@ -304,9 +304,8 @@ async def save_values(
 
 
 async def complete(db: AsyncSession, actor: Actor, task: Task, approved: bool | None) -> Task:
-    return await completion.complete(
-        db, actor, CompleteTask(task_id=task.id, is_approved=approved), run_id=task.run_id
-    )
+    body = CompleteTask(task_id=task.id, is_approved=approved)
+    return (await completion.complete(db, actor, body, run_id=task.run_id)).task
 
 
 async def reopen(db: AsyncSession, actor: Actor, task: Task) -> Task:

@@ -26,7 +26,7 @@ from tests.conftest import CLIENT_HEADERS, _drop_postgres, _postgres_url
 
 # The whole request, authentication and the answer included; the figures of today, so that
 # a statement added on the way shows here (lower them when a change saves one).
-# SQLite locks a row with a no-op UPDATE before reading it (kit/locking.py): two more.
+# SQLite locks a row with a no-op UPDATE before reading it (kit/locking.py): one more.
 LAUNCH_AT_MOST = {"sqlite": 11, "postgresql": 10}
 COMPLETION_AT_MOST = {"sqlite": 7, "postgresql": 6}
 

@@ -5,9 +5,9 @@ working directory (the environment wins), help for every option, and `serve` beh
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -159,16 +159,24 @@ def test_serve_reads_dotenv_in_its_working_directory(tmp_path: Path) -> None:
     assert "/from-dotenv/api/openapi.json" in docs.text
 
 
-def _get_health(conn: socket.socket, port: int) -> bytes:
-    conn.sendall(f"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
-    return conn.recv(65536)
+def _health_on(conn: http.client.HTTPConnection) -> int:
+    conn.request("GET", "/api/health")
+    answer = conn.getresponse()
+    answer.read()
+    return answer.status
 
 
 def test_serve_keeps_an_idle_connection_longer_than_client_pools_do(tmp_path: Path) -> None:
     # uvicorn's own 5 s closed connections that httpx's pool (5 s) was about to reuse.
     with serving(tmp_path) as (base, _):
-        port = int(base.split(":")[2].split("/")[0])
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
-            assert _get_health(conn, port).startswith(b"HTTP/1.1 200")
+        url = httpx.URL(base)
+        conn = http.client.HTTPConnection(url.host, url.port, timeout=10)
+        try:
+            assert _health_on(conn) == 200
+            first = conn.sock
             time.sleep(6)
-            assert _get_health(conn, port).startswith(b"HTTP/1.1 200")
+            # On a closed connection this raises RemoteDisconnected (no quiet reconnect).
+            assert _health_on(conn) == 200
+            assert conn.sock is first
+        finally:
+            conn.close()

@@ -180,3 +180,24 @@ def test_serve_keeps_an_idle_connection_longer_than_client_pools_do(tmp_path: Pa
             assert conn.sock is first
         finally:
             conn.close()
+
+
+def test_the_served_app_collects_garbage_less_often_than_python_does(tmp_path: Path) -> None:
+    # What `checkrun serve` (and each of its workers) builds: the factory uvicorn calls.
+    probe = (
+        "import gc, json; from checkrun.app import create_app_from_env; "
+        "default = gc.get_threshold(); create_app_from_env(); "
+        "print(json.dumps([default, gc.get_threshold(), gc.get_freeze_count()]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**ENV, "CHECKRUN_DATA_DIR": str(tmp_path / "data")},
+    )
+    assert done.returncode == 0, done.stderr
+    default, served, frozen = json.loads(done.stdout.splitlines()[-1])
+    assert served[0] >= 10 * default[0]
+    assert frozen > 10_000  # the modules and the app built at start are left out of collections

@@ -26,6 +26,7 @@ from checkrun.idempotency import install_idempotency
 from checkrun.kit import clock
 from checkrun.kit.auth import current_principal
 from checkrun.kit.bodies import install_body_guard
+from checkrun.kit.collector import tune_for_serving
 from checkrun.kit.errors import install_error_handlers
 from checkrun.kit.leases import LeaseWorker
 from checkrun.kit.logs import configure_logging
@@ -179,7 +180,10 @@ def install_metrics(app: FastAPI, settings: Settings) -> None:
 
 def create_app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` (and for workers, which read CHECKRUN_* from the env):
-    the process's logging is the server's to set, not the tests' (which call `create_app`)."""
+    the process's logging and garbage collector are the server's to set, not the tests'
+    (which call `create_app`)."""
     settings = Settings()
     configure_logging(settings)
-    return create_app(settings)
+    app = create_app(settings)
+    tune_for_serving()
+    return app

@@ -15,7 +15,7 @@ from checkrun.apidocs import ASSET_PATHS, install_docs
 from checkrun.comments.routes import router as comments_router
 from checkrun.config import Settings
 from checkrun.customfields.routes import router as customfields_router
-from checkrun.db import make_engine, make_sessionmaker
+from checkrun.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from checkrun.files.routes import router as files_router
 from checkrun.files.routes import upload_file
 from checkrun.folders.routes import router as folders_router
@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine, settings)
+    app.state.read_sessionmaker = make_read_sessionmaker(engine, settings)
     app.state.store = make_store(settings.resolved_storage_url, settings.s3_endpoint_url)
     install_error_handlers(app)
     listeners.install()

@@ -10,7 +10,7 @@ from checkrun.files.schemas import AssetRead
 from checkrun.kit import answers, responses
 from checkrun.kit.auth import CurrentActor, Db
 from checkrun.kit.errors import AppError
-from checkrun.kit.unit_of_work import ServiceCommittedDb, UnitOfWorkRoute
+from checkrun.kit.unit_of_work import ServiceCommittedDb, UnitOfWorkRoute, writes_on_get
 from checkrun.kit.urls import api_base
 from checkrun.storage import Store
 
@@ -96,6 +96,7 @@ async def view_file(
 
 
 @router.get(FILE + "/dl")
+@writes_on_get  # its "File downloaded" activity entry
 @answers.binary()
 async def download_file(
     request: Request, db: Db, store: Store, actor: CurrentActor, asset_id: str

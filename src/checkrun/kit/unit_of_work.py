@@ -24,7 +24,7 @@ Two departures, both named where they happen:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import Depends
@@ -37,13 +37,16 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 BeforeCommit = Callable[[Request], Awaitable[None]]
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
 
 _BOUNDARY = "checkrun.uow.boundary"  # in a session's `info`: opened by `request_session`
 _OPEN = "checkrun.uow.open"  # in a request's scope: a `UnitOfWorkRoute` is handling it
+_READS = "checkrun.uow.reads"  # in a request's scope: its route only reads
 _SESSION = "checkrun.uow.session"  # in a request's scope: its session, once asked for
 _HOOKS = "checkrun.uow.before_commit"
 _SERVICE_COMMITS = "checkrun.uow.service_commits"
 _UNCOMMITTED = "checkrun.uow.uncommitted"
+_WRITES_ON_GET = "__checkrun_writes_on_get__"
 
 
 class UncommittedWrite(RuntimeError):
@@ -57,21 +60,37 @@ async def request_session(request: Request) -> AsyncSession:
     if session is None:
         if not scope.get(_OPEN):
             raise RuntimeError("a session outside a UnitOfWorkRoute: nothing would commit it")
-        maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+        state = request.app.state
+        maker: async_sessionmaker[AsyncSession] = (
+            state.read_sessionmaker if scope.get(_READS) else state.sessionmaker
+        )
         session = scope[_SESSION] = maker()
         session.info[_BOUNDARY] = True
     return session
 
 
+def writes_on_get(endpoint: _Endpoint) -> _Endpoint:
+    """Marks a GET endpoint that writes (a link that works once, a page that records a
+    visit): its request gets a session with a transaction, as every other method's does."""
+    setattr(endpoint, _WRITES_ON_GET, True)
+    return endpoint
+
+
 class UnitOfWorkRoute(APIRoute):
     """A route that commits the request's session when its endpoint returned (before the
-    response is sent) and rolls it back when anything raised."""
+    response is sent) and rolls it back when anything raised. A GET's session only reads
+    (`db.make_read_sessionmaker`) unless its endpoint is marked `writes_on_get`."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        methods = self.methods or set()
+        reads = bool(methods) and methods <= {"GET", "HEAD"}
+        reads = reads and not getattr(self.endpoint, _WRITES_ON_GET, False)
 
         async def in_unit_of_work(request: Request) -> Response:
             request.scope[_OPEN] = True
+            if reads:
+                request.scope[_READS] = True
             try:
                 response = await handler(request)
             except BaseException:

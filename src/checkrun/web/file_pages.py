@@ -12,7 +12,7 @@ from checkrun.files.multipart import MalformedUpload, MultipartUpload
 from checkrun.files.routes import serve_asset
 from checkrun.kit.auth import Db
 from checkrun.kit.errors import AppError
-from checkrun.kit.unit_of_work import UnitOfWorkRoute
+from checkrun.kit.unit_of_work import UnitOfWorkRoute, writes_on_get
 from checkrun.storage import Store
 from checkrun.web import pages, views
 from checkrun.web.http import CSRF_FIELD, PREFIX, CsrfRefused, csrf_token, redirect
@@ -81,6 +81,7 @@ async def _again(
 
 
 @router.get("/files/{asset_id}")
+@writes_on_get  # its "File downloaded" activity entry
 async def download(request: Request, db: Db, store: Store, page: Member, asset_id: str) -> Response:
     return await serve_asset(request, db, store, page.actor, asset_id, download=True)
 

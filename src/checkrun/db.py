@@ -114,17 +114,21 @@ def _ping_when_idle(engine: AsyncEngine, seconds: float) -> None:
             raise exc.DisconnectionError("a pooled connection was dropped") from dropped
 
 
+SQLITE_BUSY_MS = 30_000  # how long a statement waits on another connection's lock
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         # A file system without shared memory keeps the rollback journal.
-        sqlite_connection.note_journal_mode(dbapi_conn, str(cur.fetchone()[0]))
+        journal_mode = str(cur.fetchone()[0])
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
         cur.close()
+        sqlite_connection.note_pragmas(dbapi_conn, journal_mode, SQLITE_BUSY_MS)
 
 
 def make_sessionmaker(

@@ -1,14 +1,19 @@
 """SQLite's driver (`checkrun/sqlite_connection.py`) runs some calls on the event loop's thread;
-a statement waiting on another connection's write lock must still wait on its own thread, so
-the server keeps answering meanwhile."""
+a statement waiting on another connection's lock must still wait on its own thread, so the
+server keeps answering meanwhile."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+from checkrun.db import SQLITE_BUSY_MS, make_engine
+from checkrun.sqlite_connection import FewerHopsConnection
 from tests.conftest import live_server, new_org
 from tests.support.factories import ok
 
@@ -35,3 +40,60 @@ def test_a_write_waiting_on_the_lock_leaves_reads_answered(tmp_path: Path) -> No
             holder.close()
         after = {t["title"] for t in ok(org.api.get(org.path("/tags")))}
         assert after == {"before", "after the lock"}
+
+
+class _Recorded(sqlite3.Cursor):
+    """A cursor that notes the thread each statement ran on, and refuses one as a lock would
+    (SQLITE_BUSY) when it runs on the loop's thread and `busy_on_loop` is set."""
+
+    threads: list[str]
+    busy_on_loop = False
+
+    def execute(self, sql: str, *args: Any) -> _Recorded:
+        on_loop = threading.current_thread() is threading.main_thread()
+        self.threads.append("loop" if on_loop else "thread")
+        if on_loop and self.busy_on_loop:
+            refused = sqlite3.OperationalError("database is locked")
+            refused.sqlite_errorcode = sqlite3.SQLITE_BUSY
+            raise refused
+        super().execute(sql, *args)
+        return self
+
+
+async def _reads(path: Path, busy_on_loop: bool, sql: str) -> tuple[list[str], int, Any]:
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with engine.connect() as conn:  # opens it with the server's pragmas
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            assert isinstance(driver, FewerHopsConnection) and driver.wal
+            sqlite = driver._connection
+            assert sqlite is not None
+            cursor = _Recorded(sqlite)
+            cursor.threads, cursor.busy_on_loop = [], busy_on_loop
+            try:
+                await driver._execute(cursor.execute, sql)
+                rows: Any = await driver._execute(cursor.fetchall)
+            except sqlite3.Error as exc:
+                rows = exc
+            timeout = await driver._execute(sqlite.execute, "PRAGMA busy_timeout")
+            busy_ms = (await driver._execute(timeout.fetchone))[0]
+            return cursor.threads, busy_ms, rows
+    finally:
+        await engine.dispose()
+
+
+def test_a_wal_read_runs_on_the_loops_thread(tmp_path: Path) -> None:
+    threads, busy_ms, rows = asyncio.run(_reads(tmp_path / "r.db", False, "SELECT 1"))
+    assert (threads, busy_ms, rows) == (["loop"], SQLITE_BUSY_MS, [(1,)])
+
+
+def test_a_read_refused_by_a_lock_waits_on_its_thread(tmp_path: Path) -> None:
+    threads, busy_ms, rows = asyncio.run(_reads(tmp_path / "r.db", True, "SELECT 1"))
+    assert (threads, busy_ms, rows) == (["loop", "thread"], SQLITE_BUSY_MS, [(1,)])
+
+
+def test_a_read_that_fails_otherwise_fails_at_once(tmp_path: Path) -> None:
+    threads, busy_ms, failed = asyncio.run(_reads(tmp_path / "r.db", False, "SELECT * FROM nope"))
+    assert (threads, busy_ms) == (["loop"], SQLITE_BUSY_MS)
+    assert isinstance(failed, sqlite3.OperationalError) and "no such table" in str(failed)

@@ -11,10 +11,12 @@ Here the calls that cannot wait on another connection's lock run on the loop's t
   closing a cursor, and a commit or rollback with no transaction open (pysqlite's no-op);
 - in WAL mode, the reads and inserts of a transaction that holds the database's write lock (a
   write in it succeeded): nothing there can wait, the lock is this connection's;
-- in WAL mode, any other read, with the busy timeout set to zero for it: a WAL read waits on
-  no writer, only on rare locks (another process's WAL recovery, an exclusive-mode
-  connection), and then it is refused at once and sent to the connection's thread to wait
-  there. This halves a small read's CPU: the hop costs more than the statement.
+- in WAL mode, any other read, with no busy wait and a budget of `LOOP_BUDGET_S`: a WAL read
+  waits on no writer, only on rare locks (another process's WAL recovery, an exclusive-mode
+  connection), and then it is refused at once; a read still computing at the end of its
+  budget (a search scanning a large table) is interrupted. Either way it starts again on the
+  connection's thread, to wait or compute there while the loop serves others. This halves a
+  small read's CPU: the hop costs more than the statement.
 
 Everything else runs on the connection's thread: a statement that may have to wait for the
 write lock (the first write of a transaction, and every read without WAL); an update or
@@ -27,6 +29,7 @@ each), so sharing it between the two threads is safe with `check_same_thread=Fal
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -37,6 +40,11 @@ _ENDS = frozenset({"commit", "rollback"})
 _STATEMENTS = frozenset({"execute", "executemany"})
 _WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE"})
 _WHILE_WRITING = frozenset({"SELECT", "INSERT"})
+# What a read may take on the loop's thread before it is sent to the connection's thread.
+LOOP_BUDGET_S = 0.005
+_PROGRESS_STEPS = 1000  # virtual machine instructions between two looks at the clock
+# Refusals after which a read starts again on the connection's thread.
+_AGAIN_ON_THREAD = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_INTERRUPT})
 
 
 def _at_once(fn: Callable[..., Any]) -> bool:
@@ -78,7 +86,7 @@ class FewerHopsConnection(aiosqlite.Connection):
             try:
                 return self._without_waiting(conn, fn, *args, **kwargs)
             except sqlite3.OperationalError as refused:
-                if (getattr(refused, "sqlite_errorcode", 0) & 0xFF) != sqlite3.SQLITE_BUSY:
+                if (getattr(refused, "sqlite_errorcode", 0) & 0xFF) not in _AGAIN_ON_THREAD:
                     raise
         result = await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
         if verb in _WRITES and conn.in_transaction:
@@ -88,10 +96,17 @@ class FewerHopsConnection(aiosqlite.Connection):
     def _without_waiting(
         self, conn: sqlite3.Connection, fn: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> Any:
+        deadline = time.perf_counter() + LOOP_BUDGET_S
+
+        def over_budget() -> int:
+            return 1 if time.perf_counter() > deadline else 0
+
         conn.execute("PRAGMA busy_timeout=0")
+        conn.set_progress_handler(over_budget, _PROGRESS_STEPS)
         try:
             return fn(*args, **kwargs)
         finally:
+            conn.set_progress_handler(None, 0)
             conn.execute(f"PRAGMA busy_timeout={self.busy_ms}")
 
 

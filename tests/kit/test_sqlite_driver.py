@@ -97,3 +97,12 @@ def test_a_read_that_fails_otherwise_fails_at_once(tmp_path: Path) -> None:
     threads, busy_ms, failed = asyncio.run(_reads(tmp_path / "r.db", False, "SELECT * FROM nope"))
     assert (threads, busy_ms) == (["loop"], SQLITE_BUSY_MS)
     assert isinstance(failed, sqlite3.OperationalError) and "no such table" in str(failed)
+
+
+def test_a_read_longer_than_the_loops_budget_finishes_on_its_thread(tmp_path: Path) -> None:
+    count = (
+        "SELECT max(x) FROM (WITH RECURSIVE c(x) AS "
+        "(SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT x FROM c)"
+    )
+    threads, busy_ms, rows = asyncio.run(_reads(tmp_path / "r.db", False, count))
+    assert (threads, busy_ms, rows) == (["loop", "thread"], SQLITE_BUSY_MS, [(3000000,)])

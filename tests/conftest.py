@@ -80,6 +80,20 @@ def _drop_postgres(url: str) -> None:
         pass
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind: a SQLite file under `tmp_path`, or a new PostgreSQL
+    database, dropped after the test."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'checkrun.db'}"
+        return
+    url = _postgres_url()
+    try:
+        yield url
+    finally:
+        _drop_postgres(url)
+
+
 @dataclass
 class LiveServer:
     backend: str

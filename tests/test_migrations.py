@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -15,19 +12,6 @@ from alembic.script import ScriptDirectory
 import checkrun.models  # noqa: F401 - registers every table
 from checkrun import migrate
 from checkrun.db import Base, make_engine
-from tests.conftest import _drop_postgres, _postgres_url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}"
-        return
-    url = _postgres_url()
-    try:
-        yield url
-    finally:
-        _drop_postgres(url)
 
 
 def _differences(url: str) -> list[Any]:

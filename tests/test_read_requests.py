@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -18,20 +17,6 @@ from sqlalchemy import insert, text, update
 from checkrun.db import Base, make_engine, make_read_sessionmaker, make_sessionmaker
 from checkrun.kit import unit_of_work as uow
 from checkrun.orgs.models import Organization
-from tests.conftest import _drop_postgres, _postgres_url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'reads.db'}"
-        return
-    url = _postgres_url()
-    try:
-        yield url
-    finally:
-        _drop_postgres(url)
-
 
 Write = Callable[[uow.Db], Awaitable[None]]
 

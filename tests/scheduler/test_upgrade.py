@@ -4,12 +4,9 @@ late count as reminded (no flood of overdue reminders at the upgrade)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from alembic import command
 from sqlalchemy import column, select, table, text
 
@@ -17,7 +14,6 @@ from checkrun import migrate
 from checkrun.db import UTCDateTime, make_engine, make_sessionmaker
 from checkrun.kit.clock import now
 from checkrun.members.service import create_organization
-from tests.conftest import _drop_postgres, _postgres_url
 
 TASK_SQL = (
     "INSERT INTO tasks (id, org_id, increment_id, title, task_type, status, position, deadline, "
@@ -26,18 +22,6 @@ TASK_SQL = (
     "(:id, :org, 1, 'T', 'task', :status, 1, :deadline, false, false, false, 0, false, :at, :at,"
     " false, false, '{}')"
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'upgraded.db'}"
-        return
-    url = _postgres_url()
-    try:
-        yield url
-    finally:
-        _drop_postgres(url)
 
 
 def _naive(moment: datetime) -> datetime:

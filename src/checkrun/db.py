@@ -143,7 +143,9 @@ class WriteInRead(RuntimeError):
     """A write through a session for a read-only request (a route bug, never the client's)."""
 
 
-_WRITE_VERBS = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "DROP", "ALTER"})
+_WRITE_VERBS = frozenset(
+    {"INSERT", "UPDATE", "DELETE", "MERGE", "REPLACE", "CREATE", "DROP", "ALTER", "TRUNCATE"}
+)
 
 
 def _refuse_writes(

@@ -73,8 +73,9 @@ def test_issue_blocks_the_task_and_flags_the_process(org: Org, process: Process)
     refusal = refused(complete(org, process, task["id"]), 422)
     assert refusal["errors"] == {"task_id": [TASK_BLOCKED]}
     assert refusal["message"] == TASK_BLOCKED
-    # The other task is not blocked.
+    # The other task is not blocked, and its completion leaves the process flagged.
     assert ok(complete(org, process, process.tasks[1]["id"]))["status"] == "completed"
+    assert run_of(org, process)["status"] == "problem"
 
 
 def test_resolving_returns_the_process_to_active(org: Org, process: Process) -> None:

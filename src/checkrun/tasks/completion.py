@@ -20,7 +20,7 @@ from checkrun.runs.shell import SUBPROCESS
 from checkrun.tasks import deadlines
 from checkrun.tasks.access import require_assigned_if_light
 from checkrun.tasks.models import Task
-from checkrun.tasks.repository import TaskBasics, TasksRepository
+from checkrun.tasks.repository import TaskBasics, TasksRepository, issues_at_lock
 from checkrun.tasks.schemas import CompleteTask
 from checkrun.templates.models import Checklist
 from checkrun.templates.values import is_empty
@@ -92,9 +92,11 @@ def check_open_for_completion(task: Task, is_approved: bool | None) -> None:
         raise invalid_field("is_approved", "The is approved field is required")
 
 
-async def check_no_open_issue(db: AsyncSession, task: Task) -> Issues:
-    """Answers the issues it read: its run's status by them is the same after the change."""
-    issues = await CommentsRepository(db).open_issues_around(task.org_id, task.id, task.run_id)
+async def check_no_open_issue(db: AsyncSession, task: Task, issues: Issues | None = None) -> Issues:
+    """Answers the issues it read (`issues`, when the task's lock read them): its run's status
+    by them is the same after the change."""
+    if issues is None:
+        issues = await CommentsRepository(db).open_issues_around(task.org_id, task.id, task.run_id)
     if issues.task:
         raise invalid_field(
             "task_id", "This task has an open issue: resolve it before completing the task."
@@ -125,10 +127,10 @@ async def check_required_fields(db: AsyncSession, task: Task) -> None:
 
 
 async def _check_completable(
-    db: AsyncSession, actor: Actor, task: Task, body: CompleteTask
+    db: AsyncSession, actor: Actor, task: Task, body: CompleteTask, issues: Issues | None
 ) -> Issues:
     check_open_for_completion(task, body.is_approved)
-    issues = await check_no_open_issue(db, task)
+    issues = await check_no_open_issue(db, task, issues)
     if (
         task.can_complete_only_assignees
         and not actor.is_admin
@@ -185,12 +187,12 @@ async def complete(
 ) -> Completed:
     locked = await _task(db, actor, body.task_id, run_id)
     task = locked.task
-    basics = _basics_at_lock(task)
+    basics, issues_read = _basics_at_lock(task), issues_at_lock(task)
     # Held for the request (read with the run, else now): its reminder rules (at the flush)
     # and calendar (deadlines) are then read once.
     org = await OrgsRepository(db).get(actor.org_id)
     await require_assigned_if_light(db, actor, task, "complete")
-    issues = await _check_completable(db, actor, task, body)
+    issues = await _check_completable(db, actor, task, body, issues_read)
     completer = await _completer(db, actor, body)
     if not await _all_done(db, task, completer):
         task.status = "in-progress"

@@ -114,9 +114,11 @@ class Task(Base):
     )
     # Read only by the statement that locks a task (`TasksRepository.lock`): whether a form
     # field of the task, or of its step, is required (None when that statement did not load
-    # it), and its values as one object (None also when it has none).
+    # it), its values as one object (None also when it has none), and the open issues
+    # around it (`tasks.repository.issues_at_lock`).
     has_required_field: Mapped[bool | None] = query_expression()
     locked_values: Mapped[dict[str, Any] | None] = query_expression()
+    locked_issues: Mapped[int | None] = query_expression()
 
     def owner_lists(self) -> dict[str, list[Any]]:
         return owner_lists((owner.kind, owner.ref) for owner in self.owners)

@@ -32,7 +32,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
 from checkrun.comments.models import Comment
-from checkrun.comments.repository import open_issue, tasks_with_open_issue
+from checkrun.comments.repository import Issues, open_issue, tasks_with_open_issue
 from checkrun.customfields.repository import matching
 from checkrun.folders.repository import filed
 from checkrun.kit.clock import now
@@ -406,6 +406,7 @@ def _task_with_owners(joined: bool = False, for_update: bool = False) -> Select[
         stmt = stmt.options(
             with_expression(Task.has_required_field, _has_required_field()),
             with_expression(Task.locked_values, _values_of_task()),
+            with_expression(Task.locked_issues, _issues_around_task()),
         )
     return stmt.with_for_update(of=Task) if for_update else stmt
 
@@ -416,6 +417,37 @@ def _has_required_field() -> ColumnElement[bool]:
     own = Capture.task_id == Task.id
     of_step = and_(Task.step_id.is_not(None), Capture.step_id == Task.step_id)
     return exists().where(Capture.required.is_(True), or_(own, of_step))
+
+
+# The bits of `Task.locked_issues`.
+_OWN_ISSUE, _PROCESS_ISSUE, _ANY_RUN_ISSUE = 1, 2, 4
+
+
+def _issues_around_task() -> ColumnElement[int]:
+    """What `CommentsRepository.open_issues_around` reads, correlated with the task, as one
+    number of `_OWN_ISSUE`, `_PROCESS_ISSUE` and `_ANY_RUN_ISSUE` bits."""
+
+    def bit(around: ColumnElement[bool], value: int) -> ColumnElement[int]:
+        issue = exists().where(Comment.org_id == Task.org_id, around, open_issue())
+        return case((issue, value), else_=0)
+
+    in_run = Comment.run_id == Task.run_id
+    return (
+        bit(Comment.task_id == Task.id, _OWN_ISSUE)
+        + bit(and_(in_run, Comment.task_id.is_(None)), _PROCESS_ISSUE)
+        + bit(in_run, _ANY_RUN_ISSUE)
+    )
+
+
+def issues_at_lock(task: Task) -> Issues | None:
+    """The open issues around the task that its lock read (None when the task was loaded
+    otherwise since): what `CommentsRepository.open_issues_around` answers."""
+    mask = task.locked_issues
+    if mask is None:
+        return None
+    process = bool(mask & _PROCESS_ISSUE)
+    by_status = ("issue" if process else "problem") if mask & _ANY_RUN_ISSUE else None
+    return Issues(task=bool(mask & _OWN_ISSUE), process=process, status=by_status)
 
 
 class TasksRepository(Repository):

@@ -371,6 +371,7 @@ async def sync_run_status(
     if status == "complete" and run.status != "complete":
         run.status, run.completed_at = "complete", now()
         await record(db, actor, run, "completed", f"Completed {run.name}")
-    elif status != "complete":
+    elif status != "complete" and (run.status, run.completed_at) != (status, None):
+        # Set only when it changes: a run set to what it was still costs the flush a look.
         run.status, run.completed_at = status, None
     await db.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -201,10 +202,7 @@ async def complete(
     # Held too: the webhooks and the rules read the run's template after the change (the
     # session keeps a row only while something holds it).
     template = await _template(db, locked.run)
-    task.status, task.completed_at, task.completer_id = "completed", now(), completer
-    task.is_approved = body.is_approved
-    mark_completed(task, by_system=False)
-    await db.flush()
+    await TasksRepository(db).write(task, _completion(task, completer, body.is_approved))
     found = await deadlines.follow(db, task)
     await _emit(db, actor, task, "completed")
     # Nothing since changed an issue or a task of the run (the run's lock keeps others out),
@@ -271,13 +269,31 @@ async def _rules_after(
 
 
 def mark_completed(task: Task, by_system: bool) -> None:
+    settings = _completed_settings(task, by_system)
+    if settings is not None:
+        task.settings = settings
+
+
+def _completed_settings(task: Task, by_system: bool) -> dict[str, Any] | None:
     """What step conditions read of a completion: no longer reopened; expired when the
-    scheduler completed it (nobody acknowledged it in time)."""
+    scheduler completed it (nobody acknowledged it in time). None: no change."""
     settings = {k: v for k, v in (task.settings or {}).items() if k not in (REOPENED, BY_SYSTEM)}
     if by_system:
         settings[BY_SYSTEM] = True
-    if settings != (task.settings or {}):
-        task.settings = settings
+    return settings if settings != (task.settings or {}) else None
+
+
+def _completion(task: Task, completer: int, is_approved: bool | None) -> dict[str, Any]:
+    """The columns a person's completion changes. A completed task has no reminder due."""
+    values = {
+        "status": "completed",
+        "completed_at": now(),
+        "completer_id": completer,
+        "is_approved": is_approved,
+        "remind_at": None,
+    }
+    settings = _completed_settings(task, by_system=False)
+    return values if settings is None else {**values, "settings": settings}
 
 
 async def reopen_without_rules(db: AsyncSession, actor: Actor | None, task: Task) -> None:

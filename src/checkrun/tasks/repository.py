@@ -808,7 +808,8 @@ class TasksRepository(Repository):
         """Assignee rows of tasks already flushed, in one statement (the ORM would insert
         them one by one on SQLite, to read back each id)."""
         if rows:
-            await self.db.execute(insert(TaskOwner), rows)
+            # The table's insert: the ORM's bulk insert would process each row again.
+            await self.db.execute(insert(cast(Table, TaskOwner.__table__)), rows)
 
 
 # The values statements built once are run with.

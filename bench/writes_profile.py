@@ -1,7 +1,7 @@
 """Statements and CPU per write, in-process: launch of the 20-step template and completion.
 
     .venv/bin/python bench/writes_profile.py [--db postgresql] [--scale 2000] [--repeat 60]
-                                             [--rounds 5] [--show] [--profile DIR]
+                                             [--rounds 5] [--show] [--profile DIR] [--calls N]
 
 Seeds an organization as bench/workflow_bench.py does, boots `create_app` inside its lifespan
 and sends `POST /runs` (the 20-step template) and `POST /runs/{id}/completed-tasks` (distinct
@@ -9,7 +9,9 @@ open tasks) through httpx's ASGI transport. For each: the statements one request
 engine's `before_cursor_execute`; `--show` lists them) and the main thread's CPU per request
 (`time.thread_time`, the client's share included), the lowest of `--rounds` rounds: compare
 branches with each other on one machine, not with wrk figures. `--profile DIR` adds one more
-round under cProfile per write and leaves its stats in DIR (`python -m pstats`).
+round under cProfile per write and leaves its stats in DIR (`python -m pstats`). `--calls N`
+adds one more round that counts Python calls per request (`call_counts.py`: steadier than CPU
+on a shared machine) and lists the N checkrun functions that make the most.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 sys.path.insert(0, str(Path(__file__).parent))
+from call_counts import count, report  # noqa: E402
 from workflow_bench import checkrun_init, database, headers  # noqa: E402
 from workflow_seed import seed  # noqa: E402
 
@@ -66,6 +69,8 @@ async def measure(name: str, send: Send, args: Any) -> None:
     print(f"{name}: {len(seen)} statements, {min(rounds):.2f} ms CPU per request", flush=True)
     if args.profile:
         await profiled(name, send, args)
+    if args.calls:
+        await counted(send, args)
     if args.show:
         for statement in seen:
             print(f"    {statement[:160]}")
@@ -80,6 +85,15 @@ async def profiled(name: str, send: Send, args: Any) -> None:
     Path(args.profile).mkdir(parents=True, exist_ok=True)
     slug = "launch" if name.startswith("POST /runs ") else "complete"
     profile.dump_stats(Path(args.profile) / f"{args.kind}-{slug}.prof")
+
+
+async def counted(send: Send, args: Any) -> None:
+    async def requests() -> None:
+        for _ in range(args.repeat):
+            await _ok(send)
+
+    for line in report(await count(requests), args.repeat, args.calls):
+        print(line, flush=True)
 
 
 async def run(url: str, work: Path, init: dict[str, Any], args: Any) -> None:
@@ -116,6 +130,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--show", action="store_true")
     parser.add_argument("--profile", default=None)
+    parser.add_argument("--calls", type=int, default=0, help="list the top N call sites")
     args = parser.parse_args()
     event.listen(Engine, "before_cursor_execute", _record)
     for kind in args.db.split(","):

@@ -188,7 +188,11 @@ async def complete(
 ) -> Completed:
     locked = await _task(db, actor, body.task_id, run_id)
     task = locked.task
-    basics, issues_read = _basics_at_lock(task), issues_at_lock(task)
+    basics = _basics_at_lock(task)
+    # The issues the task's lock read are current only under its run's lock, which every
+    # issue's writer takes first: a `FOR UPDATE` that waited on the task alone answers its
+    # other columns from the snapshot it started with (a one-off task's issues are read anew).
+    issues_read = issues_at_lock(task) if locked.run is not None else None
     # Held for the request (read with the run, else now): its reminder rules (at the flush)
     # and calendar (deadlines) are then read once.
     org = await OrgsRepository(db).get(actor.org_id)

@@ -443,7 +443,8 @@ def _issues_around_task() -> ColumnElement[int]:
 
 def issues_at_lock(task: Task) -> Issues | None:
     """The open issues around the task that its lock read (None when the task was loaded
-    otherwise since): what `CommentsRepository.open_issues_around` answers."""
+    otherwise since): what `CommentsRepository.open_issues_around` answers. Current only when
+    the run's lock was taken before (see `completion.complete`)."""
     mask = task.locked_issues
     if mask is None:
         return None

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/writes_profile.py [--db postgresql] [--scale 2000] [--repeat 60]
                                              [--rounds 5] [--show] [--profile DIR] [--calls N]
+                                             [--lines]
 
 Seeds an organization as bench/workflow_bench.py does, boots `create_app` inside its lifespan
 and sends `POST /runs` (the 20-step template) and `POST /runs/{id}/completed-tasks` (distinct
@@ -11,7 +12,7 @@ engine's `before_cursor_execute`; `--show` lists them) and the main thread's CPU
 branches with each other on one machine, not with wrk figures. `--profile DIR` adds one more
 round under cProfile per write and leaves its stats in DIR (`python -m pstats`). `--calls N`
 adds one more round that counts Python calls per request (`call_counts.py`: steadier than CPU
-on a shared machine) and lists the N checkrun functions that make the most.
+on a shared machine) and lists the N checkrun functions (lines, with `--lines`) that make the most.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ async def counted(send: Send, args: Any) -> None:
         for _ in range(args.repeat):
             await _ok(send)
 
-    for line in report(await count(requests), args.repeat, args.calls):
+    for line in report(await count(requests, args.lines), args.repeat, args.calls):
         print(line, flush=True)
 
 
@@ -131,6 +132,7 @@ def main() -> None:
     parser.add_argument("--show", action="store_true")
     parser.add_argument("--profile", default=None)
     parser.add_argument("--calls", type=int, default=0, help="list the top N call sites")
+    parser.add_argument("--lines", action="store_true", help="call sites by line")
     args = parser.parse_args()
     event.listen(Engine, "before_cursor_execute", _record)
     for kind in args.db.split(","):

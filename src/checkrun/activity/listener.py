@@ -8,9 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from checkrun.activity.models import ActivityFeed
 from checkrun.activity.repository import ActivityRepository
-from checkrun.kit.clock import iso
+from checkrun.kit.clock import iso, now
 from checkrun.kit.events import Event
 
 # Where an entry is filed by its own id when the emitter left that context out.
@@ -33,7 +32,8 @@ def _clip(value: str | None, size: int) -> str | None:
     return None if value is None else str(value)[:size]
 
 
-def entry_of(event: Event) -> ActivityFeed:
+def entry_of(event: Event) -> dict[str, Any]:
+    """The entry's row, every column but its id."""
     context = {"run_id": event.run_id, "task_id": event.task_id, "checklist_id": event.checklist_id}
     own = _OWN_CONTEXT.get(event.entity_type)
     if own and context[own] is None:
@@ -43,7 +43,7 @@ def entry_of(event: Event) -> ActivityFeed:
     if text is None and event.type == "Comment" and isinstance(event.new_value, str):
         text = event.new_value
     anonymous = event.actor_id is None and not event.actor_email
-    return ActivityFeed(
+    return dict(
         org_id=event.org_id,
         type=event.type[:32],
         verb=event.verb[:32],
@@ -60,6 +60,7 @@ def entry_of(event: Event) -> ActivityFeed:
         new_value=_json(event.new_value),
         **{k: _clip(v, 32) for k, v in context.items()},
         extra=_json(extra) or {},
+        created_at=now(),
     )
 
 

@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Select,
+    Table,
+    and_,
+    event,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import Session, SessionTransaction
 
 from checkrun.activity.models import ActivityFeed as A
 from checkrun.kit.filters import count_of
@@ -145,14 +160,32 @@ def _filtered(stmt: Select[Any], org_id: str, f: FeedFilters) -> Select[Any]:
     return stmt.where(*conditions)
 
 
+# In a session's `info`: the entries recorded in its transaction and not written yet.
+_PENDING = "checkrun.activity.pending"
+
+
+@cache
+def _insert() -> Insert:
+    return insert(cast(Table, A.__table__))
+
+
 class ActivityRepository(Repository):
-    def add(self, entry: A) -> None:
-        self.db.add(entry)
+    def add(self, entry: dict[str, Any]) -> None:
+        """An entry's row (every column but `id`), written with the transaction's others in
+        one statement when it commits, or before the feed is read in it. An ORM object per
+        entry cost each write a flush of its own."""
+        self.db.info.setdefault(_PENDING, []).append(entry)
+
+    async def write_pending(self) -> None:
+        rows = self.db.info.pop(_PENDING, None)
+        if rows:
+            await self.db.execute(_insert(), rows)
 
     async def search(
         self, org_id: str, page: PageParams, filters: FeedFilters, viewer: int | None = None
     ) -> tuple[list[A], int]:
         """A page of the feed; `viewer` (a member id) limits it to what that member may see."""
+        await self.write_pending()
         stmt = _filtered(select(A).where(self.scope(A, org_id)), org_id, filters)
         if viewer is not None:
             stmt = stmt.where(_visible_to(org_id, viewer))
@@ -174,3 +207,16 @@ class ActivityRepository(Repository):
             .where(self.scope(Membership, org_id), User.id.in_(user_ids))
         )
         return {u.id: u for u in rows.scalars()}
+
+
+@event.listens_for(Session, "before_commit")
+def _write_at_commit(session: Session) -> None:
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        session.execute(_insert(), rows)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_rolled_back(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)

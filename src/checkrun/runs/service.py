@@ -305,8 +305,7 @@ async def launch_counted(
     with_variables = any(variables.RAW.values() & task["settings"].keys() for task, _ in made)
     if with_variables:
         run.settings = {**run.settings, variables.HAS_VARIABLES: True}
-    RunsRepository(db).add(run)
-    await db.flush()
+    await RunsRepository(db).insert_attached(run)
     tasks = TasksRepository(db)
     # Rows, not ORM objects: twenty objects' construction and flush cost more than the rest
     # of the launch. What reads the tasks next reads them from the database.

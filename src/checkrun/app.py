@@ -15,7 +15,12 @@ from checkrun.apidocs import ASSET_PATHS, install_docs
 from checkrun.comments.routes import router as comments_router
 from checkrun.config import Settings
 from checkrun.customfields.routes import router as customfields_router
-from checkrun.db import make_engine, make_read_sessionmaker, make_sessionmaker
+from checkrun.db import (
+    make_engine,
+    make_numbering_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
+)
 from checkrun.files.routes import router as files_router
 from checkrun.files.routes import upload_file
 from checkrun.folders.routes import router as folders_router
@@ -102,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         clock.use_file(settings.clock_file)
     check_mail_settings(settings)
     engine = make_engine(settings.resolved_database_url, settings.db_ping_idle_seconds)
+    numbering = make_numbering_engine(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -128,6 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.gather(scheduler.stop(), *(worker.stop() for worker in workers))
             await close_limiter(app.state.limiter)
             await engine.dispose()
+            if numbering is not None:
+                await numbering.dispose()
             unwatch_pool(engine)
 
     app = FastAPI(
@@ -141,7 +149,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine, settings)
+    app.state.numbering_engine = numbering
+    app.state.sessionmaker = make_sessionmaker(engine, settings, numbering)
     app.state.read_sessionmaker = make_read_sessionmaker(engine, settings)
     app.state.store = make_store(settings.resolved_storage_url, settings.s3_endpoint_url)
     install_error_handlers(app)

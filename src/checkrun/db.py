@@ -131,12 +131,42 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         sqlite_connection.note_pragmas(dbapi_conn, journal_mode, SQLITE_BUSY_MS)
 
 
+NUMBERING_LOCK_TIMEOUT = "2s"
+_NUMBERING = "numbering"
+
+
+def make_numbering_engine(engine: AsyncEngine) -> AsyncEngine | None:
+    """PostgreSQL: where a launch takes its numbers, each statement committed on its own
+    (`orgs.repository.reserve_launch`), so that the organization's row lock lasts one
+    statement rather than the launch. A pool of its own: a request holding a connection of the
+    main pool never waits for another of it. A statement that waits longer than
+    `NUMBERING_LOCK_TIMEOUT` for the row gives up, and the launch numbers in its own
+    transaction instead. None on SQLite (one writer: the launch holds the write lock)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    return create_async_engine(
+        engine.url,
+        json_deserializer=json_loads,
+        pool_size=2,
+        max_overflow=4,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"server_settings": {"lock_timeout": NUMBERING_LOCK_TIMEOUT}},
+    )
+
+
 def make_sessionmaker(
-    engine: AsyncEngine, settings: Settings | None = None
+    engine: AsyncEngine, settings: Settings | None = None, numbering: AsyncEngine | None = None
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions carry the app's settings in `info`, so that listeners of domain events (which
-    get only the session) know this app's configuration: mail on or off, its public URL."""
-    return async_sessionmaker(engine, expire_on_commit=False, info={"settings": settings})
+    get only the session) know this app's configuration: mail on or off, its public URL; and
+    the numbering engine, when there is one."""
+    info = {"settings": settings, _NUMBERING: numbering}
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
+
+
+def numbering_engine_of(db: AsyncSession) -> AsyncEngine | None:
+    found = db.info.get(_NUMBERING)
+    return found if isinstance(found, AsyncEngine) else None
 
 
 class WriteInRead(RuntimeError):

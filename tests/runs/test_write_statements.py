@@ -73,6 +73,8 @@ class App:
 async def in_process(settings: Settings) -> AsyncIterator[App]:
     app = create_app(settings)
     engine = app.state.engine
+    # PostgreSQL's launch numbering runs on an engine of its own (`db.make_numbering_engine`).
+    engines = [e for e in (engine, app.state.numbering_engine) if e is not None]
     async with make_sessionmaker(engine)() as db:
         boot = await create_organization(db, "Counted", f"a-{uuid.uuid4().hex[:8]}@example.com")
         await db.commit()
@@ -87,11 +89,13 @@ async def in_process(settings: Settings) -> AsyncIterator[App]:
         async with httpx.AsyncClient(
             transport=transport, base_url="http://checkrun/api", headers=headers
         ) as client:
-            event.listen(engine.sync_engine, "before_cursor_execute", record)
+            for counted in engines:
+                event.listen(counted.sync_engine, "before_cursor_execute", record)
             yield App(client, f"/organizations/{boot.org_id}", boot.user_id, statements)
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
-        await engine.dispose()
+        for counted in engines:
+            event.remove(counted.sync_engine, "before_cursor_execute", record)
+            await counted.dispose()
 
 
 async def _template(app: App, steps: int) -> tuple[str, list[str]]:

@@ -51,6 +51,16 @@ def _held(db: AsyncSession) -> set[tuple[str, Any]]:
     return transaction_memo(db, "locked_rows", set)
 
 
+def holds(db: AsyncSession, table: str, row_id: Any) -> bool:
+    """Whether this session's current transaction holds the row's lock."""
+    return (table, row_id) in _held(db)
+
+
+def note_locked(db: AsyncSession, table: str, row_id: Any) -> None:
+    """A row this transaction just locked by writing it (an `UPDATE` of its own)."""
+    _held(db).add((table, row_id))
+
+
 async def locked(
     db: AsyncSession,
     model: type[T],

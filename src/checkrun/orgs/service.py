@@ -39,6 +39,7 @@ async def update_organization(
     """Admins only. `name` and `timezone` are columns; the other settings are kept as sent
     (null resets one to its default)."""
     require_admin(actor)
+    await OrgsRepository(db).settings_lock(actor.org_id)
     org = await _org(db, actor)
     if body.name is not None:
         org.name = body.name

@@ -177,10 +177,11 @@ def _task_for_step(
 async def _launchable(
     db: AsyncSession, actor: Actor, checklist_id: str
 ) -> tuple[Checklist, Organization]:
-    """Locked to the end, as an edit locks it (`templates.service.editable`): an edit that
-    freezes the version launched waits for the launch to commit (so it sees the run), and a
-    launch waits for an edit in progress (so it copies what that edit leaves). The
-    organization comes with it (whether it has webhook watchers too)."""
+    """Locked to the end against edits (`templates.service.editable`), not against other
+    launches (PostgreSQL's `FOR SHARE`): an edit that freezes the version launched waits for
+    the launch to commit (so it sees the run), and a launch waits for an edit in progress (so
+    it copies what that edit leaves). The organization comes with it (whether it has webhook
+    watchers too)."""
     found = await TemplatesRepository(db).lock_for_launch(actor.org_id, checklist_id)
     if found is None:
         raise invalid_field("checklist_id", "The selected checklist id is invalid.")

@@ -3,14 +3,16 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import BindParameter, Select, bindparam, delete, false, func, select
 
 from checkrun.kit.filters import archived_filter, count_of, text_filter
+from checkrun.kit.locking import note_locked
 from checkrun.kit.pagination import PageParams
 from checkrun.kit.repository import ORG_ID, ROW_ID, Repository, scope
 from checkrun.orgs.models import Organization
+from checkrun.orgs.repository import SETTINGS_LOCK, launch_settings_lock
 from checkrun.runs.models import Run
 from checkrun.tags.repository import tagged
 from checkrun.tasks.models import CaptureValue
@@ -93,7 +95,14 @@ def _for_launch(for_update: bool = False) -> Select[Checklist, Organization, boo
         .join(Organization, Organization.id == Checklist.org_id)
         .where(scope(Checklist, ORG_ID), Checklist.id == ROW_ID)
     )
-    return stmt.with_for_update(of=Checklist) if for_update else stmt
+    if not for_update:
+        return stmt
+    # PostgreSQL (SQLite's lock is its first write): `FOR SHARE`, which an edit's `FOR UPDATE`
+    # waits for (and it for an edit) while launches of the template go side by side; with the
+    # organization's settings lock, a fourth column read only to see that it was taken.
+    locking = stmt.add_columns(launch_settings_lock(Organization.id))
+    shared = locking.with_for_update(of=Checklist, read=True)
+    return cast(Select[Checklist, Organization, bool], shared)
 
 
 @cache
@@ -128,6 +137,8 @@ class TemplatesRepository(Repository):
         row = await self.locked_with(Checklist, _for_launch, checklist_id, org_id)
         if row is None:
             return None
+        if len(row) > 3:  # this statement took the organization's settings lock
+            note_locked(self.db, SETTINGS_LOCK, org_id)
         note_watchers(self.db, org_id, row[2])
         return row[0], row[1]
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import instance_dict
 
 from checkrun.comments.repository import CommentsRepository
 from checkrun.files.blobs import commit_then_discard
@@ -128,46 +129,53 @@ def _task_for_step(
     run: Run, step: Step, number: int, launch: Launch, override: TaskOverride | None
 ) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """The step's task row and its assignee rows (each kind inserted in one statement)."""
+    # The step's values as loaded (or as a frozen version gave them: a column it predates is
+    # None, as the attribute would be): a launch reads thirty of each step, and each read of
+    # an attribute runs the ORM's descriptor.
+    values: Callable[[str], Any] = instance_dict(step).get
     owners = override.owners if override and override.owners else None
     if owners is not None:
         users, guests, groups = owners.users, owners.guests, owners.groups
     else:
-        users, guests, groups = list(step.assignees), list(step.guests), list(step.groups)
-        if not (users or guests or groups) and step.assign_run_starter:
+        users, guests, groups = [*values("assignees")], [*values("guests")], [*values("groups")]
+        if not (users or guests or groups) and values("assign_run_starter"):
             users = [run.started_by]
-    start = Rule.read(step.start_date)
+    start = Rule.read(values("start_date"))
     started = deadlines.counted(start, run.started_at, launch.week) if start else run.started_at
-    rule = Rule.read(step.deadline) or launch.default
-    flags = {name: getattr(step, name) for name in COPIED_TO_TASKS}
+    rule = Rule.read(values("deadline")) or launch.default
+    flags = {name: values(name) for name in COPIED_TO_TASKS}
     if override and override.max_assignable is not None:
         flags["max_assignable"] = override.max_assignable
-    deadline = launch.deadlines[step.id]
-    task = {
+    step_id, title, summary = values("id"), values("title"), values("summary")
+    deadline = launch.deadlines[step_id]
+    task: dict[str, Any] = {
         "id": new_id(),
         "org_id": run.org_id,
         "increment_id": number,
         "run_id": run.id,
-        "step_id": step.id,
+        "step_id": step_id,
         "checklist_id": run.checklist_id,
         "version": launch.version,
-        "title": step.title,
-        "alias": step.alias,
-        "summary": step.summary,
-        "task_type": step.step_type,
+        "title": title,
+        "alias": values("alias"),
+        "summary": summary,
+        "task_type": values("step_type"),
         "status": "active",
-        "position": step.position,
+        "position": values("position"),
         "deadline": deadline,
         "deadline_set_by_hand": bool(override and override.deadline),
         "started_at": started,
         "starter_id": run.started_by,
-        "webhook": step.webhook,
+        "webhook": values("webhook"),
         "settings": {
             deadlines.SNAPSHOT: rule.as_dict(),
-            **variables.raw_settings(step.title, step.summary),
+            **variables.raw_settings(title, summary),
             **subprocess_settings(step),
         },
         # What the reminders' flush hook gives a new open task (these rows skip the ORM).
-        "remind_at": next_moment(deadline, None, None, launch.reminders.for_type(step.step_type)),
+        "remind_at": next_moment(
+            deadline, None, None, launch.reminders.for_type(values("step_type"))
+        ),
         **flags,
     }
     rows = TasksRepository.owner_values(users, guests, groups)

@@ -22,7 +22,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
     or_,
     select,
     update,
@@ -37,6 +36,7 @@ from checkrun.comments.models import Comment
 from checkrun.comments.repository import Issues, open_issue, tasks_with_open_issue
 from checkrun.customfields.repository import matching
 from checkrun.folders.repository import filed
+from checkrun.kit.bulk import insert_rows
 from checkrun.kit.clock import now
 from checkrun.kit.filters import archived_filter, count_of
 from checkrun.kit.locking import locked
@@ -799,18 +799,16 @@ class TasksRepository(Repository):
         )
 
     async def insert_tasks(self, rows: list[dict[str, Any]]) -> None:
-        """New tasks as rows, in one statement, skipping the unit of work (a launch's twenty
-        objects cost more to build and flush than the rest of it). Every row gives the same
-        columns, `remind_at` included: the reminders' flush hook does not see these rows."""
-        if rows:
-            await self.db.execute(insert(cast(Table, Task.__table__)), rows)
+        """New tasks as rows, in one statement (`kit.bulk`), skipping the unit of work (a
+        launch's twenty objects cost more to build and flush than the rest of it). Every row
+        gives the same columns, `remind_at` included: the reminders' flush hook does not see
+        these rows."""
+        await insert_rows(self.db, cast(Table, Task.__table__), rows)
 
     async def insert_owners(self, rows: list[dict[str, str]]) -> None:
-        """Assignee rows of tasks already flushed, in one statement (the ORM would insert
+        """Assignee rows of tasks already inserted, in one statement (the ORM would insert
         them one by one on SQLite, to read back each id)."""
-        if rows:
-            # The table's insert: the ORM's bulk insert would process each row again.
-            await self.db.execute(insert(cast(Table, TaskOwner.__table__)), rows)
+        await insert_rows(self.db, cast(Table, TaskOwner.__table__), rows)
 
 
 # The values statements built once are run with.

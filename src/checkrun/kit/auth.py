@@ -37,6 +37,7 @@ class Principal:
     load_user: Callable[[], User]
     # Set when an organization minted the token: it acts in that organization only.
     bound_org_id: str | None = None
+    email: str | None = None
 
     @cached_property
     def user(self) -> User:
@@ -58,11 +59,13 @@ class Actor:
     # The token was minted by this organization, not by the user: it may not change what the
     # user owns beyond it (their profile is shared with their other organizations).
     org_bound: bool = False
+    # What every recorded change names the actor by, known without attaching `user`.
+    email: str | None = None
 
     @classmethod
     def of(cls, user: User, org_id: str, role: str) -> Actor:
         """An actor for a `User` already at hand."""
-        return cls(user.id, org_id, role, lambda: user)
+        return cls(user.id, org_id, role, lambda: user, email=user.email)
 
     @cached_property
     def user(self) -> User:
@@ -183,6 +186,7 @@ async def current_principal(request: Request, db: Db) -> Principal:
         token_org_id=facts.token_org_id,
         load_user=partial(authcache.attached_user, db, facts.user),
         bound_org_id=facts.token_org_id if facts.org_bound else None,
+        email=facts.user["email"],
     )
 
 
@@ -222,6 +226,7 @@ async def current_actor(
         role=membership.role,
         load_user=lambda: principal.user,
         org_bound=principal.bound_org_id is not None,
+        email=principal.email,
     )
 
 

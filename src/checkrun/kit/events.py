@@ -68,4 +68,5 @@ def by(actor: Actor | None) -> dict[str, Any]:
     """The actor fields of an Event for a member acting through the API (None: the system)."""
     if actor is None:
         return {"actor_id": None, "source": "System"}
-    return {"actor_id": actor.user_id, "actor_email": actor.user.email}
+    email = actor.email if actor.email is not None else actor.user.email
+    return {"actor_id": actor.user_id, "actor_email": email}

@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 from pydantic_core import to_json
-from sqlalchemy import JSON, DateTime, Table, TextClause, text
+from sqlalchemy import JSON, Column, DateTime, Table, TextClause, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -41,7 +41,7 @@ async def insert_rows(db: AsyncSession, table: Table, rows: Sequence[dict[str, A
 @dataclass(frozen=True)
 class _Plan:
     columns: tuple[str, ...]  # those given, then those with a Python default
-    defaults: dict[str, Any]  # of the columns not given
+    defaults: dict[str, Column[Any]]  # the columns not given that have a Python default
     processors: dict[str, Callable[[Any], Any]]
 
     @property
@@ -50,22 +50,29 @@ class _Plan:
 
     def row(self, given: dict[str, Any]) -> dict[str, Any]:
         out = dict(given)
-        for key, default in self.defaults.items():
-            # SQLAlchemy wraps a callable default to take the execution context.
-            out[key] = default.arg(None) if default.is_callable else default.arg
+        for key, column in self.defaults.items():
+            out[key] = python_default(column)
         for key, process in self.processors.items():
             out[key] = process(out[key])
         return out
 
 
+def python_default(column: Any) -> Any:
+    """What `insert(table)` would give the column (a table's `Column`) when a row leaves it
+    out (None: no default of its own, the database's then)."""
+    default: Any = column.default
+    if default is None:
+        return None
+    if default.is_callable:
+        return default.arg(None)  # SQLAlchemy wraps a callable to take the execution context
+    if default.is_scalar:
+        return default.arg
+    raise TypeError(f"{column} has a default that is not a Python value")
+
+
 @cache
 def _plan(table: Table, given: tuple[str, ...], dialect: Dialect) -> _Plan:
-    defaults: dict[str, Any] = {}
-    for column in table.columns:
-        if column.key not in given and column.default is not None:
-            if not (column.default.is_callable or column.default.is_scalar):
-                raise TypeError(f"{column} has a default that is not a Python value")
-            defaults[column.key] = column.default
+    defaults = {c.key: c for c in table.columns if c.key not in given and c.default is not None}
     columns = (*given, *defaults)
     processors: dict[str, Callable[[Any], Any]] = {}
     for key in columns:

@@ -16,7 +16,6 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
-    insert,
     inspect,
     select,
 )
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from checkrun.db import Base
+from checkrun.kit.bulk import insert_rows, python_default
 from checkrun.kit.locking import locked, locked_row
 
 M = TypeVar("M", bound=Base)
@@ -111,27 +111,17 @@ class Repository:
         return await locked_row(self.db, model, build(False), row_id, params, build(True))
 
     async def insert_attached(self, obj: Base) -> None:
-        """A new object inserted in a Core statement and then attached to the session as a row
-        it read: persistent, nothing pending. A flush of one new object, with its change
-        tracking, costs about twice the statement. Columns left unset get their Python default
-        (or NULL) on the object too, so nothing of it is expired; no flush hook sees it."""
+        """A new object inserted in one statement (`kit.bulk`) and then attached to the session
+        as a row it read: persistent, nothing pending. A flush of one new object, with its
+        change tracking, costs about twice the statement. Columns left unset get their Python
+        default (or NULL) on the object too, so nothing of it is expired; no flush hook sees
+        it."""
         state = inspect(obj)
         values = {}
         for attr in state.mapper.column_attrs:
             if attr.key not in state.dict:
-                setattr(obj, attr.key, _default_of(attr.columns[0]))
+                setattr(obj, attr.key, python_default(attr.columns[0]))
             values[attr.columns[0].key] = state.dict[attr.key]
-        await self.db.execute(insert(cast(Table, state.mapper.local_table)), values)
+        await insert_rows(self.db, cast(Table, state.mapper.local_table), [values])
         make_transient_to_detached(obj)
         self.db.add(obj)
-
-
-def _default_of(column: Any) -> Any:
-    default = column.default
-    if default is None:
-        return None
-    if default.is_callable:
-        return default.arg(None)  # SQLAlchemy wraps a callable to take the execution context
-    if default.is_scalar:
-        return default.arg
-    raise TypeError(f"{column} has a default that is not a Python value")

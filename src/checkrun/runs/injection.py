@@ -82,11 +82,12 @@ async def _make_tasks(
     """Tasks as a launch of the target by `launcher` now makes them: deadlines and start
     dates counted from now, the launcher for "assign launcher"; in the parent's run."""
     org = await OrgsRepository(db).get(parent.org_id)
-    week, default = deadlines.work_week(org), deadlines.default_rule(org)
+    week = deadlines.work_week(org)
     started = now()
     reminders = Rules.of(org.preferences if org else None)
-    planned = service.step_deadlines(steps, started, week, default)
-    plan = service.Launch(week, default, planned, reminders, version=None)
+    rules = service.step_rules(steps, deadlines.default_rule(org))
+    planned = service.step_deadlines(rules, started, week)
+    plan = service.Launch(week, rules, planned, reminders, version=None)
     first = await OrgsRepository(db).next_numbers(parent.org_id, "task", len(steps))
     # A stand-in for the launch's run, never added to the session: the tasks go into the
     # parent, started by the launcher now.

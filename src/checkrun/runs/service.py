@@ -59,17 +59,21 @@ COPIED_TO_TASKS = (
 )
 
 
+def step_rules(steps: list[Step], default: Rule) -> dict[str, Rule]:
+    """Each step's deadline rule, `{value, unit, option: from|prior_to, step}`; a step without
+    a deadline gets the organization's default."""
+    return {s.id: Rule.read(s.deadline) or default for s in steps}
+
+
 def step_deadlines(
-    steps: list[Step],
+    rules: dict[str, Rule],
     launched: datetime,
     week: WorkWeek,
-    default: Rule,
     by_hand: dict[str, datetime] | None = None,
 ) -> dict[str, datetime]:
-    """Each step's task deadline in the organization's working time: `{value, unit, option:
-    from|prior_to, step}` counts from launch, or from the deadline of `step` (a deadline given
-    by hand at launch included); a step without a deadline gets the organization's default."""
-    rules = {s.id: Rule.read(s.deadline) or default for s in steps}
+    """Each step's task deadline in the organization's working time by its rule: counted from
+    launch, or from the deadline of the rule's `step` (a deadline given by hand at launch
+    included)."""
     return deadlines.plan(rules, launched, week, by_hand).deadlines
 
 
@@ -119,7 +123,7 @@ class Launch:
     """What every task of a launch counts with."""
 
     week: WorkWeek
-    default: Rule
+    rules: dict[str, Rule]  # by step id (`step_rules`)
     deadlines: dict[str, datetime]
     reminders: Rules
     version: int | None  # the frozen template version the tasks read their fields from
@@ -142,11 +146,11 @@ def _task_for_step(
             users = [run.started_by]
     start = Rule.read(values("start_date"))
     started = deadlines.counted(start, run.started_at, launch.week) if start else run.started_at
-    rule = Rule.read(values("deadline")) or launch.default
+    step_id, title, summary = values("id"), values("title"), values("summary")
+    rule = launch.rules[step_id]
     flags = {name: values(name) for name in COPIED_TO_TASKS}
     if override and override.max_assignable is not None:
         flags["max_assignable"] = override.max_assignable
-    step_id, title, summary = values("id"), values("title"), values("summary")
     deadline = launch.deadlines[step_id]
     task: dict[str, Any] = {
         "id": new_id(),
@@ -296,11 +300,12 @@ async def launch_counted(
     # The first write, which reads the organization again (the same object, refreshed): the
     # flush reads its reminder settings from it.
     org, number, first = await OrgsRepository(db).reserve_launch(actor.org_id, len(steps))
-    week, default = deadlines.work_week(org), deadlines.default_rule(org)
+    week = deadlines.work_week(org)
+    rules = step_rules(steps, deadlines.default_rule(org))
     plan = Launch(
         week,
-        default,
-        step_deadlines(steps, started, week, default, by_hand),
+        rules,
+        step_deadlines(rules, started, week, by_hand),
         Rules.of(org.preferences),
         parts.frozen,
     )

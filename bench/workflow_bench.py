@@ -569,6 +569,8 @@ async def profile_queries(
                 captured.clear()
     finally:
         await engine.dispose()
+        if app.state.numbering_engine is not None:
+            await app.state.numbering_engine.dispose()
     return {"counts": counts, "timed": timed}
 
 

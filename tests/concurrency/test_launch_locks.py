@@ -1,6 +1,8 @@
 """What a launch in progress holds on PostgreSQL: the template against edits only (launches of
 one template go side by side), and the organization's settings against a change of them (a
-launch waits for one in progress and counts its reminders with the new settings).
+launch waits for one in progress and counts its reminders with the new settings). Its numbers
+come from a statement committed on its own; one that waits too long for the organization's row
+gives way to numbering in the launch's transaction.
 
 Another connection stands in for the transaction in progress and holds what it would hold;
 SQLite has one writer at a time, which orders all of this by itself."""
@@ -14,6 +16,7 @@ import asyncpg
 import httpx
 import pytest
 
+from checkrun.db import NUMBERING_LOCK_TIMEOUT
 from checkrun.orgs.repository import SETTINGS_LOCKS
 from tests.concurrency.test_issue_under_lock import LOCK_WAIT_S, _dsn, _waiting_on_a_lock
 from tests.conftest import Org
@@ -111,3 +114,42 @@ def test_a_launch_waits_for_a_settings_change_and_reminds_by_its_settings(org: O
     for deadline, remind_at in reminders:
         assert deadline is not None
         assert remind_at == deadline - timedelta(hours=5)
+
+
+async def _launch_while_the_counters_are_held(org: Org, checklist_id: str) -> httpx.Response:
+    """Holds the organization's row as a transaction numbering something else does, past the
+    numbering engine's lock timeout, then commits."""
+    holder, watch = await asyncpg.connect(_dsn(org)), await asyncpg.connect(_dsn(org))
+    try:
+        async with httpx.AsyncClient(
+            base_url=str(org.api.base_url), headers=dict(org.api.headers), timeout=60
+        ) as api:
+            transaction = holder.transaction()
+            await transaction.start()
+            await holder.execute(
+                "SELECT id FROM organizations WHERE id = $1 FOR NO KEY UPDATE", org.id
+            )
+            sent = asyncio.create_task(
+                api.post(org.path("/runs"), json={"checklist_id": checklist_id})
+            )
+            await _waiting_on_a_lock(watch, holder.get_server_pid())
+            await asyncio.sleep(_seconds(NUMBERING_LOCK_TIMEOUT) + 0.5)
+            await _waiting_on_a_lock(watch, holder.get_server_pid())  # in the transaction now
+            await transaction.commit()
+            return await sent
+    finally:
+        await holder.close()
+        await watch.close()
+
+
+def _seconds(setting: str) -> float:
+    return float(setting.removesuffix("s"))
+
+
+def test_a_launch_whose_numbers_wait_too_long_numbers_in_its_transaction(org: Org) -> None:
+    _postgresql_only(org)
+    template = checklist(org, steps=2)
+    before = ok(org.api.post(org.path("/runs"), json={"checklist_id": template["id"]}), 201)
+    launched = asyncio.run(_launch_while_the_counters_are_held(org, template["id"]))
+    assert launched.status_code == 201, launched.text
+    assert launched.json()["data"]["increment_id"] == before["increment_id"] + 1

@@ -54,7 +54,6 @@ def _reserve_launch() -> ReturningUpdate[Any]:
 # change committing meanwhile replaced, and that change's reschedule would not see its tasks.
 SETTINGS_LOCKS = 7_301  # the first key: this kind of advisory lock
 SETTINGS_LOCK = "organization settings"  # in `kit.locking`'s record of what is held
-_LOCK_NOT_AVAILABLE = "55P03"
 
 
 def settings_lock_key(org_id: ColumnElement[str] | BindParameter[str]) -> tuple[Any, Any]:
@@ -130,13 +129,12 @@ class OrgsRepository(Repository):
             async with engine.connect() as conn:
                 row: Row[Any] | None = (await conn.execute(_reserve_launch(), params)).one_or_none()
                 return row
-        except DBAPIError as error:
-            # Waited too long: maybe on this very transaction, through a lock of another
-            # that waits on it. Numbered in the transaction, a deadlock is the database's to
-            # see and break.
-            if getattr(error.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
-                return None
-            raise
+        except (DBAPIError, OSError):
+            # Waited too long (maybe on this very transaction, through a lock of another that
+            # waits on it), or no connection to be had: numbered in the transaction instead,
+            # where a deadlock is the database's to see and break. At worst numbers taken by a
+            # statement whose answer was lost stay unused.
+            return None
 
     async def active_members(self, org_id: str) -> int:
         return (await self.active_members_of([org_id])).get(org_id, 0)

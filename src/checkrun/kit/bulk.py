@@ -7,7 +7,8 @@ unpacks them: PostgreSQL with `json_populate_recordset` (each value read as its 
 type), SQLite with `json_each`. What JSON does not carry as the column stores it is processed
 first, by the column type's own processor: date-times (naive UTC; on SQLite, SQLAlchemy's text
 format, which comparisons with bound parameters rely on) and, on SQLite, JSON columns (their
-text)."""
+text). One difference: PostgreSQL stores a JSON column's None as SQL NULL, where
+`insert(table)` stores JSON `null`; both read back as None."""
 
 from __future__ import annotations
 

@@ -10,6 +10,8 @@ SQLite has one writer at a time, which orders all of this by itself."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -28,34 +30,44 @@ def _postgresql_only(org: Org) -> None:
         pytest.skip("SQLite has one writer at a time")
 
 
-async def _launch_beside_a_launch(org: Org, checklist_id: str, step_id: str) -> None:
+@asynccontextmanager
+async def _holding(
+    org: Org,
+) -> AsyncIterator[tuple[asyncpg.Connection, asyncpg.Connection, httpx.AsyncClient]]:
+    """A connection that stands in for the transaction in progress, one that watches who
+    waits on it, and an API client."""
     holder, watch = await asyncpg.connect(_dsn(org)), await asyncpg.connect(_dsn(org))
     try:
         async with httpx.AsyncClient(
             base_url=str(org.api.base_url), headers=dict(org.api.headers), timeout=60
         ) as api:
-            transaction = holder.transaction()
-            await transaction.start()
-            # What a launch of the template holds until it commits.
-            await holder.execute("SELECT id FROM checklists WHERE id = $1 FOR SHARE", checklist_id)
-            launched = await asyncio.wait_for(
-                api.post(org.path("/runs"), json={"checklist_id": checklist_id}), LOCK_WAIT_S
-            )
-            assert launched.status_code == 201, launched.text
-            # An edit waits for the launch in progress, then goes through.
-            edit = asyncio.create_task(
-                api.put(
-                    org.path(f"/checklists/{checklist_id}/steps/{step_id}"),
-                    json={"title": "Renamed"},
-                )
-            )
-            await _waiting_on_a_lock(watch, holder.get_server_pid())
-            assert not edit.done()
-            await transaction.commit()
-            assert (await edit).status_code == 200, (await edit).text
+            yield holder, watch, api
     finally:
         await holder.close()
         await watch.close()
+
+
+async def _launch_beside_a_launch(org: Org, checklist_id: str, step_id: str) -> None:
+    async with _holding(org) as (holder, watch, api):
+        transaction = holder.transaction()
+        await transaction.start()
+        # What a launch of the template holds until it commits.
+        await holder.execute("SELECT id FROM checklists WHERE id = $1 FOR SHARE", checklist_id)
+        launched = await asyncio.wait_for(
+            api.post(org.path("/runs"), json={"checklist_id": checklist_id}), LOCK_WAIT_S
+        )
+        assert launched.status_code == 201, launched.text
+        # An edit waits for the launch in progress, then goes through.
+        edit = asyncio.create_task(
+            api.put(
+                org.path(f"/checklists/{checklist_id}/steps/{step_id}"),
+                json={"title": "Renamed"},
+            )
+        )
+        await _waiting_on_a_lock(watch, holder.get_server_pid())
+        assert not edit.done()
+        await transaction.commit()
+        assert (await edit).status_code == 200, (await edit).text
 
 
 def test_launches_of_one_template_go_side_by_side_and_an_edit_waits(org: Org) -> None:
@@ -68,32 +80,23 @@ def test_launches_of_one_template_go_side_by_side_and_an_edit_waits(org: Org) ->
 async def _launch_during_a_settings_change(org: Org, checklist_id: str, lead_hours: int) -> str:
     """Holds the organization's settings lock as a change of its settings does, sends a
     launch, and once it waits, changes the reminder settings and commits."""
-    holder, watch = await asyncpg.connect(_dsn(org)), await asyncpg.connect(_dsn(org))
-    try:
-        async with httpx.AsyncClient(
-            base_url=str(org.api.base_url), headers=dict(org.api.headers), timeout=60
-        ) as api:
-            transaction = holder.transaction()
-            await transaction.start()
-            await holder.execute(
-                "SELECT pg_advisory_xact_lock($1, hashtext($2))", SETTINGS_LOCKS, org.id
-            )
-            sent = asyncio.create_task(
-                api.post(org.path("/runs"), json={"checklist_id": checklist_id})
-            )
-            await _waiting_on_a_lock(watch, holder.get_server_pid())
-            await holder.execute(
-                "UPDATE organizations SET preferences = $1 WHERE id = $2",
-                f'{{"reminder_due_soon_hours": {lead_hours}}}',
-                org.id,
-            )
-            await transaction.commit()
-            launched = await sent
-            assert launched.status_code == 201, launched.text
-            return str(launched.json()["data"]["id"])
-    finally:
-        await holder.close()
-        await watch.close()
+    async with _holding(org) as (holder, watch, api):
+        transaction = holder.transaction()
+        await transaction.start()
+        await holder.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))", SETTINGS_LOCKS, org.id
+        )
+        sent = asyncio.create_task(api.post(org.path("/runs"), json={"checklist_id": checklist_id}))
+        await _waiting_on_a_lock(watch, holder.get_server_pid())
+        await holder.execute(
+            "UPDATE organizations SET preferences = $1 WHERE id = $2",
+            f'{{"reminder_due_soon_hours": {lead_hours}}}',
+            org.id,
+        )
+        await transaction.commit()
+        launched = await sent
+        assert launched.status_code == 201, launched.text
+        return str(launched.json()["data"]["id"])
 
 
 async def _reminders(org: Org, run_id: str) -> list[tuple[datetime | None, datetime | None]]:
@@ -119,27 +122,16 @@ def test_a_launch_waits_for_a_settings_change_and_reminds_by_its_settings(org: O
 async def _launch_while_the_counters_are_held(org: Org, checklist_id: str) -> httpx.Response:
     """Holds the organization's row as a transaction numbering something else does, past the
     numbering engine's lock timeout, then commits."""
-    holder, watch = await asyncpg.connect(_dsn(org)), await asyncpg.connect(_dsn(org))
-    try:
-        async with httpx.AsyncClient(
-            base_url=str(org.api.base_url), headers=dict(org.api.headers), timeout=60
-        ) as api:
-            transaction = holder.transaction()
-            await transaction.start()
-            await holder.execute(
-                "SELECT id FROM organizations WHERE id = $1 FOR NO KEY UPDATE", org.id
-            )
-            sent = asyncio.create_task(
-                api.post(org.path("/runs"), json={"checklist_id": checklist_id})
-            )
-            await _waiting_on_a_lock(watch, holder.get_server_pid())
-            await asyncio.sleep(_seconds(NUMBERING_LOCK_TIMEOUT) + 0.5)
-            await _waiting_on_a_lock(watch, holder.get_server_pid())  # in the transaction now
-            await transaction.commit()
-            return await sent
-    finally:
-        await holder.close()
-        await watch.close()
+    async with _holding(org) as (holder, watch, api):
+        transaction = holder.transaction()
+        await transaction.start()
+        await holder.execute("SELECT id FROM organizations WHERE id = $1 FOR NO KEY UPDATE", org.id)
+        sent = asyncio.create_task(api.post(org.path("/runs"), json={"checklist_id": checklist_id}))
+        await _waiting_on_a_lock(watch, holder.get_server_pid())
+        await asyncio.sleep(_seconds(NUMBERING_LOCK_TIMEOUT) + 0.5)
+        await _waiting_on_a_lock(watch, holder.get_server_pid())  # in the transaction now
+        await transaction.commit()
+        return await sent
 
 
 def _seconds(setting: str) -> float:

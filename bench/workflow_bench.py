@@ -486,7 +486,11 @@ def measure_target(kind: str, scale: int, work: Path, args: argparse.Namespace) 
             asset = upload_asset(
                 srv.origin, hdrs["admin"], boot["org_id"], seeded.active_run_ids[0]
             )
-            targets = endpoints(boot["org_id"], seeded, asset)
+            targets = [
+                t
+                for t in endpoints(boot["org_id"], seeded, asset)
+                if not args.only_keys or t.key in args.only_keys
+            ]
             any_task = seeded.open_tasks[0][1]
             with bare_serve(data_dir, work / "bare.log", url, any_task) as bare:
                 baseline, results = measure_rounds(srv, bare, hdrs, targets, args)
@@ -756,12 +760,14 @@ def parse_args() -> argparse.Namespace:
         help="skip the --workers 2 reads on PostgreSQL",
     )
     parser.add_argument("--generator", choices=("wrk", "httpx"), default=default_generator())
+    parser.add_argument("--only", default="", help="endpoint keys to measure (d,e): all if empty")
     parser.add_argument(
         "--name", default="workflow", help="results file stem: bench/results/NAME-<date>"
     )
     args = parser.parse_args()
     args.dbs = args.db.split(",")
     args.scale_list = [int(s) for s in args.scales.split(",")]
+    args.only_keys = set(filter(None, args.only.split(",")))
     return args
 
 

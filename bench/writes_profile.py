@@ -38,14 +38,21 @@ from call_counts import count, report  # noqa: E402
 from workflow_bench import checkrun_init, database, headers  # noqa: E402
 from workflow_seed import seed  # noqa: E402
 
-SEEN: ContextVar[list[str] | None] = ContextVar("statements", default=None)
+SEEN: ContextVar[list[list[Any]] | None] = ContextVar("statements", default=None)
 Send = Callable[[], Awaitable[httpx.Response]]
 
 
 def _record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
     seen = SEEN.get()
     if seen is not None:
-        seen.append(" ".join(statement.split()))
+        seen.append([" ".join(statement.split()), time.perf_counter()])
+
+
+def _timed(*_: Any) -> None:
+    """The statement's wall time, driver and database included, in place of its start."""
+    seen = SEEN.get()
+    if seen:
+        seen[-1][1] = time.perf_counter() - seen[-1][1]
 
 
 async def _ok(send: Send) -> None:
@@ -57,7 +64,7 @@ async def _ok(send: Send) -> None:
 async def measure(name: str, send: Send, args: Any) -> None:
     for _ in range(5):
         await _ok(send)
-    seen: list[str] = []
+    seen: list[list[Any]] = []
     token = SEEN.set(seen)
     await _ok(send)
     SEEN.reset(token)
@@ -73,8 +80,8 @@ async def measure(name: str, send: Send, args: Any) -> None:
     if args.calls:
         await counted(send, args)
     if args.show:
-        for statement in seen:
-            print(f"    {statement[:160]}")
+        for statement, seconds in seen:
+            print(f"    {1000 * seconds:6.2f} ms  {statement[:150]}")
 
 
 async def profiled(name: str, send: Send, args: Any) -> None:
@@ -135,6 +142,7 @@ def main() -> None:
     parser.add_argument("--lines", action="store_true", help="call sites by line")
     args = parser.parse_args()
     event.listen(Engine, "before_cursor_execute", _record)
+    event.listen(Engine, "after_cursor_execute", _timed)
     for kind in args.db.split(","):
         args.kind = kind
         work = Path(tempfile.mkdtemp(prefix="writes-"))

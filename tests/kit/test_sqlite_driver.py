@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
 from checkrun.db import SQLITE_BUSY_MS, make_engine
 from checkrun.sqlite_connection import FewerHopsConnection
 from tests.conftest import live_server, new_org
@@ -106,3 +108,30 @@ def test_a_read_longer_than_the_loops_budget_finishes_on_its_thread(tmp_path: Pa
     )
     threads, busy_ms, rows = asyncio.run(_reads(tmp_path / "r.db", False, count))
     assert (threads, busy_ms, rows) == (["loop", "thread"], SQLITE_BUSY_MS, [(3000000,)])
+
+
+async def _writers(path: Path, count: int) -> list[int]:
+    """`count` transactions that each write, then hold the write lock for the rest of their
+    work; they arrive 10 ms apart. Returns the order they wrote in."""
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE marks (n INTEGER)"))
+
+        async def writer(n: int) -> None:
+            await asyncio.sleep(n * 0.01)
+            async with engine.begin() as conn:
+                await conn.execute(text("INSERT INTO marks VALUES (:n)"), {"n": n})
+                await asyncio.sleep(0.05)
+
+        await asyncio.gather(*(writer(n) for n in range(count)))
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT n FROM marks ORDER BY rowid"))
+            return [int(n) for n in rows.scalars()]
+    finally:
+        await engine.dispose()
+
+
+def test_writers_of_one_process_take_the_write_lock_in_arrival_order(tmp_path: Path) -> None:
+    # Waiting on SQLite's busy handler, a writer naps and polls, and a later one often wins.
+    assert asyncio.run(_writers(tmp_path / "gate.db", 8)) == list(range(8))

@@ -64,9 +64,10 @@ class WriteGate:
     handler sleeps and polls (1, 2, 5 ... up to 100 ms a nap), so a waiting writer wakes up
     to 100 ms after the lock came free, and an unlucky one keeps losing the race (seconds at
     p99 under 16 concurrent launches). Taking this gate before a transaction's first write
-    and keeping it until the transaction ends hands the lock on at once, in arrival order.
-    SQLite's lock stays the truth (another process, a connection without the gate): a gate
-    held longer than `busy_timeout` is passed by, and the statement waits on SQLite as before.
+    and handing it on as the transaction commits or rolls back passes the lock on at once,
+    in arrival order. SQLite's lock stays the truth (another process, a connection without
+    the gate): a gate held longer than `busy_timeout` is passed by, and the statement waits
+    on SQLite as before. One lock per event loop: an asyncio lock belongs to one.
     """
 
     def __init__(self) -> None:

@@ -117,6 +117,10 @@ async def _writers(path: Path, count: int) -> list[int]:
     try:
         async with engine.begin() as conn:
             await conn.execute(text("CREATE TABLE marks (n INTEGER)"))
+        # Opened first (the pool keeps five): opening one takes its own time on a thread.
+        opened = [await engine.connect() for _ in range(count)]
+        for conn in opened:
+            await conn.close()
 
         async def writer(n: int) -> None:
             await asyncio.sleep(n * 0.01)
@@ -134,4 +138,4 @@ async def _writers(path: Path, count: int) -> list[int]:
 
 def test_writers_of_one_process_take_the_write_lock_in_arrival_order(tmp_path: Path) -> None:
     # Waiting on SQLite's busy handler, a writer naps and polls, and a later one often wins.
-    assert asyncio.run(_writers(tmp_path / "gate.db", 8)) == list(range(8))
+    assert asyncio.run(_writers(tmp_path / "gate.db", 5)) == list(range(5))

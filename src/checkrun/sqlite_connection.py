@@ -27,7 +27,7 @@ each), so sharing it between the two threads is safe with `check_same_thread=Fal
 
 Writers of one process queue for the write lock on the event loop (`WriteGate`), not in
 SQLite's busy handler, which naps and polls: under 16 concurrent launches that cut p99 from
-3.0-3.4 s to 0.33-0.45 s at the same throughput (bench/results/sqlite-write-gate-*).
+3.0-4.5 s to 0.24-0.29 s at the same throughput (bench/results/sqlite-write-gate-*).
 """
 
 from __future__ import annotations
